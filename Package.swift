@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One set of upcoming-feature flags for every Swift target, as hummingbird and swift-log do.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "intake",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "intaked", targets: ["intaked"]),
+        .executable(name: "intake", targets: ["intake"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries behind walls: one system library target each, found through pkg-config.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libpng reports errors by longjmp, which Swift cannot survive: this C shim owns the setjmp.
+        .target(name: "CPNGReader", dependencies: ["CPNG"], cSettings: [.unsafeFlags(["-O2"])]),
+
+        .target(name: "IntakeConfig", swiftSettings: swiftSettings),
+        .target(
+            name: "IntakeCodecs",
+            dependencies: ["CTurboJPEG", "CPNGReader", "CExif"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IntakePipeline",
+            dependencies: [
+                "IntakeCodecs", "IntakeConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "intake",
+            dependencies: [
+                "IntakePipeline", "IntakeConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "intaked",
+            dependencies: ["IntakePipeline", "IntakeConfig"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Fixture makers shared by the test targets: a PNG writer, an EXIF builder, test images.
+        .target(name: "IntakeTestSupport", dependencies: ["IntakeCodecs"], path: "Tests/IntakeTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeCLITests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,43 @@
+#ifndef INTAKE_PNG_READER_H
+#define INTAKE_PNG_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Limits applied before and while libpng reads, so that no file can make it allocate
+/// far beyond the decoded image (the huge-chunk crashers ask for 1 GiB otherwise).
+typedef struct {
+    uint32_t max_width;
+    uint32_t max_height;
+    uint64_t max_pixels;
+    size_t max_chunk_bytes;  /* largest ancillary chunk (text, ICC, eXIf) kept, decompressed */
+} intake_png_limits;
+
+/// What a decode returns. Pixels are 8-bit RGB, alpha already composited on white.
+typedef struct {
+    uint8_t *pixels;         /* width * height * 3 bytes, free with intake_png_release */
+    uint32_t width;
+    uint32_t height;
+    int bit_depth;           /* as stored in the file */
+    int color_type;          /* PNG colour type 0, 2, 3, 4, 6 */
+    int interlaced;          /* 1 when Adam7 */
+    int has_alpha;           /* alpha channel or tRNS */
+    uint8_t *exif;           /* eXIf chunk payload (TIFF header first), or NULL */
+    size_t exif_length;
+    char error[256];         /* set when the result is not 0 */
+    char warnings[512];      /* libpng warnings, "; "-separated, possibly truncated */
+} intake_png_image;
+
+/// Reads only the header (IHDR). Returns 0 on success.
+int intake_png_read_header(const uint8_t *data, size_t length, const intake_png_limits *limits,
+                           intake_png_image *out);
+
+/// Decodes a whole PNG held in memory. Returns 0 on success; on failure `error` says why
+/// and no memory is left allocated.
+int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limits *limits,
+                      intake_png_image *out);
+
+/// Frees what a successful decode allocated.
+void intake_png_release(intake_png_image *image);
+
+#endif

@@ -1,0 +1,225 @@
+// libpng's classic API, wrapped so that its longjmp-based errors never cross into Swift.
+#include "png_reader.h"
+
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const uint8_t *data;
+    size_t length;
+    size_t offset;
+    intake_png_image *out;
+} read_state;
+
+static void read_from_memory(png_structp png, png_bytep dest, png_size_t count) {
+    read_state *state = (read_state *)png_get_io_ptr(png);
+    if (count > state->length - state->offset) {
+        png_error(png, "file is truncated (read past the end of the data)");
+    }
+    memcpy(dest, state->data + state->offset, count);
+    state->offset += count;
+}
+
+static void on_error(png_structp png, png_const_charp message) {
+    read_state *state = (read_state *)png_get_error_ptr(png);
+    snprintf(state->out->error, sizeof state->out->error, "%s", message);
+    png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp message) {
+    read_state *state = (read_state *)png_get_error_ptr(png);
+    char *warnings = state->out->warnings;
+    size_t used = strlen(warnings);
+    if (used + 3 >= sizeof state->out->warnings) return;
+    snprintf(warnings + used, sizeof state->out->warnings - used, "%s%s", used ? "; " : "", message);
+}
+
+/// Creates the read struct with every limit set; returns NULL when libpng cannot be set up.
+static png_structp create_reader(read_state *state, const intake_png_limits *limits) {
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, state, on_error, on_warning);
+    if (!png) return NULL;
+    png_set_read_fn(png, state, read_from_memory);
+    png_set_user_limits(png, limits->max_width, limits->max_height);
+    png_set_chunk_malloc_max(png, limits->max_chunk_bytes);
+    png_set_chunk_cache_max(png, 512);
+    // Checks of CRCs stay on: a damaged critical chunk is an error, a damaged ancillary one a warning.
+    return png;
+}
+
+static int check_pixels(intake_png_image *out, const intake_png_limits *limits) {
+    uint64_t pixels = (uint64_t)out->width * out->height;
+    if (pixels > limits->max_pixels) {
+        snprintf(out->error, sizeof out->error, "image is %ux%u = %llu pixels, over the limit of %llu",
+                 out->width, out->height, (unsigned long long)pixels,
+                 (unsigned long long)limits->max_pixels);
+        return -1;
+    }
+    return 0;
+}
+
+static void describe(png_structp png, png_infop info, intake_png_image *out) {
+    out->width = png_get_image_width(png, info);
+    out->height = png_get_image_height(png, info);
+    out->bit_depth = png_get_bit_depth(png, info);
+    out->color_type = png_get_color_type(png, info);
+    out->interlaced = png_get_interlace_type(png, info) != PNG_INTERLACE_NONE;
+    out->has_alpha = (out->color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+}
+
+int intake_png_read_header(const uint8_t *data, size_t length, const intake_png_limits *limits,
+                           intake_png_image *out) {
+    memset(out, 0, sizeof *out);
+    read_state state = {data, length, 0, out};
+    png_structp png = create_reader(&state, limits);
+    if (!png) {
+        snprintf(out->error, sizeof out->error, "libpng could not be initialised");
+        return -1;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (!info || setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        if (!out->error[0]) snprintf(out->error, sizeof out->error, "libpng could not read the header");
+        return -1;
+    }
+    png_read_info(png, info);
+    describe(png, info, out);
+    png_destroy_read_struct(&png, &info, NULL);
+    return check_pixels(out, limits);
+}
+
+/// Copies an eXIf payload found in `info`, if there is one and none was copied yet.
+static void take_exif(png_structp png, png_infop info, intake_png_image *out) {
+#ifdef PNG_eXIf_SUPPORTED
+    png_uint_32 count = 0;
+    png_bytep exif = NULL;
+    if (out->exif || !info) return;
+    if (png_get_eXIf_1(png, info, &count, &exif) && exif && count > 0) {
+        out->exif = malloc(count);
+        if (out->exif) {
+            memcpy(out->exif, exif, count);
+            out->exif_length = count;
+        }
+    }
+#endif
+}
+
+/// Writes one decoded row (RGB or RGBA, 8-bit) as RGB, compositing alpha over white.
+static void store_row(const uint8_t *source, uint8_t *dest, uint32_t width, int channels) {
+    if (channels == 3) {
+        memcpy(dest, source, (size_t)width * 3);
+        return;
+    }
+    for (uint32_t x = 0; x < width; x++) {
+        const uint8_t *p = source + (size_t)x * 4;
+        uint32_t alpha = p[3], inverse = 255 - alpha;
+        for (int c = 0; c < 3; c++) {
+            // Rounded (value * alpha + 255 * (255 - alpha)) / 255.
+            uint32_t v = p[c] * alpha + 255 * inverse + 127;
+            dest[c] = (uint8_t)((v + (v >> 8)) >> 8);
+        }
+        dest += 3;
+    }
+}
+
+int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limits *limits,
+                      intake_png_image *out) {
+    memset(out, 0, sizeof *out);
+    read_state state = {data, length, 0, out};
+    png_structp png = create_reader(&state, limits);
+    if (!png) {
+        snprintf(out->error, sizeof out->error, "libpng could not be initialised");
+        return -1;
+    }
+    png_infop info = png_create_info_struct(png);
+    png_infop end_info = png_create_info_struct(png);
+    // Declared volatile: they change between setjmp and a possible longjmp.
+    uint8_t *volatile pixels = NULL;
+    uint8_t *volatile scratch = NULL;
+    png_bytep *volatile rows = NULL;
+    if (!info || !end_info || setjmp(png_jmpbuf(png))) {
+        free(pixels);
+        free(scratch);
+        free(rows);
+        free(out->exif);
+        out->exif = NULL;
+        out->exif_length = 0;
+        png_destroy_read_struct(&png, &info, &end_info);
+        if (!out->error[0]) snprintf(out->error, sizeof out->error, "libpng failed");
+        return -1;
+    }
+
+    png_read_info(png, info);
+    describe(png, info, out);
+    if (check_pixels(out, limits) != 0) {
+        png_destroy_read_struct(&png, &info, &end_info);
+        return -1;
+    }
+    take_exif(png, info, out);
+
+    // Everything becomes 8-bit RGB or RGBA: palettes and low bit depths expanded, tRNS made alpha,
+    // 16-bit scaled (not truncated) to 8, gray widened to RGB.
+    png_set_expand(png);
+    png_set_scale_16(png);
+    png_set_gray_to_rgb(png);
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int channels = png_get_channels(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    if ((channels != 3 && channels != 4) || rowbytes != (size_t)out->width * channels) {
+        png_error(png, "unexpected pixel layout after transformation");
+    }
+
+    size_t out_row = (size_t)out->width * 3;
+    pixels = malloc(out_row * out->height);
+    if (!pixels) png_error(png, "out of memory for the decoded image");
+
+    if (passes == 1) {
+        // Non-interlaced: one row buffer, composited straight into the output.
+        scratch = malloc(rowbytes);
+        if (!scratch) png_error(png, "out of memory for a row");
+        for (uint32_t y = 0; y < out->height; y++) {
+            png_read_row(png, scratch, NULL);
+            store_row(scratch, pixels + out_row * y, out->width, channels);
+        }
+    } else {
+        // Adam7 needs the whole image in hand until the last pass.
+        scratch = malloc(rowbytes * out->height);
+        if (!scratch) png_error(png, "out of memory for the interlaced image");
+        rows = malloc(sizeof(png_bytep) * out->height);
+        if (!rows) png_error(png, "out of memory for row pointers");
+        for (uint32_t y = 0; y < out->height; y++) rows[y] = scratch + rowbytes * y;
+        png_read_image(png, rows);
+        free(rows);
+        rows = NULL;
+        for (uint32_t y = 0; y < out->height; y++) {
+            store_row(scratch + rowbytes * y, pixels + out_row * y, out->width, channels);
+        }
+    }
+    // Reading to the end verifies the trailing chunks and finds an eXIf written after IDAT. Every
+    // pixel is in hand by now, so damage past the image data (a missing IEND, say) is a warning.
+    if (setjmp(png_jmpbuf(png))) {
+        char message[sizeof out->error];
+        snprintf(message, sizeof message, "after the image data: %s", out->error);
+        out->error[0] = 0;
+        on_warning(png, message);
+    } else {
+        png_read_end(png, end_info);
+        take_exif(png, end_info, out);
+    }
+
+    free(scratch);
+    png_destroy_read_struct(&png, &info, &end_info);
+    out->pixels = pixels;
+    return 0;
+}
+
+void intake_png_release(intake_png_image *image) {
+    free(image->pixels);
+    free(image->exif);
+    image->pixels = NULL;
+    image->exif = NULL;
+    image->exif_length = 0;
+}

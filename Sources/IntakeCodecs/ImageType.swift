@@ -1,0 +1,96 @@
+/// What the first bytes of a file say it is. Only `.jpeg` and `.png` go on to be decoded;
+/// every other case names what the file is so that the refusal tells the user plainly.
+public enum ImageType: Sendable, Equatable, CustomStringConvertible {
+    case jpeg
+    case png
+    case refused(String)
+
+    /// The short name recorded in the database and printed in JSON.
+    public var description: String {
+        switch self {
+        case .jpeg: "jpeg"
+        case .png: "png"
+        case .refused(let name): name
+        }
+    }
+}
+
+/// Decides a file's type from its magic bytes, never from its name.
+public enum Sniffer {
+    /// How many leading bytes `sniff` looks at; callers may pass more.
+    public static let headerLength = 64
+
+    public static func sniff(_ bytes: UnsafeRawBufferPointer) -> ImageType {
+        let b = Array(bytes.prefix(headerLength))
+        func starts(_ magic: [UInt8], at offset: Int = 0) -> Bool {
+            b.count >= offset + magic.count && Array(b[offset..<offset + magic.count]) == magic
+        }
+        func ascii(_ text: String, at offset: Int = 0) -> Bool { starts(Array(text.utf8), at: offset) }
+
+        if b.isEmpty { return .refused("an empty file") }
+        if starts([0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if starts([0xFF, 0xD8]) { return .refused("a damaged JPEG (start-of-image marker not followed by a marker)") }
+        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+            // Apple's "iPhone-optimised" PNG puts a CgBI chunk first: raw deflate, BGRA, premultiplied.
+            return ascii("CgBI", at: 12) ? .refused("an Apple CgBI PNG (not standard PNG)") : .png
+        }
+        let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        if b.count >= 8, zip(b, pngSignature).filter({ $0 == $1 }).count >= 6 {
+            // One or two bytes off: the classic damage of a transfer in text mode (CR/LF rewritten).
+            return .refused("a PNG with a damaged signature (altered by a text-mode transfer?)")
+        }
+        if ascii("GIF87a") || ascii("GIF89a") { return .refused("GIF") }
+        if ascii("BM") && b.count >= 14 { return .refused("BMP") }
+        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return .refused("TIFF") }
+        if starts([0x49, 0x49, 0x2B, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2B]) { return .refused("BigTIFF") }
+        if ascii("RIFF") && ascii("WEBP", at: 8) { return .refused("WebP") }
+        if ascii("ftyp", at: 4), b.count >= 12 {
+            let brand = String(decoding: b[8..<12], as: UTF8.self)
+            switch brand {
+            case "avif", "avis": return .refused("AVIF")
+            case "heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1":
+                return .refused("HEIF/HEIC")
+            case "crx ": return .refused("Canon CR3 raw")
+            default: return .refused("an ISO media file (\(brand.trimmingTrailingSpaces))")
+            }
+        }
+        if starts([0xFF, 0x0A]) || starts([0, 0, 0, 0x0C, 0x4A, 0x58, 0x4C, 0x20, 0x0D, 0x0A, 0x87, 0x0A]) {
+            return .refused("JPEG XL")
+        }
+        if starts([0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20]) || starts([0xFF, 0x4F, 0xFF, 0x51]) {
+            return .refused("JPEG 2000")
+        }
+        if ascii("%PDF-") { return .refused("PDF") }
+        if ascii("PK") && b.count >= 4 && (b[2], b[3]) == (3, 4) || starts([0x50, 0x4B, 0x05, 0x06]) {
+            return .refused("a ZIP archive (or an Office document)")
+        }
+        if starts([0, 0, 1, 0]) || starts([0, 0, 2, 0]) { return .refused("ICO/CUR icon") }
+        if ascii("8BPS") { return .refused("Photoshop PSD") }
+        if ascii("BZh") { return .refused("bzip2-compressed data") }
+        if starts([0x1F, 0x8B]) { return .refused("gzip-compressed data") }
+        if ascii("qoif") { return .refused("QOI") }
+        if b.count >= 3, b[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "7")).contains(b[1]),
+            [0x0A, 0x0D, 0x20, 0x09].contains(b[2])
+        {
+            return .refused("a Netpbm image (PBM/PGM/PPM/PAM)")
+        }
+        if b.allSatisfy({ $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || (0x20..<0x7F).contains($0) || $0 >= 0x80 }),
+            String(validating: b, as: UTF8.self) != nil || b.allSatisfy({ $0 < 0x80 })
+        {
+            return .refused("text, not an image")
+        }
+        let hex = b.prefix(8).map { byte in
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+        }.joined(separator: " ")
+        return .refused("an unknown type (first bytes \(hex))")
+    }
+}
+
+extension String {
+    fileprivate var trimmingTrailingSpaces: String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

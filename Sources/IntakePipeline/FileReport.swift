@@ -1,0 +1,108 @@
+/// One file's result as `intake process --json` prints it: the facts at top level, then the
+/// outcome, per-stage milliseconds and the outputs written.
+public struct FileReport: Encodable, Sendable {
+    public enum Status: String, Encodable, Sendable {
+        case ok
+        /// The file is the problem: not an image, corrupt, over a limit.
+        case refused
+        /// The machine is the problem: an output could not be written, say.
+        case error
+    }
+
+    public var file: String
+    public var job: JobID
+    public var status: Status
+    public var facts: ImageFacts
+    public var stage: Stage?
+    public var reason: String?
+    public var stagesMilliseconds: [String: Double]
+    public var outputs: Outputs?
+
+    public struct Outputs: Encodable, Sendable {
+        public var derivative: String
+        /// Counter-clockwise angle ("90") → path.
+        public var rotations: [String: String]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, job, status, stage, reason, outputs
+        case stagesMilliseconds = "stages_ms"
+    }
+
+    public init(file: String, job: JobID, outcome: ProcessingOutcome) {
+        self.file = file
+        self.job = job
+        facts = outcome.facts
+        stagesMilliseconds = Dictionary(
+            outcome.clock.milliseconds.map { ($0.stage.rawValue, ($0.ms * 1000).rounded() / 1000) }, uniquingKeysWith: +)
+        status = .ok
+        if case .failure(let error) = outcome.result { fail(error) }
+    }
+
+    public mutating func fail(_ error: IntakeError) {
+        status = error.kind == .permanent ? .refused : .error
+        stage = error.stage
+        reason = error.reason
+        outputs = nil
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(file, forKey: .file)
+        try container.encode(job, forKey: .job)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(stage, forKey: .stage)
+        try container.encodeIfPresent(reason, forKey: .reason)
+        try container.encode(stagesMilliseconds, forKey: .stagesMilliseconds)
+        try container.encodeIfPresent(outputs, forKey: .outputs)
+        try facts.encode(to: encoder)
+    }
+}
+
+/// `intake process`: the pipeline on files named on the command line, no daemon, no database.
+public struct OneShotProcessor {
+    public let processor: ImageProcessor
+    /// Where outputs go, in the state-root layout; nil computes them without writing.
+    public let layout: OutputLayout?
+    public let environment: String
+
+    public init(options: ProcessingOptions, outputRoot: String?, environment: String) throws(IntakeError) {
+        processor = try ImageProcessor(options: options)
+        layout = outputRoot.map(OutputLayout.init(root:))
+        self.environment = environment
+    }
+
+    public func process(path: String) -> FileReport {
+        let job = JobID.make()
+        let name = SafeName.from(String(path.split(separator: "/").last ?? Substring(path)))
+        let bytes: [UInt8]
+        do {
+            bytes = try ImageFile.read(path: path, maxBytes: processor.options.maxBytes, followSymlinks: true)
+        } catch {
+            let outcome = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
+            return FileReport(file: path, job: job, outcome: outcome)
+        }
+        let outcome = processor.process(bytes)
+        var report = FileReport(file: path, job: job, outcome: outcome)
+        guard case .success(let image) = outcome.result, let layout else { return report }
+        do {
+            report.outputs = try write(image, job: job, name: name, layout: layout)
+        } catch {
+            report.fail(error)
+        }
+        return report
+    }
+
+    private func write(_ image: ProcessedImage, job: JobID, name: String, layout: OutputLayout) throws(IntakeError) -> FileReport.Outputs {
+        let size = processor.options.derivativeSize
+        let derivative = layout.derivative(environment: environment, date: .today, job: job, name: name, size: size)
+        try DurableFile.write(image.derivative, to: derivative)
+        var rotations: [String: String] = [:]
+        for (angle, jpeg) in image.rotations.sorted(by: { $0.key < $1.key }) {
+            let path = layout.rotation(environment: environment, angle: angle, job: job, name: name)
+            try DurableFile.write(jpeg, to: path)
+            rotations[String(angle)] = path
+        }
+        return FileReport.Outputs(derivative: derivative, rotations: rotations)
+    }
+}

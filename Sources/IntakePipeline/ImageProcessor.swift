@@ -1,0 +1,228 @@
+public import IntakeCodecs
+internal import Crypto
+
+/// What the image stages need to know, taken from the configuration.
+public struct ProcessingOptions: Sendable, Equatable {
+    public var maxBytes: Int
+    public var limits: DecodeLimits
+    /// Side of the square derivative.
+    public var derivativeSize: Int
+    public var quality: Int
+    /// Counter-clockwise rotations to make of the derivative; 360 is the derivative itself.
+    public var angles: [Int]
+    /// Decode every pixel instead of shrinking on load: the meter reader needs them.
+    public var fullResolution: Bool
+
+    public init(
+        maxBytes: Int = 50 << 20, limits: DecodeLimits = DecodeLimits(), derivativeSize: Int = 256, quality: Int = 90,
+        angles: [Int] = [90, 180, 270, 360], fullResolution: Bool = false
+    ) {
+        self.maxBytes = maxBytes
+        self.limits = limits
+        self.derivativeSize = derivativeSize
+        self.quality = quality
+        self.angles = angles
+        self.fullResolution = fullResolution
+    }
+}
+
+/// The image a job produced: its facts, the upright pixels later stages look at, and the
+/// encoded derivative with its rotations.
+public struct ProcessedImage: Sendable {
+    public var facts: ImageFacts
+    /// Decoded (possibly shrunk on load) and turned upright.
+    public var upright: RGBImage
+    /// The derivative, a JPEG of derivativeSize²; also the "360-degree" rotation.
+    public var derivative: [UInt8]
+    /// Counter-clockwise angle → JPEG bytes, for every configured angle.
+    public var rotations: [Int: [UInt8]]
+}
+
+/// The outcome of running the image stages on one file; facts and timings exist either way.
+public struct ProcessingOutcome: Sendable {
+    public var facts: ImageFacts
+    public var clock: StageClock
+    public var result: Result<ProcessedImage, IntakeError>
+}
+
+/// Runs stages sniff → decode → metadata → orient → derive on the bytes of one file.
+/// Holds TurboJPEG handles, so each worker owns one and reuses it.
+public final class ImageProcessor {
+    public let options: ProcessingOptions
+    private let codec: JPEGCodec
+
+    public init(options: ProcessingOptions) throws(IntakeError) {
+        self.options = options
+        do { codec = try JPEGCodec() } catch { throw .transient(.decode, error.reason) }
+    }
+
+    public func process(_ bytes: [UInt8]) -> ProcessingOutcome {
+        var facts = ImageFacts(bytes: bytes.count)
+        var clock = StageClock()
+        let result = bytes.withUnsafeBytes { data in
+            Result { () throws(IntakeError) in try run(data, facts: &facts, clock: &clock) }
+        }
+        if facts.sha256 == nil {
+            // A refused file is still identified, so a second drop of it is known as a duplicate.
+            facts.sha256 = clock.measure(.metadata) { bytes.withUnsafeBytes(Self.sha256) }
+        }
+        return ProcessingOutcome(facts: facts, clock: clock, result: result)
+    }
+
+    private func run(_ data: UnsafeRawBufferPointer, facts: inout ImageFacts, clock: inout StageClock) throws(IntakeError) -> ProcessedImage {
+        let (type, width, height) = try clock.measure(.sniff) { () throws(IntakeError) in try sniff(data) }
+        facts.type = type.description
+        (facts.width, facts.height) = (width, height)
+
+        let decoded = try clock.measure(.decode) { () throws(IntakeError) in try decode(data, type: type, facts: &facts) }
+        let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, facts: &facts) }
+        facts.orientation = orientation.rawValue
+        let upright = clock.measure(.orient) { decoded.image.applying(orientation) }
+
+        let (derivative, rotations) = try clock.measure(.derive) { () throws(IntakeError) in try derive(upright) }
+        return ProcessedImage(facts: facts, upright: upright, derivative: derivative, rotations: rotations)
+    }
+
+    // MARK: sniff
+
+    private func sniff(_ data: UnsafeRawBufferPointer) throws(IntakeError) -> (ImageType, Int, Int) {
+        let type = Sniffer.sniff(data)
+        let width: Int, height: Int
+        do {
+            switch type {
+            case .jpeg:
+                let header = try codec.readHeader(data, structure: JPEGStructure(scanning: data))
+                (width, height) = (header.width, header.height)
+            case .png:
+                let header = try PNGDecoder.readHeader(data)
+                (width, height) = (header.width, header.height)
+            case .refused(let what):
+                throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes JPEG and PNG")
+            }
+            guard width > 0, height > 0 else { throw IntakeError.permanent(.sniff, "header declares an empty image (\(width)×\(height))") }
+            try options.limits.check(width: width, height: height)
+        } catch let error as IntakeError {
+            throw error
+        } catch let error as CodecError {
+            throw .permanent(.sniff, error.reason)
+        } catch {
+            throw .permanent(.sniff, "\(error)")
+        }
+        return (type, width, height)
+    }
+
+    // MARK: decode
+
+    private struct Decoded {
+        var image: RGBImage
+        var exif: EXIFSource
+    }
+
+    private enum EXIFSource {
+        case none
+        case app1(Range<Int>)
+        case tiff([UInt8])
+    }
+
+    private func decode(_ data: UnsafeRawBufferPointer, type: ImageType, facts: inout ImageFacts) throws(IntakeError) -> Decoded {
+        var detail = FormatDetail()
+        defer { facts.detail = detail }
+        do {
+            if type == .jpeg {
+                let structure = JPEGStructure(scanning: data)
+                let header = try codec.readHeader(data, structure: structure)
+                let box = options.derivativeSize
+                let need = options.fullResolution
+                    ? (header.width, header.height) : BoxFit.size(width: header.width, height: header.height, box: box)
+                let scale = ScaleFactor.smallest(width: header.width, height: header.height, covering: need.0, need.1)
+                let jpeg = try codec.decode(data, header: header, scale: scale, adobeInverted: structure.hasAdobeMarker)
+                facts.decodeScale = scale.description
+                if let warning = jpeg.warning { facts.warnings.append(warning) }
+                detail.colorSpace = header.colorSpace.rawValue
+                detail.progressive = structure.isProgressive
+                detail.arithmetic = structure.isArithmetic
+                return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none)
+            } else {
+                let png = try PNGDecoder.decode(data, limits: options.limits)
+                facts.warnings += png.warnings
+                detail.colorSpace = png.header.colorName
+                detail.bitDepth = png.header.bitDepth
+                detail.interlaced = png.header.interlaced
+                detail.alpha = png.hasAlpha
+                return Decoded(image: png.image, exif: png.exif.map(EXIFSource.tiff) ?? .none)
+            }
+        } catch {
+            throw .permanent(.decode, error.reason)
+        }
+    }
+
+    // MARK: metadata
+
+    /// Records hash and EXIF; returns the orientation to apply. Never fails: broken EXIF is noted.
+    private func readMetadata(_ data: UnsafeRawBufferPointer, exif source: EXIFSource, facts: inout ImageFacts) -> Orientation {
+        facts.sha256 = Self.sha256(data)
+        let reading: EXIFReading? =
+            switch source {
+            case .none: nil
+            case .app1(let range): EXIFReader.read(app1: UnsafeRawBufferPointer(rebasing: data[range]))
+            case .tiff(let tiff): EXIFReader.read(tiff: tiff)
+            }
+        guard let reading else { return .up }
+        facts.exif = reading.info
+        facts.exifProblems = reading.problems
+        guard let tag = reading.info?.orientation else { return .up }
+        guard let orientation = Orientation(rawValue: tag) else {
+            facts.exifProblems.append("orientation tag has the invalid value \(tag); the image is used as stored")
+            return .up
+        }
+        return orientation
+    }
+
+    static func sha256(_ data: UnsafeRawBufferPointer) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: data) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+
+    // MARK: derive
+
+    private func derive(_ upright: RGBImage) throws(IntakeError) -> ([UInt8], [Int: [UInt8]]) {
+        let box = options.derivativeSize
+        let canvas = BoxFit.centeredOnWhite(upright, box: box)
+        do {
+            let derivative = try codec.encode(canvas, quality: options.quality)
+            var rotations: [Int: [UInt8]] = [:]
+            let turns = options.angles.filter { $0 != 360 }
+            if box % 16 == 0 {
+                // Square and MCU-aligned: rotate losslessly in the DCT domain, no re-encoding.
+                // Clockwise by 360 − a is counter-clockwise by a.
+                let rotated = try codec.rotateClockwise(derivative, by: turns.map { 360 - $0 })
+                for (angle, jpeg) in zip(turns, rotated) { rotations[angle] = jpeg }
+            } else {
+                for angle in turns {
+                    let turned = canvas.applying(Self.counterClockwise(angle))
+                    rotations[angle] = try codec.encode(turned, quality: options.quality)
+                }
+            }
+            if options.angles.contains(360) { rotations[360] = derivative }
+            return (derivative, rotations)
+        } catch {
+            throw .transient(.derive, error.reason)
+        }
+    }
+
+    /// The orientation whose application turns an image counter-clockwise by `angle`.
+    private static func counterClockwise(_ angle: Int) -> Orientation {
+        switch angle {
+        case 90: .rotatedCounterclockwise
+        case 180: .upsideDown
+        case 270: .rotatedClockwise
+        default: .up
+        }
+    }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A job's identity: 14 characters of lowercase Crockford base32, 48 bits of milliseconds since
+/// 1970 then 22 random bits. Sorts by creation time, safe in file names, unique without a database.
+public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    public let rawValue: String
+
+    private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
+
+    public init?(_ text: String) {
+        guard text.utf8.count == 14, text.utf8.allSatisfy(Self.alphabet.contains) else { return nil }
+        rawValue = text
+    }
+
+    /// A new identifier for now.
+    public static func make(milliseconds: UInt64 = JobID.nowMilliseconds(), random: UInt32 = UInt32.random(in: .min ... .max)) -> JobID {
+        let value = (UInt128(milliseconds & 0xFFFF_FFFF_FFFF) << 22) | UInt128(random & 0x3F_FFFF)
+        var characters = [UInt8](repeating: 0, count: 14)
+        var rest = value
+        for i in (0..<14).reversed() {
+            characters[i] = alphabet[Int(rest & 31)]
+            rest >>= 5
+        }
+        return JobID(unchecked: String(decoding: characters, as: UTF8.self))
+    }
+
+    private init(unchecked: String) { rawValue = unchecked }
+
+    public static func nowMilliseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
+    }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = JobID(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a job id: \(text)"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+    public static func < (a: JobID, b: JobID) -> Bool { a.rawValue < b.rawValue }
+}

@@ -1,0 +1,56 @@
+/// A file name made safe to keep: what people drop can hold any byte but '/' and NUL.
+/// Printable UTF-8 stays as it is; control characters, invalid UTF-8 and '%' become %XX,
+/// so the original bytes can always be read back and no name breaks a log line or a terminal.
+public enum SafeName {
+    public static func from(bytes: [UInt8]) -> String {
+        var out = ""
+        var index = 0
+        while index < bytes.count {
+            let length = validScalarLength(bytes, at: index)
+            if length > 0 {
+                let scalarBytes = bytes[index..<index + length]
+                let scalar = String(decoding: scalarBytes, as: UTF8.self).unicodeScalars.first!
+                if scalar.properties.generalCategory == .control || scalar == "%" || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                    scalarBytes.forEach { out += percent($0) }
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+                index += length
+            } else {
+                out += percent(bytes[index])
+                index += 1
+            }
+        }
+        return out
+    }
+
+    public static func from(_ name: String) -> String { from(bytes: Array(name.utf8)) }
+
+    /// The name without its last extension: "a.b.jpg" → "a.b", ".hidden" stays whole.
+    public static func stem(of name: String) -> String {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
+        return String(name[..<dot])
+    }
+
+    private static func percent(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
+    }
+
+    /// Bytes in the valid UTF-8 sequence starting at `index`, or 0 when it is not one.
+    private static func validScalarLength(_ bytes: [UInt8], at index: Int) -> Int {
+        let first = bytes[index]
+        let length: Int
+        switch first {
+        case 0x00...0x7F: return 1
+        case 0xC2...0xDF: length = 2
+        case 0xE0...0xEF: length = 3
+        case 0xF0...0xF4: length = 4
+        default: return 0
+        }
+        guard index + length <= bytes.count else { return 0 }
+        let slice = Array(bytes[index..<index + length])
+        guard slice.dropFirst().allSatisfy({ $0 & 0xC0 == 0x80 }) else { return 0 }
+        return String(validating: slice, as: UTF8.self) == nil ? 0 : length
+    }
+}

@@ -1,0 +1,46 @@
+import IntakeCodecs
+import Testing
+
+@Suite struct SnifferTests {
+    func sniff(_ bytes: [UInt8]) -> ImageType { bytes.withUnsafeBytes { Sniffer.sniff($0) } }
+    func sniff(_ text: String, then rest: [UInt8] = []) -> ImageType { sniff(Array(text.utf8) + rest) }
+
+    @Test func acceptsJPEGAndPNGByContentOnly() {
+        #expect(sniff([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]) == .jpeg)
+        #expect(sniff([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)) == .png)
+    }
+
+    @Test(arguments: [
+        ("GIF89a", [UInt8](), "GIF"),
+        ("BM", [UInt8](repeating: 0, count: 20), "BMP"),
+        ("II*\0", [UInt8](repeating: 0, count: 8), "TIFF"),
+        ("MM\0*", [UInt8](repeating: 0, count: 8), "TIFF"),
+        ("RIFF\0\0\0\0WEBPVP8 ", [UInt8](), "WebP"),
+        ("\0\0\0\u{18}ftypheic", [UInt8](repeating: 0, count: 8), "HEIF"),
+        ("\0\0\0\u{1C}ftypavif", [UInt8](repeating: 0, count: 8), "AVIF"),
+        ("%PDF-1.7", [UInt8](), "PDF"),
+        ("PK\u{03}\u{04}", [UInt8](repeating: 0, count: 8), "ZIP"),
+        ("hello, this is a note\n", [UInt8](), "text"),
+    ])
+    func refusesOtherFormatsByName(magic: String, rest: [UInt8], name: String) {
+        guard case .refused(let what) = sniff(magic, then: rest) else {
+            Issue.record("\(name) was accepted")
+            return
+        }
+        #expect(what.contains(name))
+    }
+
+    @Test func refusesJPEGXLAndCgBIAndDamagedSignatures() {
+        #expect(sniff([0xFF, 0x0A, 0xFA, 0x7F]).description.contains("JPEG XL"))
+        let cgbi = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 4] + Array("CgBI".utf8) + [0, 0, 0, 0]
+        #expect(sniff(cgbi).description.contains("CgBI"))
+        // A text-mode transfer turned CR LF into LF.
+        #expect(sniff([0x89, 0x50, 0x4E, 0x47, 0x0A, 0x0A, 0x1A, 0x0A, 0, 0]).description.contains("damaged signature"))
+        #expect(sniff([0xFF, 0xD8, 0x00, 0x01]).description.contains("damaged JPEG"))
+    }
+
+    @Test func namesEmptyAndUnknownContent() {
+        #expect(sniff([]) == .refused("an empty file"))
+        #expect(sniff([0x00, 0x01, 0x02, 0xFE, 0xFD]).description.contains("unknown type (first bytes 00 01 02 fe fd)"))
+    }
+}

@@ -1,0 +1,332 @@
+import Testing
+
+@testable import IntakeConfig
+
+private typealias Configuration = IntakeConfiguration
+
+@Suite("Configuration values")
+struct ConfigurationValueTests {
+    @Test func emptyTextGivesTheDefaults() throws {
+        let configuration = try Configuration.parse("", fileName: "intake.toml")
+        #expect(configuration == .defaults)
+        #expect(try Configuration.parse("# nothing set\n\n", fileName: "intake.toml") == .defaults)
+    }
+
+    /// Pins the documented defaults, so a changed default shows up here and not only in production.
+    @Test func defaultsAreTheDocumentedValues() {
+        let defaults = Configuration.defaults
+        #expect(defaults.daemon.root == "./var")
+        #expect(defaults.daemon.workers == 0)
+        #expect(defaults.daemon.logLevel == .info)
+        #expect(defaults.daemon.reconcileIntervalSeconds == 60)
+        #expect(defaults.daemon.shutdownGraceSeconds == 10)
+        #expect(defaults.daemon.metricsIntervalSeconds == 5)
+        #expect(defaults.daemon.metricsListen == nil)
+        #expect(defaults.daemon.queueCapacity == 10_000)
+        #expect(defaults.environments == [.init(name: "prod", weight: 4), .init(name: "beta", weight: 1)])
+        #expect(defaults.queue.agingSeconds == 30)
+        #expect(defaults.limits == .init(maxBytes: 52_428_800, maxPixels: 100_000_000, maxWidth: 65_500, maxHeight: 65_500))
+        #expect(defaults.retry == .init(maxAttempts: 5, initialBackoffSeconds: 1, maxBackoffSeconds: 300))
+        #expect(defaults.derive == .init(size: 256, quality: 90, angles: [90, 180, 270, 360]))
+        #expect(defaults.watch == .init(ignoreSuffixes: [".tmp", ".part", "~"], settleMilliseconds: 0))
+        #expect(defaults.meters == .init(filenamePattern: nil, profilesDir: "etc/meters"))
+    }
+
+    @Test func fullFileSetsEveryKey() throws {
+        let text = """
+            [daemon]
+            root = "/srv/intake"
+            workers = 8
+            log_level = "debug"
+            reconcile_interval_seconds = 0.5
+            shutdown_grace_seconds = 30
+            metrics_interval_seconds = 2.5
+            metrics_listen = "127.0.0.1:9464"
+            queue_capacity = 500
+
+            [environments.staging]
+            weight = 2
+            [environments.prod-eu]
+            weight = 7
+            [environments.dev_1]
+
+            [queue]
+            aging_seconds = 12.5
+
+            [limits]
+            max_bytes = 1_048_576
+            max_pixels = 4_000_000
+            max_width = 4000
+            max_height = 3000
+
+            [retry]
+            max_attempts = 3
+            initial_backoff_seconds = 2
+            max_backoff_seconds = 2
+
+            [derive]
+            size = 512
+            quality = 75
+            angles = [180, 90]
+
+            [watch]
+            ignore_suffixes = [".crdownload"]
+            settle_milliseconds = 250
+
+            [meters]
+            filename_pattern = '^(?<meter>[A-Z]+)-(?<reading>\\d+)\\.jpg$'
+            profiles_dir = "/etc/intake/meters"
+            """
+        let expected = Configuration(
+            daemon: .init(
+                root: "/srv/intake", workers: 8, logLevel: .debug, reconcileIntervalSeconds: 0.5,
+                shutdownGraceSeconds: 30, metricsIntervalSeconds: 2.5,
+                metricsListen: .init(host: "127.0.0.1", port: 9464), queueCapacity: 500),
+            environments: [
+                .init(name: "staging", weight: 2), .init(name: "prod-eu", weight: 7), .init(name: "dev_1", weight: 1),
+            ],
+            queue: .init(agingSeconds: 12.5),
+            limits: .init(maxBytes: 1_048_576, maxPixels: 4_000_000, maxWidth: 4000, maxHeight: 3000),
+            retry: .init(maxAttempts: 3, initialBackoffSeconds: 2, maxBackoffSeconds: 2),
+            derive: .init(size: 512, quality: 75, angles: [180, 90]),
+            watch: .init(ignoreSuffixes: [".crdownload"], settleMilliseconds: 250),
+            meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters"))
+        let configuration = try Configuration.parse(text, fileName: "full.toml")
+        #expect(configuration == expected)
+    }
+
+    @Test func partialSectionsKeepTheOtherDefaults() throws {
+        let configuration = try Configuration.parse("[limits]\nmax_pixels = 10\n", fileName: "intake.toml")
+        var expected = Configuration.defaults
+        expected.limits.maxPixels = 10
+        #expect(configuration == expected)
+    }
+
+    @Test func dottedKeysAndInlineTablesWorkLikeHeaders() throws {
+        let text = """
+            daemon.workers = 3
+            environments = { only = { weight = 2 } }
+            derive = { quality = 50 }
+            """
+        let configuration = try Configuration.parse(text, fileName: "intake.toml")
+        #expect(configuration.daemon.workers == 3)
+        #expect(configuration.environments == [.init(name: "only", weight: 2)])
+        #expect(configuration.derive.quality == 50)
+    }
+
+    @Test func emptyAngleListIsAllowed() throws {
+        let configuration = try Configuration.parse("[derive]\nangles = []", fileName: "intake.toml")
+        #expect(configuration.derive.angles == [])
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:9464", "127.0.0.1", 9464),
+        ("localhost:1", "localhost", 1),
+        ("[::1]:65535", "::1", 65535),
+        ("0.0.0.0:80", "0.0.0.0", 80),
+    ])
+    func listenAddresses(text: String, host: String, port: Int) throws {
+        let configuration = try Configuration.parse("[daemon]\nmetrics_listen = \"\(text)\"", fileName: "intake.toml")
+        #expect(configuration.daemon.metricsListen == Configuration.ListenAddress(host: host, port: port))
+        #expect(configuration.daemon.metricsListen?.description == text)
+    }
+
+    @Test func workerCountResolvesZeroToCores() {
+        #expect(Configuration.Daemon(workers: 0).resolvedWorkerCount(coreCount: 12) == 12)
+        #expect(Configuration.Daemon(workers: 3).resolvedWorkerCount(coreCount: 12) == 3)
+    }
+}
+
+@Suite("Configuration errors")
+struct ConfigurationErrorTests {
+    /// The error a configuration must produce.
+    private func configurationError(
+        _ text: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) -> ConfigurationError? {
+        do {
+            let configuration = try Configuration.parse(text, fileName: "etc/intake.toml")
+            Issue.record("expected an error, got \(configuration)", sourceLocation: sourceLocation)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func unknownTopLevelKeyNamesKeyAndLine() throws {
+        let error = try #require(configurationError("[daemon]\nworkers = 2\n\n[deamon]\nworkers = 3\n"))
+        #expect(error.key == "deamon")
+        #expect(error.line == 4)
+        #expect(error.file == "etc/intake.toml")
+        #expect(
+            error.message == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters)"#)
+    }
+
+    @Test func unknownNestedKeyNamesDottedPath() throws {
+        let error = try #require(configurationError("# settings\n[daemon]\nroot = \"/srv\"\n\n\n\nworker = 4\n"))
+        #expect(error.key == "daemon.worker")
+        #expect(error.line == 7)
+        #expect(
+            error.description
+                == #"etc/intake.toml:7: unknown key "daemon.worker" (known: root, workers, log_level, reconcile_interval_seconds, shutdown_grace_seconds, metrics_interval_seconds, metrics_listen, queue_capacity)"#
+        )
+    }
+
+    @Test func unknownKeyInsideAnEnvironment() throws {
+        let error = try #require(configurationError("[environments.prod]\nwieght = 4\n"))
+        #expect(error.key == "environments.prod.wieght")
+        #expect(error.line == 2)
+        #expect(error.message == #"unknown key "environments.prod.wieght" (known: weight)"#)
+    }
+
+    @Test func agingSecondsBelongsUnderQueueNotEnvironments() throws {
+        let error = try #require(configurationError("[environments.prod]\nweight = 4\n[environments]\naging_seconds = 30\n"))
+        #expect(error.key == "environments.aging_seconds")
+        #expect(error.line == 4)
+        #expect(error.message.hasPrefix(#""environments.aging_seconds" must be a table"#))
+    }
+
+    @Test func valueErrorMatchesTheDocumentedFormat() throws {
+        let error = try #require(configurationError("[limits]\nmax_bytes = 10\nmax_pixels = \"lots\"\n"))
+        #expect(error.description == #"etc/intake.toml:3: "limits.max_pixels" must be a positive integer, got "lots""#)
+        #expect(error.key == "limits.max_pixels")
+    }
+
+    @Test func syntaxErrorsBecomeConfigurationErrors() throws {
+        let error = try #require(configurationError("[daemon]\nworkers 4\n"))
+        #expect(error.line == 2)
+        #expect(error.column == 9)
+        #expect(error.key == nil)
+        #expect(error.description == #"etc/intake.toml:2:9: expected '=' after key "workers", found '4'"#)
+    }
+
+    @Test(arguments: [
+        // Wrong types.
+        ("[daemon]\nworkers = \"4\"", "daemon.workers", "must be 0 (one per core) or an integer from 1 to 256, got \"4\""),
+        ("[daemon]\nroot = 5", "daemon.root", "must be a non-empty path, got 5"),
+        ("[daemon]\nreconcile_interval_seconds = \"1m\"", "daemon.reconcile_interval_seconds", "must be a positive number of seconds, got \"1m\""),
+        ("[limits]\nmax_width = 1.5", "limits.max_width", "must be a positive integer, got 1.5"),
+        ("[derive]\nangles = 90", "derive.angles", "must be an array of angles, each 90, 180, 270 or 360, got 90"),
+        ("[watch]\nignore_suffixes = [\".tmp\", 3]", "watch.ignore_suffixes", "must be an array of non-empty strings, got 3"),
+        ("[meters]\nfilename_pattern = true", "meters.filename_pattern", "got true"),
+        ("daemon = 4", "daemon", "must be a table ([daemon]), got 4"),
+        // Out of range.
+        ("[daemon]\nworkers = 257", "daemon.workers", "got 257"),
+        ("[daemon]\nworkers = -1", "daemon.workers", "got -1"),
+        ("[daemon]\nlog_level = \"verbose\"", "daemon.log_level", "must be one of trace, debug, info, notice, warning, error, critical, got \"verbose\""),
+        ("[daemon]\nshutdown_grace_seconds = 0", "daemon.shutdown_grace_seconds", "must be a positive number of seconds, got 0"),
+        ("[daemon]\nmetrics_interval_seconds = -0.5", "daemon.metrics_interval_seconds", "got -0.5"),
+        ("[daemon]\nreconcile_interval_seconds = inf", "daemon.reconcile_interval_seconds", "got inf"),
+        ("[daemon]\nqueue_capacity = 0", "daemon.queue_capacity", "must be a positive integer, got 0"),
+        ("[daemon]\nroot = \"\"", "daemon.root", "must be a non-empty path, got \"\""),
+        ("[queue]\naging_seconds = 0", "queue.aging_seconds", "got 0"),
+        ("[limits]\nmax_bytes = 0", "limits.max_bytes", "must be a positive integer, got 0"),
+        ("[limits]\nmax_height = -3", "limits.max_height", "got -3"),
+        ("[retry]\nmax_attempts = 0", "retry.max_attempts", "must be a positive integer, got 0"),
+        ("[retry]\ninitial_backoff_seconds = 0", "retry.initial_backoff_seconds", "got 0"),
+        ("[derive]\nsize = 15", "derive.size", "must be an integer from 16 to 4096, got 15"),
+        ("[derive]\nsize = 4097", "derive.size", "got 4097"),
+        ("[derive]\nquality = 0", "derive.quality", "must be an integer from 1 to 100, got 0"),
+        ("[derive]\nquality = 101", "derive.quality", "got 101"),
+        ("[derive]\nangles = [90, 45]", "derive.angles", "each 90, 180, 270 or 360, got 45"),
+        ("[derive]\nangles = [90, 180, 90]", "derive.angles", "lists 90 more than once"),
+        ("[watch]\nignore_suffixes = [\"\"]", "watch.ignore_suffixes", "got \"\""),
+        ("[watch]\nsettle_milliseconds = -1", "watch.settle_milliseconds", "must be a non-negative integer, got -1"),
+        ("[meters]\nprofiles_dir = \"\"", "meters.profiles_dir", "must be a non-empty path"),
+        ("[environments.prod]\nweight = 0", "environments.prod.weight", "must be a positive integer, got 0"),
+        ("[retry]\nmax_backoff_seconds = 0.5", "retry.max_backoff_seconds", "must be at least initial_backoff_seconds (1.0), got 0.5"),
+        ("[retry]\ninitial_backoff_seconds = 500", "retry.initial_backoff_seconds", "must be at most max_backoff_seconds (300.0), got 500.0"),
+    ])
+    func badValuesNameKeyAndLine(text: String, key: String, fragment: String) throws {
+        let error = try #require(configurationError("# line 1\n" + text))
+        let lastLine = 1 + text.split(separator: "\n").count  // every case puts the bad key last
+        #expect(error.key == key)
+        #expect(error.line == lastLine)
+        #expect(error.file == "etc/intake.toml")
+        #expect(error.message.contains(fragment), "message: \(error.message)")
+        #expect(error.message.contains("\"\(key)\""), "message should quote the key: \(error.message)")
+    }
+
+    @Test(arguments: [
+        ("[environments.Prod]\nweight = 1", "environments.Prod"),
+        ("[environments.\"prod eu\"]\nweight = 1", #"environments."prod eu""#),
+        ("environments.beta.weight = 1\n[environments.UPPER]", "environments.UPPER"),
+    ])
+    func badEnvironmentNames(text: String, key: String) throws {
+        let error = try #require(configurationError(text))
+        let headerLine = text.split(separator: "\n").firstIndex { $0.contains("[environments.") }.map { $0 + 1 }
+        #expect(error.key == key)
+        #expect(error.line == headerLine)
+        #expect(error.message == "\"\(key)\": environment names may only use lower-case letters, digits, '_' and '-'")
+    }
+
+    @Test(arguments: ["localhost", ":9464", "host:0", "host:65536", "host:", "host:80x", "::1:80", "[]:80", "a b:80"])
+    func badListenAddresses(text: String) throws {
+        let error = try #require(configurationError("[daemon]\nmetrics_listen = \"\(text)\""))
+        #expect(error.key == "daemon.metrics_listen")
+        #expect(error.line == 2)
+        #expect(error.message.contains("host:port with a port from 1 to 65535"))
+    }
+
+    @Test func emptyEnvironmentsTableIsAnError() throws {
+        let error = try #require(configurationError("[daemon]\nworkers = 1\n[environments]\n"))
+        #expect(error.line == 3)
+        #expect(error.key == "environments")
+        #expect(error.message.contains("at least one environment"))
+    }
+
+    @Test func missingFileIsAnErrorNamingIt() throws {
+        let path = "/nonexistent/intake-test/intake.toml"
+        do {
+            let configuration = try Configuration.load(path: path)
+            Issue.record("expected an error, got \(configuration)")
+        } catch {
+            #expect(error.file == path)
+            #expect(error.line == nil)
+            #expect(error.description == "\(path): configuration file not found")
+        }
+    }
+}
+
+@Suite("Shipped configuration")
+struct ShippedConfigurationTests {
+    /// `etc/intake.toml` in the package root: three levels up from this file.
+    private static let shippedPath: String = {
+        // Drop <file>.swift, IntakeConfigTests and Tests. SwiftPM's #filePath is absolute; a compiler
+        // given relative paths leaves nothing, which means the working directory.
+        let packageRoot = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3)
+            .joined(separator: "/")
+        return (packageRoot.isEmpty ? "." : packageRoot) + "/etc/intake.toml"
+    }()
+
+    @Test func shippedFileSpellsOutTheDefaults() throws {
+        let configuration = try Configuration.load(path: Self.shippedPath)
+        #expect(configuration == .defaults)
+    }
+
+    /// The shipped file documents every key, so each one must be present in it.
+    @Test func shippedFileSetsEveryKey() throws {
+        let text = try TextFile.read(path: Self.shippedPath)
+        let document = try TOML.parse(text, fileName: Self.shippedPath)
+        let expectedKeys: [String: [String]] = [
+            "daemon": [
+                "root", "workers", "log_level", "reconcile_interval_seconds", "shutdown_grace_seconds",
+                "metrics_interval_seconds", "metrics_listen", "queue_capacity",
+            ],
+            "environments": ["prod", "beta"],
+            "queue": ["aging_seconds"],
+            "limits": ["max_bytes", "max_pixels", "max_width", "max_height"],
+            "retry": ["max_attempts", "initial_backoff_seconds", "max_backoff_seconds"],
+            "derive": ["size", "quality", "angles"],
+            "watch": ["ignore_suffixes", "settle_milliseconds"],
+            "meters": ["filename_pattern", "profiles_dir"],
+        ]
+        #expect(Set(document.keys) == Set(expectedKeys.keys))
+        for (section, keys) in expectedKeys {
+            guard case .table(let table)? = document[section] else {
+                Issue.record("[\(section)] is missing or not a table")
+                continue
+            }
+            #expect(table.keys == keys, "[\(section)]")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import IntakePipeline
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every file of the shared corpus through the image stages, judged against the reference
+/// decoders' verdicts in MANIFEST.csv.
+@Suite(.serialized) struct CorpusSweepTests {
+    struct Verdict: Sendable {
+        let path: String
+        let accepted: Bool
+        let stage: Stage?
+        let reason: String?
+        let warnings: [String]
+    }
+
+    static func sweep(_ paths: [String], corpus: String) async -> [Verdict] {
+        // Two workers, each with its own processor, as the daemon runs them.
+        let half = (paths.count + 1) / 2
+        return await withTaskGroup(of: [Verdict].self) { group in
+            for part in [Array(paths.prefix(half)), Array(paths.dropFirst(half))] {
+                group.addTask {
+                    let processor = try! ImageProcessor(options: ProcessingOptions())
+                    return part.map { path in
+                        let outcome: ProcessingOutcome
+                        do {
+                            let bytes = try ImageFile.read(path: corpus + "/" + path, maxBytes: 50 << 20, followSymlinks: false)
+                            outcome = processor.process(bytes)
+                        } catch let error as IntakeError {
+                            return Verdict(path: path, accepted: false, stage: error.stage, reason: error.reason, warnings: [])
+                        } catch {
+                            return Verdict(path: path, accepted: false, stage: nil, reason: "\(error)", warnings: [])
+                        }
+                        switch outcome.result {
+                        case .success: return Verdict(path: path, accepted: true, stage: nil, reason: nil, warnings: outcome.facts.warnings)
+                        case .failure(let error):
+                            return Verdict(path: path, accepted: false, stage: error.stage, reason: error.reason, warnings: [])
+                        }
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    @Test func everyCorpusFileIsJudgedLikeTheReferenceDecoders() async throws {
+        guard let corpus = Fixtures.corpus, let manifest = Manifest(corpus: corpus) else {
+            print("CorpusSweepTests: skipped — no corpus at ../shared/corpus (set INTAKE_CORPUS)")
+            return
+        }
+        let paths = manifest.rows.map(\.path).filter { $0.hasPrefix("images/") || $0.hasPrefix("fuzz-seeds/") }
+        #expect(paths.count > 4000)
+        let verdicts = await Self.sweep(paths, corpus: corpus)
+        #expect(verdicts.count == paths.count)
+
+        var tally: [String: Int] = [:]
+        for verdict in verdicts {
+            let row = try #require(manifest.byPath[verdict.path])
+            let type = row["type"], reference = row["decode"]
+            let ours = verdict.accepted ? (verdict.warnings.isEmpty ? "ok" : "ok+warning") : "refused"
+            tally["\(type.isEmpty ? "?" : type) \(reference.isEmpty ? "-" : reference) → \(ours)", default: 0] += 1
+            if !verdict.accepted {
+                #expect(verdict.reason?.isEmpty == false, "\(verdict.path) refused without a reason")
+            }
+            switch (type, reference) {
+            case ("jpeg", "ok"), ("png", "ok"):
+                #expect(verdict.accepted, "\(verdict.path): reference decoders say ok, intake refused at \(verdict.stage?.rawValue ?? "?"): \(verdict.reason ?? "")")
+            case (_, "error"), (_, "skipped"):
+                #expect(!verdict.accepted, "\(verdict.path): reference decoders refuse it, intake accepted it")
+            case ("jpeg", "warning"), ("png", "warning"), ("jpeg-bad-marker", "warning"):
+                break  // decoded with a warning or refused: both are honest
+            default:
+                #expect(!verdict.accepted, "\(verdict.path) is \(type), not JPEG or PNG, yet was accepted")
+                #expect(verdict.stage == .sniff, "\(verdict.path) (\(type)) should be refused at sniff")
+            }
+        }
+        print("Corpus sweep: \(verdicts.count) files")
+        for (key, count) in tally.sorted(by: { $0.key < $1.key }) { print("  \(key): \(count)") }
+    }
+}

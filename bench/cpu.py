@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Measure a command's CPU per image.
+
+    python3 bench/cpu.py --images N --label NAME -- CMD ARGS...
+
+Runs CMD (stdout to /dev/null, stderr passes through) and prints
+    NAME: images=N cpu_ms_per_image=X.XXX wall_s=Y.YY peak_rss_mb=Z.Z
+from os.wait4's rusage. On Linux that rusage includes the child's own
+waited-for descendants, so wrappers (sh, xargs) are counted too.
+Exit code 2 from CMD means "some files refused" and is accepted.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, required=True)
+    ap.add_argument("--label", required=True)
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
+    if not cmd or a.images <= 0:
+        ap.error("need --images N > 0 and a command after --")
+
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - t0
+    proc.returncode = code = os.waitstatus_to_exitcode(status)  # <0: signal
+
+    cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000.0
+    print(f"{a.label}: images={a.images} cpu_ms_per_image={cpu_ms / a.images:.3f} "
+          f"wall_s={wall:.2f} peak_rss_mb={ru.ru_maxrss / 1024:.1f}", flush=True)
+    if code not in (0, 2):
+        print(f"{a.label}: command failed (exit {code})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
