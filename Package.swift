@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // libpng reports errors by longjmp, which Swift cannot survive: this C shim owns the setjmp.
         .target(name: "CPNGReader", dependencies: ["CPNG"], cSettings: [.unsafeFlags(["-O2"])]),
+        // Linux system calls that Glibc's Swift module does not export.
+        .target(name: "CLinux"),
 
         .target(name: "IntakeConfig", swiftSettings: swiftSettings),
         .target(
@@ -37,7 +39,7 @@ let package = Package(
         .target(
             name: "IntakePipeline",
             dependencies: [
-                "IntakeCodecs", "IntakeConfig",
+                "IntakeCodecs", "IntakeConfig", "CLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -7,7 +7,10 @@
  * 256x256 canvas is a cheap nearest-neighbour copy on white: we want the
  * cost of the codec work that cannot be avoided, not of a good resize.
  *
- * Usage:  floor [-r N] FILE...
+ * Usage:  floor [-r N] [-o DIR] FILE...
+ *   -o DIR  also write each encode to DIR (temporary name, then rename) and
+ *           syncfs once at the end, as intake makes its outputs durable: the
+ *           floor for a pipeline that must keep what it makes.
  * Output: floor: images=N cpu_ms_per_image=X.XXX
  *   images = JPEG files attempted x rounds; CPU = user+sys of the
  *   processing loop only (files are read into memory first).
@@ -15,6 +18,8 @@
  *
  * Build: cc -O2 -o bench/out/floor bench/floor.c -lturbojpeg
  */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,18 @@
 #define BOX 256
 
 typedef struct { unsigned char *data; unsigned long size; } Blob;
+
+/* Writes one encode under a temporary name and renames it into place. */
+static int write_output(const char *dir, int image, int encode, const unsigned char *data, unsigned long size) {
+    char tmp[4096], final[4096];
+    snprintf(tmp, sizeof tmp, "%s/.tmp-%d-%d", dir, image, encode);
+    snprintf(final, sizeof final, "%s/%d-%d.jpg", dir, image, encode);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return 0;
+    int ok = write(fd, data, size) == (ssize_t)size;
+    close(fd);
+    return ok && rename(tmp, final) == 0;
+}
 
 static double cpu_ms(void) {
     struct rusage ru;
@@ -54,9 +71,11 @@ static int read_jpeg(const char *path, Blob *b) {
 
 int main(int argc, char **argv) {
     int rounds = 1, opt;
-    while ((opt = getopt(argc, argv, "r:")) != -1) {
+    const char *outdir = NULL;
+    while ((opt = getopt(argc, argv, "r:o:")) != -1) {
         if (opt == 'r' && atoi(optarg) > 0) rounds = atoi(optarg);
-        else { fprintf(stderr, "usage: floor [-r N] FILE...\n"); return 64; }
+        else if (opt == 'o') outdir = optarg;
+        else { fprintf(stderr, "usage: floor [-r N] [-o DIR] FILE...\n"); return 64; }
     }
 
     /* Read everything up front so file I/O stays out of the measurement. */
@@ -141,8 +160,15 @@ int main(int argc, char **argv) {
                 if (tjCompress2(enc, canvas, BOX, 0, BOX, TJPF_RGB, &jbuf,
                                 &jsize, TJSAMP_420, 90, TJFLAG_NOREALLOC) != 0)
                     errors++;
+                else if (outdir && !write_output(outdir, i, e, jbuf, jsize))
+                    errors++;
             }
         }
+    }
+    if (outdir) {
+        int dirfd = open(outdir, O_RDONLY | O_DIRECTORY);
+        if (dirfd < 0 || syncfs(dirfd) != 0) errors++;
+        if (dirfd >= 0) close(dirfd);
     }
     double cpu = cpu_ms() - t0;
 

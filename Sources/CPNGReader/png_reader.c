@@ -37,6 +37,29 @@ static void on_warning(png_structp png, png_const_charp message) {
     snprintf(warnings + used, sizeof state->out->warnings - used, "%s%s", used ? "; " : "", message);
 }
 
+/// libpng reports an ancillary chunk over the size limit as a benign error, a warning, and then
+/// allocates it all the same (1 GiB for the huge_*_chunk crashers). The file is in memory, so walk
+/// its chunk list first and have libpng discard every oversized ancillary chunk unread.
+static void skip_oversized_chunks(png_structp png, const uint8_t *data, size_t length, size_t max_chunk_bytes) {
+    png_byte names[16 * 5];
+    int count = 0;
+    size_t offset = 8;
+    while (offset + 8 <= length && count < 16) {
+        uint32_t chunk_length = (uint32_t)data[offset] << 24 | (uint32_t)data[offset + 1] << 16 |
+                                (uint32_t)data[offset + 2] << 8 | data[offset + 3];
+        const uint8_t *type = data + offset + 4;
+        int ancillary = (type[0] & 0x20) != 0;
+        if (ancillary && chunk_length > max_chunk_bytes) {
+            memcpy(names + 5 * count, type, 4);
+            names[5 * count + 4] = 0;
+            count++;
+        }
+        if (memcmp(type, "IEND", 4) == 0) break;
+        offset += 12 + (size_t)chunk_length;
+    }
+    if (count > 0) png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, names, count);
+}
+
 /// Creates the read struct with every limit set; returns NULL when libpng cannot be set up.
 static png_structp create_reader(read_state *state, const intake_png_limits *limits) {
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, state, on_error, on_warning);
@@ -45,6 +68,7 @@ static png_structp create_reader(read_state *state, const intake_png_limits *lim
     png_set_user_limits(png, limits->max_width, limits->max_height);
     png_set_chunk_malloc_max(png, limits->max_chunk_bytes);
     png_set_chunk_cache_max(png, 512);
+    skip_oversized_chunks(png, state->data, state->length, limits->max_chunk_bytes);
     // Checks of CRCs stay on: a damaged critical chunk is an error, a damaged ancillary one a warning.
     return png;
 }

@@ -94,15 +94,17 @@ public struct OneShotProcessor {
     }
 
     private func write(_ image: ProcessedImage, job: JobID, name: String, layout: OutputLayout) throws(IntakeError) -> FileReport.Outputs {
-        let size = processor.options.derivativeSize
-        let derivative = layout.derivative(environment: environment, date: .today, job: job, name: name, size: size)
-        try DurableFile.write(image.derivative, to: derivative)
-        var rotations: [String: String] = [:]
-        for (angle, jpeg) in image.rotations.sorted(by: { $0.key < $1.key }) {
-            let path = layout.rotation(environment: environment, angle: angle, job: job, name: name)
-            try DurableFile.write(jpeg, to: path)
-            rotations[String(angle)] = path
-        }
-        return FileReport.Outputs(derivative: derivative, rotations: rotations)
+        let outputs = try OutputWriter.write(
+            image, job: job, name: name, environment: environment, date: .today, layout: layout,
+            size: processor.options.derivativeSize)
+        return FileReport.Outputs(
+            derivative: outputs.derivative,
+            rotations: Dictionary(uniqueKeysWithValues: outputs.rotations.map { (String($0.key), $0.value) }))
+    }
+
+    /// Makes every output written so far durable: one filesystem sync for the whole run.
+    public func finish() throws(IntakeError) {
+        guard let layout else { return }
+        try DurableFile.sync(filesystemOf: layout.root)
     }
 }

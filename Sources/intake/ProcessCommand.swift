@@ -58,6 +58,12 @@ struct ProcessCommand: ParsableCommand {
             }
             if report.status == .error || (report.status == .refused && worst == .ok) { worst = report.status }
         }
+        do {
+            try processor.finish()
+        } catch {
+            FileHandle.standardError.write(Data("intake: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         switch worst {
         case .ok: return
         case .refused: throw ExitCode(2)

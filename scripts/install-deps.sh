@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages intake builds against, if any are missing. Called by every
+# Makefile target that builds, so `make run` and `make test` work on a fresh Debian machine.
+set -euo pipefail
+
+packages=(libturbojpeg0-dev libpng-dev libexif-dev libsqlite3-dev pkg-config)
+[[ "${1:-}" == "--bench" ]] && packages+=(python3 python3-venv)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if ! command -v apt-get >/dev/null; then
+    echo "intake needs these packages and cannot install them without apt-get: ${missing[*]}" >&2
+    exit 1
+fi
+sudo=()
+if ((EUID != 0)); then
+    command -v sudo >/dev/null || { echo "installing ${missing[*]} needs root; run as root or install sudo" >&2; exit 1; }
+    sudo=(sudo)
+fi
+echo "Installing missing packages: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
