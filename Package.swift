@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries behind walls: one system library target each, found through pkg-config.
@@ -44,6 +45,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "IntakeStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(
+            name: "IntakeDaemon",
+            dependencies: [
+                "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "CLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "intake",
             dependencies: [
@@ -54,7 +64,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "intaked",
-            dependencies: ["IntakePipeline", "IntakeConfig"],
+            dependencies: [
+                "IntakeDaemon", "IntakeConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -63,6 +77,10 @@ let package = Package(
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntakeDaemonTests", dependencies: ["IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCLITests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,5 +1,20 @@
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 #include "CLinux.h"
 
 int intake_syncfs(int fd) { return syncfs(fd); }
+
+int intake_has_writers(int fd) {
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+        return 0;
+    }
+    return errno == EAGAIN ? 1 : -1;
+}
+
+void intake_name_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
+
+int intake_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }

@@ -15,17 +15,19 @@ public enum DurableFile {
     public static let temporaryPrefix = ".intake-tmp-"
 
     /// Writes `bytes` to `path` by rename from a temporary name, creating missing folders.
-    /// Not yet durable: call `sync(filesystemOf:)` before relying on it.
-    public static func write(_ bytes: [UInt8], to path: String, stage: Stage = .commit) throws(IntakeError) {
+    /// Not yet durable: call `sync(filesystemOf:)` before relying on it. The temporary file is made
+    /// in `temporaryFolder` (same filesystem) when given, so that start-up has one folder to empty;
+    /// else beside `path`.
+    public static func write(_ bytes: [UInt8], to path: String, temporaryFolder: String? = nil, stage: Stage = .commit) throws(IntakeError) {
         let folder = parent(of: path)
-        let temporary = "\(folder)/\(temporaryPrefix)\(getpid())-\(UInt32.random(in: .min ... .max))"
+        let temporary = temporaryName(in: temporaryFolder ?? folder)
         var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
             // First file in this folder: create it. Cheaper than checking every time.
-            try makeFolders(folder, stage: stage)
+            try makeFolders(parent(of: temporary), stage: stage)
             fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         }
-        guard fd >= 0 else { throw failure(stage, "cannot create a file in \(folder)") }
+        guard fd >= 0 else { throw failure(stage, "cannot create a file in \(parent(of: temporary))") }
         var written = 0
         let ok = bytes.withUnsafeBytes { buffer in
             while written < buffer.count {
@@ -43,29 +45,49 @@ public enum DurableFile {
             errno = saved
             throw failure(stage, "cannot write \(path)")
         }
-        guard rename(temporary, path) == 0 else {
+        try replace(path, with: temporary, stage: stage)
+    }
+
+    /// Renames `temporary` over `path`, creating `path`'s folder when missing.
+    private static func replace(_ path: String, with temporary: String, stage: Stage) throws(IntakeError) {
+        var status = rename(temporary, path)
+        if status != 0 && errno == ENOENT {
+            try makeFolders(parent(of: path), stage: stage)
+            status = rename(temporary, path)
+        }
+        guard status == 0 else {
             let error = failure(stage, "cannot rename into \(path)")
             unlink(temporary)
             throw error
         }
     }
 
+    private static func temporaryName(in folder: String) -> String {
+        "\(folder)/\(temporaryPrefix)\(getpid())-\(UInt64.random(in: .min ... .max))"
+    }
+
     /// Gives the file at `existing` a second name, `path`, replacing whatever `path` was.
-    public static func link(_ existing: String, to path: String, stage: Stage = .commit) throws(IntakeError) {
-        let folder = parent(of: path)
-        let temporary = "\(folder)/\(temporaryPrefix)\(getpid())-\(UInt32.random(in: .min ... .max))"
+    public static func link(_ existing: String, to path: String, temporaryFolder: String? = nil, stage: Stage = .commit) throws(IntakeError) {
+        let temporary = temporaryName(in: temporaryFolder ?? parent(of: path))
         var status = Glibc.link(existing, temporary)
         if status != 0 && errno == ENOENT {
-            try makeFolders(folder, stage: stage)
+            try makeFolders(parent(of: temporary), stage: stage)
             status = Glibc.link(existing, temporary)
         }
-        guard status == 0 else { throw failure(stage, "cannot link \(existing) into \(folder)") }
+        guard status == 0 else { throw failure(stage, "cannot link \(existing) to \(path)") }
         // Through a temporary name and rename, so that an existing `path` is replaced atomically.
-        guard rename(temporary, path) == 0 else {
-            let error = failure(stage, "cannot rename into \(path)")
-            unlink(temporary)
-            throw error
+        try replace(path, with: temporary, stage: stage)
+    }
+
+    /// Moves the file at `source` to `path` by rename, creating `path`'s folder when missing.
+    public static func move(_ source: String, to path: String, stage: Stage = .commit) throws(IntakeError) {
+        var status = rename(source, path)
+        var existing = stat()
+        if status != 0 && errno == ENOENT && lstat(source, &existing) == 0 {
+            try makeFolders(parent(of: path), stage: stage)
+            status = rename(source, path)
         }
+        guard status == 0 else { throw failure(stage, "cannot move \(source) to \(path)") }
     }
 
     /// Makes every write, rename and unlink so far on the filesystem holding `path` durable:

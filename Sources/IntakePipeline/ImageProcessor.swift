@@ -43,6 +43,12 @@ public struct ProcessingOutcome: Sendable {
     public var facts: ImageFacts
     public var clock: StageClock
     public var result: Result<ProcessedImage, IntakeError>
+
+    public init(facts: ImageFacts, clock: StageClock, result: Result<ProcessedImage, IntakeError>) {
+        self.facts = facts
+        self.clock = clock
+        self.result = result
+    }
 }
 
 /// Runs stages sniff → decode → metadata → orient → derive on the bytes of one file.

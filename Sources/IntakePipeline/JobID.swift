@@ -28,6 +28,16 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Co
 
     private init(unchecked: String) { rawValue = unchecked }
 
+    /// The creation time an id carries, in Unix milliseconds.
+    public static func milliseconds(of id: JobID) -> UInt64? {
+        var value: UInt128 = 0
+        for character in id.rawValue.utf8 {
+            guard let digit = alphabet.firstIndex(of: character) else { return nil }
+            value = value << 5 | UInt128(digit)
+        }
+        return UInt64(value >> 22)
+    }
+
     public static func nowMilliseconds() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)

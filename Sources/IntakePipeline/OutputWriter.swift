@@ -17,17 +17,17 @@ public enum OutputWriter {
     /// same bytes, no extra inode, and creating inodes is most of what writing small files costs.
     public static func write(
         _ image: ProcessedImage, job: JobID, name: String, environment: String, date: CalendarDate,
-        layout: OutputLayout, size: Int
+        layout: OutputLayout, size: Int, temporaryFolder: String? = nil
     ) throws(IntakeError) -> JobOutputs {
         let derivative = layout.derivative(environment: environment, date: date, job: job, name: name, size: size)
-        try DurableFile.write(image.derivative, to: derivative)
+        try DurableFile.write(image.derivative, to: derivative, temporaryFolder: temporaryFolder)
         var rotations: [Int: String] = [:]
         for (angle, jpeg) in image.rotations.sorted(by: { $0.key < $1.key }) {
             let path = layout.rotation(environment: environment, angle: angle, job: job, name: name)
             if angle == 360 {
-                try DurableFile.link(derivative, to: path)
+                try DurableFile.link(derivative, to: path, temporaryFolder: temporaryFolder)
             } else {
-                try DurableFile.write(jpeg, to: path)
+                try DurableFile.write(jpeg, to: path, temporaryFolder: temporaryFolder)
             }
             rotations[angle] = path
         }

@@ -1,6 +1,8 @@
 /// The steps a job passes through, in order; a failure names the one it happened in.
 public enum Stage: String, Sendable, Codable, CaseIterable {
     case claim, sniff, decode, metadata, orient, classify, meter, derive, commit
+    /// Start-up recovery, when it sets aside a file that kept stopping the daemon.
+    case recover
 }
 
 /// A job's failure: the stage, a reason a person can act on, and whether trying again could help.

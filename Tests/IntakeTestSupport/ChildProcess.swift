@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// Runs a program of this package for real and collects what it did: exit status, output and
@@ -23,6 +23,16 @@ public struct ChildProcess {
     public static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let scratch = try TemporaryFolder()
         let out = scratch.path + "/stdout", err = scratch.path + "/stderr"
+        let pid = try spawn(path, arguments, environment: environment, standardOutput: out, standardError: err)
+        let (exit, usage) = waitFor(pid)
+        return Result(
+            status: exit, standardOutput: String(decoding: Fixtures.readFile(out) ?? [], as: UTF8.self),
+            standardError: String(decoding: Fixtures.readFile(err) ?? [], as: UTF8.self), maxRSSKilobytes: usage.ru_maxrss)
+    }
+
+    /// Starts `path` without waiting; its output goes to the two files named.
+    public static func spawn(_ path: String, _ arguments: [String], environment: [String: String] = [:],
+                             standardOutput out: String, standardError err: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -45,13 +55,16 @@ public struct ChildProcess {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
         guard spawned == 0 else { throw ChildProcessError(message: "cannot start \(path): \(String(cString: strerror(spawned)))") }
+        return pid
+    }
+
+    /// Waits for `pid` to exit: its exit status (128 + signal when killed) and resource usage.
+    public static func waitFor(_ pid: pid_t) -> (status: Int32, usage: rusage) {
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return Result(
-            status: exit, standardOutput: String(decoding: Fixtures.readFile(out) ?? [], as: UTF8.self),
-            standardError: String(decoding: Fixtures.readFile(err) ?? [], as: UTF8.self), maxRSSKilobytes: usage.ru_maxrss)
+        return (exit, usage)
     }
 }
 

@@ -2,9 +2,30 @@
 #define INTAKE_CLINUX_H
 // Linux calls that Swift's Glibc module leaves out because they need _GNU_SOURCE (as swift-nio's
 // CNIOLinux does).
+#include <stdint.h>
 #include <sys/inotify.h>
 
 /// syncfs(2): commit the filesystem holding `fd` — one journal commit for a batch of writes.
 int intake_syncfs(int fd);
+
+/// Whether any process has the file behind `fd` (opened read-only) open for writing, asked by
+/// trying to take a read lease: the kernel refuses one while a writer exists.
+/// Returns 0 (no writer), 1 (a writer), or -1 when leases are not available to us (not the
+/// file's owner and no CAP_LEASE, or a filesystem without leases); errno says which.
+int intake_has_writers(int fd);
+
+/// Names the calling thread (15 bytes at most), for `top -H` and debuggers.
+void intake_name_thread(const char *name);
+
+/// A non-blocking, close-on-exec pipe, for waking a thread that sleeps in poll().
+int intake_pipe(int fds[2]);
+
+/// The fixed part of an inotify event, then `len` bytes of name.
+typedef struct {
+    int32_t wd;
+    uint32_t mask;
+    uint32_t cookie;
+    uint32_t len;
+} intake_inotify_event;
 
 #endif

@@ -1,0 +1,31 @@
+import IntakePipeline
+
+/// What happened to a job, posted to the committer, which records events in the order posted.
+enum CommitEvent: Sendable {
+    /// A file was renamed into the spool: its row is created.
+    case claimed(QueuedJob)
+    /// A worker began an attempt.
+    case started(JobID, attempt: Int, at: UInt64)
+    /// An attempt failed for a reason that may pass; the job waits for another.
+    case retried(QueuedJob, IntakeError, startedAt: UInt64, finishedAt: UInt64)
+    /// The job reached its end: done, or failed for good.
+    case finished(FinishedJob)
+}
+
+/// A job at its end, with everything the database and the folders need.
+struct FinishedJob: Sendable {
+    let job: QueuedJob
+    /// nil when done.
+    let error: IntakeError?
+    let facts: ImageFacts
+    let timings: [(stage: Stage, ms: Double)]
+    let outputs: JobOutputs?
+    let errorReport: String?
+    /// Where the original goes once the database has the result: processed/ or failed/.
+    let destination: String
+    let startedAt: UInt64
+    let finishedAt: UInt64
+
+    var succeeded: Bool { error == nil }
+    var milliseconds: Double { timings.reduce(0) { $0 + $1.ms } }
+}

@@ -1,0 +1,138 @@
+import IntakePipeline
+import IntakeStore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one writer of the database, and the one place a job becomes final. Events are taken in
+/// batches — as many as arrived while the last batch committed, so batches grow with load and
+/// cost nothing at idle — and each batch is made durable in this order:
+///
+/// 1. `syncfs`: the outputs and error reports the workers wrote reach the disk;
+/// 2. one database transaction records every event of the batch;
+/// 3. the originals move from spool/active to processed/ or failed/.
+///
+/// A crash before 2 leaves the original in the spool and the job unfinished: it runs again,
+/// replacing its outputs. A crash between 2 and 3 leaves a finished row and its original in the
+/// spool: start-up completes the move. Nothing is lost and nothing is done twice.
+final class Committer: Sendable {
+    private let root: StateRoot
+    private let logger: Logger
+    private let observer: @Sendable (FinishedJob) -> Void
+    private let condition = Condition()
+    nonisolated(unsafe) private var events: [CommitEvent] = []  // guarded by `condition`
+    nonisolated(unsafe) private var stopping = false  // guarded by `condition`
+    nonisolated(unsafe) private var thread: SystemThread?
+
+    /// `observer` hears of every job made final (for the log line and metrics), after its commit.
+    init(root: StateRoot, logger: Logger, observer: @escaping @Sendable (FinishedJob) -> Void) {
+        self.root = root
+        self.logger = logger
+        self.observer = observer
+    }
+
+    func post(_ event: CommitEvent) {
+        condition.locked {
+            events.append(event)
+            condition.signal()
+        }
+    }
+
+    /// Starts the committer's thread, which opens its own connection to the database.
+    func start() throws(DaemonError) {
+        let database: Database
+        do {
+            database = try Database(path: root.database)
+        } catch {
+            throw DaemonError("cannot open the database \(root.database): \(error)")
+        }
+        let connection = UncheckedTransfer(database)
+        thread = SystemThread(name: "intake-commit") { [self] in
+            loop(connection.value)
+        }
+    }
+
+    /// Commits what is posted, then stops; call after the workers have stopped.
+    func stop() {
+        condition.locked {
+            stopping = true
+            condition.broadcast()
+        }
+        thread?.join()
+    }
+
+    private func loop(_ database: Database) {
+        while let batch = nextBatch() {
+            commit(batch, database)
+        }
+        // Everything committed is on disk, including the last moves of originals.
+        try? DurableFile.sync(filesystemOf: root.path)
+    }
+
+    private func nextBatch() -> [CommitEvent]? {
+        condition.locked {
+            while events.isEmpty && !stopping { condition.wait() }
+            if events.isEmpty { return nil }
+            defer { events.removeAll(keepingCapacity: true) }
+            return events
+        }
+    }
+
+    private func commit(_ batch: [CommitEvent], _ database: Database) {
+        let finished = batch.compactMap { event -> FinishedJob? in
+            if case .finished(let job) = event { return job }
+            return nil
+        }
+        var delay = 0.05
+        while true {
+            do {
+                if !finished.isEmpty { try DurableFile.sync(filesystemOf: root.path) }
+                try database.transaction {
+                    for event in batch { try record(event, in: database) }
+                }
+                break
+            } catch {
+                // A busy or full disk, a locked database: nothing is lost while the batch is kept.
+                logger.error("commit failed; retrying", metadata: ["error": "\(error)", "in_s": "\(delay)"])
+                usleep(UInt32(delay * 1_000_000))
+                delay = min(delay * 2, 5)
+            }
+        }
+        for job in finished {
+            moveOriginal(job)
+            observer(job)
+        }
+    }
+
+    private func record(_ event: CommitEvent, in database: Database) throws {
+        switch event {
+        case .claimed(let job):
+            try database.insertJob(NewJob(job))
+        case .started(let id, let attempt, let at):
+            try database.markProcessing(id: id.rawValue, attempt: attempt, at: Int64(at))
+        case .retried(let job, let error, let startedAt, let finishedAt):
+            try database.recordRetry(
+                id: job.id.rawValue, attempt: job.attempt, startedAt: Int64(startedAt), finishedAt: Int64(finishedAt),
+                stage: error.stage.rawValue, error: error.reason)
+        case .finished(let job):
+            try database.complete(JobCompletion(job))
+        }
+    }
+
+    private func moveOriginal(_ job: FinishedJob) {
+        do {
+            try DurableFile.move(job.job.spoolPath, to: job.destination)
+        } catch {
+            // Left in the spool with a final row: the next start completes the move.
+            logger.error("cannot move original into place", metadata: ["job": "\(job.job.id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Hands a non-Sendable value to the one thread that will own it from then on.
+struct UncheckedTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

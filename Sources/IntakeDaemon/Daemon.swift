@@ -1,0 +1,221 @@
+public import IntakeConfig
+public import Logging
+import IntakePipeline
+import IntakeStore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// intaked: watch → claim → queue → work → commit, as one process. Build it with a configuration,
+/// then `run()` blocks until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+public final class Daemon {
+    private var configuration: IntakeConfiguration
+    private let configurationPath: String?
+    private let rootOverride: String?
+    private let logger: Logger
+    private let notifier: SystemdNotifier
+
+    /// `rootOverride` (`--root`) wins over the configuration's state root, also across reloads.
+    public init(configuration: IntakeConfiguration, configurationPath: String?, rootOverride: String?, logger: Logger,
+                environment: [String: String]) {
+        self.configuration = configuration
+        self.configurationPath = configurationPath
+        self.rootOverride = rootOverride
+        self.logger = logger
+        notifier = SystemdNotifier(environment: environment)
+    }
+
+    /// Blocks the signals the daemon handles in the calling thread, and so in every thread it
+    /// starts: they are then taken by `sigwait` in `run`. Call first thing in `main`.
+    public static func blockSignals() {
+        var signals = Self.handledSignals
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    private static var handledSignals: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, number) }
+        return set
+    }
+
+    public func run() throws(DaemonError) {
+        let root = StateRoot(path: Self.absolute(rootOverride ?? configuration.daemon.root))
+        let environments = configuration.environments.map(\.name)
+        for folder in root.folders(environments: environments) {
+            do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw DaemonError("cannot create \(folder): \(error.reason)") }
+        }
+        let lock = try Self.lock(root)
+        defer { close(lock) }
+
+        let settings = SharedSettings(WorkSettings(configuration))
+        let queue = JobQueue(
+            weights: Dictionary(uniqueKeysWithValues: configuration.environments.map { ($0.name, $0.weight) }),
+            agingSeconds: configuration.queue.agingSeconds, capacity: configuration.daemon.queueCapacity)
+        let summary = try recover(root: root, settings: settings.current.settings, queue: queue)
+        logger.info("recovered", metadata: ["summary": "\(summary)", "queued": "\(queue.count)"])
+
+        let metrics = DaemonMetrics()
+        let logger = self.logger
+        let committer = Committer(root: root, logger: logger) { job in
+            metrics.record(job)
+            Self.logOutcome(job, logger: logger)
+        }
+        try committer.start()
+        let workers = WorkerPool(root: root, queue: queue, committer: committer, settings: settings, logger: logger)
+        let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        workers.start(count: workerCount)
+
+        let claimer = Claimer(root: root, queue: queue, committer: committer, logger: logger)
+        let watcher = try InboxWatcher(
+            inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
+            scanInterval: configuration.daemon.reconcileIntervalSeconds, logger: logger
+        ) { candidate in claimer.claim(candidate) }
+        let watcherThread = SystemThread(name: "intake-watch") { watcher.run() }
+
+        let ticker = Ticker(
+            metrics: metrics, queue: queue, watcher: watcher, environments: environments, metricsPath: root.metrics,
+            interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger)
+        let tickerThread = SystemThread(name: "intake-tick") { ticker.run() }
+        let server = startMetricsServer(metrics)
+
+        notifier.ready(status: "watching \(environments.map { "inbox/\($0)" }.joined(separator: ", ")) with \(workerCount) workers")
+        logger.info("intaked started", metadata: ["root": "\(root.path)", "workers": "\(workerCount)", "pid": "\(getpid())"])
+
+        waitForStopSignal(settings: settings, queue: queue, watcher: watcher)
+
+        notifier.stopping()
+        logger.info("stopping: finishing the jobs in hand")
+        watcher.stop()
+        watcherThread.join()
+        queue.close()
+        let busy = workers.waitForStop(seconds: configuration.daemon.shutdownGraceSeconds)
+        if busy > 0 {
+            logger.warning("jobs still running at the end of the grace period will run again at the next start", metadata: ["jobs": "\(busy)"])
+        }
+        committer.stop()
+        ticker.stop()
+        tickerThread.join()
+        server?.stop()
+        logger.info("intaked stopped", metadata: ["left_in_spool": "\(queue.count + busy)"])
+    }
+
+    // MARK: start-up
+
+    private func recover(root: StateRoot, settings: WorkSettings, queue: JobQueue) throws(DaemonError) -> Reconciler.Summary {
+        do {
+            let database = try Database(path: root.database)
+            let (jobs, summary) = try Reconciler(root: root, settings: settings, logger: logger).run(database)
+            for job in jobs { queue.push(job) }
+            return summary
+        } catch let error as DaemonError {
+            throw error
+        } catch {
+            throw DaemonError("start-up recovery failed: \(error)")
+        }
+    }
+
+    /// One daemon per state root: a second would claim the same files.
+    private static func lock(_ root: StateRoot) throws(DaemonError) -> Int32 {
+        let fd = open(root.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DaemonError("cannot open \(root.lock): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw DaemonError("another intaked is already running on \(root.path) (it holds \(root.lock))")
+        }
+        ftruncate(fd, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+        return fd
+    }
+
+    private static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+        let cwd = getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
+        let relative = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+        return relative.isEmpty || relative == "." ? cwd : cwd + "/" + relative
+    }
+
+    private func startMetricsServer(_ metrics: DaemonMetrics) -> MetricsHTTPServer? {
+        guard let listen = configuration.daemon.metricsListen else { return nil }
+        let server = MetricsHTTPServer { metrics.registry.render() }
+        do {
+            let port = try server.start(host: listen.host, port: listen.port)
+            logger.info("serving metrics", metadata: ["address": "\(listen.host):\(port)"])
+            return server
+        } catch {
+            logger.error("cannot serve metrics; metrics.prom is still written", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    // MARK: signals
+
+    private func waitForStopSignal(settings: SharedSettings, queue: JobQueue, watcher: InboxWatcher) {
+        var signals = Self.handledSignals
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&signals, &received) == 0 else { continue }
+            if received == SIGHUP {
+                reload(settings: settings, queue: queue, watcher: watcher)
+                continue
+            }
+            logger.info("signal received", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            return
+        }
+    }
+
+    /// SIGHUP: weights, limits, retries, intervals and the log level change at once; the state
+    /// root, the environments and the number of workers need a restart, and the log says so.
+    private func reload(settings: SharedSettings, queue: JobQueue, watcher: InboxWatcher) {
+        notifier.reloading()
+        defer { notifier.ready(status: "configuration reloaded") }
+        let fresh: IntakeConfiguration
+        do {
+            fresh = try ConfigurationFile.load(explicitPath: configurationPath)
+        } catch {
+            logger.error("reload refused: the configuration has an error; keeping the current one", metadata: ["error": "\(error)"])
+            return
+        }
+        if fresh.daemon.root != configuration.daemon.root || fresh.environments.map(\.name) != configuration.environments.map(\.name)
+            || fresh.daemon.workers != configuration.daemon.workers
+        {
+            logger.warning("state root, environments and workers change only at restart")
+        }
+        settings.replace(with: WorkSettings(fresh))
+        queue.reconfigure(
+            weights: Dictionary(uniqueKeysWithValues: fresh.environments.map { ($0.name, $0.weight) }), agingSeconds: fresh.queue.agingSeconds)
+        watcher.setScanInterval(fresh.daemon.reconcileIntervalSeconds)
+        LogfmtHandler.sharedLevel.withLock { $0 = Logger.Level(fresh.daemon.logLevel) }
+        configuration = fresh
+        logger.info("configuration reloaded")
+    }
+
+    // MARK: outcome
+
+    /// One line per job outcome: job, env, file, status, ms; stage and reason when it failed.
+    static func logOutcome(_ job: FinishedJob, logger: Logger) {
+        var metadata: Logger.Metadata = [
+            "job": "\(job.job.id)", "env": "\(job.job.environment)", "file": "\(job.job.sourcePath)",
+            "status": "\(job.succeeded ? "done" : "failed")", "ms": "\(Int(job.milliseconds.rounded()))",
+        ]
+        if let error = job.error {
+            metadata["stage"] = "\(error.stage.rawValue)"
+            metadata["reason"] = "\(error.reason)"
+            logger.warning("job failed", metadata: metadata)
+        } else {
+            logger.info("job done", metadata: metadata)
+        }
+    }
+}
+
+extension Logger.Level {
+    /// The configuration's level names are swift-log's.
+    public init(_ level: IntakeConfiguration.LogLevel) {
+        self = Logger.Level(rawValue: level.rawValue) ?? .info
+    }
+}

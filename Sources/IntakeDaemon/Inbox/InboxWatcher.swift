@@ -1,0 +1,263 @@
+internal import CLinux
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file in an inbox that may be ready to claim.
+struct Candidate: Sendable {
+    /// Absolute path, as bytes.
+    let path: BytePath
+    /// Components below the inbox root: environment, any subfolders, then the file's name.
+    let components: [[UInt8]]
+    /// Whether inotify said it is complete: closed after writing, or moved in. A file found by a
+    /// scan or seen only being created (a link, a FIFO, a file still open) has to prove it.
+    let reportedComplete: Bool
+}
+
+/// What the watcher did, for metrics.
+struct WatcherCounters: Sendable {
+    var overflows = 0
+    var rescans = 0
+    var watches = 0
+    var degraded = false
+}
+
+/// Watches the inbox trees with inotify, as DESIGN.md says: IN_CLOSE_WRITE and IN_MOVED_TO for
+/// files, IN_CREATE for new folders (watched at once, then scanned, to close the race),
+/// IN_Q_OVERFLOW → full rescan. A scan at start and a periodic reconciliation scan are the
+/// backstop for missed events and network filesystems; if the kernel's watch limit is hit it
+/// says so and scans every second instead. Runs on its own thread: `read` blocks.
+final class InboxWatcher: Sendable {
+    /// Answers whether the candidate was taken; false means "not now" (queue full, still being written).
+    typealias CandidateHandler = @Sendable (Candidate) -> Bool
+
+    // inotify's masks, spelled out: some of the C macros are compound and do not import.
+    private static let closeWrite: UInt32 = 0x0000_0008, movedTo: UInt32 = 0x0000_0080, create: UInt32 = 0x0000_0100
+    private static let deleteSelf: UInt32 = 0x0000_0400, moveSelf: UInt32 = 0x0000_0800
+    private static let overflow: UInt32 = 0x0000_4000, ignored: UInt32 = 0x0000_8000, isDirectory: UInt32 = 0x4000_0000
+    private static let onlyDirectory: UInt32 = 0x0100_0000, dontFollow: UInt32 = 0x0200_0000, excludeUnlinked: UInt32 = 0x0400_0000
+    private static let watchMask = closeWrite | movedTo | create | deleteSelf | moveSelf | onlyDirectory | dontFollow | excludeUnlinked
+
+    private struct State: ~Copyable {
+        var folders: [Int32: [[UInt8]]] = [:]  // watch descriptor → components below the inbox root
+        var watched: Set<[[UInt8]]> = []
+        var counters = WatcherCounters()
+        var scanRequested = false
+        var stopping = false
+        var loggedIgnored: Set<BytePath> = []
+        var scanInterval: Double
+    }
+
+    private let inboxRoot: BytePath
+    private let environments: [String]
+    private let rules: InboxRules
+    private let logger: Logger
+    private let handler: CandidateHandler
+    private let inotify: Int32
+    private let wakeRead: Int32, wakeWrite: Int32
+    private let state: Mutex<State>
+
+    init(inboxRoot: String, environments: [String], rules: InboxRules, scanInterval: Double, logger: Logger,
+         handler: @escaping CandidateHandler) throws(DaemonError) {
+        self.inboxRoot = BytePath(inboxRoot)
+        self.environments = environments
+        self.rules = rules
+        self.logger = logger
+        self.handler = handler
+        state = Mutex(State(scanInterval: scanInterval))
+        inotify = inotify_init1(Int32(IN_CLOEXEC))
+        guard inotify >= 0 else { throw DaemonError("cannot start inotify: \(String(cString: strerror(errno)))") }
+        var fds: [Int32] = [0, 0]
+        guard intake_pipe(&fds) == 0 else { throw DaemonError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        (wakeRead, wakeWrite) = (fds[0], fds[1])
+    }
+
+    deinit {
+        close(inotify)
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    var counters: WatcherCounters { state.withLock { $0.counters } }
+
+    /// Asks for a full scan soon, from any thread (a slot freed in a full queue, a reload).
+    func requestScan() {
+        state.withLock { $0.scanRequested = true }
+        wake()
+    }
+
+    func setScanInterval(_ seconds: Double) {
+        state.withLock { $0.scanInterval = seconds }
+        wake()
+    }
+
+    func stop() {
+        state.withLock { $0.stopping = true }
+        wake()
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    /// The thread's body: watch, scan, then react to events until stopped.
+    func run() {
+        for environment in environments { watchTree([Array(environment.utf8)]) }
+        scanAll()
+        var lastScan = monotonicSeconds()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let (stopping, interval, requested) = state.withLock { ($0.stopping, $0.counters.degraded ? 1.0 : $0.scanInterval, $0.scanRequested) }
+            if stopping { return }
+            let untilScan = interval - (monotonicSeconds() - lastScan)
+            if requested || untilScan <= 0 {
+                state.withLock { $0.scanRequested = false }
+                scanAll()
+                lastScan = monotonicSeconds()
+                continue
+            }
+            var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, Int32(min(untilScan, 3600) * 1000) + 1)
+            if ready < 0 && errno != EINTR {
+                logger.error("poll on inotify failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                usleep(100_000)
+            }
+            if fds[1].revents != 0 {
+                var drain = [UInt8](repeating: 0, count: 64)
+                while read(wakeRead, &drain, drain.count) > 0 {}
+            }
+            if fds[0].revents != 0 {
+                let count = read(inotify, &buffer, buffer.count)
+                if count > 0 { handleEvents(buffer, count: count) }
+            }
+        }
+    }
+
+    // MARK: events
+
+    private func handleEvents(_ buffer: [UInt8], count: Int) {
+        let headerSize = MemoryLayout<intake_inotify_event>.size
+        var offset = 0
+        buffer.withUnsafeBytes { raw in
+            while offset + headerSize <= count {
+                let event = raw.loadUnaligned(fromByteOffset: offset, as: intake_inotify_event.self)
+                let nameBytes = raw[(offset + headerSize)..<min(count, offset + headerSize + Int(event.len))]
+                let name = Array(nameBytes.prefix { $0 != 0 })
+                offset += headerSize + Int(event.len)
+                handle(event, name: name)
+            }
+        }
+    }
+
+    private func handle(_ event: intake_inotify_event, name: [UInt8]) {
+        if event.mask & Self.overflow != 0 {
+            let overflows = state.withLock { state in
+                state.counters.overflows += 1
+                state.scanRequested = true
+                return state.counters.overflows
+            }
+            logger.warning("inotify queue overflowed; rescanning the inboxes", metadata: ["overflows": "\(overflows)"])
+            return
+        }
+        if event.mask & (Self.ignored | Self.deleteSelf | Self.moveSelf) != 0 {
+            // The folder is gone or moved away: its watch no longer names a place in the inbox.
+            state.withLock { state in
+                if let folder = state.folders.removeValue(forKey: event.wd) { state.watched.remove(folder) }
+            }
+            if event.mask & Self.moveSelf != 0 { inotify_rm_watch(inotify, event.wd) }
+            return
+        }
+        guard let folder = state.withLock({ $0.folders[event.wd] }), !name.isEmpty else { return }
+        let components = folder + [name]
+        if event.mask & Self.isDirectory != 0 {
+            if event.mask & (Self.create | Self.movedTo) != 0 {
+                // Watch first, then scan: a file dropped in between is caught by one or the other.
+                watchTree(components)
+                scan(components)
+            }
+        } else if event.mask & (Self.closeWrite | Self.movedTo) != 0 {
+            offer(components, reportedComplete: true)
+        } else if event.mask & Self.create != 0 {
+            // Links and special files never see IN_CLOSE_WRITE; a file being written is refused
+            // by the claim's writer check and comes back with its close.
+            offer(components, reportedComplete: false)
+        }
+    }
+
+    // MARK: watches and scans
+
+    private func path(_ components: [[UInt8]]) -> BytePath {
+        components.reduce(inboxRoot) { $0.appending($1) }
+    }
+
+    /// Watches the folder at `components` and every folder below it.
+    private func watchTree(_ components: [[UInt8]], depth: Int = 0) {
+        guard depth < 16 else { return }
+        let folder = path(components)
+        if !state.withLock({ $0.watched.contains(components) }) {
+            let wd = folder.withCString { inotify_add_watch(inotify, $0, Self.watchMask) }
+            if wd < 0 {
+                let code = errno
+                if code == ENOSPC {
+                    let alreadyDegraded = state.withLock { state in
+                        defer { state.counters.degraded = true }
+                        return state.counters.degraded
+                    }
+                    if !alreadyDegraded {
+                        logger.error(
+                            "inotify watch limit reached (fs.inotify.max_user_watches); scanning the inboxes every second instead",
+                            metadata: ["folder": "\(folder)"])
+                    }
+                } else if code != ENOENT && code != ENOTDIR {
+                    logger.warning("cannot watch folder", metadata: ["folder": "\(folder)", "error": "\(String(cString: strerror(code)))"])
+                }
+            } else {
+                state.withLock { state in
+                    state.folders[wd] = components
+                    state.watched.insert(components)
+                    state.counters.watches = state.folders.count
+                }
+            }
+        }
+        for name in folder.entries() where rules.reasonToIgnore(name) == nil {
+            if folder.appending(name).linkStatus()?.isDirectory == true { watchTree(components + [name], depth: depth + 1) }
+        }
+    }
+
+    private func scanAll() {
+        state.withLock { $0.counters.rescans += 1 }
+        for environment in environments { scan([Array(environment.utf8)]) }
+    }
+
+    /// Offers every file below `components` as a candidate, watching any folder not yet watched.
+    private func scan(_ components: [[UInt8]], depth: Int = 0) {
+        guard depth < 16 else { return }
+        let folder = path(components)
+        for name in folder.entries() {
+            let child = components + [name]
+            if rules.reasonToIgnore(name) == nil, folder.appending(name).linkStatus()?.isDirectory == true {
+                if !state.withLock({ $0.watched.contains(child) }) { watchTree(child, depth: depth + 1) }
+                scan(child, depth: depth + 1)
+            } else {
+                offer(child, reportedComplete: false)
+            }
+        }
+    }
+
+    private func offer(_ components: [[UInt8]], reportedComplete: Bool) {
+        let candidate = Candidate(path: path(components), components: components, reportedComplete: reportedComplete)
+        if let reason = rules.reasonToIgnore(components.last!) {
+            let first = state.withLock { state in
+                if state.loggedIgnored.count > 10_000 { state.loggedIgnored.removeAll() }
+                return state.loggedIgnored.insert(candidate.path).inserted
+            }
+            if first { logger.info("left in the inbox", metadata: ["file": "\(candidate.path)", "why": "\(reason)"]) }
+            return
+        }
+        _ = handler(candidate)
+    }
+}

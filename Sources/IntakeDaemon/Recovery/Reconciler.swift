@@ -1,0 +1,115 @@
+import IntakePipeline
+import IntakeStore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Start-up recovery: makes the folders and the database agree again after whatever stopped the
+/// last run, before any new file is claimed.
+///
+/// - spool/tmp is emptied: temporary files of unfinished writes never survive;
+/// - a file in spool/active with no row is a claim the database never heard of: recorded, queued;
+/// - a file whose row is final is a commit cut short before its move: the move is done;
+/// - a file whose row is queued runs; one whose row says processing was interrupted: its partial
+///   outputs are removed and it runs again — unless interruptions keep recurring, which means the
+///   file itself stops the daemon, and then it is dead-lettered instead of crash-looping;
+/// - a row still unfinished whose file is nowhere in the spool lost its claim (a power cut undid
+///   the rename, returning the file to the inbox, where it will be claimed again): it is removed.
+struct Reconciler {
+    let root: StateRoot
+    let settings: WorkSettings
+    let logger: Logger
+
+    struct Summary: CustomStringConvertible {
+        var requeued = 0, interrupted = 0, unrecorded = 0, movesCompleted = 0, deadLettered = 0, lostClaims = 0, temporaryFiles = 0
+        var description: String {
+            "requeued=\(requeued) interrupted=\(interrupted) unrecorded=\(unrecorded) moves_completed=\(movesCompleted) "
+                + "dead_lettered=\(deadLettered) lost_claims=\(lostClaims) temporary_files_removed=\(temporaryFiles)"
+        }
+    }
+
+    /// Recovers, returning the jobs to queue, oldest first.
+    func run(_ database: Database) throws -> (jobs: [QueuedJob], summary: Summary) {
+        var summary = Summary()
+        for name in BytePath(root.spoolTemporary).entries() {
+            if BytePath(root.spoolTemporary).appending(name).withCString({ unlink($0) }) == 0 { summary.temporaryFiles += 1 }
+        }
+
+        var queued: [QueuedJob] = []
+        var seen = Set<String>()
+        for relative in Self.files(under: root.spoolActive) {
+            let path = root.spoolActive + "/" + relative
+            guard let entry = SpoolEntry(relativePath: relative, root: root, createdAtFallback: JobID.nowMilliseconds()) else {
+                logger.warning("foreign file in the spool; returning it to the inbox", metadata: ["file": "\(path)"])
+                try? DurableFile.move(path, to: root.inbox + "/" + relative)
+                continue
+            }
+            var job = entry.job
+            seen.insert(job.id.rawValue)
+            guard let row = try database.job(id: job.id.rawValue) else {
+                try database.insertJob(NewJob(job))
+                summary.unrecorded += 1
+                queued.append(job)
+                continue
+            }
+            job.attempt = row.attempts + 1
+            switch row.status {
+            case .done, .failed:
+                let destination = row.finalPath ?? (row.status == .done ? root.processedOriginal(job) : root.failedOriginal(job))
+                try DurableFile.move(path, to: destination)
+                summary.movesCompleted += 1
+            case .queued:
+                summary.requeued += 1
+                queued.append(job)
+            case .processing:
+                let interruptions = try database.attempts(jobID: job.id.rawValue).filter { $0.outcome == .interrupted }.count + 1
+                try database.recordInterrupted(id: job.id.rawValue, attempt: max(1, row.attempts), at: Int64(JobID.nowMilliseconds()))
+                for output in root.possibleOutputs(job, derivativeSize: settings.processing.derivativeSize, angles: settings.processing.angles) {
+                    unlink(output)
+                }
+                job.interruptions = interruptions
+                if interruptions >= settings.maxAttempts {
+                    try deadLetter(job, interruptions: interruptions, database: database)
+                    summary.deadLettered += 1
+                } else {
+                    summary.interrupted += 1
+                    queued.append(job)
+                }
+            }
+        }
+        for row in try database.unfinishedJobs() where !seen.contains(row.id) {
+            logger.warning("claimed file no longer in the spool; forgetting the claim", metadata: ["job": "\(row.id)", "file": "\(row.sourcePath)"])
+            try database.deleteJob(id: row.id)
+            summary.lostClaims += 1
+        }
+        return (queued.sorted { $0.id < $1.id }, summary)
+    }
+
+    /// A file that was being processed every time the daemon died goes to failed/ with that reason.
+    private func deadLetter(_ job: QueuedJob, interruptions: Int, database: Database) throws {
+        let error = IntakeError.permanent(
+            .recover, "the daemon stopped \(interruptions) times while processing this file; set aside so it cannot stop it again")
+        let destination = root.failedOriginal(job)
+        let now = JobID.nowMilliseconds()
+        try DurableFile.write(ErrorReport(job: job, error: error, sha256: nil, at: now).json(), to: destination + ".error.json",
+                              temporaryFolder: root.spoolTemporary)
+        try DurableFile.sync(filesystemOf: root.path)
+        let finished = FinishedJob(
+            job: job, error: error, facts: ImageFacts(bytes: 0), timings: [], outputs: nil, errorReport: destination + ".error.json",
+            destination: destination, startedAt: now, finishedAt: now)
+        try database.transaction { try database.complete(JobCompletion(finished)) }
+        try DurableFile.move(job.spoolPath, to: destination)
+    }
+
+    /// Paths of every file (not folder) below `folder`, relative to it.
+    static func files(under folder: String, prefix: String = "") -> [String] {
+        BytePath(folder).entries().flatMap { nameBytes -> [String] in
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            let path = BytePath(folder).appending(nameBytes)
+            if path.linkStatus()?.isDirectory == true { return files(under: path.description, prefix: prefix + name + "/") }
+            return [prefix + name]
+        }
+    }
+}

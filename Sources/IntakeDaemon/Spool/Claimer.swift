@@ -1,0 +1,89 @@
+internal import CLinux
+import IntakePipeline
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Takes a candidate from the inbox into the spool: checks it is complete, renames it into
+/// spool/active under a new job id, queues it and has its row recorded. The rename is the claim:
+/// from then on the file is the daemon's, and a crash finds it in the spool.
+final class Claimer: Sendable {
+    /// How old a scanned file must be when leases cannot tell whether it is still being written.
+    static let settleSeconds = 2.0
+
+    private let root: StateRoot
+    private let queue: JobQueue
+    private let committer: Committer
+    private let logger: Logger
+
+    init(root: StateRoot, queue: JobQueue, committer: Committer, logger: Logger) {
+        self.root = root
+        self.queue = queue
+        self.committer = committer
+        self.logger = logger
+    }
+
+    /// Claims `candidate` if it is ready; false when it must wait (queue full, still being written).
+    func claim(_ candidate: Candidate) -> Bool {
+        guard queue.hasRoom else { return false }
+        guard let status = candidate.path.linkStatus() else { return true }  // gone: claimed or removed already
+        if status.isDirectory { return true }
+        if status.isRegularFile && !isComplete(candidate, status: status) { return false }
+
+        let job = JobID.make()
+        let environment = SafeName.from(bytes: candidate.components[0])
+        let directories = candidate.components.dropLast().map { SafeName.from(bytes: $0) }
+        let name = SafeName.from(bytes: candidate.components.last!)
+        let spoolPath = root.spoolPath(directories: directories, job: job, name: name)
+        switch move(candidate.path, to: spoolPath) {
+        case .moved: break
+        case .gone: return true
+        case .failed: return false
+        }
+
+        let queued = QueuedJob(
+            id: job, environment: environment, name: name, sourcePath: (directories + [name]).joined(separator: "/"),
+            meter: directories.count >= 2 ? directories[1] : nil, spoolPath: spoolPath, createdAt: JobID.milliseconds(of: job)!)
+        // The row first, then the queue: the committer records events in the order they are posted.
+        committer.post(.claimed(queued))
+        queue.push(queued)
+        return true
+    }
+
+    /// Whether nobody is still writing the file. A read lease is refused while any writer has it
+    /// open; where leases are unavailable, inotify's word (closed after writing, moved in) is
+    /// trusted, and any other file must have been left alone for a moment.
+    private func isComplete(_ candidate: Candidate, status: stat) -> Bool {
+        let fd = candidate.path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        if fd >= 0 {
+            defer { close(fd) }
+            switch intake_has_writers(fd) {
+            case 0: return true
+            case 1: return false
+            default: break
+            }
+        }
+        if candidate.reportedComplete { return true }
+        let changed = Double(max(status.st_mtim.tv_sec, status.st_ctim.tv_sec))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) - changed >= Self.settleSeconds
+    }
+
+    private enum MoveResult { case moved, gone, failed }
+
+    private func move(_ source: BytePath, to target: String) -> MoveResult {
+        var status = source.withCString { rename($0, target) }
+        if status != 0 && errno == ENOENT && source.linkStatus() != nil {
+            try? DurableFile.makeFolders(DurableFile.parent(of: target), stage: .claim)
+            status = source.withCString { rename($0, target) }
+        }
+        guard status != 0 else { return .moved }
+        let code = errno
+        if code == ENOENT { return .gone }  // taken meanwhile by a scan racing an event
+        logger.warning("cannot claim file", metadata: ["file": "\(source)", "error": "\(String(cString: strerror(code)))"])
+        return .failed
+    }
+}

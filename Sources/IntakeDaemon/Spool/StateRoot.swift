@@ -1,0 +1,68 @@
+import IntakePipeline
+
+/// The folders under the state root, as DESIGN.md's folder contract names them.
+struct StateRoot: Sendable {
+    let path: String
+    let outputs: OutputLayout
+
+    init(path: String) {
+        self.path = path
+        outputs = OutputLayout(root: path)
+    }
+
+    var inbox: String { path + "/inbox" }
+    var spoolActive: String { path + "/spool/active" }
+    /// Where outputs are written before their rename into place: one folder to empty at start.
+    var spoolTemporary: String { path + "/spool/tmp" }
+    var database: String { path + "/intake.db" }
+    var metrics: String { path + "/metrics.prom" }
+    var lock: String { path + "/intaked.lock" }
+
+    /// The folders the daemon creates at start.
+    func folders(environments: [String]) -> [String] {
+        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, path + "/processed", path + "/augmented", path + "/failed"]
+    }
+
+    /// Where a claimed file waits: spool/active/<inbox subpath>/<job>-<name>.
+    func spoolPath(directories: [String], job: JobID, name: String) -> String {
+        ([spoolActive] + directories + ["\(job)-\(name)"]).joined(separator: "/")
+    }
+
+    /// Where a job's original goes when it is done.
+    func processedOriginal(_ job: QueuedJob) -> String {
+        outputs.original(environment: job.environment, date: CalendarDate(unixMilliseconds: job.createdAt), job: job.id, name: job.name)
+    }
+
+    /// Where a job's original goes when it failed, and its error report beside it.
+    func failedOriginal(_ job: QueuedJob) -> String {
+        outputs.failed(environment: job.environment, job: job.id, name: job.name)
+    }
+
+    /// Every output a job may have written, for removing those of an interrupted attempt.
+    func possibleOutputs(_ job: QueuedJob, derivativeSize: Int, angles: [Int]) -> [String] {
+        let date = CalendarDate(unixMilliseconds: job.createdAt)
+        return [outputs.derivative(environment: job.environment, date: date, job: job.id, name: job.name, size: derivativeSize)]
+            + angles.map { outputs.rotation(environment: job.environment, angle: $0, job: job.id, name: job.name) }
+            + [failedOriginal(job) + ".error.json"]
+    }
+}
+
+/// A file found in spool/active, read back into a job: the path below spool/active says the
+/// environment, subfolders and `<job>-<name>`, so nothing is lost if the claim never reached the
+/// database.
+struct SpoolEntry {
+    let job: QueuedJob
+
+    init?(relativePath: String, root: StateRoot, createdAtFallback: UInt64) {
+        var parts = relativePath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard parts.count >= 2, let file = parts.popLast() else { return nil }
+        let idText = String(file.prefix(14))
+        guard let id = JobID(idText), file.dropFirst(14).first == "-" else { return nil }
+        let name = String(file.dropFirst(15))
+        guard !name.isEmpty else { return nil }
+        let createdAt = JobID.milliseconds(of: id) ?? createdAtFallback
+        job = QueuedJob(
+            id: id, environment: parts[0], name: name, sourcePath: (parts + [name]).joined(separator: "/"),
+            meter: parts.count >= 2 ? parts[1] : nil, spoolPath: root.spoolActive + "/" + relativePath, createdAt: createdAt)
+    }
+}

@@ -1,0 +1,64 @@
+import Logging
+import Synchronization
+
+/// The daemon's clock: samples gauges and writes metrics.prom every few seconds, and pings the
+/// systemd watchdog at half its timeout. On its own thread, so a slow disk delays only itself.
+final class Ticker: Sendable {
+    private let metrics: DaemonMetrics
+    private let queue: JobQueue
+    private let watcher: InboxWatcher
+    private let environments: [String]
+    private let metricsPath: String
+    private let interval: Double
+    private let notifier: SystemdNotifier
+    private let logger: Logger
+    private let condition = Condition()
+    private let stopping = Mutex(false)
+
+    init(metrics: DaemonMetrics, queue: JobQueue, watcher: InboxWatcher, environments: [String], metricsPath: String,
+         interval: Double, notifier: SystemdNotifier, logger: Logger) {
+        self.metrics = metrics
+        self.queue = queue
+        self.watcher = watcher
+        self.environments = environments
+        self.metricsPath = metricsPath
+        self.interval = interval
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    func run() {
+        let watchdog = notifier.watchdogInterval
+        var nextMetrics = 0.0, nextWatchdog = 0.0
+        while !stopping.withLock({ $0 }) {
+            let now = monotonicSeconds()
+            if now >= nextMetrics {
+                writeMetrics()
+                nextMetrics = now + interval
+            }
+            if let watchdog, now >= nextWatchdog {
+                notifier.watchdog()
+                nextWatchdog = now + watchdog
+            }
+            let next = min(nextMetrics, watchdog == nil ? .infinity : nextWatchdog)
+            condition.locked { if !stopping.withLock({ $0 }) { condition.wait(seconds: next - monotonicSeconds()) } }
+        }
+        writeMetrics()
+    }
+
+    func stop() {
+        condition.locked {
+            stopping.withLock { $0 = true }
+            condition.broadcast()
+        }
+    }
+
+    private func writeMetrics() {
+        metrics.sample(queue: queue, watcher: watcher, environments: environments)
+        do {
+            try MetricsFile.write(metrics.registry.render(), to: metricsPath)
+        } catch {
+            logger.warning("cannot write metrics", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import FoundationEssentials
+import IntakeCodecs
+import IntakePipeline
+import IntakeStore
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// N threads that take jobs from the queue and run the image stages on them. Image work is
+/// CPU-bound and blocking, so it runs on system threads, never on Swift's cooperative pool.
+final class WorkerPool: Sendable {
+    private let root: StateRoot
+    private let queue: JobQueue
+    private let committer: Committer
+    private let settings: SharedSettings
+    private let logger: Logger
+    private let running = Mutex(0)
+    private let finished = Condition()
+    private let threads = Mutex<[SystemThread]>([])
+
+    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, logger: Logger) {
+        self.root = root
+        self.queue = queue
+        self.committer = committer
+        self.settings = settings
+        self.logger = logger
+    }
+
+    func start(count: Int) {
+        running.withLock { $0 = count }
+        let started = (0..<count).map { index in
+            SystemThread(name: "intake-work-\(index)") { [self] in
+                work()
+                finished.locked {
+                    running.withLock { $0 -= 1 }
+                    finished.broadcast()
+                }
+            }
+        }
+        threads.withLock { $0 = started }
+    }
+
+    /// Waits until every worker has stopped (the queue must be closed), at most `seconds`.
+    /// Returns the number still busy when time ran out.
+    func waitForStop(seconds: Double) -> Int {
+        let deadline = monotonicSeconds() + seconds
+        return finished.locked {
+            while running.withLock({ $0 }) > 0 && monotonicSeconds() < deadline {
+                finished.wait(seconds: deadline - monotonicSeconds())
+            }
+            return running.withLock { $0 }
+        }
+    }
+
+    // MARK: one worker
+
+    private func work() {
+        var (version, current) = settings.current
+        var processor: ImageProcessor
+        do {
+            processor = try ImageProcessor(options: current.processing)
+        } catch {
+            logger.critical("worker cannot start", metadata: ["error": "\(error)"])
+            return
+        }
+        while let job = queue.take() {
+            let latest = settings.current
+            if latest.version != version, let fresh = try? ImageProcessor(options: latest.settings.processing) {
+                (version, current, processor) = (latest.version, latest.settings, fresh)
+            }
+            run(job, processor: processor, settings: current)
+        }
+    }
+
+    private func run(_ job: QueuedJob, processor: ImageProcessor, settings: WorkSettings) {
+        let startedAt = JobID.nowMilliseconds()
+        committer.post(.started(job.id, attempt: job.attempt, at: startedAt))
+        var outcome: ProcessingOutcome
+        do {
+            let bytes = try ImageFile.read(path: job.spoolPath, maxBytes: settings.processing.maxBytes, followSymlinks: false)
+            outcome = processor.process(bytes)
+        } catch {
+            outcome = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
+        }
+        var outputs: JobOutputs?
+        if case .success(let image) = outcome.result {
+            do {
+                outputs = try outcome.clock.measure(.commit) { () throws(IntakeError) in
+                    try OutputWriter.write(
+                        image, job: job.id, name: job.name, environment: job.environment,
+                        date: CalendarDate(unixMilliseconds: job.createdAt), layout: root.outputs,
+                        size: settings.processing.derivativeSize, temporaryFolder: root.spoolTemporary)
+                }
+            } catch {
+                outcome.result = .failure(error)
+            }
+        }
+        let finishedAt = JobID.nowMilliseconds()
+        guard case .failure(var error) = outcome.result else {
+            finish(job, error: nil, outcome: outcome, outputs: outputs, startedAt: startedAt, finishedAt: finishedAt)
+            return
+        }
+        if error.kind == .transient {
+            if job.attempt < settings.maxAttempts {
+                var retry = job
+                retry.attempt += 1
+                committer.post(.retried(job, error, startedAt: startedAt, finishedAt: finishedAt))
+                let delay = settings.backoff(after: job.attempt)
+                logger.notice(
+                    "job will be retried",
+                    metadata: ["job": "\(job.id)", "env": "\(job.environment)", "file": "\(job.sourcePath)",
+                               "stage": "\(error.stage.rawValue)", "reason": "\(error.reason)", "in_s": "\(Int(delay.rounded()))"])
+                queue.schedule(retry, after: delay)
+                return
+            }
+            error = IntakeError(error.stage, .transient, "gave up after \(job.attempt) attempts: \(error.reason)")
+        }
+        finish(job, error: error, outcome: outcome, outputs: nil, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
+    /// Hands the job to the committer; a failure first gets its error report beside its place in failed/.
+    private func finish(_ job: QueuedJob, error: IntakeError?, outcome: ProcessingOutcome, outputs: JobOutputs?,
+                        startedAt: UInt64, finishedAt: UInt64) {
+        var report: String?
+        var destination = root.processedOriginal(job)
+        if let error {
+            destination = root.failedOriginal(job)
+            let path = destination + ".error.json"
+            let content = ErrorReport(job: job, error: error, sha256: outcome.facts.sha256, at: finishedAt)
+            do {
+                try DurableFile.write(content.json(), to: path, temporaryFolder: root.spoolTemporary)
+                report = path
+            } catch let writeError {
+                // The dead letter cannot be written (disk full?): try the whole job again later.
+                logger.error("cannot write error report; will retry", metadata: ["job": "\(job.id)", "error": "\(writeError)"])
+                var retry = job
+                retry.attempt += 1
+                committer.post(.retried(job, writeError, startedAt: startedAt, finishedAt: finishedAt))
+                queue.schedule(retry, after: WorkSettings.fallbackDelay)
+                return
+            }
+        }
+        committer.post(.finished(FinishedJob(
+            job: job, error: error, facts: outcome.facts, timings: outcome.clock.milliseconds, outputs: outputs,
+            errorReport: report, destination: destination, startedAt: startedAt, finishedAt: finishedAt)))
+    }
+}
+
+extension WorkSettings {
+    /// Delay before trying again when even failing could not be recorded.
+    static let fallbackDelay = 30.0
+}
+
+/// The `.error.json` beside a dead-lettered file: what a person needs to act on it.
+struct ErrorReport: Encodable {
+    let job: String
+    let file: String
+    let environment: String
+    let sourcePath: String
+    let stage: String
+    let kind: String
+    let reason: String
+    let attempts: Int
+    let time: String
+    let sha256: String?
+
+    init(job: QueuedJob, error: IntakeError, sha256: String?, at milliseconds: UInt64) {
+        self.job = job.id.rawValue
+        file = job.name
+        environment = job.environment
+        sourcePath = job.sourcePath
+        stage = error.stage.rawValue
+        kind = error.kind.rawValue
+        reason = error.reason
+        attempts = job.attempt
+        time = Timestamp.string(fromMilliseconds: Int64(milliseconds))
+        self.sha256 = sha256
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case job, file, environment, stage, kind, reason, attempts, time, sha256
+        case sourcePath = "source_path"
+    }
+
+    func json() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data("{}".utf8)) + [0x0A]
+    }
+}

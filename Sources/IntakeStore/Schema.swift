@@ -1,0 +1,157 @@
+/// The schema's history: migration N (1-based) takes a database from version N-1 to N.
+///
+/// `PRAGMA user_version` holds the version. Migrations are append-only: a released script is never
+/// edited, a change to the schema is a new script at the end. Comments inside `CREATE` statements are
+/// kept by SQLite, so `sqlite3 intake.db .schema` shows them.
+enum Schema {
+    static let migrations: [String] = [version1]
+
+    static let version1 = """
+        CREATE TABLE jobs (
+            -- One row per file dropped in an inbox, from the moment it is claimed.
+            id TEXT PRIMARY KEY,              -- 14-character job id; sorts by creation time
+            environment TEXT NOT NULL,        -- inbox it came from: prod, beta…
+            name TEXT NOT NULL,               -- file name as kept (control characters, bad UTF-8 and % as %XX)
+            source_path TEXT NOT NULL,        -- path relative to the inbox root, e.g. prod/MTR-1/x.jpg
+            meter TEXT,                       -- inbox subfolder naming the meter, if any
+            status TEXT NOT NULL CHECK (status IN ('queued', 'processing', 'done', 'failed')),
+            stage TEXT,                       -- stage that failed, or that last ran
+            error TEXT,                       -- why it failed, for a person to act on
+            error_kind TEXT CHECK (error_kind IN ('permanent', 'transient')),  -- transient: retrying may help
+            attempts INTEGER NOT NULL DEFAULT 0,  -- number of the latest attempt (see attempts)
+            sha256 TEXT,                      -- of the original bytes, lowercase hex
+            bytes INTEGER,                    -- size of the original
+            duplicate_of TEXT REFERENCES jobs(id) ON DELETE SET NULL,  -- earlier finished job with the same SHA-256
+            spool_path TEXT,                  -- where the claimed file waits while queued
+            final_path TEXT,                  -- where the original was filed: processed/… or failed/…
+            created_at TEXT NOT NULL,         -- times are ISO 8601 UTC with milliseconds: 2026-11-21T14:25:21.123Z
+            updated_at TEXT NOT NULL,
+            finished_at TEXT                  -- set when done or failed
+        );
+        CREATE INDEX jobs_status ON jobs(status);
+        CREATE INDEX jobs_sha256 ON jobs(sha256);
+        CREATE INDEX jobs_environment_created ON jobs(environment, created_at);
+        CREATE INDEX jobs_duplicate_of ON jobs(duplicate_of);  -- keeps ON DELETE SET NULL from scanning
+
+        CREATE TABLE images (
+            -- What decoding and EXIF found in a job's file: one row per job that got that far.
+            job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+            type TEXT,                        -- jpeg, png
+            width INTEGER,                    -- as stored in the file, before orientation
+            height INTEGER,
+            orientation INTEGER,              -- EXIF orientation 1-8
+            decode_scale TEXT,                -- JPEG DCT scale used to decode, e.g. 1/4
+            detail TEXT,                      -- JSON object: colour space, progressive, bit depth…
+            warnings TEXT,                    -- JSON array of decoder warnings
+            exif TEXT,                        -- JSON object of the EXIF read
+            exif_problems TEXT,               -- JSON array: what was wrong with the EXIF (never fatal)
+            make TEXT,
+            model TEXT,
+            lens TEXT,
+            date_taken TEXT,                  -- as the camera wrote it
+            latitude REAL,                    -- decimal degrees, north positive
+            longitude REAL,                   -- decimal degrees, east positive
+            altitude REAL,                    -- metres
+            exposure_time REAL,               -- seconds
+            f_number REAL,
+            iso INTEGER,
+            focal_length REAL                 -- millimetres
+        );
+
+        CREATE TABLE stage_timings (
+            -- Milliseconds each pipeline stage took, per attempt.
+            job_id TEXT REFERENCES jobs(id) ON DELETE CASCADE,
+            attempt INTEGER,
+            stage TEXT,
+            ms REAL,
+            PRIMARY KEY (job_id, attempt, stage)
+        );
+
+        CREATE TABLE attempts (
+            -- Every run of a job and how it ended; requeued marks an operator sending it back.
+            job_id TEXT REFERENCES jobs(id) ON DELETE CASCADE,
+            attempt INTEGER,
+            started_at TEXT,
+            finished_at TEXT,
+            outcome TEXT CHECK (outcome IN ('done', 'failed', 'retry', 'interrupted', 'requeued')),
+            stage TEXT,                       -- stage it ended in, when it failed
+            error TEXT,
+            PRIMARY KEY (job_id, attempt)
+        );
+
+        CREATE TABLE outputs (
+            -- Files a job wrote, relative to the state root.
+            job_id TEXT REFERENCES jobs(id) ON DELETE CASCADE,
+            kind TEXT CHECK (kind IN ('original', 'derivative', 'rotation', 'error')),
+            angle INTEGER,                    -- rotations only: degrees counter-clockwise
+            path TEXT NOT NULL,
+            PRIMARY KEY (job_id, path)
+        );
+
+        CREATE TABLE labels (
+            -- What was recognised in an image, with an optional box in image coordinates.
+            job_id TEXT REFERENCES jobs(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            confidence REAL NOT NULL,         -- 0 to 1
+            source TEXT NOT NULL,             -- what produced the label
+            box_x REAL,
+            box_y REAL,
+            box_w REAL,
+            box_h REAL
+        );
+        CREATE INDEX labels_job_id ON labels(job_id);
+        CREATE INDEX labels_name ON labels(name);
+
+        CREATE VIEW prod_results AS
+            -- The shape of the old cloud table: finished prod images and their label names.
+            SELECT jobs.name AS filename,
+                   (SELECT json_group_array(name)
+                      FROM (SELECT name FROM labels WHERE labels.job_id = jobs.id ORDER BY rowid)) AS labels,
+                   (SELECT count(*) FROM labels WHERE labels.job_id = jobs.id) AS label_count,
+                   jobs.finished_at AS timestamp,
+                   jobs.environment AS environment
+              FROM jobs
+             WHERE jobs.status = 'done' AND jobs.environment = 'prod';
+
+        CREATE VIEW beta_results AS
+            -- The shape of the old cloud table: finished beta images and their label names.
+            SELECT jobs.name AS filename,
+                   (SELECT json_group_array(name)
+                      FROM (SELECT name FROM labels WHERE labels.job_id = jobs.id ORDER BY rowid)) AS labels,
+                   (SELECT count(*) FROM labels WHERE labels.job_id = jobs.id) AS label_count,
+                   jobs.finished_at AS timestamp,
+                   jobs.environment AS environment
+              FROM jobs
+             WHERE jobs.status = 'done' AND jobs.environment = 'beta';
+        """
+}
+
+extension Database {
+    /// The schema version written in the file.
+    func userVersion() throws(StoreError) -> Int {
+        try rows("PRAGMA user_version") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
+    }
+
+    /// Applies the migrations the file lacks, each in its own transaction together with the
+    /// version bump, so a crash leaves the file at one version or the next, never between.
+    func migrate() throws(StoreError) {
+        let found = try userVersion()
+        if found > Self.schemaVersion { throw newerSchemaError(found) }
+        guard found < Self.schemaVersion else { return }  // the usual case: nothing to lock for
+        for (index, script) in Schema.migrations.enumerated() {
+            let target = index + 1
+            try atomically { () throws(StoreError) in
+                // Read inside the write lock: another writer may have migrated since we looked.
+                let onDisk = try userVersion()
+                if onDisk > Self.schemaVersion { throw newerSchemaError(onDisk) }
+                guard onDisk < target else { return }
+                try executeScript(script)
+                try execute("PRAGMA user_version = \(target)")
+            }
+        }
+    }
+
+    func newerSchemaError(_ onDisk: Int) -> StoreError {
+        StoreError("database schema version \(onDisk) is newer than this intake (\(Self.schemaVersion)); upgrade intake", path: path)
+    }
+}

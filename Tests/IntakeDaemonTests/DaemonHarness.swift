@@ -1,0 +1,167 @@
+import IntakeCodecs
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real intaked on a temporary state root: started as a process, fed files through the real
+/// file system, signalled and killed like systemd or a power cut would.
+final class DaemonHarness {
+    let folder: TemporaryFolder
+    let root: String
+    let configPath: String
+    private(set) var pid: pid_t = 0
+    private var runs = 0
+
+    /// `settings` are extra TOML lines (whole sections) for the configuration.
+    init(workers: Int = 2, settings: String = "") throws {
+        folder = try TemporaryFolder()
+        root = folder.path + "/state"
+        let toml = """
+            [daemon]
+            root = "\(root)"
+            workers = \(workers)
+            reconcile_interval_seconds = 2
+            metrics_interval_seconds = 0.5
+            shutdown_grace_seconds = 5
+            log_level = "debug"
+
+            [retry]
+            initial_backoff_seconds = 0.1
+            max_backoff_seconds = 0.5
+
+            \(settings)
+            """
+        configPath = folder.write("intake.toml", Array(toml.utf8))
+    }
+
+    var inbox: String { root + "/inbox" }
+    var logPath: String { folder.path + "/intaked-\(runs).log" }
+
+    /// Starts intaked and waits until it has created its folders and database.
+    func start(environment: [String: String] = [:]) throws {
+        runs += 1
+        pid = try ChildProcess.spawn(
+            ChildProcess.built("intaked"), ["--config", configPath], environment: environment,
+            standardOutput: folder.path + "/stdout-\(runs)", standardError: logPath)
+        try waitUntil("the daemon created its folders", timeout: 30) {
+            access(root + "/intake.db", F_OK) == 0 && access(inbox + "/prod", F_OK) == 0
+        }
+    }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Sends `number` and waits for the process to exit; returns its exit status.
+    @discardableResult
+    func stop(with number: Int32 = SIGTERM) -> Int32 {
+        kill(pid, number)
+        return ChildProcess.waitFor(pid).status
+    }
+
+    var log: String { String(decoding: Fixtures.readFile(logPath) ?? [], as: UTF8.self) }
+
+    /// The logs of every run so far, oldest first.
+    var allLogs: String {
+        (1...max(1, runs)).map { String(decoding: Fixtures.readFile(folder.path + "/intaked-\($0).log") ?? [], as: UTF8.self) }.joined()
+    }
+
+    /// Drops `bytes` as `relativePath` under inbox/ the way a careful uploader does: written
+    /// elsewhere on the same filesystem, then renamed in.
+    @discardableResult
+    func drop(_ relativePath: String, _ bytes: [UInt8]) -> String {
+        let staging = folder.path + "/staging-\(UInt64.random(in: 0 ... .max))"
+        if let file = fopen(staging, "wb") {
+            _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            fclose(file)
+        }
+        let target = inbox + "/" + relativePath
+        makeFolders(String(target[..<target.lastIndex(of: "/")!]))
+        rename(staging, target)
+        return target
+    }
+
+    /// Writes straight into the inbox, as `cp` does.
+    func copy(_ relativePath: String, _ bytes: [UInt8]) {
+        let target = inbox + "/" + relativePath
+        makeFolders(String(target[..<target.lastIndex(of: "/")!]))
+        if let file = fopen(target, "wb") {
+            _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            fclose(file)
+        }
+    }
+
+    func makeFolders(_ path: String) {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            mkdir(current, 0o755)
+        }
+    }
+
+    /// A read-only connection to the daemon's database.
+    func database() throws -> Database { try Database(path: root + "/intake.db", readOnly: true) }
+
+    func statusCounts() throws -> [String: Int] { try database().statusCounts() }
+
+    /// Every file below `relative` (under the state root), relative to it.
+    func files(_ relative: String) -> [String] { FileManagerless.files(under: root + "/" + relative) }
+
+    /// Waits until `condition` holds, polling; records an issue naming `what` on time-out.
+    func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+        let deadline = Self.now() + timeout
+        while Self.now() < deadline {
+            if (try? condition()) == true { return }
+            usleep(20_000)
+        }
+        if try condition() { return }
+        Issue.record("timed out after \(timeout) s waiting until \(what)\n--- intaked log ---\n\(log.suffix(4000))")
+        throw HarnessError.timeout(what)
+    }
+
+    /// Waits until `count` jobs are final and nothing is left in the inboxes or the spool.
+    func waitForAll(_ count: Int, timeout: Double = 120) throws {
+        try waitUntil("\(count) jobs are final", timeout: timeout) {
+            let counts = try statusCounts()
+            return (counts["done", default: 0] + counts["failed", default: 0]) == count
+                && files("spool/active").isEmpty && files("inbox").allSatisfy { $0.split(separator: "/").last!.hasPrefix(".") }
+        }
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    deinit {
+        if pid > 0 && kill(pid, 0) == 0 {
+            kill(pid, SIGKILL)
+            _ = ChildProcess.waitFor(pid)
+        }
+    }
+}
+
+enum HarnessError: Error { case timeout(String) }
+
+/// Small JPEGs made by the project's own encoder; each different, so none is a duplicate.
+enum Photos {
+    static func jpeg(width: Int = 96, height: Int = 64, seed: Int) -> [UInt8] {
+        let image = RGBImage(width: width, height: height) { p in
+            for y in 0..<height {
+                for x in 0..<width {
+                    let i = (y * width + x) * 3
+                    p[i] = UInt8((x * 255 / width + seed) & 0xFF)
+                    p[i + 1] = UInt8((y * 255 / height + seed * 7) & 0xFF)
+                    p[i + 2] = UInt8((seed * 13) & 0xFF)
+                }
+            }
+            // The seed itself in the first pixel: every seed gives different bytes.
+            p[0] = UInt8(seed & 0xFF)
+            p[1] = UInt8((seed >> 8) & 0xFF)
+        }
+        return try! JPEGCodec().encode(image, quality: 85)
+    }
+}

@@ -1,0 +1,156 @@
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Crashes, stops and bad input: nothing lost, nothing doubled, the daemon goes on.
+@Suite(.serialized) struct DaemonSafetyTests {
+    /// Everything a finished run must satisfy, whatever happened during it.
+    func checkInvariants(_ daemon: DaemonHarness, sources: [String: [UInt8]]) throws {
+        #expect(daemon.files("spool/active").isEmpty, "left in the spool: \(daemon.files("spool/active"))")
+        #expect(daemon.files("spool/tmp").isEmpty)
+        let everything = daemon.files("")
+        #expect(!everything.contains { $0.contains(".intake-tmp-") }, "a temporary file survived")
+        let database = try daemon.database()
+        let jobs = try database.jobs()
+        #expect(jobs.allSatisfy { $0.status == .done || $0.status == .failed }, "unfinished rows remain")
+        // Each source exactly once: one row, one original, bytes unchanged.
+        var seen: [String: Int] = [:]
+        for job in jobs { seen[job.sourcePath, default: 0] += 1 }
+        for (source, bytes) in sources {
+            #expect(seen[source] == 1, "\(source) has \(seen[source] ?? 0) rows")
+            guard let job = jobs.first(where: { $0.sourcePath == source }), let original = job.finalPath else { continue }
+            #expect(Fixtures.readFile(original) == bytes, "\(source) lost or changed")
+        }
+        #expect(jobs.count == sources.count)
+        // Every success has its derivative and four rotations, and no job has outputs twice.
+        for job in jobs where job.status == .done {
+            let outputs = try database.outputs(jobID: job.id)
+            #expect(outputs.filter { $0.kind == "rotation" }.count == 4)
+            for output in outputs { #expect(access(output.path, F_OK) == 0, "missing \(output.path)") }
+        }
+        let derivatives = daemon.files("processed").filter { $0.hasSuffix("_256x256.jpg") }
+        #expect(derivatives.count == jobs.filter { $0.status == .done }.count, "derivatives doubled or missing")
+        #expect(daemon.files("augmented").count == 4 * jobs.filter { $0.status == .done }.count)
+    }
+
+    @Test func killedAtRandomMomentsItLosesAndDoublesNothing() throws {
+        let daemon = try DaemonHarness()
+        var sources: [String: [UInt8]] = [:]
+        // Real photos from the corpus when it is there; made ones otherwise.
+        var corpusFiles: [String] = []
+        if let corpus = Fixtures.corpus {
+            corpusFiles = FileManagerless.files(under: corpus + "/images/photoprism-samples/examples").map {
+                corpus + "/images/photoprism-samples/examples/" + $0
+            } + FileManagerless.files(under: corpus + "/images/pngsuite").prefix(80).map { corpus + "/images/pngsuite/" + $0 }
+        }
+        for (n, path) in corpusFiles.enumerated() {
+            guard let bytes = Fixtures.readFile(path), bytes.count < 5_000_000 else { continue }
+            let source = "\(n % 2 == 0 ? "prod" : "beta")/c\(n)-\(path.split(separator: "/").last!)"
+            sources[source] = bytes
+        }
+        for n in 0..<(300 - sources.count) {
+            sources["prod/made-\(n).jpg"] = Photos.jpeg(width: 800, height: 600, seed: 9000 + n)
+        }
+        for (source, bytes) in sources { daemon.drop(source, bytes) }
+
+        for round in 0..<6 {
+            try daemon.start()
+            usleep(UInt32.random(in: 150_000...900_000))
+            #expect(daemon.stop(with: SIGKILL) == 128 + SIGKILL, "round \(round)")
+        }
+        try daemon.start()
+        try daemon.waitForAll(sources.count, timeout: 300)
+        #expect(daemon.stop() == 0)
+        try checkInvariants(daemon, sources: sources)
+        // The kills must have landed mid-work, or this test proved nothing.
+        let recoveries = daemon.allLogs.split(separator: "\n").filter { $0.contains(" recovered ") }
+        #expect(recoveries.count == 7)
+        let resumed = recoveries.filter { !$0.contains("requeued=0 interrupted=0 unrecorded=0") }
+        #expect(!resumed.isEmpty, "no restart found work to recover: \(recoveries)")
+    }
+
+    @Test func sigtermFinishesTheJobsInHandAndTheRestRunNextTime() throws {
+        let daemon = try DaemonHarness()
+        var sources: [String: [UInt8]] = [:]
+        for n in 0..<200 { sources["prod/t-\(n).jpg"] = Photos.jpeg(width: 1200, height: 900, seed: 20000 + n) }
+        for (source, bytes) in sources { daemon.drop(source, bytes) }
+        try daemon.start()
+        usleep(400_000)
+        #expect(daemon.stop(with: SIGTERM) == 0)
+        #expect(daemon.log.contains("intaked stopped"))
+        let finishedAtStop = try daemon.statusCounts()["done", default: 0]
+        #expect(finishedAtStop < sources.count, "the test needs jobs left over at the stop")
+        try daemon.start()
+        try daemon.waitForAll(sources.count, timeout: 300)
+        #expect(daemon.stop() == 0)
+        try checkInvariants(daemon, sources: sources)
+    }
+
+    @Test func badInputsAreDeadLetteredWithTheirReasonAndTheDaemonGoesOn() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        var sources: [String: [UInt8]] = [:]
+        var refused: Set<String> = []
+        func drop(_ source: String, _ bytes: [UInt8], refuse: Bool) {
+            daemon.drop(source, bytes)
+            sources[source] = bytes
+            if refuse { refused.insert(source) }
+        }
+        drop("prod/empty.jpg", [], refuse: true)
+        drop("prod/lying.jpg", Array("GIF89a".utf8) + [UInt8](repeating: 1, count: 64), refuse: true)
+        drop("prod/truncated.jpg", Array(Photos.jpeg(seed: 1).prefix(40)), refuse: true)
+        drop("prod/name with spaces.jpg", Photos.jpeg(seed: 2), refuse: false)
+        drop("prod/colons:and,commas.jpg", Photos.jpeg(seed: 3), refuse: false)
+        if let corpus = Fixtures.corpus {
+            let bad = [
+                "images/decompression-bombs/spark.png", "images/jpeg-decoder-tests/crashtest/images/max_size.jpg",
+                "images/libpng-testpngs/testpngs/crashers/huge_tEXt_chunk.png", "images/pngsuite/xcsn0g01.png",
+                "images/photoprism-samples/examples/Random.docx", "images/exif-samples/from-exif-py/heic/heic_hdlr_box.jpg",
+            ]
+            for (n, path) in bad.enumerated() {
+                drop("beta/bad-\(n)-\(path.split(separator: "/").last!)", Fixtures.readFile(corpus + "/" + path)!, refuse: true)
+            }
+        }
+        // Names that are not text: a newline, and bytes that are not UTF-8.
+        let newline = daemon.inbox + "/prod/line\nbreak.jpg"
+        let lineBytes = Photos.jpeg(seed: 4)
+        _ = daemon.folder.write("nl.jpg", lineBytes)
+        rename(daemon.folder.path + "/nl.jpg", newline)
+        let latin1: [UInt8] = Array((daemon.inbox + "/prod/caf").utf8) + [0xE9, 0x2E, 0x6A, 0x70, 0x67, 0]
+        _ = daemon.folder.write("l1.jpg", Photos.jpeg(seed: 5))
+        latin1.withUnsafeBufferPointer { target in
+            target.withMemoryRebound(to: CChar.self) { _ = rename(daemon.folder.path + "/l1.jpg", $0.baseAddress!) }
+        }
+        // A symbolic link to a secret: never followed, set aside as it is.
+        symlink("/etc/passwd", daemon.inbox + "/prod/passwd.jpg")
+
+        let total = sources.count + 3
+        try daemon.waitForAll(total, timeout: 120)
+        let jobs = try daemon.database().jobs()
+        for job in jobs {
+            if refused.contains(job.sourcePath) || job.name == "passwd.jpg" {
+                #expect(job.status == .failed, "\(job.sourcePath) should have been refused")
+                #expect(job.error?.isEmpty == false)
+                let report = try #require(Fixtures.readFile((job.finalPath ?? "") + ".error.json"), "no error report for \(job.sourcePath)")
+                let text = String(decoding: report, as: UTF8.self)
+                #expect(text.contains("\"stage\"") && text.contains("\"reason\"") && text.contains("\"attempts\""))
+            }
+        }
+        #expect(jobs.first { $0.name == "line%0Abreak.jpg" }?.status == .done)
+        #expect(jobs.first { $0.name == "caf%E9.jpg" }?.status == .done)
+        let link = try #require(jobs.first { $0.name == "passwd.jpg" })
+        #expect(link.error?.contains("symbolic link") == true)
+        var status = stat()
+        #expect(lstat(try #require(link.finalPath), &status) == 0 && status.st_mode & S_IFMT == S_IFLNK, "the link itself is kept")
+        #expect(jobs.first { $0.name == "name with spaces.jpg" }?.status == .done)
+
+        // Still alive and working.
+        daemon.drop("prod/after.jpg", Photos.jpeg(seed: 6))
+        try daemon.waitForAll(total + 1)
+        #expect(daemon.stop() == 0)
+    }
+}

@@ -1,0 +1,127 @@
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What systemd and monitoring see of the daemon: notifications, metrics, logs, reloads.
+@Suite(.serialized) struct DaemonServiceTests {
+    /// A datagram socket standing in for systemd's notify socket.
+    final class NotifySocket {
+        let fd: Int32
+        let path: String
+
+        init(in folder: TemporaryFolder) throws {
+            path = folder.path + "/notify.sock"
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(bound == 0)
+            var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(fd) }
+
+        /// Messages received until `predicate` matches one, or `timeout` passes.
+        func receive(until predicate: (String) -> Bool, timeout: Double) -> [String] {
+            var messages: [String] = []
+            let deadline = DaemonHarness.now() + timeout
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while DaemonHarness.now() < deadline {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                guard n > 0 else { continue }
+                let message = String(decoding: buffer[0..<n], as: UTF8.self)
+                messages.append(message)
+                if predicate(message) { break }
+            }
+            return messages
+        }
+    }
+
+    @Test func tellsSystemdWhenReadyAliveAndStopping() throws {
+        let daemon = try DaemonHarness()
+        let notify = try NotifySocket(in: daemon.folder)
+        try daemon.start(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
+        let startup = notify.receive(until: { $0.contains("WATCHDOG=1") }, timeout: 10)
+        #expect(startup.contains { $0.contains("READY=1") && $0.contains("STATUS=") }, "\(startup)")
+        #expect(startup.contains { $0.contains("WATCHDOG=1") }, "\(startup)")
+        daemon.signal(SIGTERM)
+        let stopping = notify.receive(until: { $0.contains("STOPPING=1") }, timeout: 10)
+        #expect(stopping.contains { $0.contains("STOPPING=1") })
+        #expect(ChildProcess.waitFor(daemon.pid).status == 0)
+    }
+
+    @Test func writesMetricsAndOneLogLinePerJob() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        daemon.drop("prod/a.jpg", Photos.jpeg(seed: 1))
+        daemon.drop("beta/b.jpg", Photos.jpeg(seed: 2))
+        daemon.drop("beta/c.jpg", Array("not an image".utf8))
+        try daemon.waitForAll(3)
+        try daemon.waitUntil("metrics show the jobs", timeout: 10) {
+            let text = String(decoding: Fixtures.readFile(daemon.root + "/metrics.prom") ?? [], as: UTF8.self)
+            return text.contains("intake_jobs_total{env=\"prod\",outcome=\"done\"} 1")
+                && text.contains("intake_jobs_total{env=\"beta\",outcome=\"failed\"} 1")
+        }
+        let metrics = String(decoding: Fixtures.readFile(daemon.root + "/metrics.prom") ?? [], as: UTF8.self)
+        for name in ["intake_stage_duration_seconds_bucket{stage=\"decode\",le=\"+Inf\"}", "intake_queue_depth{env=\"beta\"}", "intake_queue_oldest_wait_seconds",
+                     "intake_inotify_overflows_total", "intake_inbox_scans_total"] {
+            #expect(metrics.contains(name), "metrics.prom lacks \(name)")
+        }
+        daemon.stop()
+        let outcomes = daemon.log.split(separator: "\n").filter { $0.contains("job done") || $0.contains("job failed") }
+        #expect(outcomes.count == 3)
+        for line in outcomes {
+            for key in ["job=", "env=", "file=", "status=", "ms="] { #expect(line.contains(key), "\(line)") }
+        }
+    }
+
+    @Test func reloadsItsConfigurationOnSIGHUPAndRefusesABadOne() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        daemon.signal(SIGHUP)
+        try daemon.waitUntil("the reload is logged", timeout: 10) { daemon.log.contains("configuration reloaded") }
+        let good = Fixtures.readFile(daemon.configPath)!
+        _ = daemon.folder.write("intake.toml", good + Array("\n[limits]\nmax_pixelz = 3\n".utf8))
+        daemon.signal(SIGHUP)
+        try daemon.waitUntil("the bad reload is refused", timeout: 10) { daemon.log.contains("reload refused") }
+        #expect(daemon.log.contains("max_pixelz"))
+        daemon.drop("prod/still.jpg", Photos.jpeg(seed: 3))
+        try daemon.waitForAll(1)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func aSecondDaemonOnTheSameRootRefusesToStart() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let second = try ChildProcess.run(ChildProcess.built("intaked"), ["--config", daemon.configPath])
+        #expect(second.status != 0)
+        #expect(second.standardError.contains("already running"))
+        daemon.stop()
+    }
+
+    @Test func aDroppedFileIsTakenByItsEventNotTheNextScan() throws {
+        // The periodic scan is an hour away: only inotify can be that quick.
+        let daemon = try DaemonHarness()
+        let config = String(decoding: Fixtures.readFile(daemon.configPath)!, as: UTF8.self)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("reconcile_interval_seconds") ? "reconcile_interval_seconds = 3600" : String($0) }
+            .joined(separator: "\n")
+        _ = daemon.folder.write("intake.toml", Array(config.utf8))
+        try daemon.start()
+        usleep(300_000)
+        daemon.drop("prod/quick.jpg", Photos.jpeg(seed: 8))
+        try daemon.waitForAll(1, timeout: 20)
+        daemon.stop()
+    }
+}
+

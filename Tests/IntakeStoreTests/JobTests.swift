@@ -1,0 +1,223 @@
+import Testing
+
+@testable import IntakeStore
+
+@Suite("Jobs")
+struct JobTests {
+    let folder: TemporaryFolder
+    let database: Database
+
+    init() throws {
+        folder = try TemporaryFolder()
+        database = try Database(path: folder.databasePath)
+    }
+
+    @Test func insertedJobIsQueuedWithNoAttempts() throws {
+        try database.insertJob(newJob(jobID(1), environment: "beta", name: "a b.jpg", meter: "MTR-1", createdAt: 1_795_271_121_123))
+        let row = try #require(try database.job(id: jobID(1)))
+        #expect(row == JobRow(
+            id: jobID(1), environment: "beta", name: "a b.jpg", sourcePath: "beta/MTR-1/a b.jpg", meter: "MTR-1",
+            status: .queued, attempts: 0, spoolPath: "spool/\(jobID(1))",
+            createdAt: 1_795_271_121_123, updatedAt: 1_795_271_121_123
+        ))
+        // Stored as readable, sortable text.
+        #expect(try database.scalar("SELECT created_at FROM jobs") == .text("2026-11-21T14:25:21.123Z"))
+        #expect(try database.job(id: "missing") == nil)
+    }
+
+    @Test func insertMarkProcessingCompleteRoundTripsEveryField() throws {
+        let id = jobID(1)
+        try database.insertJob(newJob(id, meter: "MTR-7"))
+        try database.markProcessing(id: id, attempt: 1, at: 1_795_271_121_500)
+        let processing = try #require(try database.job(id: id))
+        #expect(processing.status == .processing)
+        #expect(processing.attempts == 1)
+        #expect(processing.updatedAt == 1_795_271_121_500)
+
+        let image = ImageRecord(
+            type: "jpeg", width: 4032, height: 3024, orientation: 6, decodeScale: "1/8",
+            detail: #"{"colorspace":"ycbcr","progressive":false}"#, warnings: #"["premature end of data"]"#,
+            exif: #"{"Make":"Canon"}"#, exifProblems: "[]", make: "Canon", model: "EOS 5D", lens: "EF 50mm",
+            dateTaken: "2026:11:21 14:25:00", latitude: 52.5, longitude: -1.25, altitude: 101.5,
+            exposureTime: 0.004, fNumber: 2.8, iso: 400, focalLength: 50
+        )
+        let outputs = [
+            OutputRecord(kind: "original", path: "processed/prod/2026/11/21/\(id)-x.jpg"),
+            OutputRecord(kind: "derivative", path: "processed/prod/2026/11/21/\(id)-x_256x256.jpg"),
+            OutputRecord(kind: "rotation", angle: 90, path: "augmented/prod/90-degree/\(id)-x.jpg"),
+        ]
+        let labels = [
+            LabelRecord(name: "meter", confidence: 0.97, source: "detector", box: LabelBox(x: 1, y: 2, w: 30, h: 40)),
+            LabelRecord(name: "dial", confidence: 0.5, source: "detector"),
+        ]
+        let timings = [StageTiming(stage: "sniff", ms: 0.25), StageTiming(stage: "decode", ms: 12.5), StageTiming(stage: "derive", ms: 3)]
+        try database.complete(JobCompletion(
+            id: id, status: .done, stage: "commit", attempts: 1, startedAt: 1_795_271_121_500,
+            finishedAt: 1_795_271_122_042, finalPath: "processed/prod/2026/11/21/\(id)-x.jpg",
+            sha256: "ab12", bytes: 987_654, image: image, timings: timings, outputs: outputs, labels: labels
+        ))
+
+        let done = try #require(try database.job(id: id))
+        #expect(done == JobRow(
+            id: id, environment: "prod", name: "x.jpg", sourcePath: "prod/MTR-7/x.jpg", meter: "MTR-7",
+            status: .done, stage: "commit", attempts: 1, sha256: "ab12", bytes: 987_654, duplicateOf: nil,
+            spoolPath: "spool/\(id)", finalPath: "processed/prod/2026/11/21/\(id)-x.jpg",
+            createdAt: 1_795_271_121_123, updatedAt: 1_795_271_122_042, finishedAt: 1_795_271_122_042
+        ))
+        #expect(try database.image(jobID: id) == image)
+        #expect(try database.outputs(jobID: id) == outputs.sorted { $0.path < $1.path })
+        #expect(try database.labels(jobID: id) == labels)
+        #expect(try database.timings(jobID: id) == timings)
+        #expect(try database.attempts(jobID: id) == [
+            AttemptRecord(attempt: 1, startedAt: 1_795_271_121_500, finishedAt: 1_795_271_122_042, outcome: .done, stage: "commit")
+        ])
+        #expect(try database.statusCounts() == ["queued": 0, "processing": 0, "done": 1, "failed": 0])
+    }
+
+    @Test func failedCompletionKeepsTheReason() throws {
+        let id = jobID(1)
+        try database.insertJob(newJob(id))
+        try database.markProcessing(id: id, attempt: 1, at: 1_795_271_121_500)
+        try database.complete(JobCompletion(
+            id: id, status: .failed, stage: "sniff", error: "not a supported image: the content is GIF",
+            errorKind: .permanent, attempts: 1, startedAt: 1_795_271_121_500, finishedAt: 1_795_271_121_600,
+            finalPath: "failed/prod/\(id)-x.jpg", bytes: 12,
+            outputs: [OutputRecord(kind: "error", path: "failed/prod/\(id)-x.jpg.error.json")]
+        ))
+        let row = try #require(try database.job(id: id))
+        #expect(row.status == .failed)
+        #expect(row.errorKind == .permanent)
+        #expect(row.error == "not a supported image: the content is GIF")
+        #expect(try database.image(jobID: id) == nil)
+        #expect(try database.attempts(jobID: id).map(\.outcome) == [.failed])
+    }
+
+    @Test func completeRefusesAnUnfinishedStatusAndAMissingJob() throws {
+        try database.insertJob(newJob(jobID(1)))
+        var completion = doneCompletion(jobID(1))
+        completion.status = .processing
+        #expect(throws: StoreError.self) { try database.complete(completion) }
+        #expect(throws: StoreError.self) { try database.complete(doneCompletion(jobID(2))) }
+        #expect(throws: StoreError.self) { try database.markProcessing(id: jobID(2), attempt: 1, at: 0) }
+        // Nothing half-written by the refused calls.
+        #expect(try database.attempts(jobID: jobID(1)).isEmpty)
+        #expect(try database.job(id: jobID(1))?.status == .queued)
+    }
+
+    @Test func duplicateOfPointsAtTheEarlierFinishedJobWithTheSameHash() throws {
+        for n in 1...4 { try database.insertJob(newJob(jobID(n))) }
+        try database.complete(doneCompletion(jobID(1), sha256: "same"))
+        try database.complete(doneCompletion(jobID(2), sha256: "same"))
+        try database.complete(doneCompletion(jobID(3), sha256: "other"))
+        #expect(try database.job(id: jobID(1))?.duplicateOf == nil)
+        #expect(try database.job(id: jobID(2))?.duplicateOf == jobID(1))
+        #expect(try database.job(id: jobID(3))?.duplicateOf == nil)
+        // Recording a finished job again (a replay after a crash) must not make it its own duplicate.
+        try database.complete(doneCompletion(jobID(3), sha256: "other"))
+        #expect(try database.job(id: jobID(3))?.duplicateOf == nil)
+        // A queued job with the same hash is not an original: job 4 is still only queued.
+        try database.complete(doneCompletion(jobID(4), sha256: nil))
+        #expect(try database.job(id: jobID(4))?.duplicateOf == nil)
+
+        // Only finished jobs count as originals: a requeued one keeps its hash but is queued again.
+        try database.insertJob(newJob(jobID(5)))
+        try database.insertJob(newJob(jobID(6)))
+        try database.complete(doneCompletion(jobID(5), sha256: "requeued"))
+        try database.requeue(id: jobID(5), spoolPath: "spool/5", at: 2_000_000_000_000)
+        try database.complete(doneCompletion(jobID(6), sha256: "requeued"))
+        #expect(try database.job(id: jobID(6))?.duplicateOf == nil)
+
+        // Deleting the original clears the pointer instead of failing on the foreign key.
+        try database.deleteJob(id: jobID(1))
+        #expect(try database.job(id: jobID(1)) == nil)
+        #expect(try database.job(id: jobID(2))?.duplicateOf == nil)
+    }
+
+    @Test func retryThenCompleteLeavesTwoAttempts() throws {
+        let id = jobID(1)
+        try database.insertJob(newJob(id))
+        try database.markProcessing(id: id, attempt: 1, at: 1_000)
+        try database.recordRetry(id: id, attempt: 1, startedAt: 1_000, finishedAt: 1_200, stage: "derive", error: "disk full")
+        let queued = try #require(try database.job(id: id))
+        #expect(queued.status == .queued)
+        #expect(queued.stage == "derive")
+        #expect(queued.error == "disk full")
+        #expect(queued.errorKind == .transient)
+        #expect(queued.attempts == 1)
+        #expect(try database.unfinishedJobs().map(\.id) == [id])
+
+        try database.markProcessing(id: id, attempt: 2, at: 5_000)
+        try database.complete(doneCompletion(id, attempt: 2, finishedAt: 5_400))
+        #expect(try database.attempts(jobID: id) == [
+            AttemptRecord(attempt: 1, startedAt: 1_000, finishedAt: 1_200, outcome: .retry, stage: "derive", error: "disk full"),
+            AttemptRecord(attempt: 2, startedAt: 4_900, finishedAt: 5_400, outcome: .done),
+        ])
+        let done = try #require(try database.job(id: id))
+        #expect(done.status == .done)
+        #expect(done.error == nil)
+        #expect(done.errorKind == nil)
+        #expect(try database.unfinishedJobs().isEmpty)
+    }
+
+    @Test func interruptedAttemptIsRecordedAndTheJobQueuedAgain() throws {
+        let id = jobID(1)
+        try database.insertJob(newJob(id))
+        try database.markProcessing(id: id, attempt: 1, at: 1_000)
+        #expect(try database.unfinishedJobs().map(\.status) == [.processing])
+        try database.recordInterrupted(id: id, attempt: 1, at: 9_000)
+        #expect(try database.attempts(jobID: id) == [AttemptRecord(attempt: 1, startedAt: 1_000, finishedAt: 9_000, outcome: .interrupted)])
+        #expect(try database.job(id: id)?.status == .queued)
+        #expect(throws: StoreError.self) { try database.recordInterrupted(id: jobID(9), attempt: 1, at: 9_000) }
+    }
+
+    @Test func requeueSendsAFinishedJobBackAndRecompletionReplacesItsRows() throws {
+        let id = jobID(1)
+        try database.insertJob(newJob(id))
+        #expect(throws: StoreError.self) { try database.requeue(id: id, spoolPath: "spool/again", at: 2_000) }  // still queued
+        var first = doneCompletion(id, labels: ["old"], finishedAt: 1_500)
+        first.outputs = [OutputRecord(kind: "original", path: "old/path.jpg")]
+        first.timings = [StageTiming(stage: "decode", ms: 9)]
+        try database.complete(first)
+
+        try database.requeue(id: id, spoolPath: "spool/again", at: 2_000)
+        let requeued = try #require(try database.job(id: id))
+        #expect(requeued.status == .queued)
+        #expect(requeued.finalPath == nil)
+        #expect(requeued.finishedAt == nil)
+        #expect(requeued.spoolPath == "spool/again")
+        #expect(requeued.attempts == 2)
+
+        var second = doneCompletion(id, attempt: 3, labels: ["new"], finishedAt: 3_000)
+        second.outputs = [OutputRecord(kind: "original", path: "new/path.jpg")]
+        second.timings = [StageTiming(stage: "decode", ms: 4), StageTiming(stage: "decode", ms: 1)]
+        try database.complete(second)
+        #expect(try database.attempts(jobID: id).map(\.outcome) == [.done, .requeued, .done])
+        #expect(try database.outputs(jobID: id) == second.outputs)
+        #expect(try database.labels(jobID: id).map(\.name) == ["new"])
+        #expect(try database.timings(jobID: id) == [StageTiming(stage: "decode", ms: 5)])
+    }
+
+    @Test func listsAndCountsByStatus() throws {
+        for n in [3, 1, 2] { try database.insertJob(newJob(jobID(n))) }
+        try database.markProcessing(id: jobID(2), attempt: 1, at: 0)
+        try database.complete(doneCompletion(jobID(3)))
+        #expect(try database.jobs().map(\.id) == [jobID(1), jobID(2), jobID(3)])
+        #expect(try database.jobs(status: .queued).map(\.id) == [jobID(1)])
+        #expect(try database.unfinishedJobs().map(\.id) == [jobID(1), jobID(2)])
+        #expect(try database.statusCounts() == ["queued": 1, "processing": 1, "done": 1, "failed": 0])
+    }
+
+    @Test func deletingAJobDeletesEverythingRecordedAboutIt() throws {
+        let id = jobID(1)
+        try database.insertJob(newJob(id))
+        var completion = doneCompletion(id, labels: ["a"])
+        completion.image = ImageRecord(type: "png")
+        completion.outputs = [OutputRecord(kind: "original", path: "p")]
+        completion.timings = [StageTiming(stage: "sniff", ms: 1)]
+        try database.complete(completion)
+        try database.deleteJob(id: id)
+        for table in ["jobs", "images", "stage_timings", "attempts", "outputs", "labels"] {
+            #expect(try database.scalar("SELECT count(*) FROM \(table)") == .integer(0), "\(table) not emptied")
+        }
+    }
+}
