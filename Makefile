@@ -4,7 +4,7 @@ CONFIG  ?= etc/intake.toml
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: deps build release run test bench install clean
+.PHONY: deps build release run test bench install uninstall clean
 
 deps:
 	@scripts/install-deps.sh
@@ -23,10 +23,35 @@ run: release
 test: deps
 	$(SWIFT) test
 
-## CPU per image against the TurboJPEG floor, on the corpus photos.
+## CPU per image against the TurboJPEG floor; then the daemon end to end beside intake process.
 bench: release
 	@scripts/install-deps.sh --bench
 	bench/run.sh
+	python3 bench/daemon.py
+
+## Binaries, configuration and unit in their FHS places. With DESTDIR (packaging) nothing on
+## this machine changes; without it, the intake user and /var/lib/intake are made too.
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/intake $(DESTDIR)/etc/systemd/system $(DESTDIR)/var/lib/intake
+	install -d $(DESTDIR)$(PREFIX)/share/doc/intake
+	install -m 0755 .build/release/intaked .build/release/intake $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/intake/README.md
+	@# An existing configuration is the administrator's: never overwritten.
+	test -e $(DESTDIR)/etc/intake/intake.toml || \
+		sed 's|^root = "./var" *#.*|root = "/var/lib/intake"          # state root|' etc/intake.toml > $(DESTDIR)/etc/intake/intake.toml
+	sed 's|/usr/local/|$(PREFIX)/|g' systemd/intaked.service > $(DESTDIR)/etc/systemd/system/intaked.service
+	@if [ -z "$(DESTDIR)" ]; then \
+		getent group intake >/dev/null || groupadd --system intake; \
+		getent passwd intake >/dev/null || useradd --system --gid intake --home-dir /var/lib/intake --shell /usr/sbin/nologin intake; \
+		chown intake:intake /var/lib/intake; \
+		systemctl daemon-reload 2>/dev/null || true; \
+		echo "installed; start with: systemctl enable --now intaked"; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/intaked $(DESTDIR)$(PREFIX)/bin/intake $(DESTDIR)/etc/systemd/system/intaked.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/intake
+	@echo "left in place: /etc/intake (configuration) and /var/lib/intake (state)"
 
 clean:
 	rm -rf .build bench/out

@@ -26,21 +26,23 @@ public enum ImageFile {
         if size > maxBytes {
             throw .permanent(.sniff, "file is \(ByteCount(size)), over the limit of \(ByteCount(maxBytes))")
         }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var filled = 0
-        // The closure reports an errno rather than throwing: withUnsafeMutableBytes is not typed-throws.
-        let failedWith: Int32? = bytes.withUnsafeMutableBytes { buffer in
+        // Uninitialised, then filled by read(2): zeroing first would touch every page twice.
+        var failedWith: Int32?
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var filled = 0
             while filled < size {
                 let n = Glibc.read(fd, buffer.baseAddress! + filled, size - filled)
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 { return errno }
+                if n < 0 {
+                    failedWith = errno
+                    break
+                }
                 if n == 0 { break }  // shrank while we read: take what is there, the decoder judges it
                 filled += n
             }
-            return nil
+            initialized = filled
         }
         if let failedWith { throw .transient(.sniff, "read failed: \(String(cString: strerror(failedWith)))") }
-        if filled < size { bytes.removeLast(size - filled) }
         return bytes
     }
 }

@@ -15,7 +15,7 @@ extension Database {
             try execute(
                 """
                 UPDATE jobs SET status = ?2, stage = ?3, error = ?4, error_kind = ?5, attempts = ?6, sha256 = ?7,
-                    bytes = ?8, final_path = ?9, finished_at = ?10, updated_at = ?10,
+                    bytes = ?8, final_path = ?9, finished_at = ?10, updated_at = ?11,
                     duplicate_of = (SELECT other.id FROM jobs AS other
                                      WHERE other.sha256 = ?7 AND other.id <> ?1 AND other.status IN ('done', 'failed')
                                      ORDER BY other.id LIMIT 1)
@@ -23,7 +23,9 @@ extension Database {
                 """,
                 [id, .text(completion.status.rawValue), SQLValue(completion.stage), SQLValue(completion.error),
                  SQLValue(completion.errorKind?.rawValue), SQLValue(completion.attempts), SQLValue(completion.sha256),
-                 SQLValue(completion.bytes), SQLValue(completion.finalPath), SQLValue(timestamp: completion.finishedAt)]
+                 SQLValue(completion.bytes), SQLValue(completion.finalPath), SQLValue(timestamp: completion.finishedAt),
+                 // updated_at is when the result was committed: finished_at plus the wait for the batch.
+                 SQLValue(timestamp: Timestamp.nowMilliseconds())]
             )
             try requireChanged(completion.id)
 

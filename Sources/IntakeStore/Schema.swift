@@ -80,7 +80,7 @@ enum Schema {
         );
 
         CREATE TABLE outputs (
-            -- Files a job wrote, relative to the state root.
+            -- Files a job wrote (absolute paths), including where its original was filed.
             job_id TEXT REFERENCES jobs(id) ON DELETE CASCADE,
             kind TEXT CHECK (kind IN ('original', 'derivative', 'rotation', 'error')),
             angle INTEGER,                    -- rotations only: degrees counter-clockwise

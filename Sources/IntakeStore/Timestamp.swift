@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Converts between Unix milliseconds and the ISO 8601 UTC text the database stores,
 /// e.g. `2026-11-21T14:25:21.123Z`.
 ///
@@ -5,6 +9,13 @@
 /// the fixed-width layout makes text order the same as time order (for years 0000 to 9999).
 public enum Timestamp {
     private static let millisecondsPerDay: Int64 = 86_400_000
+
+    /// Now, in Unix milliseconds.
+    public static func nowMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
 
     /// The ISO 8601 UTC text for a time in milliseconds since 1970, always with three fraction digits.
     public static func string(fromMilliseconds milliseconds: Int64) -> String {

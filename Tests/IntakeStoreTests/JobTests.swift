@@ -58,11 +58,13 @@ struct JobTests {
         ))
 
         let done = try #require(try database.job(id: id))
+        // updated_at is when the result was committed, which is after the attempt finished.
+        #expect(done.updatedAt >= 1_795_271_122_042)
         #expect(done == JobRow(
             id: id, environment: "prod", name: "x.jpg", sourcePath: "prod/MTR-7/x.jpg", meter: "MTR-7",
             status: .done, stage: "commit", attempts: 1, sha256: "ab12", bytes: 987_654, duplicateOf: nil,
             spoolPath: "spool/\(id)", finalPath: "processed/prod/2026/11/21/\(id)-x.jpg",
-            createdAt: 1_795_271_121_123, updatedAt: 1_795_271_122_042, finishedAt: 1_795_271_122_042
+            createdAt: 1_795_271_121_123, updatedAt: done.updatedAt, finishedAt: 1_795_271_122_042
         ))
         #expect(try database.image(jobID: id) == image)
         #expect(try database.outputs(jobID: id) == outputs.sorted { $0.path < $1.path })

@@ -1,0 +1,146 @@
+@testable import IntakeDaemon
+import IntakeConfig
+import IntakePipeline
+import IntakeStore
+import IntakeTestSupport
+import Logging
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Start-up recovery on state roots left in each way a crash can leave them.
+@Suite struct ReconcilerTests {
+    let folder = try! TemporaryFolder()
+    var root: StateRoot { StateRoot(path: folder.path) }
+    let settings = WorkSettings(IntakeConfiguration.defaults)
+
+    func reconciler() -> Reconciler { Reconciler(root: root, settings: settings, logger: Logger(label: "test")) }
+
+    /// A file claimed into the spool, as the claimer leaves it.
+    func spooled(_ name: String, environment: String = "prod") throws -> QueuedJob {
+        let id = JobID.make()
+        let path = root.spoolPath(directories: [environment], job: id, name: name)
+        try DurableFile.write(Array("bytes of \(name)".utf8), to: path)
+        return QueuedJob(id: id, environment: environment, name: name, sourcePath: "\(environment)/\(name)", meter: nil,
+                         spoolPath: path, createdAt: JobID.milliseconds(of: id)!)
+    }
+
+    @Test func aClaimTheDatabaseNeverHeardOfIsRecordedAndQueued() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("unrecorded.jpg")
+        let (jobs, summary) = try reconciler().run(database)
+        #expect(jobs.map(\.id) == [job.id])
+        #expect(summary.unrecorded == 1)
+        #expect(try database.job(id: job.id.rawValue)?.status == .queued)
+    }
+
+    @Test func aCommitCutShortBeforeItsMoveIsCompleted() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("committed.jpg")
+        try database.insertJob(NewJob(job))
+        let destination = root.processedOriginal(job)
+        try database.complete(JobCompletion(id: job.id.rawValue, status: .done, attempts: 1, startedAt: 1, finishedAt: 2,
+                                            finalPath: destination, bytes: 20))
+        let (jobs, summary) = try reconciler().run(database)
+        #expect(jobs.isEmpty)
+        #expect(summary.movesCompleted == 1)
+        #expect(access(destination, F_OK) == 0 && access(job.spoolPath, F_OK) != 0)
+    }
+
+    @Test func anInterruptedJobLosesItsPartialOutputsAndRunsAgain() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("half.jpg")
+        try database.insertJob(NewJob(job))
+        try database.markProcessing(id: job.id.rawValue, attempt: 1, at: 5)
+        let partial = root.possibleOutputs(job, derivativeSize: 256, angles: [90])
+        for path in partial { try DurableFile.write([1, 2, 3], to: path) }
+        let (jobs, summary) = try reconciler().run(database)
+        #expect(jobs.map(\.id) == [job.id])
+        #expect(jobs.first?.attempt == 2)
+        #expect(summary.interrupted == 1)
+        for path in partial { #expect(access(path, F_OK) != 0, "\(path) survived") }
+    }
+
+    @Test func aFileThatKeepsStoppingTheDaemonIsSetAside() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("poison.jpg")
+        try database.insertJob(NewJob(job))
+        // Each start finds it mid-processing again: the file itself kills the daemon.
+        for attempt in 1..<settings.maxAttempts {
+            try database.markProcessing(id: job.id.rawValue, attempt: attempt, at: Int64(attempt))
+            try database.recordInterrupted(id: job.id.rawValue, attempt: attempt, at: Int64(attempt))
+        }
+        try database.markProcessing(id: job.id.rawValue, attempt: settings.maxAttempts, at: 99)
+        let (jobs, summary) = try reconciler().run(database)
+        #expect(jobs.isEmpty)
+        #expect(summary.deadLettered == 1)
+        let row = try #require(try database.job(id: job.id.rawValue))
+        #expect(row.status == .failed)
+        #expect(row.error?.contains("stopped \(settings.maxAttempts) times") == true)
+        #expect(access(root.failedOriginal(job), F_OK) == 0)
+        #expect(access(root.failedOriginal(job) + ".error.json", F_OK) == 0)
+    }
+
+    @Test func aClaimLostToAPowerCutIsForgottenAndTemporaryFilesGo() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("gone.jpg")
+        try database.insertJob(NewJob(job))
+        unlink(job.spoolPath)  // the rename never reached the disk: the file is back in the inbox
+        try DurableFile.write([0], to: root.spoolTemporary + "/.intake-tmp-123")
+        let (_, summary) = try reconciler().run(database)
+        #expect(summary.lostClaims == 1 && summary.temporaryFiles == 1)
+        #expect(try database.job(id: job.id.rawValue) == nil)
+        #expect(FileManagerless.list(root.spoolTemporary).isEmpty)
+    }
+}
+
+@Suite struct JobQueueTests {
+    func job(_ environment: String, attempt: Int = 1) -> QueuedJob {
+        let id = JobID.make()
+        var job = QueuedJob(id: id, environment: environment, name: "x", sourcePath: "x", meter: nil, spoolPath: "x", createdAt: 0)
+        job.attempt = attempt
+        return job
+    }
+
+    @Test func heavierEnvironmentsFirstThenArrival() {
+        let queue = JobQueue(weights: ["prod": 4, "beta": 1], agingSeconds: 30, capacity: 100)
+        let beta = job("beta"), prod1 = job("prod"), prod2 = job("prod")
+        queue.push(beta)
+        queue.push(prod1)
+        queue.push(prod2)
+        #expect([queue.take(), queue.take(), queue.take()].map { $0?.id } == [prod1.id, prod2.id, beta.id])
+    }
+
+    @Test func agingLiftsAWaitingJobOverLaterArrivals() {
+        // Aging of 10 ms: beta waiting 40 ms outranks prod arriving now (3 weight steps apart).
+        let queue = JobQueue(weights: ["prod": 4, "beta": 1], agingSeconds: 0.01, capacity: 100)
+        let beta = job("beta")
+        queue.push(beta)
+        usleep(40_000)
+        let prod = job("prod")
+        queue.push(prod)
+        #expect(queue.take()?.id == beta.id)
+    }
+
+    @Test func retriesWaitTheirBackoffAndGoBehindFirstTries() {
+        let queue = JobQueue(weights: ["prod": 1], agingSeconds: 30, capacity: 100)
+        let retry = job("prod", attempt: 2)
+        queue.schedule(retry, after: 0.05)
+        let first = job("prod")
+        queue.push(first)
+        #expect(queue.take()?.id == first.id)
+        let start = DaemonHarness.now()
+        #expect(queue.take()?.id == retry.id)
+        #expect(DaemonHarness.now() - start >= 0.04)
+    }
+
+    @Test func closingWakesWaitingWorkersEmptyHanded() {
+        let queue = JobQueue(weights: ["prod": 1], agingSeconds: 30, capacity: 1)
+        queue.push(job("prod"))
+        #expect(!queue.hasRoom)
+        queue.close()
+        #expect(queue.take() == nil)
+    }
+}
