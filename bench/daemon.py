@@ -77,7 +77,7 @@ class Daemon:
         os.makedirs(self.staging)
         config = os.path.join(self.folder, "intake.toml")
         with open(config, "w") as f:
-            f.write(f'[daemon]\nroot = "{self.root}"\nworkers = {workers}\nlog_level = "warning"\n')
+            f.write(f'[daemon]\nroot = "{self.root}"\nworkers = {workers}\nlog_level = "warning"\nmetrics_interval_seconds = 1\n')
         self.log = open(os.path.join(self.folder, "intaked.log"), "w")
         self.process = subprocess.Popen([INTAKED, "--config", config], stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
@@ -116,6 +116,17 @@ class Daemon:
         rows = self.db.execute("SELECT name, updated_at FROM jobs").fetchall()
         return [commit_millis(updated) - drops[name] for name, updated in rows if name in drops]
 
+    def commit_batch_size(self):
+        """Mean jobs per durable commit, from the daemon's own metrics (written every second)."""
+        time.sleep(1.5)
+        totals = {}
+        for line in open(os.path.join(self.root, "metrics.prom")):
+            for key in ("intake_commit_batch_jobs_sum", "intake_commit_batch_jobs_count"):
+                if line.startswith(key + " "):
+                    totals[key] = float(line.split()[1])
+        count = totals.get("intake_commit_batch_jobs_count", 0)
+        return totals.get("intake_commit_batch_jobs_sum", 0) / count if count else 0
+
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=60)
@@ -135,11 +146,13 @@ def burst(files, rounds, workers):
     cpu = cpu_seconds(daemon.process.pid) - cpu_before
     latency = daemon.latencies(drops)
     peak = memory_kb(daemon.process.pid, "VmHWM")
+    batch = daemon.commit_batch_size()
     failed = daemon.db.execute("SELECT count(*) FROM jobs WHERE status = 'failed'").fetchone()[0]
     daemon.stop()
     n = len(staged)
     print(f"burst    intaked: images={n} failed={failed} images_per_s={n / wall:.1f} cpu_ms_per_image={cpu * 1000 / n:.3f} "
-          f"p50_ms={percentile(latency, 50):.0f} p99_ms={percentile(latency, 99):.0f} peak_rss_mb={peak / 1024:.1f} workers={workers}")
+          f"p50_ms={percentile(latency, 50):.0f} p99_ms={percentile(latency, 99):.0f} peak_rss_mb={peak / 1024:.1f} workers={workers} "
+          f"jobs_per_commit={batch:.1f}")
     return cpu * 1000 / n, n
 
 

@@ -93,27 +93,6 @@ static void describe(png_structp png, png_infop info, intake_png_image *out) {
     out->has_alpha = (out->color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
 }
 
-int intake_png_read_header(const uint8_t *data, size_t length, const intake_png_limits *limits,
-                           intake_png_image *out) {
-    memset(out, 0, sizeof *out);
-    read_state state = {data, length, 0, out};
-    png_structp png = create_reader(&state, limits);
-    if (!png) {
-        snprintf(out->error, sizeof out->error, "libpng could not be initialised");
-        return -1;
-    }
-    png_infop info = png_create_info_struct(png);
-    if (!info || setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        if (!out->error[0]) snprintf(out->error, sizeof out->error, "libpng could not read the header");
-        return -1;
-    }
-    png_read_info(png, info);
-    describe(png, info, out);
-    png_destroy_read_struct(&png, &info, NULL);
-    return check_pixels(out, limits);
-}
-
 /// Copies an eXIf payload found in `info`, if there is one and none was copied yet.
 static void take_exif(png_structp png, png_infop info, intake_png_image *out) {
 #ifdef PNG_eXIf_SUPPORTED

@@ -60,10 +60,13 @@ public final class Daemon {
 
         let metrics = DaemonMetrics()
         let logger = self.logger
-        let committer = Committer(root: root, logger: logger) { job in
-            metrics.record(job)
-            Self.logOutcome(job, logger: logger)
-        }
+        let committer = Committer(
+            root: root, logger: logger,
+            observer: { job in
+                metrics.record(job)
+                Self.logOutcome(job, logger: logger)
+            },
+            batchObserver: { metrics.commitBatchJobs.observe(Double($0)) })
         try committer.start()
         let workers = WorkerPool(root: root, queue: queue, committer: committer, settings: settings, logger: logger)
         let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))

@@ -102,19 +102,16 @@ enum Schema {
         CREATE INDEX labels_job_id ON labels(job_id);
         CREATE INDEX labels_name ON labels(name);
 
-        CREATE VIEW prod_results AS
-            -- The shape of the old cloud table: finished prod images and their label names.
-            SELECT jobs.name AS filename,
-                   (SELECT json_group_array(name)
-                      FROM (SELECT name FROM labels WHERE labels.job_id = jobs.id ORDER BY rowid)) AS labels,
-                   (SELECT count(*) FROM labels WHERE labels.job_id = jobs.id) AS label_count,
-                   jobs.finished_at AS timestamp,
-                   jobs.environment AS environment
-              FROM jobs
-             WHERE jobs.status = 'done' AND jobs.environment = 'prod';
+        \(resultsView(environment: "prod"))
 
-        CREATE VIEW beta_results AS
-            -- The shape of the old cloud table: finished beta images and their label names.
+        \(resultsView(environment: "beta"))
+        """
+
+    /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.
+    static func resultsView(environment: String) -> String {
+        """
+        CREATE VIEW \(environment)_results AS
+            -- The shape of the old cloud table: finished \(environment) images and their label names.
             SELECT jobs.name AS filename,
                    (SELECT json_group_array(name)
                       FROM (SELECT name FROM labels WHERE labels.job_id = jobs.id ORDER BY rowid)) AS labels,
@@ -122,8 +119,9 @@ enum Schema {
                    jobs.finished_at AS timestamp,
                    jobs.environment AS environment
               FROM jobs
-             WHERE jobs.status = 'done' AND jobs.environment = 'beta';
+             WHERE jobs.status = 'done' AND jobs.environment = '\(environment)';
         """
+    }
 }
 
 extension Database {

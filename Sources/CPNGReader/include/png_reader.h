@@ -28,10 +28,6 @@ typedef struct {
     char warnings[512];      /* libpng warnings, "; "-separated, possibly truncated */
 } intake_png_image;
 
-/// Reads only the header (IHDR). Returns 0 on success.
-int intake_png_read_header(const uint8_t *data, size_t length, const intake_png_limits *limits,
-                           intake_png_image *out);
-
 /// Decodes a whole PNG held in memory. Returns 0 on success; on failure `error` says why
 /// and no memory is left allocated.
 int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limits *limits,

@@ -21,16 +21,20 @@ final class Committer: Sendable {
     private let root: StateRoot
     private let logger: Logger
     private let observer: @Sendable (FinishedJob) -> Void
+    private let batchObserver: @Sendable (_ finishedJobs: Int) -> Void
     private let condition = Condition()
     nonisolated(unsafe) private var events: [CommitEvent] = []  // guarded by `condition`
     nonisolated(unsafe) private var stopping = false  // guarded by `condition`
     nonisolated(unsafe) private var thread: SystemThread?
 
-    /// `observer` hears of every job made final (for the log line and metrics), after its commit.
-    init(root: StateRoot, logger: Logger, observer: @escaping @Sendable (FinishedJob) -> Void) {
+    /// `observer` hears of every job made final (for the log line and metrics), after its commit;
+    /// `batchObserver` of how many jobs each durable commit carried.
+    init(root: StateRoot, logger: Logger, observer: @escaping @Sendable (FinishedJob) -> Void,
+         batchObserver: @escaping @Sendable (_ finishedJobs: Int) -> Void = { _ in }) {
         self.root = root
         self.logger = logger
         self.observer = observer
+        self.batchObserver = batchObserver
     }
 
     func post(_ event: CommitEvent) {
@@ -100,6 +104,7 @@ final class Committer: Sendable {
                 delay = min(delay * 2, 5)
             }
         }
+        if !finished.isEmpty { batchObserver(finished.count) }
         for job in finished {
             moveOriginal(job)
             observer(job)

@@ -12,7 +12,7 @@ public final class MetricsHTTPServer: Sendable {
         var listener: Int32
         /// Writing a byte to `wake[1]` makes the serving thread's poll return, to stop it.
         var wake: (Int32, Int32)
-        var thread: pthread_t
+        var thread: SystemThread
     }
 
     private let metrics: @Sendable () -> String
@@ -58,21 +58,8 @@ public final class MetricsHTTPServer: Sendable {
                 close(listener)
                 throw error
             }
-            let loop = ServingLoop(listener: listener, wake: wake.0, metrics: metrics)
-            let context = Unmanaged.passRetained(loop).toOpaque()
-            var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { context in
-                let loop = Unmanaged<ServingLoop>.fromOpaque(context!).takeRetainedValue()
-                loop.run()
-                return nil
-            }, context)
-            guard status == 0 else {
-                Unmanaged<ServingLoop>.fromOpaque(context).release()
-                close(listener)
-                close(wake.0)
-                close(wake.1)
-                throw .system(operation: "start a thread for", address: shown, code: status, message: ErrnoText.describe(status))
-            }
+            let loop = UncheckedTransfer(ServingLoop(listener: listener, wake: wake.0, metrics: metrics))
+            let thread = SystemThread(name: "intake-metrics") { loop.value.run() }
             running = Running(listener: listener, wake: wake, thread: thread)
             return boundPort
         }
@@ -87,7 +74,7 @@ public final class MetricsHTTPServer: Sendable {
         }) else { return }
         var byte: UInt8 = 1
         _ = send(stopping.wake.1, &byte, 1, Int32(MSG_NOSIGNAL))
-        pthread_join(stopping.thread, nil)
+        stopping.thread.join()
         // Closed only after the join, so the thread never polls a number already reused.
         close(stopping.listener)
         close(stopping.wake.0)

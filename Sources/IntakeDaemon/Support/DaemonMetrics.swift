@@ -8,6 +8,7 @@ final class DaemonMetrics: Sendable {
     let retries: Counter
     let stageSeconds: Histogram
     let jobSeconds: Histogram
+    let commitBatchJobs: Histogram
     let queueDepth: Gauge
     let oldestWait: Gauge
     let overflows: Counter
@@ -24,6 +25,9 @@ final class DaemonMetrics: Sendable {
         stageSeconds = registry.histogram("intake_stage_duration_seconds", help: "Time spent in each stage of a job.", buckets: latency)
         jobSeconds = registry.histogram(
             "intake_job_latency_seconds", help: "From claim to commit, by environment.", buckets: latency + [30, 60, 300])
+        commitBatchJobs = registry.histogram(
+            "intake_commit_batch_jobs", help: "Jobs made final by one durable commit (one syncfs, one transaction).",
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128])
         queueDepth = registry.gauge("intake_queue_depth", help: "Jobs waiting for a worker, by environment.")
         oldestWait = registry.gauge("intake_queue_oldest_wait_seconds", help: "How long the oldest waiting job has waited.")
         overflows = registry.counter("intake_inotify_overflows_total", help: "inotify queue overflows since start (each forces a rescan).")
