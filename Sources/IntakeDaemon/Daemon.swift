@@ -66,7 +66,8 @@ public final class Daemon {
                 metrics.record(job)
                 Self.logOutcome(job, logger: logger)
             },
-            batchObserver: { metrics.commitBatchJobs.observe(Double($0)) })
+            batchObserver: { metrics.commitBatchJobs.observe(Double($0)) },
+            moreWorkQueued: { queue.count > 0 })
         try committer.start()
         let workers = WorkerPool(root: root, queue: queue, committer: committer, settings: settings, logger: logger)
         let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
