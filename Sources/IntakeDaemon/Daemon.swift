@@ -78,6 +78,7 @@ public final class Daemon {
             inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
             scanInterval: configuration.daemon.reconcileIntervalSeconds, logger: logger
         ) { candidate in claimer.claim(candidate) }
+        queue.whenRoomAgain { watcher.requestScan() }
         let watcherThread = SystemThread(name: "intake-watch") { watcher.run() }
 
         let ticker = Ticker(

@@ -82,6 +82,21 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    @Test func aFullQueueLeavesTheRestInTheInboxAndTakesItWhenRoomIsMade() throws {
+        // Five jobs in memory at most, and no periodic scan to fall back on.
+        let daemon = try DaemonHarness(workers: 1)
+        let config = String(decoding: Fixtures.readFile(daemon.configPath)!, as: UTF8.self)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("reconcile_interval_seconds") ? "reconcile_interval_seconds = 3600\nqueue_capacity = 5" : String($0) }
+            .joined(separator: "\n")
+        _ = daemon.folder.write("intake.toml", Array(config.utf8))
+        try daemon.start()
+        for n in 0..<60 { daemon.drop("prod/many-\(n).jpg", Photos.jpeg(width: 320, height: 240, seed: 700 + n)) }
+        try daemon.waitForAll(60, timeout: 60)
+        #expect(try daemon.statusCounts()["done"] == 60)
+        daemon.stop()
+    }
+
     @Test func theSameContentTwiceIsProcessedAgainAndMarkedDuplicate() throws {
         let daemon = try DaemonHarness()
         try daemon.start()

@@ -42,6 +42,9 @@ final class JobQueue: @unchecked Sendable {
     private var delayed: [(due: Double, job: QueuedJob)] = []
     private var sequence: UInt64 = 0
     private var closed = false
+    /// Set when a claim was turned away for want of room; cleared once room is made again.
+    private var turnedAway = false
+    private var onRoomAgain: (@Sendable () -> Void)?
     private var weights: [String: Int]
     private var agingSeconds: Double
     let capacity: Int
@@ -60,8 +63,20 @@ final class JobQueue: @unchecked Sendable {
         }
     }
 
-    /// Whether a claim may add one more job now.
-    var hasRoom: Bool { condition.locked { heap.count + delayed.count < capacity } }
+    /// Whether a claim may add one more job now. A "no" is remembered: once the queue has drained
+    /// to half its capacity, `onRoomAgain` is called so the inbox is scanned for what waited.
+    var hasRoom: Bool {
+        condition.locked {
+            let room = heap.count + delayed.count < capacity
+            if !room { turnedAway = true }
+            return room
+        }
+    }
+
+    /// What to do when room is made after claims were turned away (the watcher's rescan).
+    func whenRoomAgain(_ action: @escaping @Sendable () -> Void) {
+        condition.locked { onRoomAgain = action }
+    }
 
     /// Adds a job ready to run now.
     func push(_ job: QueuedJob) {
@@ -81,16 +96,22 @@ final class JobQueue: @unchecked Sendable {
 
     /// The next job, waiting as long as needed; nil once the queue is closed.
     func take() -> QueuedJob? {
-        condition.locked {
+        let (job, roomAgain): (QueuedJob?, (@Sendable () -> Void)?) = condition.locked {
             while true {
-                if closed { return nil }
+                if closed { return (nil, nil) }
                 let now = monotonicSeconds()
                 promoteDueRetries(now: now)
-                if let entry = popFirst() { return entry.job }
+                if let entry = popFirst() {
+                    guard turnedAway && heap.count + delayed.count <= capacity / 2 else { return (entry.job, nil) }
+                    turnedAway = false
+                    return (entry.job, onRoomAgain)
+                }
                 let nextDue = delayed.map(\.due).min()
                 condition.wait(seconds: nextDue.map { $0 - now })
             }
         }
+        roomAgain?()  // outside the lock: it wakes another thread
+        return job
     }
 
     /// Wakes every waiting worker with nil: jobs still queued stay in the spool for the next start.
