@@ -66,6 +66,57 @@ public enum DurableFile {
         "\(folder)/\(temporaryPrefix)\(getpid())-\(UInt64.random(in: .min ... .max))"
     }
 
+    /// Copies everything readable from `source` (an open descriptor) to `path`, durably: a
+    /// temporary file, fsync, rename. For moves across filesystems, where rename cannot go.
+    public static func copy(from source: Int32, to path: String, temporaryFolder: String? = nil, stage: Stage = .commit) throws(IntakeError) {
+        let temporary = temporaryName(in: temporaryFolder ?? parent(of: path))
+        var target = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if target < 0 && errno == ENOENT {
+            try makeFolders(parent(of: temporary), stage: stage)
+            target = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
+        guard target >= 0 else { throw failure(stage, "cannot create a file in \(parent(of: temporary))") }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var ok = true
+        while ok {
+            let n = read(source, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                ok = n == 0
+                break
+            }
+            ok = buffer.withUnsafeBytes { chunk in
+                var written = 0
+                while written < n {
+                    let w = Glibc.write(target, chunk.baseAddress! + written, n - written)
+                    if w < 0 && errno == EINTR { continue }
+                    if w <= 0 { return false }
+                    written += w
+                }
+                return true
+            }
+            if !ok { break }
+        }
+        ok = ok && fsync(target) == 0
+        let saved = errno
+        close(target)
+        guard ok else {
+            unlink(temporary)
+            errno = saved
+            throw failure(stage, "cannot copy into \(path)")
+        }
+        try replace(path, with: temporary, stage: stage)
+        try syncFolder(parent(of: path), stage: stage)
+    }
+
+    /// Flushes a folder's entries: makes a rename into it durable.
+    public static func syncFolder(_ folder: String, stage: Stage = .commit) throws(IntakeError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure(stage, "cannot open \(folder)") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw failure(stage, "cannot sync \(folder)") }
+    }
+
     /// Gives the file at `existing` a second name, `path`, replacing whatever `path` was.
     public static func link(_ existing: String, to path: String, temporaryFolder: String? = nil, stage: Stage = .commit) throws(IntakeError) {
         let temporary = temporaryName(in: temporaryFolder ?? parent(of: path))
@@ -113,7 +164,7 @@ public enum DurableFile {
     }
 
     /// An I/O failure: the disk or the permissions, not the file, so worth retrying.
-    static func failure(_ stage: Stage, _ what: String) -> IntakeError {
+    public static func failure(_ stage: Stage, _ what: String) -> IntakeError {
         .transient(stage, "\(what): \(String(cString: strerror(errno)))")
     }
 }

@@ -82,6 +82,42 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    @Test func anInboxOnAnotherFilesystemIsClaimedByCopyThenUnlink() throws {
+        // /dev/shm is tmpfs: a different filesystem from the state root, so rename(2) cannot cross.
+        var shm = stat(), here = stat()
+        let folder = try TemporaryFolder()
+        guard stat("/dev/shm", &shm) == 0, stat(folder.path, &here) == 0, shm.st_dev != here.st_dev else {
+            print("skipped: no second filesystem at /dev/shm")
+            return
+        }
+        var template = Array("/dev/shm/intake-test-XXXXXX".utf8CString)
+        let share = String(cString: try #require(mkdtemp(&template)))
+        defer { _ = FileManagerless.removeTree(share) }
+        let daemon = try DaemonHarness()
+        daemon.makeFolders(daemon.inbox)
+        symlink(share, daemon.inbox + "/beta")  // an administrator's link to the share
+        try daemon.start()
+        let photo = Photos.jpeg(seed: 31)
+        let staged = share + "/.upload"
+        if let file = fopen(staged, "wb") {
+            _ = photo.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            fclose(file)
+        }
+        rename(staged, share + "/remote.jpg")
+        symlink("/etc/passwd", share + "/link.jpg")
+        try daemon.waitUntil("both files are final", timeout: 30) {
+            let counts = try daemon.statusCounts()
+            return counts["done", default: 0] + counts["failed", default: 0] == 2
+        }
+        let jobs = try daemon.database().jobs()
+        let remote = try #require(jobs.first { $0.name == "remote.jpg" })
+        #expect(remote.status == .done)
+        #expect(Fixtures.readFile(try #require(remote.finalPath)) == photo)
+        #expect(jobs.first { $0.name == "link.jpg" }?.status == .failed)
+        #expect(FileManagerless.list(share).isEmpty, "left on the share: \(FileManagerless.list(share))")
+        daemon.stop()
+    }
+
     @Test func aFullQueueLeavesTheRestInTheInboxAndTakesItWhenRoomIsMade() throws {
         // Five jobs in memory at most, and no periodic scan to fall back on.
         let daemon = try DaemonHarness(workers: 1)

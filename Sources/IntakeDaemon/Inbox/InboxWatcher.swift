@@ -199,7 +199,10 @@ final class InboxWatcher: Sendable {
         guard depth < 16 else { return }
         let folder = path(components)
         if !state.withLock({ $0.watched.contains(components) }) {
-            let wd = folder.withCString { inotify_add_watch(inotify, $0, Self.watchMask) }
+            // An environment's own folder may be a link an administrator made (to a network share,
+            // say); below it, links are what people dropped and are never followed.
+            let mask = components.count == 1 ? Self.watchMask & ~Self.dontFollow : Self.watchMask
+            let wd = folder.withCString { inotify_add_watch(inotify, $0, mask) }
             if wd < 0 {
                 let code = errno
                 if code == ENOSPC {

@@ -82,8 +82,42 @@ final class Claimer: Sendable {
         }
         guard status != 0 else { return .moved }
         let code = errno
+        if code == EXDEV { return moveAcrossFilesystems(source, to: target) }
         if code == ENOENT { return .gone }  // taken meanwhile by a scan racing an event
         logger.warning("cannot claim file", metadata: ["file": "\(source)", "error": "\(String(cString: strerror(code)))"])
         return .failed
+    }
+
+    /// An inbox on another filesystem: copy into spool/tmp, fsync, rename into the spool, then
+    /// unlink the original — the file is never in neither place. A crash between the rename and
+    /// the unlink leaves it in both, and the second claim is recorded as a duplicate.
+    private func moveAcrossFilesystems(_ source: BytePath, to target: String) -> MoveResult {
+        guard let status = source.linkStatus() else { return .gone }
+        do {
+            if status.isSymbolicLink {
+                // Never followed: the link itself is recreated in the spool, as rename would have moved it.
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let length = source.withCString { readlink($0, &buffer, buffer.count - 1) }
+                guard length >= 0 else { throw DurableFile.failure(.claim, "cannot read link \(source)") }
+                try DurableFile.makeFolders(DurableFile.parent(of: target), stage: .claim)
+                guard symlink(buffer, target) == 0 else { throw DurableFile.failure(.claim, "cannot link \(target)") }
+                try DurableFile.syncFolder(DurableFile.parent(of: target), stage: .claim)
+            } else {
+                guard status.isRegularFile else {
+                    logger.warning("cannot claim a special file across filesystems; leaving it", metadata: ["file": "\(source)"])
+                    return .failed
+                }
+                let fd = source.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+                guard fd >= 0 else { throw DurableFile.failure(.claim, "cannot open \(source)") }
+                defer { close(fd) }
+                // Durable in the spool before the original goes: the copy is synced, not batched.
+                try DurableFile.copy(from: fd, to: target, temporaryFolder: root.spoolTemporary, stage: .claim)
+            }
+            _ = source.withCString { unlink($0) }
+            return .moved
+        } catch {
+            logger.warning("cannot claim file across filesystems", metadata: ["file": "\(source)", "error": "\(error)"])
+            return .failed
+        }
     }
 }
