@@ -20,7 +20,8 @@ run: release
 	.build/release/intaked --config $(CONFIG)
 
 ## Every test; the corpus tests run when ../shared/corpus is there and say so when it is not.
-test: deps
+test:
+	@scripts/install-deps.sh --test
 	$(SWIFT) test
 
 ## CPU per image against the TurboJPEG floor; then the daemon end to end beside intake process.

@@ -54,10 +54,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "IntakeReports", dependencies: ["IntakeStore", "IntakeConfig"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakePipeline", "IntakeConfig",
+                "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -73,7 +76,7 @@ let package = Package(
         ),
 
         // Fixture makers shared by the test targets: a PNG writer, an EXIF builder, test images.
-        .target(name: "IntakeTestSupport", dependencies: ["IntakeCodecs"], path: "Tests/IntakeTestSupport", swiftSettings: swiftSettings),
+        .target(name: "IntakeTestSupport", dependencies: ["IntakeCodecs", "IntakeStore"], path: "Tests/IntakeTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
@@ -81,6 +84,6 @@ let package = Package(
         .testTarget(
             name: "IntakeDaemonTests", dependencies: ["IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeCLITests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeCLITests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "IntakeStore", "IntakeReports"], swiftSettings: swiftSettings),
     ]
 )

@@ -4,7 +4,11 @@
 set -euo pipefail
 
 packages=(libturbojpeg0-dev libpng-dev libexif-dev libsqlite3-dev pkg-config)
-[[ "${1:-}" == "--bench" ]] && packages+=(python3 python3-venv)
+case "${1:-}" in
+    --bench) packages+=(python3 python3-venv) ;;
+    # The HTML report is checked in a real headless browser.
+    --test) packages+=(chromium) ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

@@ -9,7 +9,8 @@ import Glibc
 #endif
 
 /// intaked: watch → claim → queue → work → commit, as one process. Build it with a configuration,
-/// then `run()` blocks until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+/// then `run()` blocks until SIGTERM or SIGINT; SIGHUP reloads the configuration; SIGUSR1 takes
+/// the jobs `intake retry` sent back.
 public final class Daemon {
     private var configuration: IntakeConfiguration
     private let configurationPath: String?
@@ -38,7 +39,7 @@ public final class Daemon {
     private static var handledSignals: sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
-        for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, number) }
+        for number in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&set, number) }
         return set
     }
 
@@ -73,6 +74,8 @@ public final class Daemon {
         let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         workers.start(count: workerCount)
 
+        let requeuer = Requeuer(root: root, queue: queue, committer: committer, logger: logger)
+        requeuer.run()
         let claimer = Claimer(root: root, queue: queue, committer: committer, logger: logger)
         let watcher = try InboxWatcher(
             inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
@@ -83,14 +86,14 @@ public final class Daemon {
 
         let ticker = Ticker(
             metrics: metrics, queue: queue, watcher: watcher, environments: environments, metricsPath: root.metrics,
-            interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger)
+            interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger, everyTick: { requeuer.run() })
         let tickerThread = SystemThread(name: "intake-tick") { ticker.run() }
         let server = startMetricsServer(metrics)
 
         notifier.ready(status: "watching \(environments.map { "inbox/\($0)" }.joined(separator: ", ")) with \(workerCount) workers")
         logger.info("intaked started", metadata: ["root": "\(root.path)", "workers": "\(workerCount)", "pid": "\(getpid())"])
 
-        waitForStopSignal(settings: settings, queue: queue, watcher: watcher)
+        waitForStopSignal(settings: settings, queue: queue, watcher: watcher, requeuer: requeuer)
 
         notifier.stopping()
         logger.info("stopping: finishing the jobs in hand")
@@ -160,13 +163,18 @@ public final class Daemon {
 
     // MARK: signals
 
-    private func waitForStopSignal(settings: SharedSettings, queue: JobQueue, watcher: InboxWatcher) {
+    private func waitForStopSignal(settings: SharedSettings, queue: JobQueue, watcher: InboxWatcher, requeuer: Requeuer) {
         var signals = Self.handledSignals
         while true {
             var received: Int32 = 0
             guard sigwait(&signals, &received) == 0 else { continue }
             if received == SIGHUP {
                 reload(settings: settings, queue: queue, watcher: watcher)
+                continue
+            }
+            if received == SIGUSR1 {
+                // `intake retry` moved files into spool/requeue: take them now.
+                requeuer.run()
                 continue
             }
             logger.info("signal received", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])

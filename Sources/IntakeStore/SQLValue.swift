@@ -37,9 +37,9 @@ extension SQLValue {
 
     // Binding helpers: a Swift optional becomes NULL when nil, so call sites stay one line per column.
 
-    init(_ text: String?) { self = text.map(SQLValue.text) ?? .null }
-    init(_ integer: Int?) { self = integer.map { .integer(Int64($0)) } ?? .null }
-    init(_ integer: Int64?) { self = integer.map(SQLValue.integer) ?? .null }
-    init(_ real: Double?) { self = real.map(SQLValue.real) ?? .null }
+    public init(_ text: String?) { self = text.map(SQLValue.text) ?? .null }
+    public init(_ integer: Int?) { self = integer.map { .integer(Int64($0)) } ?? .null }
+    public init(_ integer: Int64?) { self = integer.map(SQLValue.integer) ?? .null }
+    public init(_ real: Double?) { self = real.map(SQLValue.real) ?? .null }
     init(timestamp milliseconds: Int64?) { self = milliseconds.map { .text(Timestamp.string(fromMilliseconds: $0)) } ?? .null }
 }

@@ -4,7 +4,7 @@
 /// edited, a change to the schema is a new script at the end. Comments inside `CREATE` statements are
 /// kept by SQLite, so `sqlite3 intake.db .schema` shows them.
 enum Schema {
-    static let migrations: [String] = [version1]
+    static let migrations: [String] = [version1, version2]
 
     static let version1 = """
         CREATE TABLE jobs (
@@ -105,6 +105,42 @@ enum Schema {
         \(resultsView(environment: "prod"))
 
         \(resultsView(environment: "beta"))
+        """
+
+    /// Version 2: manual meter readings, and what the meter stage read in each job's image.
+    static let version2 = """
+        CREATE TABLE manual_readings (
+            -- Readings a person took, imported with `intake readings import`; the reference a photo is checked against.
+            id INTEGER PRIMARY KEY,
+            meter_id TEXT NOT NULL,
+            read_at TEXT NOT NULL,            -- ISO 8601 UTC
+            value REAL NOT NULL,
+            unit TEXT,
+            source TEXT,                      -- who or what took it
+            note TEXT,
+            UNIQUE (meter_id, read_at, value) -- importing the same rows twice adds nothing
+        );
+        CREATE INDEX manual_readings_meter_time ON manual_readings(meter_id, read_at);
+
+        CREATE TABLE meter_readings (
+            -- What the meter stage made of a job's image, and its verdict against the manual readings.
+            job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+            meter_id TEXT,
+            captured_at TEXT,                 -- EXIF time, else the file name's, else the file's mtime
+            value REAL,                       -- the reading assembled from wheels and dials
+            unit TEXT,
+            confidence REAL,                  -- 0 to 1, the weakest digit's
+            digits TEXT,                      -- JSON array: [{"value": 8.7, "confidence": 0.98}, …] wheels then dials
+            claimed_value REAL,               -- what the uploader said (file name or sidecar), if anything
+            manual_value REAL,                -- the manual reading compared against
+            manual_read_at TEXT,
+            delta REAL,                       -- value − expected, in the meter's unit
+            verdict TEXT CHECK (verdict IN ('match', 'mismatch', 'unreadable', 'no_reference', 'no_profile')),
+            reason TEXT,                      -- the verdict in words
+            plausibility TEXT                 -- against the meter's history, in words
+        );
+        CREATE INDEX meter_readings_meter ON meter_readings(meter_id, captured_at);
+        CREATE INDEX meter_readings_verdict ON meter_readings(verdict);
         """
 
     /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.

@@ -5,6 +5,11 @@ import ArgumentParser
 struct Intake: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the intake image pipeline on files and report on what the daemon did.",
-        subcommands: [ProcessCommand.self]
+        discussion: """
+            Reports read the daemon's database read-only, so they are safe while intaked runs. \
+            Find it with --root DIR (a state root) or --db PATH; by default the state root \
+            the configuration names (./var in a checkout).
+            """,
+        subcommands: [ProcessCommand.self, ReportCommand.self, JobCommand.self, RetryCommand.self]
     )
 }

@@ -4,6 +4,8 @@ import IntakePipeline
 enum CommitEvent: Sendable {
     /// A file was renamed into the spool: its row is created.
     case claimed(QueuedJob)
+    /// `intake retry` sent a failed job back: it is queued again, the requeue in its history.
+    case requeued(QueuedJob)
     /// A worker began an attempt.
     case started(JobID, attempt: Int, at: UInt64)
     /// An attempt failed for a reason that may pass; the job waits for another.

@@ -136,6 +136,8 @@ final class Committer: Sendable {
         switch event {
         case .claimed(let job):
             try database.insertJob(NewJob(job))
+        case .requeued(let job):
+            try database.requeue(id: job.id.rawValue, spoolPath: job.spoolPath, at: Int64(JobID.nowMilliseconds()))
         case .started(let id, let attempt, let at):
             try database.markProcessing(id: id.rawValue, attempt: attempt, at: Int64(at))
         case .retried(let job, let error, let startedAt, let finishedAt):

@@ -20,7 +20,7 @@ struct StateRoot: Sendable {
 
     /// The folders the daemon creates at start.
     func folders(environments: [String]) -> [String] {
-        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, path + "/processed", path + "/augmented", path + "/failed"]
+        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, path + "/spool/requeue", path + "/processed", path + "/augmented", path + "/failed"]
     }
 
     /// Where a claimed file waits: spool/active/<inbox subpath>/<job>-<name>.

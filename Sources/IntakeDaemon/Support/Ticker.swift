@@ -1,8 +1,9 @@
 import Logging
 import Synchronization
 
-/// The daemon's clock: samples gauges and writes metrics.prom every few seconds, and pings the
-/// systemd watchdog at half its timeout. On its own thread, so a slow disk delays only itself.
+/// The daemon's clock: every few seconds it takes in retried jobs, samples gauges and writes
+/// metrics.prom; it pings the systemd watchdog at half its timeout. On its own thread, so a slow
+/// disk delays only itself.
 final class Ticker: Sendable {
     private let metrics: DaemonMetrics
     private let queue: JobQueue
@@ -14,9 +15,11 @@ final class Ticker: Sendable {
     private let logger: Logger
     private let condition = Condition()
     private let stopping = Mutex(false)
+    private let everyTick: @Sendable () -> Void
 
     init(metrics: DaemonMetrics, queue: JobQueue, watcher: InboxWatcher, environments: [String], metricsPath: String,
-         interval: Double, notifier: SystemdNotifier, logger: Logger) {
+         interval: Double, notifier: SystemdNotifier, logger: Logger, everyTick: @escaping @Sendable () -> Void = {}) {
+        self.everyTick = everyTick
         self.metrics = metrics
         self.queue = queue
         self.watcher = watcher
@@ -33,6 +36,7 @@ final class Ticker: Sendable {
         while !stopping.withLock({ $0 }) {
             let now = monotonicSeconds()
             if now >= nextMetrics {
+                everyTick()
                 writeMetrics()
                 nextMetrics = now + interval
             }

@@ -1,23 +1,22 @@
-import IntakeCodecs
-import IntakeStore
-import IntakeTestSupport
+public import IntakeCodecs
+public import IntakeStore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// A real intaked on a temporary state root: started as a process, fed files through the real
 /// file system, signalled and killed like systemd or a power cut would.
-final class DaemonHarness {
-    let folder: TemporaryFolder
-    let root: String
-    let configPath: String
-    private(set) var pid: pid_t = 0
+public final class DaemonHarness {
+    public let folder: TemporaryFolder
+    public let root: String
+    public let configPath: String
+    public private(set) var pid: pid_t = 0
     private var runs = 0
 
     /// `settings` are extra TOML lines (whole sections) for the configuration.
-    init(workers: Int = 2, settings: String = "") throws {
+    public init(workers: Int = 2, settings: String = "") throws {
         folder = try TemporaryFolder()
         root = folder.path + "/state"
         let toml = """
@@ -38,11 +37,11 @@ final class DaemonHarness {
         configPath = folder.write("intake.toml", Array(toml.utf8))
     }
 
-    var inbox: String { root + "/inbox" }
-    var logPath: String { folder.path + "/intaked-\(runs).log" }
+    public var inbox: String { root + "/inbox" }
+    public var logPath: String { folder.path + "/intaked-\(runs).log" }
 
     /// Starts intaked and waits until it has created its folders and database.
-    func start(environment: [String: String] = [:]) throws {
+    public func start(environment: [String: String] = [:]) throws {
         runs += 1
         pid = try ChildProcess.spawn(
             ChildProcess.built("intaked"), ["--config", configPath], environment: environment,
@@ -52,26 +51,26 @@ final class DaemonHarness {
         }
     }
 
-    func signal(_ number: Int32) { kill(pid, number) }
+    public func signal(_ number: Int32) { kill(pid, number) }
 
     /// Sends `number` and waits for the process to exit; returns its exit status.
     @discardableResult
-    func stop(with number: Int32 = SIGTERM) -> Int32 {
+    public func stop(with number: Int32 = SIGTERM) -> Int32 {
         kill(pid, number)
         return ChildProcess.waitFor(pid).status
     }
 
-    var log: String { String(decoding: Fixtures.readFile(logPath) ?? [], as: UTF8.self) }
+    public var log: String { String(decoding: Fixtures.readFile(logPath) ?? [], as: UTF8.self) }
 
     /// The logs of every run so far, oldest first.
-    var allLogs: String {
+    public var allLogs: String {
         (1...max(1, runs)).map { String(decoding: Fixtures.readFile(folder.path + "/intaked-\($0).log") ?? [], as: UTF8.self) }.joined()
     }
 
     /// Drops `bytes` as `relativePath` under inbox/ the way a careful uploader does: written
     /// elsewhere on the same filesystem, then renamed in.
     @discardableResult
-    func drop(_ relativePath: String, _ bytes: [UInt8]) -> String {
+    public func drop(_ relativePath: String, _ bytes: [UInt8]) -> String {
         let staging = folder.path + "/staging-\(UInt64.random(in: 0 ... .max))"
         if let file = fopen(staging, "wb") {
             _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
@@ -84,7 +83,7 @@ final class DaemonHarness {
     }
 
     /// Writes straight into the inbox, as `cp` does.
-    func copy(_ relativePath: String, _ bytes: [UInt8]) {
+    public func copy(_ relativePath: String, _ bytes: [UInt8]) {
         let target = inbox + "/" + relativePath
         makeFolders(String(target[..<target.lastIndex(of: "/")!]))
         if let file = fopen(target, "wb") {
@@ -93,7 +92,7 @@ final class DaemonHarness {
         }
     }
 
-    func makeFolders(_ path: String) {
+    public func makeFolders(_ path: String) {
         var current = ""
         for part in path.split(separator: "/") {
             current += "/" + part
@@ -102,15 +101,15 @@ final class DaemonHarness {
     }
 
     /// A read-only connection to the daemon's database.
-    func database() throws -> Database { try Database(path: root + "/intake.db", readOnly: true) }
+    public func database() throws -> Database { try Database(path: root + "/intake.db", readOnly: true) }
 
-    func statusCounts() throws -> [String: Int] { try database().statusCounts() }
+    public func statusCounts() throws -> [String: Int] { try database().statusCounts() }
 
     /// Every file below `relative` (under the state root), relative to it.
-    func files(_ relative: String) -> [String] { FileManagerless.files(under: root + "/" + relative) }
+    public func files(_ relative: String) -> [String] { FileManagerless.files(under: root + "/" + relative) }
 
     /// Waits until `condition` holds, polling; records an issue naming `what` on time-out.
-    func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+    public func waitUntil(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
         let deadline = Self.now() + timeout
         while Self.now() < deadline {
             if (try? condition()) == true { return }
@@ -122,7 +121,7 @@ final class DaemonHarness {
     }
 
     /// Waits until `count` jobs are final and nothing is left in the inboxes or the spool.
-    func waitForAll(_ count: Int, timeout: Double = 120) throws {
+    public func waitForAll(_ count: Int, timeout: Double = 120) throws {
         try waitUntil("\(count) jobs are final", timeout: timeout) {
             let counts = try statusCounts()
             return (counts["done", default: 0] + counts["failed", default: 0]) == count
@@ -130,7 +129,7 @@ final class DaemonHarness {
         }
     }
 
-    static func now() -> Double {
+    public static func now() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
@@ -144,11 +143,11 @@ final class DaemonHarness {
     }
 }
 
-enum HarnessError: Error { case timeout(String) }
+public enum HarnessError: Error { case timeout(String) }
 
 /// Small JPEGs made by the project's own encoder; each different, so none is a duplicate.
-enum Photos {
-    static func jpeg(width: Int = 96, height: Int = 64, seed: Int) -> [UInt8] {
+public enum Photos {
+    public static func jpeg(width: Int = 96, height: Int = 64, seed: Int) -> [UInt8] {
         let image = RGBImage(width: width, height: height) { p in
             for y in 0..<height {
                 for x in 0..<width {

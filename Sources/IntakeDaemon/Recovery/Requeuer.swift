@@ -1,0 +1,51 @@
+import IntakePipeline
+import IntakeStore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Takes the files `intake retry` put in spool/requeue back into the spool under their job ids,
+/// has the requeue recorded in each job's history, and queues them. Runs at start, on SIGUSR1
+/// and on every tick, so a retry is picked up within seconds even if the signal could not be sent.
+struct Requeuer: Sendable {
+    let root: StateRoot
+    let queue: JobQueue
+    let committer: Committer
+    let logger: Logger
+
+    var requeueFolder: String { root.path + "/spool/requeue" }
+
+    func run() {
+        let files = Reconciler.files(under: requeueFolder)
+        guard !files.isEmpty else { return }
+        let database: Database
+        do {
+            database = try Database(path: root.database, readOnly: true)
+        } catch {
+            logger.error("cannot read the database to requeue jobs", metadata: ["error": "\(error)"])
+            return
+        }
+        for relative in files {
+            let waiting = requeueFolder + "/" + relative
+            guard var job = SpoolEntry(relativePath: relative, root: root, createdAtFallback: JobID.nowMilliseconds())?.job,
+                let row = try? database.job(id: job.id.rawValue), row.status == .failed || row.status == .done
+            else {
+                logger.warning("not a job that can be retried; left in spool/requeue", metadata: ["file": "\(waiting)"])
+                continue
+            }
+            do {
+                try DurableFile.move(waiting, to: job.spoolPath, stage: .claim)
+            } catch {
+                continue  // taken meanwhile by another run
+            }
+            unlink(root.failedOriginal(job) + ".error.json")  // the old verdict no longer stands
+            // The requeue itself takes the next attempt number; the new run the one after.
+            job.attempt = row.attempts + 2
+            committer.post(.requeued(job))
+            queue.push(job)
+            logger.info("job sent back for another pass", metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])
+        }
+    }
+}

@@ -1,0 +1,73 @@
+public import IntakeStore
+import IntakeConfig
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a report cannot be made: a sentence that says what to do.
+public struct ReportError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Where `intake` finds the daemon's state: `--db PATH`, else `--root DIR`, else the state root
+/// the configuration names (./var in a checkout). The database is opened read-only, so reports
+/// run safely while intaked writes.
+public struct ReportSource {
+    public let root: String
+    public let database: Database
+
+    public init(root: String?, databasePath: String?, configPath: String?) throws(ReportError) {
+        let resolvedRoot: String
+        let path: String
+        if let databasePath {
+            path = databasePath
+            resolvedRoot = root ?? Self.parent(of: databasePath)
+        } else {
+            if let root {
+                resolvedRoot = root
+            } else {
+                do {
+                    resolvedRoot = try ConfigurationFile.load(explicitPath: configPath).daemon.root
+                } catch {
+                    throw ReportError("\(error)")
+                }
+            }
+            path = resolvedRoot + "/intake.db"
+        }
+        guard access(path, F_OK) == 0 else {
+            throw ReportError("no database at \(path): has intaked run on this state root? Name one with --root DIR or --db PATH.")
+        }
+        do {
+            database = try Database(path: path, readOnly: true)
+        } catch {
+            throw ReportError("cannot read \(path): \(error)")
+        }
+        let version = (try? database.query("PRAGMA user_version").first?["user_version"]?.integerValue) ?? nil
+        if let version, version < Int64(Database.schemaVersion) {
+            throw ReportError(
+                "\(path) has schema version \(version), older than this intake's \(Database.schemaVersion): "
+                    + "start this version of intaked once and it migrates the database")
+        }
+        self.root = resolvedRoot
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+extension Cell {
+    /// A database value as a report cell; reals keep `decimals` places in tables.
+    init(_ value: SQLValue?, decimals: Int = 1) {
+        switch value {
+        case .text(let text): self = .text(text)
+        case .integer(let number): self = .integer(number)
+        case .real(let number): self = .real(number, decimals: decimals)
+        case .blob(let bytes): self = .text("<\(bytes.count) bytes>")
+        case .null, nil: self = .null
+        }
+    }
+}

@@ -1,0 +1,87 @@
+public import IntakeStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `intake retry`: sends dead-lettered files back for another pass. The command only moves files:
+/// each original goes from failed/ into spool/requeue/ under its job id, and intaked — the
+/// database's one writer — takes it from there, recording the requeue in the job's history. If
+/// the daemon is not running, the files wait in spool/requeue until it starts.
+public struct Retry {
+    public struct Outcome: Sendable {
+        public let job: String
+        public let file: String
+        /// nil when it was sent back; else why not.
+        public let refusal: String?
+    }
+
+    let source: ReportSource
+
+    public init(source: ReportSource) { self.source = source }
+
+    /// Jobs to retry: those named, or every failed one (of one environment).
+    public func jobs(named ids: [String], allFailed: Bool, environment: String?) throws(ReportError) -> [JobRow] {
+        do {
+            if allFailed {
+                return try source.database.jobs(status: .failed).filter { environment == nil || $0.environment == environment }
+            }
+            return try ids.map { id throws(ReportError) in
+                guard let row = try? source.database.job(id: id) else { throw ReportError("no job \(id)") }
+                return row
+            }
+        } catch let error as ReportError {
+            throw error
+        } catch {
+            throw ReportError("cannot read jobs: \(error)")
+        }
+    }
+
+    public func send(_ job: JobRow) -> Outcome {
+        guard job.status == .failed else {
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "it is \(job.status.rawValue), not failed")
+        }
+        guard let original = job.finalPath, access(original, F_OK) == 0 || isLink(original) else {
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "its original is no longer in failed/ (\(job.finalPath ?? "unknown"))")
+        }
+        var folders = job.sourcePath.split(separator: "/").map(String.init)
+        folders.removeLast()
+        let target = ([source.root, "spool", "requeue"] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
+        makeFolders(String(target[..<target.lastIndex(of: "/")!]))
+        guard rename(original, target) == 0 else {
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot move it: \(String(cString: strerror(errno)))")
+        }
+        return Outcome(job: job.id, file: job.sourcePath, refusal: nil)
+    }
+
+    /// Nudges a running intaked to take the requeued files now (SIGUSR1); false when none runs
+    /// or it cannot be signalled (another user): it will find them within seconds, or at start.
+    public func nudgeDaemon() -> Bool {
+        let lock = source.root + "/intaked.lock"
+        let fd = open(lock, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        // The daemon holds an exclusive lock while it runs: if we can take a shared one, none does.
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        var buffer = [CChar](repeating: 0, count: 32)
+        let count = read(fd, &buffer, buffer.count - 1)
+        guard count > 0, let pid = Int32(String(cString: buffer).split(separator: "\n").first ?? "") else { return false }
+        return kill(pid, SIGUSR1) == 0
+    }
+
+    private func isLink(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0
+    }
+
+    private func makeFolders(_ path: String) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            mkdir(current, 0o755)
+        }
+    }
+}
