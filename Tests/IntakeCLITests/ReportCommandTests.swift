@@ -110,6 +110,17 @@ final class ReportFixture: @unchecked Sendable {
         #expect(byPath.status == 0 && byPath.standardOutput.contains("(none)"))
     }
 
+    @Test func aDatabaseFromANewerIntakeIsRefusedPlainly() throws {
+        let folder = try TemporaryFolder()
+        do {
+            let newer = try Database(path: folder.path + "/intake.db")
+            _ = try newer.query("PRAGMA user_version = 99")
+        }
+        let result = try fixture.run(["report", "--root", folder.path])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("schema version 99 is newer than this intake"), "\(result.standardError)")
+    }
+
     /// Writes meter verdicts as the meter stage would, one of them a mismatch on a real job.
     func recordMeterReadings() throws -> JobRow {
         let writer = try Database(path: fixture.root + "/intake.db")
