@@ -18,24 +18,20 @@ public struct ReportSource {
     public let root: String
     public let database: Database
 
-    public init(root: String?, databasePath: String?, configPath: String?) throws(ReportError) {
-        let resolvedRoot: String
-        let path: String
-        if let databasePath {
-            path = databasePath
-            resolvedRoot = root ?? Self.parent(of: databasePath)
-        } else {
-            if let root {
-                resolvedRoot = root
-            } else {
-                do {
-                    resolvedRoot = try ConfigurationFile.load(explicitPath: configPath).daemon.root
-                } catch {
-                    throw ReportError("\(error)")
-                }
-            }
-            path = resolvedRoot + "/intake.db"
+    /// The state root and database path the options name, whether or not the file exists yet.
+    public static func locate(root: String?, databasePath: String?, configPath: String?) throws(ReportError) -> (root: String, database: String) {
+        if let databasePath { return (root ?? parent(of: databasePath), databasePath) }
+        if let root { return (root, root + "/intake.db") }
+        do {
+            let configured = try ConfigurationFile.load(explicitPath: configPath).daemon.root
+            return (configured, configured + "/intake.db")
+        } catch {
+            throw ReportError("\(error)")
         }
+    }
+
+    public init(root: String?, databasePath: String?, configPath: String?) throws(ReportError) {
+        let (resolvedRoot, path) = try Self.locate(root: root, databasePath: databasePath, configPath: configPath)
         guard access(path, F_OK) == 0 else {
             throw ReportError("no database at \(path): has intaked run on this state root? Name one with --root DIR or --db PATH.")
         }

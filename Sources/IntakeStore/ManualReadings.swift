@@ -1,0 +1,55 @@
+/// A manual reading as stored.
+public struct ManualReadingRecord: Sendable, Equatable {
+    public var meterID: String
+    /// Unix milliseconds.
+    public var readAt: Int64
+    public var value: Double
+    public var unit: String?
+    public var source: String?
+    public var note: String?
+
+    public init(meterID: String, readAt: Int64, value: Double, unit: String? = nil, source: String? = nil, note: String? = nil) {
+        self.meterID = meterID
+        self.readAt = readAt
+        self.value = value
+        self.unit = unit
+        self.source = source
+        self.note = note
+    }
+}
+
+/// The manual readings a photo's reading is checked against.
+extension Database {
+    /// Adds readings in one transaction, ignoring any already there (same meter, time and value),
+    /// so importing a file twice adds nothing. Returns how many were new.
+    @discardableResult
+    public func addManualReadings(_ readings: [ManualReadingRecord], progress: (Int) -> Void = { _ in }) throws(StoreError) -> Int {
+        try atomically { () throws(StoreError) in
+            var added = 0
+            for (index, reading) in readings.enumerated() {
+                try execute(
+                    """
+                    INSERT OR IGNORE INTO manual_readings (meter_id, read_at, value, unit, source, note)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    """,
+                    [.text(reading.meterID), SQLValue(timestamp: reading.readAt), .real(reading.value), SQLValue(reading.unit),
+                     SQLValue(reading.source), SQLValue(reading.note)])
+                added += changes
+                if index % 500 == 0 { progress(index) }
+            }
+            progress(readings.count)
+            return added
+        }
+    }
+
+    /// A meter's manual readings, oldest first.
+    public func manualReadings(meter: String) throws(StoreError) -> [ManualReadingRecord] {
+        try query("SELECT * FROM manual_readings WHERE meter_id = ? ORDER BY read_at, id", [.text(meter)]).map { row in
+            ManualReadingRecord(
+                meterID: row["meter_id"]?.textValue ?? meter,
+                readAt: row["read_at"]?.textValue.flatMap(Timestamp.milliseconds(from:)) ?? 0,
+                value: row["value"]?.realValue ?? 0, unit: row["unit"]?.textValue, source: row["source"]?.textValue,
+                note: row["note"]?.textValue)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import IntakeReports
+import IntakeStore
+
+/// `intake readings …`: the manual readings photos are checked against.
+struct ReadingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "readings", abstract: "Import, list and add manual meter readings.",
+        subcommands: [Import.self, List.self, Add.self])
+
+    /// The database for writing, created if the daemon has not run yet: readings are the
+    /// operator's data, written by this command (the daemon only reads them), in short
+    /// transactions that wait for the daemon's.
+    static func writer(_ source: SourceOptions) -> Database {
+        let path = report { try ReportSource.locate(root: source.root, databasePath: source.db, configPath: source.config).database }
+        do { return try Database(path: path) } catch { fail("cannot write \(path): \(error)") }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load readings from CSV: meter_id,read_at,value[,unit,source,note]. All or nothing; duplicates ignored.")
+        @OptionGroup var source: SourceOptions
+        @Argument(help: "The CSV file.") var file: String
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: file) else { fail("cannot read \(file)") }
+            let readings = report { try ManualReadingsFile.parse(String(decoding: data, as: UTF8.self), fileName: file) }
+            let database = ReadingsCommand.writer(source)
+            let terminal = isatty(2) != 0
+            let added: Int
+            do {
+                added = try database.addManualReadings(readings) { done in
+                    guard terminal, !readings.isEmpty else { return }
+                    let width = 30, filled = done * width / readings.count
+                    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                    FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(readings.count)".utf8))
+                }
+            } catch {
+                fail("import failed, nothing was imported: \(error)")
+            }
+            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            output("imported \(added) reading(s) from \(file); \(readings.count - added) were already there\n")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A meter's manual readings, oldest first.")
+        @OptionGroup var source: SourceOptions
+        @OptionGroup var format: FormatOption
+        @Argument(help: "The meter id.") var meter: String
+
+        func run() throws {
+            let opened = try source.open()
+            let readings = report { try opened.database.manualReadings(meter: meter) }
+            let table = ResultTable(
+                columns: ["meter_id", "read_at", "value", "unit", "source", "note"],
+                rows: readings.map { reading in
+                    [.text(reading.meterID), .text(Timestamp.string(fromMilliseconds: reading.readAt)), .real(reading.value, decimals: 4),
+                     reading.unit.map(Cell.text) ?? .null, reading.source.map(Cell.text) ?? .null, reading.note.map(Cell.text) ?? .null]
+                })
+            output(table.rendered(as: format.format))
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add one reading, taken now or --at a time.")
+        @OptionGroup var source: SourceOptions
+        @Argument(help: "The meter id.") var meter: String
+        @Argument(help: "The value read.") var value: Double
+        @Option(help: "When it was read (ISO 8601; default now).") var at: String?
+        @Option(help: "Unit, e.g. m3.") var unit: String?
+        @Option(help: "Who or what read it.") var by: String?
+
+        func run() throws {
+            var time = Timestamp.nowMilliseconds()
+            if let at {
+                guard let parsed = ISOTime.milliseconds(at) else { fail("--at \(at) is not an ISO 8601 time like 2026-11-20T08:30:00Z") }
+                time = parsed
+            }
+            let database = ReadingsCommand.writer(source)
+            do {
+                let added = try database.addManualReadings([ManualReadingRecord(meterID: meter, readAt: time, value: value, unit: unit, source: by)])
+                output(added == 1 ? "added \(meter) \(value) at \(Timestamp.string(fromMilliseconds: time))\n" : "already there\n")
+            } catch {
+                fail("\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import IntakeReports
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+/// `intake readings`: manual readings in, all or nothing, never twice.
+@Suite struct ReadingsCommandTests {
+    let intake = ChildProcess.built("intake")
+
+    @Test func importIsAllOrNothingAndNeverTwice() throws {
+        let folder = try TemporaryFolder()
+        let good = folder.write("readings.csv", Array("""
+            meter_id,read_at,value,unit,note
+            demo-meter,2026-11-20T08:00:00Z,530.05,m3,"first, with a comma"
+            demo-meter,2026-11-20 20:00,530.61,m3,
+            MTR-7,2026-11-21,12.5,kWh,
+
+            """.utf8))
+        let first = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, good])
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardOutput.contains("imported 3 reading(s)"))
+        let again = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, good])
+        #expect(again.standardOutput.contains("imported 0 reading(s)") && again.standardOutput.contains("3 were already there"))
+
+        // A bad row anywhere stops the whole file, naming its line.
+        let bad = folder.write("bad.csv", Array("meter_id,read_at,value\ndemo-meter,2026-11-22T08:00:00Z,531\ndemo-meter,yesterday,532\n".utf8))
+        let refused = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, bad])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("bad.csv:3: read_at \"yesterday\""))
+
+        let listed = try ChildProcess.run(intake, ["readings", "list", "--root", folder.path, "demo-meter", "--format", "json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]])
+        #expect(rows.map { $0["value"] as? Double } == [530.05, 530.61])
+        #expect(rows.first?["note"] as? String == "first, with a comma")
+        #expect(rows.last?["read_at"] as? String == "2026-11-20T20:00:00.000Z")
+    }
+
+    @Test func aMissingColumnOrNumberIsNamed() throws {
+        let folder = try TemporaryFolder()
+        let noValue = folder.write("a.csv", Array("meter_id,read_at\nm,2026-11-20\n".utf8))
+        let result = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, noValue])
+        #expect(result.status == 1 && result.standardError.contains("a.csv:1: the header needs meter_id, read_at and value"))
+        let notNumber = folder.write("b.csv", Array("meter_id,read_at,value\nm,2026-11-20,lots\n".utf8))
+        let second = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, notNumber])
+        #expect(second.standardError.contains("b.csv:2: value \"lots\" is not a number"))
+    }
+
+    @Test func oneReadingCanBeAddedByHand() throws {
+        let folder = try TemporaryFolder()
+        let added = try ChildProcess.run(intake, ["readings", "add", "--root", folder.path, "demo-meter", "530.9", "--at", "2026-11-21T06:30:00+01:00"])
+        #expect(added.status == 0 && added.standardOutput.contains("2026-11-21T05:30:00.000Z"))
+        let database = try Database(path: folder.path + "/intake.db", readOnly: true)
+        #expect(try database.manualReadings(meter: "demo-meter").map(\.value) == [530.9])
+    }
+
+    @Test func isoTimesAsPeopleWriteThem() {
+        #expect(ISOTime.milliseconds("2026-11-20") == Timestamp.milliseconds(from: "2026-11-20T00:00:00.000Z"))
+        #expect(ISOTime.milliseconds("2026-11-20T08:30:15.25Z") == Timestamp.milliseconds(from: "2026-11-20T08:30:15.250Z"))
+        #expect(ISOTime.milliseconds("2024-02-29 23:59") == Timestamp.milliseconds(from: "2024-02-29T23:59:00.000Z"))
+        #expect(ISOTime.milliseconds("2026-11-20T08:30:00-05:00") == Timestamp.milliseconds(from: "2026-11-20T13:30:00.000Z"))
+        #expect(ISOTime.milliseconds("20/11/2026") == nil)
+        #expect(ISOTime.milliseconds("2026-13-01") == nil)
+    }
+}
