@@ -144,3 +144,40 @@ import Glibc
         #expect(queue.take() == nil)
     }
 }
+
+/// The committer against events the database refuses.
+@Suite struct CommitterTests {
+    @Test func oneEventTheDatabaseRefusesDoesNotHoldBackTheRest() throws {
+        let folder = try TemporaryFolder()
+        let root = StateRoot(path: folder.path)
+        for path in root.folders(environments: ["prod"]) { try DurableFile.makeFolders(path) }
+        let done = Condition()
+        nonisolated(unsafe) var committed: [JobID] = []
+        let committer = Committer(root: root, logger: Logger(label: "test"), observer: { job in
+            done.locked {
+                committed.append(job.job.id)
+                done.broadcast()
+            }
+        })
+        try committer.start()
+        let id = JobID.make()
+        let spool = root.spoolPath(directories: ["prod"], job: id, name: "a.jpg")
+        try DurableFile.write([1, 2, 3], to: spool)
+        let job = QueuedJob(id: id, environment: "prod", name: "a.jpg", sourcePath: "prod/a.jpg", meter: nil, spoolPath: spool,
+                            createdAt: JobID.milliseconds(of: id)!)
+        // A start for a job that was never claimed: the store refuses it, every time.
+        committer.post(.started(JobID.make(), attempt: 1, at: 1))
+        committer.post(.claimed(job))
+        committer.post(.finished(FinishedJob(
+            job: job, error: nil, facts: ImageFacts(bytes: 3), timings: [], outputs: nil, errorReport: nil,
+            destination: root.processedOriginal(job), startedAt: 2, finishedAt: 3)))
+        let deadline = monotonicSeconds() + 20
+        done.locked {
+            while committed.isEmpty && monotonicSeconds() < deadline { done.wait(seconds: deadline - monotonicSeconds()) }
+        }
+        committer.stop()
+        #expect(committed == [id])
+        #expect(try Database(path: root.database, readOnly: true).job(id: id.rawValue)?.status == .done)
+        #expect(access(root.processedOriginal(job), F_OK) == 0)
+    }
+}

@@ -111,6 +111,8 @@ final class Committer: Sendable {
             return nil
         }
         var delay = 0.05
+        var attempts = 0
+        var recorded = finished
         while true {
             do {
                 if !finished.isEmpty { try DurableFile.sync(filesystemOf: root.path) }
@@ -119,17 +121,42 @@ final class Committer: Sendable {
                 }
                 break
             } catch {
+                attempts += 1
+                if attempts >= Self.attemptsBeforeSplitting, !(error is IntakeError) {
+                    // The database keeps refusing: one event may be the cause. Record them one by
+                    // one, so that a single bad event cannot hold back every job behind it.
+                    recorded = commitOneByOne(batch, database)
+                    break
+                }
                 // A busy or full disk, a locked database: nothing is lost while the batch is kept.
                 logger.error("commit failed; retrying", metadata: ["error": "\(error)", "in_s": "\(delay)"])
                 usleep(UInt32(delay * 1_000_000))
                 delay = min(delay * 2, 5)
             }
         }
-        if !finished.isEmpty { batchObserver(finished.count) }
-        for job in finished {
+        if !recorded.isEmpty { batchObserver(recorded.count) }
+        for job in recorded {
             moveOriginal(job)
             observer(job)
         }
+    }
+
+    static let attemptsBeforeSplitting = 5
+
+    /// Records each event in its own transaction; an event the database refuses on its own is
+    /// logged and dropped. A finished job whose result could not be recorded keeps its original
+    /// in the spool, so the next start runs it again. Returns the finished jobs recorded.
+    private func commitOneByOne(_ batch: [CommitEvent], _ database: Database) -> [FinishedJob] {
+        var recorded: [FinishedJob] = []
+        for event in batch {
+            do {
+                try database.transaction { try record(event, in: database) }
+                if case .finished(let job) = event { recorded.append(job) }
+            } catch {
+                logger.critical("the database refused an event; dropping it", metadata: ["event": "\(event)", "error": "\(error)"])
+            }
+        }
+        return recorded
     }
 
     private func record(_ event: CommitEvent, in database: Database) throws {
