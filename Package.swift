@@ -40,16 +40,17 @@ let package = Package(
         .target(
             name: "IntakePipeline",
             dependencies: [
-                "IntakeCodecs", "IntakeConfig", "CLinux",
+                "IntakeCodecs", "IntakeConfig", "IntakeClassify", "CLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(name: "IntakeStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "IntakeClassify", dependencies: ["IntakeCodecs", "CLinux"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeDaemon",
             dependencies: [
-                "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "CLinux",
+                "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakeClassify", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -60,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore",
+                "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore", "IntakeClassify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -80,6 +81,7 @@ let package = Package(
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntakeDaemonTests", dependencies: ["IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"],

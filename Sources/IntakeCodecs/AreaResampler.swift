@@ -94,8 +94,18 @@ public enum BoxFit {
 
     /// `image` scaled to fit inside `box` × `box` and centred on a white square of that size.
     public static func centeredOnWhite(_ image: RGBImage, box: Int) -> RGBImage {
+        centered(fitted(image, box: box), box: box)
+    }
+
+    /// `image` area-averaged to fit inside `box` × `box` (never enlarged).
+    public static func fitted(_ image: RGBImage, box: Int) -> RGBImage {
         let fitted = size(width: image.width, height: image.height, box: box)
-        let scaled = AreaResampler.resize(image, width: min(fitted.width, image.width), height: min(fitted.height, image.height))
+        return AreaResampler.resize(image, width: min(fitted.width, image.width), height: min(fitted.height, image.height))
+    }
+
+    /// An image that already fits, centred on a white `box` × `box` square.
+    public static func centered(_ scaled: RGBImage, box: Int) -> RGBImage {
+        precondition(scaled.width <= box && scaled.height <= box, "the image must fit the box")
         let left = (box - scaled.width) / 2, top = (box - scaled.height) / 2
         return RGBImage(width: box, height: box) { canvas in
             canvas.initialize(repeating: 255, count: box * box * 3)

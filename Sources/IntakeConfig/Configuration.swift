@@ -19,6 +19,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
     public var watch: Watch
     /// `[meters]`: meter photo recognition.
     public var meters: Meters
+    /// `[classify]`: the built-in labels' thresholds and the external classifier.
+    public var classify: Classify
 
     /// The configuration used when the file sets nothing.
     public static let defaults = IntakeConfiguration()
@@ -38,7 +40,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
         retry: Retry = Retry(),
         derive: Derive = Derive(),
         watch: Watch = Watch(),
-        meters: Meters = Meters()
+        meters: Meters = Meters(),
+        classify: Classify = Classify()
     ) {
         self.daemon = daemon
         self.environments = environments
@@ -48,6 +51,7 @@ public struct IntakeConfiguration: Sendable, Equatable {
         self.derive = derive
         self.watch = watch
         self.meters = meters
+        self.classify = classify
     }
 
     /// `[daemon]`: process-wide settings.

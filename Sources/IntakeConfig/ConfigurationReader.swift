@@ -25,10 +25,11 @@ extension IntakeConfiguration {
         let derive = try Derive(reading: root.section("derive"))
         let watch = try Watch(reading: root.section("watch"))
         let meters = try Meters(reading: root.section("meters"))
+        let classify = try Classify(reading: root.section("classify"))
         try root.rejectUnknownKeys()
         return IntakeConfiguration(
             daemon: daemon, environments: environments, queue: queue, limits: limits,
-            retry: retry, derive: derive, watch: watch, meters: meters)
+            retry: retry, derive: derive, watch: watch, meters: meters, classify: classify)
     }
 
     /// `[environments.<name>]` tables; without an `[environments]` table, the default pair.

@@ -1,4 +1,5 @@
 public import IntakeConfig
+public import IntakeClassify
 import IntakeCodecs
 
 extension ProcessingOptions {
@@ -11,6 +12,25 @@ extension ProcessingOptions {
                 maxHeight: configuration.limits.maxHeight),
             derivativeSize: configuration.derive.size,
             quality: configuration.derive.quality,
-            angles: configuration.derive.angles)
+            angles: configuration.derive.angles,
+            classification: ClassifierThresholds(configuration.classify))
+    }
+}
+
+extension ClassifierThresholds {
+    /// The built-in labels' thresholds from `[classify]`.
+    public init(_ classify: IntakeConfiguration.Classify) {
+        self.init(
+            blurVariance: classify.blurVariance, darkMean: classify.darkMean, overexposedFraction: classify.overexposedFraction,
+            lowContrastSpread: classify.lowContrastSpread, minimumSide: classify.minimumSide, grayscaleChroma: classify.grayscaleChroma,
+            meterScore: classify.meterScore, minimumConfidence: classify.minimumConfidence)
+    }
+}
+
+extension ExternalClassifier {
+    /// The configured external classifier, or nil when `external_command` is empty.
+    public init?(_ classify: IntakeConfiguration.Classify) {
+        guard !classify.externalCommand.isEmpty else { return nil }
+        self.init(command: classify.externalCommand, name: classify.externalName, timeoutSeconds: classify.externalTimeoutSeconds)
     }
 }

@@ -1,5 +1,7 @@
 /// One file's result as `intake process --json` prints it: the facts at top level, then the
 /// outcome, per-stage milliseconds and the outputs written.
+public import IntakeClassify
+
 public struct FileReport: Encodable, Sendable {
     public enum Status: String, Encodable, Sendable {
         case ok
@@ -17,6 +19,8 @@ public struct FileReport: Encodable, Sendable {
     public var reason: String?
     public var stagesMilliseconds: [String: Double]
     public var outputs: Outputs?
+    /// What was recognised: the built-in labels, then the external classifier's.
+    public var labels: [Label] = []
 
     public struct Outputs: Encodable, Sendable {
         public var derivative: String
@@ -25,7 +29,7 @@ public struct FileReport: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case file, job, status, stage, reason, outputs
+        case file, job, status, stage, reason, outputs, labels
         case stagesMilliseconds = "stages_ms"
     }
 
@@ -36,7 +40,10 @@ public struct FileReport: Encodable, Sendable {
         stagesMilliseconds = Dictionary(
             outcome.clock.milliseconds.map { ($0.stage.rawValue, ($0.ms * 1000).rounded() / 1000) }, uniquingKeysWith: +)
         status = .ok
-        if case .failure(let error) = outcome.result { fail(error) }
+        switch outcome.result {
+        case .success(let image): labels = image.labels
+        case .failure(let error): fail(error)
+        }
     }
 
     public mutating func fail(_ error: IntakeError) {
@@ -55,6 +62,7 @@ public struct FileReport: Encodable, Sendable {
         try container.encodeIfPresent(reason, forKey: .reason)
         try container.encode(stagesMilliseconds, forKey: .stagesMilliseconds)
         try container.encodeIfPresent(outputs, forKey: .outputs)
+        if status == .ok { try container.encode(labels, forKey: .labels) }
         try facts.encode(to: encoder)
     }
 }
@@ -65,11 +73,15 @@ public struct OneShotProcessor {
     /// Where outputs go, in the state-root layout; nil computes them without writing.
     public let layout: OutputLayout?
     public let environment: String
+    /// Run on every image once its derivative is written (so only with an output folder).
+    public let externalClassifier: ExternalClassifier?
 
-    public init(options: ProcessingOptions, outputRoot: String?, environment: String) throws(IntakeError) {
+    public init(options: ProcessingOptions, outputRoot: String?, environment: String,
+                externalClassifier: ExternalClassifier? = nil) throws(IntakeError) {
         processor = try ImageProcessor(options: options)
         layout = outputRoot.map(OutputLayout.init(root:))
         self.environment = environment
+        self.externalClassifier = externalClassifier
     }
 
     public func process(path: String) -> FileReport {
@@ -89,6 +101,15 @@ public struct OneShotProcessor {
             report.outputs = try write(image, job: job, name: name, layout: layout)
         } catch {
             report.fail(error)
+            return report
+        }
+        if let externalClassifier, let derivative = report.outputs?.derivative {
+            let start = StageClock.now()
+            switch externalClassifier.classify(originalPath: path, derivativePath: derivative) {
+            case .success(let labels): report.labels += labels
+            case .failure(let error): report.facts.warnings.append("\(error)")
+            }
+            report.stagesMilliseconds["classify", default: 0] += (StageClock.now() - start) * 1000
         }
         return report
     }

@@ -1,4 +1,5 @@
 public import IntakeCodecs
+public import IntakeClassify
 internal import Crypto
 
 /// What the image stages need to know, taken from the configuration.
@@ -12,10 +13,12 @@ public struct ProcessingOptions: Sendable, Equatable {
     public var angles: [Int]
     /// Decode every pixel instead of shrinking on load: the meter reader needs them.
     public var fullResolution: Bool
+    /// The built-in labels' thresholds.
+    public var classification: ClassifierThresholds
 
     public init(
         maxBytes: Int = 50 << 20, limits: DecodeLimits = DecodeLimits(), derivativeSize: Int = 256, quality: Int = 90,
-        angles: [Int] = [90, 180, 270, 360], fullResolution: Bool = false
+        angles: [Int] = [90, 180, 270, 360], fullResolution: Bool = false, classification: ClassifierThresholds = .defaults
     ) {
         self.maxBytes = maxBytes
         self.limits = limits
@@ -23,6 +26,7 @@ public struct ProcessingOptions: Sendable, Equatable {
         self.quality = quality
         self.angles = angles
         self.fullResolution = fullResolution
+        self.classification = classification
     }
 }
 
@@ -36,6 +40,8 @@ public struct ProcessedImage: Sendable {
     public var derivative: [UInt8]
     /// Counter-clockwise angle → JPEG bytes, for every configured angle.
     public var rotations: [Int: [UInt8]]
+    /// What the built-in classifier saw.
+    public var labels: [Label]
 }
 
 /// The outcome of running the image stages on one file; facts and timings exist either way.
@@ -84,9 +90,16 @@ public final class ImageProcessor {
         let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, facts: &facts) }
         facts.orientation = orientation.rawValue
         let upright = clock.measure(.orient) { decoded.image.applying(orientation) }
+        // One area-averaging pass serves the derivative and the classifier, which analyses at
+        // the derivative's scale anyway.
+        let fitted = clock.measure(.derive) { BoxFit.fitted(upright, box: options.derivativeSize) }
+        let labels = clock.measure(.classify) {
+            ImageClassifier.labels(
+                for: fitted, originalWidth: width, originalHeight: height, thresholds: options.classification)
+        }
 
-        let (derivative, rotations) = try clock.measure(.derive) { () throws(IntakeError) in try derive(upright) }
-        return ProcessedImage(facts: facts, upright: upright, derivative: derivative, rotations: rotations)
+        let (derivative, rotations) = try clock.measure(.derive) { () throws(IntakeError) in try derive(fitted) }
+        return ProcessedImage(facts: facts, upright: upright, derivative: derivative, rotations: rotations, labels: labels)
     }
 
     // MARK: sniff
@@ -197,9 +210,10 @@ public final class ImageProcessor {
 
     // MARK: derive
 
-    private func derive(_ upright: RGBImage) throws(IntakeError) -> ([UInt8], [Int: [UInt8]]) {
+    /// The derivative from the image already fitted to its box, and its rotations.
+    private func derive(_ fitted: RGBImage) throws(IntakeError) -> ([UInt8], [Int: [UInt8]]) {
         let box = options.derivativeSize
-        let canvas = BoxFit.centeredOnWhite(upright, box: box)
+        let canvas = BoxFit.centered(fitted, box: box)
         do {
             let derivative = try codec.encode(canvas, quality: options.quality)
             var rotations: [Int: [UInt8]] = [:]

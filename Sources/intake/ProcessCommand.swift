@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IntakeConfig
+import IntakeClassify
 import IntakePipeline
 
 /// `intake process FILE…`: the pipeline on each file, in this process, without the daemon.
@@ -40,7 +41,8 @@ struct ProcessCommand: ParsableCommand {
         let processor: OneShotProcessor
         do {
             processor = try OneShotProcessor(
-                options: ProcessingOptions(configuration), outputRoot: out, environment: env)
+                options: ProcessingOptions(configuration), outputRoot: out, environment: env,
+                externalClassifier: ExternalClassifier(configuration.classify))
         } catch {
             FileHandle.standardError.write(Data("intake: \(error)\n".utf8))
             throw ExitCode(1)

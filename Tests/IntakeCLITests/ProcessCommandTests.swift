@@ -39,7 +39,7 @@ import Testing
         #expect((first["exif"] as? [String: Any])?["make"] as? String == "TestCam")
         #expect((first["sha256"] as? String)?.count == 64)
         let stages = try #require(first["stages_ms"] as? [String: Double])
-        #expect(Set(stages.keys) == ["sniff", "decode", "metadata", "orient", "derive"])
+        #expect(Set(stages.keys) == ["sniff", "decode", "metadata", "orient", "classify", "derive"])
 
         let job = try #require(first["job"] as? String)
         let outputs = try #require(first["outputs"] as? [String: Any])
@@ -62,6 +62,10 @@ import Testing
         #expect(image[10, 128] == (255, 255, 255) && image[245, 128] == (255, 255, 255))
         #expect(image[128, 128] != (255, 255, 255))
         #expect(reports[1]["type"] as? String == "png")
+        // Labels: the stored 800×400 turned upright is a portrait; the stage was timed.
+        let labels = try #require(first["labels"] as? [[String: Any]])
+        #expect(labels.contains { $0["name"] as? String == "portrait" && $0["confidence"] as? Double == 1 && $0["source"] as? String == "intake" })
+        #expect(stages["classify"] != nil)
         // No temporary file is left behind.
         #expect(!FileManagerless.files(under: folder.path + "/state").contains { $0.contains(".intake-tmp-") })
     }

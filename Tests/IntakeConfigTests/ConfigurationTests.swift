@@ -30,6 +30,12 @@ struct ConfigurationValueTests {
         #expect(defaults.derive == .init(size: 256, quality: 90, angles: [90, 180, 270, 360]))
         #expect(defaults.watch == .init(ignoreSuffixes: [".tmp", ".part", "~"], settleMilliseconds: 0))
         #expect(defaults.meters == .init(filenamePattern: nil, profilesDir: "etc/meters"))
+        #expect(
+            defaults.classify
+                == .init(
+                    blurVariance: 0.3, darkMean: 50, overexposedFraction: 0.25, lowContrastSpread: 40, minimumSide: 256,
+                    grayscaleChroma: 3, meterScore: 0.7, minimumConfidence: 0.5, externalCommand: [], externalName: "external",
+                    externalTimeoutSeconds: 10))
     }
 
     @Test func fullFileSetsEveryKey() throws {
@@ -76,6 +82,19 @@ struct ConfigurationValueTests {
             [meters]
             filename_pattern = '^(?<meter>[A-Z]+)-(?<reading>\\d+)\\.jpg$'
             profiles_dir = "/etc/intake/meters"
+
+            [classify]
+            blur_variance = 0.2
+            dark_mean = 35.5
+            overexposed_fraction = 0.4
+            low_contrast_spread = 25
+            minimum_side = 0
+            grayscale_chroma = 1.5
+            meter_score = 0.9
+            minimum_confidence = 0
+            external_command = ["/usr/local/bin/yolo", "--json", "--model=small"]
+            external_name = "yolo"
+            external_timeout_seconds = 2.5
             """
         let expected = Configuration(
             daemon: .init(
@@ -90,7 +109,11 @@ struct ConfigurationValueTests {
             retry: .init(maxAttempts: 3, initialBackoffSeconds: 2, maxBackoffSeconds: 2),
             derive: .init(size: 512, quality: 75, angles: [180, 90]),
             watch: .init(ignoreSuffixes: [".crdownload"], settleMilliseconds: 250),
-            meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters"))
+            meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters"),
+            classify: .init(
+                blurVariance: 0.2, darkMean: 35.5, overexposedFraction: 0.4, lowContrastSpread: 25, minimumSide: 0,
+                grayscaleChroma: 1.5, meterScore: 0.9, minimumConfidence: 0, externalCommand: ["/usr/local/bin/yolo", "--json", "--model=small"],
+                externalName: "yolo", externalTimeoutSeconds: 2.5))
         let configuration = try Configuration.parse(text, fileName: "full.toml")
         #expect(configuration == expected)
     }
@@ -112,6 +135,27 @@ struct ConfigurationValueTests {
         #expect(configuration.daemon.workers == 3)
         #expect(configuration.environments == [.init(name: "only", weight: 2)])
         #expect(configuration.derive.quality == 50)
+    }
+
+    /// Thresholds are numbers: an integer is as good as a float, and the ends of each range are allowed.
+    @Test func classifyThresholdsTakeIntegersAndRangeEnds() throws {
+        let text = """
+            [classify]
+            blur_variance = 0
+            dark_mean = 255
+            overexposed_fraction = 1
+            meter_score = 0
+            minimum_confidence = 1
+            minimum_side = 65500
+            """
+        let classify = try Configuration.parse(text, fileName: "intake.toml").classify
+        #expect(classify.blurVariance == 0)
+        #expect(classify.darkMean == 255)
+        #expect(classify.overexposedFraction == 1)
+        #expect(classify.meterScore == 0)
+        #expect(classify.minimumConfidence == 1)
+        #expect(classify.minimumSide == 65_500)
+        #expect(classify.externalCommand == [])
     }
 
     @Test func emptyAngleListIsAllowed() throws {
@@ -158,7 +202,8 @@ struct ConfigurationErrorTests {
         #expect(error.line == 4)
         #expect(error.file == "etc/intake.toml")
         #expect(
-            error.message == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters)"#)
+            error.message
+                == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters, classify)"#)
     }
 
     @Test func unknownNestedKeyNamesDottedPath() throws {
@@ -176,6 +221,16 @@ struct ConfigurationErrorTests {
         #expect(error.key == "environments.prod.wieght")
         #expect(error.line == 2)
         #expect(error.message == #"unknown key "environments.prod.wieght" (known: weight)"#)
+    }
+
+    @Test func unknownKeyInClassifyListsTheKnownOnes() throws {
+        let error = try #require(configurationError("[classify]\nblur_variance = 0.3\nblur_threshold = 0.3\n"))
+        #expect(error.key == "classify.blur_threshold")
+        #expect(error.line == 3)
+        #expect(
+            error.message
+                == #"unknown key "classify.blur_threshold" (known: blur_variance, dark_mean, overexposed_fraction, low_contrast_spread, minimum_side, grayscale_chroma, meter_score, minimum_confidence, external_command, external_name, external_timeout_seconds)"#
+        )
     }
 
     @Test func agingSecondsBelongsUnderQueueNotEnvironments() throws {
@@ -233,6 +288,22 @@ struct ConfigurationErrorTests {
         ("[watch]\nsettle_milliseconds = -1", "watch.settle_milliseconds", "must be a non-negative integer, got -1"),
         ("[meters]\nprofiles_dir = \"\"", "meters.profiles_dir", "must be a non-empty path"),
         ("[environments.prod]\nweight = 0", "environments.prod.weight", "must be a positive integer, got 0"),
+        ("[classify]\nblur_variance = -0.1", "classify.blur_variance", "must be a number from 0 to 10, got -0.1"),
+        ("[classify]\nblur_variance = \"soft\"", "classify.blur_variance", "got \"soft\""),
+        ("[classify]\ndark_mean = 256", "classify.dark_mean", "must be a number from 0 to 255, got 256"),
+        ("[classify]\noverexposed_fraction = 1.5", "classify.overexposed_fraction", "must be a fraction from 0 to 1, got 1.5"),
+        ("[classify]\nlow_contrast_spread = nan", "classify.low_contrast_spread", "got nan"),
+        ("[classify]\nminimum_side = -1", "classify.minimum_side", "must be an integer from 0 (no minimum) to 65500, got -1"),
+        ("[classify]\nminimum_side = 256.0", "classify.minimum_side", "got 256.0"),
+        ("[classify]\ngrayscale_chroma = true", "classify.grayscale_chroma", "must be a number from 0 to 255, got true"),
+        ("[classify]\nmeter_score = 2", "classify.meter_score", "must be a number from 0 to 1, got 2"),
+        ("[classify]\nminimum_confidence = -0.5", "classify.minimum_confidence", "must be a number from 0 to 1, got -0.5"),
+        ("[classify]\nexternal_command = \"yolo --json\"", "classify.external_command", "must be an array of non-empty strings"),
+        ("[classify]\nexternal_command = [\"yolo\", \"\"]", "classify.external_command", "got \"\""),
+        ("[classify]\nexternal_command = [\"yolo\", 3]", "classify.external_command", "got 3"),
+        ("[classify]\nexternal_name = \"\"", "classify.external_name", "must be a name of 1 to 100 characters"),
+        ("[classify]\nexternal_name = \"intake\"", "classify.external_name", "which names the built-in labels, got \"intake\""),
+        ("[classify]\nexternal_timeout_seconds = 0", "classify.external_timeout_seconds", "must be a positive number of seconds, got 0"),
         ("[retry]\nmax_backoff_seconds = 0.5", "retry.max_backoff_seconds", "must be at least initial_backoff_seconds (1.0), got 0.5"),
         ("[retry]\ninitial_backoff_seconds = 500", "retry.initial_backoff_seconds", "must be at most max_backoff_seconds (300.0), got 500.0"),
     ])
@@ -319,6 +390,10 @@ struct ShippedConfigurationTests {
             "derive": ["size", "quality", "angles"],
             "watch": ["ignore_suffixes", "settle_milliseconds"],
             "meters": ["filename_pattern", "profiles_dir"],
+            "classify": [
+                "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
+                "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
+            ],
         ]
         #expect(Set(document.keys) == Set(expectedKeys.keys))
         for (section, keys) in expectedKeys {

@@ -125,3 +125,46 @@ import Glibc
     }
 }
 
+
+/// Labels from the built-in classifier and a configured external one, end to end.
+@Suite(.serialized) struct DaemonLabelTests {
+    func script(_ folder: TemporaryFolder, _ name: String, _ body: String) -> String {
+        let path = folder.write(name, Array("#!/bin/sh\n\(body)\n".utf8))
+        chmod(path, 0o755)
+        return path
+    }
+
+    @Test func labelsAreStoredWithTheirSourceAndAFailingClassifierNeverFailsTheJob() throws {
+        let tools = try TemporaryFolder()
+        let good = script(tools, "good.sh", #"echo '{"labels": [{"name": "gauge", "confidence": 0.91, "box": [1, 2, 30, 40]}]}'"#)
+        let daemon = try DaemonHarness(settings: "[classify]\nexternal_command = [\"\(good)\"]\nexternal_name = \"yolo\"\n")
+        try daemon.start()
+        daemon.drop("prod/wide.jpg", Photos.jpeg(width: 300, height: 120, seed: 5))
+        try daemon.waitForAll(1)
+        let database = try daemon.database()
+        let job = try #require(try database.jobs().first)
+        let labels = try database.labels(jobID: job.id)
+        #expect(labels.contains { $0.name == "landscape" && $0.source == "intake" && $0.confidence == 1 })
+        let external = try #require(labels.first { $0.source == "yolo" })
+        #expect(external.name == "gauge" && external.confidence == 0.91 && external.box == LabelBox(x: 1, y: 2, w: 30, h: 40))
+        let view = try database.query("SELECT filename, labels, label_count FROM prod_results")
+        #expect(view.first?["filename"] == .text("wide.jpg"))
+        #expect(view.first?["labels"]?.textValue?.contains("\"gauge\"") == true)
+        #expect(view.first?["label_count"] == .integer(Int64(labels.count)))
+        daemon.stop()
+
+        // The same daemon with a classifier that crashes: the job is done all the same, the error noted.
+        let crashing = script(tools, "crash.sh", "echo oops >&2; exit 3")
+        let config = String(decoding: Fixtures.readFile(daemon.configPath)!, as: UTF8.self).replacing(good, with: crashing)
+        _ = daemon.folder.write("intake.toml", Array(config.utf8))
+        try daemon.start()
+        daemon.drop("prod/second.jpg", Photos.jpeg(width: 120, height: 300, seed: 6))
+        try daemon.waitForAll(2)
+        let second = try #require(try daemon.database().jobs().first { $0.name == "second.jpg" })
+        #expect(second.status == .done)
+        let warnings = try daemon.database().image(jobID: second.id)?.warnings ?? ""
+        #expect(warnings.contains("exited with status 3") && warnings.contains("oops"), "\(warnings)")
+        #expect(try daemon.database().labels(jobID: second.id).contains { $0.name == "portrait" })
+        daemon.stop()
+    }
+}

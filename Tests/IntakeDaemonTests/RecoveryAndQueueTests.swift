@@ -169,7 +169,7 @@ import Glibc
         committer.post(.started(JobID.make(), attempt: 1, at: 1))
         committer.post(.claimed(job))
         committer.post(.finished(FinishedJob(
-            job: job, error: nil, facts: ImageFacts(bytes: 3), timings: [], outputs: nil, errorReport: nil,
+            job: job, error: nil, facts: ImageFacts(bytes: 3), timings: [], labels: [], outputs: nil, errorReport: nil,
             destination: root.processedOriginal(job), startedAt: 2, finishedAt: 3)))
         let deadline = monotonicSeconds() + 20
         done.locked {

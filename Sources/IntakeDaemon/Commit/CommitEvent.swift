@@ -1,3 +1,4 @@
+import IntakeClassify
 import IntakePipeline
 
 /// What happened to a job, posted to the committer, which records events in the order posted.
@@ -21,6 +22,8 @@ struct FinishedJob: Sendable {
     let error: IntakeError?
     let facts: ImageFacts
     let timings: [(stage: Stage, ms: Double)]
+    /// What was recognised: the built-in labels, then the external classifier's.
+    let labels: [Label]
     let outputs: JobOutputs?
     let errorReport: String?
     /// Where the original goes once the database has the result: processed/ or failed/.

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import IntakeClassify
 import IntakeCodecs
 import IntakePipeline
 import IntakeStore
@@ -30,7 +31,12 @@ extension JobCompletion {
             attempts: finished.job.attempt, startedAt: Int64(finished.startedAt), finishedAt: Int64(finished.finishedAt),
             finalPath: finished.destination, sha256: facts.sha256, bytes: Int64(facts.bytes),
             image: facts.type == nil ? nil : ImageRecord(facts),
-            timings: finished.timings.map { StageTiming(stage: $0.stage.rawValue, ms: $0.ms) }, outputs: outputs, labels: [])
+            timings: finished.timings.map { StageTiming(stage: $0.stage.rawValue, ms: $0.ms) }, outputs: outputs,
+            labels: finished.labels.map { label in
+                LabelRecord(
+                    name: label.name, confidence: label.confidence, source: label.source,
+                    box: label.box.map { LabelBox(x: $0.x, y: $0.y, w: $0.width, h: $0.height) })
+            })
     }
 }
 

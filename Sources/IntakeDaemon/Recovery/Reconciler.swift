@@ -97,7 +97,7 @@ struct Reconciler {
                               temporaryFolder: root.spoolTemporary)
         try DurableFile.sync(filesystemOf: root.path)
         let finished = FinishedJob(
-            job: job, error: error, facts: ImageFacts(bytes: 0), timings: [], outputs: nil, errorReport: destination + ".error.json",
+            job: job, error: error, facts: ImageFacts(bytes: 0), timings: [], labels: [], outputs: nil, errorReport: destination + ".error.json",
             destination: destination, startedAt: now, finishedAt: now)
         try database.transaction { try database.complete(JobCompletion(finished)) }
         try DurableFile.move(job.spoolPath, to: destination)

@@ -1,3 +1,4 @@
+import IntakeClassify
 import IntakeConfig
 import IntakePipeline
 import Synchronization
@@ -8,8 +9,12 @@ struct WorkSettings: Sendable, Equatable {
     var maxAttempts: Int
     var initialBackoff: Double
     var maxBackoff: Double
+    /// The configured external classifier, if any.
+    var externalClassifier: ExternalClassifier? { ExternalClassifier(classify) }
+    private var classify: IntakeConfiguration.Classify
 
     init(_ configuration: IntakeConfiguration) {
+        classify = configuration.classify
         processing = ProcessingOptions(configuration)
         maxAttempts = configuration.retry.maxAttempts
         initialBackoff = configuration.retry.initialBackoffSeconds

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import IntakeClassify
 import IntakeCodecs
 import IntakePipeline
 import IntakeStore
@@ -86,7 +87,9 @@ final class WorkerPool: Sendable {
             outcome = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
         }
         var outputs: JobOutputs?
+        var labels: [Label] = []
         if case .success(let image) = outcome.result {
+            labels = image.labels
             do {
                 outputs = try outcome.clock.measure(.commit) { () throws(IntakeError) in
                     try OutputWriter.write(
@@ -98,9 +101,17 @@ final class WorkerPool: Sendable {
                 outcome.result = .failure(error)
             }
         }
+        if let classifier = settings.externalClassifier, let derivative = outputs?.derivative {
+            // Never fails the job: a classifier that crashes, hangs or talks nonsense is noted.
+            let result = outcome.clock.measure(.classify) { classifier.classify(originalPath: job.spoolPath, derivativePath: derivative) }
+            switch result {
+            case .success(let found): labels += found
+            case .failure(let error): outcome.facts.warnings.append("\(error)")
+            }
+        }
         let finishedAt = JobID.nowMilliseconds()
         guard case .failure(var error) = outcome.result else {
-            finish(job, error: nil, outcome: outcome, outputs: outputs, startedAt: startedAt, finishedAt: finishedAt)
+            finish(job, error: nil, outcome: outcome, outputs: outputs, labels: labels, startedAt: startedAt, finishedAt: finishedAt)
             return
         }
         if error.kind == .transient {
@@ -118,11 +129,11 @@ final class WorkerPool: Sendable {
             }
             error = IntakeError(error.stage, .transient, "gave up after \(job.attempt) attempts: \(error.reason)")
         }
-        finish(job, error: error, outcome: outcome, outputs: nil, startedAt: startedAt, finishedAt: finishedAt)
+        finish(job, error: error, outcome: outcome, outputs: nil, labels: [], startedAt: startedAt, finishedAt: finishedAt)
     }
 
     /// Hands the job to the committer; a failure first gets its error report beside its place in failed/.
-    private func finish(_ job: QueuedJob, error: IntakeError?, outcome: ProcessingOutcome, outputs: JobOutputs?,
+    private func finish(_ job: QueuedJob, error: IntakeError?, outcome: ProcessingOutcome, outputs: JobOutputs?, labels: [Label],
                         startedAt: UInt64, finishedAt: UInt64) {
         var report: String?
         var destination = root.processedOriginal(job)
@@ -144,7 +155,7 @@ final class WorkerPool: Sendable {
             }
         }
         committer.post(.finished(FinishedJob(
-            job: job, error: error, facts: outcome.facts, timings: outcome.clock.milliseconds, outputs: outputs,
+            job: job, error: error, facts: outcome.facts, timings: outcome.clock.milliseconds, labels: labels, outputs: outputs,
             errorReport: report, destination: destination, startedAt: startedAt, finishedAt: finishedAt)))
     }
 }

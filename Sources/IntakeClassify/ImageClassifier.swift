@@ -1,0 +1,104 @@
+public import IntakeCodecs
+
+/// The built-in labels: how usable an image is, its shape, and what kind of picture it is.
+///
+/// Every measure is taken on one normalised copy (see ``labels(for:originalWidth:originalHeight:thresholds:)``)
+/// and turned into a confidence by a logistic curve that is 0.5 at its threshold; labels below
+/// ``ClassifierThresholds/minimumConfidence`` are left out. The labels, their measures and how
+/// they map to 0–1:
+///
+/// - `blurred`: sharpness = Laplacian variance of the luma ÷ the same at half scale;
+///   1 / (1 + e^((sharpness − blurVariance) / 0.04)).
+/// - `dark`: the less sure of mean luma under `darkMean` (width 8) and more than half the pixels
+///   under luma 40 (width 0.08).
+/// - `overexposed`: fraction of pixels with luma ≥ 250 above `overexposedFraction` (width 0.05).
+/// - `low_contrast`: 95th minus 5th luma percentile under `lowContrastSpread` (width 6).
+/// - `too_small`: the original's short side under `minimumSide`; 0.5 + 0.5 × the missing share of
+///   `minimumSide`, so just under is 0.5 and a 1-pixel image nearly 1.
+/// - `grayscale`: mean chroma under `grayscaleChroma` (width 0.75).
+/// - `portrait`, `landscape` or `square` (within ±5%): exactly one, confidence 1.
+/// - `document`: a light colourless page over half the image, 1–45% ink, and text lines (see
+///   `DocumentMeasure`); the least sure of those conditions.
+/// - `screenshot`: flat colour over 30% of the image, no sensor grain, hard edges (see
+///   `ScreenshotMeasure`); the least sure of those conditions.
+/// - `photo`: 1 − the larger of the `document` and `screenshot` confidences.
+/// - `meter`: red-dial evidence above `meterScore` (width 0.05), with a box around the dials (see
+///   `MeterDetector`).
+///
+/// Exposure and focus (`dark`, `overexposed`, `low_contrast`, `blurred`) describe a camera's
+/// picture, so their confidences are multiplied by 1 − the `screenshot` confidence: a dark-mode
+/// screen is not underexposed. `overexposed` is multiplied by 1 − the `document` confidence too,
+/// since a page is meant to be white.
+public enum ImageClassifier {
+    /// What every built-in label gives as its source.
+    public static let source = "intake"
+
+    /// The built-in labels of `image`, the decoded upright picture at whatever scale it was
+    /// decoded, whose original is stored as `originalWidth` × `originalHeight`.
+    ///
+    /// The image is area-averaged once to at most 256 pixels on its long side (the size of the
+    /// derivative, which every decode reaches), so a threshold means the same at every decode scale;
+    /// boxes are given in pixels of the upright original.
+    public static func labels(
+        for image: RGBImage, originalWidth: Int, originalHeight: Int,
+        thresholds: ClassifierThresholds = .defaults
+    ) -> [Label] {
+        let analysis = AnalysisImage(image)
+        let upright = UprightSize(
+            imageWidth: image.width, imageHeight: image.height, originalWidth: originalWidth, originalHeight: originalHeight)
+        let tone = ToneStatistics(analysis)
+        let screenshot = ScreenshotMeasure(analysis).confidence
+        let document = DocumentMeasure(analysis, tone: tone).confidence
+        let meter = MeterDetector(analysis)
+        let photographic = 1 - screenshot
+
+        var found: [Label] = []
+        func add(_ name: String, _ confidence: Double, box: LabelBox? = nil) {
+            guard confidence >= thresholds.minimumConfidence else { return }
+            // Rounded so that stored and compared values do not carry noise in the last digits.
+            found.append(Label(name: name, confidence: (confidence * 1000).rounded() / 1000, source: source, box: box))
+        }
+
+        add("blurred", photographic * Confidence.below(Sharpness.measure(analysis), thresholds.blurVariance, width: 0.04))
+        add(
+            "dark",
+            photographic
+                * Confidence.all(
+                    Confidence.below(tone.meanLuma, thresholds.darkMean, width: 8),
+                    Confidence.above(tone.darkFraction, 0.5, width: 0.08)))
+        add(
+            "overexposed",
+            photographic * (1 - document) * Confidence.above(tone.clippedFraction, thresholds.overexposedFraction, width: 0.05))
+        add(
+            "low_contrast",
+            photographic * Confidence.below(Double(tone.percentile95 - tone.percentile5), thresholds.lowContrastSpread, width: 6))
+        let shortSide = min(upright.width, upright.height)
+        if shortSide < thresholds.minimumSide {
+            add("too_small", 0.5 + 0.5 * Double(thresholds.minimumSide - shortSide) / Double(thresholds.minimumSide))
+        }
+        add("grayscale", Confidence.below(tone.meanChroma, thresholds.grayscaleChroma, width: 0.75))
+
+        add(upright.shape, 1)
+
+        add("document", document)
+        add("screenshot", screenshot)
+        add("photo", 1 - max(document, screenshot))
+        add(
+            "meter", Confidence.above(meter.evidence, thresholds.meterScore, width: 0.05),
+            box: meter.dialArea.map { box(of: $0, analysis: analysis, upright: upright) })
+        return found
+    }
+
+    /// `area` in analysis pixels, clipped to the image, as a box in pixels of the upright original.
+    private static func box(
+        of area: (left: Int, top: Int, right: Int, bottom: Int), analysis: AnalysisImage, upright: UprightSize
+    ) -> LabelBox {
+        let scaleX = Double(upright.width) / Double(analysis.width)
+        let scaleY = Double(upright.height) / Double(analysis.height)
+        let left = max(0, area.left), top = max(0, area.top)
+        let right = min(analysis.width - 1, area.right), bottom = min(analysis.height - 1, area.bottom)
+        return LabelBox(
+            x: (Double(left) * scaleX).rounded(), y: (Double(top) * scaleY).rounded(),
+            width: (Double(right - left + 1) * scaleX).rounded(), height: (Double(bottom - top + 1) * scaleY).rounded())
+    }
+}

@@ -1,0 +1,125 @@
+extension IntakeConfiguration {
+    /// `[classify]`: the thresholds of the built-in labels and an optional external classifier.
+    ///
+    /// The threshold defaults are those of `ClassifierThresholds` in IntakeClassify, repeated here
+    /// because the configuration does not depend on the classifier; each threshold is the value of
+    /// its label's measure at which the label's confidence is 0.5.
+    public struct Classify: Sendable, Equatable {
+        /// `blurred`: the sharpness (fine ÷ coarse Laplacian variance) below which an image is blurred.
+        public var blurVariance: Double
+        /// `dark`: the mean luma (0–255) below which an image is dark.
+        public var darkMean: Double
+        /// `overexposed`: the fraction of pixels at luma 250 or more above which an image is overexposed.
+        public var overexposedFraction: Double
+        /// `low_contrast`: the 5th-to-95th percentile luma spread below which an image lacks contrast.
+        public var lowContrastSpread: Double
+        /// `too_small`: the original's short side, in pixels, below which it is too small.
+        public var minimumSide: Int
+        /// `grayscale`: the mean chroma below which an image has no colour.
+        public var grayscaleChroma: Double
+        /// `meter`: the red-dial evidence (0–1) above which an image shows a meter.
+        public var meterScore: Double
+        /// Labels less sure than this (0–1) are not recorded.
+        public var minimumConfidence: Double
+        /// The external classifier's program and leading arguments; empty for none.
+        public var externalCommand: [String]
+        /// The external classifier's name: its labels' source.
+        public var externalName: String
+        /// How long one run of the external classifier may take.
+        public var externalTimeoutSeconds: Double
+
+        /// The longest external classifier name accepted.
+        public static let longestExternalName = 100
+
+        /// Creates classify settings; each omitted value takes its default.
+        public init(
+            blurVariance: Double = 0.30,
+            darkMean: Double = 50,
+            overexposedFraction: Double = 0.25,
+            lowContrastSpread: Double = 40,
+            minimumSide: Int = 256,
+            grayscaleChroma: Double = 3,
+            meterScore: Double = 0.7,
+            minimumConfidence: Double = 0.5,
+            externalCommand: [String] = [],
+            externalName: String = "external",
+            externalTimeoutSeconds: Double = 10
+        ) {
+            self.blurVariance = blurVariance
+            self.darkMean = darkMean
+            self.overexposedFraction = overexposedFraction
+            self.lowContrastSpread = lowContrastSpread
+            self.minimumSide = minimumSide
+            self.grayscaleChroma = grayscaleChroma
+            self.meterScore = meterScore
+            self.minimumConfidence = minimumConfidence
+            self.externalCommand = externalCommand
+            self.externalName = externalName
+            self.externalTimeoutSeconds = externalTimeoutSeconds
+        }
+    }
+}
+
+extension IntakeConfiguration.Classify {
+    init(reading section: SectionReader) throws(ConfigurationError) {
+        var section = section
+        let defaults = Self()
+        let blur = try section.number("blur_variance", default: defaults.blurVariance, in: 0...10, mustBe: "a number from 0 to 10")
+        let darkMean = try section.number("dark_mean", default: defaults.darkMean, in: 0...255, mustBe: "a number from 0 to 255")
+        let overexposed = try section.number(
+            "overexposed_fraction", default: defaults.overexposedFraction, in: 0...1, mustBe: "a fraction from 0 to 1")
+        let spread = try section.number(
+            "low_contrast_spread", default: defaults.lowContrastSpread, in: 0...255, mustBe: "a number from 0 to 255")
+        let minimumSide = try section.integer(
+            "minimum_side", default: defaults.minimumSide, mustBe: "an integer from 0 (no minimum) to 65500"
+        ) { (0...65_500).contains($0) }
+        let chroma = try section.number(
+            "grayscale_chroma", default: defaults.grayscaleChroma, in: 0...255, mustBe: "a number from 0 to 255")
+        let meterScore = try section.number("meter_score", default: defaults.meterScore, in: 0...1, mustBe: "a number from 0 to 1")
+        let minimumConfidence = try section.number(
+            "minimum_confidence", default: defaults.minimumConfidence, in: 0...1, mustBe: "a number from 0 to 1")
+        let command = try section.array(
+            "external_command", default: defaults.externalCommand,
+            mustBe: "an array of non-empty strings: the program, then its leading arguments ([] for none)"
+        ) { element -> String? in
+            guard case .string(let word) = element, !word.isEmpty else { return nil }
+            return word
+        }
+        let name = try section.string(
+            "external_name", default: defaults.externalName,
+            mustBe: "a name of 1 to \(Self.longestExternalName) characters other than \"intake\", which names the built-in labels"
+        ) { !$0.isEmpty && $0.count <= Self.longestExternalName && $0 != "intake" }
+        let timeout = try section.seconds("external_timeout_seconds", default: defaults.externalTimeoutSeconds)
+        try section.rejectUnknownKeys()
+        self.init(
+            blurVariance: blur, darkMean: darkMean, overexposedFraction: overexposed, lowContrastSpread: spread,
+            minimumSide: minimumSide, grayscaleChroma: chroma, meterScore: meterScore, minimumConfidence: minimumConfidence,
+            externalCommand: command, externalName: name, externalTimeoutSeconds: timeout)
+    }
+}
+
+extension SectionReader {
+    /// A number, written as an integer or a float, within `range`.
+    fileprivate mutating func number(
+        _ key: String, default defaultValue: Double, in range: ClosedRange<Double>, mustBe requirement: String
+    ) throws(ConfigurationError) -> Double {
+        recordAsKnown(key)
+        guard let value = table[key] else { return defaultValue }
+        let number: Double? =
+            switch value {
+            case .integer(let integer): Double(integer)
+            case .float(let float): float
+            default: nil
+            }
+        guard let number, range.contains(number) else {
+            throw error(at: key, "\"\(fullKey(key))\" must be \(requirement), got \(TOMLSyntax.render(value: value))")
+        }
+        return number
+    }
+
+    /// A key counts as known once any typed reader has looked it up, whatever it found; the value
+    /// itself is read by the caller.
+    private mutating func recordAsKnown(_ key: String) {
+        _ = try? integer(key, default: 0, mustBe: "") { _ in true }
+    }
+}
