@@ -4,7 +4,7 @@ CONFIG  ?= etc/intake.toml
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: deps build release run test bench install uninstall clean
+.PHONY: deps build release run test bench bench-meter train-digits install uninstall clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +29,15 @@ bench: release
 	@scripts/install-deps.sh --bench
 	bench/run.sh
 	python3 bench/daemon.py
+
+## The meter reader's accuracy: digits (validation split), dials (needle crops), demo photos.
+bench-meter: release
+	.build/release/intake meter evaluate --corpus $${INTAKE_CORPUS:-../shared/corpus} --profiles etc/meters
+
+## Trains the digit model on the corpus and writes etc/meters/digits.weights (reproducible: fixed seed and split).
+train-digits: deps
+	$(SWIFT) build -c release --product intake-train
+	.build/release/intake-train --corpus $${INTAKE_CORPUS:-../shared/corpus} --out etc/meters/digits.weights
 
 ## Binaries, configuration and unit in their FHS places. With DESTDIR (packaging) nothing on
 ## this machine changes; without it, the intake user and /var/lib/intake are made too.

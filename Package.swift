@@ -40,17 +40,18 @@ let package = Package(
         .target(
             name: "IntakePipeline",
             dependencies: [
-                "IntakeCodecs", "IntakeConfig", "IntakeClassify", "CLinux",
+                "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(name: "IntakeStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "IntakeMeter", dependencies: ["IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings),
         .target(name: "IntakeClassify", dependencies: ["IntakeCodecs", "CLinux"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeDaemon",
             dependencies: [
-                "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakeClassify", "CLinux",
+                "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakeClassify", "IntakeMeter", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -61,11 +62,13 @@ let package = Package(
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore", "IntakeClassify",
+                "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore", "IntakeClassify", "IntakeMeter", "IntakeCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Trains the digit model on the corpus: `make train-digits` writes etc/meters/digits.weights.
+        .executableTarget(name: "intake-train", dependencies: ["IntakeMeter", "IntakeCodecs"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "intaked",
             dependencies: [
@@ -81,6 +84,7 @@ let package = Package(
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),
         .testTarget(

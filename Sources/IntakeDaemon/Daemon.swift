@@ -1,5 +1,6 @@
 public import IntakeConfig
 public import Logging
+import IntakeMeter
 import IntakePipeline
 import IntakeStore
 import Synchronization
@@ -70,7 +71,10 @@ public final class Daemon {
             batchObserver: { metrics.commitBatchJobs.observe(Double($0)) },
             moreWorkQueued: { queue.count > 0 })
         try committer.start()
-        let workers = WorkerPool(root: root, queue: queue, committer: committer, settings: settings, logger: logger)
+        let meters = MeterStation(profilesFolder: Self.absolute(configuration.meters.profilesDir))
+        let workers = WorkerPool(
+            root: root, queue: queue, committer: committer, settings: settings, meters: meters,
+            naming: MeterNaming(pattern: configuration.meters.filenamePattern), logger: logger)
         let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         workers.start(count: workerCount)
 

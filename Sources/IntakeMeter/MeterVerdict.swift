@@ -137,7 +137,7 @@ public enum MeterJudge {
         }
     }
 
-    static func show(_ value: Double, _ limits: MeterLimits) -> String {
+    public static func show(_ value: Double, _ limits: MeterLimits) -> String {
         "\(number(value, limits.decimals)) \(limits.unit)"
     }
 

@@ -1,6 +1,7 @@
 /// One file's result as `intake process --json` prints it: the facts at top level, then the
 /// outcome, per-stage milliseconds and the outputs written.
 public import IntakeClassify
+public import IntakeMeter
 
 public struct FileReport: Encodable, Sendable {
     public enum Status: String, Encodable, Sendable {
@@ -21,6 +22,8 @@ public struct FileReport: Encodable, Sendable {
     public var outputs: Outputs?
     /// What was recognised: the built-in labels, then the external classifier's.
     public var labels: [Label] = []
+    /// The meter read in the image and the verdict, when a meter was named.
+    public var meter: MeterReport?
 
     public struct Outputs: Encodable, Sendable {
         public var derivative: String
@@ -29,7 +32,7 @@ public struct FileReport: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case file, job, status, stage, reason, outputs, labels
+        case file, job, status, stage, reason, outputs, labels, meter
         case stagesMilliseconds = "stages_ms"
     }
 
@@ -63,6 +66,7 @@ public struct FileReport: Encodable, Sendable {
         try container.encode(stagesMilliseconds, forKey: .stagesMilliseconds)
         try container.encodeIfPresent(outputs, forKey: .outputs)
         if status == .ok { try container.encode(labels, forKey: .labels) }
+        try container.encodeIfPresent(meter, forKey: .meter)
         try facts.encode(to: encoder)
     }
 }
@@ -75,10 +79,31 @@ public struct OneShotProcessor {
     public let environment: String
     /// Run on every image once its derivative is written (so only with an output folder).
     public let externalClassifier: ExternalClassifier?
+    /// Reads this meter in every image, when one is named.
+    public let meter: MeterRequest?
+
+    /// A meter to read in every file, and what its readings are judged against.
+    public struct MeterRequest: Sendable {
+        public let id: String
+        public let station: MeterStation
+        public let manual: [ManualReading]
+        public let history: [AcceptedReading]
+
+        public init(id: String, station: MeterStation, manual: [ManualReading], history: [AcceptedReading]) {
+            self.id = id
+            self.station = station
+            self.manual = manual
+            self.history = history
+        }
+    }
 
     public init(options: ProcessingOptions, outputRoot: String?, environment: String,
-                externalClassifier: ExternalClassifier? = nil) throws(IntakeError) {
+                externalClassifier: ExternalClassifier? = nil, meter: MeterRequest? = nil) throws(IntakeError) {
+        var options = options
+        // A profiled meter is read from every pixel, not from an image shrunk on load.
+        if let meter, meter.station.hasProfile(meter.id) { options.fullResolution = true }
         processor = try ImageProcessor(options: options)
+        self.meter = meter
         layout = outputRoot.map(OutputLayout.init(root:))
         self.environment = environment
         self.externalClassifier = externalClassifier
@@ -96,6 +121,12 @@ public struct OneShotProcessor {
         }
         let outcome = processor.process(bytes)
         var report = FileReport(file: path, job: job, outcome: outcome)
+        if case .success(let image) = outcome.result, let meter {
+            let read = meter.station.read(meter: meter.id, photo: image.upright)
+            report.meter = MeterReport(
+                meter: meter.id, read: read, capturedAt: CaptureTime.of(outcome.facts, path: path), claimed: nil,
+                manual: meter.manual, history: meter.history)
+        }
         guard case .success(let image) = outcome.result, let layout else { return report }
         do {
             report.outputs = try write(image, job: job, name: name, layout: layout)

@@ -68,11 +68,13 @@ public final class ImageProcessor {
         do { codec = try JPEGCodec() } catch { throw .transient(.decode, error.reason) }
     }
 
-    public func process(_ bytes: [UInt8]) -> ProcessingOutcome {
+    /// Runs the stages; `fullResolution` overrides the options for this file (a profiled meter).
+    public func process(_ bytes: [UInt8], fullResolution: Bool? = nil) -> ProcessingOutcome {
         var facts = ImageFacts(bytes: bytes.count)
         var clock = StageClock()
+        let full = fullResolution ?? options.fullResolution
         let result = bytes.withUnsafeBytes { data in
-            Result { () throws(IntakeError) in try run(data, facts: &facts, clock: &clock) }
+            Result { () throws(IntakeError) in try run(data, fullResolution: full, facts: &facts, clock: &clock) }
         }
         if facts.sha256 == nil {
             // A refused file is still identified, so a second drop of it is known as a duplicate.
@@ -81,12 +83,16 @@ public final class ImageProcessor {
         return ProcessingOutcome(facts: facts, clock: clock, result: result)
     }
 
-    private func run(_ data: UnsafeRawBufferPointer, facts: inout ImageFacts, clock: inout StageClock) throws(IntakeError) -> ProcessedImage {
+    private func run(_ data: UnsafeRawBufferPointer, fullResolution: Bool, facts: inout ImageFacts, clock: inout StageClock)
+        throws(IntakeError) -> ProcessedImage
+    {
         let (type, width, height) = try clock.measure(.sniff) { () throws(IntakeError) in try sniff(data) }
         facts.type = type.description
         (facts.width, facts.height) = (width, height)
 
-        let decoded = try clock.measure(.decode) { () throws(IntakeError) in try decode(data, type: type, facts: &facts) }
+        let decoded = try clock.measure(.decode) { () throws(IntakeError) in
+            try decode(data, type: type, fullResolution: fullResolution, facts: &facts)
+        }
         let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, facts: &facts) }
         facts.orientation = orientation.rawValue
         let upright = clock.measure(.orient) { decoded.image.applying(orientation) }
@@ -143,7 +149,9 @@ public final class ImageProcessor {
         case tiff([UInt8])
     }
 
-    private func decode(_ data: UnsafeRawBufferPointer, type: ImageType, facts: inout ImageFacts) throws(IntakeError) -> Decoded {
+    private func decode(_ data: UnsafeRawBufferPointer, type: ImageType, fullResolution: Bool, facts: inout ImageFacts)
+        throws(IntakeError) -> Decoded
+    {
         var detail = FormatDetail()
         defer { facts.detail = detail }
         do {
@@ -151,7 +159,7 @@ public final class ImageProcessor {
                 let structure = JPEGStructure(scanning: data)
                 let header = try codec.readHeader(data, structure: structure)
                 let box = options.derivativeSize
-                let need = options.fullResolution
+                let need = fullResolution
                     ? (header.width, header.height) : BoxFit.size(width: header.width, height: header.height, box: box)
                 let scale = ScaleFactor.smallest(width: header.width, height: header.height, covering: need.0, need.1)
                 let jpeg = try codec.decode(data, header: header, scale: scale, adobeInverted: structure.hasAdobeMarker)

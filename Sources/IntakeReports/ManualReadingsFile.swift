@@ -78,69 +78,6 @@ enum CSVReader {
     }
 }
 
-/// ISO 8601 times as people write them: a date, an optional time (T or a space) with optional
-/// seconds and fraction, and an optional zone (Z or ±HH:MM). Without a zone, UTC.
-public enum ISOTime {
-    public static func milliseconds(_ text: String) -> Int64? {
-        let characters = Array(text.trimmed)
-        var index = 0
-        func number(_ digits: Int) -> Int? {
-            guard index + digits <= characters.count else { return nil }
-            var value = 0
-            for character in characters[index..<index + digits] {
-                guard let digit = character.wholeNumberValue, character.isASCII else { return nil }
-                value = value * 10 + digit
-            }
-            index += digits
-            return value
-        }
-        func skip(_ character: Character) -> Bool {
-            guard index < characters.count, characters[index] == character else { return false }
-            index += 1
-            return true
-        }
-        guard let year = number(4), skip("-"), let month = number(2), skip("-"), let day = number(2),
-            (1...12).contains(month), (1...31).contains(day) else { return nil }
-        var hour = 0, minute = 0, second = 0, millisecond = 0, offsetMinutes = 0
-        if index < characters.count && (characters[index] == "T" || characters[index] == " ") {
-            index += 1
-            guard let h = number(2), skip(":"), let m = number(2), h < 24, m < 60 else { return nil }
-            (hour, minute) = (h, m)
-            if skip(":") {
-                guard let s = number(2), s < 61 else { return nil }
-                second = s
-                if skip(".") || skip(",") {
-                    var scale = 100
-                    while index < characters.count, let digit = characters[index].wholeNumberValue, characters[index].isASCII {
-                        millisecond += digit * scale
-                        scale /= 10
-                        index += 1
-                    }
-                }
-            }
-        }
-        if skip("Z") || skip("z") {
-        } else if index < characters.count, characters[index] == "+" || characters[index] == "-" {
-            let sign = characters[index] == "-" ? -1 : 1
-            index += 1
-            guard let h = number(2) else { return nil }
-            _ = skip(":")
-            let m = number(2) ?? 0
-            offsetMinutes = sign * (h * 60 + m)
-        }
-        guard index == characters.count else { return nil }
-        // Days from civil (Howard Hinnant), then the time of day, less the zone's offset.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let seconds = ((days * 24 + hour) * 60 + minute) * 60 + second - offsetMinutes * 60
-        return Int64(seconds) * 1000 + Int64(millisecond)
-    }
-}
-
 extension String {
     var trimmed: String {
         var text = Substring(self)

@@ -30,6 +30,9 @@ public enum Cell: Sendable, Equatable {
         }
     }
 
+    /// `value` with exactly `decimals` places.
+    public static func decimal(_ value: Double, _ decimals: Int) -> String { format(value, decimals: decimals) }
+
     static func format(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return String(value) }
         var scale = 1.0

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import IntakeConfig
 import IntakeClassify
+import IntakeMeter
 import IntakePipeline
+import IntakeStore
 
 /// `intake process FILE…`: the pipeline on each file, in this process, without the daemon.
 struct ProcessCommand: ParsableCommand {
@@ -30,6 +32,9 @@ struct ProcessCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per file (one line each).")
     var json = false
 
+    @Option(help: "Read this meter in every file with its profile (etc/meters/<ID>.toml) and judge the reading.")
+    var meter: String?
+
     func run() throws {
         let configuration: IntakeConfiguration
         do {
@@ -42,7 +47,8 @@ struct ProcessCommand: ParsableCommand {
         do {
             processor = try OneShotProcessor(
                 options: ProcessingOptions(configuration), outputRoot: out, environment: env,
-                externalClassifier: ExternalClassifier(configuration.classify))
+                externalClassifier: ExternalClassifier(configuration.classify),
+                meter: meter.map { MeterReferences.request(meter: $0, configuration: configuration) })
         } catch {
             FileHandle.standardError.write(Data("intake: \(error)\n".utf8))
             throw ExitCode(1)

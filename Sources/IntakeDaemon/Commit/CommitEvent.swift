@@ -1,4 +1,5 @@
 import IntakeClassify
+import IntakeMeter
 import IntakePipeline
 
 /// What happened to a job, posted to the committer, which records events in the order posted.
@@ -24,6 +25,8 @@ struct FinishedJob: Sendable {
     let timings: [(stage: Stage, ms: Double)]
     /// What was recognised: the built-in labels, then the external classifier's.
     let labels: [Label]
+    /// The meter read in the image and its verdict, when the image names a meter.
+    var meter: MeterReport? = nil
     let outputs: JobOutputs?
     let errorReport: String?
     /// Where the original goes once the database has the result: processed/ or failed/.

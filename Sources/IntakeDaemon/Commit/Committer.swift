@@ -173,6 +173,7 @@ final class Committer: Sendable {
                 stage: error.stage.rawValue, error: error.reason)
         case .finished(let job):
             try database.complete(JobCompletion(job))
+            if let meter = job.meter { try database.recordMeterReading(jobID: job.job.id.rawValue, MeterReadingRecord(meter)) }
         }
     }
 

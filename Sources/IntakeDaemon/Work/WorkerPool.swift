@@ -1,6 +1,7 @@
 import FoundationEssentials
 import IntakeClassify
 import IntakeCodecs
+import IntakeMeter
 import IntakePipeline
 import IntakeStore
 import Logging
@@ -21,8 +22,13 @@ final class WorkerPool: Sendable {
     private let running = Mutex(0)
     private let finished = Condition()
     private let threads = Mutex<[SystemThread]>([])
+    private let meters: MeterStation
+    private let naming: MeterNaming
 
-    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, logger: Logger) {
+    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation, naming: MeterNaming,
+         logger: Logger) {
+        self.meters = meters
+        self.naming = naming
         self.root = root
         self.queue = queue
         self.committer = committer
@@ -67,29 +73,33 @@ final class WorkerPool: Sendable {
             logger.critical("worker cannot start", metadata: ["error": "\(error)"])
             return
         }
+        var meterStage = MeterStage(station: meters, naming: naming, databasePath: root.database)
         while let job = queue.take() {
             let latest = settings.current
             if latest.version != version, let fresh = try? ImageProcessor(options: latest.settings.processing) {
                 (version, current, processor) = (latest.version, latest.settings, fresh)
             }
-            run(job, processor: processor, settings: current)
+            run(job, processor: processor, settings: current, meterStage: &meterStage)
         }
     }
 
-    private func run(_ job: QueuedJob, processor: ImageProcessor, settings: WorkSettings) {
+    private func run(_ job: QueuedJob, processor: ImageProcessor, settings: WorkSettings, meterStage: inout MeterStage) {
         let startedAt = JobID.nowMilliseconds()
         committer.post(.started(job.id, attempt: job.attempt, at: startedAt))
         var outcome: ProcessingOutcome
         do {
             let bytes = try ImageFile.read(path: job.spoolPath, maxBytes: settings.processing.maxBytes, followSymlinks: false)
-            outcome = processor.process(bytes)
+            // A profiled meter is read from every pixel, not from an image shrunk on load.
+            outcome = processor.process(bytes, fullResolution: meterStage.needsFullResolution(job) ? true : nil)
         } catch {
             outcome = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
         }
         var outputs: JobOutputs?
         var labels: [Label] = []
+        var meter: MeterReport?
         if case .success(let image) = outcome.result {
             labels = image.labels
+            meter = outcome.clock.measure(.meter) { meterStage.run(job, image: image) }
             do {
                 outputs = try outcome.clock.measure(.commit) { () throws(IntakeError) in
                     try OutputWriter.write(
@@ -111,7 +121,7 @@ final class WorkerPool: Sendable {
         }
         let finishedAt = JobID.nowMilliseconds()
         guard case .failure(var error) = outcome.result else {
-            finish(job, error: nil, outcome: outcome, outputs: outputs, labels: labels, startedAt: startedAt, finishedAt: finishedAt)
+            finish(job, error: nil, outcome: outcome, outputs: outputs, labels: labels, meter: meter, startedAt: startedAt, finishedAt: finishedAt)
             return
         }
         if error.kind == .transient {
@@ -129,12 +139,12 @@ final class WorkerPool: Sendable {
             }
             error = IntakeError(error.stage, .transient, "gave up after \(job.attempt) attempts: \(error.reason)")
         }
-        finish(job, error: error, outcome: outcome, outputs: nil, labels: [], startedAt: startedAt, finishedAt: finishedAt)
+        finish(job, error: error, outcome: outcome, outputs: nil, labels: [], meter: nil, startedAt: startedAt, finishedAt: finishedAt)
     }
 
     /// Hands the job to the committer; a failure first gets its error report beside its place in failed/.
     private func finish(_ job: QueuedJob, error: IntakeError?, outcome: ProcessingOutcome, outputs: JobOutputs?, labels: [Label],
-                        startedAt: UInt64, finishedAt: UInt64) {
+                        meter: MeterReport?, startedAt: UInt64, finishedAt: UInt64) {
         var report: String?
         var destination = root.processedOriginal(job)
         if let error {
@@ -155,8 +165,8 @@ final class WorkerPool: Sendable {
             }
         }
         committer.post(.finished(FinishedJob(
-            job: job, error: error, facts: outcome.facts, timings: outcome.clock.milliseconds, labels: labels, outputs: outputs,
-            errorReport: report, destination: destination, startedAt: startedAt, finishedAt: finishedAt)))
+            job: job, error: error, facts: outcome.facts, timings: outcome.clock.milliseconds, labels: labels, meter: meter,
+            outputs: outputs, errorReport: report, destination: destination, startedAt: startedAt, finishedAt: finishedAt)))
     }
 }
 

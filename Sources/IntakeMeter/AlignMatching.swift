@@ -1,0 +1,167 @@
+import IntakeCodecs
+
+/// A grayscale plane of floats: what the aligner matches marks on (colour adds little to
+/// finding a white washer on a grey face, and one channel is a third of the work).
+struct AlignGrayPlane: Sendable {
+    let width: Int
+    let height: Int
+    var pixels: [Float]
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        pixels = [Float](repeating: 0, count: width * height)
+    }
+
+    /// Rec. 601 luma, 0…255.
+    init(luma image: RGBImage) {
+        self.init(width: image.width, height: image.height)
+        let source = image.storage.base
+        pixels.withUnsafeMutableBufferPointer { out in
+            for i in 0..<(image.width * image.height) {
+                out[i] = 0.299 * Float(source[i * 3]) + 0.587 * Float(source[i * 3 + 1]) + 0.114 * Float(source[i * 3 + 2])
+            }
+        }
+    }
+
+    /// Each 4×4 block averaged: the coarse level of the search. A partial block at the right or
+    /// bottom edge is dropped, so block (i, j) covers pixels 4i…4i+3, 4j…4j+3 exactly.
+    func quarter() -> AlignGrayPlane {
+        var small = AlignGrayPlane(width: width / 4, height: height / 4)
+        pixels.withUnsafeBufferPointer { source in
+            small.pixels.withUnsafeMutableBufferPointer { out in
+                for y in 0..<small.height {
+                    for x in 0..<small.width {
+                        var sum: Float = 0
+                        for dy in 0..<4 {
+                            let row = (y * 4 + dy) * width + x * 4
+                            sum += source[row] + source[row + 1] + source[row + 2] + source[row + 3]
+                        }
+                        out[y * small.width + x] = sum / 16
+                    }
+                }
+            }
+        }
+        return small
+    }
+
+    /// `source` seen through `transform` (this plane's point → source point), bilinear; points
+    /// outside the source are black, as nothing was seen there.
+    init(width: Int, height: Int, resampling source: AlignGrayPlane, originX: Int, originY: Int, through transform: SimilarityTransform) {
+        self.init(width: width, height: height)
+        let sourceWidth = source.width, sourceHeight = source.height
+        source.pixels.withUnsafeBufferPointer { input in
+            pixels.withUnsafeMutableBufferPointer { out in
+                for y in 0..<height {
+                    // The map is affine: step along the row instead of transforming every point.
+                    let start = transform.apply(x: Double(originX), y: Double(originY + y))
+                    var sx = start.x, sy = start.y
+                    for x in 0..<width {
+                        out[y * width + x] = Self.bilinear(input, sourceWidth, sourceHeight, sx, sy)
+                        sx += transform.a
+                        sy += transform.b
+                    }
+                }
+            }
+        }
+    }
+
+    private static func bilinear(_ input: UnsafeBufferPointer<Float>, _ width: Int, _ height: Int, _ x: Double, _ y: Double) -> Float {
+        let fx = x.rounded(.down), fy = y.rounded(.down)
+        guard fx >= -1, fy >= -1, fx < Double(width), fy < Double(height) else { return 0 }
+        let x0 = Int(fx), y0 = Int(fy)
+        let wx = Float(x - fx), wy = Float(y - fy)
+        func at(_ x: Int, _ y: Int) -> Float { x >= 0 && y >= 0 && x < width && y < height ? input[y * width + x] : 0 }
+        let top = at(x0, y0) * (1 - wx) + at(x0 + 1, y0) * wx
+        let bottom = at(x0, y0 + 1) * (1 - wx) + at(x0 + 1, y0 + 1) * wx
+        return top * (1 - wy) + bottom * wy
+    }
+}
+
+/// A template ready for normalised cross-correlation: mean removed, its norm kept.
+struct CorrelationPatch: Sendable {
+    let width: Int
+    let height: Int
+    let values: [Float]
+    let norm: Double
+
+    init(_ plane: AlignGrayPlane) {
+        width = plane.width
+        height = plane.height
+        let mean = plane.pixels.reduce(0.0) { $0 + Double($1) } / Double(plane.pixels.count)
+        values = plane.pixels.map { Float(Double($0) - mean) }
+        norm = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    }
+
+    /// Normalised cross-correlation with the part of `plane` whose top-left is (left, top): 1 for
+    /// the same picture up to brightness and contrast, 0 for no relation (or a flat patch).
+    func correlation(in plane: AlignGrayPlane, left: Int, top: Int) -> Double {
+        var product = 0.0, sum = 0.0, squares = 0.0
+        plane.pixels.withUnsafeBufferPointer { image in
+            values.withUnsafeBufferPointer { template in
+                for y in 0..<height {
+                    let row = (top + y) * plane.width + left
+                    // Float within a row (at most a few hundred terms), Double across rows.
+                    var rowProduct: Float = 0, rowSum: Float = 0, rowSquares: Float = 0
+                    for x in 0..<width {
+                        let value = image[row + x]
+                        rowProduct += value * template[y * width + x]
+                        rowSum += value
+                        rowSquares += value * value
+                    }
+                    product += Double(rowProduct)
+                    sum += Double(rowSum)
+                    squares += Double(rowSquares)
+                }
+            }
+        }
+        let variance = squares - sum * sum / Double(width * height)
+        guard variance > 1e-6, norm > 1e-6 else { return 0 }
+        return product / (variance.squareRoot() * norm)
+    }
+
+    /// The best position of the patch in `plane` with its top-left in the given ranges (clamped
+    /// to where it fits), refined to a fraction of a pixel by a parabola through the neighbours.
+    func bestMatch(in plane: AlignGrayPlane, lefts: ClosedRange<Int>, tops: ClosedRange<Int>) -> (x: Double, y: Double, score: Double)? {
+        let lefts = max(lefts.lowerBound, 0)...min(lefts.upperBound, plane.width - width)
+        let tops = max(tops.lowerBound, 0)...min(tops.upperBound, plane.height - height)
+        guard !lefts.isEmpty, !tops.isEmpty, lefts.lowerBound <= lefts.upperBound, tops.lowerBound <= tops.upperBound else {
+            return nil
+        }
+        let columns = lefts.count
+        var scores = [Double](repeating: 0, count: columns * tops.count)
+        var best = (index: 0, score: -Double.infinity)
+        for (row, top) in tops.enumerated() {
+            for (column, left) in lefts.enumerated() {
+                let score = correlation(in: plane, left: left, top: top)
+                scores[row * columns + column] = score
+                if score > best.score { best = (row * columns + column, score) }
+            }
+        }
+        let row = best.index / columns, column = best.index % columns
+        func vertex(_ before: Double, _ at: Double, _ after: Double) -> Double {
+            let curvature = before - 2 * at + after
+            guard curvature < 0 else { return 0 }
+            return max(-0.5, min(0.5, (before - after) / (2 * curvature)))
+        }
+        let dx =
+            column > 0 && column < columns - 1
+            ? vertex(scores[best.index - 1], best.score, scores[best.index + 1]) : 0
+        let dy =
+            row > 0 && row < tops.count - 1
+            ? vertex(scores[best.index - columns], best.score, scores[best.index + columns]) : 0
+        return (Double(lefts.lowerBound + column) + dx, Double(tops.lowerBound + row) + dy, best.score)
+    }
+}
+
+/// A mark prepared for the search: full size for the fine step, quarter size for the coarse one.
+struct MarkTemplate: Sendable {
+    let full: CorrelationPatch
+    let quarter: CorrelationPatch
+
+    init(_ image: RGBImage) {
+        let plane = AlignGrayPlane(luma: image)
+        full = CorrelationPatch(plane)
+        quarter = CorrelationPatch(plane.quarter())
+    }
+}

@@ -1,0 +1,65 @@
+public import IntakeCodecs
+
+/// Cuts a box of the reference frame out of an aligned photo: how each wheel and dial gets its
+/// own upright crop, whatever way the camera was turned.
+public enum BoxSampler {
+    /// The box's pixels taken from `photo` through `alignment`, bilinear, upright and of the box's
+    /// size. Parts of the box that fall outside the photo are black.
+    public static func crop(_ photo: RGBImage, box: Box, through alignment: Alignment) -> RGBImage {
+        crop(photo, box: box, through: alignment.referenceToPhoto)
+    }
+
+    /// The same through any reference → photo transform (tests, or a profile's own reference image
+    /// with the identity).
+    public static func crop(_ photo: RGBImage, box: Box, through transform: SimilarityTransform) -> RGBImage {
+        let width = box.width, height = box.height
+        let sourceWidth = photo.width, sourceHeight = photo.height
+        let source = photo.storage.base
+        return RGBImage(width: width, height: height) { out in
+            for y in 0..<height {
+                // The map is affine: step along the row instead of transforming every point.
+                let start = transform.apply(x: Double(box.x), y: Double(box.y + y))
+                var sx = start.x, sy = start.y
+                for x in 0..<width {
+                    let target = out + (y * width + x) * 3
+                    let fx = sx.rounded(.down), fy = sy.rounded(.down)
+                    // Checked before any conversion to Int, which would trap on a point far outside.
+                    guard fx >= -1, fy >= -1, fx < Double(sourceWidth), fy < Double(sourceHeight) else {
+                        target[0] = 0
+                        target[1] = 0
+                        target[2] = 0
+                        sx += transform.a
+                        sy += transform.b
+                        continue
+                    }
+                    let x0 = Int(fx), y0 = Int(fy)
+                    let wx = Float(sx - fx), wy = Float(sy - fy)
+                    let weights = ((1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy)
+                    if x0 >= 0, y0 >= 0, x0 + 1 < sourceWidth, y0 + 1 < sourceHeight {
+                        let top = source + (y0 * sourceWidth + x0) * 3, bottom = top + sourceWidth * 3
+                        for channel in 0..<3 {
+                            let value =
+                                weights.0 * Float(top[channel]) + weights.1 * Float(top[channel + 3])
+                                + weights.2 * Float(bottom[channel]) + weights.3 * Float(bottom[channel + 3])
+                            target[channel] = UInt8(min(255, value.rounded()))
+                        }
+                    } else {
+                        // At the photo's edge: corners outside it count as black, like everything outside.
+                        func sample(_ cx: Int, _ cy: Int, _ channel: Int) -> Float {
+                            guard cx >= 0, cy >= 0, cx < sourceWidth, cy < sourceHeight else { return 0 }
+                            return Float(source[(cy * sourceWidth + cx) * 3 + channel])
+                        }
+                        for channel in 0..<3 {
+                            let value =
+                                weights.0 * sample(x0, y0, channel) + weights.1 * sample(x0 + 1, y0, channel)
+                                + weights.2 * sample(x0, y0 + 1, channel) + weights.3 * sample(x0 + 1, y0 + 1, channel)
+                            target[channel] = UInt8(min(255, value.rounded()))
+                        }
+                    }
+                    sx += transform.a
+                    sy += transform.b
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+public import IntakeCodecs
+
+/// A dial's needle position, as read from one crop, with how far to trust it.
+public struct DialReading: Sendable, Equatable {
+    /// The needle's position in dial units, 0.0 ..< 10.0: its angle clockwise from 12 o'clock
+    /// divided by 36°. Shown to one decimal, 9.95 and above is 0.0 of the next turn.
+    public let value: Double
+    /// How needle-like the fit was, 0...1. Below 0.5 treat the dial as unreadable: a wrong number
+    /// is worse than no number. On the labelled test crops, readings at 0.5 or more were within
+    /// ±0.2 of the label 97.7% of the time.
+    public let confidence: Double
+
+    public init(value: Double, confidence: Double) {
+        self.value = value
+        self.confidence = confidence
+    }
+}
+
+/// Reads the needle of one analog dial (the red sub-dials of water meters) from its crop, by
+/// geometry alone: no model, no training.
+///
+/// The needle is the red shape that reaches the crop's centre (or, on dials with black needles,
+/// the dark one); its pivot is the centre of its hub, nudged towards the centre of the ring of
+/// numerals; its direction runs from the pivot to the tip, averaged with the shape's principal
+/// axis. Crops where those estimates disagree, or where the red shape is too big, too long or
+/// off-centre for a needle (ghosts of a moving needle, covers, red discs and sectors), come back
+/// with a low confidence.
+public enum DialReader {
+    /// The needle position in `crop` (roughly square, one dial, 12 o'clock up), or nil when
+    /// nothing needle-like is found.
+    public static func read(_ crop: RGBImage) -> DialReading? {
+        guard let fit = DialFit.fit(crop) else { return nil }
+        return DialReading(value: fit.value, confidence: fit.confidence)
+    }
+}
+
+/// Everything the reader found in one crop; internal so that tests can look at the parts.
+struct DialFit {
+    var mask: DialMask
+    var needle: DialNeedle
+    var face: DialFace?
+    /// Where the needle turns: the hub, moved a quarter of the way towards the face's centre.
+    var pivotX: Double, pivotY: Double
+    var value: Double
+    /// How far apart the readings from the hub and from the face's centre are, in dial units.
+    var pivotDisagreement: Double
+    var confidence = 0.0
+
+    /// How far the pivot moves from the hub towards the centre of the numerals. The hub is the
+    /// better pivot for round-hubbed needles, the numerals' centre for wedge-shaped ones whose
+    /// thickest part is not over the pivot; a quarter served both best on the test crops.
+    static let faceWeight = 0.25
+    /// Below this share of the ring's ink in the tenth harmonic, no ring of numerals was seen.
+    static let minimumFaceStrength = 0.15
+
+    static func fit(_ crop: RGBImage) -> DialFit? {
+        let width = crop.width, height = crop.height
+        guard width >= 16, height >= 16 else { return nil }
+        guard let mask = DialMask.find(in: crop),
+              let needle = DialNeedle.fit(mask: mask.mask, width: width, height: height) else { return nil }
+        let size = Double(min(width, height))
+        let ink = mask.darkness.map { max($0 - 20, 0) }
+        let face = DialFace.find(
+            ink: ink, excluded: DialDistance.grow(mask.mask, width: width, height: height, radius: 4),
+            width: width, height: height, nearX: needle.hubX, nearY: needle.hubY, searchRadius: 0.1 * size)
+        var fit = DialFit(mask: mask, needle: needle, face: face, pivotX: needle.hubX, pivotY: needle.hubY,
+                          value: needle.value, pivotDisagreement: 0)
+        // Without numerals (a plain face) the harmonic is noise: keep the hub.
+        if let face, face.strength >= minimumFaceStrength {
+            fit.pivotX = needle.hubX + faceWeight * (face.centerX - needle.hubX)
+            fit.pivotY = needle.hubY + faceWeight * (face.centerY - needle.hubY)
+            fit.value = needle.reading(pivotX: fit.pivotX, pivotY: fit.pivotY)
+            fit.pivotDisagreement = DialAngle.distance(needle.value, needle.reading(pivotX: face.centerX, pivotY: face.centerY))
+        }
+        fit.confidence = fit.judge()
+        return fit
+    }
+
+    /// How much to trust the fit, 0...1: the weakest of several checks, each 1 for what a clean
+    /// needle looks like and falling to 0 where the test crops showed readings going wrong.
+    /// Every check reaches 0.5 at its limit, so `confidence >= 0.5` means every check passed.
+    func judge() -> Double {
+        let size = Double(min(mask.width, mask.height))
+        let hubOffset = ((needle.hubX - Double(mask.width - 1) / 2) * (needle.hubX - Double(mask.width - 1) / 2)
+            + (needle.hubY - Double(mask.height - 1) / 2) * (needle.hubY - Double(mask.height - 1) / 2)).squareRoot() / size
+        let length = needle.length / size
+        let checks = [
+            // Tip and body disagree: the mask is not one straight needle (a ghost, a cover, a disc).
+            Self.falling(needle.axisDisagreement, good: 0.04, limit: 0.12),
+            // Hub and numerals disagree about the pivot: one of them is wrong.
+            Self.falling(pivotDisagreement, good: 0.04, limit: 0.12),
+            // Another red shape of comparable size: which one is the needle is a guess.
+            Self.falling(mask.strayShare, good: 0.1, limit: 0.2),
+            // A needle turns about the dial's centre, which crops put near their middle.
+            Self.falling(hubOffset, good: 0.06, limit: 0.1),
+            // Too much red for a needle: a red disc or sector, or a colour cast.
+            Self.falling(needle.areaShare, good: 0.13, limit: 0.17),
+            // Longer than a dial's radius, or a stub: not the needle's true ends.
+            Self.falling(length, good: 0.42, limit: 0.46),
+            Self.rising(length, limit: 0.16, good: 0.2),
+        ]
+        return checks.min() ?? 0
+    }
+
+    /// 1 up to `good`, 0.5 at `limit`, then on down to 0.
+    static func falling(_ value: Double, good: Double, limit: Double) -> Double {
+        min(max(1 - 0.5 * (value - good) / (limit - good), 0), 1)
+    }
+
+    /// 0.5 at `limit`, 1 from `good` on.
+    static func rising(_ value: Double, limit: Double, good: Double) -> Double {
+        min(max(1 - 0.5 * (good - value) / (good - limit), 0), 1)
+    }
+}

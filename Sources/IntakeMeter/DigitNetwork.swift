@@ -1,0 +1,428 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The digit reader's network: a short stack of 3×3 convolutions, max-pools and dense layers over a
+/// small grayscale crop, in plain Swift. Forward for inference and training, backward for training.
+///
+/// Activations are stored height × width × channels (channels last), weights with the output
+/// channel innermost, so that every inner loop runs over contiguous floats in blocks of eight and
+/// needs no BLAS. One `DigitNetwork` is immutable and shared; callers bring their own buffers.
+package struct DigitNetwork: Sendable {
+    /// One layer, in the order the input goes through them.
+    package enum Layer: Equatable, Sendable {
+        /// A 3×3 convolution, stride 1, zero padding 1, followed by ReLU.
+        case convolution(outputs: Int)
+        /// A 2×2 max-pool, stride 2 (an odd last row or column is dropped).
+        case maxPool
+        /// A fully connected layer over the flattened input, with ReLU unless it is the last.
+        case dense(outputs: Int, relu: Bool)
+    }
+
+    /// The size of one activation, height × width × channels.
+    package struct Shape: Equatable, Sendable {
+        package var height: Int
+        package var width: Int
+        package var channels: Int
+        package var count: Int { height * width * channels }
+    }
+
+    package let layers: [Layer]
+    /// `shapes[0]` is the input, `shapes[i + 1]` the output of `layers[i]`.
+    package let shapes: [Shape]
+    /// Where `layers[i]`'s weights start in the parameter array; its biases follow them.
+    package let weightOffsets: [Int]
+    /// How many weights `layers[i]` has (0 for a pool); its bias count is its output channels.
+    package let weightCounts: [Int]
+    /// All weights and biases, layer after layer.
+    package let parameterCount: Int
+    /// Where `layers[i]`'s output starts in an activations buffer.
+    package let activationOffsets: [Int]
+    /// The floats an activations buffer needs: every layer's output, one after the other.
+    package let activationCount: Int
+
+    package var input: Shape { shapes[0] }
+    package var outputCount: Int { shapes[layers.count].count }
+    /// The largest activation, the size of the gradient buffers of `backward`.
+    package var largestActivation: Int { shapes.map(\.count).max() ?? 0 }
+
+    /// Checks that the layers fit together and lays out parameters and activations.
+    package init(inputWidth: Int, inputHeight: Int, layers: [Layer]) throws(DigitModelError) {
+        guard (4...256).contains(inputWidth), (4...256).contains(inputHeight) else {
+            throw DigitModelError("input size \(inputWidth)×\(inputHeight) is outside 4…256")
+        }
+        guard !layers.isEmpty, case .dense(DigitDecoding.classCount, false) = layers.last else {
+            throw DigitModelError("the last layer must be a dense layer of \(DigitDecoding.classCount) classes without ReLU")
+        }
+        var shape = Shape(height: inputHeight, width: inputWidth, channels: 1)
+        var shapes = [shape], weightOffsets: [Int] = [], weightCounts: [Int] = [], activationOffsets: [Int] = []
+        var parameters = 0, activations = 0
+        for (index, layer) in layers.enumerated() {
+            var weights = 0
+            switch layer {
+            case .convolution(let outputs):
+                guard shape.width > 1, outputs > 0, outputs % Block.scalarCount == 0, outputs <= 512 else {
+                    throw DigitModelError(
+                        "layer \(index): a convolution needs a multiple of \(Block.scalarCount) channels up to 512 (got \(outputs)) on a spatial input")
+                }
+                weights = 9 * shape.channels * outputs
+                shape.channels = outputs
+            case .maxPool:
+                guard shape.width >= 2, shape.height >= 2 else { throw DigitModelError("layer \(index): nothing left to pool") }
+                shape.width /= 2
+                shape.height /= 2
+            case .dense(let outputs, let relu):
+                guard outputs > 0, outputs <= 4096 else { throw DigitModelError("layer \(index): dense layer of \(outputs) outputs") }
+                guard relu || index == layers.count - 1 else {
+                    throw DigitModelError("layer \(index): only the last dense layer may be linear")
+                }
+                weights = shape.count * outputs
+                shape = Shape(height: 1, width: 1, channels: outputs)
+            }
+            if index < layers.count - 1, case .dense = layer, case .convolution = layers[index + 1] {
+                throw DigitModelError("layer \(index + 1): a convolution cannot follow a dense layer")
+            }
+            weightOffsets.append(parameters)
+            weightCounts.append(weights)
+            parameters += weights + (weights > 0 ? shape.channels : 0)
+            activationOffsets.append(activations)
+            activations += shape.count
+            shapes.append(shape)
+        }
+        self.layers = layers
+        self.shapes = shapes
+        self.weightOffsets = weightOffsets
+        self.weightCounts = weightCounts
+        self.parameterCount = parameters
+        self.activationOffsets = activationOffsets
+        self.activationCount = activations
+    }
+
+    // MARK: Forward
+
+    /// Runs `input` (the preprocessed crop) through every layer, writing each layer's output into
+    /// `activations` (at `activationOffsets`); the logits are the last `outputCount` floats.
+    package func forward(input: UnsafePointer<Float>, parameters: UnsafePointer<Float>, activations: UnsafeMutablePointer<Float>) {
+        var source = input
+        for (index, layer) in layers.enumerated() {
+            let from = shapes[index], to = shapes[index + 1]
+            let output = activations + activationOffsets[index]
+            let weights = parameters + weightOffsets[index], bias = weights + weightCounts[index]
+            switch layer {
+            case .convolution:
+                Self.convolutionForward(source, from, weights, bias, output, to.channels)
+            case .maxPool:
+                Self.maxPoolForward(source, from, output)
+            case .dense(let outputs, let relu):
+                Self.denseForward(source, from.count, weights, bias, output, outputs, relu: relu)
+            }
+            source = UnsafePointer(output)
+        }
+    }
+
+    /// Softmax of `logits` in place, in Double for the sums so that tiny probabilities still add up.
+    package static func softmax(_ logits: UnsafeMutablePointer<Float>, count: Int) {
+        var largest = -Float.infinity
+        for i in 0..<count { largest = max(largest, logits[i]) }
+        var sum = 0.0
+        for i in 0..<count {
+            let e = exp(Double(logits[i] - largest))
+            logits[i] = Float(e)
+            sum += e
+        }
+        let scale = Float(1 / sum)
+        for i in 0..<count { logits[i] *= scale }
+    }
+
+    private static func convolutionForward(
+        _ input: UnsafePointer<Float>, _ shape: Shape, _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ output: UnsafeMutablePointer<Float>, _ outputs: Int
+    ) {
+        let height = shape.height, width = shape.width, inputs = shape.channels
+        // One block of output channels at a time, accumulated in registers over every tap.
+        for block in stride(from: 0, to: outputs, by: Block.scalarCount) {
+            for y in 0..<height {
+                let rows = max(0, 1 - y)..<min(3, height + 1 - y)
+                for x in 0..<width {
+                    let columns = max(0, 1 - x)..<min(3, width + 1 - x)
+                    var sum = loadBlock(bias + block)
+                    for ky in rows {
+                        for kx in columns {
+                            let pixel = input + ((y &+ ky &- 1) &* width &+ (x &+ kx &- 1)) &* inputs
+                            var tap = weights + ((ky &* 3 &+ kx) &* inputs &* outputs &+ block)
+                            for c in 0..<inputs {
+                                let a = pixel[c]
+                                if a != 0 { sum += a * loadBlock(tap) }  // ReLU left many inputs at zero.
+                                tap += outputs
+                            }
+                        }
+                    }
+                    storeBlock(sum.replacing(with: 0, where: sum .< 0), output + ((y &* width &+ x) &* outputs &+ block))
+                }
+            }
+        }
+    }
+
+    private static func maxPoolForward(_ input: UnsafePointer<Float>, _ shape: Shape, _ output: UnsafeMutablePointer<Float>) {
+        let width = shape.width, channels = shape.channels
+        for y in 0..<(shape.height / 2) {
+            for x in 0..<(width / 2) {
+                let a = input + ((2 * y) * width + 2 * x) * channels, b = a + channels
+                let c = a + width * channels, d = c + channels
+                let out = output + (y * (width / 2) + x) * channels
+                for k in 0..<channels { out[k] = max(max(a[k], b[k]), max(c[k], d[k])) }
+            }
+        }
+    }
+
+    private static func denseForward(
+        _ input: UnsafePointer<Float>, _ inputs: Int, _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ output: UnsafeMutablePointer<Float>, _ outputs: Int, relu: Bool
+    ) {
+        for o in 0..<outputs { output[o] = bias[o] }
+        for i in 0..<inputs {
+            let a = input[i]
+            if a == 0 { continue }
+            axpy(outputs, a, weights + i * outputs, output)
+        }
+        if relu { for o in 0..<outputs where output[o] < 0 { output[o] = 0 } }
+    }
+
+    // MARK: Backward
+
+    /// Adds the gradient of the loss with respect to every parameter into `gradients`, given the
+    /// `activations` of a `forward` on `input` and `logitGradient`, the loss's gradient with
+    /// respect to the logits. `transposed` holds `transposeWeights` of the same parameters;
+    /// `scratch` two buffers of `largestActivation` floats each.
+    package func backward(
+        input: UnsafePointer<Float>, parameters: UnsafePointer<Float>, transposed: UnsafePointer<Float>,
+        activations: UnsafePointer<Float>, logitGradient: UnsafePointer<Float>,
+        gradients: UnsafeMutablePointer<Float>, scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    ) {
+        var upstream = scratch.0, downstream = scratch.1
+        upstream.update(from: logitGradient, count: outputCount)
+        for index in layers.indices.reversed() {
+            let from = shapes[index], to = shapes[index + 1]
+            let layerInput = index == 0 ? input : activations + activationOffsets[index - 1]
+            let layerOutput = activations + activationOffsets[index]
+            let weights = parameters + weightOffsets[index]
+            let weightGradient = gradients + weightOffsets[index], biasGradient = weightGradient + weightCounts[index]
+            let needsInputGradient = index > 0
+            switch layers[index] {
+            case .convolution:
+                // Through the ReLU: only outputs that were positive pass gradient.
+                for i in 0..<to.count where layerOutput[i] <= 0 { upstream[i] = 0 }
+                Self.convolutionBackward(
+                    layerInput, from, upstream, to.channels, weightGradient, biasGradient,
+                    needsInputGradient ? (transposed + weightOffsets[index], downstream) : nil)
+            case .maxPool:
+                Self.maxPoolBackward(layerInput, from, layerOutput, upstream, downstream)
+            case .dense(let outputs, let relu):
+                if relu { for i in 0..<outputs where layerOutput[i] <= 0 { upstream[i] = 0 } }
+                Self.denseBackward(
+                    layerInput, from.count, weights, upstream, outputs, weightGradient, biasGradient,
+                    needsInputGradient ? downstream : nil)
+            }
+            swap(&upstream, &downstream)
+        }
+    }
+
+    /// The convolution weights rearranged input channel innermost ([tap][output][input]), which
+    /// the backward pass needs to spread gradient to the inputs with contiguous loops.
+    package func transposeWeights(_ parameters: UnsafePointer<Float>, into transposed: UnsafeMutablePointer<Float>) {
+        for (index, layer) in layers.enumerated() {
+            guard case .convolution(let outputs) = layer else { continue }
+            let inputs = shapes[index].channels
+            let source = parameters + weightOffsets[index], target = transposed + weightOffsets[index]
+            for tap in 0..<9 {
+                for i in 0..<inputs {
+                    for o in 0..<outputs {
+                        target[(tap * outputs + o) * inputs + i] = source[(tap * inputs + i) * outputs + o]
+                    }
+                }
+            }
+        }
+    }
+
+    private static func convolutionBackward(
+        _ input: UnsafePointer<Float>, _ shape: Shape, _ gradient: UnsafePointer<Float>, _ outputs: Int,
+        _ weightGradient: UnsafeMutablePointer<Float>, _ biasGradient: UnsafeMutablePointer<Float>,
+        _ inputGradient: (transposed: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>)?
+    ) {
+        let pixels = shape.height * shape.width
+        for p in 0..<pixels { axpy(outputs, 1, gradient + p * outputs, biasGradient) }
+
+        convolutionWeightGradient(input, shape, gradient, outputs, weightGradient)
+        if let (transposed, into) = inputGradient {
+            convolutionInputGradient(shape, gradient, outputs, transposed, into)
+        }
+    }
+
+    /// For each tap and input channel, a block of output channels' weight gradient at a time: the
+    /// sum over pixels of input × output gradient, kept in registers.
+    private static func convolutionWeightGradient(
+        _ input: UnsafePointer<Float>, _ shape: Shape, _ gradient: UnsafePointer<Float>, _ outputs: Int,
+        _ weightGradient: UnsafeMutablePointer<Float>
+    ) {
+        let height = shape.height, width = shape.width, inputs = shape.channels
+        for block in stride(from: 0, to: outputs, by: Block.scalarCount) {
+            for ky in 0..<3 {
+                for kx in 0..<3 {
+                    let ys = max(0, 1 - ky)..<min(height, height + 1 - ky)
+                    let xs = max(0, 1 - kx)..<min(width, width + 1 - kx)
+                    for c in 0..<inputs {
+                        var sum = Block()
+                        for y in ys {
+                            var pixel = input + (((y &+ ky &- 1) &* width &+ (xs.lowerBound &+ kx &- 1)) &* inputs &+ c)
+                            var g = gradient + ((y &* width &+ xs.lowerBound) &* outputs &+ block)
+                            for _ in xs {
+                                let a = pixel.pointee
+                                if a != 0 { sum += a * loadBlock(g) }
+                                pixel += inputs
+                                g += outputs
+                            }
+                        }
+                        let row = weightGradient + (((ky &* 3 &+ kx) &* inputs &+ c) &* outputs &+ block)
+                        storeBlock(loadBlock(row) + sum, row)
+                    }
+                }
+            }
+        }
+    }
+
+    /// For each input pixel, a block of input channels' gradient at a time: what the pixel fed,
+    /// gathered from the output gradients through the transposed weights ([tap][output][input]).
+    private static func convolutionInputGradient(
+        _ shape: Shape, _ gradient: UnsafePointer<Float>, _ outputs: Int, _ transposed: UnsafePointer<Float>,
+        _ inputGradient: UnsafeMutablePointer<Float>
+    ) {
+        let height = shape.height, width = shape.width, inputs = shape.channels
+        for block in stride(from: 0, to: inputs, by: Block.scalarCount) {
+            for y in 0..<height {
+                let rows = max(0, 1 + y - (height - 1))...min(2, 1 + y)
+                for x in 0..<width {
+                    let columns = max(0, 1 + x - (width - 1))...min(2, 1 + x)
+                    var sum = Block()
+                    for ky in rows {
+                        for kx in columns {
+                            // Output pixel (y − ky + 1, x − kx + 1) saw this pixel through tap (ky, kx).
+                            let g = gradient + ((y &- ky &+ 1) &* width &+ (x &- kx &+ 1)) &* outputs
+                            var tap = transposed + ((ky &* 3 &+ kx) &* outputs &* inputs &+ block)
+                            for o in 0..<outputs {
+                                let d = g[o]
+                                if d != 0 { sum += d * loadBlock(tap) }  // Pooling and ReLU zeroed most.
+                                tap += inputs
+                            }
+                        }
+                    }
+                    storeBlock(sum, inputGradient + ((y &* width &+ x) &* inputs &+ block))
+                }
+            }
+        }
+    }
+
+    private static func maxPoolBackward(
+        _ input: UnsafePointer<Float>, _ shape: Shape, _ output: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>,
+        _ inputGradient: UnsafeMutablePointer<Float>
+    ) {
+        let width = shape.width, channels = shape.channels
+        inputGradient.update(repeating: 0, count: shape.count)
+        for y in 0..<(shape.height / 2) {
+            for x in 0..<(width / 2) {
+                let o = (y * (width / 2) + x) * channels
+                let topLeft = ((2 * y) * width + 2 * x) * channels, bottomLeft = topLeft + width * channels
+                for k in 0..<channels {
+                    // The first input that holds the maximum takes the whole gradient.
+                    let best = output[o + k]
+                    let corner =
+                        input[topLeft + k] == best ? topLeft
+                        : input[topLeft + channels + k] == best ? topLeft + channels
+                        : input[bottomLeft + k] == best ? bottomLeft : bottomLeft + channels
+                    inputGradient[corner + k] = gradient[o + k]
+                }
+            }
+        }
+    }
+
+    private static func denseBackward(
+        _ input: UnsafePointer<Float>, _ inputs: Int, _ weights: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>,
+        _ outputs: Int, _ weightGradient: UnsafeMutablePointer<Float>, _ biasGradient: UnsafeMutablePointer<Float>,
+        _ inputGradient: UnsafeMutablePointer<Float>?
+    ) {
+        axpy(outputs, 1, gradient, biasGradient)
+        for i in 0..<inputs {
+            let a = input[i]
+            if a == 0 { continue }
+            axpy(outputs, a, gradient, weightGradient + i * outputs)
+        }
+        guard let inputGradient else { return }
+        for i in 0..<inputs { inputGradient[i] = dot(outputs, weights + i * outputs, gradient) }
+    }
+}
+
+// MARK: Kernels
+
+/// The channels a convolution handles at once: sixteen floats are four SSE registers, the widest
+/// block that stays in registers on baseline x86-64 (SIMD32 spills and runs ten times slower).
+private typealias Block = SIMD16<Float>
+
+@inline(__always)
+private func loadBlock(_ pointer: UnsafePointer<Float>) -> Block {
+    UnsafeRawPointer(pointer).loadUnaligned(as: Block.self)
+}
+
+@inline(__always)
+private func loadBlock(_ pointer: UnsafeMutablePointer<Float>) -> Block {
+    UnsafeRawPointer(pointer).loadUnaligned(as: Block.self)
+}
+
+@inline(__always)
+private func storeBlock(_ value: Block, _ pointer: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Block.self)
+}
+
+@inline(__always)
+private func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func load8(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func store8(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+}
+
+/// y += a · x over `count` floats.
+@inline(__always)
+private func axpy(_ count: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    var i = 0
+    while i + 8 <= count {
+        store8(load8(y + i) + a * load8(x + i), y + i)
+        i += 8
+    }
+    while i < count {
+        y[i] += a * x[i]
+        i += 1
+    }
+}
+
+/// x · y over `count` floats, summed in eight lanes (a fixed order, so results repeat exactly).
+@inline(__always)
+private func dot(_ count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+    var lanes = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        lanes += load8(x + i) * load8(y + i)
+        i += 8
+    }
+    var sum = lanes.sum()
+    while i < count {
+        sum += x[i] * y[i]
+        i += 1
+    }
+    return sum
+}

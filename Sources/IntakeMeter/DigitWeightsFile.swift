@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a digit model could not be loaded or built, in words for the log.
+public struct DigitModelError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let reason: String
+
+    public init(_ reason: String) { self.reason = reason }
+
+    public var description: String { reason }
+}
+
+/// The digit weights file (`etc/meters/digits.weights`), written by `intake-train`, read by
+/// `DigitModel`. All integers are UInt32 and all floats IEEE Float32, little-endian:
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 4 | magic `IDGT` |
+/// | 4 | 4 | format version (1) |
+/// | 8 | 4 | input width (pixels) |
+/// | 12 | 4 | input height (pixels) |
+/// | 16 | 4 | layer count L |
+/// | 20 | 8·L | per layer: kind (1 = 3×3 convolution + ReLU, 2 = 2×2 max-pool, 3 = dense + ReLU, 4 = dense, linear: the logits), outputs (channels or units; 0 for a pool) |
+/// | 20+8L | 4 | parameter count P (must equal what the layers imply) |
+/// | 24+8L | 4·P | parameters, layer by layer: weights, then biases |
+/// | 24+8L+4P | 4 | FNV-1a (32-bit) of every byte before it |
+///
+/// Weight layouts: a convolution's are [ky][kx][input channel][output channel]; a dense layer's
+/// [input][output], its input flattened height × width × channels. The input is one channel of
+/// luma prepared by `DigitPreprocessing.input`; the last layer has 100 outputs, tenths 0.0…9.9.
+package enum DigitWeightsFile {
+    package static let magic: [UInt8] = Array("IDGT".utf8)
+    package static let version: UInt32 = 1
+
+    private enum Kind: UInt32 {
+        case convolution = 1, maxPool = 2, denseReLU = 3, denseLinear = 4
+    }
+
+    /// The file's bytes for `network` with `parameters`.
+    package static func encode(_ network: DigitNetwork, parameters: [Float]) -> [UInt8] {
+        precondition(parameters.count == network.parameterCount, "parameter count does not match the network")
+        var bytes = magic
+        func append(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        append(version)
+        append(UInt32(network.input.width))
+        append(UInt32(network.input.height))
+        append(UInt32(network.layers.count))
+        for layer in network.layers {
+            switch layer {
+            case .convolution(let outputs): append(Kind.convolution.rawValue); append(UInt32(outputs))
+            case .maxPool: append(Kind.maxPool.rawValue); append(0)
+            case .dense(let outputs, let relu):
+                append((relu ? Kind.denseReLU : Kind.denseLinear).rawValue)
+                append(UInt32(outputs))
+            }
+        }
+        append(UInt32(parameters.count))
+        bytes.reserveCapacity(bytes.count + 4 * parameters.count + 4)
+        for value in parameters { append(value.bitPattern) }
+        append(fnv1a(bytes[...]))
+        return bytes
+    }
+
+    /// The network and parameters in `bytes`, or what is wrong with them.
+    package static func decode(_ bytes: [UInt8]) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
+        guard bytes.count >= 4, Array(bytes[0..<4]) == magic else {
+            throw DigitModelError("not a digit weights file (no IDGT magic)")
+        }
+        var offset = 4
+        func next(_ field: String) throws(DigitModelError) -> UInt32 {
+            guard offset + 4 <= bytes.count else { throw DigitModelError("digit weights file truncated in its \(field) (\(bytes.count) bytes)") }
+            let value = UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+            offset += 4
+            return value
+        }
+        let fileVersion = try next("version")
+        guard fileVersion == version else {
+            throw DigitModelError("digit weights file version \(fileVersion); this intake reads version \(version)")
+        }
+        let width = Int(try next("input width")), height = Int(try next("input height"))
+        let layerCount = Int(try next("layer count"))
+        guard (1...64).contains(layerCount) else { throw DigitModelError("digit weights file declares \(layerCount) layers") }
+        var layers: [DigitNetwork.Layer] = []
+        for index in 0..<layerCount {
+            let code = try next("layer table"), outputs = Int(try next("layer table"))
+            switch Kind(rawValue: code) {
+            case .convolution: layers.append(.convolution(outputs: outputs))
+            case .maxPool: layers.append(.maxPool)
+            case .denseReLU: layers.append(.dense(outputs: outputs, relu: true))
+            case .denseLinear: layers.append(.dense(outputs: outputs, relu: false))
+            case nil: throw DigitModelError("digit weights file: layer \(index) has unknown kind \(code)")
+            }
+        }
+        let network = try DigitNetwork(inputWidth: width, inputHeight: height, layers: layers)
+        let count = Int(try next("parameter count"))
+        guard count == network.parameterCount else {
+            throw DigitModelError("digit weights file holds \(count) parameters; its layers need \(network.parameterCount)")
+        }
+        let expectedSize = offset + 4 * count + 4
+        guard bytes.count == expectedSize else {
+            throw DigitModelError("digit weights file is \(bytes.count) bytes; its header implies \(expectedSize) (truncated or padded)")
+        }
+        let storedChecksum = UInt32(bytes[expectedSize - 4]) | UInt32(bytes[expectedSize - 3]) << 8
+            | UInt32(bytes[expectedSize - 2]) << 16 | UInt32(bytes[expectedSize - 1]) << 24
+        guard storedChecksum == fnv1a(bytes[0..<(expectedSize - 4)]) else {
+            throw DigitModelError("digit weights file is corrupt (checksum mismatch)")
+        }
+        var parameters = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            let o = offset + 4 * i
+            let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+            parameters[i] = Float(bitPattern: bits)
+            guard parameters[i].isFinite else { throw DigitModelError("digit weights file: parameter \(i) is not a finite number") }
+        }
+        return (network, parameters)
+    }
+
+    /// Reads and decodes the file at `path`.
+    package static func read(path: String) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
+        guard let bytes = readFile(path) else {
+            throw DigitModelError("cannot read digit weights \(path): \(String(cString: strerror(errno)))")
+        }
+        do {
+            return try decode(bytes)
+        } catch {
+            throw DigitModelError("\(path): \(error.reason)")
+        }
+    }
+
+    /// Writes the file at `path` through a temporary name, so a reader never sees half of it.
+    package static func write(_ network: DigitNetwork, parameters: [Float], to path: String) throws(DigitModelError) {
+        let bytes = encode(network, parameters: parameters)
+        let temporary = path + ".tmp"
+        guard let file = fopen(temporary, "wb") else {
+            throw DigitModelError("cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
+        fclose(file)
+        guard written == bytes.count, flushed, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw DigitModelError("cannot write \(path): \(reason)")
+        }
+    }
+
+    /// The whole file at `path`, or nil if it cannot be read.
+    package static func readFile(_ path: String) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return ferror(file) == 0 ? bytes : nil
+    }
+
+    /// FNV-1a, 32-bit: enough to catch a damaged file, cheap to compute.
+    package static func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        return hash
+    }
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+public import IntakeCodecs
+
+/// A profile with its images read: the reference frame's size and the marks ready to search for.
+/// Load it once per profile and align every photo of the meter against it.
+public struct LoadedProfile: Sendable {
+    public let profile: MeterProfile
+    /// The reference frame's size: the reference image's.
+    public let referenceWidth: Int
+    public let referenceHeight: Int
+    /// The marks' crops, in the profile's order.
+    public let markImages: [RGBImage]
+    let templates: [MarkTemplate]
+
+    /// A profile with images already in memory; checks that every mark and box lies inside the
+    /// reference frame and that each mark image is big enough to search for.
+    public init(profile: MeterProfile, referenceWidth: Int, referenceHeight: Int, markImages: [RGBImage]) throws(MeterProfileError) {
+        let file = profile.path.isEmpty ? profile.name : profile.path
+        guard markImages.count == profile.marks.count, markImages.count >= 2 else {
+            throw MeterProfileError(file: file, message: "\(profile.marks.count) marks but \(markImages.count) mark images (at least two needed)")
+        }
+        let frame = Box(x: 0, y: 0, width: referenceWidth, height: referenceHeight)
+        for (index, (mark, image)) in zip(profile.marks, markImages).enumerated() {
+            // The coarse search runs at a quarter of the size: smaller marks would vanish there.
+            guard image.width >= 16, image.height >= 16 else {
+                throw MeterProfileError(
+                    file: file, key: "marks[\(index + 1)].image",
+                    message: "mark \(index + 1) (\(mark.imagePath)) is \(image.width)×\(image.height); a mark must be at least 16×16")
+            }
+            let box = Box(x: mark.x, y: mark.y, width: image.width, height: image.height)
+            guard Self.contains(frame, box) else {
+                throw MeterProfileError(
+                    file: file, key: "marks[\(index + 1)]",
+                    message: "mark \(index + 1) (\(box)) extends past the \(referenceWidth)×\(referenceHeight) reference frame")
+            }
+        }
+        for (kind, boxes) in [("wheels", profile.wheels.map(\.box)), ("dials", profile.dials.map(\.box))] {
+            for (index, box) in boxes.enumerated() where !Self.contains(frame, box) {
+                throw MeterProfileError(
+                    file: file, key: "\(kind)[\(index + 1)]",
+                    message: "\(kind)[\(index + 1)] (\(box)) extends past the \(referenceWidth)×\(referenceHeight) reference frame")
+            }
+        }
+        self.profile = profile
+        self.referenceWidth = referenceWidth
+        self.referenceHeight = referenceHeight
+        self.markImages = markImages
+        templates = markImages.map(MarkTemplate.init)
+    }
+
+    /// Reads the reference image's size and decodes the marks (JPEG or PNG, whatever the name says).
+    public static func load(_ profile: MeterProfile) throws(MeterProfileError) -> LoadedProfile {
+        let file = profile.path.isEmpty ? profile.name : profile.path
+        let codec: JPEGCodec
+        do { codec = try JPEGCodec() } catch { throw MeterProfileError(file: file, message: "can't start the JPEG decoder: \(error)") }
+        let reference = try image(at: profile.referencePath, key: "reference", file: file, codec: codec)
+        var marks: [RGBImage] = []
+        for (index, mark) in profile.marks.enumerated() {
+            marks.append(try image(at: mark.imagePath, key: "marks[\(index + 1)].image", file: file, codec: codec))
+        }
+        return try LoadedProfile(profile: profile, referenceWidth: reference.width, referenceHeight: reference.height, markImages: marks)
+    }
+
+    /// Reads a profile file and its images.
+    public static func load(path: String) throws(MeterProfileError) -> LoadedProfile {
+        try load(try MeterProfile.load(path: path))
+    }
+
+    private static func contains(_ frame: Box, _ box: Box) -> Bool {
+        box.x >= frame.x && box.y >= frame.y && box.x + box.width <= frame.x + frame.width && box.y + box.height <= frame.y + frame.height
+    }
+
+    private static func image(at path: String, key: String, file: String, codec: JPEGCodec) throws(MeterProfileError) -> RGBImage {
+        guard let bytes = ProfileFile.read(path) else {
+            throw MeterProfileError(file: file, key: key, message: "\"\(key)\": can't read \(path): \(String(cString: strerror(errno)))")
+        }
+        let decoded = bytes.withUnsafeBytes { raw in
+            Result { () throws(CodecError) -> RGBImage in
+                switch Sniffer.sniff(raw) {
+                case .jpeg:
+                    let header = try codec.readHeader(raw)
+                    return try codec.decode(raw, header: header, scale: .full, adobeInverted: true).image
+                case .png:
+                    return try PNGDecoder.decode(raw, limits: DecodeLimits(maxPixels: 40_000_000)).image
+                case .refused(let what):
+                    throw CodecError("must be JPEG or PNG, this is \(what)")
+                }
+            }
+        }
+        switch decoded {
+        case .success(let image): return image
+        case .failure(let error): throw MeterProfileError(file: file, key: key, message: "\"\(key)\": \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+public import IntakeCodecs
+
+/// Reads a profiled meter in a photo: align to the reference, crop every wheel and dial, read
+/// them (the trained digit model, the needle geometry), and assemble one value. A photo that
+/// does not align, or a position read without enough confidence, is unreadable with its reason.
+public final class MeterReader: Sendable {
+    public let profile: LoadedProfile
+    private let digits: DigitModel
+
+    public init(profile: LoadedProfile, digits: DigitModel) {
+        self.profile = profile
+        self.digits = digits
+    }
+
+    public func read(_ photo: RGBImage) -> AssembledReading {
+        let alignment: Alignment
+        switch Aligner.align(photo, to: profile) {
+        case .success(let found): alignment = found
+        case .failure(let error):
+            return AssembledReading(value: nil, positions: [], confidence: 0, unreadableReason: "\(error)")
+        }
+        var positions: [PositionReading] = []
+        for wheel in profile.profile.wheels.sorted(by: { $0.place > $1.place }) {
+            let reading = digits.read(BoxSampler.crop(photo, box: wheel.box, through: alignment))
+            positions.append(PositionReading(kind: .wheel, weight: wheel.place, value: reading.value, confidence: reading.confidence))
+        }
+        for dial in profile.profile.dials.sorted(by: { $0.factor > $1.factor }) {
+            guard let reading = DialReader.read(BoxSampler.crop(photo, box: dial.box, through: alignment)) else {
+                positions.append(PositionReading(kind: .dial, weight: dial.factor, value: 0, confidence: 0))
+                continue
+            }
+            positions.append(PositionReading(kind: .dial, weight: dial.factor, value: reading.value, confidence: reading.confidence))
+        }
+        var assembled = MeterAssembler.assemble(positions)
+        assembled.confidence = min(assembled.confidence, alignment.confidence)
+        return assembled
+    }
+}

@@ -1,0 +1,63 @@
+/// What the meter stage read in one job's image, and its verdict.
+public struct MeterReadingRecord: Sendable, Equatable {
+    public var meterID: String
+    /// Unix milliseconds.
+    public var capturedAt: Int64
+    public var value: Double?
+    public var unit: String?
+    public var confidence: Double?
+    /// JSON array of the positions read, wheels then dials.
+    public var digits: String?
+    public var claimedValue: Double?
+    public var manualValue: Double?
+    public var manualReadAt: Int64?
+    public var delta: Double?
+    public var verdict: String
+    public var reason: String?
+    public var plausibility: String?
+
+    public init(meterID: String, capturedAt: Int64, value: Double?, unit: String?, confidence: Double?, digits: String?,
+                claimedValue: Double?, manualValue: Double?, manualReadAt: Int64?, delta: Double?, verdict: String,
+                reason: String?, plausibility: String?) {
+        self.meterID = meterID
+        self.capturedAt = capturedAt
+        self.value = value
+        self.unit = unit
+        self.confidence = confidence
+        self.digits = digits
+        self.claimedValue = claimedValue
+        self.manualValue = manualValue
+        self.manualReadAt = manualReadAt
+        self.delta = delta
+        self.verdict = verdict
+        self.reason = reason
+        self.plausibility = plausibility
+    }
+}
+
+extension Database {
+    /// Records (or replaces, on a job's later attempt) what the meter stage made of its image.
+    public func recordMeterReading(jobID: String, _ reading: MeterReadingRecord) throws(StoreError) {
+        try execute(
+            """
+            INSERT OR REPLACE INTO meter_readings (job_id, meter_id, captured_at, value, unit, confidence, digits, claimed_value,
+                                                   manual_value, manual_read_at, delta, verdict, reason, plausibility)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            """,
+            [.text(jobID), .text(reading.meterID), SQLValue(timestamp: reading.capturedAt), SQLValue(reading.value), SQLValue(reading.unit),
+             SQLValue(reading.confidence), SQLValue(reading.digits), SQLValue(reading.claimedValue), SQLValue(reading.manualValue),
+             SQLValue(timestamp: reading.manualReadAt), SQLValue(reading.delta), .text(reading.verdict), SQLValue(reading.reason),
+             SQLValue(reading.plausibility)])
+    }
+
+    /// The readings of `meter` accepted so far (verdict match): the history new readings are judged against.
+    public func acceptedMeterReadings(meter: String) throws(StoreError) -> [(capturedAt: Int64, value: Double)] {
+        try query(
+            "SELECT captured_at, value FROM meter_readings WHERE meter_id = ? AND verdict = 'match' AND value IS NOT NULL ORDER BY captured_at",
+            [.text(meter)]
+        ).compactMap { row in
+            guard let time = row["captured_at"]?.textValue.flatMap(Timestamp.milliseconds(from:)), let value = row["value"]?.realValue else { return nil }
+            return (time, value)
+        }
+    }
+}

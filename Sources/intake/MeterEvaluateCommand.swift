@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import IntakeCodecs
+import IntakeConfig
+import IntakeMeter
+import IntakePipeline
+import IntakeReports
+
+/// `intake meter evaluate`: the meter reader's accuracy on the corpus, as `make bench-meter`
+/// prints it — digits on the validation split the model never trained on, dials within ±0.2 on
+/// the needle crops, and whole readings of the demo meter's photos against their file names.
+struct MeterEvaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "Accuracy of the digit model, the dial reader and whole readings.")
+    @Option(help: "The shared corpus.") var corpus = "../shared/corpus"
+    @Option(help: "Folder of the meter profiles and digits.weights.") var profiles = "etc/meters"
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: corpus + "/meters") else {
+            output("bench-meter: no corpus at \(corpus); skipping\n")
+            return
+        }
+        let codec = try JPEGCodec()
+        evaluateDigits(codec)
+        evaluateDials(codec)
+        evaluateDemoPhotos()
+    }
+
+    private func evaluateDigits(_ codec: JPEGCodec) {
+        guard let folder = DigitCorpus.digitsFolder(corpus + "/meters/digits"), let samples = try? DigitCorpus.samples(folder: folder),
+            let model = try? DigitModel(weightsAt: profiles + "/digits.weights")
+        else { return output("digits: corpus or weights missing\n") }
+        let validation = samples.filter { DigitCorpus.isValidation($0.path) }
+        var within = [0.5: 0, 0.2: 0, 0.1: 0], read = 0
+        for sample in validation {
+            guard let bytes = FileManager.default.contents(atPath: folder + "/" + sample.path),
+                let crop = try? DigitCorpus.decodeCrop(Array(bytes), jpeg: codec) else { continue }
+            read += 1
+            let distance = DigitReading.circularDistance(model.read(crop).value, sample.value)
+            for limit in within.keys where distance <= limit + 1e-9 { within[limit, default: 0] += 1 }
+        }
+        func share(_ n: Int) -> String { Cell.decimal(100 * Double(n) / Double(max(1, read)), 2) + "%" }
+        output("digits: \(read) validation crops: within half a step (0.5) \(share(within[0.5]!)), within 0.2 \(share(within[0.2]!)), within 0.1 \(share(within[0.1]!)) (goal >= 99%)\n")
+    }
+
+    private func evaluateDials(_ codec: JPEGCodec) {
+        let folder = corpus + "/meters/needles"
+        guard let text = try? String(contentsOfFile: folder + "/labels.csv", encoding: .utf8) else { return output("dials: no needles\n") }
+        var total = 0, within02 = 0, within05 = 0, confident = 0, confidentRight = 0
+        for line in text.split(whereSeparator: \.isNewline).dropFirst() {
+            let fields = line.split(separator: ",")
+            guard fields.count == 2, let truth = Double(fields[1]), let bytes = FileManager.default.contents(atPath: folder + "/" + fields[0]),
+                let crop = try? DigitCorpus.decodeCrop(Array(bytes), jpeg: codec) else { continue }
+            total += 1
+            guard let reading = DialReader.read(crop) else { continue }
+            let distance = DigitReading.circularDistance(reading.value, truth)
+            if distance <= 0.2 + 1e-9 { within02 += 1 }
+            if distance <= 0.5 + 1e-9 { within05 += 1 }
+            if reading.confidence >= 0.5 {
+                confident += 1
+                if distance <= 0.2 + 1e-9 { confidentRight += 1 }
+            }
+        }
+        func share(_ n: Int, of d: Int) -> String { Cell.decimal(100 * Double(n) / Double(max(1, d)), 1) + "%" }
+        output("dials: \(total) needle crops (decodable ones; BMPs are not images intake takes): within ±0.2 \(share(within02, of: total)), within ±0.5 \(share(within05, of: total)); "
+            + "confident (>= 0.5) \(share(confident, of: total)) of them, \(share(confidentRight, of: confident)) within ±0.2 (goal >= 97%)\n")
+    }
+
+    private func evaluateDemoPhotos() {
+        let folder = corpus + "/meters/demo-meter"
+        let station = MeterStation(profilesFolder: profiles)
+        guard let processor = try? ImageProcessor(options: ProcessingOptions(fullResolution: true)),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        var right = 0, readable = 0
+        let photos = names.filter { $0.hasPrefix("5") && $0.hasSuffix(".jpg") }.sorted()
+        for name in photos {
+            let truth = Double(name.dropLast(4))!
+            guard let bytes = try? ImageFile.read(path: folder + "/" + name, maxBytes: 50 << 20, followSymlinks: false),
+                case .success(let image) = processor.process(bytes).result,
+                let read = station.read(meter: "demo-meter", photo: image.upright) else { continue }
+            let value = read.reading.value
+            if value != nil { readable += 1 }
+            let ok = value.map { abs($0 - truth) <= 0.001 } ?? false
+            if ok { right += 1 }
+            output("  \(name)  read \(value.map { Cell.decimal($0, 5) } ?? "unreadable (\(read.reading.unreadableReason ?? ""))")  \(ok ? "ok" : "WRONG")\n")
+        }
+        output("demo photos: \(right) of \(photos.count) within 0.001 m3 of the file name (\(readable) readable; goal 12 of 12)\n")
+    }
+}
