@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Where the dial face's centre is, found from its ten numerals.
 ///
 /// The numerals (and ticks) sit every 36°, so around the true centre the ink of the face repeats
@@ -7,6 +13,11 @@ struct DialFace {
     let centerX: Double, centerY: Double
     /// The harmonic's share of the ring's ink, 0...1: near 0 when no numerals were seen.
     let strength: Double
+    /// How far the ring of marks is turned clockwise from upright, in dial units (−0.5 ..< 0.5,
+    /// a mark's spacing being 1): the harmonic's phase, which puts marks at whole values when
+    /// the face is upright. Crops cut from a reference frame that is itself slightly turned read
+    /// every needle off by this much.
+    var rotation = 0.0
 
     /// Searches centres within `searchRadius` of (`nearX`, `nearY`); `ink` is how dark each
     /// pixel is, `excluded` the needle's pixels (whose ink is not the face's).
@@ -33,7 +44,7 @@ struct DialFace {
         guard !inkX.isEmpty else { return nil }
 
         /// The strongest band's harmonic magnitude, and that band's total ink.
-        struct Harmonic { var score = 0.0, total = 0.0 }
+        struct Harmonic { var score = 0.0, total = 0.0, re = 0.0, im = 0.0 }
         func evaluate(_ cx: Double, _ cy: Double, sparse: Bool = false) -> Harmonic {
             var re = [Double](repeating: 0, count: bandCount)
             var im = [Double](repeating: 0, count: bandCount)
@@ -67,7 +78,7 @@ struct DialFace {
             var best = Harmonic()
             for band in 0..<bandCount {
                 let magnitude = (re[band] * re[band] + im[band] * im[band]).squareRoot()
-                if magnitude > best.score { best = Harmonic(score: magnitude, total: total[band]) }
+                if magnitude > best.score { best = Harmonic(score: magnitude, total: total[band], re: re[band], im: im[band]) }
             }
             return best
         }
@@ -98,6 +109,11 @@ struct DialFace {
         }
         let result = best.result
         guard result.total > 0 else { return nil }
-        return DialFace(centerX: nearX + best.x, centerY: nearY + best.y, strength: result.score / result.total)
+        // Marks at whole values stand at φ = 36°·k − 90°, where e^(10iφ) = −1: the phase is 180°
+        // on an upright face, and turning the face by δ dial units adds 36°·δ·10 = 360°·δ to it.
+        var phase = atan2(result.im, result.re) - Double.pi
+        if phase < -Double.pi { phase += 2 * Double.pi }
+        return DialFace(centerX: nearX + best.x, centerY: nearY + best.y, strength: result.score / result.total,
+                        rotation: phase / (2 * Double.pi))
     }
 }

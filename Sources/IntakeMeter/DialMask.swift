@@ -11,6 +11,9 @@ struct DialMask {
     var strayShare: Double
     /// How much darker than the face each pixel is: the ink of the numerals and ticks.
     var darkness: [Float]
+    /// How red each pixel is (red masks only), and the threshold the red mask was cut at.
+    var redness: [Float] = []
+    var redThreshold: Float = 0
 
     /// Bridges narrower than this share of the crop's size are cut: a needle touching a numeral
     /// or the bezel ring joins them by a few pixels only, while its own body is wider.
@@ -26,7 +29,7 @@ struct DialMask {
            Float(red.count) >= 0.02 * size * size {
             return DialMask(mask: fillHoles(red.mask, width: width, height: height), width: width, height: height,
                             isRed: true, strayShare: Double(red.stray) / Double(red.count),
-                            darkness: maps.darkness)
+                            darkness: maps.darkness, redness: maps.redness, redThreshold: redThreshold)
         }
         let darkThreshold = max(otsuThreshold(maps.darkness), 40)
         if let dark = central(maps.darkness, threshold: darkThreshold, width: width, height: height, bridgeWidth: bridgeWidth),
@@ -36,6 +39,57 @@ struct DialMask {
                             isRed: false, strayShare: 0, darkness: maps.darkness)
         }
         return nil
+    }
+
+    /// The mask with what lies in line with the pivot given back: every pixel of `values` at or
+    /// above `threshold` from which a straight line to (`pivotX`, `pivotY`) runs through such
+    /// pixels (gaps of up to `gap` pixels allowed) into the mask. A needle is star-shaped about
+    /// its pivot, so a thin blade that the bridge cut took off comes back whole, while a numeral
+    /// or the bezel touching it, not in line with the pivot, stays out.
+    func radiallyExtended(values: [Float], threshold: Float, pivotX: Double, pivotY: Double, gap: Double) -> [Bool] {
+        var out = mask
+        let step = 0.5
+        for y in 0..<height {
+            for x in 0..<width where !mask[y * width + x] && values[y * width + x] >= threshold {
+                let dx = pivotX - Double(x), dy = pivotY - Double(y)
+                let distance = (dx * dx + dy * dy).squareRoot()
+                let steps = Int(distance / step)
+                guard steps > 0 else { continue }
+                let ux = dx / distance * step, uy = dy / distance * step
+                var missed = 0.0
+                for k in 1...steps {
+                    // Both ends lie in the crop, so every point between does.
+                    let q = Int((Double(y) + uy * Double(k)).rounded()) * width + Int((Double(x) + ux * Double(k)).rounded())
+                    if mask[q] { out[y * width + x] = true; break }
+                    if values[q] >= threshold {
+                        missed = 0
+                    } else {
+                        missed += step
+                        if missed > gap { break }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The mean of each pixel's 3 × 3 neighbourhood (what of it lies in the crop): JPEG keeps
+    /// colour at half resolution, in blocks, so a thin red blade's redness is ragged pixel by pixel.
+    static func boxBlur(_ values: [Float], width: Int, height: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: values.count)
+        for y in 0..<height {
+            for x in 0..<width {
+                var sum: Float = 0, count: Float = 0
+                for ny in max(y - 1, 0)...min(y + 1, height - 1) {
+                    for nx in max(x - 1, 0)...min(x + 1, width - 1) {
+                        sum += values[ny * width + nx]
+                        count += 1
+                    }
+                }
+                out[y * width + x] = sum / count
+            }
+        }
+        return out
     }
 
     /// Per-pixel redness, r − max(g, b), and darkness (face luminance − luminance), after

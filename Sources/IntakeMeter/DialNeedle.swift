@@ -129,6 +129,42 @@ struct DialNeedle {
     }
 }
 
+extension DialNeedle {
+    /// Measures the principal axis on the blade alone: the pixels of `mask` beyond `margin` × the
+    /// hub's radius and within `halfAngle` dial units of the tip's direction, each counted by its
+    /// `weight` (negative counts as 0). On a thin blade over a large round hub the hub's pixels
+    /// (its irregular edge, a tail) outweigh the blade's, and the blade's red edges are blocky
+    /// (JPEG keeps colour at half resolution): weighting a slightly grown mask by `darkness`,
+    /// which has the full resolution, finds the blade's middle more steadily.
+    mutating func measureBlade(_ mask: [Bool], weight: [Float], width: Int, height: Int, margin: Double, halfAngle: Double) {
+        let reach = margin * hubRadius
+        var total = 0.0, sumX = 0.0, sumY = 0.0
+        var points: [(x: Double, y: Double, w: Double)] = []
+        for y in 0..<height {
+            for x in 0..<width where mask[y * width + x] {
+                let dx = Double(x) - hubX, dy = Double(y) - hubY
+                guard dx * dx + dy * dy > reach * reach,
+                      DialAngle.distance(DialAngle.value(dx: dx, dy: dy), tipValue) <= halfAngle else { continue }
+                let w = Double(max(weight[y * width + x], 0))
+                points.append((Double(x), Double(y), w))
+                total += w; sumX += w * Double(x); sumY += w * Double(y)
+            }
+        }
+        guard points.count >= 8, total > 0 else { return }
+        let meanX = sumX / total, meanY = sumY / total
+        var xx = 0.0, yy = 0.0, xy = 0.0
+        for point in points {
+            let dx = point.x - meanX, dy = point.y - meanY
+            xx += point.w * dx * dx; yy += point.w * dy * dy; xy += point.w * dx * dy
+        }
+        let theta = 0.5 * atan2(2 * xy, xx - yy)
+        axisValue = DialAngle.value(dx: cos(theta), dy: sin(theta))
+        if DialAngle.distance(axisValue, tipValue) > 2.5 { axisValue = (axisValue + 5).truncatingRemainder(dividingBy: 10) }
+        axisDisagreement = DialAngle.distance(axisValue, tipValue)
+        value = reading(pivotX: hubX, pivotY: hubY)
+    }
+}
+
 /// Angles in dial units.
 enum DialAngle {
     /// The clockwise angle of (dx, dy) from 12 o'clock (y points down), in dial units 0 ..< 10.
