@@ -139,25 +139,40 @@ package struct DigitNetwork: Sendable {
         _ output: UnsafeMutablePointer<Float>, _ outputs: Int
     ) {
         let height = shape.height, width = shape.width, inputs = shape.channels
-        // One block of output channels at a time, accumulated in registers over every tap.
-        for block in stride(from: 0, to: outputs, by: Block.scalarCount) {
+        // Two blocks of output channels at a time, accumulated in registers over every tap.
+        for block in stride(from: 0, to: outputs, by: 2 * Block.scalarCount) {
+            let pair = block + Block.scalarCount < outputs
             for y in 0..<height {
                 let rows = max(0, 1 - y)..<min(3, height + 1 - y)
                 for x in 0..<width {
                     let columns = max(0, 1 - x)..<min(3, width + 1 - x)
                     var sum = loadBlock(bias + block)
+                    var sum2 = pair ? loadBlock(bias + block + Block.scalarCount) : Block()
                     for ky in rows {
                         for kx in columns {
                             let pixel = input + ((y &+ ky &- 1) &* width &+ (x &+ kx &- 1)) &* inputs
                             var tap = weights + ((ky &* 3 &+ kx) &* inputs &* outputs &+ block)
-                            for c in 0..<inputs {
-                                let a = pixel[c]
-                                if a != 0 { sum += a * loadBlock(tap) }  // ReLU left many inputs at zero.
-                                tap += outputs
+                            if pair {
+                                for c in 0..<inputs {
+                                    let a = pixel[c]
+                                    if a != 0 {
+                                        sum += a * loadBlock(tap)
+                                        sum2 += a * loadBlock(tap + Block.scalarCount)
+                                    }
+                                    tap += outputs
+                                }
+                            } else {
+                                for c in 0..<inputs {
+                                    let a = pixel[c]
+                                    if a != 0 { sum += a * loadBlock(tap) }  // ReLU left many inputs at zero.
+                                    tap += outputs
+                                }
                             }
                         }
                     }
-                    storeBlock(sum.replacing(with: 0, where: sum .< 0), output + ((y &* width &+ x) &* outputs &+ block))
+                    let out = output + ((y &* width &+ x) &* outputs &+ block)
+                    storeBlock(sum.replacing(with: 0, where: sum .< 0), out)
+                    if pair { storeBlock(sum2.replacing(with: 0, where: sum2 .< 0), out + Block.scalarCount) }
                 }
             }
         }
@@ -265,25 +280,36 @@ package struct DigitNetwork: Sendable {
         _ weightGradient: UnsafeMutablePointer<Float>
     ) {
         let height = shape.height, width = shape.width, inputs = shape.channels
-        for block in stride(from: 0, to: outputs, by: Block.scalarCount) {
+        for block in stride(from: 0, to: outputs, by: 2 * Block.scalarCount) {
+            let pair = block + Block.scalarCount < outputs
             for ky in 0..<3 {
                 for kx in 0..<3 {
                     let ys = max(0, 1 - ky)..<min(height, height + 1 - ky)
                     let xs = max(0, 1 - kx)..<min(width, width + 1 - kx)
                     for c in 0..<inputs {
-                        var sum = Block()
+                        var sum = Block(), sum2 = Block()
                         for y in ys {
                             var pixel = input + (((y &+ ky &- 1) &* width &+ (xs.lowerBound &+ kx &- 1)) &* inputs &+ c)
                             var g = gradient + ((y &* width &+ xs.lowerBound) &* outputs &+ block)
-                            for _ in xs {
-                                let a = pixel.pointee
-                                if a != 0 { sum += a * loadBlock(g) }
-                                pixel += inputs
-                                g += outputs
+                            if pair {
+                                for _ in xs {
+                                    let a = pixel.pointee
+                                    sum += a * loadBlock(g)
+                                    sum2 += a * loadBlock(g + Block.scalarCount)
+                                    pixel += inputs
+                                    g += outputs
+                                }
+                            } else {
+                                for _ in xs {
+                                    sum += pixel.pointee * loadBlock(g)
+                                    pixel += inputs
+                                    g += outputs
+                                }
                             }
                         }
                         let row = weightGradient + (((ky &* 3 &+ kx) &* inputs &+ c) &* outputs &+ block)
                         storeBlock(loadBlock(row) + sum, row)
+                        if pair { storeBlock(loadBlock(row + Block.scalarCount) + sum2, row + Block.scalarCount) }
                     }
                 }
             }
@@ -297,25 +323,39 @@ package struct DigitNetwork: Sendable {
         _ inputGradient: UnsafeMutablePointer<Float>
     ) {
         let height = shape.height, width = shape.width, inputs = shape.channels
-        for block in stride(from: 0, to: inputs, by: Block.scalarCount) {
+        for block in stride(from: 0, to: inputs, by: 2 * Block.scalarCount) {
+            let pair = block + Block.scalarCount < inputs
             for y in 0..<height {
                 let rows = max(0, 1 + y - (height - 1))...min(2, 1 + y)
                 for x in 0..<width {
                     let columns = max(0, 1 + x - (width - 1))...min(2, 1 + x)
-                    var sum = Block()
+                    var sum = Block(), sum2 = Block()
                     for ky in rows {
                         for kx in columns {
                             // Output pixel (y − ky + 1, x − kx + 1) saw this pixel through tap (ky, kx).
                             let g = gradient + ((y &- ky &+ 1) &* width &+ (x &- kx &+ 1)) &* outputs
                             var tap = transposed + ((ky &* 3 &+ kx) &* outputs &* inputs &+ block)
-                            for o in 0..<outputs {
-                                let d = g[o]
-                                if d != 0 { sum += d * loadBlock(tap) }  // Pooling and ReLU zeroed most.
-                                tap += inputs
+                            if pair {
+                                for o in 0..<outputs {
+                                    let d = g[o]
+                                    if d != 0 {
+                                        sum += d * loadBlock(tap)
+                                        sum2 += d * loadBlock(tap + Block.scalarCount)
+                                    }
+                                    tap += inputs
+                                }
+                            } else {
+                                for o in 0..<outputs {
+                                    let d = g[o]
+                                    if d != 0 { sum += d * loadBlock(tap) }  // Pooling and ReLU zeroed most.
+                                    tap += inputs
+                                }
                             }
                         }
                     }
-                    storeBlock(sum, inputGradient + ((y &* width &+ x) &* inputs &+ block))
+                    let out = inputGradient + ((y &* width &+ x) &* inputs &+ block)
+                    storeBlock(sum, out)
+                    if pair { storeBlock(sum2, out + Block.scalarCount) }
                 }
             }
         }

@@ -12,7 +12,7 @@ public struct DigitModelError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 /// The digit weights file (`etc/meters/digits.weights`), written by `intake-train`, read by
-/// `DigitModel`. All integers are UInt32 and all floats IEEE Float32, little-endian:
+/// `DigitModel`. All integers are UInt32, little-endian:
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -20,15 +20,18 @@ public struct DigitModelError: Error, Sendable, Equatable, CustomStringConvertib
 /// | 4 | 4 | format version (1) |
 /// | 8 | 4 | input width (pixels) |
 /// | 12 | 4 | input height (pixels) |
-/// | 16 | 4 | layer count L |
-/// | 20 | 8·L | per layer: kind (1 = 3×3 convolution + ReLU, 2 = 2×2 max-pool, 3 = dense + ReLU, 4 = dense, linear: the logits), outputs (channels or units; 0 for a pool) |
-/// | 20+8L | 4 | parameter count P (must equal what the layers imply) |
-/// | 24+8L | 4·P | parameters, layer by layer: weights, then biases |
-/// | 24+8L+4P | 4 | FNV-1a (32-bit) of every byte before it |
+/// | 16 | 4 | parameter encoding: 1 = Float32, 2 = Float16 (IEEE binary16), little-endian |
+/// | 20 | 4 | layer count L |
+/// | 24 | 8·L | per layer: kind (1 = 3×3 convolution + ReLU, 2 = 2×2 max-pool, 3 = dense + ReLU, 4 = dense, linear: the logits), outputs (channels or units; 0 for a pool) |
+/// | 24+8L | 4 | parameter count P (must equal what the layers imply) |
+/// | 28+8L | P·(4 or 2) | parameters, layer by layer: weights, then biases |
+/// | end − 4 | 4 | FNV-1a (32-bit) of every byte before it |
 ///
 /// Weight layouts: a convolution's are [ky][kx][input channel][output channel]; a dense layer's
 /// [input][output], its input flattened height × width × channels. The input is one channel of
 /// luma prepared by `DigitPreprocessing.input`; the last layer has 100 outputs, tenths 0.0…9.9.
+/// The trainer writes Float16: half the size, and no measurable change in the readings (it
+/// reports its figures with the rounded weights).
 package enum DigitWeightsFile {
     package static let magic: [UInt8] = Array("IDGT".utf8)
     package static let version: UInt32 = 1
@@ -37,14 +40,22 @@ package enum DigitWeightsFile {
         case convolution = 1, maxPool = 2, denseReLU = 3, denseLinear = 4
     }
 
+    /// How the parameters are stored.
+    package enum Encoding: UInt32, Sendable {
+        case float32 = 1, float16 = 2
+
+        var bytes: Int { self == .float32 ? 4 : 2 }
+    }
+
     /// The file's bytes for `network` with `parameters`.
-    package static func encode(_ network: DigitNetwork, parameters: [Float]) -> [UInt8] {
+    package static func encode(_ network: DigitNetwork, parameters: [Float], encoding: Encoding = .float16) -> [UInt8] {
         precondition(parameters.count == network.parameterCount, "parameter count does not match the network")
         var bytes = magic
         func append(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
         append(version)
         append(UInt32(network.input.width))
         append(UInt32(network.input.height))
+        append(encoding.rawValue)
         append(UInt32(network.layers.count))
         for layer in network.layers {
             switch layer {
@@ -56,8 +67,11 @@ package enum DigitWeightsFile {
             }
         }
         append(UInt32(parameters.count))
-        bytes.reserveCapacity(bytes.count + 4 * parameters.count + 4)
-        for value in parameters { append(value.bitPattern) }
+        bytes.reserveCapacity(bytes.count + encoding.bytes * parameters.count + 4)
+        switch encoding {
+        case .float32: for value in parameters { append(value.bitPattern) }
+        case .float16: for value in parameters { withUnsafeBytes(of: Float16(value).bitPattern.littleEndian) { bytes += $0 } }
+        }
         append(fnv1a(bytes[...]))
         return bytes
     }
@@ -79,6 +93,10 @@ package enum DigitWeightsFile {
             throw DigitModelError("digit weights file version \(fileVersion); this intake reads version \(version)")
         }
         let width = Int(try next("input width")), height = Int(try next("input height"))
+        let code = try next("parameter encoding")
+        guard let encoding = Encoding(rawValue: code) else {
+            throw DigitModelError("digit weights file: unknown parameter encoding \(code)")
+        }
         let layerCount = Int(try next("layer count"))
         guard (1...64).contains(layerCount) else { throw DigitModelError("digit weights file declares \(layerCount) layers") }
         var layers: [DigitNetwork.Layer] = []
@@ -97,7 +115,7 @@ package enum DigitWeightsFile {
         guard count == network.parameterCount else {
             throw DigitModelError("digit weights file holds \(count) parameters; its layers need \(network.parameterCount)")
         }
-        let expectedSize = offset + 4 * count + 4
+        let expectedSize = offset + encoding.bytes * count + 4
         guard bytes.count == expectedSize else {
             throw DigitModelError("digit weights file is \(bytes.count) bytes; its header implies \(expectedSize) (truncated or padded)")
         }
@@ -108,9 +126,14 @@ package enum DigitWeightsFile {
         }
         var parameters = [Float](repeating: 0, count: count)
         for i in 0..<count {
-            let o = offset + 4 * i
-            let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
-            parameters[i] = Float(bitPattern: bits)
+            let o = offset + encoding.bytes * i
+            switch encoding {
+            case .float32:
+                let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                parameters[i] = Float(bitPattern: bits)
+            case .float16:
+                parameters[i] = Float(Float16(bitPattern: UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8))
+            }
             guard parameters[i].isFinite else { throw DigitModelError("digit weights file: parameter \(i) is not a finite number") }
         }
         return (network, parameters)
@@ -129,8 +152,10 @@ package enum DigitWeightsFile {
     }
 
     /// Writes the file at `path` through a temporary name, so a reader never sees half of it.
-    package static func write(_ network: DigitNetwork, parameters: [Float], to path: String) throws(DigitModelError) {
-        let bytes = encode(network, parameters: parameters)
+    package static func write(
+        _ network: DigitNetwork, parameters: [Float], encoding: Encoding = .float16, to path: String
+    ) throws(DigitModelError) {
+        let bytes = encode(network, parameters: parameters, encoding: encoding)
         let temporary = path + ".tmp"
         guard let file = fopen(temporary, "wb") else {
             throw DigitModelError("cannot create \(temporary): \(String(cString: strerror(errno)))")
@@ -157,6 +182,11 @@ package enum DigitWeightsFile {
             bytes += buffer[0..<n]
         }
         return ferror(file) == 0 ? bytes : nil
+    }
+
+    /// `parameters` as the file will give them back: rounded through Float16 when so encoded.
+    package static func rounded(_ parameters: [Float], encoding: Encoding = .float16) -> [Float] {
+        encoding == .float32 ? parameters : parameters.map { Float(Float16($0)) }
     }
 
     /// FNV-1a, 32-bit: enough to catch a damaged file, cheap to compute.

@@ -131,10 +131,13 @@ import Glibc
             inputWidth: 8, inputHeight: 10,
             layers: [.convolution(outputs: 16), .maxPool, .dense(outputs: 16, relu: true), .dense(outputs: 100, relu: false)])
         let parameters = (0..<network.parameterCount).map { Float($0 % 97) / 97 - 0.5 }
-        let decoded = try DigitWeightsFile.decode(DigitWeightsFile.encode(network, parameters: parameters))
-        #expect(decoded.network.layers == network.layers)
-        #expect(decoded.network.input == network.input)
-        #expect(decoded.parameters == parameters)
+        let exact = try DigitWeightsFile.decode(DigitWeightsFile.encode(network, parameters: parameters, encoding: .float32))
+        #expect(exact.network.layers == network.layers)
+        #expect(exact.network.input == network.input)
+        #expect(exact.parameters == parameters)
+        let half = try DigitWeightsFile.decode(DigitWeightsFile.encode(network, parameters: parameters, encoding: .float16))
+        #expect(half.parameters == DigitWeightsFile.rounded(parameters, encoding: .float16))
+        #expect(zip(half.parameters, parameters).allSatisfy { abs($0 - $1) <= 0.001 })
     }
 
     @Test func aSyntheticCropReadsInRangeAndTheSameEveryTime() throws {
