@@ -168,3 +168,51 @@ import Glibc
         daemon.stop()
     }
 }
+
+/// The demo meter's photos through a running daemon, judged against manual readings.
+@Suite(.serialized) struct DaemonMeterTests {
+    @Test func demoMeterPhotosAreReadAndJudged() throws {
+        guard let corpus = Fixtures.corpus else { print("skipped: no corpus"); return }
+        let daemon = try DaemonHarness(settings: "[meters]\nprofiles_dir = \"\(Fixtures.packageRoot)/etc/meters\"\n")
+        try daemon.start()
+        // Manual readings an hour either side of now, when the dropped photos get their times.
+        let now = Timestamp.nowMilliseconds()
+        let csv = "meter_id,read_at,value,unit\ndemo-meter,\(Timestamp.string(fromMilliseconds: now - 3_600_000)),530.0,m3\n"
+            + "demo-meter,\(Timestamp.string(fromMilliseconds: now + 3_600_000)),532.0,m3\n"
+        let readings = daemon.folder.write("manual.csv", Array(csv.utf8))
+        let imported = try ChildProcess.run(ChildProcess.built("intake"), ["readings", "import", "--root", daemon.root, readings])
+        #expect(imported.status == 0, "\(imported.standardError)")
+
+        let folder = corpus + "/meters/demo-meter"
+        let photos = FileManagerless.list(folder).filter { $0.hasPrefix("5") && $0.hasSuffix(".jpg") }.sorted()
+        #expect(photos.count == 12)
+        for photo in photos { daemon.drop("prod/demo-meter/" + photo, Fixtures.readFile(folder + "/" + photo)!) }
+        try daemon.waitForAll(photos.count, timeout: 300)
+
+        let rows = try daemon.database().query(
+            "SELECT j.name, m.meter_id, m.value, m.verdict, m.reason, m.digits FROM meter_readings m JOIN jobs j ON j.id = m.job_id ORDER BY j.name")
+        #expect(rows.count == 12)
+        var matched = 0
+        for row in rows {
+            let name = row["name"]?.textValue ?? "?"
+            #expect(row["meter_id"] == .text("demo-meter"))
+            switch row["verdict"]?.textValue {
+            case "match":
+                matched += 1
+                // What the photo shows, to the dials' resolution: within a few litres of its name.
+                let value = try #require(row["value"]?.realValue)
+                let named = try #require(Double(name.dropLast(4)))
+                #expect(abs(value - named) < 0.005, "\(name) read \(value)")
+            case "unreadable":
+                #expect(row["reason"]?.textValue?.isEmpty == false, "\(name) unreadable without a reason")
+            default:
+                Issue.record("\(name): \(row["verdict"]?.textValue ?? "no verdict") — \(row["reason"]?.textValue ?? "")")
+            }
+            #expect(row["digits"]?.textValue?.contains("\"kind\":\"dial\"") == true)
+        }
+        #expect(matched >= 11, "only \(matched) of 12 matched")
+        let report = try ChildProcess.run(ChildProcess.built("intake"), ["report", "meters", "--root", daemon.root, "--verdict", "match"])
+        #expect(report.standardOutput.contains("demo-meter"))
+        daemon.stop()
+    }
+}
