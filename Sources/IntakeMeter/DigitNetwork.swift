@@ -6,8 +6,9 @@ import Glibc
 /// small grayscale crop, in plain Swift. Forward for inference and training, backward for training.
 ///
 /// Activations are stored height × width × channels (channels last), weights with the output
-/// channel innermost, so that every inner loop runs over contiguous floats in blocks of eight and
-/// needs no BLAS. One `DigitNetwork` is immutable and shared; callers bring their own buffers.
+/// channel innermost, so that every inner loop runs over contiguous floats, sixteen or thirty-two
+/// channels at a time in SIMD registers, and needs no BLAS. One `DigitNetwork` is immutable and
+/// shared; callers bring their own buffers.
 package struct DigitNetwork: Sendable {
     /// One layer, in the order the input goes through them.
     package enum Layer: Equatable, Sendable {
@@ -34,7 +35,7 @@ package struct DigitNetwork: Sendable {
     package let weightOffsets: [Int]
     /// How many weights `layers[i]` has (0 for a pool); its bias count is its output channels.
     package let weightCounts: [Int]
-    /// All weights and biases, layer after layer.
+    /// How many weights and biases there are, all layers together.
     package let parameterCount: Int
     /// Where `layers[i]`'s output starts in an activations buffer.
     package let activationOffsets: [Int]
@@ -274,7 +275,8 @@ package struct DigitNetwork: Sendable {
     }
 
     /// For each tap and input channel, a block of output channels' weight gradient at a time: the
-    /// sum over pixels of input × output gradient, kept in registers.
+    /// sum over pixels of input × output gradient, kept in registers. Unlike the other kernels it
+    /// does not skip zero inputs: along this loop the branch mispredicts more than it saves.
     private static func convolutionWeightGradient(
         _ input: UnsafePointer<Float>, _ shape: Shape, _ gradient: UnsafePointer<Float>, _ outputs: Int,
         _ weightGradient: UnsafeMutablePointer<Float>
@@ -402,8 +404,9 @@ package struct DigitNetwork: Sendable {
 
 // MARK: Kernels
 
-/// The channels a convolution handles at once: sixteen floats are four SSE registers, the widest
-/// block that stays in registers on baseline x86-64 (SIMD32 spills and runs ten times slower).
+/// The unit of channels a convolution works in: sixteen floats, four SSE registers. The kernels
+/// keep two blocks of accumulators live where the channels allow (eight registers); a SIMD32
+/// type instead is split badly by the compiler on baseline x86-64 and runs ten times slower.
 private typealias Block = SIMD16<Float>
 
 @inline(__always)
