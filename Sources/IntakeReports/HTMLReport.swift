@@ -73,8 +73,8 @@ public struct HTMLReport {
         return rows.map { row in
             let unit = row["unit"]?.textValue.map { " " + $0 } ?? ""
             var html = "<div class=\"mismatch\">"
-            if let path = row["derivative"]?.textValue, let jpeg = Self.read(path) {
-                html += "<img alt=\"derivative of \(escape(row["job_id"]?.textValue ?? ""))\" src=\"data:image/jpeg;base64,\(Data(jpeg).base64EncodedString())\">"
+            if let path = row["derivative"]?.textValue, let jpeg = try? Data(contentsOf: URL(fileURLWithPath: path)) {
+                html += "<img alt=\"derivative of \(escape(row["job_id"]?.textValue ?? ""))\" src=\"data:image/jpeg;base64,\(jpeg.base64EncodedString())\">"
             } else {
                 html += "<p class=\"empty\">derivative not found</p>"
             }
@@ -173,18 +173,5 @@ public struct HTMLReport {
             }
         }
         return out
-    }
-
-    private static func read(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return bytes
     }
 }
