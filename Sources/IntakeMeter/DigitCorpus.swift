@@ -28,7 +28,7 @@ package enum DigitCorpus {
 
     /// The rows of `labels.csv` (`file,value`) in `folder`.
     package static func samples(folder: String) throws(DigitModelError) -> [DigitSample] {
-        guard let bytes = DigitWeightsFile.readFile(folder + "/labels.csv") else {
+        guard let bytes = FileBytes.read(folder + "/labels.csv") else {
             throw DigitModelError("cannot read \(folder)/labels.csv")
         }
         var samples: [DigitSample] = []

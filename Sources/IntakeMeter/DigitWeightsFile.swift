@@ -141,7 +141,7 @@ package enum DigitWeightsFile {
 
     /// Reads and decodes the file at `path`.
     package static func read(path: String) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
-        guard let bytes = readFile(path) else {
+        guard let bytes = FileBytes.read(path) else {
             throw DigitModelError("cannot read digit weights \(path): \(String(cString: strerror(errno)))")
         }
         do {
@@ -168,20 +168,6 @@ package enum DigitWeightsFile {
             unlink(temporary)
             throw DigitModelError("cannot write \(path): \(reason)")
         }
-    }
-
-    /// The whole file at `path`, or nil if it cannot be read.
-    package static func readFile(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return ferror(file) == 0 ? bytes : nil
     }
 
     /// `parameters` as the file will give them back: rounded through Float16 when so encoded.

@@ -162,7 +162,7 @@ public struct MeterProfile: Sendable, Equatable {
     /// Reads and checks a profile file. Paths inside it are resolved against its folder; the
     /// images are not opened here (`LoadedProfile.load` does that).
     public static func load(path: String) throws(MeterProfileError) -> MeterProfile {
-        guard let bytes = ProfileFile.read(path) else {
+        guard let bytes = FileBytes.read(path) else {
             let reason = errno == ENOENT ? "meter profile not found" : "can't read meter profile: \(String(cString: strerror(errno)))"
             throw MeterProfileError(file: path, message: reason)
         }
@@ -359,23 +359,8 @@ private struct ProfileTableReader {
     }
 }
 
-/// File access for profiles with the C library, so the module needs no Foundation.
+/// Paths in profiles.
 enum ProfileFile {
-    /// The whole file, or nil with `errno` set.
-    static func read(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            bytes.append(contentsOf: buffer[0..<count])
-            guard count == buffer.count else { break }
-        }
-        // A directory opens and then fails here, with EISDIR.
-        return ferror(file) != 0 ? nil : bytes
-    }
-
     /// The folder part of `path`, `.` when it has none.
     static func folder(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

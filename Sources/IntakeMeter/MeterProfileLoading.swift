@@ -75,7 +75,7 @@ public struct LoadedProfile: Sendable {
     }
 
     private static func image(at path: String, key: String, file: String, codec: JPEGCodec) throws(MeterProfileError) -> RGBImage {
-        guard let bytes = ProfileFile.read(path) else {
+        guard let bytes = FileBytes.read(path) else {
             throw MeterProfileError(file: file, key: key, message: "\"\(key)\": can't read \(path): \(String(cString: strerror(errno)))")
         }
         let decoded = bytes.withUnsafeBytes { raw in

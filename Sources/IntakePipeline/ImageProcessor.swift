@@ -83,19 +83,20 @@ public final class ImageProcessor {
         return ProcessingOutcome(facts: facts, clock: clock, result: result)
     }
 
+    /// Only the stages up to orient: the whole image, upright, for reading single crops.
+    public func decodeUpright(_ bytes: [UInt8]) -> Result<RGBImage, IntakeError> {
+        var facts = ImageFacts(bytes: bytes.count)
+        var clock = StageClock()
+        return bytes.withUnsafeBytes { data in
+            Result { () throws(IntakeError) in try upright(data, fullResolution: true, facts: &facts, clock: &clock) }
+        }
+    }
+
     private func run(_ data: UnsafeRawBufferPointer, fullResolution: Bool, facts: inout ImageFacts, clock: inout StageClock)
         throws(IntakeError) -> ProcessedImage
     {
-        let (type, width, height) = try clock.measure(.sniff) { () throws(IntakeError) in try sniff(data) }
-        facts.type = type.description
-        (facts.width, facts.height) = (width, height)
-
-        let decoded = try clock.measure(.decode) { () throws(IntakeError) in
-            try decode(data, type: type, fullResolution: fullResolution, facts: &facts)
-        }
-        let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, facts: &facts) }
-        facts.orientation = orientation.rawValue
-        let upright = clock.measure(.orient) { decoded.image.applying(orientation) }
+        let upright = try upright(data, fullResolution: fullResolution, facts: &facts, clock: &clock)
+        let (width, height) = (facts.width ?? upright.width, facts.height ?? upright.height)
         // One area-averaging pass serves the derivative and the classifier, which analyses at
         // the derivative's scale anyway.
         let fitted = clock.measure(.derive) { BoxFit.fitted(upright, box: options.derivativeSize) }
@@ -106,6 +107,21 @@ public final class ImageProcessor {
 
         let (derivative, rotations) = try clock.measure(.derive) { () throws(IntakeError) in try derive(fitted) }
         return ProcessedImage(facts: facts, upright: upright, derivative: derivative, rotations: rotations, labels: labels)
+    }
+
+    /// Stages sniff → decode → metadata → orient.
+    private func upright(_ data: UnsafeRawBufferPointer, fullResolution: Bool, facts: inout ImageFacts, clock: inout StageClock)
+        throws(IntakeError) -> RGBImage
+    {
+        let (type, width, height) = try clock.measure(.sniff) { () throws(IntakeError) in try sniff(data) }
+        facts.type = type.description
+        (facts.width, facts.height) = (width, height)
+        let decoded = try clock.measure(.decode) { () throws(IntakeError) in
+            try decode(data, type: type, fullResolution: fullResolution, facts: &facts)
+        }
+        let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, facts: &facts) }
+        facts.orientation = orientation.rawValue
+        return clock.measure(.orient) { decoded.image.applying(orientation) }
     }
 
     // MARK: sniff

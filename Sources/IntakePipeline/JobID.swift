@@ -1,3 +1,5 @@
+import IntakeStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,11 +40,7 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Co
         return UInt64(value >> 22)
     }
 
-    public static func nowMilliseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
-    }
+    public static func nowMilliseconds() -> UInt64 { UInt64(Timestamp.nowMilliseconds()) }
 
     public var description: String { rawValue }
 

@@ -1,3 +1,5 @@
+import IntakeStore
+
 /// Where a job's files go under the state root, as DESIGN.md's folder contract says.
 public struct OutputLayout: Sendable {
     public let root: String
@@ -41,17 +43,10 @@ public struct CalendarDate: Sendable, Equatable {
         (self.year, self.month, self.day) = (year, month, day)
     }
 
-    /// The UTC date of a Unix time in milliseconds (days-from-civil, Howard Hinnant's algorithm).
+    /// The UTC date of a Unix time in milliseconds.
     public init(unixMilliseconds: UInt64) {
-        let days = Int(unixMilliseconds / 86_400_000) + 719_468
-        let era = days / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let date = Timestamp.civilDate(fromDays: Int64(unixMilliseconds / 86_400_000))
+        (year, month, day) = (Int(date.year), Int(date.month), Int(date.day))
     }
 
     public static var today: CalendarDate { CalendarDate(unixMilliseconds: JobID.nowMilliseconds()) }

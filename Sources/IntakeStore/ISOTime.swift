@@ -49,15 +49,10 @@ public enum ISOTime {
             offsetMinutes = sign * (h * 60 + m)
         }
         guard index == characters.count else { return nil }
-        // Days from civil (Howard Hinnant), then the time of day, less the zone's offset.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let seconds = ((days * 24 + hour) * 60 + minute) * 60 + second - offsetMinutes * 60
-        return Int64(seconds) * 1000 + Int64(millisecond)
+        // The day, then the time of day, less the zone's offset.
+        let days = Timestamp.daysSinceEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
+        let seconds = ((days * 24 + Int64(hour)) * 60 + Int64(minute)) * 60 + Int64(second - offsetMinutes * 60)
+        return seconds * 1000 + Int64(millisecond)
     }
 
     /// EXIF's "2024:05:01 13:45:10" (the camera's local time, with no zone: taken as UTC).

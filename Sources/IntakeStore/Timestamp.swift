@@ -69,7 +69,7 @@ public enum Timestamp {
     }
 
     /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+    public static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
         let shiftedYear = month <= 2 ? year - 1 : year  // years start in March, so Feb 29 falls last
         let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
         let yearOfEra = shiftedYear - era * 400
@@ -79,7 +79,7 @@ public enum Timestamp {
     }
 
     /// The proleptic Gregorian date for days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    static func civilDate(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    public static func civilDate(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = days + 719_468  // days since 0000-03-01
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097

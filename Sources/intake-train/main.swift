@@ -188,7 +188,7 @@ func loadDataset(folder: String, samples all: [DigitSample], width: Int, height:
         var index = part
         while index < all.count {
             do throws(CodecError) {
-                guard let bytes = DigitWeightsFile.readFile(folder + "/" + all[index].path) else {
+                guard let bytes = FileBytes.read(folder + "/" + all[index].path) else {
                     throw CodecError("unreadable file")
                 }
                 let crop = try DigitCorpus.decodeCrop(bytes, jpeg: codec)

@@ -55,23 +55,23 @@ func loadConfiguration(_ path: String?) -> IntakeConfiguration {
 /// a file that cannot be decoded or read prints its reason on standard error. Returns the exit
 /// status: 0 when every file was read, 2 otherwise.
 func readEach(_ files: [String], _ read: (RGBImage) -> (Double, Double)?) -> Int32 {
-    guard let processor = try? ImageProcessor(options: ProcessingOptions(fullResolution: true)) else { fail("cannot start the decoder") }
+    guard let processor = try? ImageProcessor(options: ProcessingOptions()) else { fail("cannot start the decoder") }
     var status: Int32 = 0
     for file in files {
-        let outcome: ProcessingOutcome
+        let decoded: Result<RGBImage, IntakeError>
         do {
-            outcome = processor.process(try ImageFile.read(path: file, maxBytes: 50 << 20, followSymlinks: true))
+            decoded = processor.decodeUpright(try ImageFile.read(path: file, maxBytes: 50 << 20, followSymlinks: true))
         } catch {
             FileHandle.standardError.write(Data("intake: \(file): \(error.reason)\n".utf8))
             status = 2
             continue
         }
-        switch outcome.result {
+        switch decoded {
         case .failure(let error):
             FileHandle.standardError.write(Data("intake: \(file): \(error.stage.rawValue): \(error.reason)\n".utf8))
             status = 2
         case .success(let image):
-            guard let (value, confidence) = read(image.upright) else {
+            guard let (value, confidence) = read(image) else {
                 FileHandle.standardError.write(Data("intake: \(file): nothing to read\n".utf8))
                 status = 2
                 continue

@@ -68,15 +68,15 @@ struct MeterEvaluate: ParsableCommand {
     private func evaluateDemoPhotos() {
         let folder = corpus + "/meters/demo-meter"
         let station = MeterStation(profilesFolder: profiles)
-        guard let processor = try? ImageProcessor(options: ProcessingOptions(fullResolution: true)),
+        guard let processor = try? ImageProcessor(options: ProcessingOptions()),
             let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
         var right = 0, readable = 0
         let photos = names.filter { $0.hasPrefix("5") && $0.hasSuffix(".jpg") }.sorted()
         for name in photos {
             let truth = Double(name.dropLast(4))!
             guard let bytes = try? ImageFile.read(path: folder + "/" + name, maxBytes: 50 << 20, followSymlinks: false),
-                case .success(let image) = processor.process(bytes).result,
-                let read = station.read(meter: "demo-meter", photo: image.upright) else { continue }
+                case .success(let image) = processor.decodeUpright(bytes),
+                let read = station.read(meter: "demo-meter", photo: image) else { continue }
             let value = read.reading.value
             if value != nil { readable += 1 }
             let ok = value.map { abs($0 - truth) <= 0.001 } ?? false

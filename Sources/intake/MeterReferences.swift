@@ -7,21 +7,13 @@ import IntakeStore
 import Glibc
 #endif
 
-/// What a meter's readings are judged against, from the daemon's database when there is one:
-/// its manual readings, and the readings accepted before.
-enum MeterReferences {
-    static func request(meter: String, configuration: IntakeConfiguration) -> OneShotProcessor.MeterRequest {
-        let station = MeterStation(profilesFolder: configuration.meters.profilesDir)
+extension OneShotProcessor.MeterRequest {
+    /// A request to read `meter`, judged against the daemon's database when there is one.
+    static func make(meter: String, configuration: IntakeConfiguration) -> OneShotProcessor.MeterRequest {
         let path = configuration.daemon.root + "/intake.db"
-        guard access(path, R_OK) == 0, let database = try? Database(path: path, readOnly: true) else {
-            return OneShotProcessor.MeterRequest(id: meter, station: station, manual: [], history: [])
-        }
-        let manual = ((try? database.manualReadings(meter: meter)) ?? []).map {
-            ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value)
-        }
-        let history = ((try? database.acceptedMeterReadings(meter: meter)) ?? []).map {
-            AcceptedReading(capturedAt: $0.capturedAt, value: $0.value)
-        }
-        return OneShotProcessor.MeterRequest(id: meter, station: station, manual: manual, history: history)
+        let database = access(path, R_OK) == 0 ? try? Database(path: path, readOnly: true) : nil
+        let (manual, history) = MeterReferences.load(meter: meter, from: database)
+        return OneShotProcessor.MeterRequest(
+            id: meter, station: MeterStation(profilesFolder: configuration.meters.profilesDir), manual: manual, history: history)
     }
 }

@@ -48,7 +48,7 @@ struct ProcessCommand: ParsableCommand {
             processor = try OneShotProcessor(
                 options: ProcessingOptions(configuration), outputRoot: out, environment: env,
                 externalClassifier: ExternalClassifier(configuration.classify),
-                meter: meter.map { MeterReferences.request(meter: $0, configuration: configuration) })
+                meter: meter.map { OneShotProcessor.MeterRequest.make(meter: $0, configuration: configuration) })
         } catch {
             FileHandle.standardError.write(Data("intake: \(error)\n".utf8))
             throw ExitCode(1)

@@ -202,10 +202,10 @@ private final class ServingLoop: Sendable {
     private func readHead(_ client: Int32) -> [UInt8]? {
         // SO_RCVTIMEO bounds each recv; the deadline bounds them together, against a client that
         // trickles one byte at a time.
-        let deadline = Self.now() + Double(Self.timeoutSeconds)
+        let deadline = monotonicSeconds() + Double(Self.timeoutSeconds)
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 2048)
-        while Self.now() < deadline {
+        while monotonicSeconds() < deadline {
             let n = recv(client, &chunk, chunk.count, 0)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return nil }
@@ -227,9 +227,4 @@ private final class ServingLoop: Sendable {
         }
     }
 
-    private static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }

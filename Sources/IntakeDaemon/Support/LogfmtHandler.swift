@@ -34,7 +34,7 @@ public struct LogfmtHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = journald ? "<\(Self.priority(event.level))>" : "\(Timestamp.string(fromMilliseconds: Self.now())) \(event.level) "
+        var line = journald ? "<\(Self.priority(event.level))>" : "\(Timestamp.string(fromMilliseconds: Timestamp.nowMilliseconds())) \(event.level) "
         line += "\(event.message)"
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for key in merged.keys.sorted() { line += " \(key)=\(Self.quoted("\(merged[key]!)"))" }
@@ -76,11 +76,5 @@ public struct LogfmtHandler: LogHandler {
             }
         }
         return out + "\""
-    }
-
-    private static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 }

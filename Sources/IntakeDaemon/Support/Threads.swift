@@ -1,4 +1,5 @@
 internal import CLinux
+import IntakePipeline
 
 #if canImport(Glibc)
 import Glibc
@@ -80,8 +81,4 @@ struct SystemThread: Sendable {
 }
 
 /// Monotonic seconds, for waits and latencies.
-func monotonicSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-}
+func monotonicSeconds() -> Double { StageClock.now() }

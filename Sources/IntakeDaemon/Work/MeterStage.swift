@@ -40,22 +40,19 @@ struct MeterStage {
         self.databasePath = databasePath
     }
 
-    /// Whether the job's image must be decoded at full resolution.
-    func needsFullResolution(_ job: QueuedJob) -> Bool {
-        naming.name(job).map { station.hasProfile($0.meter) } ?? false
+    /// The meter the job's image shows, if it names one.
+    func meter(of job: QueuedJob) -> MeterNaming.Named? { naming.name(job) }
+
+    /// Whether an image of `named` must be decoded at full resolution: its meter has a profile.
+    func needsFullResolution(_ named: MeterNaming.Named?) -> Bool {
+        named.map { station.hasProfile($0.meter) } ?? false
     }
 
-    mutating func run(_ job: QueuedJob, image: ProcessedImage) -> MeterReport? {
-        guard let named = naming.name(job) else { return nil }
+    mutating func run(_ job: QueuedJob, named: MeterNaming.Named, image: ProcessedImage) -> MeterReport {
         let read = station.read(meter: named.meter, photo: image.upright)
         let capturedAt = named.time ?? CaptureTime.of(image.facts, path: job.spoolPath)
         if database == nil { database = try? Database(path: databasePath, readOnly: true) }
-        let manual = ((try? database?.manualReadings(meter: named.meter)) ?? []).map {
-            ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value)
-        }
-        let history = ((try? database?.acceptedMeterReadings(meter: named.meter)) ?? []).map {
-            AcceptedReading(capturedAt: $0.capturedAt, value: $0.value)
-        }
+        let (manual, history) = MeterReferences.load(meter: named.meter, from: database)
         return MeterReport(meter: named.meter, read: read, capturedAt: capturedAt, claimed: named.claimed, manual: manual, history: history)
     }
 }

@@ -86,11 +86,12 @@ final class WorkerPool: Sendable {
     private func run(_ job: QueuedJob, processor: ImageProcessor, settings: WorkSettings, meterStage: inout MeterStage) {
         let startedAt = JobID.nowMilliseconds()
         committer.post(.started(job.id, attempt: job.attempt, at: startedAt))
+        let named = meterStage.meter(of: job)
         var outcome: ProcessingOutcome
         do {
             let bytes = try ImageFile.read(path: job.spoolPath, maxBytes: settings.processing.maxBytes, followSymlinks: false)
             // A profiled meter is read from every pixel, not from an image shrunk on load.
-            outcome = processor.process(bytes, fullResolution: meterStage.needsFullResolution(job) ? true : nil)
+            outcome = processor.process(bytes, fullResolution: meterStage.needsFullResolution(named) ? true : nil)
         } catch {
             outcome = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
         }
@@ -99,7 +100,7 @@ final class WorkerPool: Sendable {
         var meter: MeterReport?
         if case .success(let image) = outcome.result {
             labels = image.labels
-            meter = outcome.clock.measure(.meter) { meterStage.run(job, image: image) }
+            if let named { meter = outcome.clock.measure(.meter) { meterStage.run(job, named: named, image: image) } }
             do {
                 outputs = try outcome.clock.measure(.commit) { () throws(IntakeError) in
                     try OutputWriter.write(
