@@ -208,7 +208,7 @@ final class ReportFixture: @unchecked Sendable {
         let config = String(decoding: Fixtures.readFile(daemon.configPath)!, as: UTF8.self).replacing("max_pixels = 50000", with: "max_pixels = 500000")
         _ = daemon.folder.write("intake.toml", Array(config.utf8))
         daemon.signal(SIGHUP)
-        try daemon.waitUntil("the reload", timeout: 10) { daemon.log.contains("configuration reloaded") }
+        try daemon.waitUntil("the reload", timeout: 60) { daemon.log.contains("configuration reloaded") }
         let prod = try #require(failed.first { $0.environment == "prod" })
         let result = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, prod.id])
         #expect(result.status == 0, "\(result.standardError)")

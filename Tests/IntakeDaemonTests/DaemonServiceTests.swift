@@ -68,7 +68,7 @@ import Glibc
         daemon.drop("beta/b.jpg", Photos.jpeg(seed: 2))
         daemon.drop("beta/c.jpg", Array("not an image".utf8))
         try daemon.waitForAll(3)
-        try daemon.waitUntil("metrics show the jobs", timeout: 10) {
+        try daemon.waitUntil("metrics show the jobs", timeout: 60) {
             let text = String(decoding: Fixtures.readFile(daemon.root + "/metrics.prom") ?? [], as: UTF8.self)
             return text.contains("intake_jobs_total{env=\"prod\",outcome=\"done\"} 1")
                 && text.contains("intake_jobs_total{env=\"beta\",outcome=\"failed\"} 1")
@@ -90,11 +90,11 @@ import Glibc
         let daemon = try DaemonHarness()
         try daemon.start()
         daemon.signal(SIGHUP)
-        try daemon.waitUntil("the reload is logged", timeout: 10) { daemon.log.contains("configuration reloaded") }
+        try daemon.waitUntil("the reload is logged", timeout: 60) { daemon.log.contains("configuration reloaded") }
         let good = Fixtures.readFile(daemon.configPath)!
         _ = daemon.folder.write("intake.toml", good + Array("\n[limits]\nmax_pixelz = 3\n".utf8))
         daemon.signal(SIGHUP)
-        try daemon.waitUntil("the bad reload is refused", timeout: 10) { daemon.log.contains("reload refused") }
+        try daemon.waitUntil("the bad reload is refused", timeout: 60) { daemon.log.contains("reload refused") }
         #expect(daemon.log.contains("max_pixelz"))
         daemon.drop("prod/still.jpg", Photos.jpeg(seed: 3))
         try daemon.waitForAll(1)
@@ -121,7 +121,7 @@ import Glibc
         try daemon.start()
         usleep(300_000)
         daemon.drop("prod/quick.jpg", Photos.jpeg(seed: 8))
-        try daemon.waitForAll(1, timeout: 20)
+        try daemon.waitForAll(1, timeout: 60)  // still far below the hour the scan would take
         daemon.stop()
     }
 }
