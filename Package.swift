@@ -57,7 +57,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "IntakeReports", dependencies: ["IntakeStore", "IntakeConfig"],
+            name: "IntakeReports", dependencies: ["IntakeStore", "IntakeConfig", "IntakePipeline"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "intake",

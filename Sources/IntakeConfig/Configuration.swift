@@ -247,11 +247,15 @@ public struct IntakeConfiguration: Sendable, Equatable {
         public var filenamePattern: String?
         /// Folder of per-meter profiles, as written in the file.
         public var profilesDir: String
+        /// How long a JSON sidecar (`<name>.json`, the uploader's claimed reading) waits in the inbox
+        /// for its image; after that it is set aside in failed/ with the reason, never left forever.
+        public var sidecarWaitSeconds: Int
 
         /// Creates meter settings; each omitted value takes its default.
-        public init(filenamePattern: String? = nil, profilesDir: String = "etc/meters") {
+        public init(filenamePattern: String? = nil, profilesDir: String = "etc/meters", sidecarWaitSeconds: Int = 600) {
             self.filenamePattern = filenamePattern
             self.profilesDir = profilesDir
+            self.sidecarWaitSeconds = sidecarWaitSeconds
         }
     }
 }

@@ -205,7 +205,10 @@ extension IntakeConfiguration.Meters {
         let profilesDir = try section.string("profiles_dir", default: defaults.profilesDir, mustBe: "a non-empty path") {
             !$0.isEmpty
         }
+        let sidecarWait = try section.integer(
+            "sidecar_wait_seconds", default: defaults.sidecarWaitSeconds, mustBe: "a non-negative integer"
+        ) { $0 >= 0 }
         try section.rejectUnknownKeys()
-        self.init(filenamePattern: pattern.isEmpty ? nil : pattern, profilesDir: profilesDir)
+        self.init(filenamePattern: pattern.isEmpty ? nil : pattern, profilesDir: profilesDir, sidecarWaitSeconds: sidecarWait)
     }
 }

@@ -80,7 +80,8 @@ public final class Daemon {
 
         let requeuer = Requeuer(root: root, queue: queue, committer: committer, logger: logger)
         requeuer.run()
-        let claimer = Claimer(root: root, queue: queue, committer: committer, logger: logger)
+        let claimer = Claimer(
+            root: root, queue: queue, committer: committer, sidecarWaitSeconds: Double(configuration.meters.sidecarWaitSeconds), logger: logger)
         let watcher = try InboxWatcher(
             inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
             scanInterval: configuration.daemon.reconcileIntervalSeconds, logger: logger

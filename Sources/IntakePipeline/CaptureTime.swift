@@ -6,10 +6,12 @@ import Glibc
 #endif
 
 /// When a photo was taken, for comparing its reading with the manual readings: EXIF's
-/// DateTimeOriginal (read as UTC: EXIF carries no zone), else the file's modification time.
+/// DateTimeOriginal (read as UTC: EXIF carries no zone), else the time its uploader claims (in
+/// the file's name or its sidecar), else the file's modification time.
 public enum CaptureTime {
-    public static func of(_ facts: ImageFacts, path: String) -> Int64 {
+    public static func of(_ facts: ImageFacts, claimed: Int64? = nil, path: String) -> Int64 {
         if let taken = facts.exif?.dateTaken, let milliseconds = ISOTime.exifMilliseconds(taken) { return milliseconds }
+        if let claimed { return claimed }
         var status = stat()
         guard stat(path, &status) == 0 else { return Timestamp.nowMilliseconds() }
         return Int64(status.st_mtim.tv_sec) * 1000 + Int64(status.st_mtim.tv_nsec) / 1_000_000

@@ -30,6 +30,17 @@ public struct OutputLayout: Sendable {
     public func failed(environment: String, job: JobID, name: String) -> String {
         "\(root)/failed/\(environment)/\(job)-\(name)"
     }
+
+    /// A job's JSON sidecar (the reading its uploader claims) while the job is in the spool.
+    public func spooledSidecar(job: JobID) -> String {
+        "\(root)/spool/sidecars/\(job).json"
+    }
+
+    /// Where a job's sidecar is filed: beside its original, in processed/ or failed/, as
+    /// `<job>-<name>.json` whatever it was called in the inbox, so it can always be found again.
+    public static func filedSidecar(beside original: String) -> String {
+        original + ".json"
+    }
 }
 
 /// A day in UTC, which names the processed/ folders: the same on every machine and through

@@ -1,4 +1,5 @@
 public import IntakeStore
+import IntakePipeline
 
 #if canImport(Glibc)
 import Glibc
@@ -48,6 +49,8 @@ public struct Retry {
         folders.removeLast()
         let target = ([source.root, "spool", "requeue"] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
         makeFolders(String(target[..<target.lastIndex(of: "/")!]))
+        // The claimed reading goes back with its image (the daemon takes both together).
+        rename(OutputLayout.filedSidecar(beside: original), OutputLayout.filedSidecar(beside: target))
         guard rename(original, target) == 0 else {
             return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot move it: \(String(cString: strerror(errno)))")
         }

@@ -126,7 +126,7 @@ enum Schema {
             -- What the meter stage made of a job's image, and its verdict against the manual readings.
             job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
             meter_id TEXT,
-            captured_at TEXT,                 -- EXIF time, else the file name's, else the file's mtime
+            captured_at TEXT,                 -- EXIF time, else the uploader's (file name or sidecar), else the file's mtime
             value REAL,                       -- the reading assembled from wheels and dials
             unit TEXT,
             confidence REAL,                  -- 0 to 1, the weakest digit's

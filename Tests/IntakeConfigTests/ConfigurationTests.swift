@@ -82,6 +82,7 @@ struct ConfigurationValueTests {
             [meters]
             filename_pattern = '^(?<meter>[A-Z]+)-(?<reading>\\d+)\\.jpg$'
             profiles_dir = "/etc/intake/meters"
+            sidecar_wait_seconds = 30
 
             [classify]
             blur_variance = 0.2
@@ -109,7 +110,7 @@ struct ConfigurationValueTests {
             retry: .init(maxAttempts: 3, initialBackoffSeconds: 2, maxBackoffSeconds: 2),
             derive: .init(size: 512, quality: 75, angles: [180, 90]),
             watch: .init(ignoreSuffixes: [".crdownload"], settleMilliseconds: 250),
-            meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters"),
+            meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters", sidecarWaitSeconds: 30),
             classify: .init(
                 blurVariance: 0.2, darkMean: 35.5, overexposedFraction: 0.4, lowContrastSpread: 25, minimumSide: 0,
                 grayscaleChroma: 1.5, meterScore: 0.9, minimumConfidence: 0, externalCommand: ["/usr/local/bin/yolo", "--json", "--model=small"],
@@ -287,6 +288,7 @@ struct ConfigurationErrorTests {
         ("[watch]\nignore_suffixes = [\"\"]", "watch.ignore_suffixes", "got \"\""),
         ("[watch]\nsettle_milliseconds = -1", "watch.settle_milliseconds", "must be a non-negative integer, got -1"),
         ("[meters]\nprofiles_dir = \"\"", "meters.profiles_dir", "must be a non-empty path"),
+        ("[meters]\nsidecar_wait_seconds = -5", "meters.sidecar_wait_seconds", "must be a non-negative integer, got -5"),
         ("[environments.prod]\nweight = 0", "environments.prod.weight", "must be a positive integer, got 0"),
         ("[classify]\nblur_variance = -0.1", "classify.blur_variance", "must be a number from 0 to 10, got -0.1"),
         ("[classify]\nblur_variance = \"soft\"", "classify.blur_variance", "got \"soft\""),
@@ -389,7 +391,7 @@ struct ShippedConfigurationTests {
             "retry": ["max_attempts", "initial_backoff_seconds", "max_backoff_seconds"],
             "derive": ["size", "quality", "angles"],
             "watch": ["ignore_suffixes", "settle_milliseconds"],
-            "meters": ["filename_pattern", "profiles_dir"],
+            "meters": ["filename_pattern", "profiles_dir", "sidecar_wait_seconds"],
             "classify": [
                 "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",

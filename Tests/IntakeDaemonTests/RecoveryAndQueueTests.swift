@@ -49,6 +49,33 @@ import Glibc
         #expect(access(destination, F_OK) == 0 && access(job.spoolPath, F_OK) != 0)
     }
 
+    @Test func aSidecarLeftInTheInboxByACutShortClaimIsTakenWithItsImage() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("meter.jpg")
+        // The image was renamed into the spool; the power went before its sidecar followed.
+        let sidecar = root.inbox + "/prod/meter.json"
+        try DurableFile.write(Array(#"{"reading": 12.5}"#.utf8), to: sidecar)
+        let (jobs, summary) = try reconciler().run(database)
+        #expect(jobs.map(\.id) == [job.id])
+        #expect(summary.sidecarsTaken == 1)
+        #expect(access(sidecar, F_OK) != 0)
+        #expect(Fixtures.readFile(root.outputs.spooledSidecar(job: job.id)) == Array(#"{"reading": 12.5}"#.utf8))
+    }
+
+    @Test func aFinishedJobsSidecarIsFiledBesideItsOriginal() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("filed.jpg")
+        try DurableFile.write(Array("{}".utf8), to: root.outputs.spooledSidecar(job: job.id))
+        try database.insertJob(NewJob(job))
+        let destination = root.processedOriginal(job)
+        try database.complete(JobCompletion(id: job.id.rawValue, status: .done, attempts: 1, startedAt: 1, finishedAt: 2,
+                                            finalPath: destination, bytes: 20))
+        _ = try reconciler().run(database)
+        #expect(access(destination, F_OK) == 0)
+        #expect(access(OutputLayout.filedSidecar(beside: destination), F_OK) == 0)
+        #expect(access(root.outputs.spooledSidecar(job: job.id), F_OK) != 0)
+    }
+
     @Test func anInterruptedJobLosesItsPartialOutputsAndRunsAgain() throws {
         let database = try Database(path: root.database)
         let job = try spooled("half.jpg")

@@ -179,9 +179,10 @@ final class Committer: Sendable {
 
     private func moveOriginal(_ job: FinishedJob) {
         do {
+            try root.fileSidecar(of: job.job.id, beside: job.destination)
             try DurableFile.move(job.job.spoolPath, to: job.destination)
         } catch {
-            // Left in the spool with a final row: the next start completes the move.
+            // Left in the spool with a final row: the next start completes the move(s).
             logger.error("cannot move original into place", metadata: ["job": "\(job.job.id)", "error": "\(error)"])
         }
     }

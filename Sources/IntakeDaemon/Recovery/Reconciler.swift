@@ -16,7 +16,9 @@ import Glibc
 ///   outputs are removed and it runs again — unless interruptions keep recurring, which means the
 ///   file itself stops the daemon, and then it is dead-lettered instead of crash-looping;
 /// - a row still unfinished whose file is nowhere in the spool lost its claim (a power cut undid
-///   the rename, returning the file to the inbox, where it will be claimed again): it is removed.
+///   the rename, returning the file to the inbox, where it will be claimed again): it is removed;
+/// - sidecars follow their images: a job to run takes its sidecar from the inbox if the claim was
+///   cut short between the two renames, and a finished job's sidecar is filed beside its original.
 struct Reconciler {
     let root: StateRoot
     let settings: WorkSettings
@@ -24,9 +26,11 @@ struct Reconciler {
 
     struct Summary: CustomStringConvertible {
         var requeued = 0, interrupted = 0, unrecorded = 0, movesCompleted = 0, deadLettered = 0, lostClaims = 0, temporaryFiles = 0
+        var sidecarsTaken = 0
         var description: String {
             "requeued=\(requeued) interrupted=\(interrupted) unrecorded=\(unrecorded) moves_completed=\(movesCompleted) "
-                + "dead_lettered=\(deadLettered) lost_claims=\(lostClaims) temporary_files_removed=\(temporaryFiles)"
+                + "dead_lettered=\(deadLettered) lost_claims=\(lostClaims) temporary_files_removed=\(temporaryFiles) "
+                + "sidecars_taken=\(sidecarsTaken)"
         }
     }
 
@@ -48,7 +52,11 @@ struct Reconciler {
             }
             var job = entry.job
             seen.insert(job.id.rawValue)
-            guard let row = try database.job(id: job.id.rawValue) else {
+            let row = try database.job(id: job.id.rawValue)
+            if row == nil || row?.status == .queued || row?.status == .processing, takeSidecarLeftInInbox(job) {
+                summary.sidecarsTaken += 1
+            }
+            guard let row else {
                 try database.insertJob(NewJob(job))
                 summary.unrecorded += 1
                 queued.append(job)
@@ -58,6 +66,7 @@ struct Reconciler {
             switch row.status {
             case .done, .failed:
                 let destination = row.finalPath ?? (row.status == .done ? root.processedOriginal(job) : root.failedOriginal(job))
+                try root.fileSidecar(of: job.id, beside: destination)
                 try DurableFile.move(path, to: destination)
                 summary.movesCompleted += 1
             case .queued:
@@ -84,7 +93,29 @@ struct Reconciler {
             try database.deleteJob(id: row.id)
             summary.lostClaims += 1
         }
+        try fileSidecarsWithoutJobs(seen: seen, database: database)
         return (queued.sorted { $0.id < $1.id }, summary)
+    }
+
+    /// The claim renames the image, then its sidecar: a crash between them leaves the sidecar in
+    /// the inbox, beside where the image was. Taken now, so that the job runs with its claim.
+    private func takeSidecarLeftInInbox(_ job: QueuedJob) -> Bool {
+        let spooled = root.outputs.spooledSidecar(job: job.id)
+        guard access(spooled, F_OK) != 0, let sidecar = Sidecar.beside(BytePath(root.inbox + "/" + job.sourcePath)) else { return false }
+        return (try? DurableFile.move(sidecar.description, to: spooled)) != nil
+    }
+
+    /// A sidecar in the spool whose image is not: its job was filed by a run that stopped between
+    /// filing the two (which the order of the moves rules out, but a file put back by hand may not).
+    private func fileSidecarsWithoutJobs(seen: Set<String>, database: Database) throws {
+        for name in BytePath(root.spoolSidecars).entries() {
+            let file = String(decoding: name, as: UTF8.self)
+            guard file.hasSuffix(".json"), let id = JobID(String(file.dropLast(5))), !seen.contains(id.rawValue) else { continue }
+            guard let row = try database.job(id: id.rawValue), row.status == .done || row.status == .failed, let original = row.finalPath else {
+                continue
+            }
+            try root.fileSidecar(of: id, beside: original)
+        }
     }
 
     /// A file that was being processed every time the daemon died goes to failed/ with that reason.
@@ -100,6 +131,7 @@ struct Reconciler {
             job: job, error: error, facts: ImageFacts(bytes: 0), timings: [], labels: [], outputs: nil, errorReport: destination + ".error.json",
             destination: destination, startedAt: now, finishedAt: now)
         try database.transaction { try database.complete(JobCompletion(finished)) }
+        try root.fileSidecar(of: job.id, beside: destination)
         try DurableFile.move(job.spoolPath, to: destination)
     }
 

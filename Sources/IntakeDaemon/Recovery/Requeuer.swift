@@ -27,7 +27,9 @@ struct Requeuer: Sendable {
             logger.error("cannot read the database to requeue jobs", metadata: ["error": "\(error)"])
             return
         }
-        for relative in files {
+        let waitingFiles = Set(files)
+        // A job's sidecar travels beside it as `<job>-<name>.json` and is taken with it.
+        for relative in files where !(Sidecar.isSidecarName(relative) && waitingFiles.contains(String(relative.dropLast(5)))) {
             let waiting = requeueFolder + "/" + relative
             guard var job = SpoolEntry(relativePath: relative, root: root, createdAtFallback: JobID.nowMilliseconds())?.job,
                 let row = try? database.job(id: job.id.rawValue), row.status == .failed || row.status == .done
@@ -35,6 +37,8 @@ struct Requeuer: Sendable {
                 logger.warning("not a job that can be retried; left in spool/requeue", metadata: ["file": "\(waiting)"])
                 continue
             }
+            let sidecar = OutputLayout.filedSidecar(beside: waiting)
+            if access(sidecar, F_OK) == 0 { try? DurableFile.move(sidecar, to: root.outputs.spooledSidecar(job: job.id), stage: .claim) }
             do {
                 try DurableFile.move(waiting, to: job.spoolPath, stage: .claim)
             } catch {

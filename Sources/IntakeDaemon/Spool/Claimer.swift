@@ -17,11 +17,14 @@ final class Claimer: Sendable {
     private let queue: JobQueue
     private let committer: Committer
     private let logger: Logger
+    /// How long a sidecar waits for its image before it is claimed alone, to be set aside.
+    private let sidecarWaitSeconds: Double
 
-    init(root: StateRoot, queue: JobQueue, committer: Committer, logger: Logger) {
+    init(root: StateRoot, queue: JobQueue, committer: Committer, sidecarWaitSeconds: Double, logger: Logger) {
         self.root = root
         self.queue = queue
         self.committer = committer
+        self.sidecarWaitSeconds = sidecarWaitSeconds
         self.logger = logger
     }
 
@@ -30,7 +33,16 @@ final class Claimer: Sendable {
         guard queue.hasRoom else { return false }
         guard let status = candidate.path.linkStatus() else { return true }  // gone: claimed or removed already
         if status.isDirectory { return true }
-        if status.isRegularFile && !isComplete(candidate, status: status) { return false }
+        if status.isRegularFile && !isComplete(candidate.path, reportedComplete: candidate.reportedComplete, status: status) { return false }
+        // A sidecar waits for its image, which takes it along; the scans offer it again meanwhile.
+        if status.isRegularFile && Sidecar.isSidecarName(candidate.path.name) && secondsSinceChange(status) < sidecarWaitSeconds {
+            return true
+        }
+        // The image waits for a sidecar still being written, so that the claim it carries counts.
+        let sidecar = Sidecar.beside(candidate.path)
+        if let sidecar, let sidecarStatus = sidecar.linkStatus(), !isComplete(sidecar, reportedComplete: false, status: sidecarStatus) {
+            return false
+        }
 
         let job = JobID.make()
         let environment = SafeName.from(bytes: candidate.components[0])
@@ -42,6 +54,9 @@ final class Claimer: Sendable {
         case .gone: return true
         case .failed: return false
         }
+        // After the image: a crash between the two renames leaves the sidecar in the inbox, where
+        // start-up recovery looks for it again (`takeSidecar`).
+        if let sidecar { takeSidecar(sidecar, job: job) }
 
         let queued = QueuedJob(
             id: job, environment: environment, name: name, sourcePath: (directories + [name]).joined(separator: "/"),
@@ -52,11 +67,20 @@ final class Claimer: Sendable {
         return true
     }
 
+    /// Moves the sidecar of the image just claimed as `job` into the spool. Failing leaves it in
+    /// the inbox, and the job runs without its claim: the sidecar is set aside later, with the reason.
+    func takeSidecar(_ sidecar: BytePath, job: JobID) {
+        switch move(sidecar, to: root.outputs.spooledSidecar(job: job)) {
+        case .moved: logger.debug("sidecar taken with its image", metadata: ["job": "\(job)", "sidecar": "\(sidecar)"])
+        case .gone, .failed: logger.warning("cannot take the sidecar with its image", metadata: ["job": "\(job)", "sidecar": "\(sidecar)"])
+        }
+    }
+
     /// Whether nobody is still writing the file. A read lease is refused while any writer has it
     /// open; where leases are unavailable, inotify's word (closed after writing, moved in) is
     /// trusted, and any other file must have been left alone for a moment.
-    private func isComplete(_ candidate: Candidate, status: stat) -> Bool {
-        let fd = candidate.path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+    private func isComplete(_ path: BytePath, reportedComplete: Bool, status: stat) -> Bool {
+        let fd = path.withCString { open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
         if fd >= 0 {
             defer { close(fd) }
             switch intake_has_writers(fd) {
@@ -65,11 +89,14 @@ final class Claimer: Sendable {
             default: break
             }
         }
-        if candidate.reportedComplete { return true }
+        return reportedComplete || secondsSinceChange(status) >= Self.settleSeconds
+    }
+
+    private func secondsSinceChange(_ status: stat) -> Double {
         let changed = Double(max(status.st_mtim.tv_sec, status.st_ctim.tv_sec))
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return Double(now.tv_sec) - changed >= Self.settleSeconds
+        return Double(now.tv_sec) - changed
     }
 
     private enum MoveResult { case moved, gone, failed }

@@ -1,5 +1,9 @@
 import IntakePipeline
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The folders under the state root, as DESIGN.md's folder contract names them.
 struct StateRoot: Sendable {
     let path: String
@@ -14,13 +18,15 @@ struct StateRoot: Sendable {
     var spoolActive: String { path + "/spool/active" }
     /// Where outputs are written before their rename into place: one folder to empty at start.
     var spoolTemporary: String { path + "/spool/tmp" }
+    /// Where the sidecars of the jobs in spool/active wait, named by job id.
+    var spoolSidecars: String { path + "/spool/sidecars" }
     var database: String { path + "/intake.db" }
     var metrics: String { path + "/metrics.prom" }
     var lock: String { path + "/intaked.lock" }
 
     /// The folders the daemon creates at start.
     func folders(environments: [String]) -> [String] {
-        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, path + "/spool/requeue", path + "/processed", path + "/augmented", path + "/failed"]
+        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, spoolSidecars, path + "/spool/requeue", path + "/processed", path + "/augmented", path + "/failed"]
     }
 
     /// Where a claimed file waits: spool/active/<inbox subpath>/<job>-<name>.
@@ -36,6 +42,14 @@ struct StateRoot: Sendable {
     /// Where a job's original goes when it failed, and its error report beside it.
     func failedOriginal(_ job: QueuedJob) -> String {
         outputs.failed(environment: job.environment, job: job.id, name: job.name)
+    }
+
+    /// Files a job's sidecar, if it has one in the spool, beside its original's final place. Done
+    /// before the original moves, so that a sidecar left in the spool always has its job there too.
+    func fileSidecar(of job: JobID, beside original: String) throws(IntakeError) {
+        let spooled = outputs.spooledSidecar(job: job)
+        guard access(spooled, F_OK) == 0 else { return }
+        try DurableFile.move(spooled, to: OutputLayout.filedSidecar(beside: original))
     }
 
     /// Every output a job may have written, for removing those of an interrupted attempt.

@@ -2,9 +2,10 @@ import IntakeMeter
 import IntakePipeline
 import IntakeStore
 
-/// Which meter a job's image shows, and what its uploader claimed: the inbox subfolder names the
-/// meter (inbox/prod/MTR-0042/x.jpg); else the configured filename pattern, whose named groups
-/// `meter`, and optionally `reading` and `time`, are read from the file's name.
+/// Which meter a job's image shows, and what its uploader claimed. The meter: the inbox subfolder
+/// (inbox/prod/MTR-0042/x.jpg), else the JSON sidecar's `meter`, else the configured filename
+/// pattern's named group `meter`. The claimed reading and time: the sidecar's, else the pattern's
+/// groups `reading` and `time`.
 struct MeterNaming: Sendable {
     let pattern: String?
 
@@ -12,16 +13,29 @@ struct MeterNaming: Sendable {
         var meter: String
         var claimed: Double?
         var time: Int64?
+        /// Why a sidecar's claim could not be used; shown with the verdict.
+        var sidecarProblem: String?
     }
 
-    func name(_ job: QueuedJob) -> Named? {
-        var named = job.meter.map { Named(meter: $0) }
-        guard let pattern, let regex = try? Regex(pattern), let match = job.name.firstMatch(of: regex) else { return named }
-        func group(_ key: String) -> String? { match.output[key]?.substring.map(String.init) }
-        if named == nil, let meter = group("meter"), !meter.isEmpty { named = Named(meter: meter) }
-        named?.claimed = group("reading").flatMap(Double.init)
-        named?.time = group("time").flatMap(ISOTime.milliseconds)
+    func name(_ job: QueuedJob, sidecar: Result<SidecarClaim, SidecarProblem>? = nil) -> Named? {
+        let fromName = patternGroups(job.name)
+        let claim = try? sidecar?.get()
+        guard let meter = job.meter ?? claim?.meter ?? fromName["meter"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        var named = Named(meter: meter)
+        named.claimed = claim?.reading ?? fromName["reading"].flatMap(Double.init)
+        named.time = claim?.time ?? fromName["time"].flatMap(ISOTime.milliseconds)
+        if case .failure(let problem)? = sidecar { named.sidecarProblem = problem.reason }
         return named
+    }
+
+    /// The pattern's named groups `meter`, `reading` and `time` in a file's name, those that matched.
+    private func patternGroups(_ name: String) -> [String: String] {
+        guard let pattern, let regex = try? Regex(pattern), let match = name.firstMatch(of: regex) else { return [:] }
+        var groups: [String: String] = [:]
+        for key in ["meter", "reading", "time"] {
+            if let value = match.output[key]?.substring { groups[key] = String(value) }
+        }
+        return groups
     }
 }
 
@@ -32,16 +46,20 @@ struct MeterStage {
     let station: MeterStation
     let naming: MeterNaming
     let databasePath: String
+    let layout: OutputLayout
     private var database: Database?
 
-    init(station: MeterStation, naming: MeterNaming, databasePath: String) {
+    init(station: MeterStation, naming: MeterNaming, databasePath: String, layout: OutputLayout) {
         self.station = station
         self.naming = naming
         self.databasePath = databasePath
+        self.layout = layout
     }
 
-    /// The meter the job's image shows, if it names one.
-    func meter(of job: QueuedJob) -> MeterNaming.Named? { naming.name(job) }
+    /// The meter the job's image shows, if it or its sidecar names one.
+    func meter(of job: QueuedJob) -> MeterNaming.Named? {
+        naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id)))
+    }
 
     /// Whether an image of `named` must be decoded at full resolution: its meter has a profile.
     func needsFullResolution(_ named: MeterNaming.Named?) -> Bool {
@@ -50,10 +68,12 @@ struct MeterStage {
 
     mutating func run(_ job: QueuedJob, named: MeterNaming.Named, image: ProcessedImage) -> MeterReport {
         let read = station.read(meter: named.meter, photo: image.upright)
-        let capturedAt = named.time ?? CaptureTime.of(image.facts, path: job.spoolPath)
+        let capturedAt = CaptureTime.of(image.facts, claimed: named.time, path: job.spoolPath)
         if database == nil { database = try? Database(path: databasePath, readOnly: true) }
         let (manual, history) = MeterReferences.load(meter: named.meter, from: database)
-        return MeterReport(meter: named.meter, read: read, capturedAt: capturedAt, claimed: named.claimed, manual: manual, history: history)
+        var report = MeterReport(meter: named.meter, read: read, capturedAt: capturedAt, claimed: named.claimed, manual: manual, history: history)
+        if let problem = named.sidecarProblem { report.reason += "; \(problem): its claim was not compared" }
+        return report
     }
 }
 

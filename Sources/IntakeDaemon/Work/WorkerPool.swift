@@ -73,7 +73,7 @@ final class WorkerPool: Sendable {
             logger.critical("worker cannot start", metadata: ["error": "\(error)"])
             return
         }
-        var meterStage = MeterStage(station: meters, naming: naming, databasePath: root.database)
+        var meterStage = MeterStage(station: meters, naming: naming, databasePath: root.database, layout: root.outputs)
         while let job = queue.take() {
             let latest = settings.current
             if latest.version != version, let fresh = try? ImageProcessor(options: latest.settings.processing) {
@@ -88,7 +88,8 @@ final class WorkerPool: Sendable {
         committer.post(.started(job.id, attempt: job.attempt, at: startedAt))
         let named = meterStage.meter(of: job)
         var outcome: ProcessingOutcome
-        do {
+        do throws(IntakeError) {
+            if Sidecar.isSidecarName(job.name) { throw Self.sidecarWithoutImage(job) }
             let bytes = try ImageFile.read(path: job.spoolPath, maxBytes: settings.processing.maxBytes, followSymlinks: false)
             // A profiled meter is read from every pixel, not from an image shrunk on load.
             outcome = processor.process(bytes, fullResolution: meterStage.needsFullResolution(named) ? true : nil)
@@ -141,6 +142,15 @@ final class WorkerPool: Sendable {
             error = IntakeError(error.stage, .transient, "gave up after \(job.attempt) attempts: \(error.reason)")
         }
         finish(job, error: error, outcome: outcome, outputs: nil, labels: [], meter: nil, startedAt: startedAt, finishedAt: finishedAt)
+    }
+
+    /// A sidecar is claimed alone only once it has waited `meters.sidecar_wait_seconds` for its image.
+    private static func sidecarWithoutImage(_ job: QueuedJob) -> IntakeError {
+        let image = String(job.name.dropLast(5))
+        return .permanent(
+            .sniff,
+            "a JSON sidecar whose image never came: a sidecar is taken with the image \(image) (or \(image).*) dropped "
+                + "after it into the same folder; drop the image, then retry this job, or drop both again")
     }
 
     /// Hands the job to the committer; a failure first gets its error report beside its place in failed/.

@@ -1,0 +1,86 @@
+import FoundationEssentials
+import IntakeMeter
+import IntakeStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What an uploader claims in a JSON sidecar: `{"reading": 530.488, "meter": "demo-meter",
+/// "time": "2026-11-21T09:30:00Z"}`, every key optional and others ignored. The reading may be a
+/// number or a string ("530.488"); the time is ISO 8601.
+struct SidecarClaim: Equatable {
+    var reading: Double?
+    var meter: String?
+    /// Unix milliseconds.
+    var time: Int64?
+
+    /// Sidecars are a few lines; anything larger is not one.
+    static let largestSidecar = 64 * 1024
+
+    /// The claim in the sidecar at `path`; nil when there is none; a problem a person can act on
+    /// when it cannot be used (the image is still processed, without the claim).
+    static func read(_ path: String) -> Result<SidecarClaim, SidecarProblem>? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        guard status.st_size <= largestSidecar else { return .failure(SidecarProblem("the sidecar is over \(largestSidecar / 1024) KB")) }
+        guard let bytes = FileBytes.read(path) else { return .failure(SidecarProblem("the sidecar cannot be read")) }
+        let fields: Fields
+        do {
+            fields = try JSONDecoder().decode(Fields.self, from: Data(bytes))
+        } catch {
+            return .failure(SidecarProblem("the sidecar is not a JSON object with reading, meter and time (\(Self.describe(error)))"))
+        }
+        var claim = SidecarClaim(meter: fields.meter?.isEmpty == false ? fields.meter : nil)
+        switch fields.reading {
+        case .number(let value)?: claim.reading = value
+        case .text(let text)?:
+            guard let value = Double(text.filter { $0 != " " }), value.isFinite else {
+                return .failure(SidecarProblem("the sidecar's reading \"\(text)\" is not a number"))
+            }
+            claim.reading = value
+        case nil: break
+        }
+        if let time = fields.time {
+            guard let milliseconds = ISOTime.milliseconds(time) else {
+                return .failure(SidecarProblem("the sidecar's time \"\(time)\" is not an ISO 8601 time"))
+            }
+            claim.time = milliseconds
+        }
+        return .success(claim)
+    }
+
+    private struct Fields: Decodable {
+        var reading: NumberOrText?
+        var meter: String?
+        var time: String?
+    }
+
+    private enum NumberOrText: Decodable {
+        case number(Double), text(String)
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Double.self) {
+                self = .number(value)
+            } else {
+                self = .text(try container.decode(String.self))
+            }
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return key.isEmpty ? context.debugDescription : "\(key): \(context.debugDescription)"
+        case DecodingError.dataCorrupted(let context): return context.debugDescription
+        default: return "\(error)"
+        }
+    }
+}
+
+struct SidecarProblem: Error, Equatable {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+}

@@ -1,0 +1,88 @@
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// JSON sidecars through a running daemon: the claim a sidecar carries reaches the meter reading,
+/// the sidecar travels with its image (claim, commit, retry) and is never a job of its own, and
+/// one whose image never comes is set aside with the reason.
+@Suite(.serialized) struct DaemonSidecarTests {
+    static let settings = "[meters]\nsidecar_wait_seconds = 1\n"
+
+    @Test func sidecarClaimsAreComparedAndFiledBesideTheirImages() throws {
+        let daemon = try DaemonHarness(settings: Self.settings)
+        try daemon.start()
+        let claimA = Array(#"{"reading": 12.5, "time": "2026-01-02T03:04:05Z", "uploader": "field app 3.1"}"#.utf8)
+        daemon.drop("prod/MTR-7/a.jpg.json", claimA)
+        daemon.drop("prod/MTR-7/a.jpg", Photos.jpeg(seed: 1))
+        // `<stem>.json` also counts, and may name the meter when no subfolder does.
+        daemon.drop("prod/b.json", Array(#"{"meter": "MTR-9", "reading": "3.25"}"#.utf8))
+        daemon.drop("prod/b.jpg", Photos.jpeg(seed: 2))
+        daemon.drop("prod/MTR-7/c.jpg.json", Array("reading: 4".utf8))
+        daemon.drop("prod/MTR-7/c.jpg", Photos.jpeg(seed: 3))
+        daemon.drop("prod/lonely.json", Array(#"{"reading": 1}"#.utf8))
+        try daemon.waitForAll(4, timeout: 60)
+
+        let database = try daemon.database()
+        let jobs = Dictionary(uniqueKeysWithValues: try database.jobs().map { ($0.name, $0) })
+        #expect(Set(jobs.keys) == ["a.jpg", "b.jpg", "c.jpg", "lonely.json"], "a sidecar taken with its image is no job")
+        let readings = Dictionary(uniqueKeysWithValues: try database.query(
+            "SELECT j.name, m.meter_id, m.claimed_value, m.captured_at, m.reason FROM meter_readings m JOIN jobs j ON j.id = m.job_id"
+        ).map { ($0["name"]?.textValue ?? "?", $0) })
+
+        let a = try #require(readings["a.jpg"])
+        #expect(a["meter_id"] == .text("MTR-7"))
+        #expect(a["claimed_value"]?.realValue == 12.5)
+        // The photo has no EXIF time, so the sidecar's time is the capture time.
+        #expect(a["captured_at"]?.textValue.flatMap(Timestamp.milliseconds(from:)) == ISOTime.milliseconds("2026-01-02T03:04:05Z"))
+        #expect(readings["b.jpg"]?["meter_id"] == .text("MTR-9"))
+        #expect(readings["b.jpg"]?["claimed_value"]?.realValue == 3.25)
+        let c = try #require(readings["c.jpg"])
+        #expect(c["claimed_value"] == .null)
+        #expect(c["reason"]?.textValue?.contains("the sidecar is not a JSON object") == true, "\(c)")
+
+        // Filed beside the originals, bytes unchanged, under the name of the image they came with.
+        let original = try #require(jobs["a.jpg"]?.finalPath)
+        #expect(Fixtures.readFile(original + ".json") == claimA)
+        #expect(access(try #require(jobs["b.jpg"]?.finalPath) + ".json", F_OK) == 0)
+        let lonely = try #require(jobs["lonely.json"])
+        #expect(lonely.status == .failed)
+        #expect(lonely.error?.contains("a JSON sidecar whose image never came") == true, "\(lonely.error ?? "")")
+        #expect(access(try #require(lonely.finalPath) + ".error.json", F_OK) == 0)
+        #expect(daemon.files("spool").isEmpty)
+        daemon.stop()
+    }
+
+    @Test func aRetriedJobTakesItsSidecarBackWithIt() throws {
+        let daemon = try DaemonHarness(settings: Self.settings + "[limits]\nmax_pixels = 50000\n")
+        try daemon.start()
+        let claim = Array(#"{"reading": 7}"#.utf8)
+        daemon.drop("prod/MTR-1/big.jpg.json", claim)
+        daemon.drop("prod/MTR-1/big.jpg", Photos.jpeg(width: 400, height: 300, seed: 4))
+        try daemon.waitForAll(1)
+        let failed = try #require(try daemon.database().jobs(status: .failed).first)
+        let deadLetter = try #require(failed.finalPath)
+        #expect(Fixtures.readFile(deadLetter + ".json") == claim, "filed beside the failed original")
+
+        // The operator raises the limit and sends the job back: the sidecar goes with it.
+        let config = String(decoding: Fixtures.readFile(daemon.configPath)!, as: UTF8.self)
+            .replacing("max_pixels = 50000", with: "max_pixels = 500000")
+        _ = daemon.folder.write("intake.toml", Array(config.utf8))
+        daemon.signal(SIGHUP)
+        try daemon.waitUntil("the reload", timeout: 60) { daemon.log.contains("configuration reloaded") }
+        let retry = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, failed.id])
+        #expect(retry.status == 0, "\(retry.standardError)")
+        try daemon.waitUntil("the retried job is done", timeout: 30) { try daemon.database().job(id: failed.id)?.status == .done }
+
+        let done = try #require(try daemon.database().job(id: failed.id)?.finalPath)
+        #expect(Fixtures.readFile(done + ".json") == claim, "filed beside the processed original")
+        #expect(access(deadLetter + ".json", F_OK) != 0)
+        let claimed = try daemon.database().query("SELECT claimed_value FROM meter_readings WHERE job_id = ?", [.text(failed.id)])
+        #expect(claimed.first?["claimed_value"]?.realValue == 7)
+        #expect(daemon.files("spool").isEmpty)
+        daemon.stop()
+    }
+}
