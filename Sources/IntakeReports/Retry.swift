@@ -69,9 +69,11 @@ public struct Retry {
             flock(fd, LOCK_UN)
             return false
         }
-        var buffer = [CChar](repeating: 0, count: 32)
+        var buffer = [UInt8](repeating: 0, count: 32)
         let count = read(fd, &buffer, buffer.count - 1)
-        guard count > 0, let pid = Int32(String(cString: buffer).split(separator: "\n").first ?? "") else { return false }
+        guard count > 0, let pid = Int32(String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n").first ?? "") else {
+            return false
+        }
         return kill(pid, SIGUSR1) == 0
     }
 

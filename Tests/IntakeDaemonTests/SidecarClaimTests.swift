@@ -1,0 +1,70 @@
+@testable import IntakeDaemon
+import IntakePipeline
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+/// What a sidecar claims, and which claim wins when the folder, the sidecar and the file name
+/// all say something.
+@Suite struct SidecarClaimTests {
+    let folder = try! TemporaryFolder()
+
+    func claim(_ text: String) -> Result<SidecarClaim, SidecarProblem>? {
+        SidecarClaim.read(folder.write("x.jpg.json", Array(text.utf8)))
+    }
+
+    @Test func readsReadingMeterAndTimeAndIgnoresOtherKeys() throws {
+        let read = try #require(try claim(#"{"reading": 530.488, "meter": "demo-meter", "time": "2026-11-21T09:30:00Z", "app": "x"}"#)?.get())
+        #expect(read == SidecarClaim(reading: 530.488, meter: "demo-meter", time: ISOTime.milliseconds("2026-11-21T09:30:00Z")))
+        #expect(try claim(#"{"reading": "12.25"}"#)?.get() == SidecarClaim(reading: 12.25))
+        #expect(try claim("{}")?.get() == SidecarClaim())
+    }
+
+    @Test(arguments: [
+        ("reading: 4", "not a JSON object"),
+        ("[1, 2]", "not a JSON object"),
+        (#"{"reading": "about 4"}"#, #"reading "about 4" is not a number"#),
+        (#"{"reading": true}"#, "not a JSON object"),
+        (#"{"time": "yesterday"}"#, #"time "yesterday" is not an ISO 8601 time"#),
+    ])
+    func aSidecarThatCannotBeUsedSaysWhy(text: String, fragment: String) {
+        guard case .failure(let problem)? = claim(text) else {
+            Issue.record("\(text) was accepted")
+            return
+        }
+        #expect(problem.reason.contains(fragment), "\(problem.reason)")
+    }
+
+    @Test func anOversizedSidecarIsNotRead() {
+        guard case .failure(let problem)? = claim("{\"reading\": 1, \"pad\": \"" + String(repeating: "x", count: 70_000) + "\"}") else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(problem.reason.contains("over 64 KB"))
+    }
+
+    @Test func noSidecarIsNoClaim() {
+        #expect(SidecarClaim.read(folder.path + "/absent.json") == nil)
+    }
+
+    func job(_ name: String, meter: String? = nil) -> QueuedJob {
+        let id = JobID.make()
+        return QueuedJob(id: id, environment: "prod", name: name, sourcePath: "prod/\(name)", meter: meter, spoolPath: "/nowhere",
+                         createdAt: JobID.milliseconds(of: id)!)
+    }
+
+    @Test func theFolderNamesTheMeterThenTheSidecarThenTheFileName() {
+        let naming = MeterNaming(pattern: #"^(?<meter>M\d+)_(?<reading>[\d.]+)\.jpg$"#)
+        let sidecar = Result<SidecarClaim, SidecarProblem>.success(SidecarClaim(reading: 9.5, meter: "FROM-SIDECAR"))
+        #expect(naming.name(job("M1_4.5.jpg", meter: "FOLDER"), sidecar: sidecar)?.meter == "FOLDER")
+        #expect(naming.name(job("M1_4.5.jpg"), sidecar: sidecar) == MeterNaming.Named(meter: "FROM-SIDECAR", claimed: 9.5))
+        #expect(naming.name(job("M1_4.5.jpg")) == MeterNaming.Named(meter: "M1", claimed: 4.5))
+        #expect(naming.name(job("other.jpg")) == nil)
+    }
+
+    @Test func aBrokenSidecarLeavesTheFileNamesClaimAndSaysSo() {
+        let naming = MeterNaming(pattern: #"^(?<meter>M\d+)_(?<reading>[\d.]+)\.jpg$"#)
+        let named = naming.name(job("M1_4.5.jpg"), sidecar: .failure(SidecarProblem("the sidecar is not a JSON object")))
+        #expect(named == MeterNaming.Named(meter: "M1", claimed: 4.5, sidecarProblem: "the sidecar is not a JSON object"))
+    }
+}
