@@ -29,16 +29,24 @@ extension RGBImage {
         let outWidth = orientation.swapsSides ? height : width
         let outHeight = orientation.swapsSides ? width : height
         let source = storage.base, sourceWidth = width, sourceHeight = height
+        // Every orientation maps upright pixels to stored ones affinely: one step right in the
+        // output is a fixed step in the source, and so is one step down. Walking by those steps
+        // keeps the per-pixel work to three byte copies.
+        func offset(_ x: Int, _ y: Int) -> Int {
+            let (sx, sy) = orientation.source(x: x, y: y, width: sourceWidth, height: sourceHeight)
+            return (sy * sourceWidth + sx) * 3
+        }
+        let origin = offset(0, 0), stepRight = offset(1, 0) - origin, stepDown = offset(0, 1) - origin
         return RGBImage(width: outWidth, height: outHeight) { target in
             var t = 0
             for y in 0..<outHeight {
-                for x in 0..<outWidth {
-                    let (sx, sy) = orientation.source(x: x, y: y, width: sourceWidth, height: sourceHeight)
-                    let s = (sy * sourceWidth + sx) * 3
+                var s = origin + y * stepDown
+                for _ in 0..<outWidth {
                     target[t] = source[s]
                     target[t + 1] = source[s + 1]
                     target[t + 2] = source[s + 2]
                     t += 3
+                    s += stepRight
                 }
             }
         }
