@@ -3,17 +3,17 @@
 
     python3 bench/cpu.py --images N --label NAME -- CMD ARGS...
 
-Runs CMD (stdout to /dev/null, stderr passes through) and prints
+Runs CMD (stdout to /dev/null, stderr passes through, in the current folder) and prints
     NAME: images=N cpu_ms_per_image=X.XXX wall_s=Y.YY peak_rss_mb=Z.Z
-from os.wait4's rusage. On Linux that rusage includes the child's own
-waited-for descendants, so wrappers (sh, xargs) are counted too.
+CPU from os.wait4's rusage, peak RSS from GNU time (see benchlib.measure). On
+Linux that rusage includes the child's own waited-for descendants, so wrappers
+(sh, xargs) are counted too.
 Exit code 2 from CMD means "some files refused" and is accepted.
 """
 import argparse
-import os
-import subprocess
 import sys
-import time
+
+from benchlib import measure
 
 
 def main() -> int:
@@ -26,17 +26,11 @@ def main() -> int:
     if not cmd or a.images <= 0:
         ap.error("need --images N > 0 and a command after --")
 
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, ru = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - t0
-    proc.returncode = code = os.waitstatus_to_exitcode(status)  # <0: signal
-
-    cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000.0
-    print(f"{a.label}: images={a.images} cpu_ms_per_image={cpu_ms / a.images:.3f} "
-          f"wall_s={wall:.2f} peak_rss_mb={ru.ru_maxrss / 1024:.1f}", flush=True)
-    if code not in (0, 2):
-        print(f"{a.label}: command failed (exit {code})", file=sys.stderr)
+    run = measure(cmd, cwd=None)
+    print(f"{a.label}: images={a.images} cpu_ms_per_image={run.cpu_s * 1000 / a.images:.3f} "
+          f"wall_s={run.wall_s:.2f} peak_rss_mb={run.peak_kb / 1024:.1f}", flush=True)
+    if run.code not in (0, 2):
+        print(f"{a.label}: command failed (exit {run.code})", file=sys.stderr)
         return 1
     return 0
 

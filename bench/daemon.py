@@ -1,49 +1,29 @@
 #!/usr/bin/env python3
-"""bench/daemon.py: intaked end to end, beside `intake process` on the same files.
+"""bench/daemon.py: intaked on its own, and the burst measurement bench/compare.py uses.
 
-Called by `make bench` after bench/run.sh. Prints, for the corpus's camera JPEGs:
-  burst    all files dropped into inbox/prod at once: images/s, daemon CPU ms per image,
-           drop-to-commit p50/p99, peak RSS; and `intake process` on the same files, so the
-           daemon's own overhead shows as a ratio measured in the same run;
+Called by `make bench` after bench/compare.py (which measures the daemon end to end on every
+subset, beside the other contenders, with burst() below). Prints, for the corpus's camera JPEGs:
   idle     small photos dropped one at a time: drop-to-commit p50/p99 (the daemon's reaction
            time, inotify to commit);
   rss      N files streamed through (default 10,000): resident memory after each tenth.
 
 CPU is read from /proc/<pid>/stat (user + system), memory from /proc/<pid>/status. Drop-to-
 commit is the job row's updated_at (set when its batch commits) minus the moment the file was
-renamed into the inbox. Env: INTAKE_CORPUS, BENCH_ROUNDS (default 3), BENCH_BURST_COPIES (copies of the set, default 4),
-BENCH_RSS_FILES (default 10000; 0 skips), INTAKED_BIN, INTAKE_BIN.
+renamed into the inbox. Env: INTAKE_CORPUS, BENCH_RSS_FILES (default 10000; 0 skips), INTAKED_BIN.
 """
 import os
-import resource
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "bench", "out")
-CORPUS = os.path.abspath(os.environ.get("INTAKE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus")))
-INTAKED = os.environ.get("INTAKED_BIN", os.path.join(ROOT, ".build", "release", "intaked"))
-INTAKE = os.environ.get("INTAKE_BIN", os.path.join(ROOT, ".build", "release", "intake"))
+from benchlib import CORPUS, INTAKED, OUT, corpus_photos
+
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def corpus_photos():
-    """The camera and phone JPEGs bench/run.sh measures, by magic bytes."""
-    files = []
-    for folder in ("images/exif-samples/jpg", "images/photoprism-samples/examples"):
-        for base, _, names in os.walk(os.path.join(CORPUS, folder)):
-            for name in names:
-                path = os.path.join(base, name)
-                with open(path, "rb") as f:
-                    if f.read(3) == b"\xff\xd8\xff":
-                        files.append(path)
-    return sorted(files)
 
 
 def cpu_seconds(pid):
@@ -70,7 +50,7 @@ def percentile(values, p):
 class Daemon:
     """A release intaked on a fresh state root under bench/out."""
 
-    def __init__(self, workers):
+    def __init__(self, workers, binary=INTAKED):
         self.folder = tempfile.mkdtemp(prefix="daemon.", dir=OUT)
         self.root = os.path.join(self.folder, "state")
         self.staging = os.path.join(self.folder, "staging")
@@ -79,7 +59,7 @@ class Daemon:
         with open(config, "w") as f:
             f.write(f'[daemon]\nroot = "{self.root}"\nworkers = {workers}\nlog_level = "warning"\nmetrics_interval_seconds = 1\n')
         self.log = open(os.path.join(self.folder, "intaked.log"), "w")
-        self.process = subprocess.Popen([INTAKED, "--config", config], stdout=self.log, stderr=self.log)
+        self.process = subprocess.Popen([binary, "--config", config], stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while not os.path.exists(os.path.join(self.root, "intake.db")) or not os.path.isdir(os.path.join(self.root, "inbox", "prod")):
             if time.time() > deadline or self.process.poll() is not None:
@@ -135,42 +115,36 @@ class Daemon:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def burst(files, rounds, workers):
-    daemon = Daemon(workers)
-    staged = daemon.stage(files * rounds, "b")
-    cpu_before = cpu_seconds(daemon.process.pid)
-    start = time.time()
-    drops = {name: daemon.drop(name) for name in staged}
-    daemon.wait_final(len(staged))
-    wall = time.time() - start
-    cpu = cpu_seconds(daemon.process.pid) - cpu_before
-    latency = daemon.latencies(drops)
-    peak = memory_kb(daemon.process.pid, "VmHWM")
-    batch = daemon.commit_batch_size()
-    failed = daemon.db.execute("SELECT count(*) FROM jobs WHERE status = 'failed'").fetchone()[0]
-    daemon.stop()
-    n = len(staged)
-    print(f"burst    intaked: images={n} failed={failed} images_per_s={n / wall:.1f} cpu_ms_per_image={cpu * 1000 / n:.3f} "
-          f"p50_ms={percentile(latency, 50):.0f} p99_ms={percentile(latency, 99):.0f} peak_rss_mb={peak / 1024:.1f} workers={workers} "
-          f"jobs_per_commit={batch:.1f}")
-    return cpu * 1000 / n, n
+@dataclass
+class Burst:
+    images: int
+    failed: int
+    cpu_s: float       # the daemon's user + system from the first drop to the last commit
+    wall_s: float      # first drop to last job final
+    peak_kb: int       # VmHWM: the daemon's peak resident set over its life
+    p50_ms: float      # drop to commit
+    p99_ms: float
+    jobs_per_commit: float
 
 
-def one_shot(files, rounds):
-    out = tempfile.mkdtemp(prefix="process.", dir=OUT)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.time()
-    status = subprocess.run([INTAKE, "process", "--out", out] + files * rounds, stdout=subprocess.DEVNULL).returncode
-    wall = time.time() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    shutil.rmtree(out, ignore_errors=True)
-    if status not in (0, 2):
-        sys.exit(f"bench: intake process failed with {status}")
-    n = len(files) * rounds
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    print(f"burst    intake process: images={n} images_per_s={n / wall:.1f} cpu_ms_per_image={cpu * 1000 / n:.3f} "
-          f"peak_rss_mb={after.ru_maxrss / 1024:.1f} (one process, one thread)")
-    return cpu * 1000 / n
+def burst(files, workers, binary=INTAKED):
+    """A fresh daemon; files staged outside the timing, then all renamed into inbox/prod at once."""
+    daemon = Daemon(workers, binary)
+    try:  # stopped even when the wait times out, so no daemon outlives the bench
+        staged = daemon.stage(files, "b")
+        cpu_before = cpu_seconds(daemon.process.pid)
+        start = time.time()
+        drops = {name: daemon.drop(name) for name in staged}
+        daemon.wait_final(len(staged))
+        wall = time.time() - start
+        cpu = cpu_seconds(daemon.process.pid) - cpu_before
+        latency = daemon.latencies(drops)
+        peak = memory_kb(daemon.process.pid, "VmHWM")
+        batch = daemon.commit_batch_size()
+        failed = daemon.db.execute("SELECT count(*) FROM jobs WHERE status = 'failed'").fetchone()[0]
+    finally:
+        daemon.stop()
+    return Burst(len(staged), failed, cpu, wall, peak, percentile(latency, 50), percentile(latency, 99), batch)
 
 
 def idle(files, count=100, gap=0.1):
@@ -213,24 +187,10 @@ def main():
     if not os.path.isdir(CORPUS):
         print(f"bench: corpus not found at {CORPUS} (set INTAKE_CORPUS); skipping the daemon bench.")
         return
-    for binary in (INTAKED, INTAKE):
-        if not os.access(binary, os.X_OK):
-            sys.exit(f"bench: {binary} not built (make release)")
+    if not os.access(INTAKED, os.X_OK):
+        sys.exit(f"bench: {INTAKED} not built (make release)")
     os.makedirs(OUT, exist_ok=True)
     files = corpus_photos()
-    copies = int(os.environ.get("BENCH_BURST_COPIES", "4"))
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
-    # Alternate the contenders, several rounds, and compare medians: the machine is shared.
-    one_shot_ms, daemon_ms, single_ms = [], [], []
-    for _ in range(rounds):
-        one_shot_ms.append(one_shot(files, copies))
-        daemon_ms.append(burst(files, copies, os.cpu_count())[0])
-        single_ms.append(burst(files, copies, 1)[0])
-    base = statistics.median(one_shot_ms)
-    print(f"burst    median cpu_ms_per_image: intake process={base:.3f} intaked={statistics.median(daemon_ms):.3f} "
-          f"intaked (1 worker)={statistics.median(single_ms):.3f}")
-    print(f"burst    daemon CPU per image / intake process = {statistics.median(daemon_ms) / base:.2f} ({os.cpu_count()} workers), "
-          f"{statistics.median(single_ms) / base:.2f} (1 worker) (goal <= 1.50)")
     idle(files)
     total = int(os.environ.get("BENCH_RSS_FILES", "10000"))
     if total > 0:

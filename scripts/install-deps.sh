@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(libturbojpeg0-dev libpng-dev libexif-dev libsqlite3-dev pkg-config)
 case "${1:-}" in
-    --bench) packages+=(python3 python3-venv) ;;
+    # GNU time measures the contenders' peak RSS (bench/benchlib.py).
+    --bench) packages+=(python3 python3-venv time) ;;
     # The HTML report is checked in a real headless browser.
     --test) packages+=(chromium) ;;
 esac
