@@ -17,7 +17,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
@@ -30,6 +29,8 @@ let package = Package(
         .target(name: "CPNGReader", dependencies: ["CPNG"], cSettings: [.unsafeFlags(["-O2"])]),
         // Linux system calls that Glibc's Swift module does not export.
         .target(name: "CLinux"),
+        // SHA-256 with the CPU's SHA instructions: one hash does not need a cryptography package.
+        .target(name: "CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
 
         .target(name: "IntakeConfig", swiftSettings: swiftSettings),
         .target(
@@ -40,8 +41,7 @@ let package = Package(
         .target(
             name: "IntakePipeline",
             dependencies: [
-                "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux", "CSHA256",
             ],
             swiftSettings: swiftSettings
         ),
@@ -83,7 +83,7 @@ let package = Package(
         .target(name: "IntakeTestSupport", dependencies: ["IntakeCodecs", "IntakeStore"], path: "Tests/IntakeTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "CSHA256"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),

@@ -74,6 +74,8 @@ public struct FileReport: Encodable, Sendable {
 /// `intake process`: the pipeline on files named on the command line, no daemon, no database.
 public struct OneShotProcessor {
     public let processor: ImageProcessor
+    /// One buffer for every file read, as a daemon worker keeps one.
+    private let readBuffer = ReadBuffer()
     /// Where outputs go, in the state-root layout; nil computes them without writing.
     public let layout: OutputLayout?
     public let environment: String
@@ -112,14 +114,15 @@ public struct OneShotProcessor {
     public func process(path: String) -> FileReport {
         let job = JobID.make()
         let name = SafeName.from(String(path.split(separator: "/").last ?? Substring(path)))
-        let bytes: [UInt8]
+        let outcome: ProcessingOutcome
         do {
-            bytes = try ImageFile.read(path: path, maxBytes: processor.options.maxBytes, followSymlinks: true)
+            let bytes = try ImageFile.read(path: path, maxBytes: processor.options.maxBytes, followSymlinks: true, into: readBuffer)
+            outcome = processor.process(bytes)
+            readBuffer.trim()
         } catch {
-            let outcome = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
-            return FileReport(file: path, job: job, outcome: outcome)
+            let refused = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
+            return FileReport(file: path, job: job, outcome: refused)
         }
-        let outcome = processor.process(bytes)
         var report = FileReport(file: path, job: job, outcome: outcome)
         if case .success(let image) = outcome.result, let meter {
             let read = meter.station.read(meter: meter.id, photo: image.upright)

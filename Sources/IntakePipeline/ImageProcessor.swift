@@ -1,6 +1,6 @@
 public import IntakeCodecs
 public import IntakeClassify
-internal import Crypto
+internal import CSHA256
 
 /// What the image stages need to know, taken from the configuration.
 public struct ProcessingOptions: Sendable, Equatable {
@@ -70,15 +70,18 @@ public final class ImageProcessor {
 
     /// Runs the stages; `fullResolution` overrides the options for this file (a profiled meter).
     public func process(_ bytes: [UInt8], fullResolution: Bool? = nil) -> ProcessingOutcome {
-        var facts = ImageFacts(bytes: bytes.count)
+        bytes.withUnsafeBytes { process($0, fullResolution: fullResolution) }
+    }
+
+    /// The same on bytes the caller owns (a worker's ReadBuffer); nothing returned refers to them.
+    public func process(_ data: UnsafeRawBufferPointer, fullResolution: Bool? = nil) -> ProcessingOutcome {
+        var facts = ImageFacts(bytes: data.count)
         var clock = StageClock()
         let full = fullResolution ?? options.fullResolution
-        let result = bytes.withUnsafeBytes { data in
-            Result { () throws(IntakeError) in try run(data, fullResolution: full, facts: &facts, clock: &clock) }
-        }
+        let result = Result { () throws(IntakeError) in try run(data, fullResolution: full, facts: &facts, clock: &clock) }
         if facts.sha256 == nil {
             // A refused file is still identified, so a second drop of it is known as a duplicate.
-            facts.sha256 = clock.measure(.metadata) { bytes.withUnsafeBytes(Self.sha256) }
+            facts.sha256 = clock.measure(.metadata) { Self.sha256(data) }
         }
         return ProcessingOutcome(facts: facts, clock: clock, result: result)
     }
@@ -225,7 +228,9 @@ public final class ImageProcessor {
         let digits = Array("0123456789abcdef".utf8)
         var hex = [UInt8]()
         hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: data) {
+        var digest = [UInt8](repeating: 0, count: 32)
+        intake_sha256(data.baseAddress, data.count, &digest)
+        for byte in digest {
             hex.append(digits[Int(byte >> 4)])
             hex.append(digits[Int(byte & 0x0F)])
         }

@@ -74,23 +74,27 @@ final class WorkerPool: Sendable {
             return
         }
         var meterStage = MeterStage(station: meters, naming: naming, databasePath: root.database, layout: root.outputs)
+        let readBuffer = ReadBuffer()
         while let job = queue.take() {
             let latest = settings.current
             if latest.version != version, let fresh = try? ImageProcessor(options: latest.settings.processing) {
                 (version, current, processor) = (latest.version, latest.settings, fresh)
             }
-            run(job, processor: processor, settings: current, meterStage: &meterStage)
+            run(job, processor: processor, settings: current, meterStage: &meterStage, readBuffer: readBuffer)
+            readBuffer.trim()
         }
     }
 
-    private func run(_ job: QueuedJob, processor: ImageProcessor, settings: WorkSettings, meterStage: inout MeterStage) {
+    private func run(_ job: QueuedJob, processor: ImageProcessor, settings: WorkSettings, meterStage: inout MeterStage,
+                     readBuffer: ReadBuffer) {
         let startedAt = JobID.nowMilliseconds()
         committer.post(.started(job.id, attempt: job.attempt, at: startedAt))
         let named = meterStage.meter(of: job)
         var outcome: ProcessingOutcome
         do throws(IntakeError) {
             if Sidecar.isSidecarName(job.name) { throw Self.sidecarWithoutImage(job) }
-            let bytes = try ImageFile.read(path: job.spoolPath, maxBytes: settings.processing.maxBytes, followSymlinks: false)
+            let bytes = try ImageFile.read(
+                path: job.spoolPath, maxBytes: settings.processing.maxBytes, followSymlinks: false, into: readBuffer)
             // A profiled meter is read from every pixel, not from an image shrunk on load.
             outcome = processor.process(bytes, fullResolution: meterStage.needsFullResolution(named) ? true : nil)
         } catch {
