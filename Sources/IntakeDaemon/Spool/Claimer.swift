@@ -55,7 +55,7 @@ final class Claimer: Sendable {
         case .failed: return false
         }
         // After the image: a crash between the two renames leaves the sidecar in the inbox, where
-        // start-up recovery looks for it again (`takeSidecar`).
+        // start-up recovery looks for it again (Reconciler.takeSidecarLeftInInbox).
         if let sidecar { takeSidecar(sidecar, job: job) }
 
         let queued = QueuedJob(
@@ -69,7 +69,7 @@ final class Claimer: Sendable {
 
     /// Moves the sidecar of the image just claimed as `job` into the spool. Failing leaves it in
     /// the inbox, and the job runs without its claim: the sidecar is set aside later, with the reason.
-    func takeSidecar(_ sidecar: BytePath, job: JobID) {
+    private func takeSidecar(_ sidecar: BytePath, job: JobID) {
         switch move(sidecar, to: root.outputs.spooledSidecar(job: job)) {
         case .moved: logger.debug("sidecar taken with its image", metadata: ["job": "\(job)", "sidecar": "\(sidecar)"])
         case .gone, .failed: logger.warning("cannot take the sidecar with its image", metadata: ["job": "\(job)", "sidecar": "\(sidecar)"])
