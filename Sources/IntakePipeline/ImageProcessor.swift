@@ -34,8 +34,12 @@ public struct ProcessingOptions: Sendable, Equatable {
 /// encoded derivative with its rotations.
 public struct ProcessedImage: Sendable {
     public var facts: ImageFacts
-    /// Decoded (possibly shrunk on load) and turned upright.
-    public var upright: RGBImage
+    /// Decoded (possibly shrunk on load), as stored, and how it turns upright.
+    let stored: RGBImage
+    let orientation: Orientation
+    /// Decoded and turned upright, made when asked: only the meter stage needs every pixel
+    /// upright; the derivative and the classifier turn the small fitted image instead.
+    public var upright: RGBImage { stored.applying(orientation) }
     /// The derivative, a JPEG of derivativeSize²; also the "360-degree" rotation.
     public var derivative: [UInt8]
     /// Counter-clockwise angle → JPEG bytes, for every configured angle.
@@ -98,23 +102,35 @@ public final class ImageProcessor {
     private func run(_ data: UnsafeRawBufferPointer, fullResolution: Bool, facts: inout ImageFacts, clock: inout StageClock)
         throws(IntakeError) -> ProcessedImage
     {
-        let upright = try upright(data, fullResolution: fullResolution, facts: &facts, clock: &clock)
-        let (width, height) = (facts.width ?? upright.width, facts.height ?? upright.height)
+        let stored = try decodeStored(data, fullResolution: fullResolution, facts: &facts, clock: &clock)
+        let (width, height) = (facts.width ?? stored.image.width, facts.height ?? stored.image.height)
         // One area-averaging pass serves the derivative and the classifier, which analyses at
-        // the derivative's scale anyway.
-        let fitted = clock.measure(.derive) { BoxFit.fitted(upright, box: options.derivativeSize) }
+        // the derivative's scale anyway. Fitting is the same either side up, so the image is
+        // turned upright once it is small: a fraction of the pixels to move.
+        let fittedAsStored = clock.measure(.derive) { BoxFit.fitted(stored.image, box: options.derivativeSize) }
+        let fitted = clock.measure(.orient) { fittedAsStored.applying(stored.orientation) }
         let labels = clock.measure(.classify) {
             ImageClassifier.labels(
                 for: fitted, originalWidth: width, originalHeight: height, thresholds: options.classification)
         }
 
         let (derivative, rotations) = try clock.measure(.derive) { () throws(IntakeError) in try derive(fitted) }
-        return ProcessedImage(facts: facts, upright: upright, derivative: derivative, rotations: rotations, labels: labels)
+        return ProcessedImage(
+            facts: facts, stored: stored.image, orientation: stored.orientation, derivative: derivative, rotations: rotations,
+            labels: labels)
     }
 
     /// Stages sniff → decode → metadata → orient.
     private func upright(_ data: UnsafeRawBufferPointer, fullResolution: Bool, facts: inout ImageFacts, clock: inout StageClock)
         throws(IntakeError) -> RGBImage
+    {
+        let stored = try decodeStored(data, fullResolution: fullResolution, facts: &facts, clock: &clock)
+        return clock.measure(.orient) { stored.image.applying(stored.orientation) }
+    }
+
+    /// Stages sniff → decode → metadata: the pixels as stored, and the orientation that turns them upright.
+    private func decodeStored(_ data: UnsafeRawBufferPointer, fullResolution: Bool, facts: inout ImageFacts, clock: inout StageClock)
+        throws(IntakeError) -> (image: RGBImage, orientation: Orientation)
     {
         let (type, width, height) = try clock.measure(.sniff) { () throws(IntakeError) in try sniff(data) }
         facts.type = type.description
@@ -124,7 +140,7 @@ public final class ImageProcessor {
         }
         let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, facts: &facts) }
         facts.orientation = orientation.rawValue
-        return clock.measure(.orient) { decoded.image.applying(orientation) }
+        return (decoded.image, orientation)
     }
 
     // MARK: sniff
