@@ -112,9 +112,14 @@ static int cpu_has_sha_ni(void) {
 
 int intake_sha256_uses_cpu_instructions(void) {
 #if defined(__x86_64__)
+    /* Asked once, from whichever worker thread hashes first; the answer never changes. */
     static int cached = -1;
-    if (cached < 0) cached = cpu_has_sha_ni();
-    return cached;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = cpu_has_sha_ni();
+        __atomic_store_n(&cached, known, __ATOMIC_RELAXED);
+    }
+    return known;
 #else
     return 0;
 #endif

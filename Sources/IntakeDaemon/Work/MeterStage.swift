@@ -6,8 +6,14 @@ import IntakeStore
 /// (inbox/prod/MTR-0042/x.jpg), else the JSON sidecar's `meter`, else the configured filename
 /// pattern's named group `meter`. The claimed reading and time: the sidecar's, else the pattern's
 /// groups `reading` and `time`.
-struct MeterNaming: Sendable {
-    let pattern: String?
+struct MeterNaming {
+    /// The configured pattern, compiled once per worker (a Regex cannot be shared between
+    /// threads); nil when none is set or it does not compile, and then no file name names a meter.
+    private let pattern: Regex<AnyRegexOutput>?
+
+    init(pattern: String?) {
+        self.pattern = pattern.flatMap { try? Regex($0) }
+    }
 
     struct Named: Sendable, Equatable {
         var meter: String
@@ -30,7 +36,7 @@ struct MeterNaming: Sendable {
 
     /// The pattern's named groups `meter`, `reading` and `time` in a file's name, those that matched.
     private func patternGroups(_ name: String) -> [String: String] {
-        guard let pattern, let regex = try? Regex(pattern), let match = name.firstMatch(of: regex) else { return [:] }
+        guard let pattern, let match = name.firstMatch(of: pattern) else { return [:] }
         var groups: [String: String] = [:]
         for key in ["meter", "reading", "time"] {
             if let value = match.output[key]?.substring { groups[key] = String(value) }

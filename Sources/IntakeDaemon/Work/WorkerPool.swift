@@ -23,12 +23,13 @@ final class WorkerPool: Sendable {
     private let finished = Condition()
     private let threads = Mutex<[SystemThread]>([])
     private let meters: MeterStation
-    private let naming: MeterNaming
+    /// `meters.filename_pattern`, which each worker compiles for itself.
+    private let filenamePattern: String?
 
-    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation, naming: MeterNaming,
+    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation, filenamePattern: String?,
          logger: Logger) {
         self.meters = meters
-        self.naming = naming
+        self.filenamePattern = filenamePattern
         self.root = root
         self.queue = queue
         self.committer = committer
@@ -73,7 +74,7 @@ final class WorkerPool: Sendable {
             logger.critical("worker cannot start", metadata: ["error": "\(error)"])
             return
         }
-        var meterStage = MeterStage(station: meters, naming: naming, databasePath: root.database, layout: root.outputs)
+        var meterStage = MeterStage(station: meters, naming: MeterNaming(pattern: filenamePattern), databasePath: root.database, layout: root.outputs)
         let readBuffer = ReadBuffer()
         while let job = queue.take() {
             let latest = settings.current
