@@ -46,7 +46,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "IntakeStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
-        .target(name: "IntakeMeter", dependencies: ["IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings),
+        // Optimised in debug builds too: its tests align and read hundreds of photos, which
+        // unoptimised code does some twenty times slower.
+        .target(name: "IntakeMeter", dependencies: ["IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
         .target(name: "IntakeClassify", dependencies: ["IntakeCodecs", "CLinux"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeDaemon",

@@ -24,20 +24,38 @@ struct AlignGrayPlane: Sendable {
         }
     }
 
-    /// Each 4×4 block averaged: the coarse level of the search. A partial block at the right or
-    /// bottom edge is dropped, so block (i, j) covers pixels 4i…4i+3, 4j…4j+3 exactly.
-    func quarter() -> AlignGrayPlane {
-        var small = AlignGrayPlane(width: width / 4, height: height / 4)
+    /// `source` seen through `transform` (this plane's point, offset by the origin → source
+    /// point), bilinear; points outside the source are black, as nothing was seen there.
+    init(width: Int, height: Int, resampling source: AlignGrayPlane, originX: Int, originY: Int, through transform: PlaneTransform) {
+        self.init(width: width, height: height)
+        let sourceWidth = source.width, sourceHeight = source.height
+        source.pixels.withUnsafeBufferPointer { input in
+            pixels.withUnsafeMutableBufferPointer { out in
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let p = transform.apply(x: Double(originX + x), y: Double(originY + y))
+                        out[y * width + x] = Self.bilinear(input, sourceWidth, sourceHeight, p.x, p.y)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each `factor`×`factor` block averaged; a partial block at the right or bottom edge is
+    /// dropped, so block (i, j) covers pixels factor·i … factor·i + factor − 1 exactly.
+    func blockAveraged(_ factor: Int) -> AlignGrayPlane {
+        var small = AlignGrayPlane(width: max(1, width / factor), height: max(1, height / factor))
+        let scale = 1 / Float(factor * factor)
         pixels.withUnsafeBufferPointer { source in
             small.pixels.withUnsafeMutableBufferPointer { out in
                 for y in 0..<small.height {
                     for x in 0..<small.width {
                         var sum: Float = 0
-                        for dy in 0..<4 {
-                            let row = (y * 4 + dy) * width + x * 4
-                            sum += source[row] + source[row + 1] + source[row + 2] + source[row + 3]
+                        for dy in 0..<factor {
+                            let row = (y * factor + dy) * width + x * factor
+                            for dx in 0..<factor where x * factor + dx < width && y * factor + dy < height { sum += source[row + dx] }
                         }
-                        out[y * small.width + x] = sum / 16
+                        out[y * small.width + x] = sum * scale
                     }
                 }
             }
@@ -45,25 +63,9 @@ struct AlignGrayPlane: Sendable {
         return small
     }
 
-    /// `source` seen through `transform` (this plane's point → source point), bilinear; points
-    /// outside the source are black, as nothing was seen there.
-    init(width: Int, height: Int, resampling source: AlignGrayPlane, originX: Int, originY: Int, through transform: SimilarityTransform) {
-        self.init(width: width, height: height)
-        let sourceWidth = source.width, sourceHeight = source.height
-        source.pixels.withUnsafeBufferPointer { input in
-            pixels.withUnsafeMutableBufferPointer { out in
-                for y in 0..<height {
-                    // The map is affine: step along the row instead of transforming every point.
-                    let start = transform.apply(x: Double(originX), y: Double(originY + y))
-                    var sx = start.x, sy = start.y
-                    for x in 0..<width {
-                        out[y * width + x] = Self.bilinear(input, sourceWidth, sourceHeight, sx, sy)
-                        sx += transform.a
-                        sy += transform.b
-                    }
-                }
-            }
-        }
+    /// The value at (x, y), bilinear; outside the plane 0.
+    func bilinear(_ x: Double, _ y: Double) -> Float {
+        pixels.withUnsafeBufferPointer { Self.bilinear($0, width, height, x, y) }
     }
 
     private static func bilinear(_ input: UnsafeBufferPointer<Float>, _ width: Int, _ height: Int, _ x: Double, _ y: Double) -> Float {
@@ -154,14 +156,11 @@ struct CorrelationPatch: Sendable {
     }
 }
 
-/// A mark prepared for the search: full size for the fine step, quarter size for the coarse one.
+/// A profile mark prepared for the correlation search.
 struct MarkTemplate: Sendable {
     let full: CorrelationPatch
-    let quarter: CorrelationPatch
 
     init(_ image: RGBImage) {
-        let plane = AlignGrayPlane(luma: image)
-        full = CorrelationPatch(plane)
-        quarter = CorrelationPatch(plane.quarter())
+        full = CorrelationPatch(AlignGrayPlane(luma: image))
     }
 }

@@ -8,135 +8,232 @@ public import IntakeCodecs
 /// Finds where a photo of a profiled meter lies against the profile's reference frame, or says
 /// why it can't: the first step of reading a meter.
 ///
-/// The photo is turned by the profile's initial rotation about its centre into the reference
-/// frame (only the windows around the marks are resampled, bilinear: nothing else is looked at).
-/// Each mark is found by normalised cross-correlation on luma, first on a quarter-size pyramid
-/// level over the whole search window, then at full size around the coarse hit, to a fraction of
-/// a pixel. The similarity that takes the marks' reference positions to where they were found,
-/// composed with the initial rotation, maps the reference frame to the photo. A second, short
-/// search through that map (the marks now upright and at their size) refines it.
+/// Whatever the camera did within reason (any turn, 0.6–1.6× closer or farther, shifted, tilted
+/// a little, another exposure or white balance, a mark covered or out of frame), the meter's own
+/// landmarks are still there: corners of its numerals and prints, the washers, the counter
+/// window. Both pictures' landmarks are described by oriented binary descriptors
+/// (`LandmarkDetector`), paired by look, and the one similarity most pairs agree on is found by
+/// random sampling (`ConsensusSearch`). Through it every reference landmark is looked for where
+/// it should be, which brings in the repeated numerals too; the profile's marks are searched by
+/// correlation; and a homography is fitted to all of them when they span enough of the frame to
+/// fix the tilt (a similarity otherwise). The fit is then checked: its scale, residual and tilt,
+/// that every wheel and dial is in frame, and that the photo seen through it looks like the
+/// reference. Any check that fails is a refusal with its reason: a wrong number is worse than
+/// none.
 public enum Aligner {
-    /// The alignment of `photo`, or the reason it was refused (a mark not found, an implausible
-    /// scale or rotation): a refusal means "unreadable", never a guess.
+    /// Landmarks looked for in a photo; the reference keeps up to `AlignmentReference.landmarkCount`.
+    static let photoLandmarkCount = 700
+    /// Photo pixels within which a pair counts as explained by a hypothesis, then by the fit.
+    static let consensusTolerance = 4.0
+    static let fitTolerance = 3.0
+    /// A rival placement this close to the best in support makes the fit ambiguous.
+    static let rivalShare = 0.6
+    /// Correspondences needed, and the share of the frame they must span, before the tilt is fitted.
+    static let homographyMinimum = 24
+    static let homographySpan = 0.25
+    /// A homography must bring the residual down to this share of the similarity's to be kept.
+    static let tiltGain = 0.8
+    /// How many landmarks one found mark counts as in the fit.
+    static let markWeight = 10
+
+    /// The alignment of `photo` (upright, any size), or the reason it was refused.
     public static func align(
         _ photo: RGBImage, to loaded: LoadedProfile, limits: AlignmentLimits = AlignmentLimits()
     ) -> Result<Alignment, AlignmentError> {
-        let marks = loaded.profile.marks
-        let widthRatio = Double(photo.width) / Double(loaded.referenceWidth)
-        let heightRatio = Double(photo.height) / Double(loaded.referenceHeight)
-        guard limits.scaleRange.contains(widthRatio), limits.scaleRange.contains(heightRatio) else {
-            let size = AlignmentError.Reason.photoSize(
-                width: photo.width, height: photo.height, referenceWidth: loaded.referenceWidth, referenceHeight: loaded.referenceHeight)
-            return .failure(AlignmentError(reason: size, scores: []))
+        let reference = loaded.reference
+        // A photo much larger than the reference is brought near its size first: the landmarks
+        // are then of comparable size, and the work does not grow with the camera's resolution.
+        var gray = AlignGrayPlane(luma: photo)
+        let shrink = max(1, Int(Double(max(photo.width, photo.height)) / (1.25 * Double(max(reference.width, reference.height)))))
+        if shrink > 1 { gray = gray.blockAveraged(shrink) }
+        let toFullPhoto = PlaneTransform([Double(shrink), 0, Double(shrink - 1) / 2, 0, Double(shrink), Double(shrink - 1) / 2, 0, 0, 1])
+
+        let landmarks = LandmarkDetector.detect(gray, maximum: photoLandmarkCount, levels: LandmarkDetector.photoLevels)
+        let pairs = LandmarkMatching.pairs(reference: reference.landmarks, photo: landmarks)
+        let search = ConsensusSearch(
+            tolerance: consensusTolerance,
+            scales: (limits.scaleRange.lowerBound * 0.85)...(limits.scaleRange.upperBound / 0.85))
+        guard let consensus = search.best(pairs), consensus.inliers.count >= limits.minimumInliers else {
+            let agreeing = search.best(pairs)?.inliers.count ?? 0
+            return .failure(AlignmentError(reason: .tooFewLandmarks(agreeing: agreeing, needed: limits.minimumInliers, paired: pairs.count)))
         }
-        let gray = AlignGrayPlane(luma: photo)
-        let referenceCentre = (x: Double(loaded.referenceWidth - 1) / 2, y: Double(loaded.referenceHeight - 1) / 2)
-        let photoCentre = (x: Double(photo.width - 1) / 2, y: Double(photo.height - 1) / 2)
-        // Turning the photo by θ into the reference frame means a reference point comes from
-        // the photo point turned by −θ.
-        let initial = SimilarityTransform(
-            rotationDegrees: -loaded.profile.initialRotationDegrees, about: referenceCentre, to: photoCentre)
-        let referenceCentres = zip(marks, loaded.templates).map { mark, template in
-            (x: Double(mark.x) + Double(template.full.width - 1) / 2, y: Double(mark.y) + Double(template.full.height - 1) / 2)
+        let explained = Set(consensus.inliers)
+        let others = pairs.indices.filter { !explained.contains($0) }.map { pairs[$0] }
+        let centre = (x: Double(reference.width - 1) / 2, y: Double(reference.height - 1) / 2)
+        if let rival = search.best(others, excluding: [consensus.transform], distinctBy: 0.1 * Double(reference.width), frameCentre: centre),
+            rival.inliers.count >= limits.minimumInliers, Double(rival.inliers.count) >= rivalShare * Double(consensus.inliers.count)
+        {
+            return .failure(AlignmentError(reason: .ambiguous(best: consensus.inliers.count, rival: rival.inliers.count)))
         }
 
-        // Pass 1: coarse to fine through the initial rotation alone.
-        var scores: [Double] = []
-        var found: [(x: Double, y: Double)] = []
-        for (index, (mark, template)) in zip(marks, loaded.templates).enumerated() {
-            let radius = limits.searchRadius
-            let match = search(
-                template, around: (mark.x, mark.y), radius: radius, coarse: true, in: gray, through: initial)
-            scores.append(match.score)
-            guard match.score >= limits.minimumScore else {
-                return .failure(
-                    AlignmentError(reason: .markNotFound(mark: index + 1, bestScore: match.score, minimum: limits.minimumScore), scores: scores))
-            }
-            found.append(initial.apply(x: match.x + Double(template.full.width - 1) / 2, y: match.y + Double(template.full.height - 1) / 2))
+        // Every reference landmark looked for where the consensus puts it, then the fit.
+        let guided = LandmarkMatching.guidedPairs(
+            reference: reference.landmarks, photo: landmarks, through: PlaneTransform(consensus.transform), radius: 2 * fitTolerance)
+        var points = guided.map { (reference: $0.reference, photo: $0.photo) }
+        var fit = bestFit(points, from: PlaneTransform(consensus.transform), frame: reference)
+        // Once more through the fit: where the camera is tilted, the similarity's guess is off
+        // towards the frame's edges, and the landmarks there are only found through the tilt.
+        points = LandmarkMatching.guidedPairs(
+            reference: reference.landmarks, photo: landmarks, through: fit.transform, radius: 2 * fitTolerance
+        ).map { (reference: $0.reference, photo: $0.photo) }
+        fit = bestFit(points, from: fit.transform, frame: reference)
+        // The profile's marks, found by correlation where the fit puts them, join the fit.
+        let marks = zip(loaded.profile.marks, loaded.templates).map { mark, template in
+            MarkSearch.find(template, at: (mark.x, mark.y), in: gray, through: fit.transform, minimumScore: limits.minimumMarkScore)
         }
-        var transform = SimilarityTransform.fitting(from: referenceCentres, to: found)
-        if let problem = implausibility(of: transform, initial: initial, limits: limits) {
-            return .failure(AlignmentError(reason: problem, scores: scores))
+        for (mark, (found, template)) in zip(loaded.profile.marks, zip(marks, loaded.templates)) where found.used {
+            let markCentre = (x: Double(mark.x) + Double(template.full.width - 1) / 2, y: Double(mark.y) + Double(template.full.height - 1) / 2)
+            // A mark is matched over its whole crop, to a fraction of a pixel: it counts as
+            // many landmarks, each of which is one corner found to about a pixel.
+            for _ in 0..<markWeight { points.append((markCentre, (found.photoX, found.photoY))) }
         }
+        if marks.contains(where: \.used) { fit = bestFit(points, from: fit.transform, frame: reference) }
 
-        // Pass 2: a short full-size search through the fitted map, where the marks stand upright.
-        scores = []
-        found = []
-        for (index, (mark, template)) in zip(marks, loaded.templates).enumerated() {
-            let match = search(template, around: (mark.x, mark.y), radius: 3, coarse: false, in: gray, through: transform)
-            scores.append(match.score)
-            guard match.score >= limits.minimumScore else {
-                return .failure(
-                    AlignmentError(reason: .markNotFound(mark: index + 1, bestScore: match.score, minimum: limits.minimumScore), scores: scores))
-            }
-            found.append(transform.apply(x: match.x + Double(template.full.width - 1) / 2, y: match.y + Double(template.full.height - 1) / 2))
+        let transform = fit.transform
+        let scale = transform.scale(atX: centre.x, y: centre.y)
+        guard limits.scaleRange.contains(scale) else {
+            return .failure(AlignmentError(reason: .implausibleScale(scale, allowed: limits.scaleRange)))
         }
-        transform = SimilarityTransform.fitting(from: referenceCentres, to: found)
-        if let problem = implausibility(of: transform, initial: initial, limits: limits) {
-            return .failure(AlignmentError(reason: problem, scores: scores))
+        guard fit.inliers >= limits.minimumInliers else {
+            return .failure(AlignmentError(reason: .tooFewLandmarks(agreeing: fit.inliers, needed: limits.minimumInliers, paired: pairs.count)))
         }
-
-        let matches = zip(zip(referenceCentres, found), scores).map { pair, score in
-            let (reference, photoPoint) = pair
-            let fitted = transform.apply(x: reference.x, y: reference.y)
-            let residual = ((fitted.x - photoPoint.x) * (fitted.x - photoPoint.x) + (fitted.y - photoPoint.y) * (fitted.y - photoPoint.y))
-                .squareRoot()
-            return MarkMatch(score: score, photoX: photoPoint.x, photoY: photoPoint.y, residualPixels: residual)
+        let residual = fit.residual / scale
+        guard residual <= limits.maximumResidualPixels else {
+            return .failure(AlignmentError(reason: .poorFit(residualPixels: residual, maximum: limits.maximumResidualPixels)))
         }
-        let centre = transform.apply(x: referenceCentre.x, y: referenceCentre.y)
+        let spread = transform.perspectiveSpread(width: Double(reference.width), height: Double(reference.height))
+        guard spread <= limits.maximumPerspectiveSpread else {
+            return .failure(AlignmentError(reason: .excessivePerspective(spread: spread, maximum: limits.maximumPerspectiveSpread)))
+        }
+        let full = toFullPhoto.after(transform)
+        if let outside = firstBoxOutside(loaded.profile, through: full, width: photo.width, height: photo.height) {
+            return .failure(AlignmentError(reason: outside))
+        }
+        let similarity = reference.similarity(to: gray, through: transform)
+        guard similarity >= limits.minimumSimilarity else {
+            return .failure(AlignmentError(reason: .unlike(similarity: similarity, minimum: limits.minimumSimilarity)))
+        }
+        let photoMarks = marks.map { match in
+            var match = match
+            let point = toFullPhoto.apply(x: match.photoX, y: match.photoY)
+            (match.photoX, match.photoY) = point
+            return match
+        }
+        let confidence = min(
+            DialFit.rising(Double(fit.inliers), limit: Double(limits.minimumInliers), good: 2 * Double(limits.minimumInliers)),
+            DialFit.falling(residual, good: 0.5 * limits.maximumResidualPixels, limit: limits.maximumResidualPixels),
+            DialFit.rising(similarity, limit: limits.minimumSimilarity, good: min(1, limits.minimumSimilarity + 0.2)))
         return .success(
             Alignment(
-                referenceToPhoto: transform, initialRotationDegrees: loaded.profile.initialRotationDegrees,
-                residualRotationDegrees: residualRotation(of: transform, initial: initial), scale: transform.scale,
-                shift: (centre.x - photoCentre.x, centre.y - photoCentre.y), marks: matches))
+                referenceToPhoto: full, rotationDegrees: transform.rotationDegrees(atX: centre.x, y: centre.y),
+                scale: full.scale(atX: centre.x, y: centre.y), perspectiveSpread: spread, inliers: fit.inliers,
+                correspondences: points.count, residualPixels: residual, similarity: similarity, marks: photoMarks,
+                confidence: confidence))
     }
 
-    /// The best place of a mark whose reference top-left is `expected`, searched within `radius`
-    /// reference pixels each way, in the photo seen through `transform`. Returns the top-left in
-    /// reference coordinates.
-    private static func search(
-        _ template: MarkTemplate, around expected: (x: Int, y: Int), radius: Int, coarse: Bool,
-        in photo: AlignGrayPlane, through transform: SimilarityTransform
-    ) -> (x: Double, y: Double, score: Double) {
-        // The fine step looks a few pixels past the coarse hit, so the window has that margin too.
-        let margin = coarse ? 4 : 0
-        let originX = expected.x - radius - margin, originY = expected.y - radius - margin
-        let window = AlignGrayPlane(
-            width: template.full.width + 2 * (radius + margin), height: template.full.height + 2 * (radius + margin),
-            resampling: photo, originX: originX, originY: originY, through: transform)
-        var centre = (x: radius + margin, y: radius + margin)
-        if coarse {
-            // Quarter-size block (i, j) covers window pixels 4i…4i+3: a hit at i means about 4i.
-            let small = window.quarter()
-            if let hit = template.quarter.bestMatch(in: small, lefts: 0...small.width, tops: 0...small.height) {
-                centre = (Int(hit.x.rounded()) * 4, Int(hit.y.rounded()) * 4)
+    /// The fit of reference → photo points: a similarity, refined on the points within
+    /// `fitTolerance`, then a homography on them when they are many and spread enough to say how
+    /// the camera is tilted. The residual is the root mean square over the inliers, photo pixels.
+    static func bestFit(_ points: [(reference: (x: Double, y: Double), photo: (x: Double, y: Double))], from start: PlaneTransform,
+                        frame: AlignmentReference) -> (transform: PlaneTransform, inliers: Int, residual: Double)
+    {
+        func inliers(of transform: PlaneTransform) -> [Int] {
+            points.indices.filter { index in
+                let p = transform.apply(x: points[index].reference.x, y: points[index].reference.y)
+                let dx = p.x - points[index].photo.x, dy = p.y - points[index].photo.y
+                return dx * dx + dy * dy <= fitTolerance * fitTolerance
             }
         }
-        let reach = coarse ? 4 : radius
-        guard
-            let hit = template.full.bestMatch(
-                in: window, lefts: (centre.x - reach)...(centre.x + reach), tops: (centre.y - reach)...(centre.y + reach))
-        else { return (Double(expected.x), Double(expected.y), 0) }
-        return (Double(originX) + hit.x, Double(originY) + hit.y, hit.score)
+        func rms(_ transform: PlaneTransform, _ chosen: [Int]) -> Double {
+            guard !chosen.isEmpty else { return .infinity }
+            let sum = chosen.reduce(0.0) { total, index in
+                let p = transform.apply(x: points[index].reference.x, y: points[index].reference.y)
+                let dx = p.x - points[index].photo.x, dy = p.y - points[index].photo.y
+                return total + dx * dx + dy * dy
+            }
+            return (sum / Double(chosen.count)).squareRoot()
+        }
+        var transform = start
+        var chosen = inliers(of: transform)
+        for _ in 0..<3 where chosen.count >= 2 {
+            transform = PlaneTransform(
+                SimilarityTransform.fitting(from: chosen.map { points[$0].reference }, to: chosen.map { points[$0].photo }))
+            chosen = inliers(of: transform)
+        }
+        var best = (transform: transform, inliers: chosen.count, residual: rms(transform, chosen))
+        guard chosen.count >= homographyMinimum, frame.spanShare(chosen.map { points[$0].reference }) >= homographySpan else { return best }
+        var projective = transform
+        var projectiveChosen = chosen
+        for _ in 0..<3 {
+            guard let fitted = PlaneTransform.fitting(
+                from: projectiveChosen.map { points[$0].reference }, to: projectiveChosen.map { points[$0].photo })
+            else { return best }
+            projective = fitted
+            projectiveChosen = inliers(of: projective)
+            guard projectiveChosen.count >= homographyMinimum else { return best }
+        }
+        let projectiveResidual = rms(projective, projectiveChosen)
+        // The tilt is kept only where it explains at least as many points clearly more closely:
+        // eight parameters always fit a little better than four, and a tilt that is not there
+        // only bends the frame's edges, where the dials are.
+        if projectiveChosen.count >= best.inliers, projectiveResidual <= tiltGain * best.residual {
+            best = (projective, projectiveChosen.count, projectiveResidual)
+        }
+        return best
     }
 
-    private static func residualRotation(of transform: SimilarityTransform, initial: SimilarityTransform) -> Double {
-        var degrees = transform.rotationDegrees - initial.rotationDegrees
-        while degrees > 180 { degrees -= 360 }
-        while degrees <= -180 { degrees += 360 }
-        return degrees
-    }
-
-    private static func implausibility(
-        of transform: SimilarityTransform, initial: SimilarityTransform, limits: AlignmentLimits
-    ) -> AlignmentError.Reason? {
-        if !limits.scaleRange.contains(transform.scale) {
-            return .implausibleScale(transform.scale, allowed: limits.scaleRange)
+    /// The first wheel or dial that does not lie inside the photo through `transform`: a wheel's
+    /// digit window (its box less a tenth each side), a dial's round face (a circle of 0.42 of
+    /// its box; a box's corners may well be off the photo when the dial is not).
+    static func firstBoxOutside(_ profile: MeterProfile, through transform: PlaneTransform, width: Int, height: Int) -> AlignmentError.Reason? {
+        func inPhoto(_ points: [(Double, Double)]) -> Bool {
+            points.allSatisfy { point in
+                let p = transform.apply(x: point.0, y: point.1)
+                return p.x >= 0 && p.y >= 0 && p.x <= Double(width - 1) && p.y <= Double(height - 1)
+            }
         }
-        let residual = residualRotation(of: transform, initial: initial)
-        if abs(residual) > limits.maximumResidualRotationDegrees {
-            return .excessiveRotation(degrees: residual, maximum: limits.maximumResidualRotationDegrees)
+        func window(_ box: Box) -> [(Double, Double)] {
+            let inset = (x: 0.1 * Double(box.width), y: 0.1 * Double(box.height))
+            let left = Double(box.x) + inset.x, right = Double(box.x + box.width - 1) - inset.x
+            let top = Double(box.y) + inset.y, bottom = Double(box.y + box.height - 1) - inset.y
+            return [(left, top), (right, top), (left, bottom), (right, bottom)]
         }
+        func face(_ box: Box) -> [(Double, Double)] {
+            let cx = Double(box.x) + Double(box.width - 1) / 2, cy = Double(box.y) + Double(box.height - 1) / 2
+            let r = 0.42 * Double(min(box.width, box.height))
+            return (0..<16).map { k in
+                let angle = Double(k) * .pi / 8
+                return (cx + r * cos(angle), cy + r * sin(angle))
+            }
+        }
+        if let index = profile.wheels.firstIndex(where: { !inPhoto(window($0.box)) }) { return .outOfFrame(kind: "wheel", number: index + 1) }
+        if let index = profile.dials.firstIndex(where: { !inPhoto(face($0.box)) }) { return .outOfFrame(kind: "dial", number: index + 1) }
         return nil
+    }
+}
+
+/// Finds a profile mark by normalised cross-correlation near where a fit puts it.
+enum MarkSearch {
+    /// Reference pixels searched each way around the expected place.
+    static let radius = 5
+
+    /// The mark whose reference top-left is `expected`, searched through `transform` in `photo`;
+    /// `used` when it scored at least `minimumScore`. The position is the mark's centre, photo pixels.
+    static func find(_ template: MarkTemplate, at expected: (x: Int, y: Int), in photo: AlignGrayPlane, through transform: PlaneTransform,
+                     minimumScore: Double) -> MarkMatch
+    {
+        let originX = expected.x - radius, originY = expected.y - radius
+        let window = AlignGrayPlane(
+            width: template.full.width + 2 * radius, height: template.full.height + 2 * radius,
+            resampling: photo, originX: originX, originY: originY, through: transform)
+        let centreOffset = (x: Double(template.full.width - 1) / 2, y: Double(template.full.height - 1) / 2)
+        guard let hit = template.full.bestMatch(in: window, lefts: 0...(2 * radius), tops: 0...(2 * radius)) else {
+            let p = transform.apply(x: Double(expected.x) + centreOffset.x, y: Double(expected.y) + centreOffset.y)
+            return MarkMatch(score: 0, photoX: p.x, photoY: p.y, used: false)
+        }
+        // A hit on the window's edge may lie beyond it: not trusted as a position.
+        let onEdge = hit.x <= 0.5 || hit.y <= 0.5 || hit.x >= Double(2 * radius) - 0.5 || hit.y >= Double(2 * radius) - 0.5
+        let p = transform.apply(x: Double(originX) + hit.x + centreOffset.x, y: Double(originY) + hit.y + centreOffset.y)
+        return MarkMatch(score: hit.score, photoX: p.x, photoY: p.y, used: hit.score >= minimumScore && !onEdge)
     }
 }

@@ -78,39 +78,46 @@ public struct SimilarityTransform: Sendable, Equatable {
     }
 }
 
-/// How one alignment mark was found in a photo.
+/// How one of the profile's alignment marks was found in a photo, once the landmarks had placed it.
 public struct MarkMatch: Sendable, Equatable {
-    /// Normalised cross-correlation of the mark with the photo where it was found, −1…1: how sure
-    /// the aligner is that it found the mark (above about 0.8 on a clear photo).
+    /// Normalised cross-correlation of the mark with the photo where it was found, −1…1 (above
+    /// about 0.8 on a clear photo; low when the mark is covered or out of frame, and then it is
+    /// left out of the fit).
     public var score: Double
     /// The mark's centre in the photo.
     public var photoX: Double
     public var photoY: Double
-    /// Distance in pixels between where the fitted transform puts the mark and where it was
-    /// found: 0 with two marks (they fix the transform exactly), larger when three or more disagree.
-    public var residualPixels: Double
+    /// Whether it was used in the fit (its score reached `AlignmentLimits.minimumMarkScore`).
+    public var used: Bool
 }
 
 /// Where a photo of a profiled meter lies against its reference frame: what `BoxSampler` cuts
 /// the wheels and dials out through, and how sure the aligner is.
 public struct Alignment: Sendable {
     /// Reference-frame point → photo point.
-    public var referenceToPhoto: SimilarityTransform
-    /// The profile's rotation, which the camera mount is known to have.
-    public var initialRotationDegrees: Double
-    /// What the marks add to the initial rotation, in degrees: how far the camera has turned
-    /// since the profile was made (positive clockwise on screen).
-    public var residualRotationDegrees: Double
-    /// Photo pixels per reference pixel: above 1 when the camera has come closer.
+    public var referenceToPhoto: PlaneTransform
+    /// How far the camera is turned from the reference, degrees clockwise on screen, at the
+    /// reference frame's centre.
+    public var rotationDegrees: Double
+    /// Photo pixels per reference pixel at the reference frame's centre: above 1 when the camera
+    /// has come closer.
     public var scale: Double
-    /// How far, in photo pixels, the reference frame's centre lies from where the initial
-    /// rotation alone would put it: how far the camera has shifted.
-    public var shift: (x: Double, y: Double)
+    /// Largest local scale over the smallest across the frame: 1 for a camera square to the
+    /// meter, more for one that looks at it from the side.
+    public var perspectiveSpread: Double
+    /// Correspondences (landmarks and marks) the fit explains, and how many were tried.
+    public var inliers: Int
+    public var correspondences: Int
+    /// Root mean square distance, in reference pixels, between where the fit puts the inliers and
+    /// where they were found.
+    public var residualPixels: Double
+    /// Normalised cross-correlation of the photo, seen through the fit, with the reference (the
+    /// wheels and dials left out, as they move): how much the aligned photo looks like the meter.
+    public var similarity: Double
     /// One per profile mark, in the profile's order.
     public var marks: [MarkMatch]
-
-    /// The weakest mark's score: the alignment is only as sure as its least certain mark.
-    public var confidence: Double { marks.map(\.score).min() ?? 0 }
+    /// How sure the aligner is, 0…1; 0.5 and above means every limit was met with room.
+    public var confidence: Double
 
     /// Where a reference-frame point lies in the photo.
     public func photoPoint(x: Double, y: Double) -> (x: Double, y: Double) { referenceToPhoto.apply(x: x, y: y) }
@@ -118,68 +125,79 @@ public struct Alignment: Sendable {
 
 /// The limits beyond which the aligner refuses a photo rather than risk a wrong reading.
 public struct AlignmentLimits: Sendable, Equatable {
-    /// Lowest normalised cross-correlation at which a mark counts as found. The demo meter's
-    /// marks score 0.98 and more; pictures of other meters reach about 0.5 somewhere in the
-    /// search window, so 0.7 leaves room on both sides.
-    public var minimumScore: Double
-    /// How far (reference pixels, each way) from its expected place a mark is searched for.
-    public var searchRadius: Int
-    /// Plausible scales of the photo against the reference.
+    /// Fewest correspondences the fit must explain. Photos of the demo meter give 60 to 200;
+    /// another meter, or an unrelated picture, rarely more than 6 by chance.
+    public var minimumInliers: Int
+    /// Plausible scales of the meter in the photo against the reference (after a photo much
+    /// larger than the reference is brought to its size).
     public var scaleRange: ClosedRange<Double>
-    /// Largest rotation, in degrees, the marks may add to the initial rotation.
-    public var maximumResidualRotationDegrees: Double
+    /// Largest root mean square residual of the fit, reference pixels.
+    public var maximumResidualPixels: Double
+    /// Lowest similarity of the aligned photo to the reference.
+    public var minimumSimilarity: Double
+    /// Largest perspective spread (see `Alignment.perspectiveSpread`); a camera tilted by 15°
+    /// gives about 1.2.
+    public var maximumPerspectiveSpread: Double
+    /// Lowest normalised cross-correlation at which a profile mark counts as found.
+    public var minimumMarkScore: Double
 
     public init(
-        minimumScore: Double = 0.7, searchRadius: Int = 48, scaleRange: ClosedRange<Double> = 0.8...1.25,
-        maximumResidualRotationDegrees: Double = 10
+        minimumInliers: Int = 16, scaleRange: ClosedRange<Double> = 0.6...1.6, maximumResidualPixels: Double = 2.5,
+        minimumSimilarity: Double = 0.5, maximumPerspectiveSpread: Double = 1.4, minimumMarkScore: Double = 0.7
     ) {
-        self.minimumScore = minimumScore
-        self.searchRadius = searchRadius
+        self.minimumInliers = minimumInliers
         self.scaleRange = scaleRange
-        self.maximumResidualRotationDegrees = maximumResidualRotationDegrees
+        self.maximumResidualPixels = maximumResidualPixels
+        self.minimumSimilarity = minimumSimilarity
+        self.maximumPerspectiveSpread = maximumPerspectiveSpread
+        self.minimumMarkScore = minimumMarkScore
     }
 }
 
-/// Why a photo could not be aligned, in words that say what to check; the marks' scores are kept
-/// for the record.
+/// Why a photo could not be aligned, in words that say what to check.
 public struct AlignmentError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: Sendable, Equatable {
-        /// The mark (numbered from 1) matched nowhere in its search window as well as required.
-        case markNotFound(mark: Int, bestScore: Double, minimum: Double)
-        /// The marks were found, but their distance implies this scale.
+        /// Too few of the reference's landmarks were found in agreement.
+        case tooFewLandmarks(agreeing: Int, needed: Int, paired: Int)
+        /// Two different placements are about as well supported: which one is right is a guess.
+        case ambiguous(best: Int, rival: Int)
+        /// The fit puts the meter at this scale.
         case implausibleScale(Double, allowed: ClosedRange<Double>)
-        /// The marks were found, but imply this much rotation beyond the initial rotation.
-        case excessiveRotation(degrees: Double, maximum: Double)
-        /// The photo's size is not one a photo of this meter can have (scale limits applied to
-        /// the reference frame's size).
-        case photoSize(width: Int, height: Int, referenceWidth: Int, referenceHeight: Int)
+        /// The fit is this far from the correspondences it explains.
+        case poorFit(residualPixels: Double, maximum: Double)
+        /// The fit bends the frame more than a tilted camera can.
+        case excessivePerspective(spread: Double, maximum: Double)
+        /// Aligned, the photo does not look like the reference.
+        case unlike(similarity: Double, minimum: Double)
+        /// A wheel or dial (its kind and number from 1) lies outside the photo.
+        case outOfFrame(kind: String, number: Int)
     }
 
     public var reason: Reason
-    /// Each mark's best score so far (searched marks only).
-    public var scores: [Double]
 
-    public init(reason: Reason, scores: [Double]) {
+    public init(reason: Reason) {
         self.reason = reason
-        self.scores = scores
     }
 
     public var description: String {
         func text(_ value: Double, _ decimals: Int) -> String { Self.format(value, decimals: decimals) }
         switch reason {
-        case .markNotFound(let mark, let best, let minimum):
-            return "mark \(mark) not found (best match \(text(best, 2)) < \(text(minimum, 2))): "
-                + "the camera may have moved or something hides the mark"
+        case .tooFewLandmarks(let agreeing, let needed, let paired):
+            return "only \(agreeing) landmarks of the reference agree on where the meter is (\(needed) needed; \(paired) paired by look): "
+                + "another meter, the view hidden or blurred, or the camera moved too far"
+        case .ambiguous(let best, let rival):
+            return "two placements of the meter fit almost as well (\(best) and \(rival) landmarks): the picture repeats itself too much to tell"
         case .implausibleScale(let scale, let allowed):
-            return "the marks were found \(text(scale, 2))× as far apart as in the reference "
-                + "(allowed \(text(allowed.lowerBound, 2))–\(text(allowed.upperBound, 2))): "
-                + "the camera has moved closer or farther, or a mark matched the wrong spot"
-        case .excessiveRotation(let degrees, let maximum):
-            return "the marks say the photo is turned \(text(degrees, 1))° beyond the profile's initial rotation "
-                + "(allowed ±\(text(maximum, 1))°): the camera has turned, or a mark matched the wrong spot"
-        case .photoSize(let width, let height, let referenceWidth, let referenceHeight):
-            return "the photo is \(width)×\(height) but the profile's reference is \(referenceWidth)×\(referenceHeight): "
-                + "another camera setting, or another meter"
+            return "the meter appears \(text(scale, 2))× its size in the reference "
+                + "(allowed \(text(allowed.lowerBound, 2))–\(text(allowed.upperBound, 2))): the camera has moved much closer or farther"
+        case .poorFit(let residual, let maximum):
+            return "the landmarks fit no single view (residual \(text(residual, 1)) px > \(text(maximum, 1))): the meter may be warped by the lens or partly hidden"
+        case .excessivePerspective(let spread, let maximum):
+            return "the fit tilts the meter too far (scale varies \(text(spread, 2))× across it, allowed \(text(maximum, 2))×): the camera looks at it from the side"
+        case .unlike(let similarity, let minimum):
+            return "aligned, the photo does not look like the reference (similarity \(text(similarity, 2)) < \(text(minimum, 2))): another meter, or the view is hidden"
+        case .outOfFrame(let kind, let number):
+            return "\(kind) \(number) lies outside the photo: the camera has moved too far to read it"
         }
     }
 

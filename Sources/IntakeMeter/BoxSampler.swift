@@ -11,16 +11,14 @@ public enum BoxSampler {
 
     /// The same through any reference → photo transform (tests, or a profile's own reference image
     /// with the identity).
-    public static func crop(_ photo: RGBImage, box: Box, through transform: SimilarityTransform) -> RGBImage {
+    public static func crop(_ photo: RGBImage, box: Box, through transform: PlaneTransform) -> RGBImage {
         let width = box.width, height = box.height
         let sourceWidth = photo.width, sourceHeight = photo.height
         let source = photo.storage.base
         return RGBImage(width: width, height: height) { out in
             for y in 0..<height {
-                // The map is affine: step along the row instead of transforming every point.
-                let start = transform.apply(x: Double(box.x), y: Double(box.y + y))
-                var sx = start.x, sy = start.y
                 for x in 0..<width {
+                    let (sx, sy) = transform.apply(x: Double(box.x + x), y: Double(box.y + y))
                     let target = out + (y * width + x) * 3
                     let fx = sx.rounded(.down), fy = sy.rounded(.down)
                     // Checked before any conversion to Int, which would trap on a point far outside.
@@ -28,8 +26,6 @@ public enum BoxSampler {
                         target[0] = 0
                         target[1] = 0
                         target[2] = 0
-                        sx += transform.a
-                        sy += transform.b
                         continue
                     }
                     let x0 = Int(fx), y0 = Int(fy)
@@ -56,8 +52,6 @@ public enum BoxSampler {
                             target[channel] = UInt8(min(255, value.rounded()))
                         }
                     }
-                    sx += transform.a
-                    sy += transform.b
                 }
             }
         }

@@ -114,10 +114,13 @@ public struct MeterProfile: Sendable, Equatable {
     /// Consumption per hour above which a reading is implausible; nil when unknown.
     public var maximumRatePerHour: Double?
     /// The angle that turns a photo upright into the reference frame, in degrees, positive
-    /// clockwise as seen on screen: the camera is mounted turned by minus this.
+    /// clockwise as seen on screen, as the camera was mounted when the profile was made. Only a
+    /// record: the aligner finds any turn by itself, and `intake meter check` says how far the
+    /// camera has turned since.
     public var initialRotationDegrees: Double
-    /// At least two marks, as far apart as the face allows: their distance sets the precision of
-    /// the rotation and scale.
+    /// Optional marks: crops of the reference that each photo is also searched for by
+    /// correlation, once its landmarks have placed it. They add precise correspondences; a mark
+    /// that is covered or out of frame is simply left out.
     public var marks: [MeterMark]
     /// Counter wheels, most significant first.
     public var wheels: [MeterWheel]
@@ -204,11 +207,6 @@ public struct MeterProfile: Sendable, Equatable {
         let markTables = try reader.tables("marks")
         let wheelTables = try reader.tables("wheels")
         let dialTables = try reader.tables("dials")
-        guard markTables.count >= 2 else {
-            throw MeterProfileError(
-                file: path, line: root.line(of: "marks") ?? 1, key: "marks",
-                message: "a profile needs at least two [[marks]] to align by, found \(markTables.count)")
-        }
         guard !wheelTables.isEmpty || !dialTables.isEmpty else {
             throw MeterProfileError(file: path, line: 1, message: "a profile needs at least one [[wheels]] or [[dials]] box to read")
         }

@@ -5,54 +5,54 @@
 #endif
 public import IntakeCodecs
 
-/// A profile with its images read: the reference frame's size and the marks ready to search for.
-/// Load it once per profile and align every photo of the meter against it.
+/// A profile with its images read: the reference frame's size, its landmarks and the marks ready
+/// to search for. Load it once per profile and align every photo of the meter against it.
 public struct LoadedProfile: Sendable {
     public let profile: MeterProfile
     /// The reference frame's size: the reference image's.
-    public let referenceWidth: Int
-    public let referenceHeight: Int
+    public var referenceWidth: Int { reference.width }
+    public var referenceHeight: Int { reference.height }
     /// The marks' crops, in the profile's order.
     public let markImages: [RGBImage]
+    let reference: AlignmentReference
     let templates: [MarkTemplate]
 
     /// A profile with images already in memory; checks that every mark and box lies inside the
     /// reference frame and that each mark image is big enough to search for.
-    public init(profile: MeterProfile, referenceWidth: Int, referenceHeight: Int, markImages: [RGBImage]) throws(MeterProfileError) {
+    public init(profile: MeterProfile, reference image: RGBImage, markImages: [RGBImage]) throws(MeterProfileError) {
         let file = profile.path.isEmpty ? profile.name : profile.path
-        guard markImages.count == profile.marks.count, markImages.count >= 2 else {
-            throw MeterProfileError(file: file, message: "\(profile.marks.count) marks but \(markImages.count) mark images (at least two needed)")
+        guard markImages.count == profile.marks.count else {
+            throw MeterProfileError(file: file, message: "\(profile.marks.count) marks but \(markImages.count) mark images")
         }
-        let frame = Box(x: 0, y: 0, width: referenceWidth, height: referenceHeight)
-        for (index, (mark, image)) in zip(profile.marks, markImages).enumerated() {
-            // The coarse search runs at a quarter of the size: smaller marks would vanish there.
-            guard image.width >= 16, image.height >= 16 else {
+        let frame = Box(x: 0, y: 0, width: image.width, height: image.height)
+        for (index, (mark, markImage)) in zip(profile.marks, markImages).enumerated() {
+            // Smaller crops correlate with too many places to say anything.
+            guard markImage.width >= 16, markImage.height >= 16 else {
                 throw MeterProfileError(
                     file: file, key: "marks[\(index + 1)].image",
-                    message: "mark \(index + 1) (\(mark.imagePath)) is \(image.width)×\(image.height); a mark must be at least 16×16")
+                    message: "mark \(index + 1) (\(mark.imagePath)) is \(markImage.width)×\(markImage.height); a mark must be at least 16×16")
             }
-            let box = Box(x: mark.x, y: mark.y, width: image.width, height: image.height)
+            let box = Box(x: mark.x, y: mark.y, width: markImage.width, height: markImage.height)
             guard Self.contains(frame, box) else {
                 throw MeterProfileError(
                     file: file, key: "marks[\(index + 1)]",
-                    message: "mark \(index + 1) (\(box)) extends past the \(referenceWidth)×\(referenceHeight) reference frame")
+                    message: "mark \(index + 1) (\(box)) extends past the \(image.width)×\(image.height) reference frame")
             }
         }
         for (kind, boxes) in [("wheels", profile.wheels.map(\.box)), ("dials", profile.dials.map(\.box))] {
             for (index, box) in boxes.enumerated() where !Self.contains(frame, box) {
                 throw MeterProfileError(
                     file: file, key: "\(kind)[\(index + 1)]",
-                    message: "\(kind)[\(index + 1)] (\(box)) extends past the \(referenceWidth)×\(referenceHeight) reference frame")
+                    message: "\(kind)[\(index + 1)] (\(box)) extends past the \(image.width)×\(image.height) reference frame")
             }
         }
         self.profile = profile
-        self.referenceWidth = referenceWidth
-        self.referenceHeight = referenceHeight
         self.markImages = markImages
+        reference = AlignmentReference(image: image, wheels: profile.wheels.map(\.box), dials: profile.dials.map(\.box))
         templates = markImages.map(MarkTemplate.init)
     }
 
-    /// Reads the reference image's size and decodes the marks (JPEG or PNG, whatever the name says).
+    /// Decodes the reference image and the marks (JPEG or PNG, whatever the name says).
     public static func load(_ profile: MeterProfile) throws(MeterProfileError) -> LoadedProfile {
         let file = profile.path.isEmpty ? profile.name : profile.path
         let codec: JPEGCodec
@@ -62,7 +62,7 @@ public struct LoadedProfile: Sendable {
         for (index, mark) in profile.marks.enumerated() {
             marks.append(try image(at: mark.imagePath, key: "marks[\(index + 1)].image", file: file, codec: codec))
         }
-        return try LoadedProfile(profile: profile, referenceWidth: reference.width, referenceHeight: reference.height, markImages: marks)
+        return try LoadedProfile(profile: profile, reference: reference, markImages: marks)
     }
 
     /// Reads a profile file and its images.

@@ -43,17 +43,11 @@ import Testing
         }
     }
 
-    @Test func oneMarkIsRefused() {
+    @Test func marksAreOptional() throws {
         let text = AlignmentFixtures.minimalProfile.replacingFirst(
-            "[[marks]]\nimage = \"b.png\"\nx = 300\ny = 20\n", with: "")
-        do {
-            _ = try MeterProfile.parse(text, path: "x.toml")
-            Issue.record("a profile with one mark was accepted")
-        } catch {
-            #expect(error.key == "marks")
-            #expect(error.line == AlignmentFixtures.line(of: "[[marks]]", in: text))
-            #expect(error.message.contains("at least two"))
-        }
+            "[[marks]]\nimage = \"b.png\"\nx = 300\ny = 20\n", with: "").replacingFirst("[[marks]]\nimage = \"a.png\"\nx = 10\ny = 20\n", with: "")
+        let profile = try MeterProfile.parse(text, path: "x.toml")
+        #expect(profile.marks.isEmpty)
     }
 
     @Test func badValuesAreRefusedWithKeyAndLine() {
@@ -82,105 +76,135 @@ import Testing
     @Test func boxesOutsideTheReferenceFrameAreRefused() throws {
         let profile = try MeterProfile.parse(AlignmentFixtures.minimalProfile, path: "x.toml")
         let mark = RGBImage(width: 32, height: 32, red: 1, green: 2, blue: 3)
-        _ = try LoadedProfile(profile: profile, referenceWidth: 400, referenceHeight: 200, markImages: [mark, mark])
+        _ = try LoadedProfile(profile: profile, reference: RGBImage(width: 400, height: 200, red: 90, green: 90, blue: 90), markImages: [mark, mark])
         #expect(throws: MeterProfileError.self) {
-            try LoadedProfile(profile: profile, referenceWidth: 330, referenceHeight: 200, markImages: [mark, mark])
+            try LoadedProfile(profile: profile, reference: RGBImage(width: 330, height: 200, red: 90, green: 90, blue: 90), markImages: [mark, mark])
         }
     }
 }
 
 @Suite struct SyntheticAlignmentTests {
-    /// A textured reference, and a photo of it turned by the initial rotation plus `extraDegrees`,
-    /// scaled and shifted, made here without the module's own sampler.
-    static func scene(extraDegrees: Double, scale: Double, shift: (x: Double, y: Double)) throws -> (
+    /// A reference of random shapes, and a photo of it turned, scaled and shifted, made here
+    /// without the module's own sampler.
+    static func scene(degrees: Double, scale: Double, shift: (x: Double, y: Double), photoSize: (Int, Int) = (640, 480)) throws -> (
         loaded: LoadedProfile, photo: RGBImage, truth: SimilarityTransform
     ) {
-        let width = 640, height = 480, initial = -25.0
-        let reference = AlignmentFixtures.texture(width: width, height: height, seed: 7)
+        let width = 640, height = 480
+        let reference = AlignmentFixtures.shapes(width: width, height: height, seed: 7)
         let marks = [(x: 80, y: 200, size: 48), (x: 500, y: 140, size: 56)]
         let markImages = marks.map { AlignmentFixtures.cut(reference, x: $0.x, y: $0.y, width: $0.size, height: $0.size) }
         let profile = MeterProfile(
             name: "synthetic", referencePath: "", unit: "m3", decimals: 3, tolerance: 0.001, maximumRatePerHour: nil,
-            initialRotationDegrees: initial, marks: marks.map { MeterMark(imagePath: "", x: $0.x, y: $0.y) },
+            initialRotationDegrees: 0, marks: marks.map { MeterMark(imagePath: "", x: $0.x, y: $0.y) },
             wheels: [MeterWheel(box: Box(x: 300, y: 200, width: 40, height: 60), place: 1)], dials: [])
-        let loaded = try LoadedProfile(profile: profile, referenceWidth: width, referenceHeight: height, markImages: markImages)
+        let loaded = try LoadedProfile(profile: profile, reference: reference, markImages: markImages)
         let centre = (x: Double(width - 1) / 2, y: Double(height - 1) / 2)
-        let truth = SimilarityTransform(
-            rotationDegrees: -initial + extraDegrees, scale: scale, about: centre, to: (centre.x + shift.x, centre.y + shift.y))
-        return (loaded, AlignmentFixtures.warp(reference, by: truth, width: width, height: height), truth)
+        let photoCentre = (x: Double(photoSize.0 - 1) / 2, y: Double(photoSize.1 - 1) / 2)
+        let truth = SimilarityTransform(rotationDegrees: degrees, scale: scale, about: centre, to: (photoCentre.x + shift.x, photoCentre.y + shift.y))
+        return (loaded, AlignmentFixtures.warp(reference, by: truth, width: photoSize.0, height: photoSize.1), truth)
     }
 
-    @Test func aKnownTurnAndShiftIsRecovered() throws {
-        let (loaded, photo, truth) = try Self.scene(extraDegrees: 2.5, scale: 1.03, shift: (6.3, -4.7))
-        let alignment = try Aligner.align(photo, to: loaded).get()
-        #expect(abs(alignment.residualRotationDegrees - 2.5) < 0.5)
-        #expect(abs(alignment.referenceToPhoto.rotationDegrees - truth.rotationDegrees) < 0.5)
-        #expect(abs(alignment.scale - 1.03) < 0.01)
-        for (x, y) in [(0.0, 0.0), (639.0, 0.0), (0.0, 479.0), (639.0, 479.0), (320.0, 240.0)] {
+    static func expectClose(_ alignment: Alignment, _ truth: SimilarityTransform, within limit: Double, _ what: String) {
+        for (x, y) in [(100.0, 100.0), (540.0, 100.0), (100.0, 380.0), (540.0, 380.0), (320.0, 240.0)] {
             let found = alignment.photoPoint(x: x, y: y), expected = truth.apply(x: x, y: y)
             let error = ((found.x - expected.x) * (found.x - expected.x) + (found.y - expected.y) * (found.y - expected.y)).squareRoot()
-            #expect(error < 1, "reference (\(x), \(y)) lands \(error) px off")
+            #expect(error < limit, "\(what): reference (\(x), \(y)) lands \(error) px off")
         }
-        #expect(alignment.marks.allSatisfy { $0.score > 0.9 })
+    }
+
+    @Test(arguments: [(2.5, 1.03), (137.0, 1.0), (-95.0, 0.7), (200.0, 1.4), (300.0, 1.2)])
+    func anyTurnAndScaleIsRecovered(degrees: Double, scale: Double) throws {
+        let (loaded, photo, truth) = try Self.scene(degrees: degrees, scale: scale, shift: (6.3, -4.7))
+        let alignment = try Aligner.align(photo, to: loaded).get()
+        let turn = SimilarityTransform(rotationDegrees: degrees, about: (0, 0), to: (0, 0)).rotationDegrees
+        #expect(abs(alignment.rotationDegrees - turn) < 0.5, "turned \(alignment.rotationDegrees)°, truly \(turn)°")
+        #expect(abs(alignment.scale - scale) < 0.01 * scale)
+        #expect(alignment.inliers >= 40, "\(alignment.inliers) inliers")
+        Self.expectClose(alignment, truth, within: 1, "\(degrees)° \(scale)×")
+        // Marks that the move keeps in the photo are found; the others are left out.
+        for (mark, match) in zip(loaded.profile.marks, alignment.marks) {
+            let centre = truth.apply(x: Double(mark.x + 24), y: Double(mark.y + 24))
+            let inside = centre.x > 60 && centre.y > 60 && centre.x < Double(photo.width - 60) && centre.y < Double(photo.height - 60)
+            if inside { #expect(match.used && match.score > 0.85, "\(match)") }
+        }
+        #expect(alignment.confidence >= 0.5)
+    }
+
+    @Test func aPhotoMuchLargerThanTheReferenceIsBroughtToItsSize() throws {
+        let (loaded, photo, truth) = try Self.scene(degrees: 40, scale: 2.6, shift: (0, 0), photoSize: (1664, 1248))
+        let alignment = try Aligner.align(photo, to: loaded).get()
+        #expect(abs(alignment.scale - 2.6) < 0.03)
+        Self.expectClose(alignment, truth, within: 2.6, "2.6× photo")
     }
 
     @Test func theSampledBoxMatchesTheReference() throws {
-        let (loaded, photo, _) = try Self.scene(extraDegrees: -3, scale: 0.97, shift: (-8, 5))
+        let (loaded, photo, _) = try Self.scene(degrees: -3, scale: 0.97, shift: (-8, 5))
         let alignment = try Aligner.align(photo, to: loaded).get()
         let box = loaded.profile.wheels[0].box
         let crop = BoxSampler.crop(photo, box: box, through: alignment)
         #expect(crop.width == box.width && crop.height == box.height)
         let reference = AlignmentFixtures.cut(
-            AlignmentFixtures.texture(width: 640, height: 480, seed: 7), x: box.x, y: box.y, width: box.width, height: box.height)
-        #expect(AlignmentFixtures.meanDifference(crop, reference) < 6)
+            AlignmentFixtures.shapes(width: 640, height: 480, seed: 7), x: box.x, y: box.y, width: box.width, height: box.height)
+        #expect(AlignmentFixtures.meanDifference(crop, reference) < 8)
     }
 
-    @Test func aHiddenMarkIsReportedNotGuessed() throws {
-        let (loaded, photo, truth) = try Self.scene(extraDegrees: 1, scale: 1, shift: (0, 0))
-        // Paint the second mark's whole neighbourhood flat grey.
+    @Test func aTiltedViewIsFittedWithItsPerspective() throws {
+        let (loaded, _, _) = try Self.scene(degrees: 0, scale: 1, shift: (0, 0))
+        let reference = AlignmentFixtures.shapes(width: 640, height: 480, seed: 7)
+        let tilted = CameraMove.tiltVertical(0.15).apply(to: reference)
+        let alignment = try Aligner.align(tilted, to: loaded).get()
+        #expect(alignment.perspectiveSpread > 1.05, "spread \(alignment.perspectiveSpread): the tilt was not fitted")
+        // The move takes the top corners inwards by 7.5% of the width and leaves the bottom ones.
+        let truth = try #require(
+            PlaneTransform.fitting(
+                from: [(0, 0), (639, 0), (0, 479), (639, 479)], to: [(48, 0), (639 - 48, 0), (0, 479), (639, 479)]))
+        for (x, y) in [(100.0, 100.0), (540.0, 100.0), (100.0, 380.0), (540.0, 380.0), (320.0, 240.0)] {
+            let found = alignment.photoPoint(x: x, y: y), expected = truth.apply(x: x, y: y)
+            let error = ((found.x - expected.x) * (found.x - expected.x) + (found.y - expected.y) * (found.y - expected.y)).squareRoot()
+            #expect(error < 4, "reference (\(x), \(y)) lands \(error) px off")
+        }
+    }
+
+    @Test func aHiddenMarkIsLeftOutNotFatal() throws {
+        let (loaded, photo, truth) = try Self.scene(degrees: 1, scale: 1, shift: (0, 0))
         let centre = truth.apply(x: 528, y: 168)
-        let hidden = AlignmentFixtures.painting(photo, around: centre, radius: 90)
-        switch Aligner.align(hidden, to: loaded) {
-        case .success: Issue.record("aligned without its second mark")
-        case .failure(let error):
-            guard case .markNotFound(let mark, let best, _) = error.reason else {
-                Issue.record("unexpected \(error)")
-                return
-            }
-            #expect(mark == 2 && best < AlignmentLimits().minimumScore)
-            #expect(error.description.hasPrefix("mark 2 not found (best match "))
-            #expect(error.description.contains("the camera may have moved"))
-        }
+        let hidden = AlignmentFixtures.painting(photo, around: centre, radius: 40)
+        let alignment = try Aligner.align(hidden, to: loaded).get()
+        #expect(alignment.marks[0].used)
+        #expect(!alignment.marks[1].used && alignment.marks[1].score < AlignmentLimits().minimumMarkScore)
+        Self.expectClose(alignment, truth, within: 1, "mark 2 hidden")
     }
 
-    @Test func implausibleScaleAndRotationAreRefused() throws {
-        let (loaded, photo, _) = try Self.scene(extraDegrees: 2.5, scale: 1.03, shift: (0, 0))
-        let strictScale = Aligner.align(photo, to: loaded, limits: AlignmentLimits(scaleRange: 0.99...1.01))
-        guard case .failure(let scaleError) = strictScale, case .implausibleScale = scaleError.reason else {
-            Issue.record("a 1.03 scale passed a 0.99–1.01 limit: \(strictScale)")
+    @Test func implausibleScaleIsRefused() throws {
+        let (loaded, photo, _) = try Self.scene(degrees: 2.5, scale: 1.3, shift: (0, 0))
+        let strict = Aligner.align(photo, to: loaded, limits: AlignmentLimits(scaleRange: 0.9...1.1))
+        guard case .failure(let error) = strict else {
+            Issue.record("a 1.3 scale passed a 0.9–1.1 limit")
             return
         }
-        let strictTurn = Aligner.align(photo, to: loaded, limits: AlignmentLimits(maximumResidualRotationDegrees: 1))
-        guard case .failure(let turnError) = strictTurn, case .excessiveRotation(let degrees, _) = turnError.reason else {
-            Issue.record("a 2.5° turn passed a 1° limit: \(strictTurn)")
-            return
+        switch error.reason {
+        case .implausibleScale(let scale, _): #expect(abs(scale - 1.3) < 0.02)
+        // Landmarks 1.3× apart are not even paired under a 0.9–1.1 search.
+        case .tooFewLandmarks: break
+        default: Issue.record("unexpected \(error)")
         }
-        #expect(abs(degrees - 2.5) < 0.5)
-        #expect(
-            turnError.description.contains("turned 2.5° beyond") || turnError.description.contains("turned 2.4° beyond")
-                || turnError.description.contains("turned 2.6° beyond"))
     }
 
     @Test func anUnrelatedPictureIsNotAligned() throws {
-        let (loaded, _, _) = try Self.scene(extraDegrees: 0, scale: 1, shift: (0, 0))
-        let other = AlignmentFixtures.texture(width: 640, height: 480, seed: 99)
-        #expect(throws: AlignmentError.self) { try Aligner.align(other, to: loaded).get() }
-        let small = AlignmentFixtures.texture(width: 320, height: 240, seed: 7)
-        guard case .failure(let error) = Aligner.align(small, to: loaded), case .photoSize = error.reason else {
-            Issue.record("a 320×240 photo was not refused for its size")
+        let (loaded, _, _) = try Self.scene(degrees: 0, scale: 1, shift: (0, 0))
+        let other = AlignmentFixtures.shapes(width: 640, height: 480, seed: 99)
+        guard case .failure(let error) = Aligner.align(other, to: loaded) else {
+            Issue.record("an unrelated picture was aligned")
             return
         }
-        #expect(error.description == "the photo is 320×240 but the profile's reference is 640×480: another camera setting, or another meter")
+        #expect(error.description.contains("landmarks") || error.description.contains("does not look like"), "\(error)")
+        let flat = RGBImage(width: 640, height: 480, red: 128, green: 128, blue: 128)
+        guard case .failure(let flatError) = Aligner.align(flat, to: loaded), case .tooFewLandmarks(let agreeing, _, _) = flatError.reason else {
+            Issue.record("a flat picture was aligned")
+            return
+        }
+        #expect(agreeing == 0)
+        #expect(flatError.description.hasPrefix("only 0 landmarks of the reference agree"))
     }
 }
 
@@ -213,10 +237,59 @@ import Testing
             let photo = try AlignmentFixtures.decodeJPEG(folder + "/\(name).jpg")
             let alignment = try Aligner.align(photo, to: loaded).get()
             #expect(alignment.marks.count == 2)
-            #expect(alignment.marks.allSatisfy { $0.score >= AlignmentLimits().minimumScore && $0.score > 0.9 }, "\(name): \(alignment.marks)")
-            #expect(abs(alignment.residualRotationDegrees) < 2, "\(name): turned \(alignment.residualRotationDegrees)°")
+            #expect(alignment.marks.allSatisfy { $0.used && $0.score > 0.9 }, "\(name): \(alignment.marks)")
+            // The reference is the photo turned back by the profile's 34.6°.
+            #expect(abs(alignment.rotationDegrees + loaded.profile.initialRotationDegrees) < 2, "\(name): turned \(alignment.rotationDegrees)°")
             #expect(abs(alignment.scale - 1) < 0.03, "\(name): scale \(alignment.scale)")
-            #expect(abs(alignment.shift.x) < 10 && abs(alignment.shift.y) < 10, "\(name): shifted \(alignment.shift)")
+            #expect(alignment.inliers >= 40 && alignment.residualPixels < 2, "\(name): \(alignment.inliers) inliers, residual \(alignment.residualPixels)")
+            #expect(alignment.similarity > 0.8, "\(name): similarity \(alignment.similarity)")
+        }
+    }
+
+    /// Each demo photo as a moved camera would take it (turned across the full circle, 0.7× and
+    /// 1.4×, shifted, cut so that a washer is lost, darkened, tinted) reads the value the photo
+    /// itself reads, or abstains; where the photo itself abstains, a reading of the moved one must
+    /// still be what the photo shows (within 5 L of its name, which lags some photos).
+    @Test func movedPhotosReadTheSameOrAbstain() throws {
+        guard let (loaded, folder) = try Self.demo() else { return }
+        let reader = MeterReader(profile: loaded, digits: try DigitModel(weightsAt: AlignmentFixtures.packageRoot + "/etc/meters/digits.weights"))
+        let moves = CameraMove.standardSet.filter {
+            switch $0 {
+            case .tiltVertical, .tiltHorizontal: return false  // benchmarked, not promised (see make bench-meter)
+            default: return true
+            }
+        }
+        var same = 0, total = 0
+        for name in Self.photos {
+            let photo = try AlignmentFixtures.decodeJPEG(folder + "/\(name).jpg")
+            let plain = reader.read(photo).value
+            for move in moves {
+                let moved = reader.read(move.apply(to: photo)).value
+                total += 1
+                switch (plain, moved) {
+                case (_, nil): break
+                case (let a?, let b?):
+                    #expect(abs(a - b) <= 0.00005, "\(name) \(move): read \(b), the photo itself \(a)")
+                    if abs(a - b) <= 0.00005 { same += 1 }
+                case (nil, let b?):
+                    #expect(abs(b - Double(name)!) <= 0.005, "\(name) \(move): read \(b)")
+                }
+            }
+        }
+        // Most moves are read, not abstained on (the benchmark says how many).
+        #expect(same >= total / 2, "\(same) of \(total) moved photos read as the photo itself")
+    }
+
+    /// The other water meter of the corpus (two of its shots upside down) is not this meter.
+    @Test func anotherMeterIsRefused() throws {
+        guard let (loaded, _) = try Self.demo(), let corpus = AlignmentFixtures.corpus else { return }
+        for name in ["image_tmp_alg", "image_tmp_org", "image_tmp_original", "image_tmp_roi", "image_tmp_rot", "images_roi_masked"] {
+            let photo = try AlignmentFixtures.decodeJPEG(corpus + "/meters/unlabelled/\(name).jpg")
+            guard case .failure(let error) = Aligner.align(photo, to: loaded) else {
+                Issue.record("\(name), another meter, was aligned to the demo meter")
+                continue
+            }
+            #expect(!error.description.isEmpty)
         }
     }
 
@@ -326,33 +399,30 @@ private enum AlignmentFixtures {
         }
     }
 
-    /// A smooth random grey texture: two octaves of value noise, deterministic for a seed.
-    static func texture(width: Int, height: Int, seed: UInt64) -> RGBImage {
+    /// A grey picture of random rectangles and discs, deterministic for a seed: corners and
+    /// edges everywhere, as a meter's face has, and nothing that repeats.
+    static func shapes(width: Int, height: Int, seed: UInt64) -> RGBImage {
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        func random() -> Double {
+        func random(_ bound: Int) -> Int {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Double(state >> 11) / Double(1 << 53)
+            return Int((state >> 33) % UInt64(bound))
         }
-        func grid(_ step: Int) -> (values: [Double], columns: Int) {
-            let columns = width / step + 2, rows = height / step + 2
-            return ((0..<(columns * rows)).map { _ in random() }, columns)
-        }
-        let coarse = grid(12), fine = grid(4)
-        func noise(_ g: (values: [Double], columns: Int), step: Int, _ x: Int, _ y: Int) -> Double {
-            let gx = Double(x) / Double(step), gy = Double(y) / Double(step)
-            let x0 = Int(gx), y0 = Int(gy), fx = gx - Double(x0), fy = gy - Double(y0)
-            func v(_ i: Int, _ j: Int) -> Double { g.values[j * g.columns + i] }
-            return (v(x0, y0) * (1 - fx) + v(x0 + 1, y0) * fx) * (1 - fy) + (v(x0, y0 + 1) * (1 - fx) + v(x0 + 1, y0 + 1) * fx) * fy
+        var grey = [UInt8](repeating: 110, count: width * height)
+        for index in 0..<260 {
+            let size = 8 + random(index < 40 ? 90 : 40), x0 = random(width) - size / 2, y0 = random(height) - size / 2
+            let value = UInt8(20 + random(215)), disc = random(3) == 0
+            for y in max(0, y0)..<min(height, y0 + size) {
+                for x in max(0, x0)..<min(width, x0 + size) {
+                    let dx = Double(x - x0) - Double(size) / 2, dy = Double(y - y0) - Double(size) / 2
+                    if !disc || dx * dx + dy * dy <= Double(size * size) / 4 { grey[y * width + x] = value }
+                }
+            }
         }
         return RGBImage(width: width, height: height) { pixels in
-            for y in 0..<height {
-                for x in 0..<width {
-                    let value = 20 + 160 * noise(coarse, step: 12, x, y) + 60 * noise(fine, step: 4, x, y)
-                    let byte = UInt8(max(0, min(255, value)))
-                    pixels[(y * width + x) * 3] = byte
-                    pixels[(y * width + x) * 3 + 1] = byte
-                    pixels[(y * width + x) * 3 + 2] = byte
-                }
+            for i in 0..<(width * height) {
+                pixels[i * 3] = grey[i]
+                pixels[i * 3 + 1] = grey[i]
+                pixels[i * 3 + 2] = grey[i]
             }
         }
     }

@@ -1,0 +1,239 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A reference landmark paired with a photo landmark.
+struct LandmarkPair: Sendable {
+    var reference: (x: Double, y: Double)
+    var photo: (x: Double, y: Double)
+    /// The photo landmark's orientation minus the reference landmark's, as a unit vector: a true
+    /// pair turns by the camera's turn.
+    var turn: (cos: Double, sin: Double)
+    /// Hamming distance of the descriptors (0…256).
+    var distance: Int
+
+    init(reference: (x: Double, y: Double), photo: (x: Double, y: Double), turnRadians: Double, distance: Int) {
+        self.reference = reference
+        self.photo = photo
+        turn = (cos(turnRadians), sin(turnRadians))
+        self.distance = distance
+    }
+}
+
+/// Pairs the landmarks of a photo with those of the reference, and finds the one transform most
+/// pairs agree on (RANSAC over similarities, each drawn from two pairs), then the pairs that
+/// transform explains.
+enum LandmarkMatching {
+    /// Descriptors further apart than this are not the same point (of 256 bits; unrelated ones
+    /// differ in about 128).
+    static let maximumDistance = 64
+    /// A pair is kept only when the best reference landmark is this much closer than the second
+    /// best (Lowe's ratio test): the numerals repeat on every dial, and a numeral that matches
+    /// four places says nothing until the transform is known.
+    static let ratio = 0.85
+
+    /// For each photo landmark, its nearest reference landmark when that one is clearly the nearest.
+    static func pairs(reference: LandmarkSet, photo: LandmarkSet) -> [LandmarkPair] {
+        var pairs: [LandmarkPair] = []
+        reference.descriptors.withUnsafeBufferPointer { r in
+            photo.descriptors.withUnsafeBufferPointer { p in
+                for i in 0..<photo.count {
+                    let a = p.baseAddress! + 4 * i
+                    var best = Int.max, second = Int.max, bestIndex = -1
+                    for j in 0..<reference.count {
+                        let b = r.baseAddress! + 4 * j
+                        let distance =
+                            (a[0] ^ b[0]).nonzeroBitCount + (a[1] ^ b[1]).nonzeroBitCount + (a[2] ^ b[2]).nonzeroBitCount
+                            + (a[3] ^ b[3]).nonzeroBitCount
+                        if distance < best {
+                            second = best
+                            best = distance
+                            bestIndex = j
+                        } else if distance < second {
+                            second = distance
+                        }
+                    }
+                    guard bestIndex >= 0, best <= maximumDistance, Double(best) < ratio * Double(second) else { continue }
+                    pairs.append(pair(reference.landmarks[bestIndex], photo.landmarks[i], distance: best))
+                }
+            }
+        }
+        return pairs
+    }
+
+    /// Every (reference, photo) pair whose photo landmark lies within `radius` photo pixels of where
+    /// `transform` puts the reference landmark and whose descriptors are close enough: once the
+    /// transform is known, the repeated numerals count too. Each landmark is used once, nearest
+    /// descriptor first.
+    static func guidedPairs(reference: LandmarkSet, photo: LandmarkSet, through transform: PlaneTransform, radius: Double)
+        -> [LandmarkPair]
+    {
+        // A coarse grid of the photo landmarks, so each reference landmark looks at a few cells.
+        let cell = max(radius, 8)
+        var grid: [Int: [Int]] = [:]
+        func key(_ x: Double, _ y: Double) -> Int { Int((y / cell).rounded(.down)) * 1_000_003 + Int((x / cell).rounded(.down)) }
+        for (index, landmark) in photo.landmarks.enumerated() { grid[key(landmark.x, landmark.y), default: []].append(index) }
+        var candidates: [(reference: Int, photo: Int, distance: Int)] = []
+        for (j, landmark) in reference.landmarks.enumerated() {
+            let predicted = transform.apply(x: landmark.x, y: landmark.y)
+            guard predicted.x.isFinite, predicted.y.isFinite, abs(predicted.x) < 1e6, abs(predicted.y) < 1e6 else { continue }
+            let cx = Int((predicted.x / cell).rounded(.down)), cy = Int((predicted.y / cell).rounded(.down))
+            for gy in (cy - 1)...(cy + 1) {
+                for gx in (cx - 1)...(cx + 1) {
+                    for i in grid[gy * 1_000_003 + gx] ?? [] {
+                        let other = photo.landmarks[i]
+                        let dx = other.x - predicted.x, dy = other.y - predicted.y
+                        guard dx * dx + dy * dy <= radius * radius else { continue }
+                        let distance = hamming(reference.descriptors, j, photo.descriptors, i)
+                        if distance <= maximumDistance + 16 { candidates.append((j, i, distance)) }
+                    }
+                }
+            }
+        }
+        candidates.sort { ($0.distance, $0.reference, $0.photo) < ($1.distance, $1.reference, $1.photo) }
+        var usedReference = Set<Int>(), usedPhoto = Set<Int>()
+        var pairs: [LandmarkPair] = []
+        for candidate in candidates where !usedReference.contains(candidate.reference) && !usedPhoto.contains(candidate.photo) {
+            usedReference.insert(candidate.reference)
+            usedPhoto.insert(candidate.photo)
+            pairs.append(pair(reference.landmarks[candidate.reference], photo.landmarks[candidate.photo], distance: candidate.distance))
+        }
+        return pairs
+    }
+
+    static func hamming(_ a: [UInt64], _ i: Int, _ b: [UInt64], _ j: Int) -> Int {
+        (0..<4).reduce(0) { $0 + (a[4 * i + $1] ^ b[4 * j + $1]).nonzeroBitCount }
+    }
+
+    static func pair(_ reference: Landmark, _ photo: Landmark, distance: Int) -> LandmarkPair {
+        LandmarkPair(reference: (reference.x, reference.y), photo: (photo.x, photo.y), turnRadians: photo.angle - reference.angle, distance: distance)
+    }
+}
+
+/// The similarity most pairs agree on, found by random sampling with a fixed seed.
+struct ConsensusSearch {
+    /// Photo pixels within which a pair counts as explained.
+    var tolerance: Double
+    /// The scales a hypothesis may have; others are not even counted.
+    var scales: ClosedRange<Double>
+    /// How far a pair's own turn may differ from the hypothesis's turn: cos(0.5 rad).
+    var turnAgreement = 0.8776
+    var iterations = 1500
+
+    struct Consensus {
+        var transform: SimilarityTransform
+        var inliers: [Int]
+    }
+
+    /// The hypothesis with the most inliers, refined by least squares on them; nil when no two
+    /// pairs agree on a plausible similarity.
+    func best(_ pairs: [LandmarkPair], excluding hypotheses: [SimilarityTransform] = [], distinctBy separation: Double = 0,
+              frameCentre: (x: Double, y: Double) = (0, 0)) -> Consensus?
+    {
+        guard pairs.count >= 2 else { return nil }
+        var state: UInt64 = 0x5EED_A119_0000_0001 &+ UInt64(pairs.count)
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var best: (transform: SimilarityTransform, count: Int, error: Double)?
+        let exhaustive = pairs.count * (pairs.count - 1) / 2 <= iterations
+        var samples: [(Int, Int)] = []
+        if exhaustive {
+            for i in 0..<pairs.count { for j in (i + 1)..<pairs.count { samples.append((i, j)) } }
+        } else {
+            for _ in 0..<iterations {
+                let i = next(pairs.count), j = next(pairs.count - 1)
+                samples.append((i, j >= i ? j + 1 : j))
+            }
+        }
+        for (i, j) in samples {
+            guard let hypothesis = Self.similarity(pairs[i], pairs[j]), scales.contains(hypothesis.scale) else { continue }
+            guard agrees(pairs[i], hypothesis), agrees(pairs[j], hypothesis) else { continue }
+            if isNear(hypothesis, hypotheses, separation, frameCentre) { continue }
+            let (count, error) = score(hypothesis, pairs)
+            if best == nil || count > best!.count || (count == best!.count && error < best!.error) {
+                best = (hypothesis, count, error)
+            }
+        }
+        guard var transform = best?.transform else { return nil }
+        var inliers = inlierIndices(transform, pairs)
+        // Least squares on the inliers, which may take in a few more, until it settles.
+        for _ in 0..<4 {
+            guard inliers.count >= 2 else { break }
+            let refined = SimilarityTransform.fitting(from: inliers.map { pairs[$0].reference }, to: inliers.map { pairs[$0].photo })
+            guard scales.contains(refined.scale) else { break }
+            let again = inlierIndices(refined, pairs)
+            guard again.count >= inliers.count else { break }
+            transform = refined
+            if again == inliers { break }
+            inliers = again
+        }
+        return Consensus(transform: transform, inliers: inliers)
+    }
+
+    private func isNear(_ hypothesis: SimilarityTransform, _ others: [SimilarityTransform], _ separation: Double, _ centre: (x: Double, y: Double)) -> Bool {
+        let here = hypothesis.apply(x: centre.x, y: centre.y)
+        return others.contains { other in
+            let there = other.apply(x: centre.x, y: centre.y)
+            let turn = abs(Self.wrap(hypothesis.rotationDegrees - other.rotationDegrees))
+            return ((here.x - there.x) * (here.x - there.x) + (here.y - there.y) * (here.y - there.y)).squareRoot() < separation && turn < 10
+        }
+    }
+
+    private func score(_ transform: SimilarityTransform, _ pairs: [LandmarkPair]) -> (Int, Double) {
+        let limit = tolerance * tolerance
+        var count = 0, error = 0.0
+        for pair in pairs {
+            let p = transform.apply(x: pair.reference.x, y: pair.reference.y)
+            let d = (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y)
+            if d <= limit && agrees(pair, transform) {
+                count += 1
+                error += d
+            } else {
+                error += limit
+            }
+        }
+        return (count, error)
+    }
+
+    func inlierIndices(_ transform: SimilarityTransform, _ pairs: [LandmarkPair]) -> [Int] {
+        let limit = tolerance * tolerance
+        return pairs.indices.filter { index in
+            let pair = pairs[index]
+            let p = transform.apply(x: pair.reference.x, y: pair.reference.y)
+            let d = (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y)
+            return d <= limit && agrees(pair, transform)
+        }
+    }
+
+    /// The similarity taking both pairs' reference points to their photo points; nil when the
+    /// reference points are too close together to fix a turn and a scale.
+    static func similarity(_ first: LandmarkPair, _ second: LandmarkPair) -> SimilarityTransform? {
+        let px = second.reference.x - first.reference.x, py = second.reference.y - first.reference.y
+        let spread = px * px + py * py
+        guard spread >= 400 else { return nil }
+        let qx = second.photo.x - first.photo.x, qy = second.photo.y - first.photo.y
+        // α = q / p in complex numbers.
+        let a = (qx * px + qy * py) / spread, b = (qy * px - qx * py) / spread
+        return SimilarityTransform(a: a, b: b, tx: first.photo.x - (a * first.reference.x - b * first.reference.y),
+                                   ty: first.photo.y - (b * first.reference.x + a * first.reference.y))
+    }
+
+    /// Whether the pair's own turn is within the tolerance of the similarity's turn.
+    @inline(__always)
+    func agrees(_ pair: LandmarkPair, _ transform: SimilarityTransform) -> Bool {
+        let scale = transform.scale
+        guard scale > 0 else { return false }
+        return (pair.turn.cos * transform.a + pair.turn.sin * transform.b) / scale >= turnAgreement
+    }
+
+    static func wrap(_ degrees: Double) -> Double {
+        var d = degrees.truncatingRemainder(dividingBy: 360)
+        if d > 180 { d -= 360 }
+        if d <= -180 { d += 360 }
+        return d
+    }
+}

@@ -1,0 +1,334 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+import IntakeCodecs
+
+/// One distinctive point of a picture (a corner of a numeral, a washer's rim, a print's edge),
+/// described so that it can be recognised in another picture whatever the camera's turn, distance
+/// and exposure: an oriented binary descriptor (ORB: FAST corners ranked by the Harris measure,
+/// turned by their intensity centroid, 256 brightness comparisons of a smoothed patch).
+struct Landmark: Sendable {
+    /// Position in the picture's own pixels (level 0).
+    var x: Double
+    var y: Double
+    /// Pyramid level it was found at; its size in level-0 pixels is `LandmarkDetector.levelScale^level`.
+    var level: Int
+    /// Orientation, radians, y down.
+    var angle: Double
+    var score: Float
+}
+
+/// Landmarks of one picture with their descriptors, `descriptors[4i…4i+3]` for `landmarks[i]`.
+struct LandmarkSet: Sendable {
+    var landmarks: [Landmark] = []
+    var descriptors: [UInt64] = []
+
+    var count: Int { landmarks.count }
+}
+
+/// Finds landmarks over a pyramid of a grey plane. Deterministic: the sampling pattern comes from
+/// a fixed seed, so the same picture always gives the same landmarks.
+enum LandmarkDetector {
+    /// Each pyramid level is this much smaller than the one before: fine enough steps that a
+    /// descriptor still matches between neighbouring levels (BRIEF tolerates about ±20%).
+    static let levelScale = 1.3
+    /// The levels a reference is searched at (sizes 1 to 2.9) and those a photo is: from 1.3 to
+    /// 4.8, which meet the reference's for a meter 0.6 to 1.6 times as large, and spare the
+    /// photo's largest level, which costs as much as all the others.
+    static let referenceLevels = 0...4
+    static let photoLevels = 1...6
+    /// FAST threshold on the contrast-stretched plane (0…255).
+    static let fastThreshold: Float = 15
+    /// Pixels kept clear of each level's edge: the rotated sampling pattern reaches 13·√2.
+    static let border = 20
+    static let patchRadius = 15
+
+    /// The landmarks of `plane`, at most `maximum`, spread over the picture and its levels.
+    /// `keep` may refuse a landmark by its level-0 position and size (the reference's black
+    /// corners, its digit windows).
+    static func detect(_ plane: AlignGrayPlane, maximum: Int, levels wanted: ClosedRange<Int>,
+                       keep: (_ x: Double, _ y: Double, _ size: Double) -> Bool = { _, _, _ in true }) -> LandmarkSet
+    {
+        var level = plane.contrastStretched()
+        var levels: [AlignGrayPlane] = []
+        for index in 0...wanted.upperBound {
+            if index > 0 {
+                let width = Int((Double(level.width) / levelScale).rounded()), height = Int((Double(level.height) / levelScale).rounded())
+                guard width > 2 * border + 8, height > 2 * border + 8 else { break }
+                level = level.smoothed().resampled(width: width, height: height)
+            }
+            levels.append(level)
+        }
+        let totalArea = levels.indices.filter(wanted.contains).reduce(0) { $0 + levels[$1].width * levels[$1].height }
+        var result = LandmarkSet()
+        var scale = 1.0
+        for (index, level) in levels.enumerated() {
+            defer { scale *= levelScale }
+            guard wanted.contains(index) else { continue }
+            let share = max(8, maximum * level.width * level.height / max(1, totalArea))
+            let smooth = level.smoothed()
+            for corner in corners(in: level, keep: share) {
+                let x = (Double(corner.x) + 0.5) * scale - 0.5, y = (Double(corner.y) + 0.5) * scale - 0.5
+                guard keep(x, y, Double(border) * scale) else { continue }
+                let angle = orientation(smooth, corner.x, corner.y)
+                result.landmarks.append(Landmark(x: x, y: y, level: index, angle: angle, score: corner.score))
+                describe(smooth, corner.x, corner.y, angle: angle, into: &result.descriptors)
+            }
+        }
+        return result
+    }
+
+    // MARK: Corners
+
+    /// The 16 pixels of FAST's Bresenham circle of radius 3, clockwise from the top.
+    static let circle: [(Int, Int)] = [
+        (0, -3), (1, -3), (2, -2), (3, -1), (3, 0), (3, 1), (2, 2), (1, 3), (0, 3), (-1, 3), (-2, 2), (-3, 1), (-3, 0), (-3, -1), (-2, -2), (-1, -3),
+    ]
+
+    /// FAST-9 corners ranked by the Harris response, local maxima only, at most `keep`, spread
+    /// over a grid so that one busy area does not take them all.
+    static func corners(in plane: AlignGrayPlane, keep: Int) -> [(x: Int, y: Int, score: Float)] {
+        let width = plane.width, height = plane.height
+        var scores = [Float](repeating: 0, count: width * height)
+        var candidates: [Int] = []
+        let offsets = circle.map { $0.1 * width + $0.0 }
+        let (north, east, south, west) = (offsets[0], offsets[4], offsets[8], offsets[12])
+        plane.pixels.withUnsafeBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            scores.withUnsafeMutableBufferPointer { score in
+                for y in border..<(height - border) {
+                    let row = y * width
+                    for x in border..<(width - border) {
+                        let i = row + x
+                        let centre = p[i], high = centre + fastThreshold, low = centre - fastThreshold
+                        // Of the four compass points at least two must be beyond the threshold
+                        // on the same side for nine contiguous pixels to be.
+                        let n = p[i + north], e = p[i + east], s = p[i + south], w = p[i + west]
+                        // Nine contiguous pixels of the sixteen always include two neighbouring
+                        // compass points: without such a pair on either side, no corner.
+                        let bn = n > high, be = e > high, bs = s > high, bw = w > high
+                        let dn = n < low, de = e < low, ds = s < low, dw = w < low
+                        guard (bn && be) || (be && bs) || (bs && bw) || (bw && bn) || (dn && de) || (de && ds) || (ds && dw) || (dw && dn)
+                        else { continue }
+                        var brightBits: UInt32 = 0, darkBits: UInt32 = 0
+                        for k in 0..<16 {
+                            let v = p[i + offsets[k]]
+                            brightBits |= UInt32(v > high ? 1 : 0) << UInt32(k)
+                            darkBits |= UInt32(v < low ? 1 : 0) << UInt32(k)
+                        }
+                        guard hasRun(brightBits) || hasRun(darkBits) else { continue }
+                        score[i] = harris(p, width: width, x: x, y: y)
+                        candidates.append(i)
+                    }
+                }
+            }
+        }
+        var found: [(x: Int, y: Int, score: Float)] = []
+        scores.withUnsafeBufferPointer { score in
+            for i in candidates {
+                let s = score[i]
+                // A local maximum of its 3×3 neighbourhood; ties go to the first in reading order.
+                guard score[i - width - 1] < s, score[i - width] < s, score[i - width + 1] < s, score[i - 1] < s,
+                    score[i + 1] <= s, score[i + width - 1] <= s, score[i + width] <= s, score[i + width + 1] <= s
+                else { continue }
+                found.append((i % width, i / width, s))
+            }
+        }
+        found.sort { $0.score > $1.score || ($0.score == $1.score && ($0.y, $0.x) < ($1.y, $1.x)) }
+        // At most a few per cell of the grid, the strongest first; the rest only if room is left.
+        let cell = 24, columns = (width + cell - 1) / cell, rows = (height + cell - 1) / cell
+        let perCell = max(2, 3 * keep / max(1, columns * rows))
+        var taken = [Int](repeating: 0, count: columns * rows)
+        var chosen: [(x: Int, y: Int, score: Float)] = []
+        for corner in found where chosen.count < keep {
+            let c = (corner.y / cell) * columns + corner.x / cell
+            guard taken[c] < perCell else { continue }
+            taken[c] += 1
+            chosen.append(corner)
+        }
+        return chosen
+    }
+
+    /// Whether nine or more of the circle's 16 bits are set in a row, wrapping around.
+    @inline(__always)
+    static func hasRun(_ bits: UInt32) -> Bool {
+        guard bits.nonzeroBitCount >= 9 else { return false }
+        var run = bits | (bits << 16)
+        for _ in 0..<8 { run &= run >> 1 }
+        return run != 0
+    }
+
+    /// The Harris corner measure over a 5×5 window of central-difference gradients.
+    static func harris(_ p: UnsafePointer<Float>, width: Int, x: Int, y: Int) -> Float {
+        var xx: Float = 0, yy: Float = 0, xy: Float = 0
+        for dy in -2...2 {
+            for dx in -2...2 {
+                let i = (y + dy) * width + x + dx
+                let gx = p[i + 1] - p[i - 1], gy = p[i + width] - p[i - width]
+                xx += gx * gx
+                yy += gy * gy
+                xy += gx * gy
+            }
+        }
+        let response = xx * yy - xy * xy - 0.04 * (xx + yy) * (xx + yy)
+        return max(response, Float.leastNonzeroMagnitude)
+    }
+
+    // MARK: Orientation and descriptor
+
+    /// The direction from the point to the intensity centroid of the disc around it.
+    static func orientation(_ plane: AlignGrayPlane, _ x: Int, _ y: Int) -> Double {
+        var m10: Float = 0, m01: Float = 0
+        let r = patchRadius
+        plane.pixels.withUnsafeBufferPointer { p in
+            for dy in -r...r {
+                let reach = Int(Double(r * r - dy * dy).squareRoot())
+                let row = (y + dy) * plane.width + x
+                for dx in -reach...reach {
+                    let v = p[row + dx]
+                    m10 += Float(dx) * v
+                    m01 += Float(dy) * v
+                }
+            }
+        }
+        return atan2(Double(m01), Double(m10))
+    }
+
+    /// 256 pairs of points in a 27×27 patch, Gaussian around the centre (σ = patch/5, as BRIEF
+    /// found best), from a fixed seed.
+    static let pattern: [(Int8, Int8, Int8, Int8)] = {
+        var state: UInt64 = 0x1A7A_6E0F_F5E7_D00D
+        func uniform() -> Double {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return (Double(z >> 11) + 0.5) / Double(1 << 53)
+        }
+        func coordinate() -> Int8 {
+            // Box–Muller, one of the pair, clipped to the patch.
+            let value = (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) * 31.0 / 5
+            return Int8(max(-13, min(13, value.rounded())))
+        }
+        return (0..<256).map { _ in (coordinate(), coordinate(), coordinate(), coordinate()) }
+    }()
+
+    /// The pattern turned to each of `angleSteps` orientations, as (x, y) offsets: a landmark's
+    /// orientation is rounded to the nearest step (11.25°), as ORB does, so no point is turned per
+    /// landmark.
+    static let angleSteps = 32
+    static let turnedPatterns: [[(Int8, Int8, Int8, Int8)]] = (0..<angleSteps).map { step in
+        let angle = Double(step) * 2 * .pi / Double(angleSteps)
+        let c = cos(angle), s = sin(angle)
+        func turn(_ x: Int8, _ y: Int8) -> (Int8, Int8) {
+            let fx = Double(x), fy = Double(y)
+            return (Int8((c * fx - s * fy).rounded()), Int8((s * fx + c * fy).rounded()))
+        }
+        return pattern.map { pair in
+            let a = turn(pair.0, pair.1), b = turn(pair.2, pair.3)
+            return (a.0, a.1, b.0, b.1)
+        }
+    }
+
+    /// Appends four words: bit k says whether the first point of pair k, turned by `angle`, is
+    /// darker than the second. The pattern runs along the landmark's orientation.
+    static func describe(_ plane: AlignGrayPlane, _ x: Int, _ y: Int, angle: Double, into descriptors: inout [UInt64]) {
+        var step = Int((angle / (2 * .pi) * Double(angleSteps)).rounded()) % angleSteps
+        if step < 0 { step += angleSteps }
+        let width = plane.width
+        let turned = turnedPatterns[step]
+        plane.pixels.withUnsafeBufferPointer { buffer in
+            let p = buffer.baseAddress! + (y * width + x)
+            for word in 0..<4 {
+                var bits: UInt64 = 0
+                for bit in 0..<64 {
+                    let (ax, ay, bx, by) = turned[word * 64 + bit]
+                    if p[Int(ay) * width + Int(ax)] < p[Int(by) * width + Int(bx)] { bits |= 1 << UInt64(bit) }
+                }
+                descriptors.append(bits)
+            }
+        }
+    }
+}
+
+extension AlignGrayPlane {
+    /// The plane stretched so that its 1st and 99th percentiles become 0 and 255: a dark or
+    /// washed-out photo gives the corner detector the same contrast as a good one.
+    func contrastStretched() -> AlignGrayPlane {
+        var histogram = [Int](repeating: 0, count: 256)
+        for value in pixels { histogram[Int(max(0, min(255, value)))] += 1 }
+        let total = pixels.count
+        var low = 0, high = 255, running = 0
+        for (bin, count) in histogram.enumerated() {
+            running += count
+            if running > total / 100 { low = bin; break }
+        }
+        running = 0
+        for (bin, count) in histogram.enumerated().reversed() {
+            running += count
+            if running > total / 100 { high = bin; break }
+        }
+        var stretched = self
+        let span = Float(max(high - low, 16)), offset = Float(low)
+        for i in 0..<stretched.pixels.count { stretched.pixels[i] = max(0, min(255, (pixels[i] - offset) * 255 / span)) }
+        return stretched
+    }
+
+    /// A [1 2 1]/4 blur in each direction (σ ≈ 0.7), edges repeated.
+    func smoothed() -> AlignGrayPlane {
+        let w = width, h = height
+        guard w >= 3, h >= 3 else { return self }
+        var horizontal = AlignGrayPlane(width: w, height: h)
+        var out = AlignGrayPlane(width: w, height: h)
+        pixels.withUnsafeBufferPointer { source in
+            horizontal.pixels.withUnsafeMutableBufferPointer { target in
+                let p = source.baseAddress!, t = target.baseAddress!
+                for y in 0..<h {
+                    let row = y * w
+                    t[row] = 0.75 * p[row] + 0.25 * p[row + 1]
+                    for x in 1..<(w - 1) { t[row + x] = 0.25 * (p[row + x - 1] + p[row + x + 1]) + 0.5 * p[row + x] }
+                    t[row + w - 1] = 0.25 * p[row + w - 2] + 0.75 * p[row + w - 1]
+                }
+            }
+        }
+        horizontal.pixels.withUnsafeBufferPointer { source in
+            out.pixels.withUnsafeMutableBufferPointer { target in
+                let t = source.baseAddress!, o = target.baseAddress!
+                for y in 0..<h {
+                    let above = max(y - 1, 0) * w, row = y * w, below = min(y + 1, h - 1) * w
+                    for x in 0..<w { o[row + x] = 0.25 * (t[above + x] + t[below + x]) + 0.5 * t[row + x] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Resampled bilinearly to `width` × `height` (pixel centres aligned); blur first when
+    /// shrinking by more than a little.
+    func resampled(width newWidth: Int, height newHeight: Int) -> AlignGrayPlane {
+        var out = AlignGrayPlane(width: newWidth, height: newHeight)
+        let sx = Double(width) / Double(newWidth), sy = Double(height) / Double(newHeight)
+        let w = width, h = height
+        pixels.withUnsafeBufferPointer { p in
+            out.pixels.withUnsafeMutableBufferPointer { o in
+                for y in 0..<newHeight {
+                    let fy = max(0, min(Double(h - 1), (Double(y) + 0.5) * sy - 0.5))
+                    let y0 = min(Int(fy), h - 2 < 0 ? 0 : h - 2), wy = Float(fy - Double(y0))
+                    let y1 = min(y0 + 1, h - 1)
+                    for x in 0..<newWidth {
+                        let fx = max(0, min(Double(w - 1), (Double(x) + 0.5) * sx - 0.5))
+                        let x0 = min(Int(fx), w - 2 < 0 ? 0 : w - 2), wx = Float(fx - Double(x0))
+                        let x1 = min(x0 + 1, w - 1)
+                        let top = p[y0 * w + x0] * (1 - wx) + p[y0 * w + x1] * wx
+                        let bottom = p[y1 * w + x0] * (1 - wx) + p[y1 * w + x1] * wx
+                        o[y * newWidth + x] = top * (1 - wy) + bottom * wy
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
