@@ -250,12 +250,19 @@ public struct IntakeConfiguration: Sendable, Equatable {
         /// How long a JSON sidecar (`<name>.json`, the uploader's claimed reading) waits in the inbox
         /// for its image; after that it is set aside in failed/ with the reason, never left forever.
         public var sidecarWaitSeconds: Int
+        /// A regular expression that an inbox subfolder's whole name must match to name a meter
+        /// that has neither a profile nor manual readings yet (`MTR-\\d+`); nil (written `""`)
+        /// for none. Without a match, a profile or readings, a subfolder is just a folder.
+        public var folderPattern: String?
 
         /// Creates meter settings; each omitted value takes its default.
-        public init(filenamePattern: String? = nil, profilesDir: String = "etc/meters", sidecarWaitSeconds: Int = 600) {
+        public init(
+            filenamePattern: String? = nil, profilesDir: String = "etc/meters", sidecarWaitSeconds: Int = 600, folderPattern: String? = nil
+        ) {
             self.filenamePattern = filenamePattern
             self.profilesDir = profilesDir
             self.sidecarWaitSeconds = sidecarWaitSeconds
+            self.folderPattern = folderPattern
         }
     }
 }

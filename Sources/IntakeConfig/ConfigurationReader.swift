@@ -208,7 +208,12 @@ extension IntakeConfiguration.Meters {
         let sidecarWait = try section.integer(
             "sidecar_wait_seconds", default: defaults.sidecarWaitSeconds, mustBe: "a non-negative integer"
         ) { $0 >= 0 }
+        let folderPattern = try section.string(
+            "folder_pattern", default: defaults.folderPattern ?? "",
+            mustBe: "a string: a regular expression an inbox subfolder's whole name must match to name a meter, or \"\" for none")
         try section.rejectUnknownKeys()
-        self.init(filenamePattern: pattern.isEmpty ? nil : pattern, profilesDir: profilesDir, sidecarWaitSeconds: sidecarWait)
+        self.init(
+            filenamePattern: pattern.isEmpty ? nil : pattern, profilesDir: profilesDir, sidecarWaitSeconds: sidecarWait,
+            folderPattern: folderPattern.isEmpty ? nil : folderPattern)
     }
 }

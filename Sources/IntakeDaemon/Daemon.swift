@@ -74,7 +74,7 @@ public final class Daemon {
         let meters = MeterStation(profilesFolder: Self.absolute(configuration.meters.profilesDir))
         let workers = WorkerPool(
             root: root, queue: queue, committer: committer, settings: settings, meters: meters,
-            filenamePattern: configuration.meters.filenamePattern, logger: logger)
+            meterPatterns: (configuration.meters.filenamePattern, configuration.meters.folderPattern), logger: logger)
         let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         workers.start(count: workerCount)
 

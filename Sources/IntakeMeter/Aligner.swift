@@ -31,8 +31,9 @@ public enum Aligner {
     /// Correspondences needed, and the share of the frame they must span, before the tilt is fitted.
     static let homographyMinimum = 24
     static let homographySpan = 0.25
-    /// A homography must bring the residual down to this share of the similarity's to be kept.
-    static let tiltGain = 0.8
+    /// A homography is kept when it explains this many times the similarity's points, or as many
+    /// with this share of its residual.
+    static let tiltGain = (inliers: 1.1, residual: 0.8)
     /// How many landmarks one found mark counts as in the fit.
     static let markWeight = 10
 
@@ -173,10 +174,12 @@ public enum Aligner {
             guard projectiveChosen.count >= homographyMinimum else { return best }
         }
         let projectiveResidual = rms(projective, projectiveChosen)
-        // The tilt is kept only where it explains at least as many points clearly more closely:
-        // eight parameters always fit a little better than four, and a tilt that is not there
-        // only bends the frame's edges, where the dials are.
-        if projectiveChosen.count >= best.inliers, projectiveResidual <= tiltGain * best.residual {
+        // The tilt is kept only where it explains clearly more points, or as many clearly more
+        // closely: eight parameters always fit a little better than four, and a tilt that is not
+        // there only bends the frame's edges, where the dials are.
+        let explainsMore = Double(projectiveChosen.count) >= tiltGain.inliers * Double(best.inliers)
+        let fitsCloser = projectiveChosen.count >= best.inliers && projectiveResidual <= tiltGain.residual * best.residual
+        if explainsMore || fitsCloser {
             best = (projective, projectiveChosen.count, projectiveResidual)
         }
         return best

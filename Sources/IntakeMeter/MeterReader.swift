@@ -12,9 +12,18 @@ public final class MeterReader: Sendable {
         self.digits = digits
     }
 
-    public func read(_ photo: RGBImage) -> AssembledReading {
+    public func read(_ photo: RGBImage) -> AssembledReading { inspect(photo).reading }
+
+    /// The reading with the alignment it was made through (or the reason there was none): what
+    /// `intake meter check` shows.
+    public func inspect(_ photo: RGBImage) -> (alignment: Result<Alignment, AlignmentError>, reading: AssembledReading) {
+        let aligned = Aligner.align(photo, to: profile)
+        return (aligned, read(photo, aligned))
+    }
+
+    private func read(_ photo: RGBImage, _ aligned: Result<Alignment, AlignmentError>) -> AssembledReading {
         let alignment: Alignment
-        switch Aligner.align(photo, to: profile) {
+        switch aligned {
         case .success(let found): alignment = found
         case .failure(let error):
             return AssembledReading(value: nil, positions: [], confidence: 0, unreadableReason: "\(error)")

@@ -34,6 +34,13 @@ public final class MeterStation: Sendable {
         }
     }
 
+    /// The reader of `meter`, loaded once: nil when it has no profile, the reason when its
+    /// profile or the models cannot be loaded.
+    public func reader(for meter: String) -> Result<MeterReader, MeterProfileError>? {
+        guard let path = MeterProfile.find(meter: meter, in: profilesFolder) else { return nil }
+        return reader(meter: meter, path: path)
+    }
+
     private func reader(meter: String, path: String) -> Result<MeterReader, MeterProfileError> {
         if let cached = readers.withLock({ $0[meter] }) { return cached }
         let made: Result<MeterReader, MeterProfileError>

@@ -9,8 +9,8 @@ import IntakePipeline
 /// `intake meter …`: the meter models on their own, one line per file.
 struct MeterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "meter", abstract: "Read single digit-wheel or dial crops: value<TAB>confidence<TAB>path.",
-        subcommands: [ReadDigit.self, ReadDial.self, MeterEvaluate.self])
+        commandName: "meter", abstract: "Check a meter's photos against its profile, read single digit-wheel or dial crops, evaluate the reader.",
+        subcommands: [MeterCheck.self, ReadDigit.self, ReadDial.self, MeterEvaluate.self])
 
     struct ReadDigit: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -83,6 +83,7 @@ struct ConfigurationValueTests {
             filename_pattern = '^(?<meter>[A-Z]+)-(?<reading>\\d+)\\.jpg$'
             profiles_dir = "/etc/intake/meters"
             sidecar_wait_seconds = 30
+            folder_pattern = 'MTR-\\d+'
 
             [classify]
             blur_variance = 0.2
@@ -110,7 +111,8 @@ struct ConfigurationValueTests {
             retry: .init(maxAttempts: 3, initialBackoffSeconds: 2, maxBackoffSeconds: 2),
             derive: .init(size: 512, quality: 75, angles: [180, 90]),
             watch: .init(ignoreSuffixes: [".crdownload"], settleMilliseconds: 250),
-            meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters", sidecarWaitSeconds: 30),
+            meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters", sidecarWaitSeconds: 30,
+                           folderPattern: #"MTR-\d+"#),
             classify: .init(
                 blurVariance: 0.2, darkMean: 35.5, overexposedFraction: 0.4, lowContrastSpread: 25, minimumSide: 0,
                 grayscaleChroma: 1.5, meterScore: 0.9, minimumConfidence: 0, externalCommand: ["/usr/local/bin/yolo", "--json", "--model=small"],
@@ -391,7 +393,7 @@ struct ShippedConfigurationTests {
             "retry": ["max_attempts", "initial_backoff_seconds", "max_backoff_seconds"],
             "derive": ["size", "quality", "angles"],
             "watch": ["ignore_suffixes", "settle_milliseconds"],
-            "meters": ["filename_pattern", "profiles_dir", "sidecar_wait_seconds"],
+            "meters": ["filename_pattern", "profiles_dir", "sidecar_wait_seconds", "folder_pattern"],
             "classify": [
                 "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",

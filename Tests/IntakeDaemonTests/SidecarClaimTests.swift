@@ -62,6 +62,21 @@ import Testing
         #expect(naming.name(job("other.jpg")) == nil)
     }
 
+    /// A subfolder names a meter only when the meter is known (a profile or manual readings) or
+    /// its whole name matches `meters.folder_pattern`: holiday photos get no meter verdict.
+    @Test func aSubfolderNamesAMeterOnlyWhenKnownOrMatchingTheFolderPattern() {
+        let plain = MeterNaming(pattern: nil)
+        let unknown: (String) -> Bool = { _ in false }
+        #expect(plain.name(job("beach.jpg", meter: "holiday"), isKnown: unknown) == nil)
+        #expect(plain.name(job("x.jpg", meter: "demo-meter"), isKnown: { $0 == "demo-meter" })?.meter == "demo-meter")
+        let patterned = MeterNaming(pattern: #"^(?<meter>M\d+)_(?<reading>[\d.]+)\.jpg$"#, folderPattern: #"MTR-\d+"#)
+        #expect(patterned.name(job("x.jpg", meter: "MTR-0042"), isKnown: unknown)?.meter == "MTR-0042")
+        // The whole name must match, not a part of it.
+        #expect(patterned.name(job("x.jpg", meter: "old-MTR-0042-photos"), isKnown: unknown) == nil)
+        // A folder that is not a meter leaves the file name's meter to speak.
+        #expect(patterned.name(job("M7_1.5.jpg", meter: "holiday"), isKnown: unknown) == MeterNaming.Named(meter: "M7", claimed: 1.5))
+    }
+
     @Test func aBrokenSidecarLeavesTheFileNamesClaimAndSaysSo() {
         let naming = MeterNaming(pattern: #"^(?<meter>M\d+)_(?<reading>[\d.]+)\.jpg$"#)
         let named = naming.name(job("M1_4.5.jpg"), sidecar: .failure(SidecarProblem("the sidecar is not a JSON object")))

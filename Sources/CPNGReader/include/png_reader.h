@@ -36,4 +36,18 @@ int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limit
 /// Frees what a successful decode allocated.
 void intake_png_release(intake_png_image *image);
 
+/// An encoded PNG in memory.
+typedef struct {
+    uint8_t *bytes;          /* free with intake_png_release_encoded */
+    size_t length;
+    char error[256];         /* set when the result is not 0 */
+} intake_png_encoded;
+
+/// Encodes 8-bit RGB pixels (width * height * 3 bytes, rows top to bottom) as a PNG. Returns 0
+/// on success; on failure `error` says why and no memory is left allocated.
+int intake_png_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height, intake_png_encoded *out);
+
+/// Frees what a successful encode allocated.
+void intake_png_release_encoded(intake_png_encoded *encoded);
+
 #endif

@@ -3,16 +3,29 @@ import IntakePipeline
 import IntakeStore
 
 /// Which meter a job's image shows, and what its uploader claimed. The meter: the inbox subfolder
-/// (inbox/prod/MTR-0042/x.jpg), else the JSON sidecar's `meter`, else the configured filename
-/// pattern's named group `meter`. The claimed reading and time: the sidecar's, else the pattern's
-/// groups `reading` and `time`.
+/// (inbox/prod/MTR-0042/x.jpg) when it names a meter, else the JSON sidecar's `meter`, else the
+/// configured filename pattern's named group `meter`. The claimed reading and time: the
+/// sidecar's, else the pattern's groups `reading` and `time`.
+///
+/// A subfolder names a meter when the meter has a profile or manual readings, or its whole name
+/// matches `meters.folder_pattern`; otherwise it is just a folder (holiday photos dropped into
+/// `inbox/prod/holiday/`), and its photos get no meter verdict.
 struct MeterNaming {
-    /// The configured pattern, compiled once per worker (a Regex cannot be shared between
-    /// threads); nil when none is set or it does not compile, and then no file name names a meter.
+    /// The configured patterns, compiled once per worker (a Regex cannot be shared between
+    /// threads); nil when none is set or it does not compile.
     private let pattern: Regex<AnyRegexOutput>?
+    private let folderPattern: Regex<AnyRegexOutput>?
 
-    init(pattern: String?) {
+    init(pattern: String?, folderPattern: String? = nil) {
         self.pattern = pattern.flatMap { try? Regex($0) }
+        self.folderPattern = folderPattern.flatMap { try? Regex($0) }
+    }
+
+    /// Whether the subfolder `name` names a meter; `isKnown` says whether a meter of that name
+    /// has a profile or manual readings.
+    func folderNamesMeter(_ name: String, isKnown: (String) -> Bool) -> Bool {
+        if let folderPattern, (try? folderPattern.wholeMatch(in: name)) != nil { return true }
+        return isKnown(name)
     }
 
     struct Named: Sendable, Equatable {
@@ -23,10 +36,11 @@ struct MeterNaming {
         var sidecarProblem: String?
     }
 
-    func name(_ job: QueuedJob, sidecar: Result<SidecarClaim, SidecarProblem>? = nil) -> Named? {
+    func name(_ job: QueuedJob, sidecar: Result<SidecarClaim, SidecarProblem>? = nil, isKnown: (String) -> Bool = { _ in true }) -> Named? {
         let fromName = patternGroups(job.name)
         let claim = try? sidecar?.get()
-        guard let meter = job.meter ?? claim?.meter ?? fromName["meter"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        let folder = job.meter.flatMap { folderNamesMeter($0, isKnown: isKnown) ? $0 : nil }
+        guard let meter = folder ?? claim?.meter ?? fromName["meter"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
         var named = Named(meter: meter)
         named.claimed = claim?.reading ?? fromName["reading"].flatMap(Double.init)
         named.time = claim?.time ?? fromName["time"].flatMap(ISOTime.milliseconds)
@@ -62,9 +76,13 @@ struct MeterStage {
         self.layout = layout
     }
 
-    /// The meter the job's image shows, if it or its sidecar names one.
-    func meter(of job: QueuedJob) -> MeterNaming.Named? {
-        naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id)))
+    /// The meter the job's image shows, if its folder, sidecar or name names one.
+    mutating func meter(of job: QueuedJob) -> MeterNaming.Named? {
+        if database == nil { database = try? Database(path: databasePath, readOnly: true) }
+        let database = database
+        return naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id))) { [station] meter in
+            station.hasProfile(meter) || !MeterReferences.load(meter: meter, from: database).manual.isEmpty
+        }
     }
 
     /// Whether an image of `named` must be decoded at full resolution: its meter has a profile.

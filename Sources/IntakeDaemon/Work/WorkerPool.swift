@@ -23,13 +23,13 @@ final class WorkerPool: Sendable {
     private let finished = Condition()
     private let threads = Mutex<[SystemThread]>([])
     private let meters: MeterStation
-    /// `meters.filename_pattern`, which each worker compiles for itself.
-    private let filenamePattern: String?
+    /// `meters.filename_pattern` and `meters.folder_pattern`, which each worker compiles for itself.
+    private let meterPatterns: (filename: String?, folder: String?)
 
-    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation, filenamePattern: String?,
-         logger: Logger) {
+    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation,
+         meterPatterns: (filename: String?, folder: String?), logger: Logger) {
         self.meters = meters
-        self.filenamePattern = filenamePattern
+        self.meterPatterns = meterPatterns
         self.root = root
         self.queue = queue
         self.committer = committer
@@ -74,7 +74,7 @@ final class WorkerPool: Sendable {
             logger.critical("worker cannot start", metadata: ["error": "\(error)"])
             return
         }
-        var meterStage = MeterStage(station: meters, naming: MeterNaming(pattern: filenamePattern), databasePath: root.database, layout: root.outputs)
+        var meterStage = MeterStage(station: meters, naming: MeterNaming(pattern: meterPatterns.filename, folderPattern: meterPatterns.folder), databasePath: root.database, layout: root.outputs)
         let readBuffer = ReadBuffer()
         while let job = queue.take() {
             let latest = settings.current

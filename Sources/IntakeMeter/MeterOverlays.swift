@@ -1,0 +1,47 @@
+public import IntakeCodecs
+
+/// The pictures `intake meter check` and `intake meter setup` draw.
+public enum MeterOverlays {
+    /// The photo seen through the alignment, in the reference frame, with every wheel and dial box
+    /// and what was read in it (value and confidence); where the photo did not align, the photo
+    /// itself framed in red.
+    public static func check(photo: RGBImage, profile: LoadedProfile, alignment: Result<Alignment, AlignmentError>,
+                             reading: AssembledReading) -> Overlay
+    {
+        guard case .success(let aligned) = alignment else {
+            var overlay = Overlay(photo)
+            overlay.border(Overlay.problemColour)
+            overlay.label("not aligned", x: 8, y: 8, Overlay.problemColour)
+            return overlay
+        }
+        let frame = Box(x: 0, y: 0, width: profile.referenceWidth, height: profile.referenceHeight)
+        var overlay = Overlay(BoxSampler.crop(photo, box: frame, through: aligned))
+        // The reader lists wheels by place and dials by factor, largest first.
+        let wheels = profile.profile.wheels.sorted { $0.place > $1.place }.map(\.box)
+        let dials = profile.profile.dials.sorted { $0.factor > $1.factor }.map(\.box)
+        let positions = reading.positions
+        for (index, box) in (wheels + dials).enumerated() {
+            let isWheel = index < wheels.count
+            let colour = isWheel ? Overlay.wheelColour : Overlay.dialColour
+            overlay.box(box, colour)
+            guard index < positions.count else { continue }
+            // The value above the box, the confidence below it, so neighbouring wheels' labels
+            // never run into each other.
+            let position = positions[index]
+            let labelColour = position.confidence >= 0.5 ? colour : Overlay.problemColour
+            overlay.label(tenths(position.value), x: box.x, y: max(0, box.y - 17), labelColour)
+            overlay.label("\(Int((position.confidence * 100).rounded()))%", x: box.x, y: box.y + box.height + 2, labelColour, scale: 1)
+        }
+        for (mark, image) in zip(profile.profile.marks, profile.markImages) {
+            overlay.box(Box(x: mark.x, y: mark.y, width: image.width, height: image.height), Overlay.markColour, thickness: 1)
+        }
+        if reading.value == nil { overlay.border(Overlay.problemColour) }
+        return overlay
+    }
+
+    /// One decimal, always shown (`3.0`); 9.95 and up is 0.0 of the next turn.
+    static func tenths(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded()) % 100
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}

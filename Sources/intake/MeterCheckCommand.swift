@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import IntakeCodecs
+import IntakeConfig
+import IntakeMeter
+import IntakePipeline
+import IntakeReports
+
+/// `intake meter check METER PHOTO…`: how each photo aligns to the meter's profile and what is
+/// read there, in a line of text and an overlay picture: the photo seen through the alignment,
+/// in the reference frame, each box with its value and confidence.
+struct MeterCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Align photos to a meter's profile and read them, with an overlay picture of each.")
+    @Option(help: "Configuration file; its [meters] profiles_dir says where profiles live.") var config: String?
+    @Option(help: "Folder the overlays are written to.") var out = "."
+    @Argument(help: "The meter's name (its profile is <profiles_dir>/<meter>.toml).") var meter: String
+    @Argument(help: "Photos (JPEG or PNG).") var photos: [String]
+
+    func run() throws {
+        let configuration = loadConfiguration(config)
+        let station = MeterStation(profilesFolder: configuration.meters.profilesDir)
+        let reader: MeterReader
+        switch station.reader(for: meter) {
+        case nil: fail("no profile for meter \(meter) in \(configuration.meters.profilesDir)")
+        case .failure(let error)?: fail("\(error)")
+        case .success(let loaded)?: reader = loaded
+        }
+        guard let processor = try? ImageProcessor(options: ProcessingOptions()) else { fail("cannot start the decoder") }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var status: Int32 = 0
+        for path in photos {
+            let decoded: Result<RGBImage, IntakeError>
+            do {
+                decoded = processor.decodeUpright(try ImageFile.read(path: path, maxBytes: 50 << 20, followSymlinks: true))
+            } catch {
+                FileHandle.standardError.write(Data("intake: \(path): \(error.reason)\n".utf8))
+                status = 2
+                continue
+            }
+            guard case .success(let photo) = decoded else {
+                if case .failure(let error) = decoded { FileHandle.standardError.write(Data("intake: \(path): \(error.reason)\n".utf8)) }
+                status = 2
+                continue
+            }
+            let (aligned, reading) = reader.inspect(photo)
+            let overlayPath = out + "/" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".check.png"
+            let picture = MeterOverlays.check(photo: photo, profile: reader.profile, alignment: aligned, reading: reading)
+            let written = (try? picture.png()).map { FileManager.default.createFile(atPath: overlayPath, contents: Data($0)) } ?? false
+            var line = "\(path): "
+            if let value = reading.value {
+                line += "\(Cell.decimal(value, reader.profile.profile.decimals)) \(reader.profile.profile.unit) (confidence \(Cell.decimal(reading.confidence, 2)))"
+            } else {
+                line += "unreadable: \(reading.unreadableReason ?? "")"
+                status = 2
+            }
+            if case .success(let alignment) = aligned {
+                line += "; aligned: turned \(Cell.decimal(alignment.rotationDegrees, 1))° (profile made at \(Cell.decimal(-reader.profile.profile.initialRotationDegrees, 1))°), "
+                    + "scale \(Cell.decimal(alignment.scale, 2)), \(alignment.inliers) of \(alignment.correspondences) correspondences, "
+                    + "residual \(Cell.decimal(alignment.residualPixels, 2)) px, tilt spread \(Cell.decimal(alignment.perspectiveSpread, 2)), "
+                    + "similarity \(Cell.decimal(alignment.similarity, 2)), marks \(alignment.marks.map { $0.used ? Cell.decimal($0.score, 2) : "not found" }.joined(separator: " "))"
+            }
+            line += written ? "; overlay \(overlayPath)" : "; overlay could not be written to \(overlayPath)"
+            output(line + "\n")
+        }
+        throw ExitCode(status)
+    }
+}
