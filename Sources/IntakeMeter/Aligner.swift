@@ -67,11 +67,14 @@ public enum Aligner {
             return .failure(AlignmentError(reason: .ambiguous(best: consensus.inliers.count, rival: rival.inliers.count)))
         }
 
+        // A tilted camera puts the frame's far side off the similarity by tens of pixels: among
+        // the pairs roughly where the similarity says, a homography may explain many more.
+        let start = TiltSearch.refine(consensus.transform, pairs: pairs, tolerance: fitTolerance, frame: reference)
         // Every reference landmark looked for where the consensus puts it, then the fit.
         let guided = LandmarkMatching.guidedPairs(
-            reference: reference.landmarks, photo: landmarks, through: PlaneTransform(consensus.transform), radius: 2 * fitTolerance)
+            reference: reference.landmarks, photo: landmarks, through: start, radius: 2 * fitTolerance)
         var points = guided.map { (reference: $0.reference, photo: $0.photo) }
-        var fit = bestFit(points, from: PlaneTransform(consensus.transform), frame: reference)
+        var fit = bestFit(points, from: start, frame: reference)
         // Once more through the fit: where the camera is tilted, the similarity's guess is off
         // towards the frame's edges, and the landmarks there are only found through the tilt.
         points = LandmarkMatching.guidedPairs(
@@ -238,5 +241,56 @@ enum MarkSearch {
         let onEdge = hit.x <= 0.5 || hit.y <= 0.5 || hit.x >= Double(2 * radius) - 0.5 || hit.y >= Double(2 * radius) - 0.5
         let p = transform.apply(x: Double(originX) + hit.x + centreOffset.x, y: Double(originY) + hit.y + centreOffset.y)
         return MarkMatch(score: hit.score, photoX: p.x, photoY: p.y, used: hit.score >= minimumScore && !onEdge)
+    }
+}
+
+/// Finds the tilt a similarity cannot express: a homography by random sampling of four pairs
+/// among those the similarity puts within `reach` of their landmark.
+enum TiltSearch {
+    /// How far (photo pixels, per unit of scale) the similarity may be off for a pair to be
+    /// considered: a camera tilted by 15° moves the frame's edges by about a tenth of its size.
+    static let reach = 60.0
+    static let iterations = 400
+
+    static func refine(_ similarity: SimilarityTransform, pairs: [LandmarkPair], tolerance: Double, frame: AlignmentReference) -> PlaneTransform {
+        let start = PlaneTransform(similarity)
+        let limit = reach * similarity.scale
+        let near = pairs.filter { pair in
+            let p = similarity.apply(x: pair.reference.x, y: pair.reference.y)
+            return (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y) <= limit * limit
+        }
+        func count(_ transform: PlaneTransform) -> Int {
+            near.reduce(0) { total, pair in
+                let p = transform.apply(x: pair.reference.x, y: pair.reference.y)
+                let d = (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y)
+                return total + (d <= tolerance * tolerance ? 1 : 0)
+            }
+        }
+        let similarityCount = count(start)
+        guard near.count >= 8 else { return start }
+        var state: UInt64 = 0x7117_5EA2_C400_0001 &+ UInt64(near.count)
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var best = (transform: start, count: similarityCount)
+        let spread = 0.02 * Double(frame.width * frame.height)
+        for _ in 0..<iterations {
+            var chosen: [Int] = []
+            while chosen.count < 4 {
+                let index = next(near.count)
+                if !chosen.contains(index) { chosen.append(index) }
+            }
+            let from = chosen.map { near[$0].reference }, to = chosen.map { near[$0].photo }
+            // Four points bunched together fix no tilt.
+            guard frame.spanShare(from) * Double(frame.width * frame.height) >= spread,
+                  let candidate = PlaneTransform.fitting(from: from, to: to),
+                  candidate.perspectiveSpread(width: Double(frame.width), height: Double(frame.height)) <= 2
+            else { continue }
+            let candidateCount = count(candidate)
+            if candidateCount > best.count { best = (candidate, candidateCount) }
+        }
+        // The tilt only where it explains clearly more than the similarity.
+        return Double(best.count) >= 1.2 * Double(similarityCount) ? best.transform : start
     }
 }
