@@ -22,7 +22,7 @@ public import IntakeCodecs
 /// none.
 public enum Aligner {
     /// Landmarks looked for in a photo; the reference keeps up to `AlignmentReference.landmarkCount`.
-    static let photoLandmarkCount = 700
+    static let photoLandmarkCount = 600
     /// Photo pixels within which a pair counts as explained by a hypothesis, then by the fit.
     static let consensusTolerance = 4.0
     static let fitTolerance = 3.0

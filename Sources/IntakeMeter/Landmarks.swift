@@ -51,24 +51,24 @@ enum LandmarkDetector {
     static func detect(_ plane: AlignGrayPlane, maximum: Int, levels wanted: ClosedRange<Int>,
                        keep: (_ x: Double, _ y: Double, _ size: Double) -> Bool = { _, _, _ in true }) -> LandmarkSet
     {
+        // Each level's smoothed plane serves twice: the descriptors are sampled on it, and the
+        // next level is resampled from it.
+        var levels: [(plane: AlignGrayPlane, smooth: AlignGrayPlane)] = []
         var level = plane.contrastStretched()
-        var levels: [AlignGrayPlane] = []
         for index in 0...wanted.upperBound {
-            if index > 0 {
-                let width = Int((Double(level.width) / levelScale).rounded()), height = Int((Double(level.height) / levelScale).rounded())
-                guard width > 2 * border + 8, height > 2 * border + 8 else { break }
-                level = level.smoothed().resampled(width: width, height: height)
-            }
-            levels.append(level)
+            let smooth = level.smoothed()
+            levels.append((level, smooth))
+            let width = Int((Double(level.width) / levelScale).rounded()), height = Int((Double(level.height) / levelScale).rounded())
+            guard index < wanted.upperBound, width > 2 * border + 8, height > 2 * border + 8 else { break }
+            level = smooth.resampled(width: width, height: height)
         }
-        let totalArea = levels.indices.filter(wanted.contains).reduce(0) { $0 + levels[$1].width * levels[$1].height }
+        let totalArea = levels.indices.filter(wanted.contains).reduce(0) { $0 + levels[$1].plane.width * levels[$1].plane.height }
         var result = LandmarkSet()
         var scale = 1.0
-        for (index, level) in levels.enumerated() {
+        for (index, (level, smooth)) in levels.enumerated() {
             defer { scale *= levelScale }
             guard wanted.contains(index) else { continue }
             let share = max(8, maximum * level.width * level.height / max(1, totalArea))
-            let smooth = level.smoothed()
             for corner in corners(in: level, keep: share) {
                 let x = (Double(corner.x) + 0.5) * scale - 0.5, y = (Double(corner.y) + 0.5) * scale - 0.5
                 guard keep(x, y, Double(border) * scale) else { continue }

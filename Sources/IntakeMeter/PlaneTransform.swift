@@ -10,16 +10,20 @@
 ///
 /// `photo = ((m0·x + m1·y + m2) / w, (m3·x + m4·y + m5) / w)` with `w = m6·x + m7·y + m8`.
 public struct PlaneTransform: Sendable, Equatable {
+    // The nine entries, row by row, held apart rather than in an array: `apply` runs for every
+    // pixel of every crop, and reads them without bounds checks or reference counting.
+    private let m0, m1, m2, m3, m4, m5, m6, m7, m8: Double
+
     /// Row-major 3×3 matrix, normalised so that `m[8]` is 1 where it can be.
-    public var m: [Double]
+    public var m: [Double] { [m0, m1, m2, m3, m4, m5, m6, m7, m8] }
 
     public init(_ m: [Double]) {
         precondition(m.count == 9)
-        self.m = m
+        (m0, m1, m2, m3, m4, m5, m6, m7, m8) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8])
     }
 
     public init(_ similarity: SimilarityTransform) {
-        m = [similarity.a, -similarity.b, similarity.tx, similarity.b, similarity.a, similarity.ty, 0, 0, 1]
+        self.init([similarity.a, -similarity.b, similarity.tx, similarity.b, similarity.a, similarity.ty, 0, 0, 1])
     }
 
     public static let identity = PlaneTransform([1, 0, 0, 0, 1, 0, 0, 0, 1])
@@ -27,17 +31,18 @@ public struct PlaneTransform: Sendable, Equatable {
     /// Where the point (x, y) goes; a point on the horizon (w ≈ 0) goes far away, never to NaN.
     @inline(__always)
     public func apply(x: Double, y: Double) -> (x: Double, y: Double) {
-        var w = m[6] * x + m[7] * y + m[8]
+        var w = m6 * x + m7 * y + m8
         if abs(w) < 1e-12 { w = w < 0 ? -1e-12 : 1e-12 }
-        return ((m[0] * x + m[1] * y + m[2]) / w, (m[3] * x + m[4] * y + m[5]) / w)
+        return ((m0 * x + m1 * y + m2) / w, (m3 * x + m4 * y + m5) / w)
     }
 
     /// `self` after `first`: the point goes through `first`, then through `self`.
     public func after(_ first: PlaneTransform) -> PlaneTransform {
+        let a = m, b = first.m
         var product = [Double](repeating: 0, count: 9)
         for row in 0..<3 {
             for column in 0..<3 {
-                product[row * 3 + column] = (0..<3).reduce(0) { $0 + m[row * 3 + $1] * first.m[$1 * 3 + column] }
+                product[row * 3 + column] = (0..<3).reduce(0) { $0 + a[row * 3 + $1] * b[$1 * 3 + column] }
             }
         }
         return PlaneTransform(product).normalised
