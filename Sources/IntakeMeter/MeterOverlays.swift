@@ -39,6 +39,23 @@ public enum MeterOverlays {
         return overlay
     }
 
+    /// The photo a profile was proposed from, with every wheel and dial box numbered as the
+    /// profile lists them (w1 the most significant wheel, d1 the first fraction).
+    public static func setup(photo: RGBImage, proposal: MeterSetup.Proposal) -> Overlay {
+        var overlay = Overlay(photo)
+        for (index, wheel) in proposal.wheels.enumerated() {
+            overlay.box(wheel.box, Overlay.wheelColour)
+            overlay.label("w\(index + 1)", x: wheel.box.x, y: max(0, wheel.box.y - 17), Overlay.wheelColour)
+        }
+        for (index, dial) in proposal.dials.enumerated() {
+            overlay.box(dial.box, Overlay.dialColour)
+            overlay.cross(Double(dial.box.x) + Double(dial.box.width - 1) / 2, Double(dial.box.y) + Double(dial.box.height - 1) / 2, Overlay.dialColour, size: 5)
+            overlay.label("d\(index + 1)", x: dial.box.x, y: max(0, dial.box.y - 17), Overlay.dialColour)
+        }
+        if proposal.wheels.isEmpty && proposal.dials.isEmpty { overlay.border(Overlay.problemColour) }
+        return overlay
+    }
+
     /// One decimal, always shown (`3.0`); 9.95 and up is 0.0 of the next turn.
     static func tenths(_ value: Double) -> String {
         let tenths = Int((value * 10).rounded()) % 100

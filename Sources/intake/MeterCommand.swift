@@ -10,7 +10,7 @@ import IntakePipeline
 struct MeterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meter", abstract: "Check a meter's photos against its profile, read single digit-wheel or dial crops, evaluate the reader.",
-        subcommands: [MeterCheck.self, ReadDigit.self, ReadDial.self, MeterEvaluate.self])
+        subcommands: [MeterSetupCommand.self, MeterCheck.self, ReadDigit.self, ReadDial.self, MeterEvaluate.self])
 
     struct ReadDigit: ParsableCommand {
         static let configuration = CommandConfiguration(
