@@ -1,0 +1,104 @@
+import Foundation
+import IntakeCodecs
+import IntakeTestSupport
+import Testing
+
+/// `intake meter setup` and `intake meter check`, run as real processes on the demo meter.
+/// The demo meter's photos, where the shipped profile's paths (relative to etc/meters) find them.
+enum DemoMeterPhotos {
+    static var folder: String? {
+        let folder = Fixtures.packageRoot + "/../shared/corpus/meters/demo-meter"
+        return FileManager.default.fileExists(atPath: folder + "/reference.jpg") ? folder : nil
+    }
+}
+
+@Suite(.enabled(if: DemoMeterPhotos.folder != nil, "needs the corpus's meters/demo-meter beside the checkout"))
+struct MeterSetupCommandTests {
+    let intake = ChildProcess.built("intake")
+    static var demoFolder: String? { DemoMeterPhotos.folder }
+
+    static let photos = [
+        "530.07077", "530.07325", "530.12067", "530.21419", "530.48435", "530.70265",
+        "530.95675", "531.10877", "531.24108", "531.38301", "531.63071", "531.82235",
+    ]
+
+    /// A configuration whose profiles folder is `folder`, with the digit model in it.
+    func configuration(profiles folder: String, in temporary: TemporaryFolder) throws -> String {
+        let weights = try #require(Fixtures.readFile(Fixtures.packageRoot + "/etc/meters/digits.weights"))
+        if !FileManager.default.fileExists(atPath: folder + "/digits.weights") {
+            FileManager.default.createFile(atPath: folder + "/digits.weights", contents: Data(weights))
+        }
+        return temporary.write("intake-\(folder.hashValue).toml", Array("[meters]\nprofiles_dir = \"\(folder)\"\n".utf8))
+    }
+
+    /// `meter check`'s value for each photo, nil where it abstained.
+    func checked(_ meter: String, config: String, out: String) throws -> [String: String?] {
+        let folder = try #require(Self.demoFolder)
+        let result = try ChildProcess.run(intake, ["meter", "check", "--config", config, "--out", out, meter] + Self.photos.map { folder + "/\($0).jpg" })
+        #expect(result.status == 0 || result.status == 2, "\(result.standardError)")
+        var values: [String: String?] = [:]
+        for line in result.standardOutput.split(separator: "\n") {
+            let name = String(line.split(separator: ":")[0].split(separator: "/").last!.dropLast(4))
+            let after = line.split(separator: ": ", maxSplits: 1)[1]
+            values[name] = after.hasPrefix("unreadable") ? String?.none : String(after.split(separator: " ")[0])
+        }
+        #expect(values.count == Self.photos.count, "\(result.standardOutput)")
+        return values
+    }
+
+    @Test func aProfileSetUpFromTheReferenceReadsAsWellAsTheShippedOne() throws {
+        let folder = try #require(Self.demoFolder)
+        let temporary = try TemporaryFolder()
+        let profiles = temporary.path + "/profiles"
+        let setup = try ChildProcess.run(intake, ["meter", "setup", "--out", profiles + "/proposed.toml", "proposed", folder + "/reference.jpg"])
+        #expect(setup.status == 0, "\(setup.standardError)")
+        #expect(setup.standardOutput.contains("5 wheels, 4 dials, 4 decimals"), "\(setup.standardOutput)")
+        #expect(setup.standardOutput.contains("unsure: which dial is which fraction"))
+        let overlay = try #require(Fixtures.readFile(profiles + "/proposed.setup.png"))
+        let decoded = try overlay.withUnsafeBytes { try PNGDecoder.decode($0, limits: DecodeLimits()).image }
+        #expect(decoded.width == 640 && decoded.height == 480)
+        let profileText = String(decoding: try #require(Fixtures.readFile(profiles + "/proposed.toml")), as: UTF8.self)
+        #expect(profileText.contains("# UNSURE: which dial is which fraction"))
+        // A second setup does not overwrite the first without --force.
+        let again = try ChildProcess.run(intake, ["meter", "setup", "--out", profiles + "/proposed.toml", "proposed", folder + "/reference.jpg"])
+        #expect(again.status != 0 && again.standardError.contains("--force"))
+
+        let proposed = try checked("proposed", config: try configuration(profiles: profiles, in: temporary), out: temporary.path + "/a")
+        let shipped = try checked("demo-meter", config: try configuration(profiles: Fixtures.packageRoot + "/etc/meters", in: temporary),
+                                  out: temporary.path + "/b")
+        let readByShipped = shipped.values.compactMap { $0 }.count
+        #expect(readByShipped >= 11)
+        #expect(proposed.values.compactMap { $0 }.count >= readByShipped, "proposed \(proposed), shipped \(shipped)")
+        for name in Self.photos {
+            if let value = proposed[name] ?? nil, let reference = shipped[name] ?? nil {
+                #expect(value == reference, "\(name): the proposed profile reads \(value), the shipped one \(reference)")
+            }
+        }
+    }
+
+    @Test func checkDrawsTheBoxesWhereTheProfileSays() throws {
+        let folder = try #require(Self.demoFolder)
+        let temporary = try TemporaryFolder()
+        let config = try configuration(profiles: Fixtures.packageRoot + "/etc/meters", in: temporary)
+        let result = try ChildProcess.run(intake, ["meter", "check", "--config", config, "--out", temporary.path, "demo-meter", folder + "/530.21419.jpg"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("530.21419.jpg: 530.2142 m3"), "\(result.standardOutput)")
+        let png = try #require(Fixtures.readFile(temporary.path + "/530.21419.check.png"))
+        let overlay = try png.withUnsafeBytes { try PNGDecoder.decode($0, limits: DecodeLimits()).image }
+        #expect(overlay.width == 640 && overlay.height == 480)
+        // The first wheel's box is at (194, 62), 49 × 71 in demo-meter.toml; the first dial's at (449, 198), 120 × 120.
+        for (x, y) in [(194 + 20, 62), (194, 62 + 30), (194 + 48, 62 + 40)] { #expect(overlay[x, y] == (0, 200, 255), "(\(x), \(y)): \(overlay[x, y])") }
+        for (x, y) in [(449 + 60, 198), (449, 198 + 60)] { #expect(overlay[x, y] == (255, 230, 0), "(\(x), \(y)): \(overlay[x, y])") }
+    }
+
+    @Test func anotherMetersPhotoIsRefusedWithTheReason() throws {
+        let folder = try #require(Self.demoFolder)
+        let temporary = try TemporaryFolder()
+        let config = try configuration(profiles: Fixtures.packageRoot + "/etc/meters", in: temporary)
+        let result = try ChildProcess.run(intake, ["meter", "check", "--config", config, "--out", temporary.path, "demo-meter",
+                                                   folder + "/../unlabelled/image_tmp_original.jpg"])
+        #expect(result.status == 2)
+        #expect(result.standardOutput.contains("unreadable: only "), "\(result.standardOutput)")
+        #expect(FileManager.default.fileExists(atPath: temporary.path + "/image_tmp_original.check.png"))
+    }
+}
