@@ -275,7 +275,9 @@ enum TiltSearch {
         }
         var best = (transform: start, count: similarityCount)
         let spread = 0.02 * Double(frame.width * frame.height)
-        for _ in 0..<iterations {
+        var needed = ConsensusSearch.samplesNeeded(share: Double(similarityCount) / Double(near.count), sampleSize: 4)
+        for tried in 0..<iterations {
+            if tried >= max(ConsensusSearch.minimumSamples, needed) { break }
             var chosen: [Int] = []
             while chosen.count < 4 {
                 let index = next(near.count)
@@ -288,7 +290,10 @@ enum TiltSearch {
                   candidate.perspectiveSpread(width: Double(frame.width), height: Double(frame.height)) <= 2
             else { continue }
             let candidateCount = count(candidate)
-            if candidateCount > best.count { best = (candidate, candidateCount) }
+            if candidateCount > best.count {
+                best = (candidate, candidateCount)
+                needed = ConsensusSearch.samplesNeeded(share: Double(candidateCount) / Double(near.count), sampleSize: 4)
+            }
         }
         // The tilt only where it explains clearly more than the similarity.
         return Double(best.count) >= 1.2 * Double(similarityCount) ? best.transform : start

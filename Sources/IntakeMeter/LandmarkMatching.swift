@@ -121,6 +121,17 @@ struct ConsensusSearch {
     /// How far a pair's own turn may differ from the hypothesis's turn: cos(0.5 rad).
     var turnAgreement = 0.8776
     var iterations = 1500
+    /// Samples drawn at least, however good the first hypotheses look.
+    static let minimumSamples = 100
+
+    /// Samples that find an all-inlier draw of `sampleSize` with probability 0.999 when a share
+    /// `share` of the data are inliers.
+    static func samplesNeeded(share: Double, sampleSize: Int) -> Int {
+        let allInliers = pow(max(min(share, 0.999), 1e-6), Double(sampleSize))
+        guard allInliers > 1e-9 else { return Int.max }
+        let count = log(1 - 0.999) / log(1 - allInliers)
+        return count.isFinite ? Int(min(count.rounded(.up), 1e6)) : Int.max
+    }
 
     struct Consensus {
         var transform: SimilarityTransform
@@ -149,13 +160,19 @@ struct ConsensusSearch {
                 samples.append((i, j >= i ? j + 1 : j))
             }
         }
-        for (i, j) in samples {
+        // Adaptive, as RANSAC is usually run: once the best hypothesis explains a share w of the
+        // pairs, log(1 − p) / log(1 − w²) samples find a better one with probability p if there is
+        // one; a clear meter photo stops after a few dozen instead of the whole budget.
+        var needed = samples.count
+        for (tried, (i, j)) in samples.enumerated() {
+            if !exhaustive && tried >= max(Self.minimumSamples, needed) { break }
             guard let hypothesis = Self.similarity(pairs[i], pairs[j]), scales.contains(hypothesis.scale) else { continue }
             guard agrees(pairs[i], hypothesis), agrees(pairs[j], hypothesis) else { continue }
             if isNear(hypothesis, hypotheses, separation, frameCentre) { continue }
             let (count, error) = score(hypothesis, pairs)
             if best == nil || count > best!.count || (count == best!.count && error < best!.error) {
                 best = (hypothesis, count, error)
+                needed = Self.samplesNeeded(share: Double(count) / Double(pairs.count), sampleSize: 2)
             }
         }
         guard var transform = best?.transform else { return nil }
