@@ -6,17 +6,23 @@ import Glibc
 #endif
 
 /// `intake report --html FILE`: one self-contained page for a person to review — summary
-/// charts in inline SVG, failures with their reasons, and meter mismatches each with its 256
-/// derivative embedded, the value read, the digits with their confidences and the manual reading.
+/// charts in inline SVG, failures with their reasons, and meter mismatches and unreadable photos
+/// each with its 256 derivative and the alignment overlay embedded, the value read, the digits
+/// with their confidences and the manual reading.
 /// No scripts, no external files: it can be mailed or archived as it is.
 public struct HTMLReport {
     let reports: Reports
     let database: Database
     let root: String
+    /// Draws how a meter photo aligned and read (`intake meter check`'s overlay) as JPEG bytes,
+    /// given the meter and the filed original's path; nil where it cannot.
+    public typealias MeterOverlay = (_ meter: String, _ original: String) -> [UInt8]?
+    let meterOverlay: MeterOverlay?
 
-    public init(database: Database, root: String, now: Int64 = Timestamp.nowMilliseconds()) {
+    public init(database: Database, root: String, now: Int64 = Timestamp.nowMilliseconds(), meterOverlay: MeterOverlay? = nil) {
         self.database = database
         self.root = root
+        self.meterOverlay = meterOverlay
         reports = Reports(database: database, now: now)
     }
 
@@ -33,6 +39,7 @@ public struct HTMLReport {
             td.n { text-align: right; font-variant-numeric: tabular-nums; }
             .mismatch { display: flex; gap: 1.5em; margin: 1em 0; padding: 1em; border: 1px solid #e3b4b4; border-radius: 6px; }
             .mismatch img { width: 256px; height: 256px; border: 1px solid #ccc; }
+            .mismatch img.overlay { width: 384px; height: auto; }
             .digit { display: inline-block; margin: 0 0.2em; padding: 0.2em 0.4em; border: 1px solid #bbb; border-radius: 3px; text-align: center; }
             .digit small { display: block; color: #666; font-size: 0.75em; }
             .low { background: #fde2e2; } .empty { color: #888; font-style: italic; }
@@ -44,7 +51,7 @@ public struct HTMLReport {
         page += section("Summary", statusChart(summary[0]) + htmlTable(summary[0]) + htmlTable(summary[1]))
         page += section("Stage latency", latencyChart(stages) + htmlTable(stages))
         page += section("Failures", try failures())
-        page += section("Meter mismatches", try mismatches())
+        page += section("Meter mismatches and unreadable photos", try mismatches())
         page += section("Top failure reasons", htmlTable(summary[2]))
         page += section("Meter verdicts", htmlTable(summary[3]))
         return page + "</body></html>\n"
@@ -66,10 +73,12 @@ public struct HTMLReport {
         let rows = try reports.rows(
             """
             SELECT m.job_id, m.meter_id, m.captured_at, m.value, m.unit, m.manual_value, m.manual_read_at, m.delta, m.digits, m.reason,
-                   (SELECT path FROM outputs o WHERE o.job_id = m.job_id AND o.kind = 'derivative') AS derivative
-              FROM meter_readings m WHERE m.verdict = 'mismatch' ORDER BY m.captured_at DESC LIMIT 50
+                   m.verdict,
+                   (SELECT path FROM outputs o WHERE o.job_id = m.job_id AND o.kind = 'derivative') AS derivative,
+                   (SELECT path FROM outputs o WHERE o.job_id = m.job_id AND o.kind = 'original') AS original
+              FROM meter_readings m WHERE m.verdict IN ('mismatch', 'unreadable') ORDER BY m.captured_at DESC LIMIT 50
             """)
-        guard !rows.isEmpty else { return "<p class=\"empty\">No mismatches.</p>\n" }
+        guard !rows.isEmpty else { return "<p class=\"empty\">No mismatches, nothing unreadable.</p>\n" }
         return rows.map { row in
             let unit = row["unit"]?.textValue.map { " " + $0 } ?? ""
             var html = "<div class=\"mismatch\">"
@@ -78,8 +87,12 @@ public struct HTMLReport {
             } else {
                 html += "<p class=\"empty\">derivative not found</p>"
             }
+            // Where the camera moved or something hides the meter, the overlay shows it at once.
+            if let meter = row["meter_id"]?.textValue, let original = row["original"]?.textValue, let overlay = meterOverlay?(meter, original) {
+                html += "<img class=\"overlay\" alt=\"how the photo aligned to the profile and read\" src=\"data:image/jpeg;base64,\(Data(overlay).base64EncodedString())\">"
+            }
             html += "<div><p><b>Meter</b> \(escape(row["meter_id"]?.textValue ?? "?")) · job <code>\(escape(row["job_id"]?.textValue ?? ""))</code> · \(escape(row["captured_at"]?.textValue ?? ""))</p>"
-            html += "<p><b>Read</b> \(number(row["value"]))\(escape(unit)) · <b>manual</b> \(number(row["manual_value"]))\(escape(unit))"
+            html += "<p><b>\(escape(row["verdict"]?.textValue ?? ""))</b> · <b>read</b> \(number(row["value"]))\(escape(unit)) · <b>manual</b> \(number(row["manual_value"]))\(escape(unit))"
             html += " (\(escape(row["manual_read_at"]?.textValue ?? "")))· <b>delta</b> \(number(row["delta"]))\(escape(unit))</p>"
             html += "<p>\(digits(row["digits"]?.textValue))</p>"
             html += "<p>\(escape(row["reason"]?.textValue ?? ""))</p></div></div>\n"

@@ -66,3 +66,26 @@ struct MeterCheck: ParsableCommand {
         throw ExitCode(status)
     }
 }
+
+/// The check overlay of a filed meter photo, for the HTML report: the original decoded upright,
+/// read through the configured profile, drawn, and encoded as JPEG (a page of fifty PNGs would
+/// weigh tens of megabytes).
+struct MeterOverlayMaker {
+    let station: MeterStation?
+    let processor: ImageProcessor?
+
+    init(configuration path: String?) {
+        let configuration = try? ConfigurationFile.load(explicitPath: path)
+        station = configuration.map { MeterStation(profilesFolder: $0.meters.profilesDir) }
+        processor = try? ImageProcessor(options: ProcessingOptions())
+    }
+
+    func jpeg(meter: String, original: String) -> [UInt8]? {
+        guard let station, let processor, case .success(let reader)? = station.reader(for: meter),
+              let bytes = try? ImageFile.read(path: original, maxBytes: 50 << 20, followSymlinks: false),
+              case .success(let photo) = processor.decodeUpright(bytes) else { return nil }
+        let (aligned, reading) = reader.inspect(photo)
+        let overlay = MeterOverlays.check(photo: photo, profile: reader.profile, alignment: aligned, reading: reading)
+        return try? JPEGCodec().encode(overlay.image, quality: 85)
+    }
+}

@@ -23,7 +23,8 @@ struct ReportCommand: ParsableCommand {
         func run() throws {
             let opened = try source.open()
             if let html {
-                let page = report { try HTMLReport(database: opened.database, root: opened.root).render() }
+                let overlays = MeterOverlayMaker(configuration: source.config)
+                let page = report { try HTMLReport(database: opened.database, root: opened.root, meterOverlay: overlays.jpeg).render() }
                 guard FileManager.default.createFile(atPath: html, contents: Data(page.utf8)) else { fail("cannot write \(html)") }
                 output("wrote \(html)\n")
                 return

@@ -184,6 +184,29 @@ final class ReportFixture: @unchecked Sendable {
         #expect(red > 50, "the summary chart's failed bars are not visible")
     }
 
+    /// An unreadable meter photo is shown with the overlay of how it aligned (here: not at all,
+    /// for the fixture's photo is no meter), drawn through the configured profile.
+    @Test(.enabled(if: DemoMeterPhotos.folder != nil, "needs the corpus's demo meter for the shipped profile"))
+    func anUnreadableMeterPhotoComesWithItsOverlay() throws {
+        let writer = try Database(path: fixture.root + "/intake.db")
+        let job = try #require(try writer.jobs(status: .done).first)
+        _ = try writer.query("DELETE FROM meter_readings")
+        _ = try writer.query(
+            """
+            INSERT INTO meter_readings (job_id, meter_id, captured_at, value, unit, confidence, digits, verdict, reason)
+            VALUES (?1, 'demo-meter', '2026-11-20T10:00:00.000Z', NULL, 'm3', 0, '[]', 'unreadable', 'only 2 landmarks of the reference agree')
+            """, [.text(job.id)])
+        let folder = try TemporaryFolder()
+        let config = folder.write("intake.toml", Array("[meters]\nprofiles_dir = \"\(Fixtures.packageRoot)/etc/meters\"\n".utf8))
+        let page = folder.path + "/report.html"
+        let made = try fixture.run(["report", "--root", fixture.root, "--config", config, "--html", page])
+        #expect(made.status == 0, "\(made.standardError)")
+        let html = String(decoding: try #require(Fixtures.readFile(page)), as: UTF8.self)
+        #expect(html.contains("only 2 landmarks of the reference agree"))
+        #expect(html.contains("alt=\"how the photo aligned to the profile and read\" src=\"data:image/jpeg;base64,"), "no overlay in the page")
+        _ = try writer.query("DELETE FROM meter_readings")
+    }
+
     @Test func completionsAndHelpComeFromTheArgumentParser() throws {
         let bash = try fixture.run(["--generate-completion-script", "bash"])
         #expect(bash.status == 0 && bash.standardOutput.contains("report") && bash.standardOutput.contains("retry"))
