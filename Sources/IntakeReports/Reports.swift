@@ -122,11 +122,21 @@ public struct Reports {
             [("job", "job_id", 0), ("meter", "meter_id", 0), ("captured", "captured_at", 0), ("read", "value", 3),
              ("claimed", "claimed_value", 3), ("manual", "manual_value", 3), ("delta", "delta", 3), ("unit", "unit", 0),
              ("confidence", "confidence", 2), ("verdict", "verdict", 0), ("reason", "reason", 0), ("plausibility", "plausibility", 0)],
+            // Photos the classifier took for meters but that named none are listed too (verdict
+            // `unnamed`), so that a new camera, or one whose folder is not a meter yet, is noticed.
             """
-            SELECT job_id, meter_id, captured_at, value, claimed_value, manual_value, delta, unit, confidence, verdict, reason, plausibility
-              FROM meter_readings
-             WHERE (?1 IS NULL OR meter_id = ?1) AND (?2 IS NULL OR verdict = ?2)
-             ORDER BY captured_at DESC, job_id DESC LIMIT ?3
+            SELECT * FROM (
+                SELECT job_id, meter_id, captured_at, value, claimed_value, manual_value, delta, unit, confidence, verdict, reason, plausibility
+                  FROM meter_readings
+                 WHERE (?1 IS NULL OR meter_id = ?1) AND (?2 IS NULL OR verdict = ?2)
+                UNION ALL
+                SELECT j.id, NULL, j.created_at, NULL, NULL, NULL, NULL, NULL, max(l.confidence), 'unnamed',
+                       'a meter photo with no meter named', NULL
+                  FROM jobs j JOIN labels l ON l.job_id = j.id AND l.name = 'meter'
+                 WHERE ?1 IS NULL AND (?2 IS NULL OR ?2 = 'unnamed') AND j.status = 'done'
+                   AND NOT EXISTS (SELECT 1 FROM meter_readings m WHERE m.job_id = j.id)
+                 GROUP BY j.id
+            ) ORDER BY captured_at DESC, job_id DESC LIMIT ?3
             """, [SQLValue(meter), SQLValue(verdict), .integer(Int64(limit))])
     }
 

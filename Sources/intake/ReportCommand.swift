@@ -76,7 +76,7 @@ struct ReportCommand: ParsableCommand {
         @OptionGroup var source: SourceOptions
         @OptionGroup var format: FormatOption
         @Option(help: "Only this meter.") var meter: String?
-        @Option(help: "Only this verdict: match, mismatch, unreadable, no_reference, no_profile.") var verdict: String?
+        @Option(help: "Only this verdict: match, mismatch, unreadable, no_reference, no_profile, or unnamed (a photo labelled meter that named no meter).") var verdict: String?
         @Option(help: "At most this many.") var limit = 100
 
         func run() throws {

@@ -145,6 +145,20 @@ final class ReportFixture: @unchecked Sendable {
         #expect(try fixture.json(["report", "meters", "--root", fixture.root, "--verdict", "match"]).isEmpty)
     }
 
+    @Test func aMeterPhotoWithNoMeterNamedIsListed() throws {
+        let writer = try Database(path: fixture.root + "/intake.db")
+        let job = try #require(try writer.jobs(status: .done).first { $0.meter == nil })
+        _ = try writer.query("DELETE FROM meter_readings")
+        _ = try writer.query("INSERT INTO labels (job_id, name, confidence, source) VALUES (?1, 'meter', 0.93, 'intake')", [.text(job.id)])
+        defer { _ = try? writer.query("DELETE FROM labels WHERE name = 'meter' AND job_id = ?1", [.text(job.id)]) }
+        let rows = try fixture.json(["report", "meters", "--root", fixture.root, "--verdict", "unnamed"])
+        #expect(rows.count == 1)
+        #expect(rows.first?["job"] as? String == job.id)
+        #expect(rows.first?["reason"] as? String == "a meter photo with no meter named")
+        // A meter filter names a meter: the unnamed ones are not among its photos.
+        #expect(try fixture.json(["report", "meters", "--root", fixture.root, "--meter", "MTR-7"]).allSatisfy { $0["verdict"] as? String != "unnamed" })
+    }
+
     @Test func theHTMLPageRendersInARealBrowser() throws {
         let job = try recordMeterReadings()
         let folder = try TemporaryFolder()
