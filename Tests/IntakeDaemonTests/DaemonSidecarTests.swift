@@ -10,7 +10,8 @@ import Glibc
 /// the sidecar travels with its image (claim, commit, retry) and is never a job of its own, and
 /// one whose image never comes is set aside with the reason.
 @Suite(.serialized) struct DaemonSidecarTests {
-    static let settings = "[meters]\nsidecar_wait_seconds = 1\n"
+    /// MTR-… folders name meters by the folder pattern (they have no profile or readings here).
+    static let settings = "[meters]\nsidecar_wait_seconds = 1\nfolder_pattern = 'MTR-\\d+'\n"
 
     @Test func sidecarClaimsAreComparedAndFiledBesideTheirImages() throws {
         let daemon = try DaemonHarness(settings: Self.settings)
@@ -24,11 +25,14 @@ import Glibc
         daemon.drop("prod/MTR-7/c.jpg.json", Array("reading: 4".utf8))
         daemon.drop("prod/MTR-7/c.jpg", Photos.jpeg(seed: 3))
         daemon.drop("prod/lonely.json", Array(#"{"reading": 1}"#.utf8))
-        try daemon.waitForAll(4, timeout: 60)
+        // A folder that names no meter (no profile, no readings, not the pattern) is just a folder.
+        daemon.drop("prod/holiday/d.jpg", Photos.jpeg(seed: 5))
+        try daemon.waitForAll(5, timeout: 60)
 
         let database = try daemon.database()
         let jobs = Dictionary(uniqueKeysWithValues: try database.jobs().map { ($0.name, $0) })
-        #expect(Set(jobs.keys) == ["a.jpg", "b.jpg", "c.jpg", "lonely.json"], "a sidecar taken with its image is no job")
+        #expect(Set(jobs.keys) == ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "lonely.json"], "a sidecar taken with its image is no job")
+        #expect(jobs["d.jpg"]?.status == .done)
         let readings = Dictionary(uniqueKeysWithValues: try database.query(
             "SELECT j.name, m.meter_id, m.claimed_value, m.captured_at, m.reason FROM meter_readings m JOIN jobs j ON j.id = m.job_id"
         ).map { ($0["name"]?.textValue ?? "?", $0) })
@@ -43,6 +47,7 @@ import Glibc
         let c = try #require(readings["c.jpg"])
         #expect(c["claimed_value"] == .null)
         #expect(c["reason"]?.textValue?.contains("the sidecar is not a JSON object") == true, "\(c)")
+        #expect(readings["d.jpg"] == nil, "a holiday photo got a meter verdict: \(readings["d.jpg"] ?? [:])")
 
         // Filed beside the originals, bytes unchanged, under the name of the image they came with.
         let original = try #require(jobs["a.jpg"]?.finalPath)
