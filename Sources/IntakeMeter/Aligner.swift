@@ -105,7 +105,9 @@ public enum Aligner {
         guard residual <= limits.maximumResidualPixels else {
             return .failure(AlignmentError(reason: .poorFit(residualPixels: residual, maximum: limits.maximumResidualPixels)))
         }
-        let spread = transform.perspectiveSpread(width: Double(reference.width), height: Double(reference.height))
+        // Over the wheels and dials, where it matters: a fit from the landmarks in the middle of
+        // the frame says little of its far corners, which are often not even the meter.
+        let spread = transform.perspectiveSpread(over: loaded.readingArea)
         guard spread <= limits.maximumPerspectiveSpread else {
             return .failure(AlignmentError(reason: .excessivePerspective(spread: spread, maximum: limits.maximumPerspectiveSpread)))
         }
@@ -157,17 +159,21 @@ public enum Aligner {
             }
             return (sum / Double(chosen.count)).squareRoot()
         }
+        let startChosen = inliers(of: start)
         var transform = start
-        var chosen = inliers(of: transform)
+        var chosen = startChosen
         for _ in 0..<3 where chosen.count >= 2 {
             transform = PlaneTransform(
                 SimilarityTransform.fitting(from: chosen.map { points[$0].reference }, to: chosen.map { points[$0].photo }))
             chosen = inliers(of: transform)
         }
         var best = (transform: transform, inliers: chosen.count, residual: rms(transform, chosen))
-        guard chosen.count >= homographyMinimum, frame.spanShare(chosen.map { points[$0].reference }) >= homographySpan else { return best }
-        var projective = transform
-        var projectiveChosen = chosen
+        // The tilt from whichever explains more: the start (itself tilted, found by `TiltSearch`)
+        // or the similarity, which on a tilted frame explains only a band of it.
+        let seed = startChosen.count > chosen.count ? (start, startChosen) : (transform, chosen)
+        guard seed.1.count >= homographyMinimum, frame.spanShare(seed.1.map { points[$0].reference }) >= homographySpan else { return best }
+        var projective = seed.0
+        var projectiveChosen = seed.1
         for _ in 0..<3 {
             guard let fitted = PlaneTransform.fitting(
                 from: projectiveChosen.map { points[$0].reference }, to: projectiveChosen.map { points[$0].photo })
@@ -275,9 +281,9 @@ enum TiltSearch {
         }
         var best = (transform: start, count: similarityCount)
         let spread = 0.02 * Double(frame.width * frame.height)
-        var needed = ConsensusSearch.samplesNeeded(share: Double(similarityCount) / Double(near.count), sampleSize: 4)
-        for tried in 0..<iterations {
-            if tried >= max(ConsensusSearch.minimumSamples, needed) { break }
+        // All of them: a similarity that explains a band of a tilted frame well would stop an
+        // adaptive count early, before a four-pair draw spans the tilt.
+        for _ in 0..<iterations {
             var chosen: [Int] = []
             while chosen.count < 4 {
                 let index = next(near.count)
@@ -287,13 +293,10 @@ enum TiltSearch {
             // Four points bunched together fix no tilt.
             guard frame.spanShare(from) * Double(frame.width * frame.height) >= spread,
                   let candidate = PlaneTransform.fitting(from: from, to: to),
-                  candidate.perspectiveSpread(width: Double(frame.width), height: Double(frame.height)) <= 2
+                  candidate.perspectiveSpread(over: Box(x: 0, y: 0, width: frame.width, height: frame.height)) <= 2
             else { continue }
             let candidateCount = count(candidate)
-            if candidateCount > best.count {
-                best = (candidate, candidateCount)
-                needed = ConsensusSearch.samplesNeeded(share: Double(candidateCount) / Double(near.count), sampleSize: 4)
-            }
+            if candidateCount > best.count { best = (candidate, candidateCount) }
         }
         // The tilt only where it explains clearly more than the similarity.
         return Double(best.count) >= 1.2 * Double(similarityCount) ? best.transform : start

@@ -102,8 +102,8 @@ public struct Alignment: Sendable {
     /// Photo pixels per reference pixel at the reference frame's centre: above 1 when the camera
     /// has come closer.
     public var scale: Double
-    /// Largest local scale over the smallest across the frame: 1 for a camera square to the
-    /// meter, more for one that looks at it from the side.
+    /// Largest local scale over the smallest across the wheels and dials: 1 for a camera square
+    /// to the meter, more for one that looks at it from the side.
     public var perspectiveSpread: Double
     /// Correspondences (landmarks and marks) the fit explains, and how many were tried.
     public var inliers: Int

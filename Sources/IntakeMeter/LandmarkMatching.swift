@@ -122,14 +122,14 @@ struct ConsensusSearch {
     var turnAgreement = 0.8776
     var iterations = 1500
     /// Samples drawn at least, however good the first hypotheses look.
-    static let minimumSamples = 100
+    static let minimumSamples = 200
 
-    /// Samples that find an all-inlier draw of `sampleSize` with probability 0.999 when a share
+    /// Samples that find an all-inlier draw of `sampleSize` with probability 0.9999 when a share
     /// `share` of the data are inliers.
     static func samplesNeeded(share: Double, sampleSize: Int) -> Int {
         let allInliers = pow(max(min(share, 0.999), 1e-6), Double(sampleSize))
         guard allInliers > 1e-9 else { return Int.max }
-        let count = log(1 - 0.999) / log(1 - allInliers)
+        let count = log(1 - 0.9999) / log(1 - allInliers)
         return count.isFinite ? Int(min(count.rounded(.up), 1e6)) : Int.max
     }
 
@@ -162,7 +162,7 @@ struct ConsensusSearch {
         }
         // Adaptive, as RANSAC is usually run: once the best hypothesis explains a share w of the
         // pairs, log(1 − p) / log(1 − w²) samples find a better one with probability p if there is
-        // one; a clear meter photo stops after a few dozen instead of the whole budget.
+        // one; a clear meter photo stops after a few hundred instead of the whole budget.
         var needed = samples.count
         for (tried, (i, j)) in samples.enumerated() {
             if !exhaustive && tried >= max(Self.minimumSamples, needed) { break }

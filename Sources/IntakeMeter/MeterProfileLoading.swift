@@ -16,6 +16,14 @@ public struct LoadedProfile: Sendable {
     public let markImages: [RGBImage]
     let reference: AlignmentReference
     let templates: [MarkTemplate]
+    /// The box around every wheel and dial: the part of the frame that is read.
+    var readingArea: Box {
+        let boxes = profile.wheels.map(\.box) + profile.dials.map(\.box)
+        guard let left = boxes.map(\.x).min(), let top = boxes.map(\.y).min(),
+              let right = boxes.map({ $0.x + $0.width }).max(), let bottom = boxes.map({ $0.y + $0.height }).max()
+        else { return Box(x: 0, y: 0, width: referenceWidth, height: referenceHeight) }
+        return Box(x: left, y: top, width: right - left, height: bottom - top)
+    }
 
     /// A profile with images already in memory; checks that every mark and box lies inside the
     /// reference frame and that each mark image is big enough to search for.

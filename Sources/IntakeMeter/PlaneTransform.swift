@@ -81,11 +81,13 @@ public struct PlaneTransform: Sendable, Equatable {
         return atan2Degrees(right.y - centre.y, right.x - centre.x)
     }
 
-    /// How unevenly the map scales across a reference frame of this size: the largest local scale
-    /// over the smallest, at the frame's corners. 1 for a similarity or affine map; a camera
-    /// tilted by 15° across a meter gives about 1.2.
-    public func perspectiveSpread(width: Double, height: Double) -> Double {
-        let scales = [(0.0, 0.0), (width, 0), (0, height), (width, height)].map { scale(atX: $0.0, y: $0.1) }
+    /// How unevenly the map scales across `area` (reference pixels): the largest local scale
+    /// over the smallest, at its corners. 1 for a similarity or affine map; a camera tilted by 15°
+    /// across a meter gives about 1.2.
+    public func perspectiveSpread(over area: Box) -> Double {
+        let left = Double(area.x), top = Double(area.y)
+        let right = Double(area.x + area.width - 1), bottom = Double(area.y + area.height - 1)
+        let scales = [(left, top), (right, top), (left, bottom), (right, bottom)].map { scale(atX: $0.0, y: $0.1) }
         guard let smallest = scales.min(), smallest > 0 else { return .infinity }
         return scales.max()! / smallest
     }

@@ -112,7 +112,10 @@ import Glibc
         let jobs = try daemon.database().jobs()
         let remote = try #require(jobs.first { $0.name == "remote.jpg" })
         #expect(remote.status == .done)
-        #expect(Fixtures.readFile(try #require(remote.finalPath)) == photo)
+        // The commit records the job, then moves the original: wait for the move, too.
+        let finalPath = try #require(remote.finalPath)
+        try daemon.waitUntil("the original is filed", timeout: 30) { Fixtures.readFile(finalPath) != nil }
+        #expect(Fixtures.readFile(finalPath) == photo)
         #expect(jobs.first { $0.name == "link.jpg" }?.status == .failed)
         #expect(FileManagerless.list(share).isEmpty, "left on the share: \(FileManagerless.list(share))")
         daemon.stop()
