@@ -30,16 +30,7 @@ struct MeterCheck: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var status: Int32 = 0
         for path in photos {
-            let decoded: Result<RGBImage, IntakeError>
-            do {
-                decoded = processor.decodeUpright(try ImageFile.read(path: path, maxBytes: 50 << 20, followSymlinks: true))
-            } catch {
-                FileHandle.standardError.write(Data("intake: \(path): \(error.reason)\n".utf8))
-                status = 2
-                continue
-            }
-            guard case .success(let photo) = decoded else {
-                if case .failure(let error) = decoded { FileHandle.standardError.write(Data("intake: \(path): \(error.reason)\n".utf8)) }
+            guard let photo = decodedPhoto(path, with: processor) else {
                 status = 2
                 continue
             }

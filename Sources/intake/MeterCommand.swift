@@ -58,19 +58,10 @@ func readEach(_ files: [String], _ read: (RGBImage) -> (Double, Double)?) -> Int
     guard let processor = try? ImageProcessor(options: ProcessingOptions()) else { fail("cannot start the decoder") }
     var status: Int32 = 0
     for file in files {
-        let decoded: Result<RGBImage, IntakeError>
-        do {
-            decoded = processor.decodeUpright(try ImageFile.read(path: file, maxBytes: 50 << 20, followSymlinks: true))
-        } catch {
-            FileHandle.standardError.write(Data("intake: \(file): \(error.reason)\n".utf8))
+        switch decodedPhoto(file, with: processor) {
+        case nil:
             status = 2
-            continue
-        }
-        switch decoded {
-        case .failure(let error):
-            FileHandle.standardError.write(Data("intake: \(file): \(error.stage.rawValue): \(error.reason)\n".utf8))
-            status = 2
-        case .success(let image):
+        case let image?:
             guard let (value, confidence) = read(image) else {
                 FileHandle.standardError.write(Data("intake: \(file): nothing to read\n".utf8))
                 status = 2
@@ -83,4 +74,21 @@ func readEach(_ files: [String], _ read: (RGBImage) -> (Double, Double)?) -> Int
         }
     }
     return status
+}
+
+/// `path` decoded upright at full resolution, or nil after saying on standard error why not.
+func decodedPhoto(_ path: String, with processor: ImageProcessor) -> RGBImage? {
+    let decoded: Result<RGBImage, IntakeError>
+    do {
+        decoded = processor.decodeUpright(try ImageFile.read(path: path, maxBytes: 50 << 20, followSymlinks: true))
+    } catch {
+        FileHandle.standardError.write(Data("intake: \(path): \(error.reason)\n".utf8))
+        return nil
+    }
+    switch decoded {
+    case .success(let image): return image
+    case .failure(let error):
+        FileHandle.standardError.write(Data("intake: \(path): \(error.stage.rawValue): \(error.reason)\n".utf8))
+        return nil
+    }
 }

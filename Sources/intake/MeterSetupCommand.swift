@@ -25,13 +25,7 @@ struct MeterSetupCommand: ParsableCommand {
             fail("\(profilePath) exists; --force replaces it")
         }
         guard let processor = try? ImageProcessor(options: ProcessingOptions()) else { fail("cannot start the decoder") }
-        let image: RGBImage
-        do {
-            switch processor.decodeUpright(try ImageFile.read(path: photo, maxBytes: 50 << 20, followSymlinks: true)) {
-            case .success(let decoded): image = decoded
-            case .failure(let error): fail("\(photo): \(error.reason)")
-            }
-        } catch { fail("\(photo): \(error.reason)") }
+        guard let image = decodedPhoto(photo, with: processor) else { throw ExitCode(1) }
 
         let proposal = MeterSetup.propose(image)
         let folder = (profilePath as NSString).deletingLastPathComponent
