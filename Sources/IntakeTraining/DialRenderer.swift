@@ -39,6 +39,10 @@ package struct DialRenderer {
         case lancet
         /// A half-disc sector behind the hub, with a wedge pointer out of the middle of its flat side.
         case sector
+        /// A red ring round a pale centre, open where the needle points, with a red hub and pointer inside.
+        case ring
+        /// Three spokes 120° apart, the pointer the longest.
+        case spokes
     }
 
     /// The position the needle shows, 0.0 ..< 10.0 (clockwise from 12 o'clock, 36° a unit).
@@ -62,11 +66,14 @@ package struct DialRenderer {
     private var needle = Colour(r: 0.85, g: 0.1, b: 0.1), needleHighlight: Float = 0
     private var needleLength: Float = 0.75, needleWidth: Float = 0.12, tailLength: Float = 0.15, hubRadius: Float = 0.12
     private var sectorRadius: Float = 0.85
+    private var ringInner: Float = 0.3, ringOuter: Float = 0.6, ringGap: Float = 0.6, ringCentre = Colour.gray(0.95)
+    private var spokeLength: Float = 0.6
     private var cap: Colour? = nil, capRadius: Float = 0.05
     private var shadowOffset: (Float, Float) = (0, 0), shadowStrength: Float = 0
 
     private var glare: (x: Float, y: Float, rx: Float, ry: Float, strength: Float)? = nil
     private var sticker: (x: Float, y: Float, halfWidth: Float, halfHeight: Float, angle: Float, colour: Colour)? = nil
+    private var stickerFrame: Float = 0, stickerFrameColour = Colour.gray(0.2)
     private var neighbour: (x: Float, y: Float, radius: Float)? = nil
     private var tint = Colour.gray(1), lightGradient: (Float, Float) = (0, 0), gamma: Float = 1
     private var blur: Float = 0, motion: (dx: Float, dy: Float) = (0, 0), noise: Float = 0
@@ -112,7 +119,9 @@ package struct DialRenderer {
         numeralInk = random.uniform(0...1) < 0.15 ? Colour(r: 0.7, g: 0.1, b: 0.1) : ink
 
         // The needle.
-        let shapes: [(NeedleShape, Float)] = [(.wedge, 0.3), (.teardrop, 0.25), (.blade, 0.1), (.lancet, 0.2), (.sector, 0.15)]
+        let shapes: [(NeedleShape, Float)] = [
+            (.wedge, 0.26), (.teardrop, 0.24), (.blade, 0.08), (.lancet, 0.16), (.sector, 0.12), (.ring, 0.09), (.spokes, 0.05),
+        ]
         var pick = random.uniform(0...1)
         shape = .wedge
         for (candidate, weight) in shapes {
@@ -156,6 +165,21 @@ package struct DialRenderer {
             hubRadius = random.uniform(0.08...0.15)
             tailLength = 0
             sectorRadius = random.uniform(0.8...0.97)
+        case .ring:
+            needleLength = random.uniform(0.45...0.8)
+            needleWidth = random.uniform(0.1...0.2)
+            hubRadius = random.uniform(0.12...0.22)
+            tailLength = 0
+            ringInner = random.uniform(0.25...0.4)
+            ringOuter = ringInner + random.uniform(0.12...0.3)
+            ringGap = random.uniform(0.3...1.2)
+            ringCentre = Colour.gray(random.uniform(0.85...1))
+        case .spokes:
+            needleLength = random.uniform(0.7...0.95)
+            needleWidth = random.uniform(0.08...0.15)
+            spokeLength = needleLength * random.uniform(0.6...0.9)
+            hubRadius = random.uniform(0.06...0.14)
+            tailLength = 0
         }
         if random.uniform(0...1) < 0.5 {
             let caps = [Colour.gray(0.95), Colour.gray(0.1), Colour.gray(0.7), needle.scaled(0.7)]
@@ -171,10 +195,16 @@ package struct DialRenderer {
         if random.uniform(0...1) < 0.35 {
             glare = (random.uniform(-1...1), random.uniform(-1...1), random.uniform(0.1...0.6), random.uniform(0.1...0.6), random.uniform(0.2...0.8))
         }
-        if random.uniform(0...1) < 0.1 {
-            let angle = random.uniform(0...(2 * Float.pi)), distance = random.uniform(0.75...1.2)
-            sticker = (distance * sin(angle), -distance * cos(angle), random.uniform(0.2...0.6), random.uniform(0.15...0.4),
-                       random.uniform(-0.5...0.5), Self.randomColour(&random, light: random.uniform(0...1) < 0.7))
+        if random.uniform(0...1) < 0.16 {
+            // A sticker or label: over an edge, or over the hub itself (seen on real meters).
+            let angle = random.uniform(0...(2 * Float.pi))
+            let distance = random.uniform(0...1) < 0.5 ? random.uniform(0...0.35) : random.uniform(0.75...1.2)
+            let colours = [Colour(r: 0.6, g: 0.85, b: 0.6), Colour(r: 0.7, g: 0.9, b: 0.75), Colour.gray(0.95), Colour(r: 0.95, g: 0.9, b: 0.5)]
+            let colour = random.uniform(0...1) < 0.7 ? colours[random.below(colours.count)] : Self.randomColour(&random, light: true)
+            sticker = (distance * sin(angle), -distance * cos(angle), random.uniform(0.2...0.45), random.uniform(0.12...0.3),
+                       random.uniform(-0.6...0.6), colour)
+            stickerFrame = random.uniform(0...1) < 0.5 ? random.uniform(0.03...0.1) : 0
+            stickerFrameColour = random.uniform(0...1) < 0.6 ? Colour(r: 0.45, g: 0.1, b: 0.08) : Colour.gray(random.uniform(0.1...0.4))
         }
         if random.uniform(0...1) < 0.15 {
             let angle = random.uniform(0...(2 * Float.pi)), distance = random.uniform(2.0...2.4)
@@ -183,9 +213,11 @@ package struct DialRenderer {
         if random.uniform(0...1) < 0.5 {
             tint = Colour(r: random.uniform(0.85...1.15), g: random.uniform(0.85...1.15), b: random.uniform(0.8...1.2))
         }
-        if random.uniform(0...1) < 0.08 {
+        if random.uniform(0...1) < 0.1 {
             // A strong cast: a pink, yellow or blue light.
-            let casts = [Colour(r: 1.2, g: 0.6, b: 1.1), Colour(r: 1.15, g: 1.05, b: 0.6), Colour(r: 0.7, g: 0.85, b: 1.2)]
+            let casts = [
+                Colour(r: 1.2, g: 0.6, b: 1.1), Colour(r: 1.3, g: 0.45, b: 1.25), Colour(r: 1.15, g: 1.05, b: 0.6), Colour(r: 0.7, g: 0.85, b: 1.2),
+            ]
             tint = casts[random.below(casts.count)]
         }
         lightGradient = (random.uniform(-0.25...0.25), random.uniform(-0.25...0.25))
@@ -195,7 +227,7 @@ package struct DialRenderer {
             let angle = random.uniform(0...(2 * Float.pi)), length = random.uniform(1...5) * s / 64
             motion = (length * cos(angle), length * sin(angle))
         }
-        noise = random.uniform(0...0.05)
+        noise = random.uniform(0...0.035)
     }
 
     static func randomColour(_ random: inout SplitMix64, light: Bool) -> Colour {
@@ -296,6 +328,7 @@ package struct DialRenderer {
             colour = colour.mixed(with: numeralInk, Self.coverage(d, pixel))
         }
 
+        if shape == .ring { colour = colour.mixed(with: ringCentre, Self.coverage(r - ringOuter, pixel)) }
         // The needle's shadow, then the needle, then its cap.
         if shadowStrength > 0 {
             let d = needleDistance(u: u - shadowOffset.0, v: v - shadowOffset.1, direction: direction)
@@ -312,7 +345,9 @@ package struct DialRenderer {
         if let sticker {
             let sx = u - sticker.x, sy = v - sticker.y
             let ax = abs(cos(sticker.angle) * sx + sin(sticker.angle) * sy), ay = abs(-sin(sticker.angle) * sx + cos(sticker.angle) * sy)
-            colour = colour.mixed(with: sticker.colour, Self.coverage(max(ax - sticker.halfWidth, ay - sticker.halfHeight), pixel))
+            let outside = max(ax - sticker.halfWidth, ay - sticker.halfHeight)
+            if stickerFrame > 0 { colour = colour.mixed(with: stickerFrameColour, Self.coverage(outside - stickerFrame, pixel)) }
+            colour = colour.mixed(with: sticker.colour, Self.coverage(outside, pixel))
         }
         return colour
     }
@@ -344,6 +379,21 @@ package struct DialRenderer {
             let half = max((u * u + v * v).squareRoot() - sectorRadius, along)
             let body = Self.taper(along: along, across: across, length: needleLength, width: needleWidth)
             return min(hub, half, body)
+        case .ring:
+            // The ring's arc is centred behind the needle; the gap round the needle is `ringGap` radians each side.
+            let r = (u * u + v * v).squareRoot()
+            let offAxis = atan2(u * direction.y - v * direction.x, along)  // 0 along the needle, ±π behind
+            let annulus = max(ringInner - r, r - ringOuter, (ringGap - abs(offAxis)) * r)
+            let body = Self.taper(along: along, across: across, length: needleLength, width: needleWidth)
+            return min(hub, annulus, body)
+        case .spokes:
+            var best = min(hub, Self.taper(along: along, across: across, length: needleLength, width: needleWidth))
+            for turn in [2 * Float.pi / 3, -2 * Float.pi / 3] {
+                let dx = direction.x * cos(turn) - direction.y * sin(turn), dy = direction.x * sin(turn) + direction.y * cos(turn)
+                let a = u * dx + v * dy, c = abs(u * dy - v * dx)
+                best = min(best, Self.taper(along: a, across: c, length: spokeLength, width: needleWidth))
+            }
+            return best
         }
     }
 
