@@ -69,6 +69,10 @@ package struct DialRenderer {
     private var ringInner: Float = 0.3, ringOuter: Float = 0.6, ringGap: Float = 0.6, ringCentre = Colour.gray(0.95)
     private var spokeLength: Float = 0.6
     private var cap: Colour? = nil, capRadius: Float = 0.05
+    /// Where the needle's pivot is seen off the face's centre: the needle stands above the face,
+    /// and a camera looking from the side sees it shifted (parallax). The value is where the tip
+    /// points on the face, so the needle is drawn from this pivot to the tip.
+    private var pivot: (x: Float, y: Float) = (0, 0)
     private var shadowOffset: (Float, Float) = (0, 0), shadowStrength: Float = 0
 
     private var glare: (x: Float, y: Float, rx: Float, ry: Float, strength: Float)? = nil
@@ -86,7 +90,7 @@ package struct DialRenderer {
         radius = s * random.uniform(0.36...0.56)
         centreX = s / 2 + s * random.uniform(-0.07...0.07)
         centreY = s / 2 + s * random.uniform(-0.07...0.07)
-        turn = random.uniform(-0.07...0.07)
+        turn = random.uniform(-0.05...0.05)
         scaleX = random.uniform(0.88...1.12)
         scaleY = random.uniform(0.88...1.12)
         shear = random.uniform(-0.08...0.08)
@@ -186,6 +190,7 @@ package struct DialRenderer {
             cap = caps[random.below(caps.count)]
             capRadius = random.uniform(0.02...0.08)
         }
+        if random.uniform(0...1) < 0.5 { pivot = (random.uniform(-0.06...0.06), random.uniform(-0.06...0.06)) }
         if random.uniform(0...1) < 0.5 {
             shadowOffset = (random.uniform(-0.06...0.06), random.uniform(-0.06...0.06))
             shadowStrength = random.uniform(0.1...0.4)
@@ -245,7 +250,10 @@ package struct DialRenderer {
         // The inverse of the framing: pixel → face coordinates (radius 1, y down, 12 o'clock at −y).
         let cosTurn = cos(turn), sinTurn = sin(turn)
         let angle = Float(value) * Float.pi / 5  // clockwise from 12 o'clock
-        let direction = (x: sin(angle), y: -cos(angle))
+        // From the pivot to where the tip points on the face (at the needle's length from the centre).
+        let tipX = needleLength * sin(angle) - pivot.x, tipY = -needleLength * cos(angle) - pivot.y
+        let tipDistance = (tipX * tipX + tipY * tipY).squareRoot()
+        let direction = (x: tipX / tipDistance, y: tipY / tipDistance)
         for py in 0..<size {
             for px in 0..<size {
                 let dx = (Float(px) + 0.5 - centreX) / radius, dy = (Float(py) + 0.5 - centreY) / radius
@@ -330,18 +338,19 @@ package struct DialRenderer {
 
         if shape == .ring { colour = colour.mixed(with: ringCentre, Self.coverage(r - ringOuter, pixel)) }
         // The needle's shadow, then the needle, then its cap.
+        let nu = u - pivot.x, nv = v - pivot.y
         if shadowStrength > 0 {
-            let d = needleDistance(u: u - shadowOffset.0, v: v - shadowOffset.1, direction: direction)
+            let d = needleDistance(u: nu - shadowOffset.0, v: nv - shadowOffset.1, direction: direction)
             colour = colour.mixed(with: .gray(0), shadowStrength * Self.coverage(d, 3 * pixel))
         }
-        let d = needleDistance(u: u, v: v, direction: direction)
+        let d = needleDistance(u: nu, v: nv, direction: direction)
         if d < pixel {
             // A ridge of light along the needle's axis.
-            let across = abs(u * direction.y - v * direction.x)
+            let across = abs(nu * direction.y - nv * direction.x)
             let lit = needle.mixed(with: .gray(1), needleHighlight * max(0, 1 - across / max(needleWidth, 0.02)))
             colour = colour.mixed(with: lit, Self.coverage(d, pixel))
         }
-        if let cap { colour = colour.mixed(with: cap, Self.coverage(r - capRadius, pixel)) }
+        if let cap { colour = colour.mixed(with: cap, Self.coverage((nu * nu + nv * nv).squareRoot() - capRadius, pixel)) }
         if let sticker {
             let sx = u - sticker.x, sy = v - sticker.y
             let ax = abs(cos(sticker.angle) * sx + sin(sticker.angle) * sy), ay = abs(-sin(sticker.angle) * sx + cos(sticker.angle) * sy)

@@ -76,6 +76,17 @@ func scoreNeedles(_ model: DigitModel, _ needles: NeedleSet, _ half: NeedleHalf,
     return (learned, combined)
 }
 
+/// Prints the scores on both halves, the learned model alone and as the meter reader combines it.
+func reportNeedles(_ model: DigitModel, _ needles: NeedleSet, threads: Int) {
+    for half in NeedleHalf.allCases {
+        let (learned, combined) = scoreNeedles(model, needles, half, threads: threads)
+        say("\(half) half (\(half == .tuning ? "looked at, chose the renderer's styles and settings" : "only reported")), learned model alone:")
+        learned.lines(indent: "    ").forEach(say)
+        say("\(half) half, learned model checked by the geometry (what the meter reader uses):")
+        combined.lines(indent: "    ").forEach(say)
+    }
+}
+
 /// Writes `count` rendered dials as PPM files into `folder`, to look at.
 func writePreviews(_ count: Int, folder: String, seed: UInt64) {
     for item in 0..<count {
@@ -88,17 +99,50 @@ func writePreviews(_ count: Int, folder: String, seed: UInt64) {
     }
 }
 
+/// The tuning half's readings, one line per crop (path, label, family, learned value and
+/// confidence, geometric value and confidence), to choose how the two readers combine. Only the
+/// tuning half: the report half is never looked at crop by crop.
+func dumpTuningHalf(_ model: DigitModel, _ needles: NeedleSet, to path: String, threads: Int) {
+    let indices = needles.indices(.tuning)
+    let readings = readNeedles(model, needles, indices, threads: threads)
+    var text = "path\tlabel\tfamily\tlearned\tlearned_confidence\tgeometric\tgeometric_confidence\n"
+    for (index, reading) in zip(indices, readings) {
+        let sample = needles.samples[index], geometric = needles.geometric[index]
+        text += "\(sample.path)\t\(sample.value)\t\(sample.family.rawValue)\t\(reading.value)\t\(reading.confidence)\t"
+            + "\(geometric.map { "\($0.value)" } ?? "")\t\(geometric.map { "\($0.confidence)" } ?? "0")\n"
+    }
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+}
+
+/// Takes `--flag VALUE` out of `arguments`.
+func takeOption(_ flag: String, from arguments: inout [String]) -> String? {
+    guard let index = arguments.firstIndex(of: flag), index + 1 < arguments.count else { return nil }
+    defer { arguments.removeSubrange(index...(index + 1)) }
+    return arguments[index + 1]
+}
+
 /// Trains the dial model on rendered dials and writes its weights, measuring it on the needle crops.
+/// `--preview DIR` writes rendered dials to look at; `--measure WEIGHTS [--dump FILE]` only
+/// measures existing weights (and writes the tuning half's readings).
 func trainDials(arguments: [String]) {
     var arguments = arguments
-    if let flag = arguments.firstIndex(of: "--preview"), flag + 2 < arguments.count + 1, flag + 1 < arguments.count {
-        let folder = arguments[flag + 1]
+    if let folder = takeOption("--preview", from: &arguments) {
         writePreviews(64, folder: folder, seed: 1)
         say("wrote 64 rendered dials to \(folder)")
-        arguments.removeSubrange(flag...(flag + 1))
-        if arguments.isEmpty { return }
+        return
     }
+    let measure = takeOption("--measure", from: &arguments), dump = takeOption("--dump", from: &arguments)
     let options = TrainingOptions(kind: .dials, arguments: arguments)
+    if let measure {
+        let model: DigitModel
+        do { model = try DigitModel(weightsAt: measure, kind: .dials) } catch { fail("\(error)") }
+        guard let needles = loadNeedles(root: options.corpusRoot, network: model.network, threads: options.threads) else {
+            fail("no needle crops at \(options.corpusRoot)")
+        }
+        reportNeedles(model, needles, threads: options.threads)
+        if let dump { dumpTuningHalf(model, needles, to: dump, threads: options.threads) }
+        return
+    }
     let started = seconds()
     let network: DigitNetwork
     do {
@@ -134,15 +178,7 @@ func trainDials(arguments: [String]) {
     let trained = train(network, curriculum, options: options)
     // The figures are those of the weights as shipped: rounded to Float16 as the file stores them.
     let model = DigitModel(network: network, parameters: DigitWeightsFile.rounded(trained), kind: .dials)
-    if let needles {
-        for half in NeedleHalf.allCases {
-            let (learned, combined) = scoreNeedles(model, needles, half, threads: options.threads)
-            say("\(half) half (\(half == .tuning ? "looked at, chose the renderer's styles and settings" : "only reported")), learned model alone:")
-            learned.lines(indent: "    ").forEach(say)
-            say("\(half) half, learned model checked by the geometry (what the meter reader uses):")
-            combined.lines(indent: "    ").forEach(say)
-        }
-    }
+    if let needles { reportNeedles(model, needles, threads: options.threads) }
     do {
         try DigitWeightsFile.write(network, kind: .dials, parameters: trained, to: options.out)
     } catch {
