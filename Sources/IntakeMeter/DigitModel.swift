@@ -64,6 +64,12 @@ public final class DigitModel: Sendable {
 
     /// Reads an input already prepared by `prepare` (`DigitPreprocessing.input` or `DialPreprocessing.input`).
     package func read(preprocessed input: UnsafePointer<Float>, window: Double = 0.5) -> DigitReading {
+        let probabilities = self.probabilities(preprocessed: input)
+        return probabilities.withUnsafeBufferPointer { DigitDecoding.reading(from: $0, window: window) }
+    }
+
+    /// The 100 class probabilities (tenths 0.0…9.9) for an input already prepared by `prepare`.
+    package func probabilities(preprocessed input: UnsafePointer<Float>) -> [Float] {
         let activations = UnsafeMutablePointer<Float>.allocate(capacity: network.activationCount)
         defer { activations.deallocate() }
         parameters.withUnsafeBufferPointer { weights in
@@ -71,6 +77,6 @@ public final class DigitModel: Sendable {
         }
         let logits = activations + network.activationOffsets[network.layers.count - 1]
         DigitNetwork.softmax(logits, count: network.outputCount)
-        return DigitDecoding.reading(from: UnsafeBufferPointer(start: logits, count: network.outputCount), window: window)
+        return Array(UnsafeBufferPointer(start: logits, count: network.outputCount))
     }
 }

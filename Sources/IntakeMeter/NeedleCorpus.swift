@@ -1,9 +1,5 @@
 package import IntakeCodecs
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// One labelled needle crop of the corpus (`meters/needles`, no licence: it only ever measures).
 package struct NeedleSample: Sendable, Equatable {
     /// The path from the folder of `labels.csv`.
@@ -68,12 +64,7 @@ package enum DialFamily: String, Sendable, CaseIterable {
 /// The labelled needle crops of the shared corpus and how well a reader reads them.
 package enum NeedleCorpus {
     /// The folder that holds `labels.csv`: `path` itself or its `meters/needles` (the corpus root).
-    package static func folder(_ path: String) -> String? {
-        for candidate in [path, path + "/meters/needles"] where access(candidate + "/labels.csv", R_OK) == 0 {
-            return candidate
-        }
-        return nil
-    }
+    package static func folder(_ path: String) -> String? { DigitCorpus.labelledFolder(path, within: "meters/needles") }
 
     /// The rows of `labels.csv` (`file,needle_value`) in `folder`.
     package static func samples(folder: String) throws(DigitModelError) -> [NeedleSample] {

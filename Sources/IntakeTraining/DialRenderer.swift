@@ -79,6 +79,9 @@ package struct DialRenderer {
     private var sticker: (x: Float, y: Float, halfWidth: Float, halfHeight: Float, angle: Float, colour: Colour)? = nil
     private var stickerFrame: Float = 0, stickerFrameColour = Colour.gray(0.2)
     private var neighbour: (x: Float, y: Float, radius: Float)? = nil
+    /// Faint copies of the needle (offset in dial units, opacity): a needle that moved during the exposure.
+    private var ghosts: [(offset: Float, opacity: Float)] = []
+    private var exposure: Float = 1
     private var tint = Colour.gray(1), lightGradient: (Float, Float) = (0, 0), gamma: Float = 1
     private var blur: Float = 0, motion: (dx: Float, dy: Float) = (0, 0), noise: Float = 0
 
@@ -138,7 +141,7 @@ package struct DialRenderer {
                 : Colour(r: random.uniform(0.05...0.3), g: random.uniform(0.02...0.1), b: random.uniform(0.02...0.15))
         } else {
             // Reds from crimson to orange, some pale (seen through a dirty window).
-            let r = random.uniform(0.6...1), g = random.uniform(0.0...0.35) * r, b = random.uniform(0.0...0.35) * r
+            let r = random.uniform(0.45...1), g = random.uniform(0.0...0.35) * r, b = random.uniform(0.0...0.35) * r
             needle = Colour(r: r, g: g, b: b).mixed(with: face, random.uniform(0...0.3))
         }
         needleHighlight = random.uniform(0...0.25)
@@ -200,13 +203,13 @@ package struct DialRenderer {
         if random.uniform(0...1) < 0.35 {
             glare = (random.uniform(-1...1), random.uniform(-1...1), random.uniform(0.1...0.6), random.uniform(0.1...0.6), random.uniform(0.2...0.8))
         }
-        if random.uniform(0...1) < 0.16 {
+        if random.uniform(0...1) < 0.22 {
             // A sticker or label: over an edge, or over the hub itself (seen on real meters).
             let angle = random.uniform(0...(2 * Float.pi))
-            let distance = random.uniform(0...1) < 0.5 ? random.uniform(0...0.35) : random.uniform(0.75...1.2)
+            let distance = random.uniform(0...1) < 0.65 ? random.uniform(0...0.35) : random.uniform(0.75...1.2)
             let colours = [Colour(r: 0.6, g: 0.85, b: 0.6), Colour(r: 0.7, g: 0.9, b: 0.75), Colour.gray(0.95), Colour(r: 0.95, g: 0.9, b: 0.5)]
             let colour = random.uniform(0...1) < 0.7 ? colours[random.below(colours.count)] : Self.randomColour(&random, light: true)
-            sticker = (distance * sin(angle), -distance * cos(angle), random.uniform(0.2...0.45), random.uniform(0.12...0.3),
+            sticker = (distance * sin(angle), -distance * cos(angle), random.uniform(0.2...0.5), random.uniform(0.12...0.32),
                        random.uniform(-0.6...0.6), colour)
             stickerFrame = random.uniform(0...1) < 0.5 ? random.uniform(0.03...0.1) : 0
             stickerFrameColour = random.uniform(0...1) < 0.6 ? Colour(r: 0.45, g: 0.1, b: 0.08) : Colour.gray(random.uniform(0.1...0.4))
@@ -218,10 +221,18 @@ package struct DialRenderer {
         if random.uniform(0...1) < 0.5 {
             tint = Colour(r: random.uniform(0.85...1.15), g: random.uniform(0.85...1.15), b: random.uniform(0.8...1.2))
         }
-        if random.uniform(0...1) < 0.1 {
+        if random.uniform(0...1) < 0.1 { exposure = random.uniform(1.2...1.7) }
+        if random.uniform(0...1) < 0.08 {
+            // A needle caught moving: faint copies of it a little either side.
+            ghosts = (0..<(1 + random.below(2))).map { _ in
+                (random.uniform(-1.2...1.2), random.uniform(0.25...0.6))
+            }
+        }
+        if random.uniform(0...1) < 0.14 {
             // A strong cast: a pink, yellow or blue light.
             let casts = [
-                Colour(r: 1.2, g: 0.6, b: 1.1), Colour(r: 1.3, g: 0.45, b: 1.25), Colour(r: 1.15, g: 1.05, b: 0.6), Colour(r: 0.7, g: 0.85, b: 1.2),
+                Colour(r: 1.2, g: 0.6, b: 1.1), Colour(r: 1.3, g: 0.45, b: 1.25), Colour(r: 1.35, g: 0.5, b: 1.4), Colour(r: 1.15, g: 1.05, b: 0.6),
+                Colour(r: 0.7, g: 0.85, b: 1.2),
             ]
             tint = casts[random.below(casts.count)]
         }
@@ -254,13 +265,18 @@ package struct DialRenderer {
         let tipX = needleLength * sin(angle) - pivot.x, tipY = -needleLength * cos(angle) - pivot.y
         let tipDistance = (tipX * tipX + tipY * tipY).squareRoot()
         let direction = (x: tipX / tipDistance, y: tipY / tipDistance)
+        let ghostDirections = ghosts.map { ghost in
+            let a = angle + ghost.offset * Float.pi / 5
+            let x = needleLength * sin(a) - pivot.x, y = -needleLength * cos(a) - pivot.y, length = (x * x + y * y).squareRoot()
+            return (x: x / length, y: y / length, opacity: ghost.opacity)
+        }
         for py in 0..<size {
             for px in 0..<size {
                 let dx = (Float(px) + 0.5 - centreX) / radius, dy = (Float(py) + 0.5 - centreY) / radius
                 let tx = (dx - shear * dy) / scaleX, ty = dy / scaleY
                 let u = cosTurn * tx + sinTurn * ty, v = -sinTurn * tx + cosTurn * ty
                 let pixel = 1 / radius  // one pixel in face units, for the anti-aliased edges
-                var colour = shade(u: u, v: v, pixel: pixel, direction: direction)
+                var colour = shade(u: u, v: v, pixel: pixel, direction: direction, ghosts: ghostDirections)
                 // Light falls off across the crop.
                 let light = 1 + lightGradient.0 * (Float(px) / s - 0.5) + lightGradient.1 * (Float(py) / s - 0.5)
                 colour = colour.scaled(light)
@@ -270,9 +286,9 @@ package struct DialRenderer {
                     colour = colour.mixed(with: .gray(1), g)
                 }
                 let i = py * size + px
-                red[i] = colour.r * tint.r
-                green[i] = colour.g * tint.g
-                blue[i] = colour.b * tint.b
+                red[i] = colour.r * tint.r * exposure
+                green[i] = colour.g * tint.g * exposure
+                blue[i] = colour.b * tint.b * exposure
             }
         }
         for plane in [0, 1, 2] {
@@ -297,7 +313,9 @@ package struct DialRenderer {
     }
 
     /// The colour at face coordinates (u, v).
-    private func shade(u: Float, v: Float, pixel: Float, direction: (x: Float, y: Float)) -> Colour {
+    private func shade(
+        u: Float, v: Float, pixel: Float, direction: (x: Float, y: Float), ghosts: [(x: Float, y: Float, opacity: Float)]
+    ) -> Colour {
         let r = (u * u + v * v).squareRoot()
         // Outside: the housing, with a neighbouring dial's face sometimes in a corner.
         var colour = background.mixed(with: Colour(r: background.r + backgroundGradient.r, g: background.g + backgroundGradient.g,
@@ -342,6 +360,10 @@ package struct DialRenderer {
         if shadowStrength > 0 {
             let d = needleDistance(u: nu - shadowOffset.0, v: nv - shadowOffset.1, direction: direction)
             colour = colour.mixed(with: .gray(0), shadowStrength * Self.coverage(d, 3 * pixel))
+        }
+        for ghost in ghosts {
+            let d = needleDistance(u: nu, v: nv, direction: (ghost.x, ghost.y))
+            colour = colour.mixed(with: needle, ghost.opacity * Self.coverage(d, pixel))
         }
         let d = needleDistance(u: nu, v: nv, direction: direction)
         if d < pixel {
