@@ -2,7 +2,7 @@
 // model owes nothing to the unlicensed needle crops of the corpus (they only measure it).
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 package import IntakeCodecs
 
@@ -108,7 +108,9 @@ package struct DialRenderer {
         face = faces[random.below(faces.count)].scaled(random.uniform(0.8...1.05))
         faceEdge = random.uniform(0.95...1.25)
         if random.uniform(0...1) < 0.6 { rim = Colour.gray(random.uniform(0.05...0.4)); rimWidth = random.uniform(0.02...0.07) }
-        if random.uniform(0...1) < 0.4 { bezel = Self.randomColour(&random, light: random.uniform(0...1) < 0.5); bezelWidth = random.uniform(0.05...0.25) }
+        if random.uniform(0...1) < 0.4 {
+            bezel = Self.randomColour(&random, light: random.uniform(0...1) < 0.5); bezelWidth = random.uniform(0.05...0.25)
+        }
 
         // Marks and numerals.
         ink = Colour.gray(random.uniform(0...0.3))
@@ -137,7 +139,9 @@ package struct DialRenderer {
         }
         let black = shape == .lancet ? random.uniform(0...1) < 0.8 : random.uniform(0...1) < 0.12
         if black {
-            needle = random.uniform(0...1) < 0.8 ? Colour.gray(random.uniform(0.02...0.2))
+            needle =
+                random.uniform(0...1) < 0.8
+                ? Colour.gray(random.uniform(0.02...0.2))
                 : Colour(r: random.uniform(0.05...0.3), g: random.uniform(0.02...0.1), b: random.uniform(0.02...0.15))
         } else {
             // Reds from crimson to orange, some pale (seen through a dirty window).
@@ -209,8 +213,10 @@ package struct DialRenderer {
             let distance = random.uniform(0...1) < 0.65 ? random.uniform(0...0.35) : random.uniform(0.75...1.2)
             let colours = [Colour(r: 0.6, g: 0.85, b: 0.6), Colour(r: 0.7, g: 0.9, b: 0.75), Colour.gray(0.95), Colour(r: 0.95, g: 0.9, b: 0.5)]
             let colour = random.uniform(0...1) < 0.7 ? colours[random.below(colours.count)] : Self.randomColour(&random, light: true)
-            sticker = (distance * sin(angle), -distance * cos(angle), random.uniform(0.2...0.5), random.uniform(0.12...0.32),
-                       random.uniform(-0.6...0.6), colour)
+            sticker = (
+                distance * sin(angle), -distance * cos(angle), random.uniform(0.2...0.5), random.uniform(0.12...0.32),
+                random.uniform(-0.6...0.6), colour
+            )
             stickerFrame = random.uniform(0...1) < 0.5 ? random.uniform(0.03...0.1) : 0
             stickerFrameColour = random.uniform(0...1) < 0.6 ? Colour(r: 0.45, g: 0.1, b: 0.08) : Colour.gray(random.uniform(0.1...0.4))
         }
@@ -318,8 +324,10 @@ package struct DialRenderer {
     ) -> Colour {
         let r = (u * u + v * v).squareRoot()
         // Outside: the housing, with a neighbouring dial's face sometimes in a corner.
-        var colour = background.mixed(with: Colour(r: background.r + backgroundGradient.r, g: background.g + backgroundGradient.g,
-                                                   b: background.b + backgroundGradient.b), min(max((u + v) / 4 + 0.5, 0), 1))
+        var colour = background.mixed(
+            with: Colour(
+                r: background.r + backgroundGradient.r, g: background.g + backgroundGradient.g,
+                b: background.b + backgroundGradient.b), min(max((u + v) / 4 + 0.5, 0), 1))
         if let neighbour {
             let d = ((u - neighbour.x) * (u - neighbour.x) + (v - neighbour.y) * (v - neighbour.y)).squareRoot() - neighbour.radius
             colour = colour.mixed(with: face, Self.coverage(d, pixel))
@@ -399,11 +407,13 @@ package struct DialRenderer {
         case .lancet:
             // Widest a third of the way out, tapering to a point at both ends of the blade.
             let widest = needleLength * 0.3
-            let half = along < widest
+            let half =
+                along < widest
                 ? needleWidth * max(0, (along + tailLength * 0.3) / (widest + tailLength * 0.3))
                 : needleWidth * max(0, (needleLength - along) / (needleLength - widest))
             let body = max(across - half, along - needleLength, -along - tailLength * 0.3)
-            let weight = ((u + direction.x * tailLength) * (u + direction.x * tailLength)
+            let weight =
+                ((u + direction.x * tailLength) * (u + direction.x * tailLength)
                 + (v + direction.y * tailLength) * (v + direction.y * tailLength)).squareRoot() - needleWidth * 1.3
             return min(hub, body, weight)
         case .sector:
@@ -485,19 +495,25 @@ package struct DialRenderer {
 enum Glyphs {
     /// Polylines per digit, in a 0…1 × 0…1 box (0.6 wide once drawn).
     static let strokes: [[[(Float, Float)]]] = {
-        let six: [[(Float, Float)]] = [[(0.9, 0.05), (0.7, 0), (0.3, 0), (0, 0.3), (0, 0.8), (0.2, 1), (0.8, 1), (1, 0.8), (1, 0.6), (0.8, 0.45), (0.2, 0.45), (0, 0.6)]]
+        let six: [[(Float, Float)]] = [
+            [(0.9, 0.05), (0.7, 0), (0.3, 0), (0, 0.3), (0, 0.8), (0.2, 1), (0.8, 1), (1, 0.8), (1, 0.6), (0.8, 0.45), (0.2, 0.45), (0, 0.6)]
+        ]
         return [
             [[(0.2, 0), (0.8, 0), (1, 0.2), (1, 0.8), (0.8, 1), (0.2, 1), (0, 0.8), (0, 0.2), (0.2, 0)]],
             [[(0.25, 0.2), (0.6, 0), (0.6, 1)]],
             [[(0, 0.2), (0.2, 0), (0.8, 0), (1, 0.2), (1, 0.4), (0, 1), (1, 1)]],
-            [[(0, 0.1), (0.2, 0), (0.8, 0), (1, 0.2), (1, 0.35), (0.8, 0.5), (0.4, 0.5)],
-             [(0.8, 0.5), (1, 0.65), (1, 0.8), (0.8, 1), (0.2, 1), (0, 0.9)]],
+            [
+                [(0, 0.1), (0.2, 0), (0.8, 0), (1, 0.2), (1, 0.35), (0.8, 0.5), (0.4, 0.5)],
+                [(0.8, 0.5), (1, 0.65), (1, 0.8), (0.8, 1), (0.2, 1), (0, 0.9)],
+            ],
             [[(0.75, 1), (0.75, 0), (0, 0.7), (1, 0.7)]],
             [[(1, 0), (0.1, 0), (0, 0.45), (0.7, 0.4), (1, 0.6), (1, 0.8), (0.8, 1), (0.2, 1), (0, 0.9)]],
             six,
             [[(0, 0), (1, 0), (0.4, 1)]],
-            [[(0.2, 0), (0.8, 0), (0.95, 0.12), (0.95, 0.35), (0.8, 0.47), (0.2, 0.47), (0.05, 0.35), (0.05, 0.12), (0.2, 0)],
-             [(0.2, 0.47), (0, 0.6), (0, 0.85), (0.2, 1), (0.8, 1), (1, 0.85), (1, 0.6), (0.8, 0.47)]],
+            [
+                [(0.2, 0), (0.8, 0), (0.95, 0.12), (0.95, 0.35), (0.8, 0.47), (0.2, 0.47), (0.05, 0.35), (0.05, 0.12), (0.2, 0)],
+                [(0.2, 0.47), (0, 0.6), (0, 0.85), (0.2, 1), (0.8, 1), (1, 0.85), (1, 0.6), (0.8, 0.47)],
+            ],
             six.map { $0.map { (1 - $0.0, 1 - $0.1) } },
         ]
     }()

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SplitMix64: small, fast, and the same on every machine, which reproducibility needs.
@@ -37,4 +37,3 @@ package struct SplitMix64 {
 
     package mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
-

@@ -32,7 +32,8 @@ struct NeedleSet {
 
 func loadNeedles(root: String, network: DigitNetwork, threads: Int) -> NeedleSet? {
     guard let folder = NeedleCorpus.folder(root), let samples = try? NeedleCorpus.samples(folder: folder),
-          let codec = try? JPEGCodec() else { return nil }
+        let codec = try? JPEGCodec()
+    else { return nil }
     let crops = NeedleCorpus.decode(folder: folder, samples, jpeg: codec)
     var set = NeedleSet(inputCount: network.input.count)
     let input = UnsafeMutablePointer<Float>.allocate(capacity: network.input.count)
@@ -109,7 +110,8 @@ func dumpTuningHalf(_ model: DigitModel, _ needles: NeedleSet, to path: String, 
     var text = "path\tlabel\tfamily\tlearned\tlearned_confidence\tgeometric\tgeometric_confidence\n"
     for (index, reading) in zip(indices, readings) {
         let sample = needles.samples[index], geometric = needles.geometric[index]
-        text += "\(sample.path)\t\(sample.value)\t\(sample.family.rawValue)\t\(reading.value)\t\(reading.confidence)\t"
+        text +=
+            "\(sample.path)\t\(sample.value)\t\(sample.family.rawValue)\t\(reading.value)\t\(reading.confidence)\t"
             + "\(geometric.map { "\($0.value)" } ?? "")\t\(geometric.map { "\($0.confidence)" } ?? "0")\n"
     }
     _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
@@ -158,8 +160,9 @@ func trainDials(arguments: [String]) {
     } else {
         say("no needle crops at \(options.corpusRoot)/meters/needles: training without measuring")
     }
-    say("network: input \(options.inputWidth)×\(options.inputHeight)×2, \(describe(options.layers)), \(network.parameterCount) parameters; "
-        + "\(options.dialsPerEpoch) new dials an epoch")
+    say(
+        "network: input \(options.inputWidth)×\(options.inputHeight)×2, \(describe(options.layers)), \(network.parameterCount) parameters; "
+            + "\(options.dialsPerEpoch) new dials an epoch")
 
     let curriculum = Curriculum(
         items: Array(0..<options.dialsPerEpoch),
@@ -173,8 +176,9 @@ func trainDials(arguments: [String]) {
             guard let needles else { return "" }
             let model = DigitModel(network: network, parameters: parameters, kind: .dials)
             let (learned, combined) = scoreNeedles(model, needles, .tuning, threads: options.threads)
-            return String(format: "tuning half within ±0.2: learned %.1f%%, confident %.1f%% of %d", 100 * learned.all.share02,
-                          100 * combined.confident.share02, combined.confident.count)
+            return String(
+                format: "tuning half within ±0.2: learned %.1f%%, confident %.1f%% of %d", 100 * learned.all.share02,
+                100 * combined.confident.share02, combined.confident.count)
         })
     let trained = train(network, curriculum, options: options)
     // The figures are those of the weights as shipped: rounded to Float16 as the file stores them.

@@ -181,21 +181,21 @@ func trainDigits(arguments: [String]) {
     say("network: input \(options.inputWidth)×\(options.inputHeight), \(describe(options.layers)), \(network.parameterCount) parameters")
 
     let curriculum = Curriculum(
-            items: training,
-            prepare: { index, input, random in
-                dataset.pixels.withUnsafeBufferPointer { pixels in
-                    augment(
-                        pixels.baseAddress! + index * dataset.pixelsPerSample, width: options.inputWidth, height: options.inputHeight,
-                        inversion: options.inversion, into: input, random: &random)
-                }
-                return Double(dataset.samples[index].tenths)
-            },
-            report: { parameters in
-                let figures = evaluateDigits(DigitModel(network: network, parameters: parameters), dataset, validation, threads: options.threads)
-                return "validation within 0.5 \(figures.percent(figures.within05))  0.2 \(figures.percent(figures.within02))  "
-                    + "0.1 \(figures.percent(figures.within01))"
-            })
-        let trained = train(network, curriculum, options: options)
+        items: training,
+        prepare: { index, input, random in
+            dataset.pixels.withUnsafeBufferPointer { pixels in
+                augment(
+                    pixels.baseAddress! + index * dataset.pixelsPerSample, width: options.inputWidth, height: options.inputHeight,
+                    inversion: options.inversion, into: input, random: &random)
+            }
+            return Double(dataset.samples[index].tenths)
+        },
+        report: { parameters in
+            let figures = evaluateDigits(DigitModel(network: network, parameters: parameters), dataset, validation, threads: options.threads)
+            return "validation within 0.5 \(figures.percent(figures.within05))  0.2 \(figures.percent(figures.within02))  "
+                + "0.1 \(figures.percent(figures.within01))"
+        })
+    let trained = train(network, curriculum, options: options)
     // The figures are those of the weights as shipped: rounded to Float16 as the file stores them.
     let parameters = DigitWeightsFile.rounded(trained)
     let final = evaluateDigits(DigitModel(network: network, parameters: parameters), dataset, validation, threads: options.threads)
@@ -217,5 +217,7 @@ func trainDigits(arguments: [String]) {
     } catch {
         fail("\(error)")
     }
-    say(String(format: "wrote %@ (%d bytes) in %.0f s", options.out, DigitWeightsFile.encode(network, parameters: trained).count, seconds() - started))
+    say(
+        String(format: "wrote %@ (%d bytes) in %.0f s", options.out, DigitWeightsFile.encode(network, parameters: trained).count, seconds() - started)
+    )
 }

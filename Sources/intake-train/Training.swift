@@ -312,8 +312,9 @@ func train(_ network: DigitNetwork, _ curriculum: Curriculum, options: TrainingO
             for worker in workers { epochLoss += worker.loss }
         }
         let trainSeconds = seconds() - epochStarted
-        say(String(format: "epoch %2d  loss %.4f  ", epoch, epochLoss / Double(order.count))
-            + curriculum.report(parameters) + String(format: "  (%.1f s)", trainSeconds))
+        say(
+            String(format: "epoch %2d  loss %.4f  ", epoch, epochLoss / Double(order.count))
+                + curriculum.report(parameters) + String(format: "  (%.1f s)", trainSeconds))
     }
     return parameters
 }

@@ -4,7 +4,7 @@ import IntakeTraining
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The learned dial reader: the renderer it is trained on, the committed `dials.weights` reading
@@ -138,11 +138,15 @@ import Glibc
         let bytes = try #require(DialCorpus.readFile(folder + "/\(photo.name).jpg"))
         let image = try #require(DialCorpus.decode(bytes, codec: try JPEGCodec()))
         let alignment = try Aligner.align(image, to: loaded).get()
-        let expected = loaded.profile.dials.sorted { $0.factor > $1.factor }.map { dials.read(BoxSampler.crop(image, box: $0.box, through: alignment)) }
+        let expected = loaded.profile.dials.sorted { $0.factor > $1.factor }.map {
+            dials.read(BoxSampler.crop(image, box: $0.box, through: alignment))
+        }
         let read = reader.read(image).positions.filter { $0.kind == .dial }
         #expect(read.map(\.value) == expected.map(\.value))
         for (index, reading) in expected.enumerated() {
-            #expect(DigitReading.circularDistance(reading.value, photo.dial(index)) <= 0.3, "dial \(index): read \(reading.value), shows \(photo.dial(index))")
+            #expect(
+                DigitReading.circularDistance(reading.value, photo.dial(index)) <= 0.3,
+                "dial \(index): read \(reading.value), shows \(photo.dial(index))")
         }
     }
 }
