@@ -2,6 +2,11 @@
 // The needle crops of the corpus (no licence) are never trained on: they only measure, split by a
 // hash of the path into a tuning half (which chose the renderer's styles and these settings) and
 // a report half (only ever reported).
+//
+// With the defaults (24 epochs of 16,000 new dials, seed 1, two threads) it takes about 14 minutes
+// on two idle cores (29 on two shared ones) and writes 212 KB. Within ±0.2, as the meter reader
+// reads (the learned model checked by the geometry): tuning half 90.9%, report half 88.1%; the
+// learned model alone 88.5% and 85.5%.
 
 import Foundation
 import IntakeCodecs
@@ -10,8 +15,8 @@ import IntakeTraining
 
 /// The dial model's defaults, as `make train-dials` runs them.
 enum DialTrainingDefaults {
-    static let epochs = 16
-    static let dialsPerEpoch = 14_000
+    static let epochs = 24
+    static let dialsPerEpoch = 16_000
     /// 40 pixels, not 32: at 32 a short needle's tip is a few pixels, too few for ±0.2 (7°).
     static let size = 40
     /// 40×40×2 → 20×20 → 10×10 → 5×5 → 2×2, a hidden layer, the 100 tenths.
