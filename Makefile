@@ -4,7 +4,7 @@ CONFIG  ?= etc/intake.toml
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: deps build release run test bench bench-meter train-digits install uninstall clean
+.PHONY: deps build release run test bench bench-meter train-digits train-dials install uninstall clean
 
 deps:
 	@scripts/install-deps.sh
@@ -47,14 +47,21 @@ bench/out/floor: bench/floor.c
 	@mkdir -p bench/out
 	cc -O2 -o $@ bench/floor.c -lturbojpeg -lpng
 
-## The meter reader's accuracy: digits (validation split), dials (needle crops), demo photos.
+## The meter reader's accuracy: digits (validation split), dials (needle crops: tuning and report halves), demo photos.
 bench-meter: release
 	.build/release/intake meter evaluate --corpus $${INTAKE_CORPUS:-../shared/corpus} --profiles etc/meters
 
 ## Trains the digit model on the corpus and writes etc/meters/digits.weights (reproducible: fixed seed and split).
 train-digits: deps
 	$(RELEASE) --product intake-train
-	.build/release/intake-train --corpus $${INTAKE_CORPUS:-../shared/corpus} --out etc/meters/digits.weights
+	.build/release/intake-train digits --corpus $${INTAKE_CORPUS:-../shared/corpus} --out etc/meters/digits.weights
+
+## Trains the dial model on dials the trainer renders itself and writes etc/meters/dials.weights
+## (reproducible: fixed seed). The corpus's needle crops are never trained on: the run prints its
+## accuracy on them, on the tuning half and on the report half.
+train-dials: deps
+	$(RELEASE) --product intake-train
+	.build/release/intake-train dials --corpus $${INTAKE_CORPUS:-../shared/corpus} --out etc/meters/dials.weights
 
 ## Binaries, configuration and unit in their FHS places. With DESTDIR (packaging) nothing on
 ## this machine changes; without it, the intake user and /var/lib/intake are made too.

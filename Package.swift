@@ -70,7 +70,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Trains the digit model on the corpus: `make train-digits` writes etc/meters/digits.weights.
-        .executableTarget(name: "intake-train", dependencies: ["IntakeMeter", "IntakeCodecs"], swiftSettings: swiftSettings),
+        .executableTarget(name: "intake-train", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeTraining"], swiftSettings: swiftSettings),
+        // What only training needs, kept out of the library the daemon links: the dial renderer, the seeded generator.
+        .target(name: "IntakeTraining", dependencies: ["IntakeCodecs"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "intaked",
             dependencies: [
@@ -86,7 +88,7 @@ let package = Package(
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "CSHA256"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport", "IntakeTraining"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),
         .testTarget(

@@ -5,9 +5,9 @@ public struct DialReading: Sendable, Equatable {
     /// The needle's position in dial units, 0.0 ..< 10.0: its angle clockwise from 12 o'clock
     /// divided by 36°. Shown to one decimal, 9.95 and above is 0.0 of the next turn.
     public let value: Double
-    /// How needle-like the fit was, 0...1. Below 0.5 treat the dial as unreadable: a wrong number
-    /// is worse than no number. On the labelled test crops, readings at 0.5 or more were within
-    /// ±0.2 of the label 97.8% of the time.
+    /// How far to trust the reading, 0...1. Below 0.5 treat the dial as unreadable: a wrong number
+    /// is worse than no number. From `DialModel`: the learned model's probability within ±0.2,
+    /// adjusted by the geometry; from `DialReader` alone: how needle-like the fit was.
     public let confidence: Double
 
     public init(value: Double, confidence: Double) {
@@ -17,7 +17,8 @@ public struct DialReading: Sendable, Equatable {
 }
 
 /// Reads the needle of one analog dial (the red sub-dials of water meters) from its crop, by
-/// geometry alone: no model, no training.
+/// geometry alone: no model, no training. The meter reader uses `DialModel`, which checks the
+/// learned model's reading against this one.
 ///
 /// The needle is the red shape that reaches the crop's centre (or, on dials with black needles,
 /// the dark one); its pivot is the centre of its hub, nudged towards the centre of the ring of

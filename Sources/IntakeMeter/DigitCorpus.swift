@@ -19,8 +19,11 @@ package struct DigitSample: Sendable, Equatable {
 /// the fixed split that keeps one in ten away from training, used by `intake-train` and the tests.
 package enum DigitCorpus {
     /// The folder that holds `labels.csv`: `path` itself or its `meters/digits` (the corpus root).
-    package static func digitsFolder(_ path: String) -> String? {
-        for candidate in [path, path + "/meters/digits"] where access(candidate + "/labels.csv", R_OK) == 0 {
+    package static func digitsFolder(_ path: String) -> String? { labelledFolder(path, within: "meters/digits") }
+
+    /// The folder that holds `labels.csv`: `path` itself or its `subfolder` (below the corpus root).
+    package static func labelledFolder(_ path: String, within subfolder: String) -> String? {
+        for candidate in [path, path + "/" + subfolder] where access(candidate + "/labels.csv", R_OK) == 0 {
             return candidate
         }
         return nil

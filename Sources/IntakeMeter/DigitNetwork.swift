@@ -2,8 +2,10 @@
 import Glibc
 #endif
 
-/// The digit reader's network: a short stack of 3×3 convolutions, max-pools and dense layers over a
-/// small grayscale crop, in plain Swift. Forward for inference and training, backward for training.
+/// The network of the digit and dial readers: a short stack of 3×3 convolutions, max-pools and
+/// dense layers over a small crop of one or more channels (luma; luma and redness for dials), in
+/// plain Swift, ending in 100 classes, tenths 0.0…9.9. Forward for inference and training,
+/// backward for training.
 ///
 /// Activations are stored height × width × channels (channels last), weights with the output
 /// channel innermost, so that every inner loop runs over contiguous floats, sixteen or thirty-two
@@ -48,14 +50,15 @@ package struct DigitNetwork: Sendable {
     package var largestActivation: Int { shapes.map(\.count).max() ?? 0 }
 
     /// Checks that the layers fit together and lays out parameters and activations.
-    package init(inputWidth: Int, inputHeight: Int, layers: [Layer]) throws(DigitModelError) {
+    package init(inputWidth: Int, inputHeight: Int, inputChannels: Int = 1, layers: [Layer]) throws(DigitModelError) {
         guard (4...256).contains(inputWidth), (4...256).contains(inputHeight) else {
             throw DigitModelError("input size \(inputWidth)×\(inputHeight) is outside 4…256")
         }
+        guard (1...8).contains(inputChannels) else { throw DigitModelError("\(inputChannels) input channels is outside 1…8") }
         guard !layers.isEmpty, case .dense(DigitDecoding.classCount, false) = layers.last else {
             throw DigitModelError("the last layer must be a dense layer of \(DigitDecoding.classCount) classes without ReLU")
         }
-        var shape = Shape(height: inputHeight, width: inputWidth, channels: 1)
+        var shape = Shape(height: inputHeight, width: inputWidth, channels: inputChannels)
         var shapes = [shape], weightOffsets: [Int] = [], weightCounts: [Int] = [], activationOffsets: [Int] = []
         var parameters = 0, activations = 0
         for (index, layer) in layers.enumerated() {

@@ -17,13 +17,22 @@ package enum DigitPreprocessing {
             let r = Float(pixels[i * 3]), g = Float(pixels[i * 3 + 1]), b = Float(pixels[i * 3 + 2])
             luma[i] = (0.299 * r + 0.587 * g + 0.114 * b) * (1 / 255)
         }
+        resample(luma, width: sourceWidth, height: sourceHeight, to: width, height, into: output)
+    }
+
+    /// One plane of floats (`sourceWidth` × `sourceHeight`, rows top to bottom) resampled to
+    /// `width` × `height` into `output`: area averaging where it shrinks, bilinear where it grows.
+    package static func resample(
+        _ plane: UnsafePointer<Float>, width sourceWidth: Int, height sourceHeight: Int, to width: Int, _ height: Int,
+        into output: UnsafeMutablePointer<Float>
+    ) {
         let columns = AxisKernel(source: sourceWidth, target: width)
         let rows = AxisKernel(source: sourceHeight, target: height)
         // Horizontal pass into `middle` (sourceHeight × width), then vertical into `output`.
         let middle = UnsafeMutablePointer<Float>.allocate(capacity: sourceHeight * width)
         defer { middle.deallocate() }
         for y in 0..<sourceHeight {
-            let line = luma + y * sourceWidth
+            let line = plane + y * sourceWidth
             for x in 0..<width {
                 var sum: Float = 0
                 for tap in columns.taps(of: x) { sum += tap.weight * line[tap.index] }
@@ -40,17 +49,17 @@ package enum DigitPreprocessing {
         }
     }
 
-    /// Scales `pixels` to zero mean and unit deviation, so that exposure, contrast and the
+    /// Scales `count` values `stride` apart (one channel of several) to zero mean and unit deviation, so that exposure, contrast and the
     /// paper-white or black face of the wheel matter less than the shape of the digit.
-    package static func normalise(_ pixels: UnsafeMutablePointer<Float>, count: Int) {
+    package static func normalise(_ pixels: UnsafeMutablePointer<Float>, count: Int, stride: Int = 1, floor: Float = 0.02) {
         var sum: Float = 0
-        for i in 0..<count { sum += pixels[i] }
+        for i in 0..<count { sum += pixels[i * stride] }
         let mean = sum / Float(count)
         var squares: Float = 0
-        for i in 0..<count { squares += (pixels[i] - mean) * (pixels[i] - mean) }
+        for i in 0..<count { squares += (pixels[i * stride] - mean) * (pixels[i * stride] - mean) }
         // A floor on the deviation: a blank crop stays flat instead of having its noise blown up.
-        let scale = 1 / max((squares / Float(count)).squareRoot(), 0.02)
-        for i in 0..<count { pixels[i] = (pixels[i] - mean) * scale }
+        let scale = 1 / max((squares / Float(count)).squareRoot(), floor)
+        for i in 0..<count { pixels[i * stride] = (pixels[i * stride] - mean) * scale }
     }
 
     /// `crop` prepared as the network's input: resampled luma, normalised.

@@ -37,13 +37,13 @@ package enum DigitDecoding {
     }
 
     /// The circular mean of `probabilities` (class k at angle 2πk/100) as the value, and the mass
-    /// within ±0.5 of it as the confidence.
+    /// within ±`window` of it (±0.5 for digits, tighter for dials) as the confidence.
     ///
     /// A circular mean, not the arg-max, because the wheel is a circle (9.9 borders 0.0) and because
     /// the probability spread over neighbouring tenths carries sub-class position. The confidence
     /// window is half a digit either way: wide enough that a crisp mid-roll wheel is confident,
     /// narrow enough that a crop split between two distant digits is not.
-    package static func reading(from probabilities: UnsafeBufferPointer<Float>) -> DigitReading {
+    package static func reading(from probabilities: UnsafeBufferPointer<Float>, window: Double = 0.5) -> DigitReading {
         precondition(probabilities.count == classCount)
         var sine = 0.0, cosine = 0.0
         for k in 0..<classCount {
@@ -54,7 +54,7 @@ package enum DigitDecoding {
         if value < 0 { value += 10 }
         if value >= 10 { value -= 10 }  // -0.0…-ε rounds up to exactly 10 after the shift.
         var mass = 0.0
-        for k in 0..<classCount where DigitReading.circularDistance(Double(k) / 10, value) <= 0.5 + 1e-9 {
+        for k in 0..<classCount where DigitReading.circularDistance(Double(k) / 10, value) <= window + 1e-9 {
             mass += Double(probabilities[k])
         }
         return DigitReading(value: value, confidence: min(1, max(0, mass)))

@@ -11,30 +11,39 @@ public struct DigitModelError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { reason }
 }
 
-/// The digit weights file (`etc/meters/digits.weights`), written by `intake-train`, read by
-/// `DigitModel`. All integers are UInt32, little-endian:
+/// What a weights file reads: counter-wheel digits or dial needles. Both are 100 tenths, 0.0…9.9,
+/// from the same network; they differ in their input (see `DigitPreprocessing`, `DialPreprocessing`).
+public enum ReaderKind: UInt32, Sendable, CustomStringConvertible {
+    case digits = 1, dials = 2
+
+    public var description: String { self == .digits ? "digit" : "dial" }
+}
+
+/// The weights file of a tenths model (`etc/meters/digits.weights`, `etc/meters/dials.weights`),
+/// written by `intake-train`, read by `DigitModel`. All integers are UInt32, little-endian:
 ///
 /// | offset | size | field |
 /// |---|---|---|
 /// | 0 | 4 | magic `IDGT` |
-/// | 4 | 4 | format version (1) |
-/// | 8 | 4 | input width (pixels) |
-/// | 12 | 4 | input height (pixels) |
-/// | 16 | 4 | parameter encoding: 1 = Float32, 2 = Float16 (IEEE binary16), little-endian |
-/// | 20 | 4 | layer count L |
-/// | 24 | 8·L | per layer: kind (1 = 3×3 convolution + ReLU, 2 = 2×2 max-pool, 3 = dense + ReLU, 4 = dense, linear: the logits), outputs (channels or units; 0 for a pool) |
-/// | 24+8L | 4 | parameter count P (must equal what the layers imply) |
-/// | 28+8L | P·(4 or 2) | parameters, layer by layer: weights, then biases |
+/// | 4 | 4 | format version (2; version 1 files, digits only, are still read: they lack the next two fields) |
+/// | 8 | 4 | kind: 1 = digits, 2 = dials (`ReaderKind`) |
+/// | 12 | 4 | input channels (1 for digits: luma; 2 for dials: luma and redness) |
+/// | 16 | 4 | input width (pixels) |
+/// | 20 | 4 | input height (pixels) |
+/// | 24 | 4 | parameter encoding: 1 = Float32, 2 = Float16 (IEEE binary16), little-endian |
+/// | 28 | 4 | layer count L |
+/// | 32 | 8·L | per layer: kind (1 = 3×3 convolution + ReLU, 2 = 2×2 max-pool, 3 = dense + ReLU, 4 = dense, linear: the logits), outputs (channels or units; 0 for a pool) |
+/// | 32+8L | 4 | parameter count P (must equal what the layers imply) |
+/// | 36+8L | P·(4 or 2) | parameters, layer by layer: weights, then biases |
 /// | end − 4 | 4 | FNV-1a (32-bit) of every byte before it |
 ///
 /// Weight layouts: a convolution's are [ky][kx][input channel][output channel]; a dense layer's
-/// [input][output], its input flattened height × width × channels. The input is one channel of
-/// luma prepared by `DigitPreprocessing.input`; the last layer has 100 outputs, tenths 0.0…9.9.
-/// The trainer writes Float16: half the size, and no measurable change in the readings (it
-/// reports its figures with the rounded weights).
+/// [input][output], its input flattened height × width × channels (channels innermost). The last
+/// layer has 100 outputs, tenths 0.0…9.9. The trainer writes Float16: half the size, and no
+/// measurable change in the readings (it reports its figures with the rounded weights).
 package enum DigitWeightsFile {
     package static let magic: [UInt8] = Array("IDGT".utf8)
-    package static let version: UInt32 = 1
+    package static let version: UInt32 = 2
 
     private enum Kind: UInt32 {
         case convolution = 1, maxPool = 2, denseReLU = 3, denseLinear = 4
@@ -48,11 +57,15 @@ package enum DigitWeightsFile {
     }
 
     /// The file's bytes for `network` with `parameters`.
-    package static func encode(_ network: DigitNetwork, parameters: [Float], encoding: Encoding = .float16) -> [UInt8] {
+    package static func encode(
+        _ network: DigitNetwork, kind: ReaderKind = .digits, parameters: [Float], encoding: Encoding = .float16
+    ) -> [UInt8] {
         precondition(parameters.count == network.parameterCount, "parameter count does not match the network")
         var bytes = magic
         func append(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
         append(version)
+        append(kind.rawValue)
+        append(UInt32(network.input.channels))
         append(UInt32(network.input.width))
         append(UInt32(network.input.height))
         append(encoding.rawValue)
@@ -77,28 +90,35 @@ package enum DigitWeightsFile {
     }
 
     /// The network and parameters in `bytes`, or what is wrong with them.
-    package static func decode(_ bytes: [UInt8]) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
+    package static func decode(_ bytes: [UInt8]) throws(DigitModelError) -> (network: DigitNetwork, kind: ReaderKind, parameters: [Float]) {
         guard bytes.count >= 4, Array(bytes[0..<4]) == magic else {
-            throw DigitModelError("not a digit weights file (no IDGT magic)")
+            throw DigitModelError("not a weights file (no IDGT magic)")
         }
         var offset = 4
         func next(_ field: String) throws(DigitModelError) -> UInt32 {
-            guard offset + 4 <= bytes.count else { throw DigitModelError("digit weights file truncated in its \(field) (\(bytes.count) bytes)") }
+            guard offset + 4 <= bytes.count else { throw DigitModelError("weights file truncated in its \(field) (\(bytes.count) bytes)") }
             let value = UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
             offset += 4
             return value
         }
         let fileVersion = try next("version")
-        guard fileVersion == version else {
-            throw DigitModelError("digit weights file version \(fileVersion); this intake reads version \(version)")
+        guard fileVersion == version || fileVersion == 1 else {
+            throw DigitModelError("weights file version \(fileVersion); this intake reads versions 1 and \(version)")
+        }
+        var kind = ReaderKind.digits, channels = 1
+        if fileVersion >= 2 {
+            let code = try next("kind")
+            guard let known = ReaderKind(rawValue: code) else { throw DigitModelError("weights file of unknown kind \(code)") }
+            kind = known
+            channels = Int(try next("input channels"))
         }
         let width = Int(try next("input width")), height = Int(try next("input height"))
         let code = try next("parameter encoding")
         guard let encoding = Encoding(rawValue: code) else {
-            throw DigitModelError("digit weights file: unknown parameter encoding \(code)")
+            throw DigitModelError("weights file: unknown parameter encoding \(code)")
         }
         let layerCount = Int(try next("layer count"))
-        guard (1...64).contains(layerCount) else { throw DigitModelError("digit weights file declares \(layerCount) layers") }
+        guard (1...64).contains(layerCount) else { throw DigitModelError("weights file declares \(layerCount) layers") }
         var layers: [DigitNetwork.Layer] = []
         for index in 0..<layerCount {
             let code = try next("layer table"), outputs = Int(try next("layer table"))
@@ -107,22 +127,22 @@ package enum DigitWeightsFile {
             case .maxPool: layers.append(.maxPool)
             case .denseReLU: layers.append(.dense(outputs: outputs, relu: true))
             case .denseLinear: layers.append(.dense(outputs: outputs, relu: false))
-            case nil: throw DigitModelError("digit weights file: layer \(index) has unknown kind \(code)")
+            case nil: throw DigitModelError("weights file: layer \(index) has unknown kind \(code)")
             }
         }
-        let network = try DigitNetwork(inputWidth: width, inputHeight: height, layers: layers)
+        let network = try DigitNetwork(inputWidth: width, inputHeight: height, inputChannels: channels, layers: layers)
         let count = Int(try next("parameter count"))
         guard count == network.parameterCount else {
-            throw DigitModelError("digit weights file holds \(count) parameters; its layers need \(network.parameterCount)")
+            throw DigitModelError("weights file holds \(count) parameters; its layers need \(network.parameterCount)")
         }
         let expectedSize = offset + encoding.bytes * count + 4
         guard bytes.count == expectedSize else {
-            throw DigitModelError("digit weights file is \(bytes.count) bytes; its header implies \(expectedSize) (truncated or padded)")
+            throw DigitModelError("weights file is \(bytes.count) bytes; its header implies \(expectedSize) (truncated or padded)")
         }
         let storedChecksum = UInt32(bytes[expectedSize - 4]) | UInt32(bytes[expectedSize - 3]) << 8
             | UInt32(bytes[expectedSize - 2]) << 16 | UInt32(bytes[expectedSize - 1]) << 24
         guard storedChecksum == fnv1a(bytes[0..<(expectedSize - 4)]) else {
-            throw DigitModelError("digit weights file is corrupt (checksum mismatch)")
+            throw DigitModelError("weights file is corrupt (checksum mismatch)")
         }
         var parameters = [Float](repeating: 0, count: count)
         for i in 0..<count {
@@ -134,28 +154,33 @@ package enum DigitWeightsFile {
             case .float16:
                 parameters[i] = Float(Float16(bitPattern: UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8))
             }
-            guard parameters[i].isFinite else { throw DigitModelError("digit weights file: parameter \(i) is not a finite number") }
+            guard parameters[i].isFinite else { throw DigitModelError("weights file: parameter \(i) is not a finite number") }
         }
-        return (network, parameters)
+        return (network, kind, parameters)
     }
 
-    /// Reads and decodes the file at `path`.
-    package static func read(path: String) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
+    /// Reads and decodes the file at `path`, which must hold a model of `kind`.
+    package static func read(path: String, kind: ReaderKind) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
         guard let bytes = FileBytes.read(path) else {
-            throw DigitModelError("cannot read digit weights \(path): \(String(cString: strerror(errno)))")
+            throw DigitModelError("cannot read \(kind) weights \(path): \(String(cString: strerror(errno)))")
         }
+        let decoded: (network: DigitNetwork, kind: ReaderKind, parameters: [Float])
         do {
-            return try decode(bytes)
+            decoded = try decode(bytes)
         } catch {
-            throw DigitModelError("\(path): \(error.reason)")
+            throw DigitModelError("\(kind) weights \(path): \(error.reason)")
         }
+        guard decoded.kind == kind else {
+            throw DigitModelError("\(path) holds \(decoded.kind) weights, not \(kind) weights (retrain with `make train-\(kind)s`)")
+        }
+        return (decoded.network, decoded.parameters)
     }
 
     /// Writes the file at `path` through a temporary name, so a reader never sees half of it.
     package static func write(
-        _ network: DigitNetwork, parameters: [Float], encoding: Encoding = .float16, to path: String
+        _ network: DigitNetwork, kind: ReaderKind = .digits, parameters: [Float], encoding: Encoding = .float16, to path: String
     ) throws(DigitModelError) {
-        let bytes = encode(network, parameters: parameters, encoding: encoding)
+        let bytes = encode(network, kind: kind, parameters: parameters, encoding: encoding)
         let temporary = path + ".tmp"
         guard let file = fopen(temporary, "wb") else {
             throw DigitModelError("cannot create \(temporary): \(String(cString: strerror(errno)))")

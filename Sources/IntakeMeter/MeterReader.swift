@@ -1,15 +1,17 @@
 public import IntakeCodecs
 
 /// Reads a profiled meter in a photo: align to the reference, crop every wheel and dial, read
-/// them (the trained digit model, the needle geometry), and assemble one value. A photo that
+/// them (the trained digit and dial models), and assemble one value. A photo that
 /// does not align, or a position read without enough confidence, is unreadable with its reason.
 public final class MeterReader: Sendable {
     public let profile: LoadedProfile
     private let digits: DigitModel
+    private let dials: DialModel
 
-    public init(profile: LoadedProfile, digits: DigitModel) {
+    public init(profile: LoadedProfile, digits: DigitModel, dials: DialModel) {
         self.profile = profile
         self.digits = digits
+        self.dials = dials
     }
 
     public func read(_ photo: RGBImage) -> AssembledReading { inspect(photo).reading }
@@ -34,10 +36,7 @@ public final class MeterReader: Sendable {
             positions.append(PositionReading(kind: .wheel, weight: wheel.place, value: reading.value, confidence: reading.confidence))
         }
         for dial in profile.profile.dials.sorted(by: { $0.factor > $1.factor }) {
-            guard let reading = DialReader.read(BoxSampler.crop(photo, box: dial.box, through: alignment)) else {
-                positions.append(PositionReading(kind: .dial, weight: dial.factor, value: 0, confidence: 0))
-                continue
-            }
+            let reading = dials.read(BoxSampler.crop(photo, box: dial.box, through: alignment))
             positions.append(PositionReading(kind: .dial, weight: dial.factor, value: reading.value, confidence: reading.confidence))
         }
         var assembled = MeterAssembler.assemble(positions)

@@ -6,12 +6,12 @@ import Glibc
 #endif
 
 /// Everything the meter stage needs, loaded once and shared by the workers: the profiles in
-/// their folder (`<meter>.toml`), each loaded on first use, and the digit model
-/// (`digits.weights` in the same folder).
+/// their folder (`<meter>.toml`), each loaded on first use, and the digit and dial models
+/// (`digits.weights` and `dials.weights` in the same folder).
 public final class MeterStation: Sendable {
     public let profilesFolder: String
     private let readers = Mutex<[String: Result<MeterReader, MeterProfileError>]>([:])
-    private let model = Mutex<Result<DigitModel, DigitModelError>?>(nil)
+    private let models = Mutex<Result<(digits: DigitModel, dials: DialModel), DigitModelError>?>(nil)
 
     public init(profilesFolder: String) {
         self.profilesFolder = profilesFolder
@@ -44,21 +44,24 @@ public final class MeterStation: Sendable {
     private func reader(meter: String, path: String) -> Result<MeterReader, MeterProfileError> {
         if let cached = readers.withLock({ $0[meter] }) { return cached }
         let made: Result<MeterReader, MeterProfileError>
-        switch digitModel() {
+        switch loadModels() {
         case .failure(let error):
-            made = .failure(MeterProfileError(file: path, message: "the digit model cannot be loaded: \(error)"))
-        case .success(let digits):
-            made = Result { () throws(MeterProfileError) in MeterReader(profile: try LoadedProfile.load(path: path), digits: digits) }
+            made = .failure(MeterProfileError(file: path, message: "a meter model cannot be loaded: \(error)"))
+        case .success(let (digits, dials)):
+            made = Result { () throws(MeterProfileError) in
+                MeterReader(profile: try LoadedProfile.load(path: path), digits: digits, dials: dials)
+            }
         }
         readers.withLock { $0[meter] = made }
         return made
     }
 
-    private func digitModel() -> Result<DigitModel, DigitModelError> {
-        if let loaded = model.withLock({ $0 }) { return loaded }
-        let path = profilesFolder + "/digits.weights"
-        let loaded = Result { () throws(DigitModelError) in try DigitModel(weightsAt: path) }
-        model.withLock { $0 = loaded }
+    private func loadModels() -> Result<(digits: DigitModel, dials: DialModel), DigitModelError> {
+        if let loaded = models.withLock({ $0 }) { return loaded }
+        let loaded = Result { () throws(DigitModelError) -> (digits: DigitModel, dials: DialModel) in
+            (try DigitModel(weightsAt: profilesFolder + "/digits.weights"), try DialModel(weightsAt: profilesFolder + "/dials.weights"))
+        }
+        models.withLock { $0 = loaded }
         return loaded
     }
 }

@@ -34,12 +34,18 @@ struct MeterCommand: ParsableCommand {
 
     struct ReadDial: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "read-dial", abstract: "Read analog dial crops: the red needle's position, 0.0 to 9.9.")
+            commandName: "read-dial", abstract: "Read analog dial crops: the needle's position, 0.0 to 9.9 (the dial model, checked by the needle's geometry).")
+        @Option(help: "The dial model's weights (default: dials.weights in the configured profiles folder).") var weights: String?
+        @Option(help: "Configuration file.") var config: String?
         @Argument(help: "Crop images (JPEG or PNG).") var files: [String]
 
         func run() throws {
+            let configuration = loadConfiguration(config)
+            let path = weights ?? configuration.meters.profilesDir + "/dials.weights"
+            let model: DialModel
+            do { model = try DialModel(weightsAt: path) } catch { fail("\(error)") }
             let status = readEach(files) { image in
-                guard let reading = DialReader.read(image) else { return nil }
+                let reading = model.read(image)
                 return (reading.value, reading.confidence)
             }
             throw ExitCode(status)

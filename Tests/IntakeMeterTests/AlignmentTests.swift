@@ -253,7 +253,9 @@ import Testing
     /// still be what the photo shows (within 5 L of its name, which lags some photos).
     @Test func movedPhotosReadTheSameOrAbstain() throws {
         guard let (loaded, folder) = try Self.demo() else { return }
-        let reader = MeterReader(profile: loaded, digits: try DigitModel(weightsAt: AlignmentFixtures.packageRoot + "/etc/meters/digits.weights"))
+        let reader = MeterReader(
+            profile: loaded, digits: try DigitModel(weightsAt: AlignmentFixtures.packageRoot + "/etc/meters/digits.weights"),
+            dials: try DialModel(weightsAt: AlignmentFixtures.packageRoot + "/etc/meters/dials.weights"))
         let moves = CameraMove.standardSet.filter {
             switch $0 {
             case .tiltVertical, .tiltHorizontal: return false  // benchmarked, not promised (see make bench-meter)
