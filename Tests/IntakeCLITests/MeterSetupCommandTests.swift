@@ -22,11 +22,11 @@ struct MeterSetupCommandTests {
         "530.95675", "531.10877", "531.24108", "531.38301", "531.63071", "531.82235",
     ]
 
-    /// A configuration whose profiles folder is `folder`, with the digit model in it.
+    /// A configuration whose profiles folder is `folder`, with the digit and dial models in it.
     func configuration(profiles folder: String, in temporary: TemporaryFolder) throws -> String {
-        let weights = try #require(Fixtures.readFile(Fixtures.packageRoot + "/etc/meters/digits.weights"))
-        if !FileManager.default.fileExists(atPath: folder + "/digits.weights") {
-            FileManager.default.createFile(atPath: folder + "/digits.weights", contents: Data(weights))
+        for model in ["digits.weights", "dials.weights"] where !FileManager.default.fileExists(atPath: folder + "/" + model) {
+            let weights = try #require(Fixtures.readFile(Fixtures.packageRoot + "/etc/meters/" + model))
+            FileManager.default.createFile(atPath: folder + "/" + model, contents: Data(weights))
         }
         return temporary.write("intake-\(folder.hashValue).toml", Array("[meters]\nprofiles_dir = \"\(folder)\"\n".utf8))
     }
