@@ -54,8 +54,9 @@ public enum Aligner {
         let search = ConsensusSearch(
             tolerance: consensusTolerance,
             scales: (limits.scaleRange.lowerBound * 0.85)...(limits.scaleRange.upperBound / 0.85))
-        guard let consensus = search.best(pairs), consensus.inliers.count >= limits.minimumInliers else {
-            let agreeing = search.best(pairs)?.inliers.count ?? 0
+        let found = search.best(pairs)
+        guard let consensus = found, consensus.inliers.count >= limits.minimumInliers else {
+            let agreeing = found?.inliers.count ?? 0
             return .failure(AlignmentError(reason: .tooFewLandmarks(agreeing: agreeing, needed: limits.minimumInliers, paired: pairs.count)))
         }
         let explained = Set(consensus.inliers)

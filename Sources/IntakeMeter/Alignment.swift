@@ -105,7 +105,8 @@ public struct Alignment: Sendable {
     /// Largest local scale over the smallest across the wheels and dials: 1 for a camera square
     /// to the meter, more for one that looks at it from the side.
     public var perspectiveSpread: Double
-    /// Correspondences (landmarks and marks) the fit explains, and how many were tried.
+    /// Correspondences the fit explains, and how many were tried: landmarks, and each found mark
+    /// as `Aligner.markWeight` of them.
     public var inliers: Int
     public var correspondences: Int
     /// Root mean square distance, in reference pixels, between where the fit puts the inliers and
