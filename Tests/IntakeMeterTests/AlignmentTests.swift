@@ -209,18 +209,16 @@ import Testing
     }
 }
 
-@Suite struct DemoMeterAlignmentTests {
+@Suite(.enabled(if: AlignmentFixtures.corpus != nil, "needs the corpus's meters/demo-meter at $INTAKE_CORPUS or ../shared/corpus"))
+struct DemoMeterAlignmentTests {
     static let photos = [
         "530.07077", "530.07325", "530.12067", "530.21419", "530.48435", "530.70265",
         "530.95675", "531.10877", "531.24108", "531.38301", "531.63071", "531.82235",
     ]
 
-    /// The demo profile and the corpus folder of its photos, or nil (with a message) without the corpus.
-    static func demo() throws -> (loaded: LoadedProfile, folder: String)? {
-        guard let corpus = AlignmentFixtures.corpus else {
-            print("skipped: no corpus with meters/demo-meter at $INTAKE_CORPUS or ../shared/corpus")
-            return nil
-        }
+    /// The demo profile and the corpus folder of its photos (the suite runs only with the corpus).
+    static func demo() throws -> (loaded: LoadedProfile, folder: String) {
+        let corpus = try #require(AlignmentFixtures.corpus)
         // The profile names its images relative to etc/meters, which assumes the corpus beside the
         // checkout; with $INTAKE_CORPUS elsewhere, point the paths there.
         var profile = try MeterProfile.load(path: AlignmentFixtures.packageRoot + "/etc/meters/demo-meter.toml")
@@ -232,7 +230,7 @@ import Testing
     }
 
     @Test func allDemoPhotosAlign() throws {
-        guard let (loaded, folder) = try Self.demo() else { return }
+        let (loaded, folder) = try Self.demo()
         #expect(loaded.referenceWidth == 640 && loaded.referenceHeight == 480)
         for name in Self.photos {
             let photo = try AlignmentFixtures.decodeJPEG(folder + "/\(name).jpg")
@@ -252,7 +250,7 @@ import Testing
     /// itself reads, or abstains; where the photo itself abstains, a reading of the moved one must
     /// still be what the photo shows (within 5 L of its name, which lags some photos).
     @Test func movedPhotosReadTheSameOrAbstain() throws {
-        guard let (loaded, folder) = try Self.demo() else { return }
+        let (loaded, folder) = try Self.demo()
         let reader = MeterReader(
             profile: loaded, digits: try DigitModel(weightsAt: AlignmentFixtures.packageRoot + "/etc/meters/digits.weights"),
             dials: try DialModel(weightsAt: AlignmentFixtures.packageRoot + "/etc/meters/dials.weights"))
@@ -285,7 +283,8 @@ import Testing
 
     /// The other water meter of the corpus (two of its shots upside down) is not this meter.
     @Test func anotherMeterIsRefused() throws {
-        guard let (loaded, _) = try Self.demo(), let corpus = AlignmentFixtures.corpus else { return }
+        let (loaded, _) = try Self.demo()
+        let corpus = try #require(AlignmentFixtures.corpus)
         for name in ["image_tmp_alg", "image_tmp_org", "image_tmp_original", "image_tmp_roi", "image_tmp_rot", "images_roi_masked"] {
             let photo = try AlignmentFixtures.decodeJPEG(corpus + "/meters/unlabelled/\(name).jpg")
             guard case .failure(let error) = Aligner.align(photo, to: loaded) else {
@@ -300,7 +299,7 @@ import Testing
     /// wide); dials: the hub, a dark disc on the white face, in the middle, and some red. A box
     /// off by a few pixels, or a rotation the wrong way, fails these.
     @Test func cropsAreUprightAndCentred() throws {
-        guard let (loaded, folder) = try Self.demo() else { return }
+        let (loaded, folder) = try Self.demo()
         for name in Self.photos {
             let photo = try AlignmentFixtures.decodeJPEG(folder + "/\(name).jpg")
             let alignment = try Aligner.align(photo, to: loaded).get()
