@@ -97,30 +97,30 @@ enum LandmarkDetector {
         let (north, east, south, west) = (offsets[0], offsets[4], offsets[8], offsets[12])
         plane.pixels.withUnsafeBufferPointer { buffer in
             let p = buffer.baseAddress!
-            scores.withUnsafeMutableBufferPointer { score in
-                for y in border..<(height - border) {
-                    let row = y * width
-                    for x in border..<(width - border) {
-                        let i = row + x
-                        let centre = p[i], high = centre + fastThreshold, low = centre - fastThreshold
-                        // Of the four compass points at least two must be beyond the threshold
-                        // on the same side for nine contiguous pixels to be.
-                        let n = p[i + north], e = p[i + east], s = p[i + south], w = p[i + west]
-                        // Nine contiguous pixels of the sixteen always include two neighbouring
-                        // compass points: without such a pair on either side, no corner.
-                        let bn = n > high, be = e > high, bs = s > high, bw = w > high
-                        let dn = n < low, de = e < low, ds = s < low, dw = w < low
-                        guard (bn && be) || (be && bs) || (bs && bw) || (bw && bn) || (dn && de) || (de && ds) || (ds && dw) || (dw && dn)
-                        else { continue }
-                        var brightBits: UInt32 = 0, darkBits: UInt32 = 0
-                        for k in 0..<16 {
-                            let v = p[i + offsets[k]]
-                            brightBits |= UInt32(v > high ? 1 : 0) << UInt32(k)
-                            darkBits |= UInt32(v < low ? 1 : 0) << UInt32(k)
+            offsets.withUnsafeBufferPointer { circleOffsets in
+                scores.withUnsafeMutableBufferPointer { score in
+                    for y in border..<(height - border) {
+                        let row = y * width
+                        for x in border..<(width - border) {
+                            let i = row + x
+                            let centre = p[i], high = centre + fastThreshold, low = centre - fastThreshold
+                            let n = p[i + north], e = p[i + east], s = p[i + south], w = p[i + west]
+                            // Nine contiguous pixels of the sixteen always include two neighbouring
+                            // compass points: without such a pair on either side, no corner.
+                            let bn = n > high, be = e > high, bs = s > high, bw = w > high
+                            let dn = n < low, de = e < low, ds = s < low, dw = w < low
+                            guard (bn && be) || (be && bs) || (bs && bw) || (bw && bn) || (dn && de) || (de && ds) || (ds && dw) || (dw && dn)
+                            else { continue }
+                            var brightBits: UInt32 = 0, darkBits: UInt32 = 0
+                            for k in 0..<16 {
+                                let v = p[i + circleOffsets[k]]
+                                brightBits |= UInt32(v > high ? 1 : 0) << UInt32(k)
+                                darkBits |= UInt32(v < low ? 1 : 0) << UInt32(k)
+                            }
+                            guard hasRun(brightBits) || hasRun(darkBits) else { continue }
+                            score[i] = harris(p, width: width, x: x, y: y)
+                            candidates.append(i)
                         }
-                        guard hasRun(brightBits) || hasRun(darkBits) else { continue }
-                        score[i] = harris(p, width: width, x: x, y: y)
-                        candidates.append(i)
                     }
                 }
             }
