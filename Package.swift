@@ -71,8 +71,8 @@ let package = Package(
         ),
         // Trains the digit model on the corpus: `make train-digits` writes etc/meters/digits.weights.
         .executableTarget(name: "intake-train", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeTraining"], swiftSettings: swiftSettings),
-        // What only training needs, kept out of the library the daemon links: the dial renderer, the seeded generator.
-        .target(name: "IntakeTraining", dependencies: ["IntakeCodecs"], swiftSettings: swiftSettings),
+        // What only training needs, kept out of the library the daemon links: the dial renderer.
+        .target(name: "IntakeTraining", dependencies: ["IntakeCodecs", "IntakeMeter"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "intaked",
             dependencies: [

@@ -144,21 +144,15 @@ public enum Aligner {
     static func bestFit(_ points: [(reference: (x: Double, y: Double), photo: (x: Double, y: Double))], from start: PlaneTransform,
                         frame: AlignmentReference) -> (transform: PlaneTransform, inliers: Int, residual: Double)
     {
+        func error(_ transform: PlaneTransform, _ index: Int) -> Double {
+            squaredDistance(transform.apply(x: points[index].reference.x, y: points[index].reference.y), points[index].photo)
+        }
         func inliers(of transform: PlaneTransform) -> [Int] {
-            points.indices.filter { index in
-                let p = transform.apply(x: points[index].reference.x, y: points[index].reference.y)
-                let dx = p.x - points[index].photo.x, dy = p.y - points[index].photo.y
-                return dx * dx + dy * dy <= fitTolerance * fitTolerance
-            }
+            points.indices.filter { error(transform, $0) <= fitTolerance * fitTolerance }
         }
         func rms(_ transform: PlaneTransform, _ chosen: [Int]) -> Double {
             guard !chosen.isEmpty else { return .infinity }
-            let sum = chosen.reduce(0.0) { total, index in
-                let p = transform.apply(x: points[index].reference.x, y: points[index].reference.y)
-                let dx = p.x - points[index].photo.x, dy = p.y - points[index].photo.y
-                return total + dx * dx + dy * dy
-            }
-            return (sum / Double(chosen.count)).squareRoot()
+            return (chosen.reduce(0.0) { $0 + error(transform, $1) } / Double(chosen.count)).squareRoot()
         }
         let startChosen = inliers(of: start)
         var transform = start
@@ -258,43 +252,35 @@ enum TiltSearch {
     /// considered: a camera tilted by 15° moves the frame's edges by about a tenth of its size.
     static let reach = 60.0
     static let iterations = 400
+    /// The share of the frame four drawn pairs must span.
+    static let minimumSpan = 0.02
 
     static func refine(_ similarity: SimilarityTransform, pairs: [LandmarkPair], tolerance: Double, frame: AlignmentReference) -> PlaneTransform {
         let start = PlaneTransform(similarity)
         let limit = reach * similarity.scale
-        let near = pairs.filter { pair in
-            let p = similarity.apply(x: pair.reference.x, y: pair.reference.y)
-            return (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y) <= limit * limit
-        }
+        let near = pairs.filter { squaredDistance(similarity.apply(x: $0.reference.x, y: $0.reference.y), $0.photo) <= limit * limit }
+        guard near.count >= 8 else { return start }
         func count(_ transform: PlaneTransform) -> Int {
             near.reduce(0) { total, pair in
-                let p = transform.apply(x: pair.reference.x, y: pair.reference.y)
-                let d = (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y)
-                return total + (d <= tolerance * tolerance ? 1 : 0)
+                total + (squaredDistance(transform.apply(x: pair.reference.x, y: pair.reference.y), pair.photo) <= tolerance * tolerance ? 1 : 0)
             }
         }
         let similarityCount = count(start)
-        guard near.count >= 8 else { return start }
-        var state: UInt64 = 0x7117_5EA2_C400_0001 &+ UInt64(near.count)
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var draws = SampleDraws(seed: 0x7117_5EA2_C400_0001 &+ UInt64(near.count))
         var best = (transform: start, count: similarityCount)
-        let spread = 0.02 * Double(frame.width * frame.height)
+        let frameBox = Box(x: 0, y: 0, width: frame.width, height: frame.height)
         // All of them: a similarity that explains a band of a tilted frame well would stop an
         // adaptive count early, before a four-pair draw spans the tilt.
         for _ in 0..<iterations {
             var chosen: [Int] = []
             while chosen.count < 4 {
-                let index = next(near.count)
+                let index = draws.below(near.count)
                 if !chosen.contains(index) { chosen.append(index) }
             }
             let from = chosen.map { near[$0].reference }, to = chosen.map { near[$0].photo }
             // Four points bunched together fix no tilt.
-            guard frame.spanShare(from) * Double(frame.width * frame.height) >= spread,
-                  let candidate = PlaneTransform.fitting(from: from, to: to),
-                  candidate.perspectiveSpread(over: Box(x: 0, y: 0, width: frame.width, height: frame.height)) <= 2
+            guard frame.spanShare(from) >= minimumSpan, let candidate = PlaneTransform.fitting(from: from, to: to),
+                  candidate.perspectiveSpread(over: frameBox) <= 2
             else { continue }
             let candidateCount = count(candidate)
             if candidateCount > best.count { best = (candidate, candidateCount) }

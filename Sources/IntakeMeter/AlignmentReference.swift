@@ -16,8 +16,8 @@ struct AlignmentReference: Sendable {
     let quarter: AlignGrayPlane
     let comparedBlocks: [Int]
 
-    /// `moving` are the boxes whose content changes from photo to photo (wheels, dials): no
-    /// landmark is taken in a wheel (its digit changes), and neither is compared.
+    /// No landmark is taken in a wheel (its digit changes from photo to photo), and neither wheels
+    /// nor dials (their needles move) are compared.
     init(image: RGBImage, wheels: [Box], dials: [Box]) {
         width = image.width
         height = image.height
@@ -32,14 +32,15 @@ struct AlignmentReference: Sendable {
             // The whole patch in the picture: its 8 compass points and centre.
             for (dx, dy) in [(0.0, 0.0), (1, 0), (-1, 0), (0, 1), (0, -1), (0.7, 0.7), (-0.7, 0.7), (0.7, -0.7), (-0.7, -0.7)]
             where !inPicture(x + dx * size, y + dy * size) { return false }
-            return !wheels.contains { Self.box($0, contains: x, y, margin: size / 2) }
+            return !wheels.contains { $0.contains(x: x, y: y, margin: size / 2) }
         }
         quarter = gray.blockAveraged(4)
+        let moving = wheels + dials
         var blocks: [Int] = []
         for qy in 1..<max(1, quarter.height - 1) {
             for qx in 1..<max(1, quarter.width - 1) {
                 let x = Double(4 * qx) + 1.5, y = Double(4 * qy) + 1.5
-                guard !(wheels + dials).contains(where: { Self.box($0, contains: x, y, margin: 4) }) else { continue }
+                guard !moving.contains(where: { $0.contains(x: x, y: y, margin: 4) }) else { continue }
                 // The block and its neighbours wholly inside the picture.
                 var inside = true
                 for dy in -1...1 { for dx in -1...1 where quarter.pixels[(qy + dy) * quarter.width + qx + dx] <= blackLevel { inside = false } }
@@ -49,11 +50,6 @@ struct AlignmentReference: Sendable {
             }
         }
         comparedBlocks = blocks
-    }
-
-    static func box(_ box: Box, contains x: Double, _ y: Double, margin: Double) -> Bool {
-        x >= Double(box.x) - margin && y >= Double(box.y) - margin
-            && x <= Double(box.x + box.width) + margin && y <= Double(box.y + box.height) + margin
     }
 
     /// The share of the frame that the bounding box of `points` covers.
@@ -89,5 +85,13 @@ struct AlignmentReference: Sendable {
         let va = saa - sa * sa / n, vb = sbb - sb * sb / n
         guard va > 1e-6, vb > 1e-6 else { return 0 }
         return (sab - sa * sb / n) / (va * vb).squareRoot()
+    }
+}
+
+extension Box {
+    /// Whether (x, y) lies in the box grown by `margin` on every side.
+    func contains(x: Double, y: Double, margin: Double) -> Bool {
+        x >= Double(self.x) - margin && y >= Double(self.y) - margin
+            && x <= Double(self.x + width) + margin && y <= Double(self.y + height) + margin
     }
 }

@@ -11,14 +11,26 @@ struct LandmarkPair: Sendable {
     /// The photo landmark's orientation minus the reference landmark's, as a unit vector: a true
     /// pair turns by the camera's turn.
     var turn: (cos: Double, sin: Double)
-    /// Hamming distance of the descriptors (0…256).
-    var distance: Int
 
-    init(reference: (x: Double, y: Double), photo: (x: Double, y: Double), turnRadians: Double, distance: Int) {
-        self.reference = reference
-        self.photo = photo
+    init(_ reference: Landmark, _ photo: Landmark) {
+        self.reference = (reference.x, reference.y)
+        self.photo = (photo.x, photo.y)
+        let turnRadians = photo.angle - reference.angle
         turn = (cos(turnRadians), sin(turnRadians))
-        self.distance = distance
+    }
+}
+
+/// The draws of the random-sampling searches: a fixed-seed linear congruential sequence, so a
+/// photo is always aligned the same way.
+struct SampleDraws {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    /// The next index below `bound`.
+    mutating func below(_ bound: Int) -> Int {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((state >> 33) % UInt64(bound))
     }
 }
 
@@ -56,7 +68,7 @@ enum LandmarkMatching {
                         }
                     }
                     guard bestIndex >= 0, best <= maximumDistance, Double(best) < ratio * Double(second) else { continue }
-                    pairs.append(pair(reference.landmarks[bestIndex], photo.landmarks[i], distance: best))
+                    pairs.append(LandmarkPair(reference.landmarks[bestIndex], photo.landmarks[i]))
                 }
             }
         }
@@ -72,20 +84,20 @@ enum LandmarkMatching {
     {
         // A coarse grid of the photo landmarks, so each reference landmark looks at a few cells.
         let cell = max(radius, 8)
+        func cellOf(_ x: Double, _ y: Double) -> (x: Int, y: Int) { (Int((x / cell).rounded(.down)), Int((y / cell).rounded(.down))) }
+        func key(_ cell: (x: Int, y: Int)) -> Int { cell.y * 1_000_003 + cell.x }
         var grid: [Int: [Int]] = [:]
-        func key(_ x: Double, _ y: Double) -> Int { Int((y / cell).rounded(.down)) * 1_000_003 + Int((x / cell).rounded(.down)) }
-        for (index, landmark) in photo.landmarks.enumerated() { grid[key(landmark.x, landmark.y), default: []].append(index) }
+        for (index, landmark) in photo.landmarks.enumerated() { grid[key(cellOf(landmark.x, landmark.y)), default: []].append(index) }
         var candidates: [(reference: Int, photo: Int, distance: Int)] = []
         for (j, landmark) in reference.landmarks.enumerated() {
             let predicted = transform.apply(x: landmark.x, y: landmark.y)
             guard predicted.x.isFinite, predicted.y.isFinite, abs(predicted.x) < 1e6, abs(predicted.y) < 1e6 else { continue }
-            let cx = Int((predicted.x / cell).rounded(.down)), cy = Int((predicted.y / cell).rounded(.down))
-            for gy in (cy - 1)...(cy + 1) {
-                for gx in (cx - 1)...(cx + 1) {
-                    for i in grid[gy * 1_000_003 + gx] ?? [] {
+            let centre = cellOf(predicted.x, predicted.y)
+            for gy in (centre.y - 1)...(centre.y + 1) {
+                for gx in (centre.x - 1)...(centre.x + 1) {
+                    for i in grid[key((gx, gy))] ?? [] {
                         let other = photo.landmarks[i]
-                        let dx = other.x - predicted.x, dy = other.y - predicted.y
-                        guard dx * dx + dy * dy <= radius * radius else { continue }
+                        guard squaredDistance((other.x, other.y), predicted) <= radius * radius else { continue }
                         let distance = hamming(reference.descriptors, j, photo.descriptors, i)
                         if distance <= maximumDistance + 16 { candidates.append((j, i, distance)) }
                     }
@@ -98,17 +110,13 @@ enum LandmarkMatching {
         for candidate in candidates where !usedReference.contains(candidate.reference) && !usedPhoto.contains(candidate.photo) {
             usedReference.insert(candidate.reference)
             usedPhoto.insert(candidate.photo)
-            pairs.append(pair(reference.landmarks[candidate.reference], photo.landmarks[candidate.photo], distance: candidate.distance))
+            pairs.append(LandmarkPair(reference.landmarks[candidate.reference], photo.landmarks[candidate.photo]))
         }
         return pairs
     }
 
     static func hamming(_ a: [UInt64], _ i: Int, _ b: [UInt64], _ j: Int) -> Int {
         (0..<4).reduce(0) { $0 + (a[4 * i + $1] ^ b[4 * j + $1]).nonzeroBitCount }
-    }
-
-    static func pair(_ reference: Landmark, _ photo: Landmark, distance: Int) -> LandmarkPair {
-        LandmarkPair(reference: (reference.x, reference.y), photo: (photo.x, photo.y), turnRadians: photo.angle - reference.angle, distance: distance)
     }
 }
 
@@ -144,11 +152,7 @@ struct ConsensusSearch {
               frameCentre: (x: Double, y: Double) = (0, 0)) -> Consensus?
     {
         guard pairs.count >= 2 else { return nil }
-        var state: UInt64 = 0x5EED_A119_0000_0001 &+ UInt64(pairs.count)
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var draws = SampleDraws(seed: 0x5EED_A119_0000_0001 &+ UInt64(pairs.count))
         var best: (transform: SimilarityTransform, count: Int, error: Double)?
         let exhaustive = pairs.count * (pairs.count - 1) / 2 <= iterations
         var samples: [(Int, Int)] = []
@@ -156,7 +160,7 @@ struct ConsensusSearch {
             for i in 0..<pairs.count { for j in (i + 1)..<pairs.count { samples.append((i, j)) } }
         } else {
             for _ in 0..<iterations {
-                let i = next(pairs.count), j = next(pairs.count - 1)
+                let i = draws.below(pairs.count), j = draws.below(pairs.count - 1)
                 samples.append((i, j >= i ? j + 1 : j))
             }
         }
@@ -194,36 +198,36 @@ struct ConsensusSearch {
     private func isNear(_ hypothesis: SimilarityTransform, _ others: [SimilarityTransform], _ separation: Double, _ centre: (x: Double, y: Double)) -> Bool {
         let here = hypothesis.apply(x: centre.x, y: centre.y)
         return others.contains { other in
-            let there = other.apply(x: centre.x, y: centre.y)
             let turn = abs(Self.wrap(hypothesis.rotationDegrees - other.rotationDegrees))
-            return ((here.x - there.x) * (here.x - there.x) + (here.y - there.y) * (here.y - there.y)).squareRoot() < separation && turn < 10
+            return squaredDistance(here, other.apply(x: centre.x, y: centre.y)).squareRoot() < separation && turn < 10
         }
     }
 
+    /// How many pairs `transform` explains, and their squared errors summed with the tolerance
+    /// squared for each pair it does not (to break ties between hypotheses).
     private func score(_ transform: SimilarityTransform, _ pairs: [LandmarkPair]) -> (Int, Double) {
-        let limit = tolerance * tolerance
         var count = 0, error = 0.0
         for pair in pairs {
-            let p = transform.apply(x: pair.reference.x, y: pair.reference.y)
-            let d = (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y)
-            if d <= limit && agrees(pair, transform) {
+            if let d = explains(pair, transform) {
                 count += 1
                 error += d
             } else {
-                error += limit
+                error += tolerance * tolerance
             }
         }
         return (count, error)
     }
 
     func inlierIndices(_ transform: SimilarityTransform, _ pairs: [LandmarkPair]) -> [Int] {
-        let limit = tolerance * tolerance
-        return pairs.indices.filter { index in
-            let pair = pairs[index]
-            let p = transform.apply(x: pair.reference.x, y: pair.reference.y)
-            let d = (p.x - pair.photo.x) * (p.x - pair.photo.x) + (p.y - pair.photo.y) * (p.y - pair.photo.y)
-            return d <= limit && agrees(pair, transform)
-        }
+        pairs.indices.filter { explains(pairs[$0], transform) != nil }
+    }
+
+    /// The pair's squared error under `transform` when it is an inlier: within the tolerance, and
+    /// turned as the transform turns; nil otherwise.
+    @inline(__always)
+    private func explains(_ pair: LandmarkPair, _ transform: SimilarityTransform) -> Double? {
+        let d = squaredDistance(transform.apply(x: pair.reference.x, y: pair.reference.y), pair.photo)
+        return d <= tolerance * tolerance && agrees(pair, transform) ? d : nil
     }
 
     /// The similarity taking both pairs' reference points to their photo points; nil when the

@@ -199,15 +199,8 @@ enum LandmarkDetector {
     /// 256 pairs of points in a 27×27 patch, Gaussian around the centre (σ = patch/5, as BRIEF
     /// found best), from a fixed seed.
     static let pattern: [(Int8, Int8, Int8, Int8)] = {
-        var state: UInt64 = 0x1A7A_6E0F_F5E7_D00D
-        func uniform() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return (Double(z >> 11) + 0.5) / Double(1 << 53)
-        }
+        var random = SplitMix64(0x1A7A_6E0F_F5E7_D00D)
+        func uniform() -> Double { (Double(random.next() >> 11) + 0.5) / Double(1 << 53) }
         func coordinate() -> Int8 {
             // Box–Muller, one of the pair, clipped to the patch.
             let value = (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) * 31.0 / 5

@@ -2,6 +2,14 @@ public import IntakeCodecs
 
 /// The pictures `intake meter check` and `intake meter setup` draw.
 public enum MeterOverlays {
+    /// `photo` read by `reader`, with the check overlay of what it found.
+    public static func check(_ photo: RGBImage, with reader: MeterReader)
+        -> (alignment: Result<Alignment, AlignmentError>, reading: AssembledReading, overlay: Overlay)
+    {
+        let (aligned, reading) = reader.inspect(photo)
+        return (aligned, reading, check(photo: photo, profile: reader.profile, alignment: aligned, reading: reading))
+    }
+
     /// The photo seen through the alignment, in the reference frame, with every wheel and dial box
     /// and what was read in it (value and confidence); where the photo did not align, the photo
     /// itself framed in red.

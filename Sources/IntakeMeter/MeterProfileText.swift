@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// A proposed profile written out as a TOML file a person can read and correct.
 public enum MeterProfileText {
     public static func render(meter: String, reference: String, proposal: MeterSetup.Proposal) -> String {
@@ -9,8 +15,7 @@ public enum MeterProfileText {
             """
         for doubt in proposal.doubts { text += "# UNSURE: \(doubt)\n" }
         let decimals = proposal.decimals
-        var tolerance = 1.0
-        for _ in 0..<max(0, decimals - 1) { tolerance /= 10 }
+        let tolerance = pow(10, -Double(max(0, decimals - 1)))
         text += """
 
             name = "\(meter)"

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 public import IntakeCodecs
 
 /// Proposes a profile from one photo of a meter intake has never seen, as AI-on-the-edge-device's
@@ -9,9 +14,10 @@ public enum MeterSetup {
     public struct Proposal: Sendable {
         public var wheels: [MeterWheel]
         public var dials: [MeterDial]
-        public var decimals: Int
         /// Each thing the person should check, in words.
         public var doubts: [String]
+        /// One decimal per dial: the dials are the fractions.
+        public var decimals: Int { dials.count }
     }
 
     public static func propose(_ photo: RGBImage) -> Proposal {
@@ -28,7 +34,7 @@ public enum MeterSetup {
         let centreY = digits.map(\.centreY).sorted()[safe: digits.count / 2] ?? 0
         var wheels: [MeterWheel] = []
         for (index, digit) in digits.enumerated() {
-            let place = pow10(digits.count - 1 - index)
+            let place = pow(10, Double(digits.count - 1 - index))
             let box = Box(x: Int((digit.centreX - Double(boxWidth) / 2).rounded()), y: Int((centreY - Double(boxHeight) / 2).rounded()),
                           width: boxWidth, height: boxHeight)
             wheels.append(MeterWheel(box: clamp(box, photo), place: place))
@@ -58,7 +64,7 @@ public enum MeterSetup {
             }
             for (index, hub) in ordered.enumerated() {
                 let box = Box(x: Int((hub.x - Double(side - 1) / 2).rounded()), y: Int((hub.y - Double(side - 1) / 2).rounded()), width: side, height: side)
-                dials.append(MeterDial(box: clamp(box, photo), factor: 1 / pow10(index + 1)))
+                dials.append(MeterDial(box: clamp(box, photo), factor: pow(10, -Double(index + 1))))
             }
             if hubs.count > 1 {
                 doubts.append("which dial is which fraction is a guess (the one nearest the counter's last wheel taken as ×0.1, "
@@ -66,7 +72,7 @@ public enum MeterSetup {
             }
         }
         if digits.count >= 3 { doubts.append("the unit (m3 assumed) and whether the last wheel counts units: check them") }
-        return Proposal(wheels: wheels, dials: dials, decimals: dials.count, doubts: doubts)
+        return Proposal(wheels: wheels, dials: dials, doubts: doubts)
     }
 
     // MARK: Dials
@@ -199,13 +205,7 @@ public enum MeterSetup {
     }
 
     static func distance(_ a: (x: Double, y: Double), _ b: (x: Double, y: Double)) -> Double {
-        ((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot()
-    }
-
-    static func pow10(_ exponent: Int) -> Double {
-        var value = 1.0
-        for _ in 0..<exponent { value *= 10 }
-        return value
+        squaredDistance(a, b).squareRoot()
     }
 }
 

@@ -129,6 +129,12 @@ public struct PlaneTransform: Sendable, Equatable {
     }
 }
 
+/// The squared distance between two points: what every inlier test compares with a tolerance squared.
+@inline(__always)
+func squaredDistance(_ a: (x: Double, y: Double), _ b: (x: Double, y: Double)) -> Double {
+    (a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)
+}
+
 func atan2Degrees(_ y: Double, _ x: Double) -> Double {
     atan2(y, x) * 180 / .pi
 }

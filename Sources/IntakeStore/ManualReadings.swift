@@ -42,6 +42,11 @@ extension Database {
         }
     }
 
+    /// Whether the meter has any manual reading: what makes an inbox subfolder of that name a meter.
+    public func hasManualReadings(meter: String) throws(StoreError) -> Bool {
+        try !query("SELECT 1 FROM manual_readings WHERE meter_id = ? LIMIT 1", [.text(meter)]).isEmpty
+    }
+
     /// A meter's manual readings, oldest first.
     public func manualReadings(meter: String) throws(StoreError) -> [ManualReadingRecord] {
         try query("SELECT * FROM manual_readings WHERE meter_id = ? ORDER BY read_at, id", [.text(meter)]).map { row in

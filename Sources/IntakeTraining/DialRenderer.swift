@@ -5,6 +5,7 @@
     import Glibc
 #endif
 package import IntakeCodecs
+package import IntakeMeter
 
 /// Draws one analog dial crop with its needle at a given position: a face of one of several
 /// styles (plain, ringed, ticked, numbered clockwise or not, upright or radial numerals), a needle

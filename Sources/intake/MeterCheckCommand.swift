@@ -34,9 +34,8 @@ struct MeterCheck: ParsableCommand {
                 status = 2
                 continue
             }
-            let (aligned, reading) = reader.inspect(photo)
+            let (aligned, reading, picture) = MeterOverlays.check(photo, with: reader)
             let overlayPath = out + "/" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".check.png"
-            let picture = MeterOverlays.check(photo: photo, profile: reader.profile, alignment: aligned, reading: reading)
             let written = (try? picture.png()).map { FileManager.default.createFile(atPath: overlayPath, contents: Data($0)) } ?? false
             var line = "\(path): "
             if let value = reading.value {
@@ -64,19 +63,19 @@ struct MeterCheck: ParsableCommand {
 struct MeterOverlayMaker {
     let station: MeterStation?
     let processor: ImageProcessor?
+    let encoder: JPEGCodec?
 
     init(configuration path: String?) {
         let configuration = try? ConfigurationFile.load(explicitPath: path)
         station = configuration.map { MeterStation(profilesFolder: $0.meters.profilesDir) }
         processor = try? ImageProcessor(options: ProcessingOptions())
+        encoder = try? JPEGCodec()
     }
 
     func jpeg(meter: String, original: String) -> [UInt8]? {
-        guard let station, let processor, case .success(let reader)? = station.reader(for: meter),
+        guard let station, let processor, let encoder, case .success(let reader)? = station.reader(for: meter),
               let bytes = try? ImageFile.read(path: original, maxBytes: 50 << 20, followSymlinks: false),
               case .success(let photo) = processor.decodeUpright(bytes) else { return nil }
-        let (aligned, reading) = reader.inspect(photo)
-        let overlay = MeterOverlays.check(photo: photo, profile: reader.profile, alignment: aligned, reading: reading)
-        return try? JPEGCodec().encode(overlay.image, quality: 85)
+        return try? encoder.encode(MeterOverlays.check(photo, with: reader).overlay.image, quality: 85)
     }
 }

@@ -27,8 +27,13 @@ struct MeterEvaluate: ParsableCommand {
             evaluateDigits(codec)
             evaluateDials(codec)
         }
-        evaluateDemoPhotos()
-        evaluateMovedPhotos()
+        let station = MeterStation(profilesFolder: profiles)
+        guard case .success(let reader)? = station.reader(for: "demo-meter") else {
+            return output("demo photos: the demo-meter profile in \(profiles) cannot be loaded\n")
+        }
+        let photos = demoPhotos()
+        let plain = evaluateDemoPhotos(photos, reader)
+        evaluateMovedPhotos(photos, plain: plain, reader)
     }
 
     private func evaluateDigits(_ codec: JPEGCodec) {
@@ -85,14 +90,15 @@ struct MeterEvaluate: ParsableCommand {
         }
     }
 
-    private func evaluateDemoPhotos() {
-        let station = MeterStation(profilesFolder: profiles)
+    /// Each demo photo read as it is: its value and the meter stage's CPU milliseconds.
+    private func evaluateDemoPhotos(_ photos: [(name: String, image: RGBImage)], _ reader: MeterReader) -> [(value: Double?, ms: Double)] {
         var right = 0, readable = 0, wrong = 0
-        let photos = demoPhotos()
+        var results: [(value: Double?, ms: Double)] = []
         for (name, image) in photos {
             let truth = Double(name.dropLast(4))!
-            guard let read = station.read(meter: "demo-meter", photo: image) else { continue }
-            let value = read.reading.value
+            let (reading, ms) = CPUClock.timed { reader.read(image) }
+            results.append((reading.value, ms))
+            let value = reading.value
             // The file names are the camera's own readings, which lag some photos by up to 4.5 L:
             // within 5 L counts as right, and any difference over 1 L is checked by eye.
             let verdict: String
@@ -103,35 +109,29 @@ struct MeterEvaluate: ParsableCommand {
             } else {
                 verdict = "abstained"
             }
-            output("  \(name)  read \(value.map { Cell.decimal($0, 5) } ?? "unreadable (\(read.reading.unreadableReason ?? ""))")  \(verdict)\n")
+            output("  \(name)  read \(value.map { Cell.decimal($0, 5) } ?? "unreadable (\(reading.unreadableReason ?? ""))")  \(verdict)\n")
         }
         output("demo photos: \(right) of \(photos.count) read right (within 5 L of the file name), \(wrong) wrong, \(photos.count - readable) abstained (goal >= 11 right, 0 wrong)\n")
+        return results
     }
 
-    private func evaluateMovedPhotos() {
-        let station = MeterStation(profilesFolder: profiles)
-        guard let loaded = try? LoadedProfile.load(path: profiles + "/demo-meter.toml") else { return output("moved photos: no demo-meter profile\n") }
+    /// Each demo photo as a moved camera would take it, against its own untransformed reading.
+    private func evaluateMovedPhotos(_ photos: [(name: String, image: RGBImage)], plain: [(value: Double?, ms: Double)], _ reader: MeterReader) {
+        let loaded = reader.profile
         var same = 0, abstained = 0, different = 0, total = 0, readOnlyMoved = 0
         let resolution = 1 / pow(10, Double(loaded.profile.decimals))
-        var alignCPU: [Double] = [], readCPU: [Double] = [], alignCPUPlain: [Double] = [], readCPUPlain: [Double] = []
+        var alignCPU: [Double] = [], readCPU: [Double] = [], alignCPUPlain: [Double] = []
         var byMove: [String: (same: Int, abstained: Int, different: Int)] = [:]
-        for (name, image) in demoPhotos() {
-            func timed<T>(_ work: () -> T) -> (T, Double) {
-                let start = CPUClock.threadSeconds()
-                let result = work()
-                return (result, (CPUClock.threadSeconds() - start) * 1000)
-            }
-            let (plain, plainRead) = timed { station.read(meter: "demo-meter", photo: image)?.reading.value }
-            readCPUPlain.append(plainRead)
-            alignCPUPlain.append(timed { Aligner.align(image, to: loaded) }.1)
+        for ((name, image), plain) in zip(photos, plain) {
+            alignCPUPlain.append(CPUClock.timed { Aligner.align(image, to: loaded) }.ms)
             for move in CameraMove.standardSet {
                 let moved = move.apply(to: image)
-                let (value, readMs) = timed { station.read(meter: "demo-meter", photo: moved)?.reading }
+                let ((aligned, reading), readMs) = CPUClock.timed { reader.inspect(moved) }
                 readCPU.append(readMs)
-                alignCPU.append(timed { Aligner.align(moved, to: loaded) }.1)
+                alignCPU.append(CPUClock.timed { Aligner.align(moved, to: loaded) }.ms)
                 total += 1
                 var counts = byMove[move.description] ?? (0, 0, 0)
-                switch (plain, value?.value) {
+                switch (plain.value, reading.value) {
                 case (_, nil):
                     abstained += 1
                     counts.abstained += 1
@@ -151,12 +151,12 @@ struct MeterEvaluate: ParsableCommand {
                 default:
                     different += 1
                     counts.different += 1
-                    if case .success(let a) = Aligner.align(moved, to: loaded) {
+                    if case .success(let a) = aligned {
                         output("  (alignment: \(a.inliers) of \(a.correspondences), residual \(Cell.decimal(a.residualPixels, 2)) px, spread \(Cell.decimal(a.perspectiveSpread, 3)), similarity \(Cell.decimal(a.similarity, 2)))\n")
                     }
-                    output("  DIFFERENT: \(name) \(move): \(value?.value.map { Cell.decimal($0, 6) } ?? "-") vs \(plain.map { Cell.decimal($0, 6) } ?? "unreadable")\n")
+                    output("  DIFFERENT: \(name) \(move): \(reading.value.map { Cell.decimal($0, 6) } ?? "-") vs \(plain.value.map { Cell.decimal($0, 6) } ?? "unreadable")\n")
                 }
-                if value?.value == nil, verbose { output("  abstained: \(name) \(move): \(value?.unreadableReason ?? "")\n") }
+                if reading.value == nil, verbose { output("  abstained: \(name) \(move): \(reading.unreadableReason ?? "")\n") }
                 byMove[move.description] = counts
             }
         }
@@ -169,12 +169,19 @@ struct MeterEvaluate: ParsableCommand {
             + "\(readOnlyMoved) read right (within 5 L of the name) where the untransformed photo abstained (goal >= 95% as untransformed, 0 different)\n")
         func median(_ values: [Double]) -> String { Cell.decimal(values.sorted()[values.count / 2], 1) }
         guard !alignCPU.isEmpty, !alignCPUPlain.isEmpty else { return }
-        output("meter CPU per photo (median ms): 640x480 photos: alignment \(median(alignCPUPlain)), whole meter stage \(median(readCPUPlain)) (goal <= 30); moved photos (up to 896x672): alignment \(median(alignCPU)), whole stage \(median(readCPU))\n")
+        output("meter CPU per photo (median ms): 640x480 photos: alignment \(median(alignCPUPlain)), whole meter stage \(median(plain.map(\.ms))) (goal <= 30); moved photos (up to 896x672): alignment \(median(alignCPU)), whole stage \(median(readCPU))\n")
     }
 }
 
 /// CPU time of the calling thread: what one photo costs, whatever else the machine does.
 enum CPUClock {
+    /// `work`'s result and the thread CPU milliseconds it took.
+    static func timed<T>(_ work: () -> T) -> (result: T, ms: Double) {
+        let start = threadSeconds()
+        let result = work()
+        return (result, (threadSeconds() - start) * 1000)
+    }
+
     static func threadSeconds() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)

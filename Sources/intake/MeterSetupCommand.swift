@@ -28,11 +28,12 @@ struct MeterSetupCommand: ParsableCommand {
         guard let image = decodedPhoto(photo, with: processor) else { throw ExitCode(1) }
 
         let proposal = MeterSetup.propose(image)
-        let folder = (profilePath as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder.isEmpty ? "." : folder, withIntermediateDirectories: true)
+        let parent = (profilePath as NSString).deletingLastPathComponent
+        let folder = parent.isEmpty ? "." : parent
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let base = ((profilePath as NSString).lastPathComponent as NSString).deletingPathExtension
-        let referenceName = base + ".reference.png", overlayPath = (folder.isEmpty ? "." : folder) + "/\(base).setup.png"
-        let referencePath = (folder.isEmpty ? "." : folder) + "/" + referenceName
+        let referenceName = base + ".reference.png", overlayPath = folder + "/\(base).setup.png"
+        let referencePath = folder + "/" + referenceName
         do {
             try Data(PNGEncoder.encode(image)).write(to: URL(fileURLWithPath: referencePath))
             try Data(MeterOverlays.setup(photo: image, proposal: proposal).png()).write(to: URL(fileURLWithPath: overlayPath))

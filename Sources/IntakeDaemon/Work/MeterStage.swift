@@ -81,7 +81,7 @@ struct MeterStage {
         if database == nil { database = try? Database(path: databasePath, readOnly: true) }
         let database = database
         return naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id))) { [station] meter in
-            station.hasProfile(meter) || !MeterReferences.load(meter: meter, from: database).manual.isEmpty
+            station.hasProfile(meter) || ((try? database?.hasManualReadings(meter: meter)) ?? false)
         }
     }
 
