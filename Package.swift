@@ -32,34 +32,36 @@ let package = Package(
         // SHA-256 with the CPU's SHA instructions: one hash does not need a cryptography package.
         .target(name: "CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
 
-        .target(name: "IntakeConfig", swiftSettings: swiftSettings),
+        // What every module shares and nothing else owns: errno text (and, below, the state root's layout and time).
+        .target(name: "IntakeCore", swiftSettings: swiftSettings),
+        .target(name: "IntakeConfig", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeCodecs",
-            dependencies: ["CTurboJPEG", "CPNGReader", "CExif"],
+            dependencies: ["IntakeCore", "CTurboJPEG", "CPNGReader", "CExif"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "IntakePipeline",
             dependencies: [
-                "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux", "CSHA256",
+                "IntakeCore", "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux", "CSHA256",
             ],
             swiftSettings: swiftSettings
         ),
         .target(name: "IntakeStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         // Optimised in debug builds too: its tests align and read hundreds of photos, which
         // unoptimised code does some twenty times slower.
-        .target(name: "IntakeMeter", dependencies: ["IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
-        .target(name: "IntakeClassify", dependencies: ["IntakeCodecs", "CLinux"], swiftSettings: swiftSettings),
+        .target(name: "IntakeMeter", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
+        .target(name: "IntakeClassify", dependencies: ["IntakeCore", "IntakeCodecs", "CLinux"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeDaemon",
             dependencies: [
-                "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakeClassify", "IntakeMeter", "CLinux",
+                "IntakeCore", "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakeClassify", "IntakeMeter", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "IntakeReports", dependencies: ["IntakeStore", "IntakeConfig", "IntakePipeline"],
+            name: "IntakeReports", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakePipeline"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "intake",
@@ -93,6 +95,11 @@ let package = Package(
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntakeDaemonTests", dependencies: ["IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"],
+            swiftSettings: swiftSettings),
+        // The slow ones: real intaked processes fed, killed and starved of disk, the corpus sweep.
+        // `swift test --skip IntakeSystemTests` runs the rest in seconds; `make test` runs all.
+        .testTarget(
+            name: "IntakeSystemTests", dependencies: ["IntakePipeline", "IntakeStore", "IntakeCodecs", "IntakeTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCLITests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "IntakeStore", "IntakeReports"], swiftSettings: swiftSettings),
     ]

@@ -7,8 +7,9 @@ packages=(libturbojpeg0-dev libpng-dev libexif-dev libsqlite3-dev pkg-config)
 case "${1:-}" in
     # GNU time measures the contenders' peak RSS (bench/benchlib.py).
     --bench) packages+=(python3 python3-venv time) ;;
-    # The HTML report is checked in a real headless browser.
-    --test) packages+=(chromium) ;;
+    # The HTML report is checked in a real headless browser; the sqlite3 shell is the other
+    # writer that locks the database under a running daemon.
+    --test) packages+=(chromium sqlite3) ;;
 esac
 
 missing=()

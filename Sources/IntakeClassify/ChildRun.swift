@@ -1,4 +1,5 @@
 internal import CLinux
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ struct ChildRun {
     ) -> Result<ChildRun, SpawnFailure> {
         let deadline = Deadline(seconds: timeoutSeconds)
         guard let output = CapturePipe(), let errors = CapturePipe() else {
-            return .failure(SpawnFailure(reason: "no pipe could be made: \(String(cString: strerror(errno)))"))
+            return .failure(SpawnFailure(reason: "no pipe could be made: \(ErrnoText.current)"))
         }
         // Closed here, at the end, and not whenever the optimiser sees their last use.
         defer {
@@ -127,7 +128,7 @@ struct ChildRun {
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let status = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
-        guard status == 0 else { return .failure(SpawnFailure(reason: "\(program): \(String(cString: strerror(status)))")) }
+        guard status == 0 else { return .failure(SpawnFailure(reason: "\(program): \(ErrnoText.describe(status))")) }
         return .success(pid)
     }
 

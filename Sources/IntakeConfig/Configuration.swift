@@ -72,6 +72,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
         public var metricsListen: ListenAddress?
         /// Jobs held in memory; the folders themselves are the durable backlog.
         public var queueCapacity: Int
+        /// Below this much free space on the state root's filesystem no file is claimed; 0 = no floor.
+        public var minFreeBytes: Int
 
         /// Creates daemon settings; each omitted value takes its default.
         public init(
@@ -82,7 +84,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
             shutdownGraceSeconds: Double = 10,
             metricsIntervalSeconds: Double = 5,
             metricsListen: ListenAddress? = nil,
-            queueCapacity: Int = 10_000
+            queueCapacity: Int = 10_000,
+            minFreeBytes: Int = 256 * 1_048_576
         ) {
             self.root = root
             self.workers = workers
@@ -92,6 +95,7 @@ public struct IntakeConfiguration: Sendable, Equatable {
             self.metricsIntervalSeconds = metricsIntervalSeconds
             self.metricsListen = metricsListen
             self.queueCapacity = queueCapacity
+            self.minFreeBytes = minFreeBytes
         }
 
         /// The number of workers to start: ``workers``, or one per core when it is 0.
@@ -230,11 +234,13 @@ public struct IntakeConfiguration: Sendable, Equatable {
     public struct Watch: Sendable, Equatable {
         /// Files ending in one of these are still being written and are left alone.
         public var ignoreSuffixes: [String]
-        /// How long a file must stay unchanged before it is picked up; 0 takes it at once.
+        /// How long a file must have stayed unchanged before it is claimed when nothing else can
+        /// tell that its writer is done: no lease (a network filesystem) and no close-after-write
+        /// event from inotify (a file found by a scan). 0 takes such a file at once.
         public var settleMilliseconds: Int
 
         /// Creates watch settings; each omitted value takes its default.
-        public init(ignoreSuffixes: [String] = [".tmp", ".part", "~"], settleMilliseconds: Int = 0) {
+        public init(ignoreSuffixes: [String] = [".tmp", ".part", "~"], settleMilliseconds: Int = 2000) {
             self.ignoreSuffixes = ignoreSuffixes
             self.settleMilliseconds = settleMilliseconds
         }

@@ -93,6 +93,9 @@ extension IntakeConfiguration.Daemon {
         let queueCapacity = try section.integer("queue_capacity", default: defaults.queueCapacity, mustBe: positiveInteger) {
             $0 >= 1
         }
+        let minFreeBytes = try section.integer(
+            "min_free_bytes", default: defaults.minFreeBytes, mustBe: "a number of bytes, 0 (no floor) or more"
+        ) { $0 >= 0 }
         try section.rejectUnknownKeys()
 
         self.init(
@@ -100,7 +103,7 @@ extension IntakeConfiguration.Daemon {
             reconcileIntervalSeconds: reconcileInterval, shutdownGraceSeconds: shutdownGrace,
             metricsIntervalSeconds: metricsInterval,
             metricsListen: listen.isEmpty ? nil : IntakeConfiguration.ListenAddress(parsing: listen),
-            queueCapacity: queueCapacity)
+            queueCapacity: queueCapacity, minFreeBytes: minFreeBytes)
     }
 }
 

@@ -1,3 +1,5 @@
+import IntakeCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -35,6 +37,6 @@ enum TextFile {
     }
 
     private static func describe(errno code: Int32) -> String {
-        String(cString: strerror(code))
+        ErrnoText.describe(code)
     }
 }

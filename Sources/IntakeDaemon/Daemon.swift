@@ -4,6 +4,7 @@ import IntakeMeter
 import IntakePipeline
 import IntakeStore
 import Synchronization
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -80,17 +81,22 @@ public final class Daemon {
 
         let requeuer = Requeuer(root: root, queue: queue, committer: committer, logger: logger)
         requeuer.run()
+        let space = SpaceFloor(path: root.path, minimumFreeBytes: UInt64(configuration.daemon.minFreeBytes), logger: logger, notifier: notifier)
         let claimer = Claimer(
-            root: root, queue: queue, committer: committer, sidecarWaitSeconds: Double(configuration.meters.sidecarWaitSeconds), logger: logger)
+            root: root, queue: queue, committer: committer, space: space,
+            sidecarWaitSeconds: Double(configuration.meters.sidecarWaitSeconds),
+            settleSeconds: Double(configuration.watch.settleMilliseconds) / 1000, logger: logger)
         let watcher = try InboxWatcher(
             inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
             scanInterval: configuration.daemon.reconcileIntervalSeconds, logger: logger
         ) { candidate in claimer.claim(candidate) }
         queue.whenRoomAgain { watcher.requestScan() }
+        space.whenResumed { watcher.requestScan() }
         let watcherThread = SystemThread(name: "intake-watch") { watcher.run() }
 
         let ticker = Ticker(
-            metrics: metrics, queue: queue, watcher: watcher, environments: environments, metricsPath: root.metrics,
+            metrics: metrics, queue: queue, watcher: watcher, space: space, committer: committer, environments: environments,
+            metricsPath: root.metrics,
             interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger, everyTick: { requeuer.run() })
         let tickerThread = SystemThread(name: "intake-tick") { ticker.run() }
         let server = startMetricsServer(metrics)
@@ -134,7 +140,7 @@ public final class Daemon {
     /// One daemon per state root: a second would claim the same files.
     private static func lock(_ root: StateRoot) throws(DaemonError) -> Int32 {
         let fd = open(root.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DaemonError("cannot open \(root.lock): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw DaemonError("cannot open \(root.lock): \(ErrnoText.current)") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw DaemonError("another intaked is already running on \(root.path) (it holds \(root.lock))")

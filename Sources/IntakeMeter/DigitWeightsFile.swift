@@ -1,3 +1,4 @@
+import IntakeCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -162,7 +163,7 @@ package enum DigitWeightsFile {
     /// Reads and decodes the file at `path`, which must hold a model of `kind`.
     package static func read(path: String, kind: ReaderKind) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
         guard let bytes = FileBytes.read(path) else {
-            throw DigitModelError("cannot read \(kind) weights \(path): \(String(cString: strerror(errno)))")
+            throw DigitModelError("cannot read \(kind) weights \(path): \(ErrnoText.current)")
         }
         let decoded: (network: DigitNetwork, kind: ReaderKind, parameters: [Float])
         do {
@@ -183,13 +184,13 @@ package enum DigitWeightsFile {
         let bytes = encode(network, kind: kind, parameters: parameters, encoding: encoding)
         let temporary = path + ".tmp"
         guard let file = fopen(temporary, "wb") else {
-            throw DigitModelError("cannot create \(temporary): \(String(cString: strerror(errno)))")
+            throw DigitModelError("cannot create \(temporary): \(ErrnoText.current)")
         }
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
         fclose(file)
         guard written == bytes.count, flushed, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = ErrnoText.current
             unlink(temporary)
             throw DigitModelError("cannot write \(path): \(reason)")
         }

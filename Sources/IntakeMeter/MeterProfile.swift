@@ -4,6 +4,7 @@
     import Musl
 #endif
 internal import IntakeConfig
+import IntakeCore
 
 /// A rectangle of whole pixels in a meter's reference frame: where a wheel or dial is to be cut out.
 ///
@@ -166,7 +167,7 @@ public struct MeterProfile: Sendable, Equatable {
     /// images are not opened here (`LoadedProfile.load` does that).
     public static func load(path: String) throws(MeterProfileError) -> MeterProfile {
         guard let bytes = FileBytes.read(path) else {
-            let reason = errno == ENOENT ? "meter profile not found" : "can't read meter profile: \(String(cString: strerror(errno)))"
+            let reason = errno == ENOENT ? "meter profile not found" : "can't read meter profile: \(ErrnoText.current)"
             throw MeterProfileError(file: path, message: reason)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -4,6 +4,7 @@
     import Musl
 #endif
 public import IntakeCodecs
+import IntakeCore
 
 /// A profile with its images read: the reference frame's size, its landmarks and the marks ready
 /// to search for. Load it once per profile and align every photo of the meter against it.
@@ -84,7 +85,7 @@ public struct LoadedProfile: Sendable {
 
     private static func image(at path: String, key: String, file: String, codec: JPEGCodec) throws(MeterProfileError) -> RGBImage {
         guard let bytes = FileBytes.read(path) else {
-            throw MeterProfileError(file: file, key: key, message: "\"\(key)\": can't read \(path): \(String(cString: strerror(errno)))")
+            throw MeterProfileError(file: file, key: key, message: "\"\(key)\": can't read \(path): \(ErrnoText.current)")
         }
         let decoded = bytes.withUnsafeBytes { raw in
             Result { () throws(CodecError) -> RGBImage in

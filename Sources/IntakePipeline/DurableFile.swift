@@ -1,4 +1,5 @@
 internal import CLinux
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -163,8 +164,15 @@ public enum DurableFile {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    /// An I/O failure: the disk or the permissions, not the file, so worth retrying.
+    /// An I/O failure, from the `errno` just set: the disk or the folders, never the file, so
+    /// worth trying again. A full or read-only disk, or a folder that cannot be written or is not
+    /// a folder, blocks until someone fixes it: see ``IntakeError/Kind/blocked``.
     public static func failure(_ stage: Stage, _ what: String) -> IntakeError {
-        .transient(stage, "\(what): \(String(cString: strerror(errno)))")
+        let code = errno
+        let reason = "\(what): \(ErrnoText.describe(code))"
+        return blockingCodes.contains(code) ? .blocked(stage, reason) : .transient(stage, reason)
     }
+
+    /// The `errno` values that say the folders cannot take writes until something changes.
+    public static let blockingCodes: Set<Int32> = [ENOSPC, EDQUOT, EROFS, EACCES, EPERM, ENOTDIR]
 }

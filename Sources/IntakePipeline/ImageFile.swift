@@ -1,3 +1,5 @@
+import IntakeCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +43,7 @@ public enum ImageFile {
             case ELOOP: throw .permanent(.sniff, "is a symbolic link; intake never follows links")
             case ENOENT: throw .permanent(.sniff, "no such file")
             case EACCES, EPERM: throw .permanent(.sniff, "permission denied")
-            default: throw .transient(.sniff, "cannot open: \(String(cString: strerror(code)))")
+            default: throw .transient(.sniff, "cannot open: \(ErrnoText.describe(code))")
             }
         }
         return fd
@@ -50,7 +52,7 @@ public enum ImageFile {
     /// The size of a regular file within the byte limit, checked before anything is read.
     private static func checkedSize(_ fd: Int32, maxBytes: Int) throws(IntakeError) -> Int {
         var status = stat()
-        guard fstat(fd, &status) == 0 else { throw .transient(.sniff, "cannot stat: \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &status) == 0 else { throw .transient(.sniff, "cannot stat: \(ErrnoText.current)") }
         guard status.st_mode & S_IFMT == S_IFREG else { throw .permanent(.sniff, "not a regular file") }
         let size = Int(status.st_size)
         if size > maxBytes {
@@ -66,7 +68,7 @@ public enum ImageFile {
         while filled < destination.count {
             let n = Glibc.read(fd, destination.baseAddress! + filled, destination.count - filled)
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw .transient(.sniff, "read failed: \(String(cString: strerror(errno)))") }
+            if n < 0 { throw .transient(.sniff, "read failed: \(ErrnoText.current)") }
             if n == 0 { break }
             filled += n
         }

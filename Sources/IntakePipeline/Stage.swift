@@ -10,8 +10,13 @@ public struct IntakeError: Error, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable {
         /// The file itself is the problem (not an image, corrupt, over a limit): retrying is pointless.
         case permanent
-        /// The machine is the problem (I/O, disk full, database busy): a later attempt may succeed.
+        /// The machine is the problem (I/O, a busy database): a later attempt may succeed.
         case transient
+        /// The state root cannot take the job's writes now: the disk is full or read-only, a folder
+        /// is unwritable or was replaced by a file. The file is not at fault and no attempt is spent:
+        /// the job waits, without limit, until the folders take writes again, and is never
+        /// dead-lettered for it.
+        case blocked
     }
 
     public let stage: Stage
@@ -26,6 +31,7 @@ public struct IntakeError: Error, Sendable, CustomStringConvertible {
 
     public static func permanent(_ stage: Stage, _ reason: String) -> IntakeError { .init(stage, .permanent, reason) }
     public static func transient(_ stage: Stage, _ reason: String) -> IntakeError { .init(stage, .transient, reason) }
+    public static func blocked(_ stage: Stage, _ reason: String) -> IntakeError { .init(stage, .blocked, reason) }
 
     public var description: String { "\(stage): \(reason)" }
 }

@@ -1,5 +1,6 @@
 public import IntakeStore
 import IntakePipeline
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -52,7 +53,7 @@ public struct Retry {
         // The claimed reading goes back with its image (the daemon takes both together).
         rename(OutputLayout.filedSidecar(beside: original), OutputLayout.filedSidecar(beside: target))
         guard rename(original, target) == 0 else {
-            return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot move it: \(String(cString: strerror(errno)))")
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot move it: \(ErrnoText.current)")
         }
         return Outcome(job: job.id, file: job.sourcePath, refusal: nil)
     }

@@ -62,6 +62,16 @@ extension Database {
         }
     }
 
+    /// Records that a job waits, without spending an attempt, because the state root cannot take
+    /// its writes (a full disk, a folder unwritable): queued again, with the reason.
+    public func markWaiting(id: String, stage: String?, reason: String, at time: Int64) throws(StoreError) {
+        try execute(
+            "UPDATE jobs SET status = 'queued', stage = ?2, error = ?3, error_kind = 'transient', updated_at = ?4 WHERE id = ?1",
+            [.text(id), SQLValue(stage), .text(reason), SQLValue(timestamp: time)]
+        )
+        try requireChanged(id)
+    }
+
     /// Records that attempt `attempt` was cut short (the daemon crashed or was killed) and queues the
     /// job to run again. The attempt's start is the job's last update if it was still processing,
     /// which ``markProcessing(id:attempt:at:)`` stamped.

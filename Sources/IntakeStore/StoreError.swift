@@ -1,3 +1,5 @@
+internal import CSQLite
+
 /// Why a database operation failed: SQLite's message and the statement or file involved.
 public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// What went wrong, as SQLite or the store put it.
@@ -24,4 +26,25 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         if let sql { text += " (in: \(sql))" }
         return text
     }
+}
+
+extension StoreError {
+    /// Whether the database could not do the work for the machine's sake (another writer holds
+    /// the lock, the disk is full or read-only, an I/O error, the file cannot be opened), not
+    /// for what was asked: the same request may succeed later and must be kept, not dropped.
+    public var isUnavailable: Bool {
+        guard let code else { return false }
+        return Self.unavailableCodes.contains(code & 0xFF)
+    }
+
+    /// Whether the connection itself may be spoilt (the file went read-only, vanished or failed
+    /// to read): a fresh one is opened for the next try.
+    public var needsNewConnection: Bool {
+        guard let code else { return false }
+        return [SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN].contains(code & 0xFF)
+    }
+
+    private static let unavailableCodes: Set<Int32> = [
+        SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL,
+    ]
 }

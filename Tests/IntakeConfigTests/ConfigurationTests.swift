@@ -23,12 +23,13 @@ struct ConfigurationValueTests {
         #expect(defaults.daemon.metricsIntervalSeconds == 5)
         #expect(defaults.daemon.metricsListen == nil)
         #expect(defaults.daemon.queueCapacity == 10_000)
+        #expect(defaults.daemon.minFreeBytes == 268_435_456)
         #expect(defaults.environments == [.init(name: "prod", weight: 4), .init(name: "beta", weight: 1)])
         #expect(defaults.queue.agingSeconds == 30)
         #expect(defaults.limits == .init(maxBytes: 52_428_800, maxPixels: 100_000_000, maxWidth: 65_500, maxHeight: 65_500))
         #expect(defaults.retry == .init(maxAttempts: 5, initialBackoffSeconds: 1, maxBackoffSeconds: 300))
         #expect(defaults.derive == .init(size: 256, quality: 90, angles: [90, 180, 270, 360]))
-        #expect(defaults.watch == .init(ignoreSuffixes: [".tmp", ".part", "~"], settleMilliseconds: 0))
+        #expect(defaults.watch == .init(ignoreSuffixes: [".tmp", ".part", "~"], settleMilliseconds: 2000))
         #expect(defaults.meters == .init(filenamePattern: nil, profilesDir: "etc/meters"))
         #expect(
             defaults.classify
@@ -215,7 +216,7 @@ struct ConfigurationErrorTests {
         #expect(error.line == 7)
         #expect(
             error.description
-                == #"etc/intake.toml:7: unknown key "daemon.worker" (known: root, workers, log_level, reconcile_interval_seconds, shutdown_grace_seconds, metrics_interval_seconds, metrics_listen, queue_capacity)"#
+                == #"etc/intake.toml:7: unknown key "daemon.worker" (known: root, workers, log_level, reconcile_interval_seconds, shutdown_grace_seconds, metrics_interval_seconds, metrics_listen, queue_capacity, min_free_bytes)"#
         )
     }
 
@@ -385,7 +386,7 @@ struct ShippedConfigurationTests {
         let expectedKeys: [String: [String]] = [
             "daemon": [
                 "root", "workers", "log_level", "reconcile_interval_seconds", "shutdown_grace_seconds",
-                "metrics_interval_seconds", "metrics_listen", "queue_capacity",
+                "metrics_interval_seconds", "metrics_listen", "queue_capacity", "min_free_bytes",
             ],
             "environments": ["prod", "beta"],
             "queue": ["aging_seconds"],

@@ -15,13 +15,20 @@ public final class DaemonHarness {
     public private(set) var pid: pid_t = 0
     private var runs = 0
 
-    /// `settings` are extra TOML lines (whole sections) for the configuration.
-    public init(workers: Int = 2, settings: String = "") throws {
+    /// Where `drop` writes a file before renaming it into the inbox; it must be on the inbox's
+    /// filesystem (a test that mounts one over the state root points it there).
+    public var stagingFolder: String
+
+    /// `settings` are extra TOML lines (whole sections) for the configuration; `daemonSettings`
+    /// extra lines for its `[daemon]` section. The free-space floor is off unless a test sets it.
+    public init(workers: Int = 2, settings: String = "", daemonSettings: String = "min_free_bytes = 0") throws {
         folder = try TemporaryFolder()
         root = folder.path + "/state"
+        stagingFolder = folder.path
         let toml = """
             [daemon]
             root = "\(root)"
+            \(daemonSettings)
             workers = \(workers)
             reconcile_interval_seconds = 2
             metrics_interval_seconds = 0.5
@@ -71,7 +78,7 @@ public final class DaemonHarness {
     /// elsewhere on the same filesystem, then renamed in.
     @discardableResult
     public func drop(_ relativePath: String, _ bytes: [UInt8]) -> String {
-        let staging = folder.path + "/staging-\(UInt64.random(in: 0 ... .max))"
+        let staging = stagingFolder + "/staging-\(UInt64.random(in: 0 ... .max))"
         if let file = fopen(staging, "wb") {
             _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             fclose(file)

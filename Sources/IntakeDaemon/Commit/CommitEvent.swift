@@ -12,6 +12,8 @@ enum CommitEvent: Sendable {
     case started(JobID, attempt: Int, at: UInt64)
     /// An attempt failed for a reason that may pass; the job waits for another.
     case retried(QueuedJob, IntakeError, startedAt: UInt64, finishedAt: UInt64)
+    /// The state root could not take the job's writes: it waits, no attempt spent.
+    case waiting(QueuedJob, IntakeError, at: UInt64)
     /// The job reached its end: done, or failed for good.
     case finished(FinishedJob)
 }

@@ -19,6 +19,11 @@ import Glibc
 /// A crash before 2 leaves the original in the spool and the job unfinished: it runs again,
 /// replacing its outputs. A crash between 2 and 3 leaves a finished row and its original in the
 /// spool: start-up completes the move. Nothing is lost and nothing is done twice.
+///
+/// When the database cannot write (a full disk, a lock held by another writer, a read-only file)
+/// the batch is kept and tried again until it goes in: no event is ever dropped for it. Meanwhile
+/// events pile up to `backlogLimit`, after which `post` waits, holding the workers and the claim
+/// back. An original that cannot be moved into place is tried again every second.
 final class Committer: Sendable {
     private let root: StateRoot
     private let logger: Logger
@@ -29,10 +34,18 @@ final class Committer: Sendable {
     /// How long a batch may wait for company; bounds the latency group commit adds under load.
     static let groupCommitWindow = 0.02
     static let largestBatch = 64
+    /// Events held while the database cannot take them, before posting waits for room.
+    static let backlogLimit = 2_000
+    /// The longest pause between tries while the database or the folders refuse.
+    static let longestRetryDelay = 2.0
     private let condition = Condition()
     nonisolated(unsafe) private var events: [CommitEvent] = []  // guarded by `condition`
     nonisolated(unsafe) private var stopping = false  // guarded by `condition`
     nonisolated(unsafe) private var thread: SystemThread?
+    /// Finished jobs whose original could not be moved into place yet (committer thread only).
+    nonisolated(unsafe) private var unmoved: [FinishedJob] = []
+    private let databaseOutage: Outage
+    private let filingOutage: Outage
 
     /// `observer` hears of every job made final (for the log line and metrics), after its commit;
     /// `batchObserver` of how many jobs each durable commit carried.
@@ -44,14 +57,28 @@ final class Committer: Sendable {
         self.observer = observer
         self.batchObserver = batchObserver
         self.moreWorkQueued = moreWorkQueued
+        databaseOutage = Outage(
+            "the database cannot record", meanwhile: "events are held and recorded as soon as it can; nothing is dropped",
+            logger: logger)
+        filingOutage = Outage(
+            "originals cannot be moved into processed/ or failed/", meanwhile: "they wait in the spool and are moved when they can",
+            logger: logger)
     }
 
+    /// Hands an event to the committer. Waits while `backlogLimit` events are already held.
     func post(_ event: CommitEvent) {
         condition.locked {
+            while events.count >= Self.backlogLimit && !stopping { condition.wait() }
             events.append(event)
-            condition.signal()
+            condition.broadcast()
         }
     }
+
+    /// Whether the database is refusing writes now, for metrics.
+    var databaseUnavailable: Bool { databaseOutage.isGoingOn }
+
+    /// Events waiting to be recorded, for metrics.
+    var backlog: Int { condition.locked { events.count } }
 
     /// Starts the committer's thread, which opens its own connection to the database.
     func start() throws(DaemonError) {
@@ -67,7 +94,8 @@ final class Committer: Sendable {
         }
     }
 
-    /// Commits what is posted, then stops; call after the workers have stopped.
+    /// Commits what is posted, then stops; call after the workers have stopped. If the database
+    /// cannot write even then, what is unrecorded stays in the spool for the next start.
     func stop() {
         condition.locked {
             stopping = true
@@ -76,23 +104,34 @@ final class Committer: Sendable {
         thread?.join()
     }
 
-    private func loop(_ database: Database) {
+    private var isStopping: Bool { condition.locked { stopping } }
+
+    private func loop(_ opened: Database) {
+        var database: Database? = opened
         while let batch = nextBatch() {
-            commit(batch, database)
+            guard commit(batch, &database) else { break }
         }
         // Everything committed is on disk, including the last moves of originals.
         try? DurableFile.sync(filesystemOf: root.path)
     }
 
     private func nextBatch() -> [CommitEvent]? {
-        condition.locked {
-            while events.isEmpty && !stopping { condition.wait() }
+        retryUnmoved()
+        return condition.locked {
+            while events.isEmpty && !stopping {
+                // An original waiting to be moved is tried again each second.
+                condition.wait(seconds: unmoved.isEmpty ? nil : 1)
+                if !unmoved.isEmpty && events.isEmpty { return [] }
+            }
             if events.isEmpty { return nil }
             let deadline = monotonicSeconds() + Self.groupCommitWindow
             while !stopping && moreWorkQueued() && finishedCount < Self.largestBatch && monotonicSeconds() < deadline {
                 condition.wait(seconds: deadline - monotonicSeconds())
             }
-            defer { events.removeAll(keepingCapacity: true) }
+            defer {
+                events.removeAll(keepingCapacity: true)
+                condition.broadcast()  // room again for posters held back
+            }
             return events
         }
     }
@@ -105,55 +144,98 @@ final class Committer: Sendable {
         }
     }
 
-    private func commit(_ batch: [CommitEvent], _ database: Database) {
+    /// Records the batch, trying until it goes in. Returns false when the daemon stops while the
+    /// database still refuses: the events are then left unrecorded, and their files in the spool.
+    private func commit(_ batch: [CommitEvent], _ database: inout Database?) -> Bool {
+        if batch.isEmpty { return true }
         let finished = batch.compactMap { event -> FinishedJob? in
             if case .finished(let job) = event { return job }
             return nil
         }
-        var delay = 0.05
-        var attempts = 0
         var recorded = finished
+        var delay = 0.05
         while true {
-            do {
-                if !finished.isEmpty { try DurableFile.sync(filesystemOf: root.path) }
-                try database.transaction {
-                    for event in batch { try record(event, in: database) }
-                }
+            switch record(batch, syncFirst: !finished.isEmpty, &database) {
+            case .recorded:
                 break
-            } catch {
-                attempts += 1
-                if attempts >= Self.attemptsBeforeSplitting, !(error is IntakeError) {
-                    // The database keeps refusing: one event may be the cause. Record them one by
-                    // one, so that a single bad event cannot hold back every job behind it.
-                    recorded = commitOneByOne(batch, database)
-                    break
+            case .invalid:
+                // The database works but refuses something in the batch: one event may be at
+                // fault. Record them one by one, so that it cannot hold back the jobs behind it.
+                guard let splitRecorded = commitOneByOne(batch, &database) else { return false }
+                recorded = splitRecorded
+            case .unavailable:
+                guard pause(&delay) else {
+                    logger.warning(
+                        "stopping while the database cannot record; the next start recovers these jobs from the spool",
+                        metadata: ["events": "\(batch.count)"])
+                    return false
                 }
-                // A busy or full disk, a locked database: nothing is lost while the batch is kept.
-                logger.error("commit failed; retrying", metadata: ["error": "\(error)", "in_s": "\(delay)"])
-                usleep(UInt32(delay * 1_000_000))
-                delay = min(delay * 2, 5)
+                continue
             }
+            break
         }
         if !recorded.isEmpty { batchObserver(recorded.count) }
         for job in recorded {
-            moveOriginal(job)
+            if !moveOriginal(job) { unmoved.append(job) }
             observer(job)
+        }
+        return true
+    }
+
+    private enum Outcome { case recorded, unavailable, invalid }
+
+    /// One try at recording `events` in one transaction.
+    private func record(_ events: [CommitEvent], syncFirst: Bool, _ database: inout Database?) -> Outcome {
+        do {
+            // A connection that failed for the file's sake (read-only, I/O, gone) is opened afresh.
+            let connection = try database ?? Database(path: root.database)
+            database = connection
+            if syncFirst { try DurableFile.sync(filesystemOf: root.path) }
+            try connection.transaction {
+                for event in events { try record(event, in: connection) }
+            }
+            databaseOutage.recovered()
+            return .recorded
+        } catch let error as StoreError where !error.isUnavailable {
+            logger.error("the database refused a batch", metadata: ["error": "\(error)"])
+            return .invalid
+        } catch {
+            databaseOutage.failed("\(error)", metadata: ["events": "\(events.count)"])
+            if let error = error as? StoreError, error.needsNewConnection { database = nil }
+            return .unavailable
         }
     }
 
-    static let attemptsBeforeSplitting = 5
+    /// Waits before another try, doubling the wait up to `longestRetryDelay`; false when stopping.
+    private func pause(_ delay: inout Double) -> Bool {
+        let wait = delay
+        delay = min(delay * 2, Self.longestRetryDelay)
+        return condition.locked {
+            if stopping { return false }
+            condition.wait(seconds: wait)
+            return !stopping
+        }
+    }
 
-    /// Records each event in its own transaction; an event the database refuses on its own is
-    /// logged and dropped. A finished job whose result could not be recorded keeps its original
-    /// in the spool, so the next start runs it again. Returns the finished jobs recorded.
-    private func commitOneByOne(_ batch: [CommitEvent], _ database: Database) -> [FinishedJob] {
+    /// Records each event in its own transaction. An event the working database refuses on its
+    /// own (a bug, not a fault of the machine) is logged with everything about it and left out;
+    /// a finished job among them keeps its original in the spool, and the next start runs it
+    /// again. Returns the finished jobs recorded, or nil when stopping while the database refuses.
+    private func commitOneByOne(_ batch: [CommitEvent], _ database: inout Database?) -> [FinishedJob]? {
         var recorded: [FinishedJob] = []
         for event in batch {
-            do {
-                try database.transaction { try record(event, in: database) }
-                if case .finished(let job) = event { recorded.append(job) }
-            } catch {
-                logger.critical("the database refused an event; dropping it", metadata: ["event": "\(event)", "error": "\(error)"])
+            var delay = 0.05
+            retrying: while true {
+                switch record([event], syncFirst: false, &database) {
+                case .recorded:
+                    if case .finished(let job) = event { recorded.append(job) }
+                case .invalid:
+                    logger.critical("the database refused an event as invalid; this is a bug, please report it", metadata: ["event": "\(event)"])
+                case .unavailable:
+                    guard pause(&delay) else { return nil }
+                    continue retrying
+                }
+                break
             }
         }
         return recorded
@@ -171,20 +253,30 @@ final class Committer: Sendable {
             try database.recordRetry(
                 id: job.id.rawValue, attempt: job.attempt, startedAt: Int64(startedAt), finishedAt: Int64(finishedAt),
                 stage: error.stage.rawValue, error: error.reason)
+        case .waiting(let job, let error, let at):
+            try database.markWaiting(id: job.id.rawValue, stage: error.stage.rawValue, reason: error.reason, at: Int64(at))
         case .finished(let job):
             try database.complete(JobCompletion(job))
             if let meter = job.meter { try database.recordMeterReading(jobID: job.job.id.rawValue, MeterReadingRecord(meter)) }
         }
     }
 
-    private func moveOriginal(_ job: FinishedJob) {
+    /// Files the original (and its sidecar) in processed/ or failed/; false if it must wait.
+    private func moveOriginal(_ job: FinishedJob) -> Bool {
         do {
             try root.fileSidecar(of: job.job.id, beside: job.destination)
             try DurableFile.move(job.job.spoolPath, to: job.destination)
+            return true
         } catch {
-            // Left in the spool with a final row: the next start completes the move(s).
-            logger.error("cannot move original into place", metadata: ["job": "\(job.job.id)", "error": "\(error)"])
+            filingOutage.failed("\(error)", metadata: ["job": "\(job.job.id)"])
+            return false
         }
+    }
+
+    private func retryUnmoved() {
+        guard !unmoved.isEmpty else { return }
+        unmoved = unmoved.filter { !moveOriginal($0) }
+        if unmoved.isEmpty { filingOutage.recovered() }
     }
 }
 

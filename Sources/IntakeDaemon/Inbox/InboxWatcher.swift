@@ -1,6 +1,8 @@
 internal import CLinux
+import IntakePipeline
 import Logging
 import Synchronization
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -49,6 +51,8 @@ final class InboxWatcher: Sendable {
         var stopping = false
         var loggedIgnored: Set<BytePath> = []
         var scanInterval: Double
+        /// Environments whose folder was found missing or not a folder, so that it is said once.
+        var unavailableEnvironments: Set<String> = []
     }
 
     private let inboxRoot: BytePath
@@ -69,9 +73,9 @@ final class InboxWatcher: Sendable {
         self.handler = handler
         state = Mutex(State(scanInterval: scanInterval))
         inotify = inotify_init1(Int32(IN_CLOEXEC))
-        guard inotify >= 0 else { throw DaemonError("cannot start inotify: \(String(cString: strerror(errno)))") }
+        guard inotify >= 0 else { throw DaemonError("cannot start inotify: \(ErrnoText.current)") }
         var fds: [Int32] = [0, 0]
-        guard intake_pipe(&fds) == 0 else { throw DaemonError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard intake_pipe(&fds) == 0 else { throw DaemonError("cannot create a pipe: \(ErrnoText.current)") }
         (wakeRead, wakeWrite) = (fds[0], fds[1])
     }
 
@@ -106,7 +110,6 @@ final class InboxWatcher: Sendable {
 
     /// The thread's body: watch, scan, then react to events until stopped.
     func run() {
-        for environment in environments { watchTree([Array(environment.utf8)]) }
         scanAll()
         var lastScan = monotonicSeconds()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -123,7 +126,7 @@ final class InboxWatcher: Sendable {
             var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&fds, 2, Int32(min(untilScan, 3600) * 1000) + 1)
             if ready < 0 && errno != EINTR {
-                logger.error("poll on inotify failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                logger.error("poll on inotify failed", metadata: ["error": "\(ErrnoText.current)"])
                 usleep(100_000)
             }
             if fds[1].revents != 0 {
@@ -165,14 +168,23 @@ final class InboxWatcher: Sendable {
         }
         if event.mask & (Self.ignored | Self.deleteSelf | Self.moveSelf) != 0 {
             // The folder is gone or moved away: its watch no longer names a place in the inbox.
-            state.withLock { state in
-                if let folder = state.folders.removeValue(forKey: event.wd) { state.watched.remove(folder) }
+            let folder = state.withLock { state in
+                let folder = state.folders.removeValue(forKey: event.wd)
+                if let folder { state.watched.remove(folder) }
+                return folder
             }
             if event.mask & Self.moveSelf != 0 { inotify_rm_watch(inotify, event.wd) }
+            // An environment's folder or the inbox itself: the next scan says so and makes it again.
+            if let folder, folder.count <= 1 { requestScan() }
             return
         }
         guard let folder = state.withLock({ $0.folders[event.wd] }), !name.isEmpty else { return }
         let components = folder + [name]
+        if folder.isEmpty {
+            // The inbox root: only an environment's folder coming back matters here.
+            if event.mask & Self.isDirectory != 0, environments.contains(String(decoding: name, as: UTF8.self)) { requestScan() }
+            return
+        }
         if event.mask & Self.isDirectory != 0 {
             if event.mask & (Self.create | Self.movedTo) != 0 {
                 // Watch first, then scan: a file dropped in between is caught by one or the other.
@@ -216,7 +228,7 @@ final class InboxWatcher: Sendable {
                             metadata: ["folder": "\(folder)"])
                     }
                 } else if code != ENOENT && code != ENOTDIR {
-                    logger.warning("cannot watch folder", metadata: ["folder": "\(folder)", "error": "\(String(cString: strerror(code)))"])
+                    logger.warning("cannot watch folder", metadata: ["folder": "\(folder)", "error": "\(ErrnoText.describe(code))"])
                 }
             } else {
                 state.withLock { state in
@@ -231,9 +243,54 @@ final class InboxWatcher: Sendable {
         }
     }
 
+    /// Scans every environment's folder, first making sure the inbox and each environment's
+    /// folder exist and are watched: a folder deleted under the running daemon is made again
+    /// (and said once); one replaced by a file is said once and left to the administrator.
     private func scanAll() {
         state.withLock { $0.counters.rescans += 1 }
-        for environment in environments { scan([Array(environment.utf8)]) }
+        watchInboxRoot()
+        for environment in environments where environmentFolderIsReady(environment) {
+            let components = [Array(environment.utf8)]
+            if !state.withLock({ $0.watched.contains(components) }) { watchTree(components) }
+            scan(components)
+        }
+    }
+
+    private func watchInboxRoot() {
+        guard !state.withLock({ $0.watched.contains([]) }) else { return }
+        try? DurableFile.makeFolders(inboxRoot.description, stage: .claim)
+        let wd = inboxRoot.withCString { inotify_add_watch(inotify, $0, Self.create | Self.movedTo | Self.onlyDirectory | Self.deleteSelf | Self.moveSelf) }
+        guard wd >= 0 else { return }
+        state.withLock { state in
+            state.folders[wd] = []
+            state.watched.insert([])
+        }
+    }
+
+    /// Whether the environment's folder is there to scan; makes it when missing.
+    private func environmentFolderIsReady(_ environment: String) -> Bool {
+        let folder = inboxRoot.appending(Array(environment.utf8))
+        var problem: String?
+        if let status = folder.status() {
+            if !status.isDirectory { problem = "is not a folder: files for \(environment) cannot arrive until it is one again" }
+        } else {
+            do {
+                try DurableFile.makeFolders(folder.description, stage: .claim)
+                logger.warning("inbox folder was missing; made it again", metadata: ["folder": "\(folder)"])
+            } catch {
+                problem = "is missing and cannot be made (\(error.reason))"
+            }
+        }
+        guard let problem else {
+            if state.withLock({ $0.unavailableEnvironments.remove(environment) }) != nil {
+                logger.notice("inbox folder is back", metadata: ["folder": "\(folder)"])
+            }
+            return true
+        }
+        if state.withLock({ $0.unavailableEnvironments.insert(environment).inserted }) {
+            logger.error("inbox folder \(problem)", metadata: ["folder": "\(folder)"])
+        }
+        return false
     }
 
     /// Offers every file below `components` as a candidate, watching any folder not yet watched.

@@ -1,3 +1,5 @@
+import IntakeCore
+
 /// Why ``MetricsFile/write(_:to:)`` failed: the file, the step and the system's reason.
 public struct MetricsFileError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file that was being written or renamed (the temporary one for open, write and fsync).

@@ -1,3 +1,4 @@
+import IntakeCore
 import Glibc
 import Synchronization
 

@@ -1,6 +1,7 @@
 internal import CLinux
 import IntakePipeline
 import Logging
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -10,27 +11,36 @@ import Glibc
 /// spool/active under a new job id, queues it and has its row recorded. The rename is the claim:
 /// from then on the file is the daemon's, and a crash finds it in the spool.
 final class Claimer: Sendable {
-    /// How old a scanned file must be when leases cannot tell whether it is still being written.
-    static let settleSeconds = 2.0
+    /// How long a file must have been left alone when neither a lease nor inotify can say that
+    /// its writer is done (`[watch] settle_milliseconds`).
+    private let settleSeconds: Double
 
     private let root: StateRoot
     private let queue: JobQueue
     private let committer: Committer
+    private let space: SpaceFloor
     private let logger: Logger
+    /// The spool refusing renames (read-only, full, unwritable): said once, not once per file.
+    private let spoolOutage: Outage
     /// How long a sidecar waits for its image before it is claimed alone, to be set aside.
     private let sidecarWaitSeconds: Double
 
-    init(root: StateRoot, queue: JobQueue, committer: Committer, sidecarWaitSeconds: Double, logger: Logger) {
+    init(root: StateRoot, queue: JobQueue, committer: Committer, space: SpaceFloor, sidecarWaitSeconds: Double,
+         settleSeconds: Double, logger: Logger) {
         self.root = root
+        self.space = space
+        self.settleSeconds = settleSeconds
         self.queue = queue
         self.committer = committer
         self.sidecarWaitSeconds = sidecarWaitSeconds
         self.logger = logger
+        spoolOutage = Outage(
+            "files cannot be claimed into the spool", meanwhile: "they stay in the inbox and are claimed when they can", logger: logger)
     }
 
     /// Claims `candidate` if it is ready; false when it must wait (queue full, still being written).
     func claim(_ candidate: Candidate) -> Bool {
-        guard queue.hasRoom else { return false }
+        guard queue.hasRoom, space.allowsClaiming() else { return false }
         guard let status = candidate.path.linkStatus() else { return true }  // gone: claimed or removed already
         if status.isDirectory { return true }
         if status.isRegularFile && !isComplete(candidate.path, reportedComplete: candidate.reportedComplete, status: status) { return false }
@@ -89,7 +99,7 @@ final class Claimer: Sendable {
             default: break
             }
         }
-        return reportedComplete || secondsSinceChange(status) >= Self.settleSeconds
+        return reportedComplete || secondsSinceChange(status) >= settleSeconds
     }
 
     private func secondsSinceChange(_ status: stat) -> Double {
@@ -107,11 +117,18 @@ final class Claimer: Sendable {
             try? DurableFile.makeFolders(DurableFile.parent(of: target), stage: .claim)
             status = source.withCString { rename($0, target) }
         }
-        guard status != 0 else { return .moved }
+        guard status != 0 else {
+            spoolOutage.recovered()
+            return .moved
+        }
         let code = errno
         if code == EXDEV { return moveAcrossFilesystems(source, to: target) }
         if code == ENOENT { return .gone }  // taken meanwhile by a scan racing an event
-        logger.warning("cannot claim file", metadata: ["file": "\(source)", "error": "\(String(cString: strerror(code)))"])
+        if DurableFile.blockingCodes.contains(code) {
+            spoolOutage.failed(ErrnoText.describe(code), metadata: ["file": "\(source)"])
+        } else {
+            logger.warning("cannot claim file", metadata: ["file": "\(source)", "error": "\(ErrnoText.describe(code))"])
+        }
         return .failed
     }
 

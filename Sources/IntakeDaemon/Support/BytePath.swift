@@ -26,6 +26,12 @@ struct BytePath: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The status of what the path names, following a final link (an environment's folder may be one).
+    func status() -> stat? {
+        var status = stat()
+        return withCString { fstatat(AT_FDCWD, $0, &status, 0) } == 0 ? status : nil
+    }
+
     /// The file's status without following a final symbolic link; nil when it is gone.
     func linkStatus() -> stat? {
         var status = stat()

@@ -17,6 +17,10 @@ final class DaemonMetrics: Sendable {
     private let lastWatcherTotals = Mutex((overflows: 0, rescans: 0))
     let watches: Gauge
     let watchDegraded: Gauge
+    let freeBytes: Gauge
+    let claimingPaused: Gauge
+    let databaseUnavailable: Gauge
+    let commitBacklog: Gauge
 
     init() {
         let latency: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -34,6 +38,12 @@ final class DaemonMetrics: Sendable {
         rescans = registry.counter("intake_inbox_scans_total", help: "Full scans of the inboxes since start: at start, periodic, after overflows.")
         watches = registry.gauge("intake_inotify_watches", help: "Folders watched with inotify.")
         watchDegraded = registry.gauge("intake_inotify_degraded", help: "1 when the watch limit was hit and the inboxes are scanned instead.")
+        freeBytes = registry.gauge("intake_state_root_free_bytes", help: "Free space on the state root's filesystem, for an unprivileged user.")
+        claimingPaused = registry.gauge(
+            "intake_claiming_paused", help: "1 while free space is below min_free_bytes and new files are left in the inbox.")
+        databaseUnavailable = registry.gauge(
+            "intake_database_unavailable", help: "1 while the database refuses writes (locked, full, read-only) and events are held.")
+        commitBacklog = registry.gauge("intake_commit_backlog_events", help: "Events waiting to be recorded in the database.")
     }
 
     func record(_ job: FinishedJob) {
@@ -42,6 +52,14 @@ final class DaemonMetrics: Sendable {
         for (stage, ms) in job.timings { stageSeconds.observe(ms / 1000, labels: [("stage", stage.rawValue)]) }
         let latency = Double(job.finishedAt &- job.job.createdAt) / 1000
         jobSeconds.observe(max(0, latency), labels: [("env", environment)])
+    }
+
+    func sample(space: SpaceFloor, committer: Committer) {
+        let free = space.freeBytes
+        if free != .max { freeBytes.set(Double(free)) }
+        claimingPaused.set(space.isPaused ? 1 : 0)
+        databaseUnavailable.set(committer.databaseUnavailable ? 1 : 0)
+        commitBacklog.set(Double(committer.backlog))
     }
 
     func sample(queue: JobQueue, watcher: InboxWatcher, environments: [String]) {

@@ -1,5 +1,6 @@
 internal import CLinux
 import IntakePipeline
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -73,7 +74,7 @@ struct SystemThread: Sendable {
             body.run()
             return nil
         }, box)
-        precondition(status == 0, "cannot start thread \(name): \(String(cString: strerror(status)))")
+        precondition(status == 0, "cannot start thread \(name): \(ErrnoText.describe(status))")
         handle = thread
     }
 

@@ -8,6 +8,8 @@ final class Ticker: Sendable {
     private let metrics: DaemonMetrics
     private let queue: JobQueue
     private let watcher: InboxWatcher
+    private let space: SpaceFloor
+    private let committer: Committer
     private let environments: [String]
     private let metricsPath: String
     private let interval: Double
@@ -16,18 +18,23 @@ final class Ticker: Sendable {
     private let condition = Condition()
     private let stopping = Mutex(false)
     private let everyTick: @Sendable () -> Void
+    private let metricsOutage: Outage
 
-    init(metrics: DaemonMetrics, queue: JobQueue, watcher: InboxWatcher, environments: [String], metricsPath: String,
+    init(metrics: DaemonMetrics, queue: JobQueue, watcher: InboxWatcher, space: SpaceFloor, committer: Committer,
+         environments: [String], metricsPath: String,
          interval: Double, notifier: SystemdNotifier, logger: Logger, everyTick: @escaping @Sendable () -> Void = {}) {
         self.everyTick = everyTick
         self.metrics = metrics
         self.queue = queue
         self.watcher = watcher
+        self.space = space
+        self.committer = committer
         self.environments = environments
         self.metricsPath = metricsPath
         self.interval = interval
         self.notifier = notifier
         self.logger = logger
+        metricsOutage = Outage("metrics.prom cannot be written", meanwhile: "the metrics are still served if metrics_listen is set", logger: logger)
     }
 
     func run() {
@@ -36,6 +43,7 @@ final class Ticker: Sendable {
         while !stopping.withLock({ $0 }) {
             let now = monotonicSeconds()
             if now >= nextMetrics {
+                space.check()
                 everyTick()
                 writeMetrics()
                 nextMetrics = now + interval
@@ -59,10 +67,12 @@ final class Ticker: Sendable {
 
     private func writeMetrics() {
         metrics.sample(queue: queue, watcher: watcher, environments: environments)
+        metrics.sample(space: space, committer: committer)
         do {
             try MetricsFile.write(metrics.registry.render(), to: metricsPath)
+            metricsOutage.recovered()
         } catch {
-            logger.warning("cannot write metrics", metadata: ["error": "\(error)"])
+            metricsOutage.failed("\(error)")
         }
     }
 }

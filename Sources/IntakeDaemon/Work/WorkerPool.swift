@@ -25,6 +25,8 @@ final class WorkerPool: Sendable {
     private let meters: MeterStation
     /// `meters.filename_pattern` and `meters.folder_pattern`, which each worker compiles for itself.
     private let meterPatterns: (filename: String?, folder: String?)
+    /// The state root refusing the workers' writes (full, read-only, a folder gone unwritable).
+    private let writeOutage: Outage
 
     init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation,
          meterPatterns: (filename: String?, folder: String?), logger: Logger) {
@@ -35,6 +37,9 @@ final class WorkerPool: Sendable {
         self.committer = committer
         self.settings = settings
         self.logger = logger
+        writeOutage = Outage(
+            "outputs and error reports cannot be written", meanwhile: "jobs wait in the spool, no attempt spent, until they can",
+            logger: logger)
     }
 
     func start(count: Int) {
@@ -128,7 +133,12 @@ final class WorkerPool: Sendable {
         }
         let finishedAt = JobID.nowMilliseconds()
         guard case .failure(var error) = outcome.result else {
+            writeOutage.recovered()
             finish(job, error: nil, outcome: outcome, outputs: outputs, labels: labels, meter: meter, startedAt: startedAt, finishedAt: finishedAt)
+            return
+        }
+        if error.kind == .blocked {
+            wait(job, error)
             return
         }
         if error.kind == .transient {
@@ -171,14 +181,11 @@ final class WorkerPool: Sendable {
                 try DurableFile.write(content.json(), to: path, temporaryFolder: root.spoolTemporary)
                 report = path
             } catch let writeError {
-                // The dead letter cannot be written (disk full?): try the whole job again later.
-                logger.error("cannot write error report; will retry", metadata: ["job": "\(job.id)", "error": "\(writeError)"])
-                var retry = job
-                retry.attempt += 1
-                committer.post(.retried(job, writeError, startedAt: startedAt, finishedAt: finishedAt))
-                queue.schedule(retry, after: WorkSettings.fallbackDelay)
+                // The dead letter cannot be written: the machine's fault, never the file's.
+                wait(job, IntakeError(writeError.stage, .blocked, writeError.reason))
                 return
             }
+            writeOutage.recovered()
         }
         committer.post(.finished(FinishedJob(
             job: job, error: error, facts: outcome.facts, timings: outcome.clock.milliseconds, labels: labels, meter: meter,
@@ -186,9 +193,15 @@ final class WorkerPool: Sendable {
     }
 }
 
-extension WorkSettings {
-    /// Delay before trying again when even failing could not be recorded.
-    static let fallbackDelay = 30.0
+extension WorkerPool {
+    /// Puts a job whose writes the state root refused back in the queue, without spending an
+    /// attempt: it is tried again after a pause that grows with the outage, up to 15 s, so that a
+    /// long one costs little CPU and a short one little delay.
+    private func wait(_ job: QueuedJob, _ error: IntakeError) {
+        writeOutage.failed(error.reason, metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])
+        committer.post(.waiting(job, error, at: JobID.nowMilliseconds()))
+        queue.schedule(job, after: min(15, max(1, writeOutage.seconds / 2)))
+    }
 }
 
 /// The `.error.json` beside a dead-lettered file: what a person needs to act on it.

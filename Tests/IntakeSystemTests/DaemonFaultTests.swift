@@ -1,0 +1,227 @@
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The faults an operator meets, made real under a running intaked: a full disk, a database
+/// locked by another writer or gone read-only, folders deleted or replaced. Each time the daemon
+/// must say so once, lose and double nothing, dead-letter nothing for the machine's sake, and
+/// finish every file by itself once the fault is gone.
+@Suite(.serialized) struct DaemonFaultTests {
+    /// Files that are all good: every one must end done.
+    func photos(_ count: Int, environment: String = "prod", from seed: Int) -> [String: [UInt8]] {
+        var sources: [String: [UInt8]] = [:]
+        for n in 0..<count {
+            let env = environment == "both" ? (n % 2 == 0 ? "prod" : "beta") : environment
+            sources["\(env)/p-\(seed + n).jpg"] = Photos.jpeg(width: 640, height: 480, seed: seed + n)
+        }
+        return sources
+    }
+
+    /// What every fault test checks at the end, besides the invariants of a finished run.
+    func checkRodeItOut(_ daemon: DaemonHarness, sources: [String: [UInt8]]) throws {
+        try checkInvariants(daemon, sources: sources)
+        #expect(try daemon.statusCounts()["failed", default: 0] == 0, "a good file was dead-lettered for the machine's sake")
+        #expect(daemon.files("failed").isEmpty)
+        #expect(!daemon.allLogs.contains("dropping"), "an event was dropped")
+    }
+
+    func count(_ text: String, in log: String) -> Int {
+        log.split(separator: "\n").filter { $0.contains(text) }.count
+    }
+
+    @Test(.enabled(if: Mounts.available, "needs the right to mount a tmpfs (root)"))
+    func aFullDiskPausesTheClaimLosesNothingAndResumesByItself() throws {
+        let daemon = try DaemonHarness(daemonSettings: "min_free_bytes = 4_194_304")
+        try Mounts.tmpfs(at: daemon.root, bytes: 40 << 20)
+        defer { Mounts.unmount(daemon.root) }
+        daemon.stagingFolder = daemon.root
+        let ballast = daemon.root + "/ballast"
+
+        // Phase 1: the disk fills while jobs are in flight; more files arrive while it is full.
+        var sources = photos(60, environment: "both", from: 1000)
+        for (source, bytes) in sources { daemon.drop(source, bytes) }
+        let late = photos(20, from: 5000)
+        // Written before the disk fills; renamed in while it is full (a rename needs no space).
+        let staged = late.map { source, bytes -> (source: String, path: String) in
+            let path = daemon.root + "/late-\(source.split(separator: "/").last!)"
+            let file = fopen(path, "wb")!
+            _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            fclose(file)
+            return (source, path)
+        }
+        try daemon.start()
+        usleep(100_000)
+        #expect(Mounts.fill(ballast) > 0)
+        // The floor is measured at most every quarter second: the pause comes first, then the files.
+        try daemon.waitUntil("the claim paused", timeout: 30) { daemon.log.contains("claiming paused") }
+        for (source, path) in staged { rename(path, daemon.inbox + "/" + source) }
+        sources.merge(late) { $1 }
+        usleep(3_000_000)
+        // Nothing claimed while full: the late files are all still in the inbox.
+        let inboxNow = daemon.files("inbox").filter { !$0.hasPrefix(".") }
+        #expect(late.keys.allSatisfy { inboxNow.contains($0) }, "a file was claimed below the floor")
+        #expect(daemon.files("failed").isEmpty, "dead-lettered for want of space")
+        #expect(count("claiming paused", in: daemon.log) == 1, "the pause is said once")
+        // The jobs in flight met the full disk, in their outputs or in the database.
+        #expect(daemon.log.contains("outputs and error reports cannot be written") || daemon.log.contains("the database cannot record"),
+                "the fault never reached a job: \(daemon.log.suffix(3000))")
+
+        // Space returns: everything finishes without a restart, within a minute.
+        unlink(ballast)
+        try daemon.waitForAll(sources.count, timeout: 60)
+        #expect(daemon.log.contains("claiming resumed"))
+
+        // Phase 2: full again, more files, and a SIGKILL while it is full.
+        let more = photos(30, environment: "both", from: 9000)
+        for (source, bytes) in more { daemon.drop(source, bytes) }
+        sources.merge(more) { $1 }
+        usleep(50_000)
+        Mounts.fill(ballast)
+        usleep(1_500_000)
+        #expect(daemon.stop(with: SIGKILL) == 128 + SIGKILL)
+        unlink(ballast)
+        try daemon.start()
+        try daemon.waitForAll(sources.count, timeout: 60)
+        #expect(daemon.stop() == 0)
+        try checkRodeItOut(daemon, sources: sources)
+    }
+
+    static let hasSQLiteShell = access("/usr/bin/sqlite3", X_OK) == 0
+
+    @Test(.enabled(if: hasSQLiteShell, "needs the sqlite3 shell (scripts/install-deps.sh --test installs it)"))
+    func aDatabaseLockedByAnotherWriterHoldsEventsUntilItIsFree() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        var sources = photos(10, from: 100)
+        for (source, bytes) in sources { daemon.drop(source, bytes) }
+        try daemon.waitForAll(sources.count)
+
+        // Another writer takes the write lock and keeps it for 30 seconds.
+        let holdSeconds = 30
+        let shell = try ChildProcess.spawn(
+            "/usr/bin/sqlite3", [daemon.root + "/intake.db", "-cmd", "BEGIN IMMEDIATE;", "-cmd", ".shell sleep \(holdSeconds)", "COMMIT;"],
+            standardOutput: daemon.folder.path + "/sqlite3.out", standardError: daemon.folder.path + "/sqlite3.err")
+        usleep(500_000)
+        let during = photos(40, environment: "both", from: 200)
+        for (source, bytes) in during { daemon.drop(source, bytes) }
+        sources.merge(during) { $1 }
+        try daemon.waitUntil("the committer says the database cannot record", timeout: 30) {
+            daemon.log.contains("the database cannot record")
+        }
+        #expect(ChildProcess.waitFor(shell).status == 0, "the sqlite3 shell failed: it never held the lock")
+        try daemon.waitForAll(sources.count, timeout: 60)
+        #expect(count("the database cannot record;", in: daemon.log) == 1, "the outage is said once")
+        #expect(daemon.log.contains("over: the database cannot record"))
+        #expect(daemon.stop() == 0)
+        try checkRodeItOut(daemon, sources: sources)
+    }
+
+    /// Linux refuses to remount a filesystem read-only while a process has a file on it open for
+    /// writing (the database is), so the state root is made read-only the way an administrator's
+    /// bind mount does it: every file, rename and folder made anew fails with EROFS.
+    @Test(.enabled(if: Mounts.available, "needs the right to mount (root)"))
+    func aStateRootGoneReadOnlyForAWhileLosesNothing() throws {
+        let daemon = try DaemonHarness()
+        var sources = photos(40, environment: "both", from: 300)
+        for (source, bytes) in sources { daemon.drop(source, bytes) }
+        try daemon.start()
+        usleep(150_000)
+        try Mounts.bindReadOnly(daemon.root)
+        var unmounted = false
+        defer { if !unmounted { Mounts.unmount(daemon.root) } }
+        let during = photos(10, from: 350)
+        for (source, bytes) in during { daemon.drop(source, bytes) }  // refused by the filesystem: never arrive
+        usleep(5_000_000)
+        #expect(daemon.files("failed").isEmpty)
+        #expect(count("files cannot be claimed into the spool;", in: daemon.log) <= 1)
+        #expect(daemon.log.contains("outputs and error reports cannot be written"), "the fault never reached a job: \(daemon.log.suffix(3000))")
+        Mounts.unmount(daemon.root)
+        unmounted = true
+        let after = photos(10, from: 400)
+        for (source, bytes) in after { daemon.drop(source, bytes) }
+        sources.merge(after) { $1 }
+        try daemon.waitForAll(sources.count, timeout: 60)
+        #expect(daemon.stop() == 0)
+        try checkRodeItOut(daemon, sources: sources)
+    }
+
+    @Test func foldersDeletedOrReplacedUnderTheDaemonAreSaidAndRecoveredFrom() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        var sources: [String: [UInt8]] = [:]
+
+        // inbox/beta deleted: made again, and files dropped there afterwards are taken.
+        #expect(FileManagerless.removeTree(daemon.inbox + "/beta"))
+        try daemon.waitUntil("inbox/beta is made again", timeout: 30) {
+            daemon.log.contains("inbox folder was missing; made it again") && access(daemon.inbox + "/beta", F_OK) == 0
+        }
+        let beta = photos(5, environment: "beta", from: 600)
+        for (source, bytes) in beta { daemon.drop(source, bytes) }
+        sources.merge(beta) { $1 }
+        try daemon.waitForAll(sources.count, timeout: 30)
+
+        // inbox/beta replaced by a file: said once, taken up again when it is a folder.
+        #expect(FileManagerless.removeTree(daemon.inbox + "/beta"))
+        close(open(daemon.inbox + "/beta", O_WRONLY | O_CREAT, 0o644))
+        try daemon.waitUntil("the daemon says inbox/beta is not a folder", timeout: 30) {
+            daemon.log.contains("inbox folder is not a folder")
+        }
+        unlink(daemon.inbox + "/beta")
+        let betaAgain = photos(3, environment: "beta", from: 650)
+        for (source, bytes) in betaAgain { daemon.drop(source, bytes) }
+        sources.merge(betaAgain) { $1 }
+        try daemon.waitForAll(sources.count, timeout: 30)
+        #expect(daemon.log.contains("inbox folder is back"))
+
+        // processed/ replaced by a file: the jobs wait (no attempt spent, nothing failed), then finish.
+        rename(daemon.root + "/processed", daemon.root + "/processed.away")
+        close(open(daemon.root + "/processed", O_WRONLY | O_CREAT, 0o644))
+        let waiting = photos(5, from: 700)
+        for (source, bytes) in waiting { daemon.drop(source, bytes) }
+        sources.merge(waiting) { $1 }
+        try daemon.waitUntil("the workers say they cannot write", timeout: 30) {
+            daemon.log.contains("outputs and error reports cannot be written")
+        }
+        usleep(2_000_000)
+        #expect(try daemon.statusCounts()["failed", default: 0] == 0)
+        unlink(daemon.root + "/processed")
+        rename(daemon.root + "/processed.away", daemon.root + "/processed")
+        try daemon.waitForAll(sources.count, timeout: 60)
+        #expect(daemon.log.contains("over: outputs and error reports cannot be written"))
+
+        // failed/ deleted: a bad file is still dead-lettered, with its report.
+        #expect(FileManagerless.removeTree(daemon.root + "/failed"))
+        let bad = "prod/not-an-image.jpg"
+        daemon.drop(bad, Array("this is not a JPEG".utf8))
+        try daemon.waitForAll(sources.count + 1, timeout: 30)
+        let failedFiles = daemon.files("failed")
+        #expect(failedFiles.contains { $0.hasSuffix("not-an-image.jpg") } && failedFiles.contains { $0.hasSuffix(".error.json") })
+        #expect(daemon.stop() == 0)
+        #expect(!daemon.allLogs.contains("dropping"))
+    }
+
+    @Test(.enabled(if: Mounts.available, "needs the right to mount (root) to make failed/ read-only"))
+    func anUnwritableFailedFolderHoldsTheDeadLetterUntilItCanBeWritten() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        try Mounts.bindReadOnly(daemon.root + "/failed")
+        var unmounted = false
+        defer { if !unmounted { Mounts.unmount(daemon.root + "/failed") } }
+        daemon.drop("prod/broken.png", Array("\u{89}PNG\r\n\u{1A}\nnot really".utf8))
+        try daemon.waitUntil("the workers say they cannot write", timeout: 30) {
+            daemon.log.contains("outputs and error reports cannot be written")
+        }
+        usleep(1_500_000)
+        #expect(try daemon.statusCounts()["failed", default: 0] == 0, "recorded as failed without its report")
+        Mounts.unmount(daemon.root + "/failed")
+        unmounted = true
+        try daemon.waitForAll(1, timeout: 60)
+        #expect(try daemon.statusCounts()["failed", default: 0] == 1)
+        #expect(daemon.files("failed").contains { $0.hasSuffix("broken.png.error.json") })
+        #expect(daemon.stop() == 0)
+    }
+}
