@@ -36,17 +36,19 @@ public struct FileReport: Encodable, Sendable {
         case stagesMilliseconds = "stages_ms"
     }
 
-    public init(file: String, job: JobID, outcome: ProcessingOutcome) {
+    public init(file: String, job: JobID, run: JobRunner.Run) {
         self.file = file
         self.job = job
-        facts = outcome.facts
+        facts = run.facts
         stagesMilliseconds = Dictionary(
-            outcome.clock.milliseconds.map { ($0.stage.rawValue, ($0.ms * 1000).rounded() / 1000) }, uniquingKeysWith: +)
+            run.clock.milliseconds.map { ($0.stage.rawValue, ($0.ms * 1000).rounded() / 1000) }, uniquingKeysWith: +)
         status = .ok
-        switch outcome.result {
-        case .success(let image): labels = image.labels
-        case .failure(let error): fail(error)
+        labels = run.labels
+        meter = run.meter
+        outputs = run.outputs.map { written in
+            Outputs(derivative: written.derivative, rotations: Dictionary(uniqueKeysWithValues: written.rotations.map { (String($0.key), $0.value) }))
         }
+        if let error = run.error { fail(error) }
     }
 
     public mutating func fail(_ error: IntakeError) {
@@ -71,16 +73,13 @@ public struct FileReport: Encodable, Sendable {
     }
 }
 
-/// `intake process`: the pipeline on files named on the command line, no daemon, no database.
+/// `intake process`: the pipeline on files named on the command line, no daemon, no database,
+/// through the same ``JobRunner`` as the daemon's workers.
 public struct OneShotProcessor {
-    public let processor: ImageProcessor
-    /// One buffer for every file read, as a daemon worker keeps one.
-    private let readBuffer = ReadBuffer()
+    private let runner: JobRunner
     /// Where outputs go, in the state-root layout; nil computes them without writing.
     public let layout: OutputLayout?
     public let environment: String
-    /// Run on every image once its derivative is written (so only with an output folder).
-    public let externalClassifier: ExternalClassifier?
     /// Reads this meter in every image, when one is named.
     public let meter: MeterRequest?
 
@@ -101,60 +100,28 @@ public struct OneShotProcessor {
 
     public init(options: ProcessingOptions, outputRoot: String?, environment: String,
                 externalClassifier: ExternalClassifier? = nil, meter: MeterRequest? = nil) throws(IntakeError) {
-        var options = options
-        // A profiled meter is read from every pixel, not from an image shrunk on load.
-        if let meter, meter.station.hasProfile(meter.id) { options.fullResolution = true }
-        processor = try ImageProcessor(options: options)
+        runner = try JobRunner(options: options, externalClassifier: externalClassifier)
         self.meter = meter
         layout = outputRoot.map(OutputLayout.init(root:))
         self.environment = environment
-        self.externalClassifier = externalClassifier
     }
+
+    public var processor: ImageProcessor { runner.processor }
 
     public func process(path: String) -> FileReport {
         let job = JobID.make()
         let name = SafeName.from(String(path.split(separator: "/").last ?? Substring(path)))
-        let outcome: ProcessingOutcome
-        do {
-            let bytes = try ImageFile.read(path: path, maxBytes: processor.options.maxBytes, followSymlinks: true, into: readBuffer)
-            outcome = processor.process(bytes)
-            readBuffer.trim()
-        } catch {
-            let refused = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
-            return FileReport(file: path, job: job, outcome: refused)
-        }
-        var report = FileReport(file: path, job: job, outcome: outcome)
-        if case .success(let image) = outcome.result, let meter {
-            let read = meter.station.read(meter: meter.id, photo: image.upright)
-            report.meter = MeterReport(
-                meter: meter.id, read: read, capturedAt: CaptureTime.of(outcome.facts, path: path), claimed: nil,
-                manual: meter.manual, history: meter.history)
-        }
-        guard case .success(let image) = outcome.result, let layout else { return report }
-        do {
-            report.outputs = try write(image, job: job, name: name, layout: layout)
-        } catch {
-            report.fail(error)
-            return report
-        }
-        if let externalClassifier, let derivative = report.outputs?.derivative {
-            let start = StageClock.now()
-            switch externalClassifier.classify(originalPath: path, derivativePath: derivative) {
-            case .success(let labels): report.labels += labels
-            case .failure(let error): report.facts.warnings.append("\(error)")
+        let meterStep = meter.map { meter in
+            JobRunner.MeterStep(fullResolution: meter.station.hasProfile(meter.id)) { image in
+                MeterReport(
+                    meter: meter.id, read: meter.station.read(meter: meter.id, photo: image.upright),
+                    capturedAt: CaptureTime.of(image.facts, path: path), claimed: nil, manual: meter.manual, history: meter.history)
             }
-            report.stagesMilliseconds["classify", default: 0] += (StageClock.now() - start) * 1000
         }
-        return report
-    }
-
-    private func write(_ image: ProcessedImage, job: JobID, name: String, layout: OutputLayout) throws(IntakeError) -> FileReport.Outputs {
-        let outputs = try OutputWriter.write(
-            image, job: job, name: name, environment: environment, date: .today, layout: layout,
-            size: processor.options.derivativeSize)
-        return FileReport.Outputs(
-            derivative: outputs.derivative,
-            rotations: Dictionary(uniqueKeysWithValues: outputs.rotations.map { (String($0.key), $0.value) }))
+        let run = runner.run(JobRunner.Request(
+            path: path, job: job, name: name, environment: environment, date: .today, followSymlinks: true, layout: layout,
+            meter: meterStep))
+        return FileReport(file: path, job: job, run: run)
     }
 
     /// Makes every output written so far durable: one filesystem sync for the whole run.

@@ -46,6 +46,21 @@ struct MeterSetupCommandTests {
         return values
     }
 
+    /// `intake process --meter` reads through the daemon's job runner: the meter is a timed stage.
+    @Test func processWithAMeterReadsItAsAStageOfTheJob() throws {
+        let folder = try #require(Self.demoFolder)
+        let temporary = try TemporaryFolder()
+        let config = try configuration(profiles: Fixtures.packageRoot + "/etc/meters", in: temporary)
+        let result = try ChildProcess.run(intake, ["process", "--json", "--config", config, "--meter", "demo-meter", folder + "/530.48435.jpg"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let stages = try #require(report["stages_ms"] as? [String: Double])
+        #expect(stages["meter"] != nil, "no meter stage in \(stages)")
+        let meter = try #require(report["meter"] as? [String: Any])
+        let reading = try #require(meter["reading"] as? Double)
+        #expect(abs(reading - 530.48) < 0.05, "read \(reading)")
+    }
+
     @Test func aProfileSetUpFromTheReferenceReadsAsWellAsTheShippedOne() throws {
         let folder = try #require(Self.demoFolder)
         let temporary = try TemporaryFolder()

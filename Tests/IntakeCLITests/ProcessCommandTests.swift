@@ -39,7 +39,8 @@ import Testing
         #expect((first["exif"] as? [String: Any])?["make"] as? String == "TestCam")
         #expect((first["sha256"] as? String)?.count == 64)
         let stages = try #require(first["stages_ms"] as? [String: Double])
-        #expect(Set(stages.keys) == ["sniff", "decode", "metadata", "orient", "classify", "derive"])
+        // The same stages as a daemon job, writing the outputs (commit) included.
+        #expect(Set(stages.keys) == ["sniff", "decode", "metadata", "orient", "classify", "derive", "commit"])
 
         let job = try #require(first["job"] as? String)
         let outputs = try #require(first["outputs"] as? [String: Any])

@@ -44,6 +44,35 @@ import Glibc
         #expect(!resumed.isEmpty, "no restart found work to recover: \(recoveries)")
     }
 
+    /// 20 SIGKILLs at random moments while 2,000 files arrive in both inboxes: some dropped while
+    /// the daemon runs, some while it is down, the kills landing in claims, work and commits.
+    @Test func twentyKillsOverATwoThousandFileFeedLoseAndDoubleNothing() throws {
+        let daemon = try DaemonHarness()
+        var sources: [String: [UInt8]] = [:]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            try daemon.start()
+            for n in 0..<100 {
+                let index = round * 100 + n
+                let source = "\(index % 3 == 0 ? "beta" : "prod")/k-\(index).jpg"
+                sources[source] = Photos.jpeg(width: 160, height: 120, seed: 40_000 + index)
+                daemon.drop(source, sources[source]!)
+            }
+            usleep(UInt32.random(in: 20_000...600_000, using: &generator))
+            #expect(daemon.stop(with: SIGKILL) == 128 + SIGKILL, "round \(round)")
+        }
+        try daemon.start()
+        try daemon.waitForAll(sources.count, timeout: 300)
+        #expect(daemon.stop() == 0)
+        #expect(sources.count == 2000)
+        try checkInvariants(daemon, sources: sources)
+        #expect(try daemon.statusCounts()["failed", default: 0] == 0)
+        let recoveries = daemon.allLogs.split(separator: "\n").filter { $0.contains(" recovered ") }
+        // Some kills land before start-up recovery is even done, so not every run logs one.
+        #expect(recoveries.count >= 2)
+        #expect(recoveries.contains { !$0.contains("requeued=0 interrupted=0 unrecorded=0") }, "no kill landed mid-work")
+    }
+
     @Test func sigtermFinishesTheJobsInHandAndTheRestRunNextTime() throws {
         let daemon = try DaemonHarness()
         var sources: [String: [UInt8]] = [:]

@@ -62,7 +62,7 @@ struct MeterNaming {
 /// The meter stage of a worker: reads the named meter with its profile and judges the reading
 /// against the manual readings and the meter's accepted history, read from the database through
 /// the worker's own read-only connection.
-struct MeterStage {
+final class MeterStage {
     let station: MeterStation
     let naming: MeterNaming
     let databasePath: String
@@ -76,8 +76,16 @@ struct MeterStage {
         self.layout = layout
     }
 
+    /// The meter step of the job, when its image shows a meter.
+    func step(for job: QueuedJob) -> JobRunner.MeterStep? {
+        guard let named = meter(of: job) else { return nil }
+        return JobRunner.MeterStep(fullResolution: station.hasProfile(named.meter)) { [self] image in
+            run(job, named: named, image: image)
+        }
+    }
+
     /// The meter the job's image shows, if its folder, sidecar or name names one.
-    mutating func meter(of job: QueuedJob) -> MeterNaming.Named? {
+    func meter(of job: QueuedJob) -> MeterNaming.Named? {
         if database == nil { database = try? Database(path: databasePath, readOnly: true) }
         let database = database
         return naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id))) { [station] meter in
@@ -85,12 +93,7 @@ struct MeterStage {
         }
     }
 
-    /// Whether an image of `named` must be decoded at full resolution: its meter has a profile.
-    func needsFullResolution(_ named: MeterNaming.Named?) -> Bool {
-        named.map { station.hasProfile($0.meter) } ?? false
-    }
-
-    mutating func run(_ job: QueuedJob, named: MeterNaming.Named, image: ProcessedImage) -> MeterReport {
+    func run(_ job: QueuedJob, named: MeterNaming.Named, image: ProcessedImage) -> MeterReport {
         let read = station.read(meter: named.meter, photo: image.upright)
         let capturedAt = CaptureTime.of(image.facts, claimed: named.time, path: job.spoolPath)
         if database == nil { database = try? Database(path: databasePath, readOnly: true) }

@@ -72,69 +72,43 @@ final class WorkerPool: Sendable {
 
     private func work() {
         var (version, current) = settings.current
-        var processor: ImageProcessor
+        var runner: JobRunner
         do {
-            processor = try ImageProcessor(options: current.processing)
+            runner = try JobRunner(options: current.processing, externalClassifier: current.externalClassifier)
         } catch {
             logger.critical("worker cannot start", metadata: ["error": "\(error)"])
             return
         }
-        var meterStage = MeterStage(station: meters, naming: MeterNaming(pattern: meterPatterns.filename, folderPattern: meterPatterns.folder), databasePath: root.database, layout: root.outputs)
-        let readBuffer = ReadBuffer()
+        let meterStage = MeterStage(
+            station: meters, naming: MeterNaming(pattern: meterPatterns.filename, folderPattern: meterPatterns.folder),
+            databasePath: root.database, layout: root.outputs)
         while let job = queue.take() {
             let latest = settings.current
-            if latest.version != version, let fresh = try? ImageProcessor(options: latest.settings.processing) {
-                (version, current, processor) = (latest.version, latest.settings, fresh)
+            if latest.version != version,
+                let fresh = try? JobRunner(options: latest.settings.processing, externalClassifier: latest.settings.externalClassifier)
+            {
+                (version, current, runner) = (latest.version, latest.settings, fresh)
             }
-            run(job, processor: processor, settings: current, meterStage: &meterStage, readBuffer: readBuffer)
-            readBuffer.trim()
+            run(job, runner: runner, settings: current, meterStage: meterStage)
         }
     }
 
-    private func run(_ job: QueuedJob, processor: ImageProcessor, settings: WorkSettings, meterStage: inout MeterStage,
-                     readBuffer: ReadBuffer) {
+    private func run(_ job: QueuedJob, runner: JobRunner, settings: WorkSettings, meterStage: MeterStage) {
         let startedAt = JobID.nowMilliseconds()
         committer.post(.started(job.id, attempt: job.attempt, at: startedAt))
-        let named = meterStage.meter(of: job)
-        var outcome: ProcessingOutcome
-        do throws(IntakeError) {
-            if Sidecar.isSidecarName(job.name) { throw Self.sidecarWithoutImage(job) }
-            let bytes = try ImageFile.read(
-                path: job.spoolPath, maxBytes: settings.processing.maxBytes, followSymlinks: false, into: readBuffer)
-            // A profiled meter is read from every pixel, not from an image shrunk on load.
-            outcome = processor.process(bytes, fullResolution: meterStage.needsFullResolution(named) ? true : nil)
-        } catch {
-            outcome = ProcessingOutcome(facts: ImageFacts(bytes: 0), clock: StageClock(), result: .failure(error))
-        }
-        var outputs: JobOutputs?
-        var labels: [Label] = []
-        var meter: MeterReport?
-        if case .success(let image) = outcome.result {
-            labels = image.labels
-            if let named { meter = outcome.clock.measure(.meter) { meterStage.run(job, named: named, image: image) } }
-            do {
-                outputs = try outcome.clock.measure(.commit) { () throws(IntakeError) in
-                    try OutputWriter.write(
-                        image, job: job.id, name: job.name, environment: job.environment,
-                        date: CalendarDate(unixMilliseconds: job.createdAt), layout: root.outputs,
-                        size: settings.processing.derivativeSize, temporaryFolder: root.spoolTemporary)
-                }
-            } catch {
-                outcome.result = .failure(error)
-            }
-        }
-        if let classifier = settings.externalClassifier, let derivative = outputs?.derivative {
-            // Never fails the job: a classifier that crashes, hangs or talks nonsense is noted.
-            let result = outcome.clock.measure(.classify) { classifier.classify(originalPath: job.spoolPath, derivativePath: derivative) }
-            switch result {
-            case .success(let found): labels += found
-            case .failure(let error): outcome.facts.warnings.append("\(error)")
-            }
+        let run: JobRunner.Run
+        if Sidecar.isSidecarName(job.name) {
+            run = JobRunner.Run(refused: Self.sidecarWithoutImage(job))
+        } else {
+            run = runner.run(JobRunner.Request(
+                path: job.spoolPath, job: job.id, name: job.name, environment: job.environment,
+                date: CalendarDate(unixMilliseconds: job.createdAt), followSymlinks: false, layout: root.outputs,
+                temporaryFolder: root.spoolTemporary, meter: meterStage.step(for: job)))
         }
         let finishedAt = JobID.nowMilliseconds()
-        guard case .failure(var error) = outcome.result else {
+        guard var error = run.error else {
             writeOutage.recovered()
-            finish(job, error: nil, outcome: outcome, outputs: outputs, labels: labels, meter: meter, startedAt: startedAt, finishedAt: finishedAt)
+            finish(job, error: nil, run: run, startedAt: startedAt, finishedAt: finishedAt)
             return
         }
         if error.kind == .blocked {
@@ -156,7 +130,7 @@ final class WorkerPool: Sendable {
             }
             error = IntakeError(error.stage, .transient, "gave up after \(job.attempt) attempts: \(error.reason)")
         }
-        finish(job, error: error, outcome: outcome, outputs: nil, labels: [], meter: nil, startedAt: startedAt, finishedAt: finishedAt)
+        finish(job, error: error, run: run, startedAt: startedAt, finishedAt: finishedAt)
     }
 
     /// A sidecar is claimed alone only once it has waited `meters.sidecar_wait_seconds` for its image.
@@ -168,15 +142,15 @@ final class WorkerPool: Sendable {
                 + "after it into the same folder; drop the image, then retry this job, or drop both again")
     }
 
-    /// Hands the job to the committer; a failure first gets its error report beside its place in failed/.
-    private func finish(_ job: QueuedJob, error: IntakeError?, outcome: ProcessingOutcome, outputs: JobOutputs?, labels: [Label],
-                        meter: MeterReport?, startedAt: UInt64, finishedAt: UInt64) {
+    /// Hands the job to the committer; a failure first gets its error report beside its place in
+    /// failed/, and keeps none of the outputs or labels an attempt may have made.
+    private func finish(_ job: QueuedJob, error: IntakeError?, run: JobRunner.Run, startedAt: UInt64, finishedAt: UInt64) {
         var report: String?
         var destination = root.processedOriginal(job)
         if let error {
             destination = root.failedOriginal(job)
             let path = destination + ".error.json"
-            let content = ErrorReport(job: job, error: error, sha256: outcome.facts.sha256, at: finishedAt)
+            let content = ErrorReport(job: job, error: error, sha256: run.facts.sha256, at: finishedAt)
             do {
                 try DurableFile.write(content.json(), to: path, temporaryFolder: root.spoolTemporary)
                 report = path
@@ -188,8 +162,9 @@ final class WorkerPool: Sendable {
             writeOutage.recovered()
         }
         committer.post(.finished(FinishedJob(
-            job: job, error: error, facts: outcome.facts, timings: outcome.clock.milliseconds, labels: labels, meter: meter,
-            outputs: outputs, errorReport: report, destination: destination, startedAt: startedAt, finishedAt: finishedAt)))
+            job: job, error: error, facts: run.facts, timings: run.clock.milliseconds, labels: error == nil ? run.labels : [],
+            meter: error == nil ? run.meter : nil, outputs: error == nil ? run.outputs : nil, errorReport: report,
+            destination: destination, startedAt: startedAt, finishedAt: finishedAt)))
     }
 }
 
