@@ -63,9 +63,14 @@ public final class Daemon {
 
         let metrics = DaemonMetrics()
         let logger = self.logger
+        let ledger = MeterLedger(databasePath: root.database)
         let committer = Committer(
             root: root, logger: logger,
             observer: { job in
+                // The reading is history once it is committed, not before: workers judge by what is recorded.
+                if let meter = job.meter, meter.verdict == .match, let value = meter.reading {
+                    ledger.accept(meter: meter.meter, capturedAt: meter.capturedAt, value: value)
+                }
                 metrics.record(job)
                 Self.logOutcome(job, logger: logger)
             },
@@ -74,7 +79,7 @@ public final class Daemon {
         try committer.start()
         let meters = MeterStation(profilesFolder: Self.absolute(configuration.meters.profilesDir))
         let workers = WorkerPool(
-            root: root, queue: queue, committer: committer, settings: settings, meters: meters,
+            root: root, queue: queue, committer: committer, settings: settings, meters: meters, ledger: ledger,
             meterPatterns: (configuration.meters.filenamePattern, configuration.meters.folderPattern), logger: logger)
         let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         workers.start(count: workerCount)

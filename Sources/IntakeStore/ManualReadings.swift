@@ -47,6 +47,21 @@ extension Database {
         try !query("SELECT 1 FROM manual_readings WHERE meter_id = ? LIMIT 1", [.text(meter)]).isEmpty
     }
 
+    /// Every meter's manual readings, oldest first: what the daemon keeps in memory to judge by.
+    public func allManualReadings() throws(StoreError) -> [ManualReadingRecord] {
+        try query("SELECT meter_id, read_at, value FROM manual_readings ORDER BY meter_id, read_at, id").compactMap { row in
+            guard let meter = row["meter_id"]?.textValue, let readAt = row["read_at"]?.textValue.flatMap(Timestamp.milliseconds(from:)),
+                let value = row["value"]?.realValue else { return nil }
+            return ManualReadingRecord(meterID: meter, readAt: readAt, value: value)
+        }
+    }
+
+    /// A cheap signature of the manual readings that changes whenever rows are added or removed.
+    public func manualReadingsSignature() throws(StoreError) -> String {
+        let row = try query("SELECT count(*) AS n, max(id) AS last FROM manual_readings").first
+        return "\(row?["n"]?.integerValue ?? 0)/\(row?["last"]?.integerValue ?? 0)"
+    }
+
     /// A meter's manual readings, oldest first.
     public func manualReadings(meter: String) throws(StoreError) -> [ManualReadingRecord] {
         try query("SELECT * FROM manual_readings WHERE meter_id = ? ORDER BY read_at, id", [.text(meter)]).map { row in

@@ -60,4 +60,21 @@ extension Database {
             return (time, value)
         }
     }
+
+    /// Every meter's accepted readings (verdict match), oldest first, with the meter they are of.
+    public func allAcceptedMeterReadings() throws(StoreError) -> [(meter: String, capturedAt: Int64, value: Double)] {
+        try query(
+            "SELECT meter_id, captured_at, value FROM meter_readings WHERE verdict = 'match' AND value IS NOT NULL ORDER BY meter_id, captured_at"
+        ).compactMap { row in
+            guard let meter = row["meter_id"]?.textValue, let time = row["captured_at"]?.textValue.flatMap(Timestamp.milliseconds(from:)),
+                let value = row["value"]?.realValue else { return nil }
+            return (meter, time, value)
+        }
+    }
+
+    /// SQLite's `PRAGMA data_version`: changes when another connection commits, so that a
+    /// reader can tell cheaply whether what it holds in memory may be out of date.
+    public func dataVersion() throws(StoreError) -> Int {
+        try rows("PRAGMA data_version") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
+    }
 }

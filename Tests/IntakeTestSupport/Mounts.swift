@@ -29,6 +29,12 @@ public enum Mounts {
     /// Makes the folder at `path` read-only by binding it onto itself read-only; `unmount` undoes it.
     public static func bindReadOnly(_ path: String) throws {
         try mount(["--bind", path, path])
+        // The remount is refused while a file is open for writing through the new mount, which a
+        // running daemon may just have done: try again for a moment.
+        for _ in 0..<50 {
+            if (try? mount(["-o", "remount,bind,ro", path])) != nil { return }
+            usleep(20_000)
+        }
         try mount(["-o", "remount,bind,ro", path])
     }
 

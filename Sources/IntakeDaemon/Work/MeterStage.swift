@@ -60,19 +60,17 @@ struct MeterNaming {
 }
 
 /// The meter stage of a worker: reads the named meter with its profile and judges the reading
-/// against the manual readings and the meter's accepted history, read from the database through
-/// the worker's own read-only connection.
+/// against the manual readings and the meter's accepted history, as the ledger holds them.
 final class MeterStage {
     let station: MeterStation
     let naming: MeterNaming
-    let databasePath: String
+    let ledger: MeterLedger
     let layout: OutputLayout
-    private var database: Database?
 
-    init(station: MeterStation, naming: MeterNaming, databasePath: String, layout: OutputLayout) {
+    init(station: MeterStation, naming: MeterNaming, ledger: MeterLedger, layout: OutputLayout) {
         self.station = station
         self.naming = naming
-        self.databasePath = databasePath
+        self.ledger = ledger
         self.layout = layout
     }
 
@@ -86,19 +84,19 @@ final class MeterStage {
 
     /// The meter the job's image shows, if its folder, sidecar or name names one.
     func meter(of job: QueuedJob) -> MeterNaming.Named? {
-        if database == nil { database = try? Database(path: databasePath, readOnly: true) }
-        let database = database
-        return naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id))) { [station] meter in
-            station.hasProfile(meter) || ((try? database?.hasManualReadings(meter: meter)) ?? false)
+        naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id))) { [station, ledger] meter in
+            station.hasProfile(meter) || ledger.hasManualReadings(meter)
         }
     }
 
     func run(_ job: QueuedJob, named: MeterNaming.Named, image: ProcessedImage) -> MeterReport {
         let read = station.read(meter: named.meter, photo: image.upright)
         let capturedAt = CaptureTime.of(image.facts, claimed: named.time, path: job.spoolPath)
-        if database == nil { database = try? Database(path: databasePath, readOnly: true) }
-        let (manual, history) = MeterReferences.load(meter: named.meter, from: database)
-        var report = MeterReport(meter: named.meter, read: read, capturedAt: capturedAt, claimed: named.claimed, manual: manual, history: history)
+        let references = ledger.references(for: named.meter)
+        var report = MeterReport(
+            meter: named.meter, read: read, capturedAt: capturedAt, claimed: named.claimed, manual: references.manual,
+            history: references.history)
+        if let problem = references.problem { report.reason += "; \(problem): judged without them" }
         if let problem = named.sidecarProblem { report.reason += "; \(problem): its claim was not compared" }
         return report
     }

@@ -23,14 +23,16 @@ final class WorkerPool: Sendable {
     private let finished = Condition()
     private let threads = Mutex<[SystemThread]>([])
     private let meters: MeterStation
+    private let ledger: MeterLedger
     /// `meters.filename_pattern` and `meters.folder_pattern`, which each worker compiles for itself.
     private let meterPatterns: (filename: String?, folder: String?)
     /// The state root refusing the workers' writes (full, read-only, a folder gone unwritable).
     private let writeOutage: Outage
 
-    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation,
+    init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation, ledger: MeterLedger,
          meterPatterns: (filename: String?, folder: String?), logger: Logger) {
         self.meters = meters
+        self.ledger = ledger
         self.meterPatterns = meterPatterns
         self.root = root
         self.queue = queue
@@ -81,7 +83,7 @@ final class WorkerPool: Sendable {
         }
         let meterStage = MeterStage(
             station: meters, naming: MeterNaming(pattern: meterPatterns.filename, folderPattern: meterPatterns.folder),
-            databasePath: root.database, layout: root.outputs)
+            ledger: ledger, layout: root.outputs)
         while let job = queue.take() {
             let latest = settings.current
             if latest.version != version,
