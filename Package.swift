@@ -29,8 +29,8 @@ let package = Package(
         .target(name: "CPNGReader", dependencies: ["CPNG"], cSettings: [.unsafeFlags(["-O2"])]),
         // Linux system calls that Glibc's Swift module does not export.
         .target(name: "CLinux"),
-        // SHA-256 with the CPU's SHA instructions: one hash does not need a cryptography package.
-        .target(name: "CSHA256", cSettings: [.unsafeFlags(["-O2"])]),
+        // SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // What every module shares and nothing else owns: errno text (and, below, the state root's layout and time).
         .target(name: "IntakeCore", swiftSettings: swiftSettings),
@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "IntakePipeline",
             dependencies: [
-                "IntakeCore", "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux", "CSHA256",
+                "IntakeCore", "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux", "CCrypto",
             ],
             swiftSettings: swiftSettings
         ),
@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "IntakeTestSupport", dependencies: ["IntakeCodecs", "IntakeStore"], path: "Tests/IntakeTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "CSHA256"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport", "IntakeTraining"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),

@@ -1,6 +1,5 @@
 public import IntakeCodecs
 public import IntakeClassify
-internal import CSHA256
 
 /// What the image stages need to know, taken from the configuration.
 public struct ProcessingOptions: Sendable, Equatable {
@@ -85,7 +84,7 @@ public final class ImageProcessor {
         let result = Result { () throws(IntakeError) in try run(data, fullResolution: full, facts: &facts, clock: &clock) }
         if facts.sha256 == nil {
             // A refused file is still identified, so a second drop of it is known as a duplicate.
-            facts.sha256 = clock.measure(.metadata) { Self.sha256(data) }
+            facts.sha256 = clock.measure(.metadata) { SHA256.hex(of: data) }
         }
         return ProcessingOutcome(facts: facts, clock: clock, result: result)
     }
@@ -222,7 +221,7 @@ public final class ImageProcessor {
 
     /// Records hash and EXIF; returns the orientation to apply. Never fails: broken EXIF is noted.
     private func readMetadata(_ data: UnsafeRawBufferPointer, exif source: EXIFSource, facts: inout ImageFacts) -> Orientation {
-        facts.sha256 = Self.sha256(data)
+        facts.sha256 = SHA256.hex(of: data)
         let reading: EXIFReading? =
             switch source {
             case .none: nil
@@ -238,19 +237,6 @@ public final class ImageProcessor {
             return .up
         }
         return orientation
-    }
-
-    static func sha256(_ data: UnsafeRawBufferPointer) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        var digest = [UInt8](repeating: 0, count: 32)
-        intake_sha256(data.baseAddress, data.count, &digest)
-        for byte in digest {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
     }
 
     // MARK: derive

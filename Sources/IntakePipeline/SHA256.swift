@@ -1,0 +1,28 @@
+internal import CCrypto
+
+/// SHA-256, the identity of every file (duplicates, the dead letter's sha256), by OpenSSL's
+/// libcrypto: it uses the CPU's SHA instructions where there are some, and is maintained by people
+/// whose job that is.
+public enum SHA256 {
+    /// The digest of `data` as 64 lowercase hexadecimal digits.
+    public static func hex(of data: UnsafeRawBufferPointer) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        // OpenSSL reads nothing when the length is 0, but wants a pointer all the same.
+        let empty: UInt8 = 0
+        withUnsafePointer(to: empty) { fallback in
+            _ = CCrypto.SHA256(data.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? fallback, data.count, &digest)
+        }
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in digest {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+
+    public static func hex(of bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { hex(of: $0) }
+    }
+}
