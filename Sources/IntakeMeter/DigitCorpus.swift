@@ -1,3 +1,4 @@
+import IntakeCore
 package import IntakeCodecs
 
 #if canImport(Glibc)
@@ -29,25 +30,31 @@ package enum DigitCorpus {
         return nil
     }
 
-    /// The rows of `labels.csv` (`file,value`) in `folder`.
+    /// The rows of `labels.csv` (`file,value`, or `file,needle_value` for dials) in `folder`,
+    /// read with the strict CSV reader: a broken line stops the run with its number.
     package static func samples(folder: String) throws(DigitModelError) -> [DigitSample] {
         guard let bytes = FileBytes.read(folder + "/labels.csv") else {
             throw DigitModelError("cannot read \(folder)/labels.csv")
         }
+        let table: CSV.Table
+        do {
+            table = try CSV.table(String(decoding: bytes, as: UTF8.self))
+        } catch {
+            throw DigitModelError("\(folder)/labels.csv \(error)")
+        }
+        guard table.header.count == 2, table.header[0] == "file" else {
+            throw DigitModelError("\(folder)/labels.csv: the header must be file,value (found: \(table.header.joined(separator: ",")))")
+        }
         var samples: [DigitSample] = []
-        for (number, line) in bytes.split(separator: UInt8(ascii: "\n")).enumerated() {
-            let text = String(decoding: line, as: UTF8.self).trimmingCarriageReturn
-            if number == 0 && text.hasPrefix("file,") { continue }
-            if text.isEmpty { continue }
-            let fields = text.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count >= 2, let raw = Double(fields[1]) else {
-                throw DigitModelError("labels.csv line \(number + 1): expected file,value, got \(text)")
+        for row in table.rows {
+            guard let raw = Double(row.fields[1].trimmedWhitespace) else {
+                throw DigitModelError("\(folder)/labels.csv line \(row.line): value \"\(row.fields[1])\" is not a number")
             }
             let value = (raw * 10).rounded() / 10
             guard (0..<10).contains(value) else {
-                throw DigitModelError("labels.csv line \(number + 1): value \(raw) is outside 0.0…9.9")
+                throw DigitModelError("\(folder)/labels.csv line \(row.line): value \(raw) is outside 0.0…9.9")
             }
-            samples.append(DigitSample(path: String(fields[0]), value: value))
+            samples.append(DigitSample(path: row.fields[0], value: value))
         }
         return samples
     }

@@ -1,3 +1,5 @@
+import IntakeCore
+
 /// One value in a report: rendered aligned in a table, typed in JSON, quoted in CSV.
 public enum Cell: Sendable, Equatable {
     case text(String)
@@ -124,14 +126,6 @@ extension ResultTable {
         out += line(widths.map { String(repeating: "-", count: $0) })
         for row in shown { out += line(row) }
         return out
-    }
-}
-
-/// CSV fields, quoted when they must be.
-enum CSV {
-    static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacing("\"", with: "\"\"") + "\""
     }
 }
 

@@ -46,6 +46,20 @@ import Testing
         #expect(second.standardError.contains("b.csv:2: value \"lots\" is not a number"))
     }
 
+    /// The file is read as strict RFC 4180: what a spreadsheet would misread is refused, with its line.
+    @Test(arguments: [
+        ("meter_id,read_at,value\nm,2026-11-20,1\nm,2026-11-21,\"2\n", "c.csv:3: a quote opened here is never closed"),
+        ("meter_id,read_at,value\nm,2026-11-20,1\"5\n", "c.csv:2: a quote inside a field"),
+        ("meter_id,read_at,value\nm,2026-11-20,1,extra\n", "c.csv:2: 4 fields, the header has 3"),
+    ])
+    func brokenCSVIsRefusedWithItsLine(text: String, message: String) throws {
+        let folder = try TemporaryFolder()
+        let file = folder.write("c.csv", Array(text.utf8))
+        let result = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, file])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains(message), "\(result.standardError)")
+    }
+
     @Test func oneReadingCanBeAddedByHand() throws {
         let folder = try TemporaryFolder()
         let added = try ChildProcess.run(intake, ["readings", "add", "--root", folder.path, "demo-meter", "530.9", "--at", "2026-11-21T06:30:00+01:00"])

@@ -1,0 +1,45 @@
+import IntakeCore
+import Testing
+
+/// The strict RFC 4180 reader every CSV of intake goes through, and the field writer.
+@Suite struct CSVTests {
+    @Test func quotedFieldsHoldCommasLineBreaksAndDoubledQuotes() throws {
+        let records = try CSV.records("a,\"b,c\",\"say \"\"hi\"\"\"\r\n\"two\nlines\",x,\r\nlast,,end")
+        #expect(records.map(\.fields) == [["a", "b,c", "say \"hi\""], ["two\nlines", "x", ""], ["last", "", "end"]])
+        #expect(records.map(\.line) == [1, 2, 4])
+    }
+
+    @Test(arguments: [
+        ("a,b\"c,d\n", 1, "a quote inside a field"),
+        ("h\nok,\"fine\"x\n", 2, "text after a closing quote"),
+        ("h\n\n\"never closed,\n\n", 3, "never closed"),
+    ])
+    func brokenTextIsRefusedWithItsLine(text: String, line: Int, message: String) {
+        do {
+            _ = try CSV.records(text)
+            Issue.record("accepted: \(text.debugDescription)")
+        } catch {
+            #expect(error.line == line)
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test func aRaggedRowIsRefusedWithItsLine() {
+        #expect(throws: CSV.Error(line: 3, message: "3 fields, the header has 2")) { try CSV.table("a,b\n1,2\n1,2,3\n") }
+        #expect(throws: CSV.Error(line: 2, message: "1 fields, the header has 2")) { try CSV.table("a,b\nalone\n") }
+    }
+
+    @Test func aTableSkipsEmptyLinesAndTrimsTheHeader() throws {
+        let table = try CSV.table(" file , value\n\nx.jpg,1\n\n")
+        #expect(table.header == ["file", "value"])
+        #expect(table.rows.map(\.fields) == [["x.jpg", "1"]])
+        #expect(table.rows.first?.line == 3)
+        #expect(table.column("value") == 1)
+    }
+
+    @Test func writtenFieldsReadBackUnchanged() throws {
+        let values = ["plain", "with,comma", "with \"quote\"", "two\nlines", "", "carriage\rreturn"]
+        let text = values.map(CSV.field).joined(separator: ",") + "\n"
+        #expect(try CSV.records(text).map(\.fields) == [values])
+    }
+}
