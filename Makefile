@@ -4,7 +4,7 @@ CONFIG  ?= etc/intake.toml
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: deps build release run test bench bench-meter train-digits train-dials install uninstall clean
+.PHONY: deps build release run test fuzz bench bench-meter train-digits train-dials install uninstall clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +28,16 @@ run: release
 test:
 	@scripts/install-deps.sh --test
 	$(SWIFT) test
+
+## libFuzzer with AddressSanitizer on every parser of bytes from outside (images, EXIF, PNG, TOML,
+## CSV, sidecars, the external classifier's answer), FUZZ_SECONDS per target (default 60), seeded
+## from the corpus. Saved crashes go to .build/fuzz/work/artifacts/; replay one with a plain build:
+## `.build/debug/intake-fuzz TARGET FILE`.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build -c release --product intake-fuzz --scratch-path .build/fuzz --sanitize=fuzzer --sanitize=address \
+		-Xswiftc -DINTAKE_FUZZ -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xcc -fsanitize=fuzzer-no-link
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 ## The TurboJPEG floor, Pillow, intake process and the daemon on the same images (bench/compare.py),
 ## then the daemon at idle and over 10,000 files (bench/daemon.py). Pillow, pinned, lives in its own venv.

@@ -85,6 +85,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The fuzz targets: `make fuzz` builds this with libFuzzer and AddressSanitizer; a plain
+        // build replays saved inputs (`intake-fuzz image crash-…`).
+        .executableTarget(
+            name: "intake-fuzz",
+            dependencies: ["IntakeClassify", "IntakeCodecs", "IntakeConfig", "IntakeCore", "IntakeDaemon", "IntakePipeline", "IntakeReports"],
+            swiftSettings: swiftSettings),
+
         // Fixture makers shared by the test targets: a PNG writer, an EXIF builder, test images.
         .target(name: "IntakeTestSupport", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeStore"], path: "Tests/IntakeTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),

@@ -3,11 +3,11 @@ internal import FoundationEssentials
 /// Reads an external classifier's answer: JSON, either `{"labels": [...]}` or a bare array, each
 /// label `{"name": …, "confidence": …, "box": …}`. Every rule broken is reported with the label's
 /// number (counting from 1) and what was wrong with it.
-enum ClassifierAnswer {
+package enum ClassifierAnswer {
     /// The longest label name accepted, in characters.
     static let longestName = 100
 
-    static func labels(from output: [UInt8], source: String) -> Result<[Label], InvalidAnswer> {
+    package static func labels(from output: [UInt8], source: String) -> Result<[Label], InvalidAnswer> {
         let trimmed = output.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
         guard !trimmed.isEmpty else { return .failure(InvalidAnswer(reason: "answered nothing on standard output; expected JSON labels")) }
         let document: JSONValue
@@ -97,7 +97,7 @@ enum ClassifierAnswer {
 }
 
 /// Why an answer was refused.
-struct InvalidAnswer: Error {
+package struct InvalidAnswer: Error {
     var reason: String
 }
 

@@ -9,11 +9,11 @@ import Glibc
 /// What an uploader claims in a JSON sidecar: `{"reading": 530.488, "meter": "demo-meter",
 /// "time": "2026-11-21T09:30:00Z"}`, every key optional and others ignored. The reading may be a
 /// number or a string ("530.488"); the time is ISO 8601.
-struct SidecarClaim: Equatable {
-    var reading: Double?
-    var meter: String?
+package struct SidecarClaim: Equatable {
+    package var reading: Double?
+    package var meter: String?
     /// Unix milliseconds.
-    var time: Int64?
+    package var time: Int64?
 
     /// Sidecars are a few lines; anything larger is not one.
     static let largestSidecar = 64 * 1024
@@ -25,6 +25,11 @@ struct SidecarClaim: Equatable {
         guard stat(path, &status) == 0 else { return nil }
         guard status.st_size <= largestSidecar else { return .failure(SidecarProblem("the sidecar is over \(largestSidecar / 1024) KB")) }
         guard let bytes = FileBytes.read(path) else { return .failure(SidecarProblem("the sidecar cannot be read")) }
+        return parse(bytes)
+    }
+
+    /// The claim in a sidecar's bytes, or the problem with them.
+    package static func parse(_ bytes: [UInt8]) -> Result<SidecarClaim, SidecarProblem> {
         let fields: Fields
         do {
             fields = try JSONDecoder().decode(Fields.self, from: Data(bytes))
@@ -80,7 +85,7 @@ struct SidecarClaim: Equatable {
     }
 }
 
-struct SidecarProblem: Error, Equatable {
-    let reason: String
+package struct SidecarProblem: Error, Equatable {
+    package let reason: String
     init(_ reason: String) { self.reason = reason }
 }
