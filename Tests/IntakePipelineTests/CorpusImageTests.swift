@@ -4,8 +4,9 @@ import IntakeTestSupport
 import Testing
 
 /// Named corpus files whose right answer is known: orientation, PNG variants, EXIF values,
-/// CMYK colours. Each test says it is skipped when the corpus is absent.
-@Suite struct CorpusImageTests {
+/// CMYK colours. The suite is skipped, visibly, when the corpus is absent.
+@Suite(.enabled(if: Fixtures.corpus != nil, "needs ../shared/corpus beside the checkout"))
+struct CorpusImageTests {
     let corpus = Fixtures.corpus
 
     func process(_ relative: String, options: ProcessingOptions = ProcessingOptions()) throws -> ProcessingOutcome {
@@ -29,7 +30,6 @@ import Testing
 
     @Test(arguments: ["landscape", "portrait"])
     func everyOrientationYieldsTheSameUprightDerivative(kind: String) throws {
-        guard corpus != nil else { print("skipped: no corpus"); return }
         let reference = try derivativePixels("images/exif-samples/jpg/orientation/\(kind)_1.jpg")
         for n in 2...8 {
             let path = "images/exif-samples/jpg/orientation/\(kind)_\(n).jpg"
@@ -45,7 +45,6 @@ import Testing
     }
 
     @Test func pngEXIfOrientationIsApplied() throws {
-        guard corpus != nil else { print("skipped: no corpus"); return }
         let early = try image("images/image-png-extras/bugfixes/F-exif-chunk-early.png")
         #expect(early.facts.orientation == 6)
         let late = try image("images/photoprism-samples/photoprism-testdata/rotate/6.png")
@@ -54,7 +53,8 @@ import Testing
     }
 
     @Test func pngSuiteDecodesEveryValidFileAndRefusesEveryCorruptOne() throws {
-        guard let corpus, let manifest = Manifest(corpus: corpus) else { print("skipped: no corpus"); return }
+        let corpus = try #require(corpus)
+        let manifest = try #require(Manifest(corpus: corpus))
         let suite = manifest.rows.filter { $0.path.hasPrefix("images/pngsuite/") && $0.path.hasSuffix(".png") }
         #expect(suite.count >= 170)
         var decoded = 0, refused = 0
@@ -80,7 +80,6 @@ import Testing
     }
 
     @Test func pngVariantsDecodeToTheRightColours() throws {
-        guard corpus != nil else { print("skipped: no corpus"); return }
         // basn0g16: 16-bit gray ramp; basn3p04: 4-bit palette; tbwn3p08: palette + tRNS on white.
         let full = ProcessingOptions(fullResolution: true)
         let gray16 = try image("images/pngsuite/basn0g16.png", options: full).upright
@@ -94,7 +93,8 @@ import Testing
     }
 
     @Test func exifValuesMatchTheOracle() throws {
-        guard let corpus, let manifest = Manifest(corpus: corpus) else { print("skipped: no corpus"); return }
+        let corpus = try #require(corpus)
+        let manifest = try #require(Manifest(corpus: corpus))
         let named = [
             "images/exif-samples/jpg/Canon_40D.jpg", "images/exif-samples/jpg/Kodak_CX7530.jpg",
             "images/exif-samples/jpg/gps/DSCN0010.jpg", "images/exif-samples/jpg/gps/DSCN0027.jpg",
@@ -124,7 +124,6 @@ import Testing
     }
 
     @Test func brokenEXIFIsRecordedAndTheImageGoesOn() throws {
-        guard corpus != nil else { print("skipped: no corpus"); return }
         let broken = try image("images/pillow-selected/jpeg/exif_gps.jpg")
         #expect(!broken.facts.exifProblems.isEmpty)
         let invalid = try image("images/photoprism-samples/thumb-testdata/fixed.jpg")
@@ -134,7 +133,6 @@ import Testing
 
     @Test(arguments: ["mozilla/jpg-cmyk-1", "mozilla/jpg-cmyk-2", "ycck", "mozilla/jpg-progressive", "mozilla/jpg-size-33x33", "mozilla/jpg-gray"])
     func jpegPixelsMatchTheReferenceDecode(name: String) throws {
-        guard corpus != nil else { print("skipped: no corpus"); return }
         let folder = "images/jpeg-decoder-tests/reftest/images/"
         let full = ProcessingOptions(fullResolution: true)
         let ours = try image(folder + name + ".jpg", options: full).upright
@@ -144,7 +142,6 @@ import Testing
     }
 
     @Test func decompressionBombIsRefusedFromItsHeader() throws {
-        guard corpus != nil else { print("skipped: no corpus"); return }
         let outcome = try process("images/decompression-bombs/spark.png")
         guard case .failure(let error) = outcome.result else { Issue.record("bomb accepted"); return }
         #expect(error.stage == .sniff)
@@ -154,7 +151,6 @@ import Testing
     }
 
     @Test func largeJPEGsShrinkOnLoad() throws {
-        guard corpus != nil else { print("skipped: no corpus"); return }
         let photo = try image("images/photoprism-samples/examples/6720px_white.jpg")
         #expect(photo.facts.decodeScale == "1/8")
         #expect(photo.upright.width == 840 && photo.upright.height == 560)

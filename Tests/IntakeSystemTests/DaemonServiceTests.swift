@@ -172,8 +172,9 @@ import Glibc
 
 /// The demo meter's photos through a running daemon, judged against manual readings.
 @Suite(.serialized) struct DaemonMeterTests {
-    @Test func demoMeterPhotosAreReadAndJudged() throws {
-        guard let corpus = Fixtures.corpus else { print("skipped: no corpus"); return }
+    @Test(.enabled(if: Fixtures.corpus != nil, "needs ../shared/corpus beside the checkout"))
+    func demoMeterPhotosAreReadAndJudged() throws {
+        let corpus = try #require(Fixtures.corpus)
         let daemon = try DaemonHarness(settings: "[meters]\nprofiles_dir = \"\(Fixtures.packageRoot)/etc/meters\"\n")
         try daemon.start()
         // Manual readings an hour either side of now, when the dropped photos get their times.
