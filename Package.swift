@@ -32,7 +32,8 @@ let package = Package(
         // SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
-        // What every module shares and nothing else owns: errno text (and, below, the state root's layout and time).
+        // What every module shares and nothing else owns: the state root's layout, job ids, time
+        // formatting, safe names, CSV, errno text.
         .target(name: "IntakeCore", swiftSettings: swiftSettings),
         .target(name: "IntakeConfig", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),
         .target(
@@ -43,11 +44,11 @@ let package = Package(
         .target(
             name: "IntakePipeline",
             dependencies: [
-                "IntakeCore", "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "IntakeStore", "CLinux", "CCrypto",
+                "IntakeCore", "IntakeCodecs", "IntakeConfig", "IntakeClassify", "IntakeMeter", "CLinux", "CCrypto",
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "IntakeStore", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "IntakeStore", dependencies: ["IntakeCore", "CSQLite"], swiftSettings: swiftSettings),
         // Optimised in debug builds too: its tests align and read hundreds of photos, which
         // unoptimised code does some twenty times slower.
         .target(name: "IntakeMeter", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
@@ -61,12 +62,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "IntakeReports", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakePipeline"],
+            name: "IntakeReports", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore", "IntakeClassify", "IntakeMeter", "IntakeCodecs",
+                "IntakeCore", "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore", "IntakeClassify", "IntakeMeter", "IntakeCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -97,18 +98,18 @@ let package = Package(
         .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakePipelineTests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport", "IntakeTraining"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakePipelineTests", dependencies: ["IntakeCore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeCore", "IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport", "IntakeTraining"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeCore", "IntakeStore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IntakeDaemonTests", dependencies: ["IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"],
+            name: "IntakeDaemonTests", dependencies: ["IntakeCore", "IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"],
             swiftSettings: swiftSettings),
         // The slow ones: real intaked processes fed, killed and starved of disk, the corpus sweep.
         // `swift test --skip IntakeSystemTests` runs the rest in seconds; `make test` runs all.
         .testTarget(
-            name: "IntakeSystemTests", dependencies: ["IntakePipeline", "IntakeStore", "IntakeCodecs", "IntakeTestSupport"],
+            name: "IntakeSystemTests", dependencies: ["CLinux", "IntakeCore", "IntakePipeline", "IntakeStore", "IntakeCodecs", "IntakeTestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeCLITests", dependencies: ["IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "IntakeStore", "IntakeReports"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeCLITests", dependencies: ["IntakeCore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "IntakeStore", "IntakeReports"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,5 +1,5 @@
 import IntakeCodecs
-import IntakeStore
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@
 /// outcome, per-stage milliseconds and the outputs written.
 public import IntakeClassify
 public import IntakeMeter
+public import IntakeCore
 
 public struct FileReport: Encodable, Sendable {
     public enum Status: String, Encodable, Sendable {

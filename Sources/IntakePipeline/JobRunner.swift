@@ -1,5 +1,6 @@
 public import IntakeClassify
 public import IntakeMeter
+public import IntakeCore
 
 /// Everything one job does to one file, in order: read → sniff, decode, metadata, classify,
 /// derive → read the meter → write the outputs → the external classifier. The daemon's workers

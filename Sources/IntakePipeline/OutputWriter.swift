@@ -1,3 +1,4 @@
+public import IntakeCore
 /// Where a job's outputs were written.
 public struct JobOutputs: Sendable, Codable, Equatable {
     public var derivative: String

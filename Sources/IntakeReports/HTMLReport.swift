@@ -1,5 +1,6 @@
 import FoundationEssentials
 public import IntakeStore
+public import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

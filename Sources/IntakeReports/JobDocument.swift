@@ -1,5 +1,6 @@
 import FoundationEssentials
 public import IntakeStore
+import IntakeCore
 
 /// One job as `intake job ID` prints it: the fields the cloud API answered with (jobId, status,
 /// createdAt, updatedAt, imageCount, detections[]) first, then intake's own.

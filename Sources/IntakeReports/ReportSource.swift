@@ -3,6 +3,7 @@ import IntakeConfig
 
 #if canImport(Glibc)
 import Glibc
+import IntakeCore
 #endif
 
 /// Why a report cannot be made: a sentence that says what to do.
@@ -21,10 +22,10 @@ public struct ReportSource {
     /// The state root and database path the options name, whether or not the file exists yet.
     public static func locate(root: String?, databasePath: String?, configPath: String?) throws(ReportError) -> (root: String, database: String) {
         if let databasePath { return (root ?? parent(of: databasePath), databasePath) }
-        if let root { return (root, root + "/intake.db") }
+        if let root { return (root, StateRoot(path: root).database) }
         do {
             let configured = try ConfigurationFile.load(explicitPath: configPath).daemon.root
-            return (configured, configured + "/intake.db")
+            return (configured, StateRoot(path: configured).database)
         } catch {
             throw ReportError("\(error)")
         }

@@ -1,4 +1,5 @@
 public import IntakeStore
+public import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,4 @@
 public import IntakeStore
-import IntakePipeline
 import IntakeCore
 
 #if canImport(Glibc)
@@ -48,7 +47,7 @@ public struct Retry {
         }
         var folders = job.sourcePath.split(separator: "/").map(String.init)
         folders.removeLast()
-        let target = ([source.root, "spool", "requeue"] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
+        let target = ([StateRoot(path: source.root).spoolRequeue] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
         makeFolders(String(target[..<target.lastIndex(of: "/")!]))
         // The claimed reading goes back with its image (the daemon takes both together).
         rename(OutputLayout.filedSidecar(beside: original), OutputLayout.filedSidecar(beside: target))
@@ -61,7 +60,7 @@ public struct Retry {
     /// Nudges a running intaked to take the requeued files now (SIGUSR1); false when none runs
     /// or it cannot be signalled (another user): it will find them within seconds, or at start.
     public func nudgeDaemon() -> Bool {
-        let lock = source.root + "/intaked.lock"
+        let lock = StateRoot(path: source.root).lock
         let fd = open(lock, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -1,3 +1,4 @@
+import IntakeCore
 /// Recording a finished attempt: the job's outcome and everything the pipeline learned about the file.
 extension Database {
     /// Records a finished attempt (done or failed) and all it produced, atomically.

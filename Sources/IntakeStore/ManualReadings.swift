@@ -1,3 +1,4 @@
+import IntakeCore
 /// A manual reading as stored.
 public struct ManualReadingRecord: Sendable, Equatable {
     public var meterID: String

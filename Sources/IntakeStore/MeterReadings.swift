@@ -1,3 +1,4 @@
+import IntakeCore
 /// What the meter stage read in one job's image, and its verdict.
 public struct MeterReadingRecord: Sendable, Equatable {
     public var meterID: String

@@ -1,3 +1,4 @@
+import IntakeCore
 /// One SQLite value, as bound to a statement or read from a result column.
 ///
 /// SQLite stores five kinds of value; this is all of them, so `Database.query` can hand back any row

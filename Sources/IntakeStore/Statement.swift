@@ -1,4 +1,5 @@
 internal import CSQLite
+import IntakeCore
 
 /// SQLite's `SQLITE_TRANSIENT`: tells a bind call to copy the bytes before it returns, because the
 /// Swift buffer it is given lives only for the duration of the call. The C macro is a cast of -1,

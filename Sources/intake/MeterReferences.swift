@@ -1,4 +1,5 @@
 import IntakeConfig
+import IntakeCore
 import IntakeMeter
 import IntakePipeline
 import IntakeStore
@@ -10,9 +11,14 @@ import Glibc
 extension OneShotProcessor.MeterRequest {
     /// A request to read `meter`, judged against the daemon's database when there is one.
     static func make(meter: String, configuration: IntakeConfiguration) -> OneShotProcessor.MeterRequest {
-        let path = configuration.daemon.root + "/intake.db"
+        let path = StateRoot(path: configuration.daemon.root).database
         let database = access(path, R_OK) == 0 ? try? Database(path: path, readOnly: true) : nil
-        let (manual, history) = MeterReferences.load(meter: meter, from: database)
+        let manual = ((try? database?.manualReadings(meter: meter)) ?? []).map {
+            ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value)
+        }
+        let history = ((try? database?.acceptedMeterReadings(meter: meter)) ?? []).map {
+            AcceptedReading(capturedAt: $0.capturedAt, value: $0.value)
+        }
         return OneShotProcessor.MeterRequest(
             id: meter, station: MeterStation(profilesFolder: configuration.meters.profilesDir), manual: manual, history: history)
     }

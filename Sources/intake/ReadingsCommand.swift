@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IntakeReports
 import IntakeStore
+import IntakeCore
 
 /// `intake readings …`: the manual readings photos are checked against.
 struct ReadingsCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IntakeReports
 import IntakeStore
+import IntakeCore
 
 /// `intake report …`: what the daemon did, without writing SQL.
 struct ReportCommand: ParsableCommand {

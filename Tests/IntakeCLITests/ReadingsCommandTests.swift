@@ -3,6 +3,7 @@ import IntakeReports
 import IntakeStore
 import IntakeTestSupport
 import Testing
+import IntakeCore
 
 /// `intake readings`: manual readings in, all or nothing, never twice.
 @Suite struct ReadingsCommandTests {

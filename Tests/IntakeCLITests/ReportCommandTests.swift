@@ -4,6 +4,7 @@ import IntakeReports
 import IntakeStore
 import IntakeTestSupport
 import Testing
+import IntakeCore
 
 /// A state root that a real intaked produced: done and failed jobs in both environments.
 final class ReportFixture: @unchecked Sendable {

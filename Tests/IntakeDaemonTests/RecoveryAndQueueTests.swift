@@ -5,6 +5,7 @@ import IntakeStore
 import IntakeTestSupport
 import Logging
 import Testing
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

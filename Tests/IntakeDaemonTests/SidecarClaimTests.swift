@@ -3,6 +3,7 @@ import IntakePipeline
 import IntakeStore
 import IntakeTestSupport
 import Testing
+import IntakeCore
 
 /// What a sidecar claims, and which claim wins when the folder, the sidecar and the file name
 /// all say something.

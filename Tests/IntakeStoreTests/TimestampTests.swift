@@ -1,6 +1,7 @@
 import Testing
 
 @testable import IntakeStore
+import IntakeCore
 
 @Suite("Timestamps")
 struct TimestampTests {

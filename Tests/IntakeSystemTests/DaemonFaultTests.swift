@@ -1,3 +1,4 @@
+import CLinux
 import IntakeStore
 import IntakeTestSupport
 import Testing
@@ -164,9 +165,12 @@ import Glibc
         sources.merge(beta) { $1 }
         try daemon.waitForAll(sources.count, timeout: 30)
 
-        // inbox/beta replaced by a file: said once, taken up again when it is a folder.
-        #expect(FileManagerless.removeTree(daemon.inbox + "/beta"))
-        close(open(daemon.inbox + "/beta", O_WRONLY | O_CREAT, 0o644))
+        // inbox/beta replaced by a file: said once, taken up again when it is a folder. The swap is
+        // atomic (RENAME_EXCHANGE), or the daemon could make the folder again in between.
+        let file = daemon.inbox + "/beta-as-a-file"
+        close(open(file, O_WRONLY | O_CREAT, 0o644))
+        #expect(intake_exchange(file, daemon.inbox + "/beta") == 0)
+        #expect(FileManagerless.removeTree(file))
         try daemon.waitUntil("the daemon says inbox/beta is not a folder", timeout: 30) {
             daemon.log.contains("inbox folder is not a folder")
         }

@@ -1,6 +1,7 @@
 import IntakeStore
 import IntakeTestSupport
 import Testing
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

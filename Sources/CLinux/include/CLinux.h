@@ -20,6 +20,10 @@ void intake_name_thread(const char *name);
 /// A non-blocking, close-on-exec pipe, for waking a thread that sleeps in poll().
 int intake_pipe(int fds[2]);
 
+/// renameat2(RENAME_EXCHANGE): swaps two paths atomically (a folder and a file, say). Tests use it
+/// to replace a folder under the running daemon with no instant where neither exists.
+int intake_exchange(const char *a, const char *b);
+
 /// The fixed part of an inotify event, then `len` bytes of name.
 typedef struct {
     int32_t wd;

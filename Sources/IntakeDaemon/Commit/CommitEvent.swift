@@ -1,6 +1,7 @@
 import IntakeClassify
 import IntakeMeter
 import IntakePipeline
+import IntakeCore
 
 /// What happened to a job, posted to the committer, which records events in the order posted.
 enum CommitEvent: Sendable {

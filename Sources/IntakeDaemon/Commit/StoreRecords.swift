@@ -1,4 +1,5 @@
 import FoundationEssentials
+import IntakeCore
 import IntakeClassify
 import IntakeCodecs
 import IntakePipeline

@@ -1,4 +1,5 @@
 import IntakePipeline
+import IntakeCore
 
 /// A claimed file waiting for a worker: everything needed to process and commit it.
 struct QueuedJob: Sendable {

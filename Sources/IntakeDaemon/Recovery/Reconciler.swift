@@ -1,6 +1,7 @@
 import IntakePipeline
 import IntakeStore
 import Logging
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

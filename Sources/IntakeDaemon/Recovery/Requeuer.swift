@@ -1,6 +1,7 @@
 import IntakePipeline
 import IntakeStore
 import Logging
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ struct Requeuer: Sendable {
     let committer: Committer
     let logger: Logger
 
-    var requeueFolder: String { root.path + "/spool/requeue" }
+    var requeueFolder: String { root.spoolRequeue }
 
     func run() {
         let files = Reconciler.files(under: requeueFolder)

@@ -1,6 +1,7 @@
 public import Logging
 import IntakeStore
 public import Synchronization
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import IntakeMeter
 import IntakePipeline
 import IntakeStore
+import IntakeCore
 
 /// Which meter a job's image shows, and what its uploader claimed. The meter: the inbox subfolder
 /// (inbox/prod/MTR-0042/x.jpg) when it names a meter, else the JSON sidecar's `meter`, else the

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import IntakeMeter
 import IntakeStore
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

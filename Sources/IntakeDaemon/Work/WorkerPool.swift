@@ -6,6 +6,7 @@ import IntakePipeline
 import IntakeStore
 import Logging
 import Synchronization
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc

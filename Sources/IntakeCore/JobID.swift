@@ -1,4 +1,3 @@
-import IntakeStore
 
 #if canImport(Glibc)
 import Glibc

@@ -1,34 +1,12 @@
 import IntakePipeline
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The folders under the state root, as DESIGN.md's folder contract names them.
-struct StateRoot: Sendable {
-    let path: String
-    let outputs: OutputLayout
-
-    init(path: String) {
-        self.path = path
-        outputs = OutputLayout(root: path)
-    }
-
-    var inbox: String { path + "/inbox" }
-    var spoolActive: String { path + "/spool/active" }
-    /// Where outputs are written before their rename into place: one folder to empty at start.
-    var spoolTemporary: String { path + "/spool/tmp" }
-    /// Where the sidecars of the jobs in spool/active wait, named by job id.
-    var spoolSidecars: String { path + "/spool/sidecars" }
-    var database: String { path + "/intake.db" }
-    var metrics: String { path + "/metrics.prom" }
-    var lock: String { path + "/intaked.lock" }
-
-    /// The folders the daemon creates at start.
-    func folders(environments: [String]) -> [String] {
-        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, spoolSidecars, path + "/spool/requeue", path + "/processed", path + "/augmented", path + "/failed"]
-    }
-
+/// What the daemon does with the state root's layout for a job.
+extension StateRoot {
     /// Where a claimed file waits: spool/active/<inbox subpath>/<job>-<name>.
     func spoolPath(directories: [String], job: JobID, name: String) -> String {
         ([spoolActive] + directories + ["\(job)-\(name)"]).joined(separator: "/")

@@ -1,4 +1,3 @@
-import IntakeStore
 
 /// Where a job's files go under the state root, as DESIGN.md's folder contract says.
 public struct OutputLayout: Sendable {

@@ -1,0 +1,33 @@
+/// The state root's layout, as DESIGN.md's folder contract names it: every folder and file the
+/// daemon, the commands and the tests find under it is named here and nowhere else.
+public struct StateRoot: Sendable {
+    public let path: String
+    /// Where each job's outputs go.
+    public let outputs: OutputLayout
+
+    public init(path: String) {
+        self.path = path
+        outputs = OutputLayout(root: path)
+    }
+
+    public var inbox: String { path + "/inbox" }
+    public var spoolActive: String { path + "/spool/active" }
+    /// Where outputs are written before their rename into place: one folder to empty at start.
+    public var spoolTemporary: String { path + "/spool/tmp" }
+    /// Where the sidecars of the jobs in spool/active wait, named by job id.
+    public var spoolSidecars: String { path + "/spool/sidecars" }
+    /// Where `intake retry` hands failed originals back to the daemon.
+    public var spoolRequeue: String { path + "/spool/requeue" }
+    public var processed: String { path + "/processed" }
+    public var augmented: String { path + "/augmented" }
+    public var failed: String { path + "/failed" }
+    public var database: String { path + "/intake.db" }
+    public var metrics: String { path + "/metrics.prom" }
+    /// Held by the running daemon: one per state root.
+    public var lock: String { path + "/intaked.lock" }
+
+    /// The folders the daemon creates at start.
+    public func folders(environments: [String]) -> [String] {
+        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, spoolSidecars, spoolRequeue, processed, augmented, failed]
+    }
+}
