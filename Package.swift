@@ -73,7 +73,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Trains the digit model on the corpus: `make train-digits` writes etc/meters/digits.weights.
-        .executableTarget(name: "intake-train", dependencies: ["IntakeMeter", "IntakeCodecs", "IntakeTraining"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "intake-train",
+            dependencies: [
+                "IntakeMeter", "IntakeCodecs", "IntakeTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
         // What only training needs, kept out of the library the daemon links: the dial renderer.
         .target(name: "IntakeTraining", dependencies: ["IntakeCodecs", "IntakeMeter"], swiftSettings: swiftSettings),
         .executableTarget(

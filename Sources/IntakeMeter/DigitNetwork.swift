@@ -4,8 +4,8 @@ import Glibc
 
 /// The network of the digit and dial readers: a short stack of 3×3 convolutions, max-pools and
 /// dense layers over a small crop of one or more channels (luma; luma and redness for dials), in
-/// plain Swift, ending in 100 classes, tenths 0.0…9.9. Forward for inference and training,
-/// backward for training.
+/// plain Swift, ending in 100 classes, tenths 0.0…9.9. Forward here, for inference and training;
+/// the backward pass lives with the trainer (IntakeTraining), which alone needs it.
 ///
 /// Activations are stored height × width × channels (channels last), weights with the output
 /// channel innermost, so that every inner loop runs over contiguous floats, sixteen or thirty-two
@@ -46,7 +46,7 @@ package struct DigitNetwork: Sendable {
 
     package var input: Shape { shapes[0] }
     package var outputCount: Int { shapes[layers.count].count }
-    /// The largest activation, the size of the gradient buffers of `backward`.
+    /// The largest activation, the size of the trainer's gradient buffers.
     package var largestActivation: Int { shapes.map(\.count).max() ?? 0 }
 
     /// Checks that the layers fit together and lays out parameters and activations.
@@ -206,203 +206,6 @@ package struct DigitNetwork: Sendable {
         }
         if relu { for o in 0..<outputs where output[o] < 0 { output[o] = 0 } }
     }
-
-    // MARK: Backward
-
-    /// Adds the gradient of the loss with respect to every parameter into `gradients`, given the
-    /// `activations` of a `forward` on `input` and `logitGradient`, the loss's gradient with
-    /// respect to the logits. `transposed` holds `transposeWeights` of the same parameters;
-    /// `scratch` two buffers of `largestActivation` floats each.
-    package func backward(
-        input: UnsafePointer<Float>, parameters: UnsafePointer<Float>, transposed: UnsafePointer<Float>,
-        activations: UnsafePointer<Float>, logitGradient: UnsafePointer<Float>,
-        gradients: UnsafeMutablePointer<Float>, scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    ) {
-        var upstream = scratch.0, downstream = scratch.1
-        upstream.update(from: logitGradient, count: outputCount)
-        for index in layers.indices.reversed() {
-            let from = shapes[index], to = shapes[index + 1]
-            let layerInput = index == 0 ? input : activations + activationOffsets[index - 1]
-            let layerOutput = activations + activationOffsets[index]
-            let weights = parameters + weightOffsets[index]
-            let weightGradient = gradients + weightOffsets[index], biasGradient = weightGradient + weightCounts[index]
-            let needsInputGradient = index > 0
-            switch layers[index] {
-            case .convolution:
-                // Through the ReLU: only outputs that were positive pass gradient.
-                for i in 0..<to.count where layerOutput[i] <= 0 { upstream[i] = 0 }
-                Self.convolutionBackward(
-                    layerInput, from, upstream, to.channels, weightGradient, biasGradient,
-                    needsInputGradient ? (transposed + weightOffsets[index], downstream) : nil)
-            case .maxPool:
-                Self.maxPoolBackward(layerInput, from, layerOutput, upstream, downstream)
-            case .dense(let outputs, let relu):
-                if relu { for i in 0..<outputs where layerOutput[i] <= 0 { upstream[i] = 0 } }
-                Self.denseBackward(
-                    layerInput, from.count, weights, upstream, outputs, weightGradient, biasGradient,
-                    needsInputGradient ? downstream : nil)
-            }
-            swap(&upstream, &downstream)
-        }
-    }
-
-    /// The convolution weights rearranged input channel innermost ([tap][output][input]), which
-    /// the backward pass needs to spread gradient to the inputs with contiguous loops.
-    package func transposeWeights(_ parameters: UnsafePointer<Float>, into transposed: UnsafeMutablePointer<Float>) {
-        for (index, layer) in layers.enumerated() {
-            guard case .convolution(let outputs) = layer else { continue }
-            let inputs = shapes[index].channels
-            let source = parameters + weightOffsets[index], target = transposed + weightOffsets[index]
-            for tap in 0..<9 {
-                for i in 0..<inputs {
-                    for o in 0..<outputs {
-                        target[(tap * outputs + o) * inputs + i] = source[(tap * inputs + i) * outputs + o]
-                    }
-                }
-            }
-        }
-    }
-
-    private static func convolutionBackward(
-        _ input: UnsafePointer<Float>, _ shape: Shape, _ gradient: UnsafePointer<Float>, _ outputs: Int,
-        _ weightGradient: UnsafeMutablePointer<Float>, _ biasGradient: UnsafeMutablePointer<Float>,
-        _ inputGradient: (transposed: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>)?
-    ) {
-        let pixels = shape.height * shape.width
-        for p in 0..<pixels { axpy(outputs, 1, gradient + p * outputs, biasGradient) }
-
-        convolutionWeightGradient(input, shape, gradient, outputs, weightGradient)
-        if let (transposed, into) = inputGradient {
-            convolutionInputGradient(shape, gradient, outputs, transposed, into)
-        }
-    }
-
-    /// For each tap and input channel, a block of output channels' weight gradient at a time: the
-    /// sum over pixels of input × output gradient, kept in registers. Unlike the other kernels it
-    /// does not skip zero inputs: along this loop the branch mispredicts more than it saves.
-    private static func convolutionWeightGradient(
-        _ input: UnsafePointer<Float>, _ shape: Shape, _ gradient: UnsafePointer<Float>, _ outputs: Int,
-        _ weightGradient: UnsafeMutablePointer<Float>
-    ) {
-        let height = shape.height, width = shape.width, inputs = shape.channels
-        for block in stride(from: 0, to: outputs, by: 2 * Block.scalarCount) {
-            let pair = block + Block.scalarCount < outputs
-            for ky in 0..<3 {
-                for kx in 0..<3 {
-                    let ys = max(0, 1 - ky)..<min(height, height + 1 - ky)
-                    let xs = max(0, 1 - kx)..<min(width, width + 1 - kx)
-                    for c in 0..<inputs {
-                        var sum = Block(), sum2 = Block()
-                        for y in ys {
-                            var pixel = input + (((y &+ ky &- 1) &* width &+ (xs.lowerBound &+ kx &- 1)) &* inputs &+ c)
-                            var g = gradient + ((y &* width &+ xs.lowerBound) &* outputs &+ block)
-                            if pair {
-                                for _ in xs {
-                                    let a = pixel.pointee
-                                    sum += a * loadBlock(g)
-                                    sum2 += a * loadBlock(g + Block.scalarCount)
-                                    pixel += inputs
-                                    g += outputs
-                                }
-                            } else {
-                                for _ in xs {
-                                    sum += pixel.pointee * loadBlock(g)
-                                    pixel += inputs
-                                    g += outputs
-                                }
-                            }
-                        }
-                        let row = weightGradient + (((ky &* 3 &+ kx) &* inputs &+ c) &* outputs &+ block)
-                        storeBlock(loadBlock(row) + sum, row)
-                        if pair { storeBlock(loadBlock(row + Block.scalarCount) + sum2, row + Block.scalarCount) }
-                    }
-                }
-            }
-        }
-    }
-
-    /// For each input pixel, a block of input channels' gradient at a time: what the pixel fed,
-    /// gathered from the output gradients through the transposed weights ([tap][output][input]).
-    private static func convolutionInputGradient(
-        _ shape: Shape, _ gradient: UnsafePointer<Float>, _ outputs: Int, _ transposed: UnsafePointer<Float>,
-        _ inputGradient: UnsafeMutablePointer<Float>
-    ) {
-        let height = shape.height, width = shape.width, inputs = shape.channels
-        for block in stride(from: 0, to: inputs, by: 2 * Block.scalarCount) {
-            let pair = block + Block.scalarCount < inputs
-            for y in 0..<height {
-                let rows = max(0, 1 + y - (height - 1))...min(2, 1 + y)
-                for x in 0..<width {
-                    let columns = max(0, 1 + x - (width - 1))...min(2, 1 + x)
-                    var sum = Block(), sum2 = Block()
-                    for ky in rows {
-                        for kx in columns {
-                            // Output pixel (y − ky + 1, x − kx + 1) saw this pixel through tap (ky, kx).
-                            let g = gradient + ((y &- ky &+ 1) &* width &+ (x &- kx &+ 1)) &* outputs
-                            var tap = transposed + ((ky &* 3 &+ kx) &* outputs &* inputs &+ block)
-                            if pair {
-                                for o in 0..<outputs {
-                                    let d = g[o]
-                                    if d != 0 {
-                                        sum += d * loadBlock(tap)
-                                        sum2 += d * loadBlock(tap + Block.scalarCount)
-                                    }
-                                    tap += inputs
-                                }
-                            } else {
-                                for o in 0..<outputs {
-                                    let d = g[o]
-                                    if d != 0 { sum += d * loadBlock(tap) }  // Pooling and ReLU zeroed most.
-                                    tap += inputs
-                                }
-                            }
-                        }
-                    }
-                    let out = inputGradient + ((y &* width &+ x) &* inputs &+ block)
-                    storeBlock(sum, out)
-                    if pair { storeBlock(sum2, out + Block.scalarCount) }
-                }
-            }
-        }
-    }
-
-    private static func maxPoolBackward(
-        _ input: UnsafePointer<Float>, _ shape: Shape, _ output: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>,
-        _ inputGradient: UnsafeMutablePointer<Float>
-    ) {
-        let width = shape.width, channels = shape.channels
-        inputGradient.update(repeating: 0, count: shape.count)
-        for y in 0..<(shape.height / 2) {
-            for x in 0..<(width / 2) {
-                let o = (y * (width / 2) + x) * channels
-                let topLeft = ((2 * y) * width + 2 * x) * channels, bottomLeft = topLeft + width * channels
-                for k in 0..<channels {
-                    // The first input that holds the maximum takes the whole gradient.
-                    let best = output[o + k]
-                    let corner =
-                        input[topLeft + k] == best ? topLeft
-                        : input[topLeft + channels + k] == best ? topLeft + channels
-                        : input[bottomLeft + k] == best ? bottomLeft : bottomLeft + channels
-                    inputGradient[corner + k] = gradient[o + k]
-                }
-            }
-        }
-    }
-
-    private static func denseBackward(
-        _ input: UnsafePointer<Float>, _ inputs: Int, _ weights: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>,
-        _ outputs: Int, _ weightGradient: UnsafeMutablePointer<Float>, _ biasGradient: UnsafeMutablePointer<Float>,
-        _ inputGradient: UnsafeMutablePointer<Float>?
-    ) {
-        axpy(outputs, 1, gradient, biasGradient)
-        for i in 0..<inputs {
-            let a = input[i]
-            if a == 0 { continue }
-            axpy(outputs, a, gradient, weightGradient + i * outputs)
-        }
-        guard let inputGradient else { return }
-        for i in 0..<inputs { inputGradient[i] = dot(outputs, weights + i * outputs, gradient) }
-    }
 }
 
 // MARK: Kernels
@@ -410,41 +213,41 @@ package struct DigitNetwork: Sendable {
 /// The unit of channels a convolution works in: sixteen floats, four SSE registers. The kernels
 /// keep two blocks of accumulators live where the channels allow (eight registers); a SIMD32
 /// type instead is split badly by the compiler on baseline x86-64 and runs ten times slower.
-private typealias Block = SIMD16<Float>
+@usableFromInline package typealias Block = SIMD16<Float>
 
-@inline(__always)
-private func loadBlock(_ pointer: UnsafePointer<Float>) -> Block {
+@inlinable @inline(__always)
+package func loadBlock(_ pointer: UnsafePointer<Float>) -> Block {
     UnsafeRawPointer(pointer).loadUnaligned(as: Block.self)
 }
 
-@inline(__always)
-private func loadBlock(_ pointer: UnsafeMutablePointer<Float>) -> Block {
+@inlinable @inline(__always)
+package func loadBlock(_ pointer: UnsafeMutablePointer<Float>) -> Block {
     UnsafeRawPointer(pointer).loadUnaligned(as: Block.self)
 }
 
-@inline(__always)
-private func storeBlock(_ value: Block, _ pointer: UnsafeMutablePointer<Float>) {
+@inlinable @inline(__always)
+package func storeBlock(_ value: Block, _ pointer: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Block.self)
 }
 
-@inline(__always)
-private func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+@inlinable @inline(__always)
+package func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-@inline(__always)
-private func load8(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+@inlinable @inline(__always)
+package func load8(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-@inline(__always)
-private func store8(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+@inlinable @inline(__always)
+package func store8(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
 }
 
 /// y += a · x over `count` floats.
-@inline(__always)
-private func axpy(_ count: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+@inlinable @inline(__always)
+package func axpy(_ count: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
     var i = 0
     while i + 8 <= count {
         store8(load8(y + i) + a * load8(x + i), y + i)
@@ -457,8 +260,8 @@ private func axpy(_ count: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: Unsa
 }
 
 /// x · y over `count` floats, summed in eight lanes (a fixed order, so results repeat exactly).
-@inline(__always)
-private func dot(_ count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+@inlinable @inline(__always)
+package func dot(_ count: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
     var lanes = SIMD8<Float>()
     var i = 0
     while i + 8 <= count {

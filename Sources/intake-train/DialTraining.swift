@@ -122,35 +122,20 @@ func dumpTuningHalf(_ model: DigitModel, _ needles: NeedleSet, to path: String, 
     _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
 }
 
-/// Takes `--flag VALUE` out of `arguments`.
-func takeOption(_ flag: String, from arguments: inout [String]) -> String? {
-    guard let index = arguments.firstIndex(of: flag), index + 1 < arguments.count else { return nil }
-    defer { arguments.removeSubrange(index...(index + 1)) }
-    return arguments[index + 1]
+/// Measures existing dial weights on the needle crops, and writes the tuning half's readings to
+/// `dump` when given.
+func measureDials(weights: String, dump: String?, options: TrainingOptions) {
+    let model: DigitModel
+    do { model = try DigitModel(weightsAt: weights, kind: .dials) } catch { fail("\(error)") }
+    guard let needles = loadNeedles(root: options.corpusRoot, network: model.network, threads: options.threads) else {
+        fail("no needle crops at \(options.corpusRoot)")
+    }
+    reportNeedles(model, needles, threads: options.threads)
+    if let dump { dumpTuningHalf(model, needles, to: dump, threads: options.threads) }
 }
 
 /// Trains the dial model on rendered dials and writes its weights, measuring it on the needle crops.
-/// `--preview DIR` writes rendered dials to look at; `--measure WEIGHTS [--dump FILE]` only
-/// measures existing weights (and writes the tuning half's readings).
-func trainDials(arguments: [String]) {
-    var arguments = arguments
-    if let folder = takeOption("--preview", from: &arguments) {
-        writePreviews(64, folder: folder, seed: 1)
-        say("wrote 64 rendered dials to \(folder)")
-        return
-    }
-    let measure = takeOption("--measure", from: &arguments), dump = takeOption("--dump", from: &arguments)
-    let options = TrainingOptions(kind: .dials, arguments: arguments)
-    if let measure {
-        let model: DigitModel
-        do { model = try DigitModel(weightsAt: measure, kind: .dials) } catch { fail("\(error)") }
-        guard let needles = loadNeedles(root: options.corpusRoot, network: model.network, threads: options.threads) else {
-            fail("no needle crops at \(options.corpusRoot)")
-        }
-        reportNeedles(model, needles, threads: options.threads)
-        if let dump { dumpTuningHalf(model, needles, to: dump, threads: options.threads) }
-        return
-    }
+func trainDials(_ options: TrainingOptions) {
     let started = seconds()
     let network: DigitNetwork
     do {

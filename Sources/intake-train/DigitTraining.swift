@@ -154,8 +154,7 @@ func evaluateDigits(_ model: DigitModel, _ dataset: Dataset, _ indices: [Int], t
 }
 
 /// Trains the digit model on the corpus's digit crops and writes its weights.
-func trainDigits(arguments: [String]) {
-    let options = TrainingOptions(kind: .digits, arguments: arguments)
+func trainDigits(_ options: TrainingOptions) {
     let corpusRoot = options.corpusRoot
     guard let folder = DigitCorpus.digitsFolder(corpusRoot) else {
         fail("no labels.csv in \(corpusRoot) or \(corpusRoot)/meters/digits (use --corpus PATH)")

@@ -24,17 +24,6 @@ struct TrainingOptions {
     /// Dials: how many dials are rendered for each epoch (each epoch renders new ones).
     var dialsPerEpoch = 20_000
 
-    static let usage = """
-        usage: intake-train [digits] [--corpus PATH] [--out etc/meters/digits.weights] [--epochs N] [--seed S]
-                            [--batch N] [--lr RATE] [--threads N] [--sigma CLASSES] [--invert P]
-                            [--layers c32,p,c64,p,c64,p,d128]
-               intake-train dials [--corpus PATH] [--out etc/meters/dials.weights] [--epochs N] [--seed S]
-                            [--dials-per-epoch N] [--size PIXELS] [--batch N] [--lr RATE] [--threads N] [--sigma CLASSES]
-                            [--layers c16,p,c32,p,c64,p,d128]
-        PATH is the corpus root (../shared/corpus, or $INTAKE_CORPUS, by default). Digits train on its
-        meters/digits; dials train on rendered dials and are only measured on its meters/needles.
-        """
-
     /// `c16,p,c32,d64`: 3×3 convolutions (channels), 2×2 pools, dense layers (units); the
     /// 100-class output layer is added.
     static func parseLayers(_ text: String) -> [DigitNetwork.Layer] {
@@ -51,8 +40,8 @@ struct TrainingOptions {
         return layers
     }
 
-    /// The defaults of `kind`, then `arguments` over them.
-    init(kind: ReaderKind, arguments: [String]) {
+    /// The defaults of `kind`.
+    init(kind: ReaderKind) {
         switch kind {
         case .digits:
             out = "etc/meters/digits.weights"
@@ -71,37 +60,6 @@ struct TrainingOptions {
             labelSigma = DialTrainingDefaults.sigma
             learningRate = DialTrainingDefaults.learningRate
             dialsPerEpoch = DialTrainingDefaults.dialsPerEpoch
-        }
-        var rest = arguments[...]
-        func value(_ flag: String) -> String {
-            guard let next = rest.popFirst() else { fail("\(flag) needs a value\n\(Self.usage)") }
-            return next
-        }
-        func number<T: LosslessStringConvertible>(_ flag: String, _: T.Type) -> T {
-            let text = value(flag)
-            guard let parsed = T(text) else { fail("\(flag): not a number: \(text)") }
-            return parsed
-        }
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--corpus": corpus = value(flag)
-            case "--out": out = value(flag)
-            case "--epochs": epochs = number(flag, Int.self)
-            case "--seed": seed = number(flag, UInt64.self)
-            case "--batch": batchSize = number(flag, Int.self)
-            case "--lr": learningRate = number(flag, Float.self)
-            case "--threads": threads = number(flag, Int.self)
-            case "--sigma": labelSigma = number(flag, Double.self)
-            case "--invert": inversion = number(flag, Float.self)
-            case "--dials-per-epoch": dialsPerEpoch = number(flag, Int.self)
-            case "--size": inputWidth = number(flag, Int.self); inputHeight = inputWidth
-            case "--layers": layers = Self.parseLayers(value(flag))
-            case "-h", "--help": print(Self.usage); exit(0)
-            default: fail("unknown argument \(flag)\n\(Self.usage)")
-            }
-        }
-        guard epochs >= 1, batchSize >= 2, threads >= 1, learningRate > 0, labelSigma > 0, dialsPerEpoch >= 1 else {
-            fail("--epochs, --batch, --threads, --lr, --sigma and --dials-per-epoch must be positive")
         }
     }
 
