@@ -8,35 +8,24 @@ import Musl
 import Darwin
 #endif
 
-/// Reads a configuration file into a string with the C library, so this module needs no Foundation.
+/// Reads a configuration file into a string, with errors that name it.
 enum TextFile {
     /// The whole file as UTF-8 text; errors name the file and say why it couldn't be read.
     static func read(path: String) throws(ConfigurationError) -> String {
-        guard let file = fopen(path, "rb") else {
-            let code = errno
-            let reason = code == ENOENT ? "configuration file not found" : "can't open configuration file: \(describe(errno: code))"
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFile.read(path)
+        } catch {
+            let reason = switch (error.operation, error.code) {
+            case ("open", ENOENT): "configuration file not found"
+            case ("open", _): "can't open configuration file: \(ErrnoText.describe(error.code))"
+            default: "can't read configuration file: \(ErrnoText.describe(error.code))"
+            }
             throw ConfigurationError(file: path, message: reason)
-        }
-        defer { fclose(file) }
-
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            bytes.append(contentsOf: buffer[0..<count])
-            guard count == buffer.count else { break }
-        }
-        // Reading a directory opens fine and fails here, with EISDIR.
-        if ferror(file) != 0 {
-            throw ConfigurationError(file: path, message: "can't read configuration file: \(describe(errno: errno))")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigurationError(file: path, message: "configuration file is not valid UTF-8")
         }
         return text
-    }
-
-    private static func describe(errno code: Int32) -> String {
-        ErrnoText.describe(code)
     }
 }

@@ -33,7 +33,7 @@ package enum DigitCorpus {
     /// The rows of `labels.csv` (`file,value`, or `file,needle_value` for dials) in `folder`,
     /// read with the strict CSV reader: a broken line stops the run with its number.
     package static func samples(folder: String) throws(DigitModelError) -> [DigitSample] {
-        guard let bytes = FileBytes.read(folder + "/labels.csv") else {
+        guard let bytes = try? WholeFile.read(folder + "/labels.csv") else {
             throw DigitModelError("cannot read \(folder)/labels.csv")
         }
         let table: CSV.Table

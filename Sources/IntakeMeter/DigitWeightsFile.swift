@@ -162,8 +162,11 @@ package enum DigitWeightsFile {
 
     /// Reads and decodes the file at `path`, which must hold a model of `kind`.
     package static func read(path: String, kind: ReaderKind) throws(DigitModelError) -> (network: DigitNetwork, parameters: [Float]) {
-        guard let bytes = FileBytes.read(path) else {
-            throw DigitModelError("cannot read \(kind) weights \(path): \(ErrnoText.current)")
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFile.read(path)
+        } catch {
+            throw DigitModelError("cannot read \(kind) weights \(path): \(ErrnoText.describe(error.code))")
         }
         let decoded: (network: DigitNetwork, kind: ReaderKind, parameters: [Float])
         do {
@@ -182,17 +185,10 @@ package enum DigitWeightsFile {
         _ network: DigitNetwork, kind: ReaderKind = .digits, parameters: [Float], encoding: Encoding = .float16, to path: String
     ) throws(DigitModelError) {
         let bytes = encode(network, kind: kind, parameters: parameters, encoding: encoding)
-        let temporary = path + ".tmp"
-        guard let file = fopen(temporary, "wb") else {
-            throw DigitModelError("cannot create \(temporary): \(ErrnoText.current)")
-        }
-        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
-        fclose(file)
-        guard written == bytes.count, flushed, rename(temporary, path) == 0 else {
-            let reason = ErrnoText.current
-            unlink(temporary)
-            throw DigitModelError("cannot write \(path): \(reason)")
+        do {
+            try WholeFile.write(bytes, to: path, through: path + ".tmp", sync: true)
+        } catch {
+            throw DigitModelError("\(error)")
         }
     }
 

@@ -166,8 +166,11 @@ public struct MeterProfile: Sendable, Equatable {
     /// Reads and checks a profile file. Paths inside it are resolved against its folder; the
     /// images are not opened here (`LoadedProfile.load` does that).
     public static func load(path: String) throws(MeterProfileError) -> MeterProfile {
-        guard let bytes = FileBytes.read(path) else {
-            let reason = errno == ENOENT ? "meter profile not found" : "can't read meter profile: \(ErrnoText.current)"
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFile.read(path)
+        } catch {
+            let reason = error.code == ENOENT ? "meter profile not found" : "can't read meter profile: \(ErrnoText.describe(error.code))"
             throw MeterProfileError(file: path, message: reason)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

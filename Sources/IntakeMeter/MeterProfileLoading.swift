@@ -84,8 +84,11 @@ public struct LoadedProfile: Sendable {
     }
 
     private static func image(at path: String, key: String, file: String, codec: JPEGCodec) throws(MeterProfileError) -> RGBImage {
-        guard let bytes = FileBytes.read(path) else {
-            throw MeterProfileError(file: file, key: key, message: "\"\(key)\": can't read \(path): \(ErrnoText.current)")
+        let bytes: [UInt8]
+        do {
+            bytes = try WholeFile.read(path)
+        } catch {
+            throw MeterProfileError(file: file, key: key, message: "\"\(key)\": can't read \(path): \(ErrnoText.describe(error.code))")
         }
         let decoded = bytes.withUnsafeBytes { raw in
             Result { () throws(CodecError) -> RGBImage in

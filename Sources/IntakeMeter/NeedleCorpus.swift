@@ -1,4 +1,5 @@
 package import IntakeCodecs
+import IntakeCore
 
 /// One labelled needle crop of the corpus (`meters/needles`, no licence: it only ever measures).
 package struct NeedleSample: Sendable, Equatable {
@@ -74,7 +75,7 @@ package enum NeedleCorpus {
     /// Every crop of `samples` decoded, or nil where it cannot be.
     package static func decode(folder: String, _ samples: [NeedleSample], jpeg codec: JPEGCodec) -> [RGBImage?] {
         samples.map { sample in
-            guard let bytes = FileBytes.read(folder + "/" + sample.path) else { return nil }
+            guard let bytes = try? WholeFile.read(folder + "/" + sample.path) else { return nil }
             return try? DigitCorpus.decodeCrop(bytes, jpeg: codec)
         }
     }

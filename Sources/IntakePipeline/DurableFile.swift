@@ -13,40 +13,28 @@ import Glibc
 /// batch of jobs costs one journal commit. Callers record nothing as done until `sync` returns.
 public enum DurableFile {
     /// The prefix of every temporary name intake writes; start-up removes leftovers with it.
-    public static let temporaryPrefix = ".intake-tmp-"
+    public static let temporaryPrefix = WholeFile.temporaryPrefix
 
     /// Writes `bytes` to `path` by rename from a temporary name, creating missing folders.
     /// Not yet durable: call `sync(filesystemOf:)` before relying on it. The temporary file is made
     /// in `temporaryFolder` (same filesystem) when given, so that start-up has one folder to empty;
     /// else beside `path`.
     public static func write(_ bytes: [UInt8], to path: String, temporaryFolder: String? = nil, stage: Stage = .commit) throws(IntakeError) {
-        let folder = parent(of: path)
-        let temporary = temporaryName(in: temporaryFolder ?? folder)
-        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 && errno == ENOENT {
-            // First file in this folder: create it. Cheaper than checking every time.
+        let temporary = temporaryName(in: temporaryFolder ?? parent(of: path))
+        do {
+            try WholeFile.write(bytes, to: path, through: temporary, sync: false)
+        } catch where error.code == ENOENT {
+            // The first file in its folder: make the folders, once. Cheaper than checking every time.
             try makeFolders(parent(of: temporary), stage: stage)
-            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        }
-        guard fd >= 0 else { throw failure(stage, "cannot create a file in \(parent(of: temporary))") }
-        var written = 0
-        let ok = bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                written += n
+            try makeFolders(parent(of: path), stage: stage)
+            do {
+                try WholeFile.write(bytes, to: path, through: temporary, sync: false)
+            } catch {
+                throw failure(stage, error)
             }
-            return true
+        } catch {
+            throw failure(stage, error)
         }
-        let saved = errno
-        close(fd)
-        guard ok else {
-            unlink(temporary)
-            errno = saved
-            throw failure(stage, "cannot write \(path)")
-        }
-        try replace(path, with: temporary, stage: stage)
     }
 
     /// Renames `temporary` over `path`, creating `path`'s folder when missing.
@@ -63,9 +51,7 @@ public enum DurableFile {
         }
     }
 
-    private static func temporaryName(in folder: String) -> String {
-        "\(folder)/\(temporaryPrefix)\(getpid())-\(UInt64.random(in: .min ... .max))"
-    }
+    private static func temporaryName(in folder: String) -> String { WholeFile.uniqueTemporary(in: folder) }
 
     /// Copies everything readable from `source` (an open descriptor) to `path`, durably: a
     /// temporary file, fsync, rename. For moves across filesystems, where rename cannot go.
@@ -171,6 +157,12 @@ public enum DurableFile {
         let code = errno
         let reason = "\(what): \(ErrnoText.describe(code))"
         return blockingCodes.contains(code) ? .blocked(stage, reason) : .transient(stage, reason)
+    }
+
+    /// A failure of the whole-file writer, classified as ``failure(_:_:)`` classifies `errno`.
+    static func failure(_ stage: Stage, _ error: WholeFile.Failure) -> IntakeError {
+        let reason = error.description
+        return blockingCodes.contains(error.code) ? .blocked(stage, reason) : .transient(stage, reason)
     }
 
     /// The `errno` values that say the folders cannot take writes until something changes.

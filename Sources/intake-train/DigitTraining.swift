@@ -13,6 +13,7 @@ import Foundation
 import IntakeCodecs
 import IntakeMeter
 import IntakeTraining
+import IntakeCore
 
 // MARK: Data
 
@@ -41,7 +42,7 @@ func loadDataset(folder: String, samples all: [DigitSample], width: Int, height:
         var index = part
         while index < all.count {
             do throws(CodecError) {
-                guard let bytes = FileBytes.read(folder + "/" + all[index].path) else {
+                guard let bytes = try? WholeFile.read(folder + "/" + all[index].path) else {
                     throw CodecError("unreadable file")
                 }
                 let crop = try DigitCorpus.decodeCrop(bytes, jpeg: codec)

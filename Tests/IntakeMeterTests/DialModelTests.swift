@@ -2,6 +2,7 @@ import IntakeCodecs
 import IntakeMeter
 import IntakeTraining
 import Testing
+import IntakeCore
 
 #if canImport(Glibc)
     import Glibc
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func aTruncatedFileIsRefused() throws {
-        let bytes = try #require(FileBytes.read(Self.weightsPath), "no weights at \(Self.weightsPath): run make train-dials")
+        let bytes = try #require(try? WholeFile.read(Self.weightsPath), "no weights at \(Self.weightsPath): run make train-dials")
         for length in [0, 3, 10, 30, bytes.count / 2, bytes.count - 1] {
             let path = DigitModelTests.temporaryFile(Array(bytes.prefix(length)))
             defer { unlink(path) }
@@ -92,7 +93,7 @@ import Testing
     }
 
     @Test func theDialWeightsAreSmallAndOfTheDialKind() throws {
-        let bytes = try #require(FileBytes.read(Self.weightsPath))
+        let bytes = try #require(try? WholeFile.read(Self.weightsPath))
         #expect(bytes.count < 1 << 20)
         let decoded = try DigitWeightsFile.decode(bytes)
         #expect(decoded.kind == .dials)
@@ -111,7 +112,7 @@ import Testing
         let copy = DigitModelTests.temporaryFile(digits)
         defer { unlink(copy) }
         #expect(rename(copy, folder + "/digits.weights") == 0)
-        let profile = try #require(FileBytes.read(DigitModelTests.packageRoot + "/etc/meters/demo-meter.toml"))
+        let profile = try #require(try? WholeFile.read(DigitModelTests.packageRoot + "/etc/meters/demo-meter.toml"))
         let profilePath = DigitModelTests.temporaryFile(profile)
         #expect(rename(profilePath, folder + "/m.toml") == 0)
         let station = MeterStation(profilesFolder: folder)

@@ -1,6 +1,7 @@
 import IntakeCodecs
 import IntakeMeter
 import Testing
+import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +38,7 @@ import Glibc
     }
 
     static func committedWeights() throws -> [UInt8] {
-        try #require(FileBytes.read(weightsPath), "no weights at \(weightsPath): run intake-train")
+        try #require(try? WholeFile.read(weightsPath), "no weights at \(weightsPath): run intake-train")
     }
 
     /// Writes `bytes` to a fresh temporary file and returns its path.
@@ -198,7 +199,7 @@ import Glibc
         var withinHalf = 0, withinTwoTenths = 0, withinOneTenth = 0, confidentAndWrong = 0
         var inference = 0.0
         for sample in validation {
-            let bytes = try #require(FileBytes.read(folder + "/" + sample.path))
+            let bytes = try #require(try? WholeFile.read(folder + "/" + sample.path))
             let crop = try DigitCorpus.decodeCrop(bytes, jpeg: codec)
             let started = Self.now()
             let reading = model.read(crop)

@@ -25,7 +25,7 @@ package struct SidecarClaim: Equatable {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
         guard status.st_size <= largestSidecar else { return .failure(SidecarProblem("the sidecar is over \(largestSidecar / 1024) KB")) }
-        guard let bytes = FileBytes.read(path) else { return .failure(SidecarProblem("the sidecar cannot be read")) }
+        guard let bytes = try? WholeFile.read(path) else { return .failure(SidecarProblem("the sidecar cannot be read")) }
         return parse(bytes)
     }
 
