@@ -265,7 +265,7 @@ final class Committer: Sendable {
     /// Files the original (and its sidecar) in processed/ or failed/; false if it must wait.
     private func moveOriginal(_ job: FinishedJob) -> Bool {
         do {
-            try root.fileSidecar(of: job.job.id, beside: job.destination)
+            try Sidecar.file(of: job.job.id, beside: job.destination, root: root)
             try DurableFile.move(job.job.spoolPath, to: job.destination)
             return true
         } catch {

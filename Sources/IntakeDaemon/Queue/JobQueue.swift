@@ -18,6 +18,8 @@ struct QueuedJob: Sendable {
     var attempt: Int = 1
     /// Attempts a crash or stop cut short; many in a row mean the file itself kills the daemon.
     var interruptions: Int = 0
+    /// What the job's JSON sidecar claims, read once when the job was queued; nil without one.
+    var sidecar: Result<SidecarClaim, SidecarProblem>? = nil
 }
 
 /// The in-process priority queue. Order: class weight lifted by aging, then first tries before

@@ -54,7 +54,7 @@ struct Reconciler {
             var job = entry.job
             seen.insert(job.id.rawValue)
             let row = try database.job(id: job.id.rawValue)
-            if row == nil || row?.status == .queued || row?.status == .processing, takeSidecarLeftInInbox(job) {
+            if row == nil || row?.status == .queued || row?.status == .processing, Sidecar.takeLeftInInbox(for: job, root: root) {
                 summary.sidecarsTaken += 1
             }
             guard let row else {
@@ -67,7 +67,7 @@ struct Reconciler {
             switch row.status {
             case .done, .failed:
                 let destination = row.finalPath ?? (row.status == .done ? root.processedOriginal(job) : root.failedOriginal(job))
-                try root.fileSidecar(of: job.id, beside: destination)
+                try Sidecar.file(of: job.id, beside: destination, root: root)
                 try DurableFile.move(path, to: destination)
                 summary.movesCompleted += 1
             case .queued:
@@ -95,15 +95,13 @@ struct Reconciler {
             summary.lostClaims += 1
         }
         try fileSidecarsWithoutJobs(seen: seen, database: database)
-        return (queued.sorted { $0.id < $1.id }, summary)
-    }
-
-    /// The claim renames the image, then its sidecar: a crash between them leaves the sidecar in
-    /// the inbox, beside where the image was. Taken now, so that the job runs with its claim.
-    private func takeSidecarLeftInInbox(_ job: QueuedJob) -> Bool {
-        let spooled = root.outputs.spooledSidecar(job: job.id)
-        guard access(spooled, F_OK) != 0, let sidecar = Sidecar.beside(BytePath(root.inbox + "/" + job.sourcePath)) else { return false }
-        return (try? DurableFile.move(sidecar.description, to: spooled)) != nil
+        // Each job takes its sidecar's claim along, as a claimed one does.
+        let withClaims = queued.map { job in
+            var job = job
+            job.sidecar = Sidecar.claim(of: job.id, root: root)
+            return job
+        }
+        return (withClaims.sorted { $0.id < $1.id }, summary)
     }
 
     /// A sidecar in the spool whose image is not: its job was filed by a run that stopped between
@@ -115,7 +113,7 @@ struct Reconciler {
             guard let row = try database.job(id: id.rawValue), row.status == .done || row.status == .failed, let original = row.finalPath else {
                 continue
             }
-            try root.fileSidecar(of: id, beside: original)
+            try Sidecar.file(of: id, beside: original, root: root)
         }
     }
 
@@ -132,7 +130,7 @@ struct Reconciler {
             job: job, error: error, facts: ImageFacts(bytes: 0), timings: [], labels: [], outputs: nil, errorReport: destination + ".error.json",
             destination: destination, startedAt: now, finishedAt: now)
         try database.transaction { try database.complete(JobCompletion(finished)) }
-        try root.fileSidecar(of: job.id, beside: destination)
+        try Sidecar.file(of: job.id, beside: destination, root: root)
         try DurableFile.move(job.spoolPath, to: destination)
     }
 

@@ -38,8 +38,7 @@ struct Requeuer: Sendable {
                 logger.warning("not a job that can be retried; left in spool/requeue", metadata: ["file": "\(waiting)"])
                 continue
             }
-            let sidecar = OutputLayout.filedSidecar(beside: waiting)
-            if access(sidecar, F_OK) == 0 { try? DurableFile.move(sidecar, to: root.outputs.spooledSidecar(job: job.id), stage: .claim) }
+            Sidecar.requeue(besideWaiting: waiting, job: job.id, root: root)
             do {
                 try DurableFile.move(waiting, to: job.spoolPath, stage: .claim)
             } catch {
@@ -48,6 +47,7 @@ struct Requeuer: Sendable {
             unlink(root.failedOriginal(job) + ".error.json")  // the old verdict no longer stands
             // The requeue itself takes the next attempt number; the new run the one after.
             job.attempt = row.attempts + 2
+            job.sidecar = Sidecar.claim(of: job.id, root: root)
             committer.post(.requeued(job))
             queue.push(job)
             logger.info("job sent back for another pass", metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])

@@ -65,12 +65,13 @@ final class Claimer: Sendable {
         case .failed: return false
         }
         // After the image: a crash between the two renames leaves the sidecar in the inbox, where
-        // start-up recovery looks for it again (Reconciler.takeSidecarLeftInInbox).
+        // start-up recovery looks for it again (Sidecar.takeLeftInInbox).
         if let sidecar { takeSidecar(sidecar, job: job) }
 
-        let queued = QueuedJob(
+        var queued = QueuedJob(
             id: job, environment: environment, name: name, sourcePath: (directories + [name]).joined(separator: "/"),
             meter: directories.count >= 2 ? directories[1] : nil, spoolPath: spoolPath, createdAt: JobID.milliseconds(of: job)!)
+        if sidecar != nil { queued.sidecar = Sidecar.claim(of: job, root: root) }
         // The row first, then the queue: the committer records events in the order they are posted.
         committer.post(.claimed(queued))
         queue.push(queued)

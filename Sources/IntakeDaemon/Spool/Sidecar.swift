@@ -1,8 +1,17 @@
-/// JSON sidecars in the inbox: `<name>.json` (or `<stem>.json`) dropped before the image `<name>`,
-/// carrying what its uploader claims (the reading, the meter, the time). A sidecar is never a job
-/// of its own: it is claimed with its image, right after it, into spool/sidecars/<job>.json, and is
-/// filed beside the original when the job ends. One whose image never comes is set aside in
-/// failed/ after `meters.sidecar_wait_seconds`, so nothing is left in the inbox unexplained.
+import IntakeCore
+import IntakePipeline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// JSON sidecars, the one place that knows their names and moves. A sidecar is `<name>.json` (or
+/// `<stem>.json`) dropped before the image `<name>`, carrying what its uploader claims (the
+/// reading, the meter, the time). It is never a job of its own: it is claimed with its image,
+/// right after it, into spool/sidecars/<job>.json; its claim is read once then and travels with
+/// the queued job (`QueuedJob.sidecar`); it is filed beside the original when the job ends, and
+/// goes back to the spool with it on a retry. One whose image never comes is set aside in failed/
+/// after `meters.sidecar_wait_seconds`, so nothing is left in the inbox unexplained.
 enum Sidecar {
     static let suffix: [UInt8] = Array(".json".utf8)
 
@@ -26,5 +35,33 @@ enum Sidecar {
             if path.linkStatus()?.isRegularFile == true { return path }
         }
         return nil
+    }
+
+    /// The claim in the job's sidecar in the spool: nil when it has none. Read when the job is
+    /// queued (claimed, recovered or sent back), never again.
+    static func claim(of job: JobID, root: StateRoot) -> Result<SidecarClaim, SidecarProblem>? {
+        SidecarClaim.read(root.outputs.spooledSidecar(job: job))
+    }
+
+    /// The claim renames the image, then its sidecar: a crash between them leaves the sidecar in
+    /// the inbox, beside where the image was. Start-up takes it, so that the job runs with its claim.
+    static func takeLeftInInbox(for job: QueuedJob, root: StateRoot) -> Bool {
+        let spooled = root.outputs.spooledSidecar(job: job.id)
+        guard access(spooled, F_OK) != 0, let sidecar = beside(BytePath(root.inbox + "/" + job.sourcePath)) else { return false }
+        return (try? DurableFile.move(sidecar.description, to: spooled)) != nil
+    }
+
+    /// Files the job's sidecar, if it has one in the spool, beside its original's final place.
+    /// Done before the original moves, so that a sidecar left in the spool always has its job there too.
+    static func file(of job: JobID, beside original: String, root: StateRoot) throws(IntakeError) {
+        let spooled = root.outputs.spooledSidecar(job: job)
+        guard access(spooled, F_OK) == 0 else { return }
+        try DurableFile.move(spooled, to: OutputLayout.filedSidecar(beside: original))
+    }
+
+    /// Takes the sidecar of a retried original (filed beside it in spool/requeue) back into the spool.
+    static func requeue(besideWaiting original: String, job: JobID, root: StateRoot) {
+        let filed = OutputLayout.filedSidecar(beside: original)
+        if access(filed, F_OK) == 0 { try? DurableFile.move(filed, to: root.outputs.spooledSidecar(job: job), stage: .claim) }
     }
 }

@@ -22,14 +22,6 @@ extension StateRoot {
         outputs.failed(environment: job.environment, job: job.id, name: job.name)
     }
 
-    /// Files a job's sidecar, if it has one in the spool, beside its original's final place. Done
-    /// before the original moves, so that a sidecar left in the spool always has its job there too.
-    func fileSidecar(of job: JobID, beside original: String) throws(IntakeError) {
-        let spooled = outputs.spooledSidecar(job: job)
-        guard access(spooled, F_OK) == 0 else { return }
-        try DurableFile.move(spooled, to: OutputLayout.filedSidecar(beside: original))
-    }
-
     /// Every output a job may have written, for removing those of an interrupted attempt.
     func possibleOutputs(_ job: QueuedJob, derivativeSize: Int, angles: [Int]) -> [String] {
         let date = CalendarDate(unixMilliseconds: job.createdAt)

@@ -66,13 +66,11 @@ final class MeterStage {
     let station: MeterStation
     let naming: MeterNaming
     let ledger: MeterLedger
-    let layout: OutputLayout
 
-    init(station: MeterStation, naming: MeterNaming, ledger: MeterLedger, layout: OutputLayout) {
+    init(station: MeterStation, naming: MeterNaming, ledger: MeterLedger) {
         self.station = station
         self.naming = naming
         self.ledger = ledger
-        self.layout = layout
     }
 
     /// The meter step of the job, when its image shows a meter.
@@ -85,7 +83,7 @@ final class MeterStage {
 
     /// The meter the job's image shows, if its folder, sidecar or name names one.
     func meter(of job: QueuedJob) -> MeterNaming.Named? {
-        naming.name(job, sidecar: SidecarClaim.read(layout.spooledSidecar(job: job.id))) { [station, ledger] meter in
+        naming.name(job, sidecar: job.sidecar) { [station, ledger] meter in
             station.hasProfile(meter) || ledger.hasManualReadings(meter)
         }
     }

@@ -84,7 +84,7 @@ final class WorkerPool: Sendable {
         }
         let meterStage = MeterStage(
             station: meters, naming: MeterNaming(pattern: meterPatterns.filename, folderPattern: meterPatterns.folder),
-            ledger: ledger, layout: root.outputs)
+            ledger: ledger)
         while let job = queue.take() {
             let latest = settings.current
             if latest.version != version,
