@@ -80,6 +80,10 @@ install: release
 	install -d $(DESTDIR)$(PREFIX)/share/doc/intake
 	install -m 0755 .build/release/intaked .build/release/intake $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/intake/README.md
+	@# The models go beside the configuration (profiles_dir = "meters"), replaced by each install;
+	@# the profiles there are the administrator's.
+	install -d $(DESTDIR)/etc/intake/meters
+	install -m 0644 etc/meters/digits.weights etc/meters/dials.weights $(DESTDIR)/etc/intake/meters/
 	@# An existing configuration is the administrator's: never overwritten.
 	test -e $(DESTDIR)/etc/intake/intake.toml || \
 		sed 's|^root = "./var" *#.*|root = "/var/lib/intake"          # state root|' etc/intake.toml > $(DESTDIR)/etc/intake/intake.toml

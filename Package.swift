@@ -101,7 +101,7 @@ let package = Package(
         // Fixture makers shared by the test targets: a PNG writer, an EXIF builder, test images.
         .target(name: "IntakeTestSupport", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeStore"], path: "Tests/IntakeTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCoreTests", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeConfigTests", dependencies: ["IntakeConfig", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakeCore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeCore", "IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport", "IntakeTraining"], swiftSettings: swiftSettings),

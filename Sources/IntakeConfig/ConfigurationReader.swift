@@ -1,8 +1,14 @@
 extension IntakeConfiguration {
     /// Reads and validates a configuration file; a missing or unreadable file is an error naming it.
+    /// A relative `[meters] profiles_dir` means relative to the file's own folder, so that profiles
+    /// and models are found beside the configuration whatever the working directory (systemd's is /).
     public static func load(path: String) throws(ConfigurationError) -> IntakeConfiguration {
         let text = try TextFile.read(path: path)
-        return try parse(text, fileName: path)
+        var configuration = try parse(text, fileName: path)
+        if !configuration.meters.profilesDir.hasPrefix("/"), let slash = path.lastIndex(of: "/") {
+            configuration.meters.profilesDir = String(path[...slash]) + configuration.meters.profilesDir
+        }
+        return configuration
     }
 
     /// Parses and validates configuration text; `fileName` labels error messages.

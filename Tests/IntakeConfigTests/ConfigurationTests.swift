@@ -1,3 +1,4 @@
+import IntakeTestSupport
 import Testing
 
 @testable import IntakeConfig
@@ -375,8 +376,19 @@ struct ShippedConfigurationTests {
     }()
 
     @Test func shippedFileSpellsOutTheDefaults() throws {
-        let configuration = try Configuration.load(path: Self.shippedPath)
+        var configuration = try Configuration.load(path: Self.shippedPath)
+        // The one difference: its profiles are beside it (etc/meters), wherever it is run from.
+        #expect(configuration.meters.profilesDir == String(Self.shippedPath.dropLast("intake.toml".count)) + "meters")
+        configuration.meters.profilesDir = Configuration.defaults.meters.profilesDir
         #expect(configuration == .defaults)
+    }
+
+    @Test func aRelativeProfilesFolderIsBesideTheFileAnAbsoluteOneIsKept() throws {
+        let folder = try TemporaryFolder()
+        let relative = folder.write("a.toml", Array("[meters]\nprofiles_dir = \"profiles\"\n".utf8))
+        #expect(try Configuration.load(path: relative).meters.profilesDir == folder.path + "/profiles")
+        let absolute = folder.write("b.toml", Array("[meters]\nprofiles_dir = \"/srv/meters\"\n".utf8))
+        #expect(try Configuration.load(path: absolute).meters.profilesDir == "/srv/meters")
     }
 
     /// The shipped file documents every key, so each one must be present in it.
