@@ -73,7 +73,9 @@ import Glibc
 
         // Space returns: everything finishes without a restart, within a minute.
         unlink(ballast)
+        let spaceBack = DaemonHarness.now()
         try daemon.waitForAll(sources.count, timeout: 60)
+        print("disk full: all \(sources.count) files final \(Int((DaemonHarness.now() - spaceBack) * 1000)) ms after the ballast went")
         #expect(daemon.log.contains("claiming resumed"))
 
         // Phase 2: full again, more files, and a SIGKILL while it is full.
@@ -114,7 +116,9 @@ import Glibc
             daemon.log.contains("the database cannot record")
         }
         #expect(ChildProcess.waitFor(shell).status == 0, "the sqlite3 shell failed: it never held the lock")
+        let lockGone = DaemonHarness.now()
         try daemon.waitForAll(sources.count, timeout: 60)
+        print("database locked: all \(sources.count) files final \(Int((DaemonHarness.now() - lockGone) * 1000)) ms after the lock went")
         #expect(count("the database cannot record;", in: daemon.log) == 1, "the outage is said once")
         #expect(daemon.log.contains("over: the database cannot record"))
         #expect(daemon.stop() == 0)
