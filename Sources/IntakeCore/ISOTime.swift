@@ -2,7 +2,7 @@
 /// seconds and fraction, and an optional zone (Z or ±HH:MM). Without a zone, UTC.
 public enum ISOTime {
     public static func milliseconds(_ text: String) -> Int64? {
-        let characters = Array(text.trimmingWhitespace)
+        let characters = Array(text.trimmedWhitespace)
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= characters.count else { return nil }
@@ -62,14 +62,5 @@ public enum ISOTime {
         characters[4] = "-"
         characters[7] = "-"
         return milliseconds(String(characters.prefix(19)))
-    }
-}
-
-extension String {
-    fileprivate var trimmingWhitespace: String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
     }
 }
