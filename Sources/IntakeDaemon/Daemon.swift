@@ -58,7 +58,7 @@ public final class Daemon {
         let queue = JobQueue(
             weights: Dictionary(uniqueKeysWithValues: configuration.environments.map { ($0.name, $0.weight) }),
             agingSeconds: configuration.queue.agingSeconds, capacity: configuration.daemon.queueCapacity)
-        let summary = try recover(root: root, settings: settings.current.settings, queue: queue)
+        let (summary, unfiled) = try recover(root: root, settings: settings.current.settings, queue: queue)
         logger.info("recovered", metadata: ["summary": "\(summary)", "queued": "\(queue.count)"])
 
         let metrics = DaemonMetrics()
@@ -76,7 +76,7 @@ public final class Daemon {
             },
             batchObserver: { metrics.commitBatchJobs.observe(Double($0)) },
             moreWorkQueued: { queue.count > 0 })
-        try committer.start()
+        try committer.start(unfiled: unfiled)
         let meters = MeterStation(profilesFolder: Self.absolute(configuration.meters.profilesDir))
         let workers = WorkerPool(
             root: root, queue: queue, committer: committer, settings: settings, meters: meters, ledger: ledger,
@@ -113,6 +113,8 @@ public final class Daemon {
 
         notifier.stopping()
         logger.info("stopping: finishing the jobs in hand")
+        // First, so that no part waiting for the committer's room (a long outage) holds the stop up.
+        committer.beginShutdown()
         watcher.stop()
         watcherThread.join()
         queue.close()
@@ -129,12 +131,14 @@ public final class Daemon {
 
     // MARK: start-up
 
-    private func recover(root: StateRoot, settings: WorkSettings, queue: JobQueue) throws(DaemonError) -> Reconciler.Summary {
+    private func recover(root: StateRoot, settings: WorkSettings, queue: JobQueue) throws(DaemonError)
+        -> (Reconciler.Summary, unfiled: [Filing])
+    {
         do {
             let database = try Database(path: root.database)
-            let (jobs, summary) = try Reconciler(root: root, settings: settings, logger: logger).run(database)
-            for job in jobs { queue.push(job) }
-            return summary
+            let recovered = try Reconciler(root: root, settings: settings, logger: logger).run(database)
+            for job in recovered.jobs { queue.push(job) }
+            return (recovered.summary, recovered.unfiled)
         } catch let error as DaemonError {
             throw error
         } catch {

@@ -1,6 +1,7 @@
 @testable import IntakeDaemon
 import IntakeStore
 import IntakeTestSupport
+import IntakeMeter
 import Testing
 
 #if canImport(Glibc)

@@ -31,7 +31,7 @@ import Glibc
     @Test func aClaimTheDatabaseNeverHeardOfIsRecordedAndQueued() throws {
         let database = try Database(path: root.database)
         let job = try spooled("unrecorded.jpg")
-        let (jobs, summary) = try reconciler().run(database)
+        let (jobs, summary, _) = try reconciler().run(database)
         #expect(jobs.map(\.id) == [job.id])
         #expect(summary.unrecorded == 1)
         #expect(try database.job(id: job.id.rawValue)?.status == .queued)
@@ -44,10 +44,28 @@ import Glibc
         let destination = root.processedOriginal(job)
         try database.complete(JobCompletion(id: job.id.rawValue, status: .done, attempts: 1, startedAt: 1, finishedAt: 2,
                                             finalPath: destination, bytes: 20))
-        let (jobs, summary) = try reconciler().run(database)
+        let (jobs, summary, _) = try reconciler().run(database)
         #expect(jobs.isEmpty)
         #expect(summary.movesCompleted == 1)
         #expect(access(destination, F_OK) == 0 && access(job.spoolPath, F_OK) != 0)
+    }
+
+    @Test func anOriginalThatCannotBeFiledAtStartUpIsHandedOnInsteadOfStoppingTheStart() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("blocked.jpg")
+        try database.insertJob(NewJob(job))
+        let destination = root.processedOriginal(job)
+        try database.complete(JobCompletion(id: job.id.rawValue, status: .done, attempts: 1, startedAt: 1, finishedAt: 2,
+                                            finalPath: destination, bytes: 20))
+        // processed/ replaced by a file: nothing can be filed under it.
+        _ = root.processed.withCString { rmdir($0) }
+        try DurableFile.write(Array("not a folder".utf8), to: root.processed)
+        let (jobs, summary, unfiled) = try reconciler().run(database)
+        #expect(jobs.isEmpty)
+        #expect(summary.movesCompleted == 0)
+        #expect(unfiled.map(\.job) == [job.id])
+        #expect(unfiled.first?.destination == destination)
+        #expect(access(job.spoolPath, F_OK) == 0)
     }
 
     @Test func aSidecarLeftInTheInboxByACutShortClaimIsTakenWithItsImage() throws {
@@ -56,7 +74,7 @@ import Glibc
         // The image was renamed into the spool; the power went before its sidecar followed.
         let sidecar = root.inbox + "/prod/meter.json"
         try DurableFile.write(Array(#"{"reading": 12.5}"#.utf8), to: sidecar)
-        let (jobs, summary) = try reconciler().run(database)
+        let (jobs, summary, _) = try reconciler().run(database)
         #expect(jobs.map(\.id) == [job.id])
         #expect(summary.sidecarsTaken == 1)
         #expect(access(sidecar, F_OK) != 0)
@@ -84,7 +102,7 @@ import Glibc
         try database.markProcessing(id: job.id.rawValue, attempt: 1, at: 5)
         let partial = root.possibleOutputs(job, derivativeSize: 256, angles: [90])
         for path in partial { try DurableFile.write([1, 2, 3], to: path) }
-        let (jobs, summary) = try reconciler().run(database)
+        let (jobs, summary, _) = try reconciler().run(database)
         #expect(jobs.map(\.id) == [job.id])
         #expect(jobs.first?.attempt == 2)
         #expect(summary.interrupted == 1)
@@ -101,7 +119,7 @@ import Glibc
             try database.recordInterrupted(id: job.id.rawValue, attempt: attempt, at: Int64(attempt))
         }
         try database.markProcessing(id: job.id.rawValue, attempt: settings.maxAttempts, at: 99)
-        let (jobs, summary) = try reconciler().run(database)
+        let (jobs, summary, _) = try reconciler().run(database)
         #expect(jobs.isEmpty)
         #expect(summary.deadLettered == 1)
         let row = try #require(try database.job(id: job.id.rawValue))
@@ -117,7 +135,7 @@ import Glibc
         try database.insertJob(NewJob(job))
         unlink(job.spoolPath)  // the rename never reached the disk: the file is back in the inbox
         try DurableFile.write([0], to: root.spoolTemporary + "/.intake-tmp-123")
-        let (_, summary) = try reconciler().run(database)
+        let (_, summary, _) = try reconciler().run(database)
         #expect(summary.lostClaims == 1 && summary.temporaryFiles == 1)
         #expect(try database.job(id: job.id.rawValue) == nil)
         #expect(FileManagerless.list(root.spoolTemporary).isEmpty)
@@ -213,5 +231,50 @@ import Glibc
         #expect(committed == [id])
         #expect(try Database(path: root.database, readOnly: true).job(id: id.rawValue)?.status == .done)
         #expect(access(root.processedOriginal(job), F_OK) == 0)
+    }
+
+    @Test(.enabled(if: access("/usr/bin/sqlite3", X_OK) == 0, "needs the sqlite3 shell (scripts/install-deps.sh --test installs it)"))
+    func postersHeldBackByALongOutageAreLetGoWhenTheDaemonStops() throws {
+        let folder = try TemporaryFolder()
+        let root = StateRoot(path: folder.path)
+        for path in root.folders(environments: ["prod"]) { try DurableFile.makeFolders(path) }
+        let committer = Committer(root: root, logger: Logger(label: "test"), observer: { _ in })
+        try committer.start()
+        // Another writer holds the write lock for longer than the test lasts.
+        let shell = try ChildProcess.spawn(
+            "/usr/bin/sqlite3", [root.database, "-cmd", "BEGIN IMMEDIATE;", "-cmd", ".shell sleep 60", "COMMIT;"],
+            standardOutput: folder.path + "/sqlite3.out", standardError: folder.path + "/sqlite3.err")
+        defer {
+            kill(shell, SIGKILL)
+            _ = ChildProcess.waitFor(shell)
+        }
+        usleep(300_000)
+        let posted = Condition()
+        nonisolated(unsafe) var postedAll = false
+        let poster = SystemThread(name: "test-poster") {
+            for _ in 0..<(Committer.backlogLimit + 200) { committer.post(.started(JobID.make(), attempt: 1, at: 1)) }
+            posted.locked {
+                postedAll = true
+                posted.broadcast()
+            }
+        }
+        // The poster fills the backlog and is held back.
+        let filled = monotonicSeconds() + 20
+        while committer.backlog < Committer.backlogLimit && monotonicSeconds() < filled { usleep(10_000) }
+        #expect(committer.backlog == Committer.backlogLimit)
+        #expect(posted.locked { !postedAll })
+        // A retry an operator asked for never waits, whatever the backlog.
+        committer.post(.started(JobID.make(), attempt: 1, at: 1), waitForRoom: false)
+
+        committer.beginShutdown()
+        let released = monotonicSeconds() + 5
+        posted.locked {
+            while !postedAll && monotonicSeconds() < released { posted.wait(seconds: released - monotonicSeconds()) }
+        }
+        #expect(posted.locked { postedAll }, "the poster is still held after the shutdown began")
+        poster.join()
+        let stopStarted = monotonicSeconds()
+        committer.stop()
+        #expect(monotonicSeconds() - stopStarted < 30, "stop waited for the database lock to go")
     }
 }

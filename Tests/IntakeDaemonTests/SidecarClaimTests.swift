@@ -5,6 +5,10 @@ import IntakeTestSupport
 import Testing
 import IntakeCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a sidecar claims, and which claim wins when the folder, the sidecar and the file name
 /// all say something.
 @Suite struct SidecarClaimTests {
@@ -42,6 +46,25 @@ import IntakeCore
             return
         }
         #expect(problem.reason.contains("over 64 KB"))
+    }
+
+    @Test func aLinkOrAFIFONamedLikeASidecarIsRefusedWithoutFollowingOrWaiting() {
+        let target = folder.write("elsewhere.json", Array(#"{"reading": 1}"#.utf8))
+        let link = folder.path + "/link.jpg.json"
+        #expect(symlink(target, link) == 0)
+        guard case .failure(let linkProblem)? = SidecarClaim.read(link) else {
+            Issue.record("a link was followed")
+            return
+        }
+        #expect(linkProblem.reason.contains("symbolic link"))
+        // Opening a FIFO for reading would wait for a writer forever without O_NONBLOCK.
+        let fifo = folder.path + "/fifo.jpg.json"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        guard case .failure(let fifoProblem)? = SidecarClaim.read(fifo) else {
+            Issue.record("a FIFO was read")
+            return
+        }
+        #expect(fifoProblem.reason.contains("not a regular file"))
     }
 
     @Test func noSidecarIsNoClaim() {

@@ -212,6 +212,35 @@ import Glibc
         #expect(!daemon.allLogs.contains("dropping"))
     }
 
+    @Test func anEnvironmentFolderMovedAwayIsMadeAgainAndItsNewSubfoldersAreWatched() throws {
+        // No reconciliation scan for the test's length: only inotify can find the files.
+        let daemon = try DaemonHarness(scanSeconds: 3600)
+        try daemon.start()
+        var sources = photos(1, environment: "prod/MTR-1", from: 800)
+        for (source, bytes) in sources { daemon.drop(source, bytes) }
+        try daemon.waitForAll(sources.count, timeout: 30)
+
+        // inbox/prod moved out of the inbox, with its watched subfolder inside.
+        let away = daemon.folder.path + "/prod-moved-away"
+        #expect(rename(daemon.inbox + "/prod", away) == 0)
+        try daemon.waitUntil("inbox/prod is made again", timeout: 30) { access(daemon.inbox + "/prod", F_OK) == 0 }
+        // A subfolder of the same name made again is a new folder: it is watched afresh, not
+        // taken for the one moved away with its old watch.
+        #expect(mkdir(daemon.inbox + "/prod/MTR-1", 0o755) == 0)
+        usleep(1_000_000)
+        let again = photos(2, environment: "prod/MTR-1", from: 810)
+        for (source, bytes) in again { daemon.drop(source, bytes) }
+        sources.merge(again) { $1 }
+        try daemon.waitForAll(sources.count, timeout: 30)
+
+        // What is dropped in the folder moved away is no longer the daemon's.
+        let outside = daemon.folder.write("prod-moved-away/MTR-1/outside.jpg", Photos.jpeg(width: 64, height: 48, seed: 1))
+        usleep(1_500_000)
+        #expect(access(outside, F_OK) == 0, "a file outside the inbox was claimed")
+        #expect(daemon.stop() == 0)
+        try checkRodeItOut(daemon, sources: sources)
+    }
+
     @Test(.enabled(if: Mounts.available, "needs the right to mount (root) to make failed/ read-only"))
     func anUnwritableFailedFolderHoldsTheDeadLetterUntilItCanBeWritten() throws {
         let daemon = try DaemonHarness()

@@ -90,6 +90,21 @@ import Glibc
         try checkInvariants(daemon, sources: sources)
     }
 
+    @Test func aBadFileWhoseNameLeavesNoRoomForItsReportIsStillSetAside() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        // Fits in the spool as "<job>-<name>" (250 bytes); with ".error.json" it is over NAME_MAX.
+        let name = String(repeating: "n", count: 231) + ".jpg"
+        daemon.drop("prod/" + name, Array("not an image".utf8))
+        try daemon.waitForAll(1, timeout: 30)
+        let job = try #require(try daemon.database().jobs().first)
+        #expect(job.status == .failed)
+        #expect(job.error?.contains("no error report") == true, "\(job.error ?? "")")
+        #expect(daemon.files("failed").contains { $0.hasSuffix(name) })
+        #expect(daemon.log.contains("cannot write an error report"))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func badInputsAreDeadLetteredWithTheirReasonAndTheDaemonGoesOn() throws {
         let daemon = try DaemonHarness()
         try daemon.start()

@@ -21,7 +21,9 @@ public final class DaemonHarness {
 
     /// `settings` are extra TOML lines (whole sections) for the configuration; `daemonSettings`
     /// extra lines for its `[daemon]` section. The free-space floor is off unless a test sets it.
-    public init(workers: Int = 2, settings: String = "", daemonSettings: String = "min_free_bytes = 0") throws {
+    /// `scanSeconds` is the reconciliation scan's interval: short by default, long for a test of
+    /// what inotify alone must catch.
+    public init(workers: Int = 2, settings: String = "", daemonSettings: String = "min_free_bytes = 0", scanSeconds: Double = 2) throws {
         folder = try TemporaryFolder()
         root = folder.path + "/state"
         stagingFolder = folder.path
@@ -30,7 +32,7 @@ public final class DaemonHarness {
             root = "\(root)"
             \(daemonSettings)
             workers = \(workers)
-            reconcile_interval_seconds = 2
+            reconcile_interval_seconds = \(scanSeconds)
             metrics_interval_seconds = 0.5
             shutdown_grace_seconds = 5
             log_level = "debug"

@@ -42,9 +42,12 @@ final class Committer: Sendable {
     private let condition = Condition()
     nonisolated(unsafe) private var events: [CommitEvent] = []  // guarded by `condition`
     nonisolated(unsafe) private var stopping = false  // guarded by `condition`
+    /// Set when the daemon is asked to stop: from then on `post` never waits for room, so that
+    /// nothing blocked on a long outage holds the shutdown up.
+    nonisolated(unsafe) private var shuttingDown = false  // guarded by `condition`
     nonisolated(unsafe) private var thread: SystemThread?
-    /// Finished jobs whose original could not be moved into place yet (committer thread only).
-    nonisolated(unsafe) private var unmoved: [FinishedJob] = []
+    /// Originals of final jobs that could not be moved into place yet (committer thread only).
+    nonisolated(unsafe) private var unmoved: [Filing] = []
     private let databaseOutage: Outage
     private let filingOutage: Outage
 
@@ -66,10 +69,12 @@ final class Committer: Sendable {
             logger: logger)
     }
 
-    /// Hands an event to the committer. Waits while `backlogLimit` events are already held.
-    func post(_ event: CommitEvent) {
+    /// Hands an event to the committer. Waits while `backlogLimit` events are already held, unless
+    /// `waitForRoom` is false: the few events an operator causes (a retry) must not hold the
+    /// thread that posts them, which also answers signals and pings the watchdog.
+    func post(_ event: CommitEvent, waitForRoom: Bool = true) {
         condition.locked {
-            while events.count >= Self.backlogLimit && !stopping { condition.wait() }
+            while waitForRoom && events.count >= Self.backlogLimit && !stopping && !shuttingDown { condition.wait() }
             events.append(event)
             condition.broadcast()
         }
@@ -81,8 +86,22 @@ final class Committer: Sendable {
     /// Events waiting to be recorded, for metrics.
     var backlog: Int { condition.locked { events.count } }
 
+    /// Ends every wait for room in `post`; call as soon as the daemon is asked to stop, before
+    /// stopping the parts that post. What they post meanwhile is recorded if the database can.
+    func beginShutdown() {
+        condition.locked {
+            shuttingDown = true
+            condition.broadcast()
+        }
+    }
+
     /// Starts the committer's thread, which opens its own connection to the database.
-    func start() throws(DaemonError) {
+    /// `unfiled` are originals start-up recovery could not move into place: tried again each second.
+    func start(unfiled: [Filing] = []) throws(DaemonError) {
+        unmoved = unfiled
+        if !unfiled.isEmpty {
+            filingOutage.failed("\(unfiled.count) originals could not be moved at start-up", metadata: [:])
+        }
         let database: Database
         do {
             database = try Database(path: root.database)
@@ -177,7 +196,8 @@ final class Committer: Sendable {
         }
         if !recorded.isEmpty { batchObserver(recorded.count) }
         for job in recorded {
-            if !moveOriginal(job) { unmoved.append(job) }
+            let filing = Filing(job)
+            if !moveOriginal(filing) { unmoved.append(filing) }
             observer(job)
         }
         return true
@@ -187,10 +207,22 @@ final class Committer: Sendable {
 
     /// One try at recording `events` in one transaction.
     private func record(_ events: [CommitEvent], syncFirst: Bool, _ database: inout Database?) -> Outcome {
-        do {
-            // A connection that failed for the file's sake (read-only, I/O, gone) is opened afresh.
-            let connection = try database ?? Database(path: root.database)
+        // A connection that failed for the file's sake (read-only, I/O, gone) is opened afresh.
+        // Failing to open is always the machine's fault (the folder gone, a file in its place, no
+        // memory), whatever SQLite's code: the events wait, never judged invalid.
+        let connection: Database
+        if let database {
+            connection = database
+        } else {
+            do {
+                connection = try Database(path: root.database)
+            } catch {
+                databaseOutage.failed("cannot open the database: \(error)", metadata: ["events": "\(events.count)"])
+                return .unavailable
+            }
             database = connection
+        }
+        do {
             if syncFirst { try DurableFile.sync(filesystemOf: root.path) }
             try connection.transaction {
                 for event in events { try record(event, in: connection) }
@@ -208,12 +240,14 @@ final class Committer: Sendable {
     }
 
     /// Waits before another try, doubling the wait up to `longestRetryDelay`; false when stopping.
+    /// Every post wakes the condition, so the wait runs to its deadline, not to the first wake.
     private func pause(_ delay: inout Double) -> Bool {
-        let wait = delay
+        let deadline = monotonicSeconds() + delay
         delay = min(delay * 2, Self.longestRetryDelay)
         return condition.locked {
-            if stopping { return false }
-            condition.wait(seconds: wait)
+            while !stopping && monotonicSeconds() < deadline {
+                condition.wait(seconds: deadline - monotonicSeconds())
+            }
             return !stopping
         }
     }
@@ -263,13 +297,13 @@ final class Committer: Sendable {
     }
 
     /// Files the original (and its sidecar) in processed/ or failed/; false if it must wait.
-    private func moveOriginal(_ job: FinishedJob) -> Bool {
+    private func moveOriginal(_ filing: Filing) -> Bool {
         do {
-            try Sidecar.file(of: job.job.id, beside: job.destination, root: root)
-            try DurableFile.move(job.job.spoolPath, to: job.destination)
+            try Sidecar.file(of: filing.job, beside: filing.destination, root: root)
+            try DurableFile.move(filing.spoolPath, to: filing.destination)
             return true
         } catch {
-            filingOutage.failed("\(error)", metadata: ["job": "\(job.job.id)"])
+            filingOutage.failed("\(error)", metadata: ["job": "\(filing.job)"])
             return false
         }
     }
@@ -278,6 +312,24 @@ final class Committer: Sendable {
         guard !unmoved.isEmpty else { return }
         unmoved = unmoved.filter { !moveOriginal($0) }
         if unmoved.isEmpty { filingOutage.recovered() }
+    }
+}
+
+/// The original of a job already final in the database, on its way from the spool to its place
+/// in processed/ or failed/.
+struct Filing: Sendable {
+    let job: JobID
+    let spoolPath: String
+    let destination: String
+
+    init(job: JobID, spoolPath: String, destination: String) {
+        self.job = job
+        self.spoolPath = spoolPath
+        self.destination = destination
+    }
+
+    init(_ finished: FinishedJob) {
+        self.init(job: finished.job.id, spoolPath: finished.job.spoolPath, destination: finished.destination)
     }
 }
 

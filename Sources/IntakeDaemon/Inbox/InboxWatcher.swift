@@ -167,13 +167,22 @@ final class InboxWatcher: Sendable {
             return
         }
         if event.mask & (Self.ignored | Self.deleteSelf | Self.moveSelf) != 0 {
-            // The folder is gone or moved away: its watch no longer names a place in the inbox.
-            let folder = state.withLock { state in
-                let folder = state.folders.removeValue(forKey: event.wd)
-                if let folder { state.watched.remove(folder) }
-                return folder
+            // The folder is gone or moved away: neither its watch nor those of the folders below
+            // it name a place in the inbox any more. Forgotten, so that folders made again under
+            // the same names are watched afresh; a folder moved within the inbox is watched
+            // again under its new name by the IN_MOVED_TO its parent sees.
+            let (folder, below) = state.withLock { state -> ([[UInt8]]?, [Int32]) in
+                guard let folder = state.folders.removeValue(forKey: event.wd) else { return (nil, []) }
+                state.watched.remove(folder)
+                let below = state.folders.filter { $0.value.count > folder.count && $0.value.starts(with: folder) }.map(\.key)
+                for wd in below {
+                    if let inner = state.folders.removeValue(forKey: wd) { state.watched.remove(inner) }
+                }
+                state.counters.watches = state.folders.count
+                return (folder, below)
             }
             if event.mask & Self.moveSelf != 0 { inotify_rm_watch(inotify, event.wd) }
+            for wd in below { inotify_rm_watch(inotify, wd) }
             // An environment's folder or the inbox itself: the next scan says so and makes it again.
             if let folder, folder.count <= 1 { requestScan() }
             return

@@ -20,6 +20,9 @@ struct QueuedJob: Sendable {
     var interruptions: Int = 0
     /// What the job's JSON sidecar claims, read once when the job was queued; nil without one.
     var sidecar: Result<SidecarClaim, SidecarProblem>? = nil
+    /// Unix milliseconds of the first time the state root refused this job's writes (full,
+    /// read-only); nil unless it is waiting for them. Its own pauses grow from it.
+    var blockedSince: UInt64? = nil
 }
 
 /// The in-process priority queue. Order: class weight lifted by aging, then first tries before

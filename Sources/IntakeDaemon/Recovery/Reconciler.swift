@@ -20,6 +20,10 @@ import Glibc
 ///   the rename, returning the file to the inbox, where it will be claimed again): it is removed;
 /// - sidecars follow their images: a job to run takes its sidecar from the inbox if the claim was
 ///   cut short between the two renames, and a finished job's sidecar is filed beside its original.
+///
+/// Only the database failing stops the start. An original that cannot be filed (processed/ or
+/// failed/ unwritable, full, replaced by a file) is handed to the committer, which tries again
+/// each second, as it does for the jobs it makes final itself.
 struct Reconciler {
     let root: StateRoot
     let settings: WorkSettings
@@ -35,9 +39,10 @@ struct Reconciler {
         }
     }
 
-    /// Recovers, returning the jobs to queue, oldest first.
-    func run(_ database: Database) throws -> (jobs: [QueuedJob], summary: Summary) {
+    /// Recovers, returning the jobs to queue, oldest first, and the originals still to file.
+    func run(_ database: Database) throws -> (jobs: [QueuedJob], summary: Summary, unfiled: [Filing]) {
         var summary = Summary()
+        var unfiled: [Filing] = []
         for name in BytePath(root.spoolTemporary).entries() {
             if BytePath(root.spoolTemporary).appending(name).withCString({ unlink($0) }) == 0 { summary.temporaryFiles += 1 }
         }
@@ -67,9 +72,11 @@ struct Reconciler {
             switch row.status {
             case .done, .failed:
                 let destination = row.finalPath ?? (row.status == .done ? root.processedOriginal(job) : root.failedOriginal(job))
-                try Sidecar.file(of: job.id, beside: destination, root: root)
-                try DurableFile.move(path, to: destination)
-                summary.movesCompleted += 1
+                if let filing = file(Filing(job: job.id, spoolPath: path, destination: destination)) {
+                    unfiled.append(filing)
+                } else {
+                    summary.movesCompleted += 1
+                }
             case .queued:
                 summary.requeued += 1
                 queued.append(job)
@@ -81,7 +88,8 @@ struct Reconciler {
                 }
                 job.interruptions = interruptions
                 if interruptions >= settings.maxAttempts {
-                    try deadLetter(job, interruptions: interruptions, database: database)
+                    guard let filing = try deadLetter(job, interruptions: interruptions, database: database) else { continue }
+                    if let unmoved = file(filing) { unfiled.append(unmoved) }
                     summary.deadLettered += 1
                 } else {
                     summary.interrupted += 1
@@ -101,7 +109,21 @@ struct Reconciler {
             job.sidecar = Sidecar.claim(of: job.id, root: root)
             return job
         }
-        return (withClaims.sorted { $0.id < $1.id }, summary)
+        return (withClaims.sorted { $0.id < $1.id }, summary, unfiled)
+    }
+
+    /// Files a final job's original and sidecar; returns the filing when it has to wait.
+    private func file(_ filing: Filing) -> Filing? {
+        do throws(IntakeError) {
+            try Sidecar.file(of: filing.job, beside: filing.destination, root: root)
+            try DurableFile.move(filing.spoolPath, to: filing.destination)
+            return nil
+        } catch {
+            logger.warning(
+                "cannot file an original at start-up; it waits in the spool and is tried again each second",
+                metadata: ["job": "\(filing.job)", "error": "\(error.reason)"])
+            return filing
+        }
     }
 
     /// A sidecar in the spool whose image is not: its job was filed by a run that stopped between
@@ -113,25 +135,37 @@ struct Reconciler {
             guard let row = try database.job(id: id.rawValue), row.status == .done || row.status == .failed, let original = row.finalPath else {
                 continue
             }
-            try Sidecar.file(of: id, beside: original, root: root)
+            do throws(IntakeError) {
+                try Sidecar.file(of: id, beside: original, root: root)
+            } catch {
+                logger.warning("cannot file a sidecar at start-up; it stays in the spool", metadata: ["job": "\(id)", "error": "\(error.reason)"])
+            }
         }
     }
 
-    /// A file that was being processed every time the daemon died goes to failed/ with that reason.
-    private func deadLetter(_ job: QueuedJob, interruptions: Int, database: Database) throws {
+    /// A file that was being processed every time the daemon died goes to failed/ with that reason:
+    /// its report is written and its row made final; returns the original to file. When the report
+    /// cannot be written the job stays in the spool, unqueued, for the next start to try again.
+    private func deadLetter(_ job: QueuedJob, interruptions: Int, database: Database) throws -> Filing? {
         let error = IntakeError.permanent(
             .recover, "the daemon stopped \(interruptions) times while processing this file; set aside so it cannot stop it again")
         let destination = root.failedOriginal(job)
         let now = JobID.nowMilliseconds()
-        try DurableFile.write(ErrorReport(job: job, error: error, sha256: nil, at: now).json(), to: destination + ".error.json",
-                              temporaryFolder: root.spoolTemporary)
-        try DurableFile.sync(filesystemOf: root.path)
+        do throws(IntakeError) {
+            try DurableFile.write(ErrorReport(job: job, error: error, sha256: nil, at: now).json(), to: destination + ".error.json",
+                                  temporaryFolder: root.spoolTemporary)
+            try DurableFile.sync(filesystemOf: root.path)
+        } catch {
+            logger.error(
+                "cannot set aside a file that stopped the daemon; it stays in the spool, not run, until the next start",
+                metadata: ["job": "\(job.id)", "error": "\(error.reason)"])
+            return nil
+        }
         let finished = FinishedJob(
             job: job, error: error, facts: ImageFacts(bytes: 0), timings: [], labels: [], outputs: nil, errorReport: destination + ".error.json",
             destination: destination, startedAt: now, finishedAt: now)
         try database.transaction { try database.complete(JobCompletion(finished)) }
-        try Sidecar.file(of: job.id, beside: destination, root: root)
-        try DurableFile.move(job.spoolPath, to: destination)
+        return Filing(job: job.id, spoolPath: job.spoolPath, destination: destination)
     }
 
     /// Paths of every file (not folder) below `folder`, relative to it.

@@ -48,7 +48,7 @@ struct Requeuer: Sendable {
             // The requeue itself takes the next attempt number; the new run the one after.
             job.attempt = row.attempts + 2
             job.sidecar = Sidecar.claim(of: job.id, root: root)
-            committer.post(.requeued(job))
+            committer.post(.requeued(job), waitForRoom: false)
             queue.push(job)
             logger.info("job sent back for another pass", metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])
         }

@@ -115,7 +115,13 @@ final class Claimer: Sendable {
     private func move(_ source: BytePath, to target: String) -> MoveResult {
         var status = source.withCString { rename($0, target) }
         if status != 0 && errno == ENOENT && source.linkStatus() != nil {
-            try? DurableFile.makeFolders(DurableFile.parent(of: target), stage: .claim)
+            // The spool folder is missing: made, then the rename tried again. Failing to make it
+            // is the spool's fault, never a sign that the file is gone.
+            do {
+                try DurableFile.makeFolders(DurableFile.parent(of: target), stage: .claim)
+            } catch {
+                return refused(source, error.reason, blocking: error.kind == .blocked)
+            }
             status = source.withCString { rename($0, target) }
         }
         guard status != 0 else {
@@ -124,11 +130,18 @@ final class Claimer: Sendable {
         }
         let code = errno
         if code == EXDEV { return moveAcrossFilesystems(source, to: target) }
-        if code == ENOENT { return .gone }  // taken meanwhile by a scan racing an event
-        if DurableFile.blockingCodes.contains(code) {
-            spoolOutage.failed(ErrnoText.describe(code), metadata: ["file": "\(source)"])
+        // Taken meanwhile by a scan racing an event, or removed by its writer.
+        if code == ENOENT && source.linkStatus() == nil { return .gone }
+        return refused(source, ErrnoText.describe(code), blocking: DurableFile.blockingCodes.contains(code))
+    }
+
+    /// A claim the spool refused: a blocking reason (full, read-only, unwritable) is one outage,
+    /// said once; any other is said for the file. Either way the file stays in the inbox.
+    private func refused(_ source: BytePath, _ reason: String, blocking: Bool) -> MoveResult {
+        if blocking {
+            spoolOutage.failed(reason, metadata: ["file": "\(source)"])
         } else {
-            logger.warning("cannot claim file", metadata: ["file": "\(source)", "error": "\(ErrnoText.describe(code))"])
+            logger.warning("cannot claim file", metadata: ["file": "\(source)", "error": "\(reason)"])
         }
         return .failed
     }

@@ -84,11 +84,16 @@ final class MeterLedger: Sendable {
         let loaded = read { database, seen throws(StoreError) -> [ManualReadingRecord]? in
             let version = try database.dataVersion()
             guard force || version != seen.dataVersion else { return nil }
-            seen.dataVersion = version
             let signature = try database.manualReadingsSignature()
-            guard force || signature != seen.signature else { return nil }
-            seen.signature = signature
-            return try database.allManualReadings()
+            // What was seen is noted only once what it stands for is loaded: a load that fails is
+            // tried again at the next look instead of passing for done.
+            if !force && signature == seen.signature {
+                seen.dataVersion = version
+                return nil
+            }
+            let records = try database.allManualReadings()
+            (seen.dataVersion, seen.signature) = (version, signature)
+            return records
         }
         switch loaded {
         case .success(nil):
@@ -110,7 +115,8 @@ final class MeterLedger: Sendable {
     }
 
     /// Runs `body` with the ledger's connection (opened when needed) and what was seen last; a
-    /// connection that failed is dropped, so that the next call opens afresh.
+    /// connection that failed is dropped with what it saw (a data version means something only
+    /// to the connection that read it), so that the next call opens afresh and loads again.
     private func read<T>(_ body: (Database, inout Reader) throws(StoreError) -> T) -> Result<T, StoreError> {
         readerLock.locked {
             do throws(StoreError) {
@@ -123,7 +129,7 @@ final class MeterLedger: Sendable {
                 reader.database = database
                 return .success(try body(database, &reader))
             } catch {
-                reader.database = nil
+                reader = Reader()
                 return .failure(error)
             }
         }

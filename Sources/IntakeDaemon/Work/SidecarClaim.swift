@@ -21,12 +21,34 @@ package struct SidecarClaim: Equatable {
 
     /// The claim in the sidecar at `path`; nil when there is none; a problem a person can act on
     /// when it cannot be used (the image is still processed, without the claim).
+    /// Whatever is at the path: a link is never followed, a FIFO never waited on, and no more
+    /// than `largestSidecar` bytes are read even from a file that grows meanwhile.
     static func read(_ path: String) -> Result<SidecarClaim, SidecarProblem>? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { return nil }
+            if code == ELOOP { return .failure(SidecarProblem("the sidecar is a symbolic link, which is never followed")) }
+            return .failure(SidecarProblem("the sidecar cannot be opened (\(ErrnoText.describe(code)))"))
+        }
+        defer { close(fd) }
         var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        guard status.st_size <= largestSidecar else { return .failure(SidecarProblem("the sidecar is over \(largestSidecar / 1024) KB")) }
-        guard let bytes = try? WholeFile.read(path) else { return .failure(SidecarProblem("the sidecar cannot be read")) }
-        return parse(bytes)
+        guard fstat(fd, &status) == 0, status.isRegularFile else { return .failure(SidecarProblem("the sidecar is not a regular file")) }
+        let tooLarge = SidecarProblem("the sidecar is over \(largestSidecar / 1024) KB")
+        guard status.st_size <= largestSidecar else { return .failure(tooLarge) }
+        var bytes = [UInt8](repeating: 0, count: largestSidecar + 1)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got == 0 { break }
+            if got < 0 {
+                if errno == EINTR { continue }
+                return .failure(SidecarProblem("the sidecar cannot be read (\(ErrnoText.current))"))
+            }
+            count += got
+        }
+        guard count <= largestSidecar else { return .failure(tooLarge) }
+        return parse(Array(bytes[..<count]))
     }
 
     /// The claim in a sidecar's bytes, or the problem with them.

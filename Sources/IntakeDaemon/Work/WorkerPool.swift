@@ -110,7 +110,7 @@ final class WorkerPool: Sendable {
         }
         let finishedAt = JobID.nowMilliseconds()
         guard var error = run.error else {
-            writeOutage.recovered()
+            if job.blockedSince != nil { writeOutage.recovered() }
             finish(job, error: nil, run: run, startedAt: startedAt, finishedAt: finishedAt)
             return
         }
@@ -149,20 +149,28 @@ final class WorkerPool: Sendable {
     /// failed/, and keeps none of the outputs or labels an attempt may have made.
     private func finish(_ job: QueuedJob, error: IntakeError?, run: JobRunner.Run, startedAt: UInt64, finishedAt: UInt64) {
         var report: String?
+        var error = error
         var destination = root.processedOriginal(job)
-        if let error {
+        if let failure = error {
             destination = root.failedOriginal(job)
             let path = destination + ".error.json"
-            let content = ErrorReport(job: job, error: error, sha256: run.facts.sha256, at: finishedAt)
+            let content = ErrorReport(job: job, error: failure, sha256: run.facts.sha256, at: finishedAt)
             do {
                 try DurableFile.write(content.json(), to: path, temporaryFolder: root.spoolTemporary)
                 report = path
-            } catch let writeError {
-                // The dead letter cannot be written: the machine's fault, never the file's.
-                wait(job, IntakeError(writeError.stage, .blocked, writeError.reason))
+                if job.blockedSince != nil { writeOutage.recovered() }
+            } catch let writeError where writeError.kind == .blocked {
+                // The folders refuse writes for now: the job waits for them, no attempt spent.
+                wait(job, writeError)
                 return
+            } catch let writeError {
+                // Refused for good (a name too long once ".error.json" is added, say): waiting would
+                // never end, so the failure is recorded without its report, and says why.
+                logger.error(
+                    "cannot write an error report; the failure is recorded without it",
+                    metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)", "error": "\(writeError.reason)"])
+                error = IntakeError(failure.stage, failure.kind, "\(failure.reason) (no error report: \(writeError.reason))")
             }
-            writeOutage.recovered()
         }
         committer.post(.finished(FinishedJob(
             job: job, error: error, facts: run.facts, timings: run.clock.milliseconds, labels: error == nil ? run.labels : [],
@@ -173,12 +181,17 @@ final class WorkerPool: Sendable {
 
 extension WorkerPool {
     /// Puts a job whose writes the state root refused back in the queue, without spending an
-    /// attempt: it is tried again after a pause that grows with the outage, up to 15 s, so that a
-    /// long one costs little CPU and a short one little delay.
+    /// attempt: it is tried again after a pause that grows with how long this job has waited, up
+    /// to 15 s, so that a long outage costs little CPU and a short one little delay. The pause is
+    /// the job's own: one job's success or failure does not reset another's.
     private func wait(_ job: QueuedJob, _ error: IntakeError) {
+        let now = JobID.nowMilliseconds()
+        var waiting = job
+        waiting.blockedSince = job.blockedSince ?? now
         writeOutage.failed(error.reason, metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])
-        committer.post(.waiting(job, error, at: JobID.nowMilliseconds()))
-        queue.schedule(job, after: min(15, max(1, writeOutage.seconds / 2)))
+        committer.post(.waiting(job, error, at: now))
+        let waitedSeconds = Double(now - waiting.blockedSince!) / 1000
+        queue.schedule(waiting, after: min(15, max(1, waitedSeconds / 2)))
     }
 }
 
