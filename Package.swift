@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // HTTP for `intake serve`; its default traits (swift-configuration, full Foundation) are not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // C libraries behind walls: one system library target each, found through pkg-config.
@@ -64,11 +66,23 @@ let package = Package(
         .target(
             name: "IntakeReports", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig"],
             swiftSettings: swiftSettings),
+        // `intake serve`: the upload and job API. It writes only into the inbox and reads the
+        // database; intaked does all the processing and keeps no network of its own.
+        .target(
+            name: "IntakeWeb",
+            dependencies: [
+                "IntakeCore", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakePipeline", "CLinux",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "intake",
             dependencies: [
                 "IntakeCore", "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore", "IntakeClassify", "IntakeMeter", "IntakeCodecs",
+                "IntakeWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -114,6 +128,13 @@ let package = Package(
         // `swift test --skip IntakeSystemTests` runs the rest in seconds; `make test` runs all.
         .testTarget(
             name: "IntakeSystemTests", dependencies: ["CLinux", "IntakeCore", "IntakePipeline", "IntakeStore", "IntakeCodecs", "IntakeTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntakeWebTests",
+            dependencies: [
+                "IntakeWeb", "IntakeCore", "IntakeStore", "IntakeConfig", "IntakeTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCLITests", dependencies: ["IntakeCore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "IntakeStore", "IntakeReports"], swiftSettings: swiftSettings),
     ]

@@ -21,6 +21,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
     public var meters: Meters
     /// `[classify]`: the built-in labels' thresholds and the external classifier.
     public var classify: Classify
+    /// `[web]`: `intake serve`, the upload and job API.
+    public var web: Web
 
     /// The configuration used when the file sets nothing.
     public static let defaults = IntakeConfiguration()
@@ -41,7 +43,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
         derive: Derive = Derive(),
         watch: Watch = Watch(),
         meters: Meters = Meters(),
-        classify: Classify = Classify()
+        classify: Classify = Classify(),
+        web: Web = Web()
     ) {
         self.daemon = daemon
         self.environments = environments
@@ -52,6 +55,25 @@ public struct IntakeConfiguration: Sendable, Equatable {
         self.watch = watch
         self.meters = meters
         self.classify = classify
+        self.web = web
+    }
+
+    /// `[web]`: `intake serve`, which takes uploads into the inbox and answers from the database.
+    public struct Web: Sendable, Equatable {
+        /// Where it listens; loopback by default, where no token is asked for.
+        public var listen: ListenAddress
+        /// The largest upload taken; a larger one is refused (413) before anything is kept.
+        public var maxBytes: Int
+        /// An upload that sends nothing for this long is cut off and its partial file removed.
+        public var idleTimeoutSeconds: Double
+
+        /// Creates web settings; each omitted value takes its default.
+        public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), maxBytes: Int = 268_435_456,
+                    idleTimeoutSeconds: Double = 30) {
+            self.listen = listen
+            self.maxBytes = maxBytes
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+        }
     }
 
     /// `[daemon]`: process-wide settings.

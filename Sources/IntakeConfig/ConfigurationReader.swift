@@ -32,10 +32,11 @@ extension IntakeConfiguration {
         let watch = try Watch(reading: root.section("watch"))
         let meters = try Meters(reading: root.section("meters"))
         let classify = try Classify(reading: root.section("classify"))
+        let web = try Web(reading: root.section("web"))
         try root.rejectUnknownKeys()
         return IntakeConfiguration(
             daemon: daemon, environments: environments, queue: queue, limits: limits,
-            retry: retry, derive: derive, watch: watch, meters: meters, classify: classify)
+            retry: retry, derive: derive, watch: watch, meters: meters, classify: classify, web: web)
     }
 
     /// `[environments.<name>]` tables; without an `[environments]` table, the default pair.
@@ -182,6 +183,20 @@ extension IntakeConfiguration.Derive {
         }
         try section.rejectUnknownKeys()
         self.init(size: size, quality: quality, angles: angles)
+    }
+}
+
+extension IntakeConfiguration.Web {
+    fileprivate init(reading section: SectionReader) throws(ConfigurationError) {
+        var section = section
+        let defaults = Self()
+        let listen = try section.string(
+            "listen", default: defaults.listen, mustBe: "host:port with a port from 1 to 65535",
+            IntakeConfiguration.ListenAddress.init(parsing:))
+        let maxBytes = try section.integer("max_bytes", default: defaults.maxBytes, mustBe: "a positive integer") { $0 >= 1 }
+        let idle = try section.seconds("idle_timeout_seconds", default: defaults.idleTimeoutSeconds)
+        try section.rejectUnknownKeys()
+        self.init(listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle)
     }
 }
 

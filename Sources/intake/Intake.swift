@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `intake`: the companion command of the intake daemon.
 @main
-struct Intake: ParsableCommand {
+struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the intake image pipeline on files and report on what the daemon did.",
         discussion: """
@@ -10,6 +10,6 @@ struct Intake: ParsableCommand {
             Find it with --root DIR (a state root) or --db PATH; by default the state root \
             the configuration names (./var in a checkout).
             """,
-        subcommands: [ProcessCommand.self, ReportCommand.self, JobCommand.self, RetryCommand.self, ReadingsCommand.self, MeterCommand.self]
+        subcommands: [ProcessCommand.self, ReportCommand.self, JobCommand.self, RetryCommand.self, ReadingsCommand.self, MeterCommand.self, ServeCommand.self]
     )
 }

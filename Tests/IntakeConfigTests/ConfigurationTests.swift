@@ -201,6 +201,17 @@ struct ConfigurationErrorTests {
         }
     }
 
+    @Test func theWebSectionIsReadAndABadAddressIsRefused() throws {
+        let error = try #require(configurationError("[web]\nlisten = \"everywhere\"\n"))
+        #expect(error.key == "web.listen")
+        let folder = try TemporaryFolder()
+        let path = folder.write("w.toml", Array("[web]\nlisten = \"127.0.0.1:9000\"\nmax_bytes = 1000\n".utf8))
+        let web = try Configuration.load(path: path).web
+        #expect(web.listen == IntakeConfiguration.ListenAddress(host: "127.0.0.1", port: 9000))
+        #expect(web.maxBytes == 1000)
+        #expect(web.idleTimeoutSeconds == 30)
+    }
+
     @Test func unknownTopLevelKeyNamesKeyAndLine() throws {
         let error = try #require(configurationError("[daemon]\nworkers = 2\n\n[deamon]\nworkers = 3\n"))
         #expect(error.key == "deamon")
@@ -208,7 +219,7 @@ struct ConfigurationErrorTests {
         #expect(error.file == "etc/intake.toml")
         #expect(
             error.message
-                == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters, classify)"#)
+                == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters, classify, web)"#)
     }
 
     @Test func unknownNestedKeyNamesDottedPath() throws {
@@ -411,6 +422,7 @@ struct ShippedConfigurationTests {
                 "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
+            "web": ["listen", "max_bytes", "idle_timeout_seconds"],
         ]
         #expect(Set(document.keys) == Set(expectedKeys.keys))
         for (section, keys) in expectedKeys {

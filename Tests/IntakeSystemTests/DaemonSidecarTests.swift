@@ -62,6 +62,31 @@ import Glibc
         daemon.stop()
     }
 
+    @Test func aJobIdOfferedBySidecarIsTakenOnlyWhenFreshAndUnused() throws {
+        let daemon = try DaemonHarness(settings: Self.settings)
+        try daemon.start()
+        let offered = JobID.make()
+        daemon.drop("beta/first.jpg.json", Array("{\"job\": \"\(offered)\"}".utf8))
+        daemon.drop("beta/first.jpg", Photos.jpeg(seed: 20))
+        try daemon.waitForAll(1, timeout: 30)
+        #expect(try daemon.database().job(id: offered.rawValue)?.name == "first.jpg", "the offered id was not taken")
+
+        // The same sidecar copied beside another image, and one from a week ago: new ids.
+        daemon.drop("beta/copy.jpg.json", Array("{\"job\": \"\(offered)\"}".utf8))
+        daemon.drop("beta/copy.jpg", Photos.jpeg(seed: 21))
+        let old = JobID.make(milliseconds: JobID.nowMilliseconds() - 7 * 86_400_000)
+        daemon.drop("beta/old.jpg.json", Array("{\"job\": \"\(old)\"}".utf8))
+        daemon.drop("beta/old.jpg", Photos.jpeg(seed: 22))
+        try daemon.waitForAll(3, timeout: 30)
+        let jobs = try daemon.database().jobs()
+        #expect(Set(jobs.map(\.id)).count == 3)
+        #expect(jobs.first { $0.name == "copy.jpg" }?.id != offered.rawValue)
+        #expect(jobs.first { $0.name == "old.jpg" }?.id != old.rawValue)
+        #expect(jobs.allSatisfy { $0.status == .done })
+        #expect(daemon.log.contains("the job id in the sidecar is old or already used"))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func aRetriedJobTakesItsSidecarBackWithIt() throws {
         let daemon = try DaemonHarness(settings: Self.settings + "[limits]\nmax_pixels = 50000\n")
         try daemon.start()

@@ -24,6 +24,9 @@ int intake_pipe(int fds[2]);
 /// to replace a folder under the running daemon with no instant where neither exists.
 int intake_exchange(const char *a, const char *b);
 
+/// rename(2) that fails with EEXIST instead of replacing what is at `to`.
+int intake_rename_noreplace(const char *from, const char *to);
+
 /// The fixed part of an inotify event, then `len` bytes of name.
 typedef struct {
     int32_t wd;

@@ -1,5 +1,6 @@
 internal import CLinux
 import IntakePipeline
+import IntakeStore
 import Logging
 import IntakeCore
 
@@ -54,7 +55,7 @@ final class Claimer: Sendable {
             return false
         }
 
-        let job = JobID.make()
+        let job = jobID(offeredBy: sidecar)
         let environment = SafeName.from(bytes: candidate.components[0])
         let directories = candidate.components.dropLast().map { SafeName.from(bytes: $0) }
         let name = SafeName.from(bytes: candidate.components.last!)
@@ -76,6 +77,26 @@ final class Claimer: Sendable {
         committer.post(.claimed(queued))
         queue.push(queued)
         return true
+    }
+
+    /// The id `intake serve` already answered the upload with, carried in its sidecar, when it is
+    /// fresh (given within the last day) and unused; otherwise a new one. A sidecar copied from an
+    /// old upload cannot make two jobs share an id.
+    private func jobID(offeredBy sidecar: BytePath?) -> JobID {
+        guard let sidecar, case .success(let claim)? = SidecarClaim.read(sidecar.description), let offered = claim.job,
+            let issuedAt = JobID.milliseconds(of: offered)
+        else { return JobID.make() }
+        let now = JobID.nowMilliseconds()
+        let fresh = issuedAt + 86_400_000 >= now && issuedAt <= now + 60_000
+        // Read only when an id is offered (uploads through `intake serve`). A database that cannot
+        // be read is no reason to break the uploader's id: a copied sidecar is the rare case.
+        let used = (try? Database(path: root.database, readOnly: true).job(id: offered.rawValue)) ?? nil
+        guard fresh, used == nil else {
+            logger.warning("the job id in the sidecar is old or already used; the file gets a new one",
+                           metadata: ["file": "\(sidecar)", "offered": "\(offered)"])
+            return JobID.make()
+        }
+        return offered
     }
 
     /// Moves the sidecar of the image just claimed as `job` into the spool. Failing leaves it in

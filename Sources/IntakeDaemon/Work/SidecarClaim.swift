@@ -1,7 +1,7 @@
 import FoundationEssentials
 import IntakeMeter
 import IntakeStore
-import IntakeCore
+package import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -9,12 +9,15 @@ import Glibc
 
 /// What an uploader claims in a JSON sidecar: `{"reading": 530.488, "meter": "demo-meter",
 /// "time": "2026-11-21T09:30:00Z"}`, every key optional and others ignored. The reading may be a
-/// number or a string ("530.488"); the time is ISO 8601.
+/// number or a string ("530.488"); the time is ISO 8601. `intake serve` adds `"job"`: the id it
+/// answered the upload with, which the claim then takes (see `Claimer`).
 package struct SidecarClaim: Equatable {
     package var reading: Double?
     package var meter: String?
     /// Unix milliseconds.
     package var time: Int64?
+    /// The job id an uploader was already given for the image.
+    package var job: JobID?
 
     /// Sidecars are a few lines; anything larger is not one.
     static let largestSidecar = 64 * 1024
@@ -60,6 +63,10 @@ package struct SidecarClaim: Equatable {
             return .failure(SidecarProblem("the sidecar is not a JSON object with reading, meter and time (\(Self.describe(error)))"))
         }
         var claim = SidecarClaim(meter: fields.meter?.isEmpty == false ? fields.meter : nil)
+        if let job = fields.job {
+            guard let id = JobID(job) else { return .failure(SidecarProblem("the sidecar's job \"\(job)\" is not a job id")) }
+            claim.job = id
+        }
         switch fields.reading {
         case .number(let value)?: claim.reading = value
         case .text(let text)?:
@@ -82,6 +89,7 @@ package struct SidecarClaim: Equatable {
         var reading: NumberOrText?
         var meter: String?
         var time: String?
+        var job: String?
     }
 
     private enum NumberOrText: Decodable {

@@ -1,0 +1,189 @@
+internal import CLinux
+import IntakeCodecs
+import IntakeCore
+import IntakePipeline
+import Synchronization
+import Hummingbird
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What an upload became: the job id the daemon will run it under, and what was received.
+struct UploadReceipt: Sendable, Equatable {
+    let job: JobID
+    let target: UploadTarget
+    let sha256: String
+    let bytes: Int
+}
+
+/// Writes uploads into the inbox as any careful producer does: the bytes go to a hidden folder on
+/// the inbox's filesystem (`inbox/.intake-uploads/`, which the daemon never looks in), are synced,
+/// then renamed into place in one step, so the daemon never sees half a file. A sidecar
+/// `<name>.json` naming the job id goes first, and the daemon's claim takes the id from it: the
+/// id answered to the client is the one the job has from its first row on. Nothing is replaced:
+/// a name already waiting in the inbox is a conflict (409), and every refusal leaves nothing behind.
+final class InboxWriter: Sendable {
+    let root: StateRoot
+    let maxBytes: Int
+
+    /// Ids answered but not yet claimed by the daemon, so that asking for one says PENDING.
+    private let pending = Mutex<[String: UploadReceipt]>([:])
+
+    init(root: StateRoot, maxBytes: Int) {
+        self.root = root
+        self.maxBytes = maxBytes
+    }
+
+    var uploadFolder: String { root.inbox + "/.intake-uploads" }
+
+    /// The upload of `job`, if this process took it and the daemon may not have claimed it yet.
+    func pendingUpload(_ job: JobID) -> UploadReceipt? { pending.withLock { $0[job.rawValue] } }
+
+    /// Forgets an upload once the database knows its job.
+    func claimed(_ job: JobID) { _ = pending.withLock { $0.removeValue(forKey: job.rawValue) } }
+
+    /// Receives `body` into the inbox at `target`. The declared length, when given, is checked
+    /// before anything is written.
+    func receive<Body: AsyncSequence>(_ body: Body, declaredLength: Int?, into target: UploadTarget) async throws(APIError) -> UploadReceipt
+    where Body.Element == ByteBuffer {
+        if let declaredLength, declaredLength > maxBytes { throw Self.tooLarge(maxBytes) }
+        let folder = root.inbox + "/" + target.folder
+        do {
+            try DurableFile.makeFolders(uploadFolder, stage: .claim)
+            try DurableFile.makeFolders(folder, stage: .claim)
+        } catch {
+            throw Self.refusal(error)
+        }
+        let job = JobID.make()
+        let temporary = "\(uploadFolder)/\(job).part"
+        var file = try PartFile(path: temporary)
+        defer { file.discard() }
+
+        var hash = SHA256.Stream()
+        var head: [UInt8] = []
+        var judged = false
+        do {
+            for try await buffer in body {
+                guard file.bytes + buffer.readableBytes <= maxBytes else { throw Self.tooLarge(maxBytes) }
+                try buffer.withUnsafeReadableBytes { bytes throws(APIError) in
+                    hash.update(bytes)
+                    if !judged {
+                        head.append(contentsOf: bytes.prefix(Sniffer.headerLength - head.count))
+                        if head.count >= Sniffer.headerLength {
+                            try Self.judge(head)
+                            judged = true
+                        }
+                    }
+                    try file.append(bytes)
+                }
+            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.badRequest, "upload_broken", "the upload stopped before its end (\(error)); nothing was kept")
+        }
+        guard file.bytes > 0 else { throw APIError.badRequest("empty", "the body is empty: send the image's bytes") }
+        if !judged { try Self.judge(head) }
+        try file.finish()
+
+        let receipt = UploadReceipt(job: job, target: target, sha256: hash.finish(), bytes: file.bytes)
+        let image = folder + "/" + target.name
+        let sidecar = image + ".json"
+        try Self.place(sidecar: sidecar, job: job, temporary: "\(uploadFolder)/\(job).json.part")
+        guard intake_rename_noreplace(temporary, image) == 0 else {
+            let code = errno
+            unlink(sidecar)
+            if code == EEXIST {
+                throw APIError(.conflict, "name_waiting", "a file named \(target.name) is waiting in inbox/\(target.folder); send it again in a moment or under another name")
+            }
+            throw Self.refusal(DurableFile.failure(.claim, "cannot move the upload into inbox/\(target.folder)"))
+        }
+        file.placed()
+        pending.withLock { $0[job.rawValue] = receipt }
+        // The rename itself made durable: a 202 promises the file is in the inbox.
+        do { try DurableFile.syncFolder(folder, stage: .claim) } catch { throw Self.refusal(error) }
+        return receipt
+    }
+
+    /// The sidecar naming the job id, renamed into place before the image so that the claim sees it.
+    private static func place(sidecar: String, job: JobID, temporary: String) throws(APIError) {
+        do {
+            try DurableFile.write(Array("{\"job\": \"\(job)\"}\n".utf8), to: temporary, stage: .claim)
+        } catch {
+            throw refusal(error)
+        }
+        guard intake_rename_noreplace(temporary, sidecar) == 0 else {
+            let code = errno
+            unlink(temporary)
+            if code == EEXIST {
+                throw APIError(.conflict, "name_waiting", "a sidecar \(sidecar.split(separator: "/").last!) is waiting in the inbox; send the image again in a moment")
+            }
+            throw refusal(DurableFile.failure(.claim, "cannot place the upload's sidecar"))
+        }
+    }
+
+    /// Refuses, by its first bytes, what intake cannot decode: nothing of it is kept.
+    private static func judge(_ head: [UInt8]) throws(APIError) {
+        let type = head.withUnsafeBytes { Sniffer.sniff($0) }
+        guard type == .jpeg || type == .png else {
+            throw APIError(.unsupportedMediaType, "not_an_image", "intake takes JPEG and PNG; this is \(type)")
+        }
+    }
+
+    private static func tooLarge(_ maxBytes: Int) -> APIError {
+        APIError(.contentTooLarge, "too_large", "the upload is over the limit of \(maxBytes) bytes ([web] max_bytes)")
+    }
+
+    /// A write the state root refused: full is 507, anything else 500; the reason is the system's.
+    static func refusal(_ error: IntakeError) -> APIError {
+        if error.reason.contains(ErrnoText.describe(ENOSPC)) || error.reason.contains(ErrnoText.describe(EDQUOT)) {
+            return APIError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "disk_full", "the inbox's disk is full; nothing was kept (\(error.reason))")
+        }
+        return APIError(.internalServerError, "cannot_write", "the inbox cannot take the upload: \(error.reason)")
+    }
+}
+
+/// The upload's bytes on their way to disk: removed unless `placed()` is called.
+private struct PartFile: ~Copyable {
+    let path: String
+    private let fd: Int32
+    private(set) var bytes = 0
+    private var isPlaced = false
+    private var isClosed = false
+
+    init(path: String) throws(APIError) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        self.path = path
+        guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot create \(path)")) }
+    }
+
+    mutating func append(_ data: UnsafeRawBufferPointer) throws(APIError) {
+        var offset = 0
+        while offset < data.count {
+            let written = write(fd, data.baseAddress! + offset, data.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(path)"))
+            }
+            offset += written
+        }
+        bytes += data.count
+    }
+
+    /// Synced and closed: ready to be renamed into the inbox.
+    mutating func finish() throws(APIError) {
+        guard fsync(fd) == 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync \(path)")) }
+        close(fd)
+        isClosed = true
+    }
+
+    mutating func placed() { isPlaced = true }
+
+    /// Closes and removes the partial file, unless it was placed in the inbox.
+    mutating func discard() {
+        if !isClosed { close(fd) }
+        isClosed = true
+        if !isPlaced { unlink(path) }
+    }
+}

@@ -1,0 +1,91 @@
+public import Hummingbird
+import FoundationEssentials
+public import IntakeConfig
+public import IntakeCore
+import IntakeStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The routes of `intake serve`. It never processes an image and never writes the database:
+/// uploads go into the inbox like any producer's, and every answer is read from the database
+/// intaked writes, read-only.
+public enum IntakeAPI {
+    /// The router for a state root; `environments` and `ignoredSuffixes` come from the configuration.
+    public static func router(root: StateRoot, configuration: IntakeConfiguration) -> Router<BasicRequestContext> {
+        let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes)
+        let environments = configuration.environments.map(\.name)
+        let ignoredSuffixes = configuration.watch.ignoreSuffixes
+        let router = Router()
+
+        @Sendable func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+            let target = try UploadTarget(
+                environment: context.parameters.get("env") ?? "", meter: context.parameters.get("meter"),
+                name: request.uri.queryParameters.get("name"), environments: environments, ignoredSuffixes: ignoredSuffixes)
+            let declared = request.headers[.contentLength].flatMap { Int($0) }
+            let receipt = try await writer.receive(request.body, declaredLength: declared, into: target)
+            struct Accepted: Encodable {
+                let jobId, status, env, name, sha256: String
+                let meter: String?
+                let bytes: Int
+            }
+            var response = try json(
+                Accepted(jobId: receipt.job.rawValue, status: "PENDING", env: target.environment, name: target.name, sha256: receipt.sha256,
+                         meter: target.meter, bytes: receipt.bytes),
+                status: .accepted)
+            response.headers[.location] = "/v1/jobs/\(receipt.job)"
+            return response
+        }
+        router.post("/v1/inbox/:env", use: upload)
+        router.post("/v1/inbox/:env/:meter", use: upload)
+
+        router.get("/v1/jobs/:id") { _, context -> Response in
+            let text = context.parameters.get("id") ?? ""
+            guard let id = JobID(text) else { throw APIError.notFound("no job \(text)") }
+            let database = Result { () throws(APIError) in try openDatabase(root) }
+            if case .success(let database) = database, let row = try database.job(id: id.rawValue) {
+                writer.claimed(id)
+                return try json(JobView(row, labels: try database.labels(jobID: id.rawValue)))
+            }
+            // Uploaded here and not claimed yet: pending, whether or not the database can be read.
+            if let upload = writer.pendingUpload(id) { return try json(JobView(pending: upload)) }
+            if case .failure(let error) = database { throw error }
+            throw APIError.notFound("no job \(text)")
+        }
+
+        router.get("/healthz") { _, _ -> Response in
+            struct Health: Encodable { let database: String, inbox: String }
+            var problems: [String] = []
+            var database = "readable"
+            do { _ = try openDatabase(root).job(id: "0") } catch {
+                database = "\(error)"
+                problems.append("database")
+            }
+            var inbox = "writable"
+            if access(root.inbox, W_OK) != 0 {
+                inbox = "not writable: \(ErrnoText.current)"
+                problems.append("inbox")
+            }
+            return try json(Health(database: database, inbox: inbox), status: problems.isEmpty ? .ok : .serviceUnavailable)
+        }
+        return router
+    }
+
+    private static func openDatabase(_ root: StateRoot) throws(APIError) -> Database {
+        do {
+            return try Database(path: root.database, readOnly: true)
+        } catch {
+            throw APIError(.serviceUnavailable, "database_unavailable", "the database cannot be read (is intaked running on this root?): \(error)")
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

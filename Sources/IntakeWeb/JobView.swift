@@ -1,0 +1,84 @@
+import IntakeCore
+import IntakeStore
+
+/// A job as the API shows it: the shape of the cloud API intake replaces (`jobId`, `status`,
+/// `imageCount`, `detections` per image with label, confidence and box, `createdAt`,
+/// `updatedAt`), then intake's own fields.
+struct JobView: Encodable, Sendable {
+    struct Detection: Encodable, Sendable {
+        let label: String
+        let confidence: Double
+        /// `[x, y, width, height]` in the image's pixels; null for labels of the whole image.
+        let bbox: [Double]?
+    }
+
+    struct ImageDetections: Encodable, Sendable {
+        let imageIndex: Int
+        let detections: [Detection]
+        let detectionCount: Int
+    }
+
+    struct Failure: Encodable, Sendable {
+        let stage: String?
+        let reason: String
+        let kind: String?
+    }
+
+    let jobId: String
+    /// PENDING (in the inbox or queued), PROCESSING, COMPLETED or FAILED.
+    let status: String
+    let imageCount: Int
+    let detections: [ImageDetections]
+    let createdAt: String
+    let updatedAt: String
+    let environment: String
+    let name: String
+    let meter: String?
+    let attempts: Int
+    let sha256: String?
+    let bytes: Int64?
+    let error: Failure?
+
+    /// A job the database knows.
+    init(_ row: JobRow, labels: [LabelRecord]) {
+        jobId = row.id
+        status = switch row.status {
+        case .queued: "PENDING"
+        case .processing: "PROCESSING"
+        case .done: "COMPLETED"
+        case .failed: "FAILED"
+        }
+        imageCount = 1
+        let found = labels.map { label in
+            Detection(label: label.name, confidence: label.confidence, bbox: label.box.map { [$0.x, $0.y, $0.w, $0.h] })
+        }
+        detections = [ImageDetections(imageIndex: 0, detections: found, detectionCount: found.count)]
+        createdAt = Timestamp.string(fromMilliseconds: row.createdAt)
+        updatedAt = Timestamp.string(fromMilliseconds: row.updatedAt)
+        environment = row.environment
+        name = row.name
+        meter = row.meter
+        attempts = row.attempts
+        sha256 = row.sha256
+        bytes = row.bytes
+        error = row.status == .failed ? Failure(stage: row.stage, reason: row.error ?? "", kind: row.errorKind?.rawValue) : nil
+    }
+
+    /// An upload in the inbox that the daemon has not claimed yet.
+    init(pending upload: UploadReceipt) {
+        jobId = upload.job.rawValue
+        status = "PENDING"
+        imageCount = 1
+        detections = []
+        let created = Timestamp.string(fromMilliseconds: Int64(JobID.milliseconds(of: upload.job) ?? 0))
+        createdAt = created
+        updatedAt = created
+        environment = upload.target.environment
+        name = upload.target.name
+        meter = upload.target.meter
+        attempts = 0
+        sha256 = upload.sha256
+        bytes = Int64(upload.bytes)
+        error = nil
+    }
+}

@@ -1,0 +1,49 @@
+import IntakeCore
+
+/// Where an upload goes in the inbox (`inbox/<env>[/<meter>]/<name>`), its parts checked: each
+/// becomes one path component as the client sent it, or the request is refused saying why.
+struct UploadTarget: Sendable, Equatable {
+    let environment: String
+    let meter: String?
+    let name: String
+
+    /// The suffixes the daemon leaves alone as uploads in progress (`[watch] ignore_suffixes`).
+    init(environment: String, meter: String?, name: String?, environments: [String], ignoredSuffixes: [String]) throws(APIError) {
+        guard environments.contains(environment) else {
+            throw APIError.notFound("no environment \"\(environment)\"; this intake has \(environments.joined(separator: ", "))")
+        }
+        guard let name, !name.isEmpty else {
+            throw APIError.badRequest("name_missing", "give the file's name: ?name=FILE")
+        }
+        try Self.check(name, what: "file name")
+        if let meter { try Self.check(meter, what: "meter name") }
+        // The daemon would never take these: say so now rather than leave the file waiting.
+        if name.hasSuffix(".json") {
+            throw APIError.badRequest("name_refused", "a name ending in .json is a sidecar's, not an image's")
+        }
+        if let suffix = ignoredSuffixes.first(where: { name.hasSuffix($0) }) {
+            throw APIError.badRequest("name_refused", "a name ending in \(suffix) is taken for an upload in progress and never processed")
+        }
+        self.environment = environment
+        self.meter = meter
+        self.name = name
+    }
+
+    /// One path component: no separators, no dot names, nothing a terminal or a log line breaks on.
+    private static func check(_ component: String, what: String) throws(APIError) {
+        guard component.utf8.count <= 200 else {
+            throw APIError.badRequest("name_refused", "the \(what) is over 200 bytes (the job id and suffixes need the rest of 255)")
+        }
+        guard !component.hasPrefix(".") else {
+            throw APIError.badRequest("name_refused", "the \(what) starts with a dot: hidden names are never processed")
+        }
+        guard !component.contains("/") else { throw APIError.badRequest("name_refused", "the \(what) contains '/'") }
+        guard SafeName.from(component) == component, !component.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else {
+            throw APIError.badRequest("name_refused", "the \(what) contains control characters or '%'")
+        }
+    }
+
+    /// The folder below the inbox root it goes to.
+    var folder: String { meter.map { "\(environment)/\($0)" } ?? environment }
+}

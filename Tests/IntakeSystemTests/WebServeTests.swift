@@ -1,0 +1,84 @@
+import IntakeCore
+import IntakePipeline
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `intake serve` beside a real intaked on one state root, spoken to with curl.
+@Suite(.serialized) struct WebServeTests {
+    static let hasCurl = access("/usr/bin/curl", X_OK) == 0
+
+    /// Starts `intake serve` on a port the system chooses; returns its pid and base URL.
+    func serve(_ daemon: DaemonHarness) throws -> (pid: pid_t, url: String) {
+        let output = daemon.folder.path + "/serve.out"
+        let pid = try ChildProcess.spawn(
+            ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "127.0.0.1:0"],
+            standardOutput: output, standardError: daemon.folder.path + "/serve.err")
+        var url = ""
+        try daemon.waitUntil("intake serve says where it listens", timeout: 30) {
+            let text = String(decoding: Fixtures.readFile(output) ?? [], as: UTF8.self)
+            guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
+            url = String(line.split(separator: " ").last!)
+            return true
+        }
+        return (pid, url)
+    }
+
+    func curl(_ arguments: [String]) throws -> String {
+        let result = try ChildProcess.run("/usr/bin/curl", ["-s", "--max-time", "30"] + arguments)
+        #expect(result.status == 0, "curl \(arguments): \(result.standardError)")
+        return result.standardOutput
+    }
+
+    /// A string field of a flat JSON answer (`"name":"value"`, as the server writes it, unspaced).
+    func field(_ name: String, in json: String) -> String? {
+        let key = Array("\"\(name)\":\"".utf8), bytes = Array(json.utf8)
+        guard bytes.count >= key.count,
+            let start = (0...(bytes.count - key.count)).first(where: { bytes[$0..<$0 + key.count].elementsEqual(key) })
+        else { return nil }
+        return String(decoding: bytes[(start + key.count)...].prefix { $0 != UInt8(ascii: "\"") }, as: UTF8.self)
+    }
+
+    @Test(.enabled(if: hasCurl, "needs curl (scripts/install-deps.sh --test installs it)"))
+    func anUploadIsProcessedByTheDaemonUnderTheIdItWasAnsweredWith() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            _ = ChildProcess.waitFor(server.pid)
+        }
+        let good = daemon.folder.write("good.jpg", Photos.jpeg(width: 640, height: 480, seed: 900))
+        let accepted = try curl(["--data-binary", "@\(good)", "\(server.url)/v1/inbox/prod?name=good.jpg"])
+        let id = try #require(field("jobId", in: accepted), "\(accepted)")
+        #expect(field("status", in: accepted) == "PENDING")
+
+        let bad = daemon.folder.write("bad.jpg", [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 7, count: 200))
+        let badID = try #require(field("jobId", in: try curl(["--data-binary", "@\(bad)", "\(server.url)/v1/inbox/beta?name=bad.jpg"])))
+
+        try daemon.waitForAll(2, timeout: 60)
+        let done = try curl(["\(server.url)/v1/jobs/\(id)"])
+        #expect(field("status", in: done) == "COMPLETED", "\(done)")
+        #expect(field("jobId", in: done) == id)
+        let failed = try curl(["\(server.url)/v1/jobs/\(badID)"])
+        #expect(field("status", in: failed) == "FAILED", "\(failed)")
+        #expect(failed.contains("\"reason\""))
+        // The daemon's own records agree: the id was kept from the upload to the database.
+        #expect(try daemon.database().job(id: id)?.status == .done)
+        #expect(daemon.files("processed").contains { $0.hasSuffix("\(id)-good.jpg") })
+        let health = try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(server.url)/healthz"])
+        #expect(health == "200")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func onlyALoopbackAddressIsServedUntilTokensExist() throws {
+        let daemon = try DaemonHarness()
+        let result = try ChildProcess.run(ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "0.0.0.0:0"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("loopback"))
+    }
+}

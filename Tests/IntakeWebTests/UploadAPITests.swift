@@ -1,0 +1,165 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import IntakeConfig
+import IntakeCore
+import IntakePipeline
+import IntakeStore
+import IntakeTestSupport
+@testable import IntakeWeb
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The API's handlers through HummingbirdTesting, on a real state root and a real database.
+/// (Unchecked: the temporary folder is made once and only read while a test runs.)
+@Suite struct UploadAPITests: @unchecked Sendable {
+    let folder = try! TemporaryFolder()
+    var root: StateRoot { StateRoot(path: folder.path) }
+
+    func app(maxBytes: Int = 1_000_000) -> some ApplicationProtocol {
+        var configuration = IntakeConfiguration.defaults
+        configuration.web.maxBytes = maxBytes
+        return Application(router: IntakeAPI.router(root: root, configuration: configuration))
+    }
+
+    func object(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    /// Every file below the inbox, hidden upload folder included.
+    var inboxFiles: [String] { FileManagerless.files(under: root.inbox) }
+
+    @Test func anImageIsPutInTheInboxWithTheJobIdItWasAnsweredWith() async throws {
+        let jpeg = Photos.jpeg(width: 64, height: 48, seed: 1)
+        try await app().test(.router) { client in
+            let id = try await client.execute(uri: "/v1/inbox/prod/MTR-7?name=photo%201.jpg", method: .post, body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status == .accepted)
+                let answer = try object(response.body)
+                #expect(answer["status"] as? String == "PENDING")
+                #expect(answer["sha256"] as? String == SHA256.hex(of: jpeg))
+                #expect(answer["bytes"] as? Int == jpeg.count)
+                #expect(answer["name"] as? String == "photo 1.jpg")
+                let id = try #require(answer["jobId"] as? String)
+                #expect(response.headers[.location] == "/v1/jobs/\(id)")
+                return id
+            }
+            #expect(Fixtures.readFile(root.inbox + "/prod/MTR-7/photo 1.jpg") == jpeg)
+            let sidecar = try #require(Fixtures.readFile(root.inbox + "/prod/MTR-7/photo 1.jpg.json"))
+            #expect(String(decoding: sidecar, as: UTF8.self).contains(id))
+            #expect(inboxFiles.sorted() == ["prod/MTR-7/photo 1.jpg", "prod/MTR-7/photo 1.jpg.json"], "a temporary file was left")
+
+            // Not claimed yet: pending, even with no database yet.
+            try await client.execute(uri: "/v1/jobs/\(id)", method: .get) { response in
+                #expect(response.status == .ok)
+                let job = try object(response.body)
+                #expect(job["status"] as? String == "PENDING")
+                #expect(job["jobId"] as? String == id)
+            }
+        }
+    }
+
+    @Test func aJobTheDatabaseKnowsIsAnsweredInTheCloudAPIsShape() async throws {
+        let database = try Database(path: root.database)
+        let id = JobID.make()
+        try database.insertJob(NewJob(id: id.rawValue, environment: "beta", name: "x.jpg", sourcePath: "beta/x.jpg",
+                                      spoolPath: "/nowhere", createdAt: 1_700_000_000_000))
+        try database.transaction {
+            try database.complete(JobCompletion(
+                id: id.rawValue, status: .done, attempts: 1, startedAt: 1_700_000_000_100, finishedAt: 1_700_000_000_200,
+                finalPath: "/nowhere", bytes: 10,
+                labels: [LabelRecord(name: "meter", confidence: 0.93, source: "builtin", box: LabelBox(x: 1, y: 2, w: 3, h: 4))]))
+        }
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/jobs/\(id)", method: .get) { response in
+                #expect(response.status == .ok)
+                let job = try object(response.body)
+                #expect(job["status"] as? String == "COMPLETED")
+                #expect(job["imageCount"] as? Int == 1)
+                #expect(job["environment"] as? String == "beta")
+                let images = try #require(job["detections"] as? [[String: Any]])
+                let found = try #require(images.first?["detections"] as? [[String: Any]])
+                #expect(found.first?["label"] as? String == "meter")
+                #expect(found.first?["bbox"] as? [Double] == [1, 2, 3, 4])
+                #expect(images.first?["detectionCount"] as? Int == 1)
+            }
+            try await client.execute(uri: "/v1/jobs/\(JobID.make())", method: .get) { response in
+                #expect(response.status == .notFound)
+                let error = try #require(try object(response.body)["error"] as? [String: Any])
+                #expect(error["code"] as? String == "not_found")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("/v1/inbox/prod?name=a.jpg", [UInt8]("GIF89a and more bytes than the sniffer needs to say what this is..".utf8), 415, "not_an_image"),
+        ("/v1/inbox/prod?name=a.jpg", [], 400, "empty"),
+        ("/v1/inbox/staging?name=a.jpg", Photos.jpeg(width: 8, height: 8, seed: 2), 404, "not_found"),
+        ("/v1/inbox/prod", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_missing"),
+        ("/v1/inbox/prod?name=..", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_refused"),
+        ("/v1/inbox/prod?name=.hidden.jpg", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_refused"),
+        ("/v1/inbox/prod?name=a%2Fb.jpg", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_refused"),
+        ("/v1/inbox/prod?name=line%0Abreak.jpg", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_refused"),
+        ("/v1/inbox/prod?name=a.jpg.part", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_refused"),
+        ("/v1/inbox/prod?name=a.json", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_refused"),
+        ("/v1/inbox/prod/.meter?name=a.jpg", Photos.jpeg(width: 8, height: 8, seed: 2), 400, "name_refused"),
+    ] as [(String, [UInt8], Int, String)])
+    func aBadUploadIsRefusedSayingWhyAndLeavesNothing(uri: String, body: [UInt8], status: Int, code: String) async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: uri, method: .post, body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status.code == status)
+                let error = try #require(try object(response.body)["error"] as? [String: Any])
+                #expect(error["code"] as? String == code)
+                #expect((error["message"] as? String)?.isEmpty == false)
+            }
+        }
+        #expect(inboxFiles.isEmpty, "\(inboxFiles)")
+    }
+
+    @Test func anUploadOverTheLimitIsRefusedWhetherItsLengthIsDeclaredOrNot() async throws {
+        let jpeg = Photos.jpeg(width: 256, height: 256, seed: 3)
+        try await app(maxBytes: jpeg.count - 1).test(.router) { client in
+            try await client.execute(uri: "/v1/inbox/prod?name=big.jpg", method: .post, body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+            try await client.execute(
+                uri: "/v1/inbox/prod?name=big.jpg", method: .post, headers: [.contentLength: "\(Int.max)"], body: ByteBuffer(bytes: jpeg)
+            ) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+        }
+        #expect(inboxFiles.isEmpty, "\(inboxFiles)")
+    }
+
+    @Test func aNameAlreadyWaitingInTheInboxIsAConflictAndIsNotReplaced() async throws {
+        let waiting = Photos.jpeg(width: 16, height: 16, seed: 4)
+        try DurableFile.makeFolders(root.inbox + "/prod")
+        try DurableFile.write(waiting, to: root.inbox + "/prod/same.jpg")
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/inbox/prod?name=same.jpg", method: .post, body: ByteBuffer(bytes: Photos.jpeg(width: 8, height: 8, seed: 5))) {
+                response in
+                #expect(response.status == .conflict)
+            }
+        }
+        #expect(Fixtures.readFile(root.inbox + "/prod/same.jpg") == waiting)
+        #expect(inboxFiles == ["prod/same.jpg"])
+    }
+
+    @Test func healthSaysWhatWasChecked() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable, "no database yet")
+            }
+            _ = try Database(path: root.database)
+            try DurableFile.makeFolders(root.inbox)
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                let health = try object(response.body)
+                #expect(health["database"] as? String == "readable")
+                #expect(health["inbox"] as? String == "writable")
+            }
+        }
+    }
+}
