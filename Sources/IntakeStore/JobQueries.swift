@@ -26,6 +26,32 @@ extension Database {
         }
     }
 
+    /// One page of jobs, newest first: of `environment` and `status` when given, created at or
+    /// after `since` (Unix milliseconds), with ids below `before` (the previous page's last id, as
+    /// ids sort by creation time), at most `limit`.
+    public func jobs(environment: String?, status: JobStatus?, since: Int64?, before: String?, limit: Int) throws(StoreError) -> [JobRow] {
+        var conditions: [String] = [], arguments: [SQLValue] = []
+        if let environment {
+            conditions.append("environment = ?")
+            arguments.append(.text(environment))
+        }
+        if let status {
+            conditions.append("status = ?")
+            arguments.append(.text(status.rawValue))
+        }
+        if let since {
+            conditions.append("created_at >= ?")
+            arguments.append(SQLValue(timestamp: since))
+        }
+        if let before {
+            conditions.append("id < ?")
+            arguments.append(.text(before))
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments.append(.integer(Int64(limit)))
+        return try rows("SELECT \(JobRow.columns) FROM jobs \(filter) ORDER BY id DESC LIMIT ?", arguments, JobRow.init(row:))
+    }
+
     /// Jobs still to run or cut short while running (queued or processing), oldest first: what the
     /// daemon picks up again when it starts.
     public func unfinishedJobs() throws(StoreError) -> [JobRow] {

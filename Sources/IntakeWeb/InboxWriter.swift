@@ -90,20 +90,42 @@ final class InboxWriter: Sendable {
         let receipt = UploadReceipt(job: job, target: target, sha256: hash.finish(), bytes: file.bytes)
         let image = folder + "/" + target.name
         let sidecar = image + ".json"
+        // Said before the sidecar goes in: a same-named image claimed meanwhile would take it along.
+        if access(image, F_OK) == 0 { throw Self.conflict(target) }
         try Self.place(sidecar: sidecar, job: job, temporary: "\(uploadFolder)/\(job).json.part")
         guard intake_rename_noreplace(temporary, image) == 0 else {
             let code = errno
             unlink(sidecar)
-            if code == EEXIST {
-                throw APIError(.conflict, "name_waiting", "a file named \(target.name) is waiting in inbox/\(target.folder); send it again in a moment or under another name")
-            }
+            if code == EEXIST { throw Self.conflict(target) }
             throw Self.refusal(DurableFile.failure(.claim, "cannot move the upload into inbox/\(target.folder)"))
         }
         file.placed()
-        pending.withLock { $0[job.rawValue] = receipt }
+        remember(receipt)
         // The rename itself made durable: a 202 promises the file is in the inbox.
         do { try DurableFile.syncFolder(folder, stage: .claim) } catch { throw Self.refusal(error) }
         return receipt
+    }
+
+    /// Notes an upload as pending. Past `pendingLimit` the ones over a day old go (the daemon
+    /// would no longer take their id), then the oldest: memory stays bounded if nobody asks.
+    private func remember(_ receipt: UploadReceipt) {
+        pending.withLock { pending in
+            pending[receipt.job.rawValue] = receipt
+            guard pending.count > Self.pendingLimit else { return }
+            let dayAgo = JobID.nowMilliseconds() - 86_400_000
+            pending = pending.filter { (JobID.milliseconds(of: $0.value.job) ?? 0) >= dayAgo }
+            if pending.count > Self.pendingLimit {
+                let newest = Set(pending.keys.sorted().suffix(Self.pendingLimit / 2))
+                pending = pending.filter { newest.contains($0.key) }
+            }
+        }
+    }
+
+    static let pendingLimit = 10_000
+
+    private static func conflict(_ target: UploadTarget) -> APIError {
+        APIError(.conflict, "name_waiting",
+                 "a file named \(target.name) is waiting in inbox/\(target.folder); send it again in a moment or under another name")
     }
 
     /// The sidecar naming the job id, renamed into place before the image so that the claim sees it.

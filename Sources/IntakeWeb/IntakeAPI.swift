@@ -54,6 +54,20 @@ public enum IntakeAPI {
             throw APIError.notFound("no job \(text)")
         }
 
+        router.get("/v1/jobs") { request, _ -> Response in
+            let query = try JobListQuery(request.uri.queryParameters, environments: environments)
+            let database = try openDatabase(root)
+            let rows = try database.jobs(
+                environment: query.environment, status: query.status, since: query.since, before: query.before, limit: query.limit)
+            let jobs = try rows.map { row in JobView(row, labels: try database.labels(jobID: row.id)) }
+            struct Page: Encodable {
+                let jobs: [JobView]
+                /// The next page's address, while this one is full.
+                let next: String?
+            }
+            return try json(Page(jobs: jobs, next: rows.count == query.limit ? query.next(after: rows.last!.id) : nil))
+        }
+
         router.get("/healthz") { _, _ -> Response in
             struct Health: Encodable { let database: String, inbox: String }
             var problems: [String] = []

@@ -147,6 +147,47 @@ import Glibc
         #expect(inboxFiles == ["prod/same.jpg"])
     }
 
+    @Test func jobsArePagedNewestFirstAndFiltered() async throws {
+        let database = try Database(path: root.database)
+        var ids: [String] = []
+        for n in 0..<5 {
+            let id = JobID.make(milliseconds: 1_700_000_000_000 + UInt64(n) * 1000)
+            ids.append(id.rawValue)
+            let environment = n % 2 == 0 ? "prod" : "beta"
+            try database.insertJob(NewJob(id: id.rawValue, environment: environment, name: "\(n).jpg", sourcePath: "\(environment)/\(n).jpg",
+                                          spoolPath: "/nowhere", createdAt: Int64(1_700_000_000_000 + n * 1000)))
+        }
+        try database.transaction {
+            try database.complete(JobCompletion(id: ids[4], status: .failed, stage: "decode", error: "corrupt", errorKind: .permanent,
+                                                attempts: 1, startedAt: 1, finishedAt: 2, finalPath: "/nowhere", bytes: 3))
+        }
+        func page(_ uri: String) async throws -> (ids: [String], next: String?) {
+            try await app().test(.router) { client in
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .ok, "\(uri)")
+                    let body = try object(response.body)
+                    let jobs = try #require(body["jobs"] as? [[String: Any]])
+                    return (jobs.compactMap { $0["jobId"] as? String }, body["next"] as? String)
+                }
+            }
+        }
+        let first = try await page("/v1/jobs?env=prod&limit=2")
+        #expect(first.ids == [ids[4], ids[2]])
+        let next = try #require(first.next)
+        let second = try await page(next)
+        #expect(second.ids == [ids[0]])
+        #expect(second.next == nil)
+        #expect(try await page("/v1/jobs?status=FAILED").ids == [ids[4]])
+        #expect(try await page("/v1/jobs?status=pending&since=2023-11-14T22:13:21Z").ids == [ids[3], ids[2], ids[1]])
+        try await app().test(.router) { client in
+            for bad in ["/v1/jobs?status=LOST", "/v1/jobs?limit=0", "/v1/jobs?since=yesterday", "/v1/jobs?before=x"] {
+                try await client.execute(uri: bad, method: .get) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
+            }
+        }
+    }
+
     @Test func healthSaysWhatWasChecked() async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
