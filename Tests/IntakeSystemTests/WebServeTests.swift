@@ -75,6 +75,34 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs python3 to play a stalled client"))
+    func aStalledUploadIsCutOffAndItsPartialFileRemoved() throws {
+        let daemon = try DaemonHarness(settings: "[web]\nidle_timeout_seconds = 1\n")
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            _ = ChildProcess.waitFor(server.pid)
+        }
+        let port = String(server.url.split(separator: ":").last!)
+        // A client that promises 100 kB, sends a JPEG's first bytes, then says nothing more.
+        let script = """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: t\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
+            time.sleep(20)
+            """
+        let client = try ChildProcess.spawn("/usr/bin/python3", ["-c", script],
+                                            standardOutput: daemon.folder.path + "/client.out", standardError: daemon.folder.path + "/client.err")
+        defer {
+            kill(client, SIGKILL)
+            _ = ChildProcess.waitFor(client)
+        }
+        let uploads = daemon.inbox + "/.intake-uploads"
+        try daemon.waitUntil("the stalled upload has begun", timeout: 10) { !FileManagerless.list(uploads).isEmpty }
+        try daemon.waitUntil("the stalled upload is cut off and removed", timeout: 15) { FileManagerless.list(uploads).isEmpty }
+        #expect(FileManagerless.list(daemon.inbox + "/prod").isEmpty, "a partial file reached the inbox")
+    }
+
     @Test func onlyALoopbackAddressIsServedUntilTokensExist() throws {
         let daemon = try DaemonHarness()
         let result = try ChildProcess.run(ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "0.0.0.0:0"])
