@@ -280,7 +280,7 @@ public struct OutputRecord: Sendable, Equatable {
     public var kind: String
     /// Degrees counter-clockwise, for rotations.
     public var angle: Int?
-    /// Relative to the state root.
+    /// Where the file is: the daemon records absolute paths under its state root.
     public var path: String
 
     /// Creates a value from its fields.

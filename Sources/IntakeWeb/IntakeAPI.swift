@@ -46,7 +46,7 @@ public enum IntakeAPI {
             let database = Result { () throws(APIError) in try openDatabase(root) }
             if case .success(let database) = database, let row = try database.job(id: id.rawValue) {
                 writer.claimed(id)
-                return try json(JobView(row, labels: try database.labels(jobID: id.rawValue)))
+                return try json(JobView(row, labels: try database.labels(jobID: id.rawValue), outputs: try database.outputs(jobID: id.rawValue)))
             }
             // Uploaded here and not claimed yet: pending, whether or not the database can be read.
             if let upload = writer.pendingUpload(id) { return try json(JobView(pending: upload)) }
@@ -59,13 +59,23 @@ public enum IntakeAPI {
             let database = try openDatabase(root)
             let rows = try database.jobs(
                 environment: query.environment, status: query.status, since: query.since, before: query.before, limit: query.limit)
-            let jobs = try rows.map { row in JobView(row, labels: try database.labels(jobID: row.id)) }
+            let jobs = try rows.map { row in
+                JobView(row, labels: try database.labels(jobID: row.id), outputs: try database.outputs(jobID: row.id))
+            }
             struct Page: Encodable {
                 let jobs: [JobView]
                 /// The next page's address, while this one is full.
                 let next: String?
             }
             return try json(Page(jobs: jobs, next: rows.count == query.limit ? query.next(after: rows.last!.id) : nil))
+        }
+
+        router.get("/v1/files/:job/:name") { _, context -> Response in
+            let job = context.parameters.get("job") ?? "", name = context.parameters.get("name") ?? ""
+            guard let id = JobID(job) else { throw APIError.notFound("no job \(job)") }
+            let database = try openDatabase(root)
+            guard try database.job(id: id.rawValue) != nil else { throw APIError.notFound("no job \(job)") }
+            return try JobFiles.response(job: id.rawValue, name: name, root: root, outputs: try database.outputs(jobID: id.rawValue))
         }
 
         router.get("/healthz") { _, _ -> Response in

@@ -13,9 +13,17 @@ struct JobView: Encodable, Sendable {
     }
 
     struct ImageDetections: Encodable, Sendable {
+        /// The derivative this server serves (the original when there is none yet).
+        let imageUrl: String?
         let imageIndex: Int
         let detections: [Detection]
         let detectionCount: Int
+    }
+
+    struct Output: Encodable, Sendable {
+        let kind: String
+        let angle: Int?
+        let url: String
     }
 
     struct Failure: Encodable, Sendable {
@@ -38,9 +46,11 @@ struct JobView: Encodable, Sendable {
     let sha256: String?
     let bytes: Int64?
     let error: Failure?
+    /// The job's files, each at a URL of this server: original, derivative, rotations, error report.
+    let outputs: [Output]
 
     /// A job the database knows.
-    init(_ row: JobRow, labels: [LabelRecord]) {
+    init(_ row: JobRow, labels: [LabelRecord], outputs: [OutputRecord]) {
         jobId = row.id
         status = switch row.status {
         case .queued: "PENDING"
@@ -52,7 +62,10 @@ struct JobView: Encodable, Sendable {
         let found = labels.map { label in
             Detection(label: label.name, confidence: label.confidence, bbox: label.box.map { [$0.x, $0.y, $0.w, $0.h] })
         }
-        detections = [ImageDetections(imageIndex: 0, detections: found, detectionCount: found.count)]
+        let image = outputs.first { $0.kind == "derivative" } ?? outputs.first { $0.kind == "original" }
+        detections = [ImageDetections(
+            imageUrl: image.map { JobFiles.url(job: row.id, output: $0) }, imageIndex: 0, detections: found, detectionCount: found.count)]
+        self.outputs = outputs.map { Output(kind: $0.kind, angle: $0.angle, url: JobFiles.url(job: row.id, output: $0)) }
         createdAt = Timestamp.string(fromMilliseconds: row.createdAt)
         updatedAt = Timestamp.string(fromMilliseconds: row.updatedAt)
         environment = row.environment
@@ -80,5 +93,6 @@ struct JobView: Encodable, Sendable {
         sha256 = upload.sha256
         bytes = Int64(upload.bytes)
         error = nil
+        outputs = []
     }
 }

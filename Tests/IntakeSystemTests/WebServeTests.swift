@@ -52,7 +52,8 @@ import Glibc
             kill(server.pid, SIGTERM)
             _ = ChildProcess.waitFor(server.pid)
         }
-        let good = daemon.folder.write("good.jpg", Photos.jpeg(width: 640, height: 480, seed: 900))
+        let goodBytes = Photos.jpeg(width: 640, height: 480, seed: 900)
+        let good = daemon.folder.write("good.jpg", goodBytes)
         let accepted = try curl(["--data-binary", "@\(good)", "\(server.url)/v1/inbox/prod?name=good.jpg"])
         let id = try #require(field("jobId", in: accepted), "\(accepted)")
         #expect(field("status", in: accepted) == "PENDING")
@@ -60,7 +61,9 @@ import Glibc
         let bad = daemon.folder.write("bad.jpg", [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 7, count: 200))
         let badID = try #require(field("jobId", in: try curl(["--data-binary", "@\(bad)", "\(server.url)/v1/inbox/beta?name=bad.jpg"])))
 
-        try daemon.waitForAll(2, timeout: 60)
+        // A link to a secret, dropped straight into the inbox: set aside by the daemon, never served.
+        symlink("/etc/passwd", daemon.inbox + "/prod/passwd.jpg")
+        try daemon.waitForAll(3, timeout: 60)
         let done = try curl(["\(server.url)/v1/jobs/\(id)"])
         #expect(field("status", in: done) == "COMPLETED", "\(done)")
         #expect(field("jobId", in: done) == id)
@@ -70,6 +73,23 @@ import Glibc
         // The daemon's own records agree: the id was kept from the upload to the database.
         #expect(try daemon.database().job(id: id)?.status == .done)
         #expect(daemon.files("processed").contains { $0.hasSuffix("\(id)-good.jpg") })
+        // Its files, served by the URLs the job names.
+        #expect(done.contains("\"imageUrl\":\"/v1/files/\(id)/derivative\""), "\(done)")
+        #expect(done.contains("/v1/files/\(id)/rotation-90"))
+        let fetched = daemon.folder.path + "/fetched"
+        #expect(try curl(["-o", fetched, "-w", "%{http_code} %{content_type}", "\(server.url)/v1/files/\(id)/original"]) == "200 image/jpeg")
+        let original = Fixtures.readFile(fetched) == goodBytes
+        #expect(original, "the original served is not the one uploaded")
+        #expect(try curl(["-o", fetched, "-w", "%{http_code} %{content_type}", "\(server.url)/v1/files/\(id)/derivative"]) == "200 image/jpeg")
+        let derivative = try #require(try daemon.database().outputs(jobID: id).first { $0.kind == "derivative" })
+        let same = Fixtures.readFile(fetched) == Fixtures.readFile(derivative.path)
+        #expect(same, "the derivative served is not the one filed")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(server.url)/v1/files/\(id)/elsewhere"]) == "404")
+        let link = try #require(try daemon.database().jobs().first { $0.name == "passwd.jpg" })
+        #expect(link.status == .failed)
+        #expect(try curl(["-o", fetched, "-w", "%{http_code}", "\(server.url)/v1/files/\(link.id)/original"]) == "403")
+        #expect(!(String(decoding: Fixtures.readFile(fetched) ?? [], as: UTF8.self).contains("root:")), "the link was followed")
+
         let health = try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(server.url)/healthz"])
         #expect(health == "200")
         #expect(daemon.stop() == 0)
