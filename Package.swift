@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // HTTP for `intake serve`; its default traits (swift-configuration, full Foundation) are not needed.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Hummingbird's own start-up and graceful shutdown, named here for the event follower's part in it.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries behind walls: one system library target each, found through pkg-config.
@@ -73,6 +75,7 @@ let package = Package(
             dependencies: [
                 "IntakeCore", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakePipeline", "CLinux",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

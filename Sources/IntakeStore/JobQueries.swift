@@ -52,6 +52,25 @@ extension Database {
         return try rows("SELECT \(JobRow.columns) FROM jobs \(filter) ORDER BY id DESC LIMIT ?", arguments, JobRow.init(row:))
     }
 
+    /// Jobs made final after the one finished at `finishedAt` (Unix milliseconds) with id `id`, in
+    /// the order they were, at most `limit`: what a follower of outcomes has not seen yet.
+    public func jobsFinished(after finishedAt: Int64, id: String, limit: Int) throws(StoreError) -> [JobRow] {
+        try rows(
+            """
+            SELECT \(JobRow.columns) FROM jobs
+             WHERE finished_at IS NOT NULL AND (finished_at, id) > (?, ?) ORDER BY finished_at, id LIMIT ?
+            """,
+            [SQLValue(timestamp: finishedAt), .text(id), .integer(Int64(limit))], JobRow.init(row:))
+    }
+
+    /// The job made final last: where a follower of outcomes starts.
+    public func lastFinishedJob() throws(StoreError) -> JobRow? {
+        try rows(
+            "SELECT \(JobRow.columns) FROM jobs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1", [],
+            JobRow.init(row:)
+        ).first
+    }
+
     /// Jobs still to run or cut short while running (queued or processing), oldest first: what the
     /// daemon picks up again when it starts.
     public func unfinishedJobs() throws(StoreError) -> [JobRow] {

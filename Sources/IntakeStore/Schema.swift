@@ -4,7 +4,7 @@
 /// edited, a change to the schema is a new script at the end. Comments inside `CREATE` statements are
 /// kept by SQLite, so `sqlite3 intake.db .schema` shows them.
 enum Schema {
-    static let migrations: [String] = [version1, version2]
+    static let migrations: [String] = [version1, version2, version3]
 
     static let version1 = """
         CREATE TABLE jobs (
@@ -141,6 +141,11 @@ enum Schema {
         );
         CREATE INDEX meter_readings_meter ON meter_readings(meter_id, captured_at);
         CREATE INDEX meter_readings_verdict ON meter_readings(verdict);
+        """
+
+    /// Outcomes in the order they happened, for those who follow them (`intake serve`'s events).
+    static let version3 = """
+        CREATE INDEX jobs_finished ON jobs(finished_at, id);
         """
 
     /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.

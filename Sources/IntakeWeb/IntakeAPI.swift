@@ -1,5 +1,6 @@
 public import Hummingbird
 import FoundationEssentials
+import ServiceLifecycle
 public import IntakeConfig
 public import IntakeCore
 import IntakeStore
@@ -14,6 +15,10 @@ import Glibc
 public enum IntakeAPI {
     /// The router for a state root; `environments` and `ignoredSuffixes` come from the configuration.
     public static func router(root: StateRoot, configuration: IntakeConfiguration) -> Router<BasicRequestContext> {
+        router(root: root, configuration: configuration, events: JobEvents(root: root, idleTimeoutSeconds: configuration.web.idleTimeoutSeconds))
+    }
+
+    static func router(root: StateRoot, configuration: IntakeConfiguration, events: JobEvents) -> Router<BasicRequestContext> {
         let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes)
         let environments = configuration.environments.map(\.name)
         let ignoredSuffixes = configuration.watch.ignoreSuffixes
@@ -76,6 +81,27 @@ public enum IntakeAPI {
             let database = try openDatabase(root)
             guard try database.job(id: id.rawValue) != nil else { throw APIError.notFound("no job \(job)") }
             return try JobFiles.response(job: id.rawValue, name: name, root: root, outputs: try database.outputs(jobID: id.rawValue))
+        }
+
+        router.get("/v1/events") { _, _ -> Response in
+            let (stream, end) = events.listen()
+            let body = ResponseBody { writer in
+                // A comment first, so that the client knows it is listening (JobEvents sends one
+                // more after each quiet spell).
+                try await writer.write(ByteBuffer(string: ": listening for job outcomes\n\n"))
+                // Until the client goes or the server is asked to stop: an open stream must not
+                // hold a graceful shutdown up.
+                try await withGracefulShutdownHandler {
+                    for await event in stream {
+                        try await writer.write(ByteBuffer(string: event))
+                    }
+                } onGracefulShutdown: {
+                    end()
+                }
+                try await writer.finish(nil)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
         }
 
         router.get("/healthz") { _, _ -> Response in

@@ -29,13 +29,16 @@ public struct WebServer: Sendable {
     }
 
     public func run() async throws {
-        let router = IntakeAPI.router(root: root, configuration: configuration)
+        let events = JobEvents(root: root, idleTimeoutSeconds: configuration.web.idleTimeoutSeconds)
+        let router = IntakeAPI.router(root: root, configuration: configuration, events: events)
+
         let logger = self.logger
         let idle = configuration.web.idleTimeoutSeconds
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(idle * 1000)))),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "intake"),
+            services: [events],
             onServerRunning: { channel in
                 // Said on standard output too, with the port the kernel chose for port 0: scripts wait for it.
                 let port = channel.localAddress?.port ?? 0

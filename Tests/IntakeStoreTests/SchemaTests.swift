@@ -7,8 +7,8 @@ struct SchemaTests {
     @Test func migrationFromEmptyCreatesTheCurrentSchemaInWALMode() throws {
         let folder = try TemporaryFolder()
         let database = try Database(path: folder.databasePath)
-        #expect(Database.schemaVersion == 2)
-        #expect(try database.scalar("PRAGMA user_version") == .integer(2))
+        #expect(Database.schemaVersion == 3)
+        #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))
         #expect(try database.scalar("PRAGMA journal_mode") == .text("wal"))
         #expect(try database.scalar("PRAGMA synchronous") == .integer(2))  // FULL
         #expect(try database.scalar("PRAGMA foreign_keys") == .integer(1))
@@ -39,7 +39,7 @@ struct SchemaTests {
             try database.insertJob(newJob(jobID(1)))
         }
         let database = try Database(path: folder.databasePath)
-        #expect(try database.scalar("PRAGMA user_version") == .integer(2))
+        #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))
         #expect(try database.job(id: jobID(1)) != nil)
         // A second run of migration 1 would have failed on "table jobs already exists"; and no copies appear.
         #expect(try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'jobs'") == .integer(1))
@@ -52,11 +52,12 @@ struct SchemaTests {
             let database = try Database(path: folder.databasePath)
             _ = try database.query("DROP TABLE meter_readings")
             _ = try database.query("DROP TABLE manual_readings")
+            _ = try database.query("DROP INDEX jobs_finished")
             _ = try database.query("PRAGMA user_version = 1")
             try database.insertJob(newJob(jobID(7)))
         }
         let database = try Database(path: folder.databasePath)
-        #expect(try database.scalar("PRAGMA user_version") == .integer(2))
+        #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))
         #expect(try database.job(id: jobID(7)) != nil)
         #expect(try database.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('meter_readings', 'manual_readings')") == .integer(2))
     }
@@ -74,7 +75,7 @@ struct SchemaTests {
             let database = try Database(path: folder.databasePath)
             _ = try database.query("PRAGMA user_version = 99")
         }
-        let expected = "database schema version 99 is newer than this intake (2); upgrade intake"
+        let expected = "database schema version 99 is newer than this intake (\(Database.schemaVersion)); upgrade intake"
         for readOnly in [true, false] {
             let error = #expect(throws: StoreError.self) { try Database(path: folder.databasePath, readOnly: readOnly) }
             #expect(error?.message == expected)

@@ -95,6 +95,42 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    @Test(.enabled(if: hasCurl, "needs curl (scripts/install-deps.sh --test installs it)"))
+    func eachOutcomeIsAnEventAndOpenEventStreamsDoNotHoldUpAStop() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let server = try serve(daemon)
+        let events = daemon.folder.path + "/events.txt"
+        let listener = try ChildProcess.spawn(
+            "/usr/bin/curl", ["-s", "-N", "\(server.url)/v1/events"], standardOutput: events, standardError: daemon.folder.path + "/curl.err")
+        defer {
+            kill(listener, SIGKILL)
+            _ = ChildProcess.waitFor(listener)
+        }
+        try daemon.waitUntil("the listener is connected", timeout: 10) {
+            String(decoding: Fixtures.readFile(events) ?? [], as: UTF8.self).contains("listening")
+        }
+        let photo = daemon.folder.write("e.jpg", Photos.jpeg(width: 320, height: 240, seed: 950))
+        let id = try #require(field("jobId", in: try curl(["--data-binary", "@\(photo)", "\(server.url)/v1/inbox/beta?name=e.jpg"])))
+        try daemon.waitUntil("the outcome arrives as an event", timeout: 30) {
+            let text = String(decoding: Fixtures.readFile(events) ?? [], as: UTF8.self)
+            return text.contains("id: \(id)") && text.contains("\"status\":\"COMPLETED\"")
+        }
+        // SIGTERM with the event stream still open: the stream ends and the server stops.
+        kill(server.pid, SIGTERM)
+        var stopped = false
+        try? daemon.waitUntil("intake serve stops", timeout: 20) {
+            stopped = waitpid(server.pid, nil, WNOHANG) == server.pid
+            return stopped
+        }
+        if !stopped {
+            kill(server.pid, SIGKILL)
+            _ = ChildProcess.waitFor(server.pid)
+        }
+        #expect(stopped, "intake serve did not stop with an event stream open")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs python3 to play a stalled client"))
     func aStalledUploadIsCutOffAndItsPartialFileRemoved() throws {
         let daemon = try DaemonHarness(settings: "[web]\nidle_timeout_seconds = 1\n")
