@@ -55,20 +55,7 @@ struct JobListQuery: Sendable {
     /// The address of the page after the job `last`.
     func next(after last: String) -> String {
         let items = given + [("before", last)]
-        return "/v1/jobs?" + items.map { "\($0.0)=\(Self.escaped($0.1))" }.joined(separator: "&")
+        return "/v1/jobs?" + items.map { "\($0.0)=\(URLQuery.escaped($0.1))" }.joined(separator: "&")
     }
 
-    private static func escaped(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            let allowed = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E || byte == 0x3A
-            out += allowed ? String(UnicodeScalar(byte)) : "%" + String(byte, radix: 16, uppercase: true).leftPadded
-        }
-        return out
-    }
-}
-
-private extension String {
-    var leftPadded: String { count == 1 ? "0" + self : self }
 }

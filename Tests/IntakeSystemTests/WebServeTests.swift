@@ -131,6 +131,37 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    @Test func submitWaitsForTheOutcomesAndItsExitStatusSaysWhetherAnyFailed() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            _ = ChildProcess.waitFor(server.pid)
+        }
+        let intake = ChildProcess.built("intake")
+        let good = daemon.folder.write("good.jpg", Photos.jpeg(width: 320, height: 240, seed: 960))
+        let bad = daemon.folder.write("bad.jpg", [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 9, count: 300))
+
+        // Over HTTP: one completes, one fails, so the exit status is 2; both outcomes printed.
+        let remote = try ChildProcess.run(intake, ["submit", good, bad, "--env", "beta", "--url", server.url, "--wait", "--timeout", "60"])
+        #expect(remote.status == 2, "\(remote.standardError)")
+        #expect(remote.standardOutput.contains("\"status\":\"COMPLETED\"") && remote.standardOutput.contains("\"status\":\"FAILED\""))
+
+        // Straight into the local inbox, read back from the database: all completed, status 0.
+        let local = try ChildProcess.run(intake, ["submit", good, "--env", "prod", "--meter", "MTR-3", "--config", daemon.configPath, "--wait"])
+        #expect(local.status == 0, "\(local.standardError)")
+        let id = try #require(field("jobId", in: local.standardOutput), "\(local.standardOutput)")
+        #expect(try daemon.database().job(id: id)?.sourcePath == "prod/MTR-3/good.jpg")
+
+        // A file intake cannot take is refused before anything is sent on: status 1, the reason said.
+        let text = daemon.folder.write("notes.txt", Array("not an image at all, just some words about one".utf8))
+        let refused = try ChildProcess.run(intake, ["submit", text, "--env", "beta", "--url", server.url])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("intake takes JPEG and PNG"), "\(refused.standardError)")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs python3 to play a stalled client"))
     func aStalledUploadIsCutOffAndItsPartialFileRemoved() throws {
         let daemon = try DaemonHarness(settings: "[web]\nidle_timeout_seconds = 1\n")

@@ -1,0 +1,206 @@
+public import IntakeConfig
+import AsyncHTTPClient
+import FoundationEssentials
+import Hummingbird
+import IntakeCore
+import IntakeStore
+import NIOHTTP1
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `intake submit`: hands files to intake and, when asked, waits for their outcomes — through a
+/// running `intake serve` (`--url`), or straight into the local inbox the way `intake serve`
+/// writes it (the same checks, the same sidecar carrying the job id), reading the outcome from
+/// the database. What a CI job needs after its uploads: the jobs, and whether any failed.
+public final class Submitter: Sendable {
+    public enum Destination: Sendable {
+        case local(root: String, configuration: IntakeConfiguration)
+        /// `http://host:port` of an `intake serve`.
+        case remote(String)
+    }
+
+    /// A job's state as the API shows it, with the whole JSON.
+    public struct JobState: Sendable {
+        public let id: String
+        /// PENDING, PROCESSING, COMPLETED or FAILED.
+        public let status: String
+        public let json: String
+        public var isFinal: Bool { status == "COMPLETED" || status == "FAILED" }
+    }
+
+    private let destination: Destination
+    private let writer: InboxWriter?
+
+    public init(_ destination: Destination) {
+        self.destination = destination
+        if case .local(let root, let configuration) = destination {
+            writer = InboxWriter(root: StateRoot(path: root), maxBytes: configuration.web.maxBytes)
+        } else {
+            writer = nil
+        }
+    }
+
+    /// Hands `path` to intake as `environment`[/`meter`]; returns the job id it will run under.
+    public func submit(_ path: String, environment: String, meter: String?) async throws(SubmitError) -> String {
+        let name = String(path.split(separator: "/").last ?? Substring(path))
+        switch destination {
+        case .local(_, let configuration):
+            do {
+                let target = try UploadTarget(
+                    environment: environment, meter: meter, name: name, environments: configuration.environments.map(\.name),
+                    ignoredSuffixes: configuration.watch.ignoreSuffixes)
+                let chunks = try FileChunks(path: path)
+                return try await writer!.receive(chunks, declaredLength: chunks.length, into: target).job.rawValue
+            } catch let error as APIError {
+                throw SubmitError("\(path): \(error.message)")
+            } catch {
+                throw SubmitError("\(path): \(error)")
+            }
+        case .remote(let base):
+            let url = base + "/v1/inbox/" + URLQuery.escaped(environment) + (meter.map { "/" + URLQuery.escaped($0) } ?? "")
+                + "?name=" + URLQuery.escaped(name)
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            do {
+                let bytes = try WholeFile.read(path)
+                request.body = .bytes(ByteBuffer(bytes: bytes))
+            } catch {
+                throw SubmitError("\(path): \(error)")
+            }
+            let (status, body) = try await Self.execute(request)
+            guard status == 202 else { throw SubmitError("\(path): \(Self.errorMessage(body, status: status))") }
+            struct Accepted: Decodable { let jobId: String }
+            guard let accepted = try? JSONDecoder().decode(Accepted.self, from: Data(body.utf8)) else {
+                throw SubmitError("\(path): the server answered 202 without a job id: \(body)")
+            }
+            return accepted.jobId
+        }
+    }
+
+    /// How the job stands now.
+    public func state(of id: String) async throws(SubmitError) -> JobState {
+        switch destination {
+        case .local(let root, _):
+            guard let job = JobID(id) else { throw SubmitError("\(id) is not a job id") }
+            do {
+                let database = try Database(path: StateRoot(path: root).database, readOnly: true)
+                if let row = try database.job(id: id) {
+                    let view = JobView(row, labels: try database.labels(jobID: id), outputs: try database.outputs(jobID: id))
+                    return JobState(id: id, status: view.status, json: try Self.encode(view))
+                }
+            } catch {
+                // Not written yet (the daemon has not started), or not readable now: pending if we wrote it.
+                if writer?.pendingUpload(job) == nil { throw SubmitError("cannot read the database: \(error)") }
+            }
+            guard let upload = writer?.pendingUpload(job) else { throw SubmitError("no job \(id)") }
+            return JobState(id: id, status: "PENDING", json: (try? Self.encode(JobView(pending: upload))) ?? "{}")
+        case .remote(let base):
+            let (status, body) = try await Self.execute(HTTPClientRequest(url: base + "/v1/jobs/" + id))
+            guard status == 200 else { throw SubmitError("job \(id): \(Self.errorMessage(body, status: status))") }
+            struct Status: Decodable { let status: String }
+            guard let state = try? JSONDecoder().decode(Status.self, from: Data(body.utf8)) else {
+                throw SubmitError("job \(id): an answer without a status: \(body)")
+            }
+            return JobState(id: id, status: state.status, json: body)
+        }
+    }
+
+    /// Waits until every job is final, at most `timeout` seconds; returns their last states.
+    public func wait(for ids: [String], timeout: Double) async throws(SubmitError) -> [JobState] {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        var states: [String: JobState] = [:]
+        while true {
+            for id in ids where states[id]?.isFinal != true { states[id] = try await state(of: id) }
+            if states.values.allSatisfy(\.isFinal) { return ids.map { states[$0]! } }
+            guard ContinuousClock.now < deadline else {
+                let waiting = ids.filter { states[$0]?.isFinal != true }
+                throw SubmitError("gave up after \(Int(timeout)) s waiting for \(waiting.joined(separator: ", "))")
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private static func execute(_ request: HTTPClientRequest) async throws(SubmitError) -> (Int, String) {
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            return (Int(response.status.code), String(buffer: body))
+        } catch {
+            throw SubmitError("\(request.url): \(error)")
+        }
+    }
+
+    private static func errorMessage(_ body: String, status: Int) -> String {
+        struct Failure: Decodable {
+            struct Detail: Decodable { let message: String }
+            let error: Detail
+        }
+        let message = (try? JSONDecoder().decode(Failure.self, from: Data(body.utf8)))?.error.message ?? body
+        return "\(status) \(message)"
+    }
+
+    private static func encode(_ view: JobView) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(view), as: UTF8.self)
+    }
+}
+
+/// Why a submission failed.
+public struct SubmitError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A local file read in pieces, as an upload's body would arrive.
+private struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+    let length: Int
+
+    init(path: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw SubmitError("cannot read \(path): \(ErrnoText.current)") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw SubmitError("\(path) is not a regular file") }
+        self.path = path
+        length = Int(status.st_size)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let fd: Int32
+        var done = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard !done else { return nil }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else {
+                close(fd)
+                done = true
+                if count < 0 { throw SubmitError("read failed: \(ErrnoText.current)") }
+                return nil
+            }
+            return ByteBuffer(bytes: buffer[0..<count])
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(fd: open(path, O_RDONLY | O_CLOEXEC))
+    }
+}
+
+/// Query and path components, percent-encoded: unreserved characters stay, every other byte is %XX.
+enum URLQuery {
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            let unreserved = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
+            let digits = Array("0123456789ABCDEF")
+            out += unreserved ? String(UnicodeScalar(byte)) : "%\(digits[Int(byte >> 4)])\(digits[Int(byte & 15)])"
+        }
+        return out
+    }
+}

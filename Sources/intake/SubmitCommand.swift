@@ -1,0 +1,69 @@
+import ArgumentParser
+import IntakeConfig
+import IntakeWeb
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `intake submit`: files in, outcomes out — the check a CI job makes after its uploads.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit images to intake and, with --wait, wait for their outcomes.",
+        discussion: """
+            With --url the files are uploaded to an intake serve; without it they are dropped into \
+            the local inbox as intake serve would (the configuration's state root, or --root). \
+            Prints the jobs as a JSON array. Exit status: 0 when every job completed (or, without \
+            --wait, was accepted), 2 when any failed, 1 when a file was refused or waiting timed out.
+            """)
+
+    @Argument(help: "The images to submit.")
+    var files: [String]
+
+    @Option(help: "Environment (inbox) to submit to.")
+    var env: String
+
+    @Option(help: "Meter the images are of (its inbox subfolder).")
+    var meter: String?
+
+    @Option(help: "Base URL of an intake serve, e.g. http://127.0.0.1:8080; without it, the local inbox.")
+    var url: String?
+
+    @Flag(help: "Wait until every job is done or failed, and print the outcomes.")
+    var wait = false
+
+    @Option(help: "Longest wait, in seconds.")
+    var timeout: Double = 300
+
+    @Option(help: "Configuration file (environments, state root, limits).")
+    var config: String?
+
+    @Option(help: "State root, instead of the configuration's (without --url).")
+    var root: String?
+
+    func run() async throws {
+        let submitter: Submitter
+        if let url {
+            submitter = Submitter(.remote(url.hasSuffix("/") ? String(url.dropLast()) : url))
+        } else {
+            let configuration: IntakeConfiguration
+            do { configuration = try ConfigurationFile.load(explicitPath: config) } catch { fail("\(error)") }
+            submitter = Submitter(.local(root: root ?? configuration.daemon.root, configuration: configuration))
+        }
+        var ids: [String] = []
+        do {
+            for file in files { ids.append(try await submitter.submit(file, environment: env, meter: meter)) }
+            guard wait else {
+                output("[" + ids.map { #"{"jobId":"\#($0)","status":"PENDING"}"# }.joined(separator: ",") + "]\n")
+                return
+            }
+            let states = try await submitter.wait(for: ids, timeout: timeout)
+            output("[" + states.map(\.json).joined(separator: ",\n") + "]\n")
+            if states.contains(where: { $0.status == "FAILED" }) { throw ExitCode(2) }
+        } catch let error as SubmitError {
+            if !ids.isEmpty { output("[" + ids.map { #"{"jobId":"\#($0)"}"# }.joined(separator: ",") + "]\n") }
+            fail(error.description)
+        }
+    }
+}
