@@ -88,6 +88,8 @@ install: release
 	test -e $(DESTDIR)/etc/intake/intake.toml || \
 		sed 's|^root = "./var" *#.*|root = "/var/lib/intake"          # state root|' etc/intake.toml > $(DESTDIR)/etc/intake/intake.toml
 	sed 's|/usr/local/|$(PREFIX)/|g' systemd/intaked.service > $(DESTDIR)/etc/systemd/system/intaked.service
+	@# Installed disabled: the API is for those who want it (systemctl enable --now intake-web).
+	sed 's|/usr/local/|$(PREFIX)/|g' systemd/intake-web.service > $(DESTDIR)/etc/systemd/system/intake-web.service
 	@if [ -z "$(DESTDIR)" ]; then \
 		getent group intake >/dev/null || groupadd --system intake; \
 		getent passwd intake >/dev/null || useradd --system --gid intake --home-dir /var/lib/intake --shell /usr/sbin/nologin intake; \
@@ -97,7 +99,8 @@ install: release
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/intaked $(DESTDIR)$(PREFIX)/bin/intake $(DESTDIR)/etc/systemd/system/intaked.service
+	rm -f $(DESTDIR)$(PREFIX)/bin/intaked $(DESTDIR)$(PREFIX)/bin/intake $(DESTDIR)/etc/systemd/system/intaked.service \
+		$(DESTDIR)/etc/systemd/system/intake-web.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/intake
 	@echo "left in place: /etc/intake (configuration) and /var/lib/intake (state)"
 
