@@ -66,13 +66,17 @@ public struct IntakeConfiguration: Sendable, Equatable {
         public var maxBytes: Int
         /// An upload that sends nothing for this long is cut off and its partial file removed.
         public var idleTimeoutSeconds: Double
+        /// The bearer tokens (hashed) that any address but loopback asks for; relative to the
+        /// configuration file's folder. `intake token add` writes it.
+        public var tokensFile: String
 
         /// Creates web settings; each omitted value takes its default.
         public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), maxBytes: Int = 268_435_456,
-                    idleTimeoutSeconds: Double = 30) {
+                    idleTimeoutSeconds: Double = 30, tokensFile: String = "tokens") {
             self.listen = listen
             self.maxBytes = maxBytes
             self.idleTimeoutSeconds = idleTimeoutSeconds
+            self.tokensFile = tokensFile
         }
     }
 

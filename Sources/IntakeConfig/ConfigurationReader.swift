@@ -5,8 +5,10 @@ extension IntakeConfiguration {
     public static func load(path: String) throws(ConfigurationError) -> IntakeConfiguration {
         let text = try TextFile.read(path: path)
         var configuration = try parse(text, fileName: path)
-        if !configuration.meters.profilesDir.hasPrefix("/"), let slash = path.lastIndex(of: "/") {
-            configuration.meters.profilesDir = String(path[...slash]) + configuration.meters.profilesDir
+        if let slash = path.lastIndex(of: "/") {
+            let folder = String(path[...slash])
+            if !configuration.meters.profilesDir.hasPrefix("/") { configuration.meters.profilesDir = folder + configuration.meters.profilesDir }
+            if !configuration.web.tokensFile.hasPrefix("/") { configuration.web.tokensFile = folder + configuration.web.tokensFile }
         }
         return configuration
     }
@@ -195,8 +197,9 @@ extension IntakeConfiguration.Web {
             IntakeConfiguration.ListenAddress.init(parsing:))
         let maxBytes = try section.integer("max_bytes", default: defaults.maxBytes, mustBe: "a positive integer") { $0 >= 1 }
         let idle = try section.seconds("idle_timeout_seconds", default: defaults.idleTimeoutSeconds)
+        let tokens = try section.string("tokens_file", default: defaults.tokensFile, mustBe: "a non-empty path") { !$0.isEmpty }
         try section.rejectUnknownKeys()
-        self.init(listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle)
+        self.init(listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle, tokensFile: tokens)
     }
 }
 

@@ -1,5 +1,5 @@
 internal import CLinux
-import IntakeCore
+public import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -160,7 +160,7 @@ public enum DurableFile {
     }
 
     /// A failure of the whole-file writer, classified as ``failure(_:_:)`` classifies `errno`.
-    static func failure(_ stage: Stage, _ error: WholeFile.Failure) -> IntakeError {
+    public static func failure(_ stage: Stage, _ error: WholeFile.Failure) -> IntakeError {
         let reason = error.description
         return blockingCodes.contains(error.code) ? .blocked(stage, reason) : .transient(stage, reason)
     }

@@ -51,7 +51,6 @@ final class InboxWriter: Sendable {
         let folder = root.inbox + "/" + target.folder
         do {
             try DurableFile.makeFolders(uploadFolder, stage: .claim)
-            try DurableFile.makeFolders(folder, stage: .claim)
         } catch {
             throw Self.refusal(error)
         }
@@ -86,6 +85,8 @@ final class InboxWriter: Sendable {
         guard file.bytes > 0 else { throw APIError.badRequest("empty", "the body is empty: send the image's bytes") }
         if !judged { try Self.judge(head) }
         try file.finish()
+        // Only now, so that a refused upload leaves no folder behind either.
+        do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw Self.refusal(error) }
 
         let receipt = UploadReceipt(job: job, target: target, sha256: hash.finish(), bytes: file.bytes)
         let image = folder + "/" + target.name
@@ -131,9 +132,10 @@ final class InboxWriter: Sendable {
     /// The sidecar naming the job id, renamed into place before the image so that the claim sees it.
     private static func place(sidecar: String, job: JobID, temporary: String) throws(APIError) {
         do {
-            try DurableFile.write(Array("{\"job\": \"\(job)\"}\n".utf8), to: temporary, stage: .claim)
+            // Synced before the rename, as the image is: after a power cut the sidecar is whole or absent.
+            try WholeFile.write(Array("{\"job\": \"\(job)\"}\n".utf8), to: temporary, through: temporary + ".tmp", sync: true)
         } catch {
-            throw refusal(error)
+            throw refusal(DurableFile.failure(.claim, error))
         }
         guard intake_rename_noreplace(temporary, sidecar) == 0 else {
             let code = errno

@@ -18,15 +18,19 @@ public enum IntakeAPI {
         router(root: root, configuration: configuration, events: JobEvents(root: root, idleTimeoutSeconds: configuration.web.idleTimeoutSeconds))
     }
 
-    static func router(root: StateRoot, configuration: IntakeConfiguration, events: JobEvents) -> Router<BasicRequestContext> {
+    /// `tokens`, when given, are asked of every request (see `TokenMiddleware`).
+    static func router(root: StateRoot, configuration: IntakeConfiguration, events: JobEvents, tokens: TokenCheck? = nil)
+        -> Router<BasicRequestContext>
+    {
         let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes)
         let environments = configuration.environments.map(\.name)
         let ignoredSuffixes = configuration.watch.ignoreSuffixes
         let router = Router()
+        if let tokens { router.add(middleware: TokenMiddleware(check: tokens)) }
 
         @Sendable func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
             let target = try UploadTarget(
-                environment: context.parameters.get("env") ?? "", meter: context.parameters.get("meter"),
+                environment: URLQuery.decoded(context.parameters.get("env") ?? ""), meter: context.parameters.get("meter").map(URLQuery.decoded),
                 name: request.uri.queryParameters.get("name"), environments: environments, ignoredSuffixes: ignoredSuffixes)
             let declared = request.headers[.contentLength].flatMap { Int($0) }
             let receipt = try await writer.receive(request.body, declaredLength: declared, into: target)

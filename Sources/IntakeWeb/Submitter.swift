@@ -17,8 +17,8 @@ import Glibc
 public final class Submitter: Sendable {
     public enum Destination: Sendable {
         case local(root: String, configuration: IntakeConfiguration)
-        /// `http://host:port` of an `intake serve`.
-        case remote(String)
+        /// `http://host:port` of an `intake serve`, and the bearer token it asks for, if any.
+        case remote(String, token: String?)
     }
 
     /// A job's state as the API shows it, with the whole JSON.
@@ -58,11 +58,12 @@ public final class Submitter: Sendable {
             } catch {
                 throw SubmitError("\(path): \(error)")
             }
-        case .remote(let base):
+        case .remote(let base, let token):
             let url = base + "/v1/inbox/" + URLQuery.escaped(environment) + (meter.map { "/" + URLQuery.escaped($0) } ?? "")
                 + "?name=" + URLQuery.escaped(name)
             var request = HTTPClientRequest(url: url)
             request.method = .POST
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             do {
                 let bytes = try WholeFile.read(path)
                 request.body = .bytes(ByteBuffer(bytes: bytes))
@@ -96,8 +97,10 @@ public final class Submitter: Sendable {
             }
             guard let upload = writer?.pendingUpload(job) else { throw SubmitError("no job \(id)") }
             return JobState(id: id, status: "PENDING", json: (try? Self.encode(JobView(pending: upload))) ?? "{}")
-        case .remote(let base):
-            let (status, body) = try await Self.execute(HTTPClientRequest(url: base + "/v1/jobs/" + id))
+        case .remote(let base, let token):
+            var request = HTTPClientRequest(url: base + "/v1/jobs/" + id)
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            let (status, body) = try await Self.execute(request)
             guard status == 200 else { throw SubmitError("job \(id): \(Self.errorMessage(body, status: status))") }
             struct Status: Decodable { let status: String }
             guard let state = try? JSONDecoder().decode(Status.self, from: Data(body.utf8)) else {
@@ -193,6 +196,24 @@ private struct FileChunks: AsyncSequence, Sendable {
 
 /// Query and path components, percent-encoded: unreserved characters stay, every other byte is %XX.
 enum URLQuery {
+    /// The text `escaped` gave, or `text` itself when it holds no well-formed escape (its '%' is
+    /// then refused by the name checks). The router leaves path parameters encoded.
+    static func decoded(_ text: String) -> String {
+        var bytes: [UInt8] = [], input = Array(text.utf8), index = 0
+        while index < input.count {
+            if input[index] == UInt8(ascii: "%"), index + 2 < input.count,
+                let value = UInt8(String(decoding: input[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                index += 3
+            } else {
+                bytes.append(input[index])
+                index += 1
+            }
+        }
+        return String(validating: bytes, as: UTF8.self) ?? text
+    }
+
     static func escaped(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {

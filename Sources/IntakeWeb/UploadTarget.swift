@@ -1,5 +1,9 @@
 import IntakeCore
 
+extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix) }
+}
+
 /// Where an upload goes in the inbox (`inbox/<env>[/<meter>]/<name>`), its parts checked: each
 /// becomes one path component as the client sent it, or the request is refused saying why.
 struct UploadTarget: Sendable, Equatable {
@@ -17,11 +21,12 @@ struct UploadTarget: Sendable, Equatable {
         }
         try Self.check(name, what: "file name")
         if let meter { try Self.check(meter, what: "meter name") }
-        // The daemon would never take these: say so now rather than leave the file waiting.
-        if name.hasSuffix(".json") {
+        // The daemon would never take these: say so now rather than leave the file waiting. Bytes,
+        // not characters, as the daemon compares them (a combining mark does not hide a suffix).
+        if Array(name.utf8).ends(with: Array(".json".utf8)) {
             throw APIError.badRequest("name_refused", "a name ending in .json is a sidecar's, not an image's")
         }
-        if let suffix = ignoredSuffixes.first(where: { name.hasSuffix($0) }) {
+        if let suffix = ignoredSuffixes.first(where: { Array(name.utf8).ends(with: Array($0.utf8)) }) {
             throw APIError.badRequest("name_refused", "a name ending in \(suffix) is taken for an upload in progress and never processed")
         }
         self.environment = environment
@@ -34,10 +39,10 @@ struct UploadTarget: Sendable, Equatable {
         guard component.utf8.count <= 200 else {
             throw APIError.badRequest("name_refused", "the \(what) is over 200 bytes (the job id and suffixes need the rest of 255)")
         }
-        guard !component.hasPrefix(".") else {
+        guard component.utf8.first != UInt8(ascii: ".") else {
             throw APIError.badRequest("name_refused", "the \(what) starts with a dot: hidden names are never processed")
         }
-        guard !component.contains("/") else { throw APIError.badRequest("name_refused", "the \(what) contains '/'") }
+        guard !component.utf8.contains(UInt8(ascii: "/")) else { throw APIError.badRequest("name_refused", "the \(what) contains '/'") }
         guard SafeName.from(component) == component, !component.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else {
             throw APIError.badRequest("name_refused", "the \(what) contains control characters or '%'")

@@ -13,14 +13,26 @@ public struct WebServer: Sendable {
     let root: StateRoot
     let listen: IntakeConfiguration.ListenAddress
     let logger: Logger
+    let tokens: TokenCheck?
 
-    /// Token checks are not built yet: until they are, only a loopback address is served.
+    /// The addresses served without tokens: this host's own, as every local tool names it. Other
+    /// 127.x addresses count as elsewhere, so that a test can play a remote client on one machine.
+    static func isLoopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host == "127.0.0.1" }
+
+    /// On a loopback address no token is asked for; on any other every request needs one, and
+    /// the server does not start without a token to accept.
     public init(configuration: IntakeConfiguration, rootPath: String, listen: IntakeConfiguration.ListenAddress, logger: Logger)
         throws(WebServerError)
     {
-        guard ["127.0.0.1", "::1", "localhost"].contains(listen.host) || listen.host.hasPrefix("127.") else {
-            throw WebServerError(
-                "intake serve answers only on a loopback address for now (\(listen) is not one): bearer tokens, which any other address needs, are not built yet")
+        if Self.isLoopback(listen.host) {
+            tokens = nil
+        } else {
+            let check = TokenCheck(path: configuration.web.tokensFile)
+            guard check.count > 0 else {
+                throw WebServerError(
+                    "\(listen) is not a loopback address, so every request needs a bearer token, and \(configuration.web.tokensFile) has none: add one with intake token add NAME --env ENV")
+            }
+            tokens = check
         }
         self.configuration = configuration
         root = StateRoot(path: rootPath)
@@ -30,7 +42,7 @@ public struct WebServer: Sendable {
 
     public func run() async throws {
         let events = JobEvents(root: root, idleTimeoutSeconds: configuration.web.idleTimeoutSeconds)
-        let router = IntakeAPI.router(root: root, configuration: configuration, events: events)
+        let router = IntakeAPI.router(root: root, configuration: configuration, events: events, tokens: tokens)
 
         let logger = self.logger
         let idle = configuration.web.idleTimeoutSeconds

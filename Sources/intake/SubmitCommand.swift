@@ -1,6 +1,7 @@
 import ArgumentParser
 import IntakeConfig
 import IntakeWeb
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -30,6 +31,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Base URL of an intake serve, e.g. http://127.0.0.1:8080; without it, the local inbox.")
     var url: String?
 
+    @Option(help: "Bearer token for --url (default: $INTAKE_TOKEN), needed on any address but loopback.")
+    var token: String?
+
     @Flag(help: "Wait until every job is done or failed, and print the outcomes.")
     var wait = false
 
@@ -45,7 +49,8 @@ struct SubmitCommand: AsyncParsableCommand {
     func run() async throws {
         let submitter: Submitter
         if let url {
-            submitter = Submitter(.remote(url.hasSuffix("/") ? String(url.dropLast()) : url))
+            let token = self.token ?? ProcessInfo.processInfo.environment["INTAKE_TOKEN"]
+            submitter = Submitter(.remote(url.hasSuffix("/") ? String(url.dropLast()) : url, token: token))
         } else {
             let configuration: IntakeConfiguration
             do { configuration = try ConfigurationFile.load(explicitPath: config) } catch { fail("\(error)") }

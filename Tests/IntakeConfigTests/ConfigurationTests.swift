@@ -391,6 +391,9 @@ struct ShippedConfigurationTests {
         // The one difference: its profiles are beside it (etc/meters), wherever it is run from.
         #expect(configuration.meters.profilesDir == String(Self.shippedPath.dropLast("intake.toml".count)) + "meters")
         configuration.meters.profilesDir = Configuration.defaults.meters.profilesDir
+        // And so is its tokens file.
+        #expect(configuration.web.tokensFile == String(Self.shippedPath.dropLast("intake.toml".count)) + "tokens")
+        configuration.web.tokensFile = Configuration.defaults.web.tokensFile
         #expect(configuration == .defaults)
     }
 
@@ -422,7 +425,7 @@ struct ShippedConfigurationTests {
                 "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
-            "web": ["listen", "max_bytes", "idle_timeout_seconds"],
+            "web": ["listen", "max_bytes", "idle_timeout_seconds", "tokens_file"],
         ]
         #expect(Set(document.keys) == Set(expectedKeys.keys))
         for (section, keys) in expectedKeys {

@@ -3,6 +3,7 @@ import IntakePipeline
 import IntakeStore
 import IntakeTestSupport
 import Testing
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -190,10 +191,62 @@ import Glibc
         #expect(FileManagerless.list(daemon.inbox + "/prod").isEmpty, "a partial file reached the inbox")
     }
 
-    @Test func onlyALoopbackAddressIsServedUntilTokensExist() throws {
+    @Test func anAddressButLoopbackIsNotServedWithoutATokenToAccept() throws {
         let daemon = try DaemonHarness()
-        let result = try ChildProcess.run(ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "0.0.0.0:0"])
+        let result = try ChildProcess.run(ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("loopback"))
+        #expect(result.standardError.contains("intake token add"), "\(result.standardError)")
+    }
+
+    @Test(.enabled(if: hasCurl, "needs curl (scripts/install-deps.sh --test installs it)"))
+    func onAnotherAddressEveryRequestNeedsATokenWithTheRightToDoIt() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let intake = ChildProcess.built("intake")
+        let add = { (arguments: [String]) throws -> String in
+            let result = try ChildProcess.run(intake, ["token", "add"] + arguments + ["--config", daemon.configPath])
+            #expect(result.status == 0, "\(result.standardError)")
+            return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let ci = try add(["ci", "--env", "beta"])
+        let reader = try add(["dashboard", "--read"])
+        #expect(ci.hasPrefix("intake_") && ci != reader)
+        let listed = try ChildProcess.run(intake, ["token", "list", "--config", daemon.configPath]).standardOutput
+        #expect(listed.contains("ci") && listed.contains("dashboard") && !listed.contains(ci), "a token was printed by list")
+
+        // 127.0.0.2 is loopback to the kernel but not to intake serve, which asks for tokens on it.
+        let output = daemon.folder.path + "/serve.out"
+        let pid = try ChildProcess.spawn(intake, ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"],
+                                         standardOutput: output, standardError: daemon.folder.path + "/serve.err")
+        defer {
+            kill(pid, SIGTERM)
+            _ = ChildProcess.waitFor(pid)
+        }
+        var url = ""
+        try daemon.waitUntil("intake serve listens on 127.0.0.2", timeout: 30) {
+            let text = String(decoding: Fixtures.readFile(output) ?? [], as: UTF8.self)
+            guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
+            url = String(line.split(separator: " ").last!)
+            return true
+        }
+        let photo = daemon.folder.write("t.jpg", Photos.jpeg(width: 160, height: 120, seed: 970))
+        func status(_ arguments: [String]) throws -> String { try curl(["-o", "/dev/null", "-w", "%{http_code}"] + arguments) }
+        #expect(try status(["--data-binary", "@\(photo)", "\(url)/v1/inbox/beta?name=t.jpg"]) == "401")
+        #expect(try status(["-H", "Authorization: Bearer intake_wrong", "--data-binary", "@\(photo)", "\(url)/v1/inbox/beta?name=t.jpg"]) == "401")
+        #expect(try status(["-H", "Authorization: Bearer \(ci)", "--data-binary", "@\(photo)", "\(url)/v1/inbox/prod?name=t.jpg"]) == "403")
+        #expect(try status(["-H", "Authorization: Bearer \(reader)", "--data-binary", "@\(photo)", "\(url)/v1/inbox/beta?name=t.jpg"]) == "403")
+        let accepted = try curl(["-H", "Authorization: Bearer \(ci)", "--data-binary", "@\(photo)", "\(url)/v1/inbox/beta?name=t.jpg"])
+        let id = try #require(field("jobId", in: accepted), "\(accepted)")
+        #expect(try status(["-H", "Authorization: Bearer \(ci)", "\(url)/v1/jobs/\(id)"]) == "403", "an upload-only token read")
+        #expect(try status(["-H", "Authorization: Bearer \(reader)", "\(url)/v1/jobs/\(id)"]) == "200")
+        #expect(try status(["\(url)/healthz"]) == "200")
+
+        // intake submit with a token, and a token removed is refused from the next request on.
+        let submitted = try ChildProcess.run(intake, ["submit", photo, "--env", "beta", "--url", url, "--token", ci])
+        #expect(submitted.status == 0, "\(submitted.standardError)")
+        #expect(try ChildProcess.run(intake, ["token", "remove", "ci", "--config", daemon.configPath]).status == 0)
+        #expect(try status(["-H", "Authorization: Bearer \(ci)", "--data-binary", "@\(photo)", "\(url)/v1/inbox/beta?name=t2.jpg"]) == "401")
+        try daemon.waitForAll(2, timeout: 60)
+        #expect(daemon.stop() == 0)
     }
 }

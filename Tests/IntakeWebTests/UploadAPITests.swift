@@ -114,6 +114,9 @@ import Glibc
         ("/v1/inbox/prod?name=a.jpg.part", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod?name=a.json", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod/.meter?name=a.jpg", "jpeg", 400, "name_refused"),
+        // Combining marks do not hide a leading dot or a .json suffix: the checks are on bytes.
+        ("/v1/inbox/prod?name=.%CC%81x.jpg", "jpeg", 400, "name_refused"),
+        ("/v1/inbox/prod?name=x%D8%80.json", "jpeg", 400, "name_refused"),
     ])
     func aBadUploadIsRefusedSayingWhyAndLeavesNothing(uri: String, bodyName: String, status: Int, code: String) async throws {
         let body = Self.body(bodyName)
