@@ -40,6 +40,9 @@ final class InboxWriter: Sendable {
     /// The upload of `job`, if this process took it and the daemon may not have claimed it yet.
     func pendingUpload(_ job: JobID) -> UploadReceipt? { pending.withLock { $0[job.rawValue] } }
 
+    /// Removes what uploads cut short by a crash of `intake serve` left behind (see `UploadFolder`).
+    func sweepLeftovers() -> Int { UploadFolder.sweep(uploadFolder, olderThanSeconds: 3600) }
+
     /// Forgets an upload once the database knows its job.
     func claimed(_ job: JobID) { _ = pending.withLock { $0.removeValue(forKey: job.rawValue) } }
 

@@ -23,9 +23,11 @@ public enum IntakeAPI {
         -> Router<BasicRequestContext>
     {
         let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes)
+        _ = writer.sweepLeftovers()
         let environments = configuration.environments.map(\.name)
         let ignoredSuffixes = configuration.watch.ignoreSuffixes
         let router = Router()
+        router.add(middleware: ErrorShapeMiddleware())
         if let tokens { router.add(middleware: TokenMiddleware(check: tokens)) }
 
         @Sendable func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

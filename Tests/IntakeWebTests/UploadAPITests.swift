@@ -201,6 +201,28 @@ import Glibc
         }
     }
 
+    @Test func unknownRoutesAnswerInTheSameErrorShape() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/nothing-here", method: .get) { response in
+                #expect(response.status == .notFound)
+                let error = try #require(try object(response.body)["error"] as? [String: Any])
+                #expect(error["code"] as? String == "not_found")
+            }
+        }
+    }
+
+    @Test func uploadsCutShortByACrashAreSweptAtStartAndFreshOnesKept() throws {
+        let folder = root.inbox + "/.intake-uploads"
+        try DurableFile.makeFolders(folder)
+        let old = JobID.make(milliseconds: JobID.nowMilliseconds() - 2 * 3_600_000)
+        let fresh = JobID.make()
+        for name in ["\(old).part", "\(old).json.part", "\(fresh).part", "notes.txt"] {
+            try DurableFile.write([1], to: folder + "/" + name)
+        }
+        #expect(UploadFolder.sweep(folder, olderThanSeconds: 3600) == 2)
+        #expect(FileManagerless.list(folder).sorted() == ["\(fresh).part", "notes.txt"].sorted())
+    }
+
     @Test func healthSaysWhatWasChecked() async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in

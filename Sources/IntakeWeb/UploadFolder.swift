@@ -1,0 +1,27 @@
+import IntakeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The hidden folder uploads are written in before they are renamed into the inbox. Every file
+/// there is named after the job it was for (`<job>.part`, `<job>.json.part`), and a job id says
+/// when it was made.
+enum UploadFolder {
+    /// Removes the files of uploads begun over `olderThanSeconds` ago: what uploads cut short by a
+    /// crash left (one being received now is younger). Returns how many went.
+    static func sweep(_ folder: String, olderThanSeconds: UInt64) -> Int {
+        guard let directory = opendir(folder) else { return 0 }
+        defer { closedir(directory) }
+        let cutoff = JobID.nowMilliseconds() - olderThanSeconds * 1000
+        var removed = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let job = JobID(String(name.prefix { $0 != "." })), let madeAt = JobID.milliseconds(of: job), madeAt < cutoff else {
+                continue
+            }
+            if unlink(folder + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+}
