@@ -83,7 +83,7 @@ final class JobEvents: Service, Sendable {
 }
 
 /// The reading side of `JobEvents`: its own connection and where it got to. Used by one task only.
-private final class Follower: @unchecked Sendable {
+private final class Follower {
     private let database: Database
     private var dataVersion: Int
     /// The last outcome seen: (finished at, id).

@@ -56,21 +56,20 @@ enum JobFiles {
             }
             try await writer.finish(nil)
         }
-        var headers: HTTPFields = [.contentType: contentType(kind: output.kind, path: path), .contentLength: "\(length)"]
+        var headers: HTTPFields = [.contentType: contentType(kind: output.kind, fd: fd), .contentLength: "\(length)"]
         headers[.init("X-Content-Type-Options")!] = "nosniff"
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// What the file is, by its first bytes for originals (whatever their name says).
-    private static func contentType(kind: String, path: String) -> String {
+    /// What the file is, by its first bytes for originals (whatever their name says), read from
+    /// the descriptor already open without moving its offset.
+    private static func contentType(kind: String, fd: Int32) -> String {
         switch kind {
         case "error": return "application/json; charset=utf-8"
         case "derivative", "rotation": return "image/jpeg"
         default:
             var head = [UInt8](repeating: 0, count: 8)
-            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            defer { if fd >= 0 { close(fd) } }
-            let count = fd >= 0 ? head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } : 0
+            let count = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
             if count >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF { return "image/jpeg" }
             if count >= 8 && head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "image/png" }
             return "application/octet-stream"

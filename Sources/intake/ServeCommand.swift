@@ -25,12 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     var listen: String?
 
     func run() async throws {
-        let configuration: IntakeConfiguration
-        do {
-            configuration = try ConfigurationFile.load(explicitPath: config)
-        } catch {
-            fail("\(error)")
-        }
+        let configuration = loadConfiguration(config)
         var address = configuration.web.listen
         if let listen {
             if listen.hasSuffix(":0"), !listen.dropLast(2).isEmpty {

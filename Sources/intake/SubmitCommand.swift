@@ -52,8 +52,7 @@ struct SubmitCommand: AsyncParsableCommand {
             let token = self.token ?? ProcessInfo.processInfo.environment["INTAKE_TOKEN"]
             submitter = Submitter(.remote(url.hasSuffix("/") ? String(url.dropLast()) : url, token: token))
         } else {
-            let configuration: IntakeConfiguration
-            do { configuration = try ConfigurationFile.load(explicitPath: config) } catch { fail("\(error)") }
+            let configuration = loadConfiguration(config)
             submitter = Submitter(.local(root: root ?? configuration.daemon.root, configuration: configuration))
         }
         var ids: [String] = []

@@ -14,13 +14,7 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "Configuration file (its [web] tokens_file).")
         var config: String?
 
-        var tokensFile: String {
-            do {
-                return try ConfigurationFile.load(explicitPath: config).web.tokensFile
-            } catch {
-                fail("\(error)")
-            }
-        }
+        var tokensFile: String { loadConfiguration(config).web.tokensFile }
     }
 
     struct Add: ParsableCommand {

@@ -13,11 +13,11 @@ import Glibc
 @Suite(.serialized) struct WebServeTests {
     static let hasCurl = access("/usr/bin/curl", X_OK) == 0
 
-    /// Starts `intake serve` on a port the system chooses; returns its pid and base URL.
-    func serve(_ daemon: DaemonHarness) throws -> (pid: pid_t, url: String) {
+    /// Starts `intake serve` on `host`, on a port the system chooses; returns its pid and base URL.
+    func serve(_ daemon: DaemonHarness, host: String = "127.0.0.1") throws -> (pid: pid_t, url: String) {
         let output = daemon.folder.path + "/serve.out"
         let pid = try ChildProcess.spawn(
-            ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "127.0.0.1:0"],
+            ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "\(host):0"],
             standardOutput: output, standardError: daemon.folder.path + "/serve.err")
         var url = ""
         try daemon.waitUntil("intake serve says where it listens", timeout: 30) {
@@ -215,19 +215,10 @@ import Glibc
         #expect(listed.contains("ci") && listed.contains("dashboard") && !listed.contains(ci), "a token was printed by list")
 
         // 127.0.0.2 is loopback to the kernel but not to intake serve, which asks for tokens on it.
-        let output = daemon.folder.path + "/serve.out"
-        let pid = try ChildProcess.spawn(intake, ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"],
-                                         standardOutput: output, standardError: daemon.folder.path + "/serve.err")
+        let (pid, url) = try serve(daemon, host: "127.0.0.2")
         defer {
             kill(pid, SIGTERM)
             _ = ChildProcess.waitFor(pid)
-        }
-        var url = ""
-        try daemon.waitUntil("intake serve listens on 127.0.0.2", timeout: 30) {
-            let text = String(decoding: Fixtures.readFile(output) ?? [], as: UTF8.self)
-            guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
-            url = String(line.split(separator: " ").last!)
-            return true
         }
         let photo = daemon.folder.write("t.jpg", Photos.jpeg(width: 160, height: 120, seed: 970))
         func status(_ arguments: [String]) throws -> String { try curl(["-o", "/dev/null", "-w", "%{http_code}"] + arguments) }
