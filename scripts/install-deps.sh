@@ -8,8 +8,9 @@ case "${1:-}" in
     # GNU time measures the contenders' peak RSS (bench/benchlib.py).
     --bench) packages+=(python3 python3-venv time) ;;
     # The HTML report is checked in a real headless browser; the sqlite3 shell is the other
-    # writer that locks the database under a running daemon; curl speaks to a real `intake serve`.
-    --test) packages+=(chromium sqlite3 curl) ;;
+    # writer that locks the database under a running daemon; curl speaks to a real `intake serve`;
+    # GNU time measures a child's peak memory; python3 plays a client that stalls.
+    --test) packages+=(chromium sqlite3 curl time python3) ;;
 esac
 
 missing=()

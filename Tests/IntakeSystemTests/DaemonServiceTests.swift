@@ -59,7 +59,7 @@ import Glibc
         daemon.signal(SIGTERM)
         let stopping = notify.receive(until: { $0.contains("STOPPING=1") }, timeout: 60)
         #expect(stopping.contains { $0.contains("STOPPING=1") })
-        #expect(ChildProcess.waitFor(daemon.pid).status == 0)
+        #expect(ChildProcess.waitFor(daemon.pid) == 0)
     }
 
     @Test func writesMetricsAndOneLogLinePerJob() throws {

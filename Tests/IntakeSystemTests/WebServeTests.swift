@@ -51,7 +51,7 @@ import Glibc
         let server = try serve(daemon)
         defer {
             kill(server.pid, SIGTERM)
-            _ = ChildProcess.waitFor(server.pid)
+            ChildProcess.waitFor(server.pid)
         }
         let goodBytes = Photos.jpeg(width: 640, height: 480, seed: 900)
         let good = daemon.folder.write("good.jpg", goodBytes)
@@ -106,7 +106,7 @@ import Glibc
             "/usr/bin/curl", ["-s", "-N", "\(server.url)/v1/events"], standardOutput: events, standardError: daemon.folder.path + "/curl.err")
         defer {
             kill(listener, SIGKILL)
-            _ = ChildProcess.waitFor(listener)
+            ChildProcess.waitFor(listener)
         }
         try daemon.waitUntil("the listener is connected", timeout: 10) {
             String(decoding: Fixtures.readFile(events) ?? [], as: UTF8.self).contains("listening")
@@ -126,7 +126,7 @@ import Glibc
         }
         if !stopped {
             kill(server.pid, SIGKILL)
-            _ = ChildProcess.waitFor(server.pid)
+            ChildProcess.waitFor(server.pid)
         }
         #expect(stopped, "intake serve did not stop with an event stream open")
         #expect(daemon.stop() == 0)
@@ -138,7 +138,7 @@ import Glibc
         let server = try serve(daemon)
         defer {
             kill(server.pid, SIGTERM)
-            _ = ChildProcess.waitFor(server.pid)
+            ChildProcess.waitFor(server.pid)
         }
         let intake = ChildProcess.built("intake")
         let good = daemon.folder.write("good.jpg", Photos.jpeg(width: 320, height: 240, seed: 960))
@@ -169,7 +169,7 @@ import Glibc
         let server = try serve(daemon)
         defer {
             kill(server.pid, SIGTERM)
-            _ = ChildProcess.waitFor(server.pid)
+            ChildProcess.waitFor(server.pid)
         }
         let port = String(server.url.split(separator: ":").last!)
         // A client that promises 100 kB, sends a JPEG's first bytes, then says nothing more.
@@ -183,7 +183,7 @@ import Glibc
                                             standardOutput: daemon.folder.path + "/client.out", standardError: daemon.folder.path + "/client.err")
         defer {
             kill(client, SIGKILL)
-            _ = ChildProcess.waitFor(client)
+            ChildProcess.waitFor(client)
         }
         let uploads = daemon.inbox + "/.intake-uploads"
         try daemon.waitUntil("the stalled upload has begun", timeout: 10) { !FileManagerless.list(uploads).isEmpty }
@@ -218,7 +218,7 @@ import Glibc
         let (pid, url) = try serve(daemon, host: "127.0.0.2")
         defer {
             kill(pid, SIGTERM)
-            _ = ChildProcess.waitFor(pid)
+            ChildProcess.waitFor(pid)
         }
         let photo = daemon.folder.write("t.jpg", Photos.jpeg(width: 160, height: 120, seed: 970))
         func status(_ arguments: [String]) throws -> String { try curl(["-o", "/dev/null", "-w", "%{http_code}"] + arguments) }

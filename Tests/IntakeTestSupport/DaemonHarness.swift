@@ -66,7 +66,7 @@ public final class DaemonHarness {
     @discardableResult
     public func stop(with number: Int32 = SIGTERM) -> Int32 {
         kill(pid, number)
-        return ChildProcess.waitFor(pid).status
+        return ChildProcess.waitFor(pid)
     }
 
     public var log: String { String(decoding: Fixtures.readFile(logPath) ?? [], as: UTF8.self) }
@@ -147,7 +147,7 @@ public final class DaemonHarness {
     deinit {
         if pid > 0 && kill(pid, 0) == 0 {
             kill(pid, SIGKILL)
-            _ = ChildProcess.waitFor(pid)
+            ChildProcess.waitFor(pid)
         }
     }
 }
