@@ -39,11 +39,6 @@ struct DialFace {
             }
         }
         guard !full.x.isEmpty else { return nil }
-        // The coarse grid runs on the ink summed in 2×2 blocks, the finer steps on every pixel.
-        // Summed rather than one pixel in four: as cheap, and the marks do not alias. (Summing
-        // 4×4 blocks too lost the inner bands' narrow peak on some demo photos: measured, not kept.)
-        let coarse = full.pooled(2)
-
         /// The strongest band's harmonic magnitude, and that band's total ink.
         struct Harmonic { var score = 0.0, total = 0.0, re = 0.0, im = 0.0 }
         let inverseBandWidth = 1 / bandWidth
@@ -85,34 +80,35 @@ struct DialFace {
             return best
         }
 
-        // A coarse grid on the summed ink, then finer steps around the best on every pixel (the
-        // first step is at least 1, so at least one finer step always runs).
-        var points = coarse
-        var best = (x: 0.0, y: 0.0, result: evaluate(0, 0, on: points))
-        var step = max(1.0, searchRadius / 5)
-        var span = searchRadius
-        var coarseDone = false, onEveryPixel = false
+        // The coarse search: ink summed in 2×2 blocks, scored at block centres 2 pixels apart by
+        // a table of the ring's kernel (no root, no division per point). It picks where the
+        // exact search below starts; it does not decide.
+        let blocks = BlockedInk(ink: ink, excluded: excluded, width: width, height: height)
+        let kernel = RingKernel(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2)
+        let middle = (x: Int((nearX / 2).rounded(.down)), y: Int((nearY / 2).rounded(.down)))
+        let reachInBlocks = Int((searchRadius / 2).rounded(.up))
+        var coarseBest = (x: middle.x, y: middle.y, score: -1.0)
+        for blockY in (middle.y - reachInBlocks)...(middle.y + reachInBlocks) {
+            for blockX in (middle.x - reachInBlocks)...(middle.x + reachInBlocks) {
+                let dx = Double(blockX - middle.x), dy = Double(blockY - middle.y)
+                guard dx * dx + dy * dy <= Double(reachInBlocks * reachInBlocks) + 0.5 else { continue }
+                let score = kernel.score(blocks, centreX: blockX, centreY: blockY)
+                if score > coarseBest.score { coarseBest = (blockX, blockY, score) }
+            }
+        }
+        // Then finer steps around the best on every pixel, exactly: 1 pixel, then half a pixel.
+        let start = (x: 2 * Double(coarseBest.x) + 0.5 - nearX, y: 2 * Double(coarseBest.y) + 0.5 - nearY)
+        var best = (x: start.x, y: start.y, result: evaluate(start.x, start.y, on: full))
+        var step = 1.0
         while step >= 0.5 {
             let centre = (best.x, best.y)
-            if coarseDone && !onEveryPixel {
-                // Scores on summed and on single pixels do not compare: the winner is rescored.
-                (points, onEveryPixel) = (full, true)
-                best.result = evaluate(centre.0, centre.1, on: points)
-            }
-            var dy = -span
-            while dy <= span + 1e-9 {
-                var dx = -span
-                while dx <= span + 1e-9 {
-                    let x = centre.0 + dx, y = centre.1 + dy
-                    let result = evaluate(x, y, on: points)
-                    if result.score > best.result.score { best = (x, y, result) }
-                    dx += step
+            for dy in [-step, 0, step] {
+                for dx in [-step, 0, step] where dx != 0 || dy != 0 {
+                    let result = evaluate(centre.0 + dx, centre.1 + dy, on: full)
+                    if result.score > best.result.score { best = (centre.0 + dx, centre.1 + dy, result) }
                 }
-                dy += step
             }
-            coarseDone = true
             step /= 2
-            span = step
         }
         let result = best.result
         guard result.total > 0 else { return nil }
@@ -134,27 +130,87 @@ private struct InkPoints {
         self.y.append(y)
         self.weight.append(weight)
     }
+}
 
-    /// The ink summed in `block`×`block` squares, each placed at its ink's centroid.
-    func pooled(_ block: Int) -> InkPoints {
-        guard let minX = x.min(), let maxX = x.max(), let minY = y.min(), let maxY = y.max() else { return self }
-        let side = Double(block)
-        // Offsets from the middle can be negative: floor, not truncation, names the block.
-        func blockOf(_ value: Double) -> Int { Int((value / side).rounded(.down)) }
-        let left = blockOf(minX), top = blockOf(minY)
-        let columns = blockOf(maxX) - left + 1, rows = blockOf(maxY) - top + 1
-        var sumX = [Double](repeating: 0, count: columns * rows)
-        var sumY = sumX, sumWeight = sumX
-        for i in 0..<x.count {
-            let index = (blockOf(y[i]) - top) * columns + blockOf(x[i]) - left
-            sumX[index] += x[i] * weight[i]
-            sumY[index] += y[i] * weight[i]
-            sumWeight[index] += weight[i]
+/// The face's ink, needle left out, summed in 2×2 blocks: block (i, j) holds pixels 2i, 2i+1 ×
+/// 2j, 2j+1, and stands at their middle (2i + 0.5, 2j + 0.5).
+private struct BlockedInk {
+    let columns: Int, rows: Int
+    var sums: [Float]
+
+    init(ink: [Float], excluded: [Bool], width: Int, height: Int) {
+        columns = (width + 1) / 2
+        rows = (height + 1) / 2
+        var sums = [Float](repeating: 0, count: columns * rows)
+        for y in 0..<height {
+            for x in 0..<width where !excluded[y * width + x] && ink[y * width + x] > 0 {
+                sums[(y / 2) * columns + x / 2] += ink[y * width + x]
+            }
         }
-        var pooled = InkPoints()
-        for index in 0..<sumWeight.count where sumWeight[index] > 0 {
-            pooled.append(sumX[index] / sumWeight[index], sumY[index] / sumWeight[index], sumWeight[index])
+        self.sums = sums
+    }
+}
+
+/// The tenth harmonic's kernel, tabulated on a grid of `spacing` pixels: for each offset from a
+/// centre, which band of the ring it falls in (−1: none) and e^(10iφ)/r, the weight `DialFace`
+/// gives a point there.
+private struct RingKernel {
+    let halfSide: Int, bandCount: Int
+    private var band: [Int8] = [], re: [Float] = [], im: [Float] = []
+
+    init(innerRadius: Double, bandWidth: Double, bandCount: Int, spacing: Double) {
+        self.bandCount = bandCount
+        let outerRadius = innerRadius + Double(bandCount) * bandWidth
+        halfSide = Int((outerRadius / spacing).rounded(.up))
+        let side = 2 * halfSide + 1
+        band.reserveCapacity(side * side)
+        for j in -halfSide...halfSide {
+            for i in -halfSide...halfSide {
+                let dx = Double(i) * spacing, dy = Double(j) * spacing
+                let r = (dx * dx + dy * dy).squareRoot()
+                guard r >= innerRadius, r < outerRadius else {
+                    band.append(-1); re.append(0); im.append(0)
+                    continue
+                }
+                let phi = 10 * atan2(dy, dx)
+                band.append(Int8(min(Int((r - innerRadius) / bandWidth), bandCount - 1)))
+                re.append(Float(cos(phi) / r))
+                im.append(Float(sin(phi) / r))
+            }
         }
-        return pooled
+    }
+
+    /// The strongest band's harmonic magnitude with the ring centred on block (`centreX`, `centreY`).
+    func score(_ ink: BlockedInk, centreX: Int, centreY: Int) -> Double {
+        let side = 2 * halfSide + 1
+        var sumRe = [Float](repeating: 0, count: bandCount), sumIm = sumRe
+        let top = max(centreY - halfSide, 0), bottom = min(centreY + halfSide, ink.rows - 1)
+        let left = max(centreX - halfSide, 0), right = min(centreX + halfSide, ink.columns - 1)
+        guard top <= bottom, left <= right else { return 0 }
+        band.withUnsafeBufferPointer { band in
+            re.withUnsafeBufferPointer { re in
+                im.withUnsafeBufferPointer { im in
+                    ink.sums.withUnsafeBufferPointer { sums in
+                        for y in top...bottom {
+                            let kernelRow = (y - centreY + halfSide) * side - centreX + halfSide
+                            let inkRow = y * ink.columns
+                            for x in left...right {
+                                let weight = sums[inkRow + x]
+                                let k = kernelRow + x
+                                let b = Int(band[k])
+                                guard weight > 0, b >= 0 else { continue }
+                                sumRe[b] += weight * re[k]
+                                sumIm[b] += weight * im[k]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var best = 0.0
+        for b in 0..<bandCount {
+            best = max(best, Double(sumRe[b] * sumRe[b] + sumIm[b] * sumIm[b]).squareRoot())
+        }
+        return best
     }
 }
