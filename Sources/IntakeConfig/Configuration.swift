@@ -69,14 +69,18 @@ public struct IntakeConfiguration: Sendable, Equatable {
         /// The bearer tokens (hashed) that any address but loopback asks for; relative to the
         /// configuration file's folder. `intake token add` writes it.
         public var tokensFile: String
+        /// Uploads received at once; one more is refused (503, `Retry-After`) rather than queued,
+        /// so that a burst cannot hold every connection and file descriptor.
+        public var maxConcurrentUploads: Int
 
         /// Creates web settings; each omitted value takes its default.
         public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), maxBytes: Int = 268_435_456,
-                    idleTimeoutSeconds: Double = 30, tokensFile: String = "tokens") {
+                    idleTimeoutSeconds: Double = 30, tokensFile: String = "tokens", maxConcurrentUploads: Int = 32) {
             self.listen = listen
             self.maxBytes = maxBytes
             self.idleTimeoutSeconds = idleTimeoutSeconds
             self.tokensFile = tokensFile
+            self.maxConcurrentUploads = maxConcurrentUploads
         }
     }
 

@@ -198,8 +198,10 @@ extension IntakeConfiguration.Web {
         let maxBytes = try section.integer("max_bytes", default: defaults.maxBytes, mustBe: "a positive integer") { $0 >= 1 }
         let idle = try section.seconds("idle_timeout_seconds", default: defaults.idleTimeoutSeconds)
         let tokens = try section.string("tokens_file", default: defaults.tokensFile, mustBe: "a non-empty path") { !$0.isEmpty }
+        let concurrent = try section.integer(
+            "max_concurrent_uploads", default: defaults.maxConcurrentUploads, mustBe: "a positive integer") { $0 >= 1 }
         try section.rejectUnknownKeys()
-        self.init(listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle, tokensFile: tokens)
+        self.init(listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle, tokensFile: tokens, maxConcurrentUploads: concurrent)
     }
 }
 

@@ -51,6 +51,24 @@ extension Database {
              SQLValue(reading.plausibility)])
     }
 
+    /// What the meter stage made of a job's image, or nil when it read none.
+    public func meterReading(jobID: String) throws(StoreError) -> MeterReadingRecord? {
+        try rows(
+            """
+            SELECT meter_id, captured_at, value, unit, confidence, digits, claimed_value, manual_value, manual_read_at, delta,
+                   verdict, reason, plausibility
+            FROM meter_readings WHERE job_id = ?
+            """,
+            [.text(jobID)]
+        ) { row throws(StoreError) in
+            MeterReadingRecord(
+                meterID: try row.requiredText(0), capturedAt: try row.timestamp(1) ?? 0, value: row.double(2), unit: row.text(3),
+                confidence: row.double(4), digits: row.text(5), claimedValue: row.double(6), manualValue: row.double(7),
+                manualReadAt: try row.timestamp(8), delta: row.double(9), verdict: try row.requiredText(10), reason: row.text(11),
+                plausibility: row.text(12))
+        }.first
+    }
+
     /// The readings of `meter` accepted so far (verdict match): the history new readings are judged against.
     public func acceptedMeterReadings(meter: String) throws(StoreError) -> [(capturedAt: Int64, value: Double)] {
         try query(

@@ -26,13 +26,17 @@ struct UploadReceipt: Sendable, Equatable {
 final class InboxWriter: Sendable {
     let root: StateRoot
     let maxBytes: Int
+    let maxConcurrent: Int
 
     /// Ids answered but not yet claimed by the daemon, so that asking for one says PENDING.
     private let pending = Mutex<[String: UploadReceipt]>([:])
+    /// Uploads being received now.
+    private let receiving = Mutex(0)
 
-    init(root: StateRoot, maxBytes: Int) {
+    init(root: StateRoot, maxBytes: Int, maxConcurrent: Int = 32) {
         self.root = root
         self.maxBytes = maxBytes
+        self.maxConcurrent = maxConcurrent
     }
 
     var uploadFolder: String { root.inbox + "/.intake-uploads" }
@@ -51,6 +55,13 @@ final class InboxWriter: Sendable {
     func receive<Body: AsyncSequence>(_ body: Body, declaredLength: Int?, into target: UploadTarget) async throws(APIError) -> UploadReceipt
     where Body.Element == ByteBuffer {
         if let declaredLength, declaredLength > maxBytes { throw Self.tooLarge(maxBytes) }
+        let admitted = receiving.withLock { count in
+            guard count < maxConcurrent else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw Self.busy(maxConcurrent) }
+        defer { receiving.withLock { $0 -= 1 } }
         let folder = root.inbox + "/" + target.folder
         do {
             try DurableFile.makeFolders(uploadFolder, stage: .claim)
@@ -156,6 +167,13 @@ final class InboxWriter: Sendable {
         guard type == .jpeg || type == .png else {
             throw APIError(.unsupportedMediaType, "not_an_image", "intake takes JPEG and PNG; this is \(type)")
         }
+    }
+
+    /// Refused rather than queued: a client told to come back in a second loses nothing.
+    private static func busy(_ limit: Int) -> APIError {
+        var error = APIError(.serviceUnavailable, "busy", "\(limit) uploads are being received already; try again in a moment")
+        error.headers[.retryAfter] = "1"
+        return error
     }
 
     private static func tooLarge(_ maxBytes: Int) -> APIError {

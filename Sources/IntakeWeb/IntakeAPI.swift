@@ -22,7 +22,7 @@ public enum IntakeAPI {
     static func router(root: StateRoot, configuration: IntakeConfiguration, events: JobEvents, tokens: TokenCheck? = nil)
         -> Router<BasicRequestContext>
     {
-        let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes)
+        let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes, maxConcurrent: configuration.web.maxConcurrentUploads)
         _ = writer.sweepLeftovers()
         let environments = configuration.environments.map(\.name)
         let ignoredSuffixes = configuration.watch.ignoreSuffixes
@@ -57,7 +57,7 @@ public enum IntakeAPI {
             let database = Result { () throws(APIError) in try openDatabase(root) }
             if case .success(let database) = database, let row = try database.job(id: id.rawValue) {
                 writer.claimed(id)
-                return try json(JobView(row, labels: try database.labels(jobID: id.rawValue), outputs: try database.outputs(jobID: id.rawValue)))
+                return try json(try JobView(row, from: database))
             }
             // Uploaded here and not claimed yet: pending, whether or not the database can be read.
             if let upload = writer.pendingUpload(id) { return try json(JobView(pending: upload)) }
@@ -71,7 +71,7 @@ public enum IntakeAPI {
             let rows = try database.jobs(
                 environment: query.environment, status: query.status, since: query.since, before: query.before, limit: query.limit)
             let jobs = try rows.map { row in
-                JobView(row, labels: try database.labels(jobID: row.id), outputs: try database.outputs(jobID: row.id))
+                try JobView(row, from: database)
             }
             struct Page: Encodable {
                 let jobs: [JobView]

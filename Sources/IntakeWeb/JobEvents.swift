@@ -105,7 +105,7 @@ private final class Follower {
         while true {
             let rows = try database.jobsFinished(after: cursor.0, id: cursor.1, limit: 200)
             for row in rows {
-                let view = JobView(row, labels: try database.labels(jobID: row.id), outputs: try database.outputs(jobID: row.id))
+                let view = try JobView(row, from: database)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 let json = String(decoding: try encoder.encode(view), as: UTF8.self)

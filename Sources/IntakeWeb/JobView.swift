@@ -26,6 +26,19 @@ struct JobView: Encodable, Sendable {
         let url: String
     }
 
+    /// The meter stage's reading and its verdict against the manual reading it was compared with.
+    struct MeterView: Encodable, Sendable {
+        let meter: String
+        let verdict: String
+        let value: Double?
+        let unit: String?
+        let confidence: Double?
+        let manualValue: Double?
+        let manualReadAt: String?
+        let delta: Double?
+        let reason: String?
+    }
+
     struct Failure: Encodable, Sendable {
         let stage: String?
         let reason: String
@@ -46,11 +59,17 @@ struct JobView: Encodable, Sendable {
     let sha256: String?
     let bytes: Int64?
     let error: Failure?
+    let meterReading: MeterView?
     /// The job's files, each at a URL of this server: original, derivative, rotations, error report.
     let outputs: [Output]
 
-    /// A job the database knows.
-    init(_ row: JobRow, labels: [LabelRecord], outputs: [OutputRecord]) {
+    /// A job the database knows, with its labels, outputs and meter reading read from `database`.
+    init(_ row: JobRow, from database: Database) throws(StoreError) {
+        self.init(row, labels: try database.labels(jobID: row.id), outputs: try database.outputs(jobID: row.id),
+                  meterReading: try database.meterReading(jobID: row.id))
+    }
+
+    init(_ row: JobRow, labels: [LabelRecord], outputs: [OutputRecord], meterReading: MeterReadingRecord?) {
         jobId = row.id
         status = switch row.status {
         case .queued: "PENDING"
@@ -75,6 +94,11 @@ struct JobView: Encodable, Sendable {
         sha256 = row.sha256
         bytes = row.bytes
         error = row.status == .failed ? Failure(stage: row.stage, reason: row.error ?? "", kind: row.errorKind?.rawValue) : nil
+        self.meterReading = meterReading.map {
+            MeterView(meter: $0.meterID, verdict: $0.verdict, value: $0.value, unit: $0.unit, confidence: $0.confidence,
+                      manualValue: $0.manualValue, manualReadAt: $0.manualReadAt.map(Timestamp.string(fromMilliseconds:)),
+                      delta: $0.delta, reason: $0.reason)
+        }
     }
 
     /// An upload in the inbox that the daemon has not claimed yet.
@@ -93,6 +117,7 @@ struct JobView: Encodable, Sendable {
         sha256 = upload.sha256
         bytes = Int64(upload.bytes)
         error = nil
+        meterReading = nil
         outputs = []
     }
 }

@@ -88,7 +88,7 @@ public final class Submitter: Sendable {
             do {
                 let database = try Database(path: StateRoot(path: root).database, readOnly: true)
                 if let row = try database.job(id: id) {
-                    let view = JobView(row, labels: try database.labels(jobID: id), outputs: try database.outputs(jobID: id))
+                    let view = try JobView(row, from: database)
                     return JobState(id: id, status: view.status, json: try Self.encode(view))
                 }
             } catch {

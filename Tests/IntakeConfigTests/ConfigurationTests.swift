@@ -425,7 +425,7 @@ struct ShippedConfigurationTests {
                 "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
-            "web": ["listen", "max_bytes", "idle_timeout_seconds", "tokens_file"],
+            "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file"],
         ]
         #expect(Set(document.keys) == Set(expectedKeys.keys))
         for (section, keys) in expectedKeys {

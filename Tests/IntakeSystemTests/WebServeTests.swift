@@ -163,9 +163,9 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
-    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs python3 to play a stalled client"))
-    func aStalledUploadIsCutOffAndItsPartialFileRemoved() throws {
-        let daemon = try DaemonHarness(settings: "[web]\nidle_timeout_seconds = 1\n")
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0 && hasCurl, "needs python3 to play a stalled client, and curl"))
+    func aStalledUploadHoldsItsPlaceUntilItIsCutOffAndItsPartialFileRemoved() throws {
+        let daemon = try DaemonHarness(settings: "[web]\nidle_timeout_seconds = 2\nmax_concurrent_uploads = 1\n")
         let server = try serve(daemon)
         defer {
             kill(server.pid, SIGTERM)
@@ -187,8 +187,19 @@ import Glibc
         }
         let uploads = daemon.inbox + "/.intake-uploads"
         try daemon.waitUntil("the stalled upload has begun", timeout: 10) { !FileManagerless.list(uploads).isEmpty }
+
+        // The one place is taken: another upload is told to come back, and nothing of it is kept.
+        let good = daemon.folder.write("good.jpg", Photos.jpeg(width: 64, height: 64, seed: 5))
+        let busy = try curl(["-i", "--data-binary", "@\(good)", "\(server.url)/v1/inbox/prod?name=good.jpg"])
+        #expect(busy.hasPrefix("HTTP/1.1 503"), "\(busy)")
+        #expect(busy.lowercased().contains("retry-after: 1"), "\(busy)")
+        #expect(busy.contains("\"code\":\"busy\""), "\(busy)")
+
         try daemon.waitUntil("the stalled upload is cut off and removed", timeout: 15) { FileManagerless.list(uploads).isEmpty }
-        #expect(FileManagerless.list(daemon.inbox + "/prod").isEmpty, "a partial file reached the inbox")
+        #expect(FileManagerless.list(daemon.inbox + "/prod").isEmpty, "a partial or refused file reached the inbox")
+        // Its place is free again.
+        let accepted = try curl(["--data-binary", "@\(good)", "\(server.url)/v1/inbox/prod?name=good.jpg"])
+        #expect(field("status", in: accepted) == "PENDING", "\(accepted)")
     }
 
     @Test func anAddressButLoopbackIsNotServedWithoutATokenToAccept() throws {
