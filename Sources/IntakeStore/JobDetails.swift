@@ -1,9 +1,11 @@
 /// Reading back what was recorded about jobs, for `intake job`, reports and tests.
 extension Database {
     /// How many jobs are in each status, keyed by the status name; every status is present, 0 if none.
-    public func statusCounts() throws(StoreError) -> [String: Int] {
+    public func statusCounts(environment: String? = nil) throws(StoreError) -> [String: Int] {
         var counts = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0.rawValue, 0) })
-        let rows = try rows("SELECT status, count(*) FROM jobs GROUP BY status") { row throws(StoreError) in
+        let rows = try rows(
+            "SELECT status, count(*) FROM jobs WHERE ?1 IS NULL OR environment = ?1 GROUP BY status", [SQLValue(environment)]
+        ) { row throws(StoreError) in
             (try row.requiredText(0), try row.requiredInt(1))
         }
         for (status, count) in rows { counts[status] = count }

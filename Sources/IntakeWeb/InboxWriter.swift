@@ -107,7 +107,7 @@ final class InboxWriter: Sendable {
         let sidecar = image + ".json"
         // Said before the sidecar goes in: a same-named image claimed meanwhile would take it along.
         if access(image, F_OK) == 0 { throw Self.conflict(target) }
-        try Self.place(sidecar: sidecar, job: job, temporary: "\(uploadFolder)/\(job).json.part")
+        try Self.place(sidecar: sidecar, job: job, bytes: file.bytes, temporary: "\(uploadFolder)/\(job).json.part")
         guard intake_rename_noreplace(temporary, image) == 0 else {
             let code = errno
             unlink(sidecar)
@@ -144,10 +144,10 @@ final class InboxWriter: Sendable {
     }
 
     /// The sidecar naming the job id, renamed into place before the image so that the claim sees it.
-    private static func place(sidecar: String, job: JobID, temporary: String) throws(APIError) {
+    private static func place(sidecar: String, job: JobID, bytes: Int, temporary: String) throws(APIError) {
         do {
             // Synced before the rename, as the image is: after a power cut the sidecar is whole or absent.
-            try WholeFile.write(Array("{\"job\": \"\(job)\"}\n".utf8), to: temporary, through: temporary + ".tmp", sync: true)
+            try WholeFile.write(Array("{\"job\": \"\(job)\", \"bytes\": \(bytes)}\n".utf8), to: temporary, through: temporary + ".tmp", sync: true)
         } catch {
             throw refusal(DurableFile.failure(.claim, error))
         }

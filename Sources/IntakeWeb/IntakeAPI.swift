@@ -110,6 +110,18 @@ public enum IntakeAPI {
                 status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
         }
 
+        router.get("/v1/summary") { request, _ -> Response in
+            let environment = request.uri.queryParameters.get("env")
+            if let environment, !environments.contains(environment) { throw APIError.notFound("no environment \(environment)") }
+            let counts = try openDatabase(root).statusCounts(environment: environment)
+            struct Summary: Encodable { let counts: [String: Int] }
+            return try json(Summary(counts: Dictionary(uniqueKeysWithValues: counts.compactMap { status, count in
+                JobStatus(rawValue: status).map { (JobView.apiStatus($0), count) }
+            })))
+        }
+
+        Page.add(to: router, environments: environments)
+
         router.get("/healthz") { _, _ -> Response in
             struct Health: Encodable { let database: String, inbox: String }
             var problems: [String] = []

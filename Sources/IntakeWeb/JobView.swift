@@ -63,6 +63,16 @@ struct JobView: Encodable, Sendable {
     /// The job's files, each at a URL of this server: original, derivative, rotations, error report.
     let outputs: [Output]
 
+    /// The cloud API's name for a status.
+    static func apiStatus(_ status: JobStatus) -> String {
+        switch status {
+        case .queued: "PENDING"
+        case .processing: "PROCESSING"
+        case .done: "COMPLETED"
+        case .failed: "FAILED"
+        }
+    }
+
     /// A job the database knows, with its labels, outputs and meter reading read from `database`.
     init(_ row: JobRow, from database: Database) throws(StoreError) {
         self.init(row, labels: try database.labels(jobID: row.id), outputs: try database.outputs(jobID: row.id),
@@ -71,12 +81,7 @@ struct JobView: Encodable, Sendable {
 
     init(_ row: JobRow, labels: [LabelRecord], outputs: [OutputRecord], meterReading: MeterReadingRecord?) {
         jobId = row.id
-        status = switch row.status {
-        case .queued: "PENDING"
-        case .processing: "PROCESSING"
-        case .done: "COMPLETED"
-        case .failed: "FAILED"
-        }
+        status = Self.apiStatus(row.status)
         imageCount = 1
         let found = labels.map { label in
             Detection(label: label.name, confidence: label.confidence, bbox: label.box.map { [$0.x, $0.y, $0.w, $0.h] })

@@ -1,6 +1,7 @@
 import Hummingbird
 
-/// On any address but loopback, every request but `/healthz` needs `Authorization: Bearer TOKEN`:
+/// On any address but loopback, every request but `/healthz` and the page's own files (which
+/// hold no data) needs `Authorization: Bearer TOKEN`:
 /// a token it does not know is a 401 that does not say what was wrong; a known token is a 403
 /// for what it may not do (an environment it may not upload to, reading when it may only upload).
 struct TokenMiddleware: RouterMiddleware {
@@ -9,7 +10,7 @@ struct TokenMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if path == "/healthz" { return try await next(request, context) }
+        if path == "/healthz" || (request.method == .get && Page.paths.contains(path)) { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             let token = check.token(String(header.dropFirst("Bearer ".count)))
         else {

@@ -62,28 +62,41 @@ import Glibc
         daemon.stop()
     }
 
-    @Test func aJobIdOfferedBySidecarIsTakenOnlyWhenFreshAndUnused() throws {
+    @Test func aJobIdOfferedBySidecarIsTakenOnlyWhenFreshUnusedAndForThisImage() throws {
         let daemon = try DaemonHarness(settings: Self.settings)
         try daemon.start()
         let offered = JobID.make()
-        daemon.drop("beta/first.jpg.json", Array("{\"job\": \"\(offered)\"}".utf8))
-        daemon.drop("beta/first.jpg", Photos.jpeg(seed: 20))
+        let firstBytes = Photos.jpeg(seed: 20)
+        daemon.drop("beta/first.jpg.json", Array("{\"job\": \"\(offered)\", \"bytes\": \(firstBytes.count)}".utf8))
+        daemon.drop("beta/first.jpg", firstBytes)
         try daemon.waitForAll(1, timeout: 30)
         #expect(try daemon.database().job(id: offered.rawValue)?.name == "first.jpg", "the offered id was not taken")
 
-        // The same sidecar copied beside another image, and one from a week ago: new ids.
+        // The same sidecar copied beside another image, one from a week ago, one given for an
+        // image of another size, and one fresh id offered twice at once: new ids, and the twice
+        // offered one taken once (before either is committed, so the daemon must remember it).
         daemon.drop("beta/copy.jpg.json", Array("{\"job\": \"\(offered)\"}".utf8))
         daemon.drop("beta/copy.jpg", Photos.jpeg(seed: 21))
         let old = JobID.make(milliseconds: JobID.nowMilliseconds() - 7 * 86_400_000)
         daemon.drop("beta/old.jpg.json", Array("{\"job\": \"\(old)\"}".utf8))
         daemon.drop("beta/old.jpg", Photos.jpeg(seed: 22))
-        try daemon.waitForAll(3, timeout: 30)
+        let resized = JobID.make()
+        daemon.drop("beta/other.jpg.json", Array("{\"job\": \"\(resized)\", \"bytes\": 12}".utf8))
+        daemon.drop("beta/other.jpg", Photos.jpeg(seed: 23))
+        let twice = JobID.make()
+        daemon.drop("beta/twin-a.jpg.json", Array("{\"job\": \"\(twice)\"}".utf8))
+        daemon.drop("beta/twin-b.jpg.json", Array("{\"job\": \"\(twice)\"}".utf8))
+        daemon.drop("beta/twin-a.jpg", Photos.jpeg(seed: 24))
+        daemon.drop("beta/twin-b.jpg", Photos.jpeg(seed: 25))
+        try daemon.waitForAll(6, timeout: 30)
         let jobs = try daemon.database().jobs()
-        #expect(Set(jobs.map(\.id)).count == 3)
+        #expect(Set(jobs.map(\.id)).count == 6)
         #expect(jobs.first { $0.name == "copy.jpg" }?.id != offered.rawValue)
         #expect(jobs.first { $0.name == "old.jpg" }?.id != old.rawValue)
+        #expect(jobs.first { $0.name == "other.jpg" }?.id != resized.rawValue)
+        #expect(jobs.filter { $0.id == twice.rawValue }.count == 1)
         #expect(jobs.allSatisfy { $0.status == .done })
-        #expect(daemon.log.contains("the job id in the sidecar is old or already used"))
+        #expect(daemon.log.contains("the job id in the sidecar is old, already used or given for another image"))
         #expect(daemon.stop() == 0)
     }
 

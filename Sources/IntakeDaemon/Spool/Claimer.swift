@@ -3,6 +3,7 @@ import IntakePipeline
 import IntakeStore
 import Logging
 import IntakeCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +26,10 @@ final class Claimer: Sendable {
     private let spoolOutage: Outage
     /// How long a sidecar waits for its image before it is claimed alone, to be set aside.
     private let sidecarWaitSeconds: Double
+    /// The ids taken from sidecars by this process, newest last; bounded, as the database knows
+    /// the older ones by the time this many more have come.
+    private let adopted = Mutex<(set: Set<JobID>, order: [JobID])>(([], []))
+    private static let adoptedRemembered = 50_000
 
     init(root: StateRoot, queue: JobQueue, committer: Committer, space: SpaceFloor, sidecarWaitSeconds: Double,
          settleSeconds: Double, logger: Logger) {
@@ -55,7 +60,7 @@ final class Claimer: Sendable {
             return false
         }
 
-        let job = jobID(offeredBy: sidecar)
+        let job = jobID(offeredBy: sidecar, imageBytes: Int64(status.st_size))
         let environment = SafeName.from(bytes: candidate.components[0])
         let directories = candidate.components.dropLast().map { SafeName.from(bytes: $0) }
         let name = SafeName.from(bytes: candidate.components.last!)
@@ -80,21 +85,32 @@ final class Claimer: Sendable {
     }
 
     /// The id `intake serve` already answered the upload with, carried in its sidecar, when it is
-    /// fresh (given within the last day) and unused; otherwise a new one. A sidecar copied from an
-    /// old upload cannot make two jobs share an id.
-    private func jobID(offeredBy sidecar: BytePath?) -> JobID {
+    /// fresh (given within the last day), unused, and offered for an image of this size; otherwise
+    /// a new one. A sidecar copied from an old upload, or taken by another image of the same name
+    /// dropped meanwhile, cannot make two jobs share an id.
+    private func jobID(offeredBy sidecar: BytePath?, imageBytes: Int64) -> JobID {
         guard let sidecar, case .success(let claim)? = SidecarClaim.read(sidecar.description), let offered = claim.job,
             let issuedAt = JobID.milliseconds(of: offered)
         else { return JobID.make() }
         let now = JobID.nowMilliseconds()
         let fresh = issuedAt + 86_400_000 >= now && issuedAt <= now + 60_000
+        let sameImage = claim.bytes.map { $0 == imageBytes } ?? true
+        // Ids taken moments ago may not be committed yet: the database alone would not know them.
         // Read only when an id is offered (uploads through `intake serve`). A database that cannot
         // be read is no reason to break the uploader's id: a copied sidecar is the rare case.
-        let used = (try? Database(path: root.database, readOnly: true).job(id: offered.rawValue)) ?? nil
-        guard fresh, used == nil else {
-            logger.warning("the job id in the sidecar is old or already used; the file gets a new one",
+        let used = adopted.withLock { $0.set.contains(offered) }
+            || ((try? Database(path: root.database, readOnly: true).job(id: offered.rawValue)) ?? nil) != nil
+        guard fresh, sameImage, !used else {
+            logger.warning("the job id in the sidecar is old, already used or given for another image; the file gets a new one",
                            metadata: ["file": "\(sidecar)", "offered": "\(offered)"])
             return JobID.make()
+        }
+        adopted.withLock { adopted in
+            adopted.set.insert(offered)
+            adopted.order.append(offered)
+            if adopted.order.count > Self.adoptedRemembered {
+                adopted.set.remove(adopted.order.removeFirst())
+            }
         }
         return offered
     }

@@ -10,7 +10,8 @@ import Glibc
 /// What an uploader claims in a JSON sidecar: `{"reading": 530.488, "meter": "demo-meter",
 /// "time": "2026-11-21T09:30:00Z"}`, every key optional and others ignored. The reading may be a
 /// number or a string ("530.488"); the time is ISO 8601. `intake serve` adds `"job"`: the id it
-/// answered the upload with, which the claim then takes (see `Claimer`).
+/// answered the upload with, which the claim then takes (see `Claimer`), and `"bytes"`: the
+/// image's size, so that only the image it was written for takes that id.
 package struct SidecarClaim: Equatable {
     package var reading: Double?
     package var meter: String?
@@ -18,6 +19,8 @@ package struct SidecarClaim: Equatable {
     package var time: Int64?
     /// The job id an uploader was already given for the image.
     package var job: JobID?
+    /// The size of the image the job id was given for.
+    package var bytes: Int64?
 
     /// Sidecars are a few lines; anything larger is not one.
     static let largestSidecar = 64 * 1024
@@ -67,6 +70,7 @@ package struct SidecarClaim: Equatable {
             guard let id = JobID(job) else { return .failure(SidecarProblem("the sidecar's job \"\(job)\" is not a job id")) }
             claim.job = id
         }
+        claim.bytes = fields.bytes
         switch fields.reading {
         case .number(let value)?: claim.reading = value
         case .text(let text)?:
@@ -90,6 +94,7 @@ package struct SidecarClaim: Equatable {
         var meter: String?
         var time: String?
         var job: String?
+        var bytes: Int64?
     }
 
     private enum NumberOrText: Decodable {
