@@ -1,4 +1,5 @@
 import FoundationEssentials
+import IntakeCore
 public import IntakeStore
 public import IntakeCore
 
@@ -174,18 +175,5 @@ public struct HTMLReport {
         return escape(Cell.format(number, decimals: 3))
     }
 
-    private func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    private func escape(_ text: String) -> String { HTMLText.escaped(text) }
 }

@@ -50,7 +50,7 @@ struct JobListQuery: Sendable {
     }
 
     /// The API's names for the database's statuses: PENDING covers a job waiting in the queue.
-    static let statuses: [String: JobStatus] = ["PENDING": .queued, "PROCESSING": .processing, "COMPLETED": .done, "FAILED": .failed]
+    static let statuses = Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { (JobView.apiStatus($0), $0) })
 
     /// The address of the page after the job `last`.
     func next(after last: String) -> String {

@@ -1,4 +1,5 @@
 import Hummingbird
+import IntakeCore
 
 /// `GET /`: one page to upload files and see their outcomes arrive, and to review what went wrong.
 /// Plain HTML, CSS and JavaScript served by this process: no build step, nothing from elsewhere,
@@ -26,7 +27,7 @@ enum Page {
     }
 
     static func document(environments: [String]) -> String {
-        let names = environments.map(escaped).joined(separator: " ")
+        let names = environments.map(HTMLText.escaped).joined(separator: " ")
         return """
             <!doctype html>
             <html lang="en">
@@ -72,20 +73,6 @@ enum Page {
             </html>
 
             """
-    }
-
-    private static func escaped(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 
     static let style = """
