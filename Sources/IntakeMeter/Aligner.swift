@@ -41,14 +41,71 @@ public enum Aligner {
     public static func align(
         _ photo: RGBImage, to loaded: LoadedProfile, limits: AlignmentLimits = AlignmentLimits()
     ) -> Result<Alignment, AlignmentError> {
-        let reference = loaded.reference
-        // A photo much larger than the reference is brought near its size first: the landmarks
-        // are then of comparable size, and the work does not grow with the camera's resolution.
-        var gray = AlignGrayPlane(luma: photo)
-        let shrink = max(1, Int(Double(max(photo.width, photo.height)) / (1.25 * Double(max(reference.width, reference.height)))))
-        if shrink > 1 { gray = gray.blockAveraged(shrink) }
-        let toFullPhoto = PlaneTransform([Double(shrink), 0, Double(shrink - 1) / 2, 0, Double(shrink), Double(shrink - 1) / 2, 0, 0, 1])
+        align(photo, to: loaded, limits: limits, following: nil)
+    }
 
+    /// The same, starting from where the meter's last photo was found: when that placement is
+    /// confirmed (`PlacementFollowing`) and its fit passes every check a searched fit must pass,
+    /// the landmark search is skipped; otherwise the photo is searched afresh.
+    static func align(
+        _ photo: RGBImage, to loaded: LoadedProfile, limits: AlignmentLimits, following previous: MeterPlacement?
+    ) -> Result<Alignment, AlignmentError> {
+        let plane = PhotoPlane(photo, reference: loaded.reference)
+        if let previous, previous.photoWidth == photo.width, previous.photoHeight == photo.height,
+           let followed = follow(previous, plane, photo: photo, loaded: loaded, limits: limits)
+        {
+            return .success(followed)
+        }
+        return search(plane, photo: photo, loaded: loaded, limits: limits)
+    }
+
+    /// The photo's grey plane, reduced near the reference's size: the landmarks are then of
+    /// comparable size, and the work does not grow with the camera's resolution.
+    struct PhotoPlane {
+        let gray: AlignGrayPlane
+        /// The reduced plane's point → the photo's.
+        let toFullPhoto: PlaneTransform
+
+        init(_ photo: RGBImage, reference: AlignmentReference) {
+            var gray = AlignGrayPlane(luma: photo)
+            let shrink = max(1, Int(Double(max(photo.width, photo.height)) / (1.25 * Double(max(reference.width, reference.height)))))
+            if shrink > 1 { gray = gray.blockAveraged(shrink) }
+            self.gray = gray
+            toFullPhoto = PlaneTransform([Double(shrink), 0, Double(shrink - 1) / 2, 0, Double(shrink), Double(shrink - 1) / 2, 0, 0, 1])
+        }
+    }
+
+    /// The last placement confirmed on this photo and fitted afresh to the track points and marks
+    /// found, when every check passes; nil sends the photo to the full search.
+    private static func follow(
+        _ previous: MeterPlacement, _ plane: PhotoPlane, photo: RGBImage, loaded: LoadedProfile, limits: AlignmentLimits
+    ) -> Alignment? {
+        let reference = loaded.reference
+        guard var points = PlacementFollowing.follow(previous, in: plane.gray, reference: reference, minimumInliers: limits.minimumInliers)
+        else { return nil }
+        let found = points.count
+        // The placement moved by however much the points say (a nudged camera moves the frame by
+        // a few pixels, more than the fit's tolerance), and fitted from there.
+        let start = previous.planeTransform.shifted(by: PlacementFollowing.medianDisplacement(points, from: previous.planeTransform))
+        var fit = bestFit(points, from: start, frame: reference)
+        guard Double(fit.inliers) >= PlacementFollowing.minimumShare * Double(reference.trackPoints.count) else { return nil }
+        let marks = findMarks(loaded, in: plane.gray, through: fit.transform, limits: limits)
+        // A mark not where it should be is left to the full search, which weighs what remains.
+        guard marks.allSatisfy(\.used) else { return nil }
+        if !marks.isEmpty {
+            addMarks(marks, of: loaded, to: &points)
+            fit = bestFit(points, from: fit.transform, frame: reference)
+        }
+        guard case .success(let alignment) = accept(
+            fit, points: points, marks: marks, plane: plane, photo: photo, loaded: loaded, limits: limits, paired: found, followed: true)
+        else { return nil }
+        return alignment
+    }
+
+    /// The full search: landmarks paired by look, the consensus placement, then the fit.
+    private static func search(_ plane: PhotoPlane, photo: RGBImage, loaded: LoadedProfile, limits: AlignmentLimits) -> Result<Alignment, AlignmentError> {
+        let reference = loaded.reference
+        let gray = plane.gray
         let landmarks = LandmarkDetector.detect(gray, maximum: photoLandmarkCount, levels: LandmarkDetector.photoLevels)
         let pairs = LandmarkMatching.pairs(reference: reference.landmarks, photo: landmarks)
         let search = ConsensusSearch(
@@ -61,8 +118,7 @@ public enum Aligner {
         }
         let explained = Set(consensus.inliers)
         let others = pairs.indices.filter { !explained.contains($0) }.map { pairs[$0] }
-        let centre = (x: Double(reference.width - 1) / 2, y: Double(reference.height - 1) / 2)
-        if let rival = search.best(others, excluding: [consensus.transform], distinctBy: 0.1 * Double(reference.width), frameCentre: centre),
+        if let rival = search.best(others, excluding: [consensus.transform], distinctBy: 0.1 * Double(reference.width), frameCentre: reference.centre),
             rival.inliers.count >= limits.minimumInliers, Double(rival.inliers.count) >= rivalShare * Double(consensus.inliers.count)
         {
             return .failure(AlignmentError(reason: .ambiguous(best: consensus.inliers.count, rival: rival.inliers.count)))
@@ -83,24 +139,45 @@ public enum Aligner {
         ).map { (reference: $0.reference, photo: $0.photo) }
         fit = bestFit(points, from: fit.transform, frame: reference)
         // The profile's marks, found by correlation where the fit puts them, join the fit.
-        let marks = zip(loaded.profile.marks, loaded.templates).map { mark, template in
-            MarkSearch.find(template, at: (mark.x, mark.y), in: gray, through: fit.transform, minimumScore: limits.minimumMarkScore)
+        let marks = findMarks(loaded, in: gray, through: fit.transform, limits: limits)
+        if marks.contains(where: \.used) {
+            addMarks(marks, of: loaded, to: &points)
+            fit = bestFit(points, from: fit.transform, frame: reference)
         }
+        return accept(fit, points: points, marks: marks, plane: plane, photo: photo, loaded: loaded, limits: limits, paired: pairs.count, followed: false)
+    }
+
+    /// Each profile mark searched for where `transform` puts it, in the profile's order.
+    private static func findMarks(_ loaded: LoadedProfile, in gray: AlignGrayPlane, through transform: PlaneTransform, limits: AlignmentLimits) -> [MarkMatch] {
+        zip(loaded.profile.marks, loaded.templates).map { mark, template in
+            MarkSearch.find(template.full, at: (mark.x, mark.y), in: gray, through: transform, minimumScore: limits.minimumMarkScore)
+        }
+    }
+
+    /// The found marks as correspondences. A mark is matched over its whole crop, to a fraction of
+    /// a pixel: it counts as many landmarks, each of which is one corner found to about a pixel.
+    private static func addMarks(_ marks: [MarkMatch], of loaded: LoadedProfile, to points: inout [(reference: (x: Double, y: Double), photo: (x: Double, y: Double))]) {
         for (mark, (found, template)) in zip(loaded.profile.marks, zip(marks, loaded.templates)) where found.used {
             let markCentre = (x: Double(mark.x) + Double(template.full.width - 1) / 2, y: Double(mark.y) + Double(template.full.height - 1) / 2)
-            // A mark is matched over its whole crop, to a fraction of a pixel: it counts as
-            // many landmarks, each of which is one corner found to about a pixel.
             for _ in 0..<markWeight { points.append((markCentre, (found.photoX, found.photoY))) }
         }
-        if marks.contains(where: \.used) { fit = bestFit(points, from: fit.transform, frame: reference) }
+    }
 
+    /// The checks every fit must pass, however it was found, and the alignment it gives.
+    private static func accept(
+        _ fit: (transform: PlaneTransform, inliers: Int, residual: Double),
+        points: [(reference: (x: Double, y: Double), photo: (x: Double, y: Double))], marks: [MarkMatch], plane: PhotoPlane,
+        photo: RGBImage, loaded: LoadedProfile, limits: AlignmentLimits, paired: Int, followed: Bool
+    ) -> Result<Alignment, AlignmentError> {
+        let reference = loaded.reference
+        let centre = reference.centre
         let transform = fit.transform
         let scale = transform.scale(atX: centre.x, y: centre.y)
         guard limits.scaleRange.contains(scale) else {
             return .failure(AlignmentError(reason: .implausibleScale(scale, allowed: limits.scaleRange)))
         }
         guard fit.inliers >= limits.minimumInliers else {
-            return .failure(AlignmentError(reason: .tooFewLandmarks(agreeing: fit.inliers, needed: limits.minimumInliers, paired: pairs.count)))
+            return .failure(AlignmentError(reason: .tooFewLandmarks(agreeing: fit.inliers, needed: limits.minimumInliers, paired: paired)))
         }
         let residual = fit.residual / scale
         guard residual <= limits.maximumResidualPixels else {
@@ -112,17 +189,17 @@ public enum Aligner {
         guard spread <= limits.maximumPerspectiveSpread else {
             return .failure(AlignmentError(reason: .excessivePerspective(spread: spread, maximum: limits.maximumPerspectiveSpread)))
         }
-        let full = toFullPhoto.after(transform)
+        let full = plane.toFullPhoto.after(transform)
         if let outside = firstBoxOutside(loaded.profile, through: full, width: photo.width, height: photo.height) {
             return .failure(AlignmentError(reason: outside))
         }
-        let similarity = reference.similarity(to: gray, through: transform)
+        let similarity = reference.similarity(to: plane.gray, through: transform)
         guard similarity >= limits.minimumSimilarity else {
             return .failure(AlignmentError(reason: .unlike(similarity: similarity, minimum: limits.minimumSimilarity)))
         }
         let photoMarks = marks.map { match in
             var match = match
-            let point = toFullPhoto.apply(x: match.photoX, y: match.photoY)
+            let point = plane.toFullPhoto.apply(x: match.photoX, y: match.photoY)
             (match.photoX, match.photoY) = point
             return match
         }
@@ -135,7 +212,8 @@ public enum Aligner {
                 referenceToPhoto: full, rotationDegrees: transform.rotationDegrees(atX: centre.x, y: centre.y),
                 scale: full.scale(atX: centre.x, y: centre.y), perspectiveSpread: spread, inliers: fit.inliers,
                 correspondences: points.count, residualPixels: residual, similarity: similarity, marks: photoMarks,
-                confidence: confidence))
+                confidence: confidence, followedLastPhoto: followed,
+                placement: MeterPlacement(photoWidth: photo.width, photoHeight: photo.height, planeTransform: transform)))
     }
 
     /// The fit of reference → photo points: a similarity, refined on the points within
@@ -219,22 +297,22 @@ public enum Aligner {
     }
 }
 
-/// Finds a profile mark by normalised cross-correlation near where a fit puts it.
+/// Finds a profile mark (or a track point) by normalised cross-correlation near where a fit puts it.
 enum MarkSearch {
     /// Reference pixels searched each way around the expected place.
     static let radius = 5
 
-    /// The mark whose reference top-left is `expected`, searched through `transform` in `photo`;
-    /// `used` when it scored at least `minimumScore`. The position is the mark's centre, photo pixels.
-    static func find(_ template: MarkTemplate, at expected: (x: Int, y: Int), in photo: AlignGrayPlane, through transform: PlaneTransform,
-                     minimumScore: Double) -> MarkMatch
+    /// The patch whose reference top-left is `expected`, searched through `transform` in `photo`;
+    /// `used` when it scored at least `minimumScore`. The position is the patch's centre, photo pixels.
+    static func find(_ patch: CorrelationPatch, at expected: (x: Int, y: Int), in photo: AlignGrayPlane, through transform: PlaneTransform,
+                     radius: Int = radius, minimumScore: Double) -> MarkMatch
     {
         let originX = expected.x - radius, originY = expected.y - radius
         let window = AlignGrayPlane(
-            width: template.full.width + 2 * radius, height: template.full.height + 2 * radius,
+            width: patch.width + 2 * radius, height: patch.height + 2 * radius,
             resampling: photo, originX: originX, originY: originY, through: transform)
-        let centreOffset = (x: Double(template.full.width - 1) / 2, y: Double(template.full.height - 1) / 2)
-        guard let hit = template.full.bestMatch(in: window, lefts: 0...(2 * radius), tops: 0...(2 * radius)) else {
+        let centreOffset = (x: Double(patch.width - 1) / 2, y: Double(patch.height - 1) / 2)
+        guard let hit = patch.bestMatch(in: window, lefts: 0...(2 * radius), tops: 0...(2 * radius)) else {
             let p = transform.apply(x: Double(expected.x) + centreOffset.x, y: Double(expected.y) + centreOffset.y)
             return MarkMatch(score: 0, photoX: p.x, photoY: p.y, used: false)
         }

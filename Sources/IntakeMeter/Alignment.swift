@@ -119,6 +119,11 @@ public struct Alignment: Sendable {
     public var marks: [MarkMatch]
     /// How sure the aligner is, 0…1; 0.5 and above means every limit was met with room.
     public var confidence: Double
+    /// Whether the photo was aligned by confirming where the meter's last photo was found (the
+    /// inliers are then track points and marks), not by a full landmark search.
+    public var followedLastPhoto: Bool
+    /// What the next photo of the meter may start from.
+    let placement: MeterPlacement
 
     /// Where a reference-frame point lies in the photo.
     public func photoPoint(x: Double, y: Double) -> (x: Double, y: Double) { referenceToPhoto.apply(x: x, y: y) }

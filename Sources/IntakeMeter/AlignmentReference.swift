@@ -15,6 +15,10 @@ struct AlignmentReference: Sendable {
     /// picture, away from the wheels and dials (their digits and needles move).
     let quarter: AlignGrayPlane
     let comparedBlocks: [Int]
+    /// Patches that confirm a placement carried over from the meter's last photo.
+    let trackPoints: [TrackPoint]
+    /// The frame's centre, where an alignment's turn and scale are given.
+    var centre: (x: Double, y: Double) { (Double(width - 1) / 2, Double(height - 1) / 2) }
 
     /// No landmark is taken in a wheel (its digit changes from photo to photo), and neither wheels
     /// nor dials (their needles move) are compared.
@@ -34,8 +38,9 @@ struct AlignmentReference: Sendable {
             where !inPicture(x + dx * size, y + dy * size) { return false }
             return !wheels.contains { $0.contains(x: x, y: y, margin: size / 2) }
         }
-        quarter = gray.blockAveraged(4)
         let moving = wheels + dials
+        trackPoints = TrackPoint.choose(from: landmarks, on: gray, excluded: moving, inPicture: inPicture)
+        quarter = gray.blockAveraged(4)
         var blocks: [Int] = []
         for qy in 1..<max(1, quarter.height - 1) {
             for qx in 1..<max(1, quarter.width - 1) {

@@ -37,7 +37,7 @@ public enum BoxSampler {
                             let value =
                                 weights.0 * Float(top[channel]) + weights.1 * Float(top[channel + 3])
                                 + weights.2 * Float(bottom[channel]) + weights.3 * Float(bottom[channel + 3])
-                            target[channel] = UInt8(min(255, value.rounded()))
+                            target[channel] = UInt8(min(255, value + 0.5))  // rounded: the value is never negative
                         }
                     } else {
                         // At the photo's edge: corners outside it count as black, like everything outside.
@@ -49,7 +49,7 @@ public enum BoxSampler {
                             let value =
                                 weights.0 * sample(x0, y0, channel) + weights.1 * sample(x0 + 1, y0, channel)
                                 + weights.2 * sample(x0, y0 + 1, channel) + weights.3 * sample(x0 + 1, y0 + 1, channel)
-                            target[channel] = UInt8(min(255, value.rounded()))
+                            target[channel] = UInt8(min(255, value + 0.5))  // rounded: the value is never negative
                         }
                     }
                 }

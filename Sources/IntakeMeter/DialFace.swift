@@ -43,9 +43,11 @@ struct DialFace {
         struct Harmonic { var score = 0.0, total = 0.0, re = 0.0, im = 0.0 }
         let inverseBandWidth = 1 / bandWidth
         func evaluate(_ cx: Double, _ cy: Double, on points: InkPoints) -> Harmonic {
-            var re = [Double](repeating: 0, count: bandCount)
-            var im = [Double](repeating: 0, count: bandCount)
-            var total = [Double](repeating: 0, count: bandCount)
+            // One buffer of three rows (real, imaginary, total), indexed without checks in the loop.
+            let sums = UnsafeMutablePointer<Double>.allocate(capacity: 3 * bandCount)
+            sums.initialize(repeating: 0, count: 3 * bandCount)
+            defer { sums.deallocate() }
+            let re = sums, im = sums + bandCount, total = sums + 2 * bandCount
             let inner2 = innerRadius * innerRadius, outer2 = outerRadius * outerRadius
             points.x.withUnsafeBufferPointer { xs in
                 points.y.withUnsafeBufferPointer { ys in
@@ -98,13 +100,22 @@ struct DialFace {
         }
         // Then finer steps around the best on every pixel, exactly: 1 pixel, then half a pixel.
         let start = (x: 2 * Double(coarseBest.x) + 0.5 - nearX, y: 2 * Double(coarseBest.y) + 0.5 - nearY)
-        var best = (x: start.x, y: start.y, result: evaluate(start.x, start.y, on: full))
+        // Every centre tried below lies within 1.5 px of the start: ink farther from the ring
+        // around it than that adds nothing to any of them (and the order of what is added stays).
+        let near = max(0, innerRadius - 1.6), far = outerRadius + 1.6
+        var ring = InkPoints()
+        for i in full.x.indices {
+            let dx = full.x[i] - start.x, dy = full.y[i] - start.y
+            let r2 = dx * dx + dy * dy
+            if r2 >= near * near && r2 < far * far { ring.append(full.x[i], full.y[i], full.weight[i]) }
+        }
+        var best = (x: start.x, y: start.y, result: evaluate(start.x, start.y, on: ring))
         var step = 1.0
         while step >= 0.5 {
             let centre = (best.x, best.y)
             for dy in [-step, 0, step] {
                 for dx in [-step, 0, step] where dx != 0 || dy != 0 {
-                    let result = evaluate(centre.0 + dx, centre.1 + dy, on: full)
+                    let result = evaluate(centre.0 + dx, centre.1 + dy, on: ring)
                     if result.score > best.result.score { best = (centre.0 + dx, centre.1 + dy, result) }
                 }
             }
@@ -183,7 +194,10 @@ private struct RingKernel {
     /// The strongest band's harmonic magnitude with the ring centred on block (`centreX`, `centreY`).
     func score(_ ink: BlockedInk, centreX: Int, centreY: Int) -> Double {
         let side = 2 * halfSide + 1
-        var sumRe = [Float](repeating: 0, count: bandCount), sumIm = sumRe
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bandCount)
+        sums.initialize(repeating: 0, count: 2 * bandCount)
+        defer { sums.deallocate() }
+        let sumRe = sums, sumIm = sums + bandCount
         let top = max(centreY - halfSide, 0), bottom = min(centreY + halfSide, ink.rows - 1)
         let left = max(centreX - halfSide, 0), right = min(centreX + halfSide, ink.columns - 1)
         guard top <= bottom, left <= right else { return 0 }

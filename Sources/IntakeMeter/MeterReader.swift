@@ -1,12 +1,18 @@
 public import IntakeCodecs
+import Synchronization
 
 /// Reads a profiled meter in a photo: align to the reference, crop every wheel and dial, read
 /// them (the trained digit and dial models), and assemble one value. A photo that
 /// does not align, or a position read without enough confidence, is unreadable with its reason.
+///
+/// The reader remembers where the meter's last photo was found: a fixed camera's next photo is
+/// then aligned by confirming that placement, not by searching for it. One reader serves every
+/// worker, so the placement is behind a lock; whichever photo was aligned last sets it.
 public final class MeterReader: Sendable {
     public let profile: LoadedProfile
     private let digits: DigitModel
     private let dials: DialModel
+    private let lastPlacement = Mutex<MeterPlacement?>(nil)
 
     public init(profile: LoadedProfile, digits: DigitModel, dials: DialModel) {
         self.profile = profile
@@ -17,9 +23,12 @@ public final class MeterReader: Sendable {
     public func read(_ photo: RGBImage) -> AssembledReading { inspect(photo).reading }
 
     /// The reading with the alignment it was made through (or the reason there was none): what
-    /// `intake meter check` shows.
-    public func inspect(_ photo: RGBImage) -> (alignment: Result<Alignment, AlignmentError>, reading: AssembledReading) {
-        let aligned = Aligner.align(photo, to: profile)
+    /// `intake meter check` shows. Without `followingLastPhoto` the photo is searched afresh
+    /// whatever the last photo was (what a benchmark of the full search measures).
+    public func inspect(_ photo: RGBImage, followingLastPhoto: Bool = true) -> (alignment: Result<Alignment, AlignmentError>, reading: AssembledReading) {
+        let previous = followingLastPhoto ? lastPlacement.withLock { $0 } : nil
+        let aligned = Aligner.align(photo, to: profile, limits: AlignmentLimits(), following: previous)
+        if case .success(let alignment) = aligned { lastPlacement.withLock { $0 = alignment.placement } }
         return (aligned, read(photo, aligned))
     }
 

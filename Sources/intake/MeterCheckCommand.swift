@@ -45,7 +45,7 @@ struct MeterCheck: ParsableCommand {
                 status = 2
             }
             if case .success(let alignment) = aligned {
-                line += "; aligned: turned \(Cell.decimal(alignment.rotationDegrees, 1))° (profile made at \(Cell.decimal(-reader.profile.profile.initialRotationDegrees, 1))°), "
+                line += "; \(alignment.followedLastPhoto ? "followed from the photo before" : "searched"): turned \(Cell.decimal(alignment.rotationDegrees, 1))° (profile made at \(Cell.decimal(-reader.profile.profile.initialRotationDegrees, 1))°), "
                     + "scale \(Cell.decimal(alignment.scale, 2)), \(alignment.inliers) of \(alignment.correspondences) correspondences, "
                     + "residual \(Cell.decimal(alignment.residualPixels, 2)) px, tilt spread \(Cell.decimal(alignment.perspectiveSpread, 2)), "
                     + "similarity \(Cell.decimal(alignment.similarity, 2)), marks \(alignment.marks.map { $0.used ? Cell.decimal($0.score, 2) : "not found" }.joined(separator: " "))"
