@@ -55,14 +55,8 @@ final class InboxWriter: Sendable {
     func receive<Body: AsyncSequence>(_ body: Body, declaredLength: Int?, into target: UploadTarget) async throws(APIError) -> UploadReceipt
     where Body.Element == ByteBuffer {
         if let declaredLength, declaredLength > maxBytes { throw Self.tooLarge(maxBytes) }
-        let admitted = receiving.withLock { count in
-            guard count < maxConcurrent else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else { throw Self.busy(maxConcurrent) }
-        defer { receiving.withLock { $0 -= 1 } }
-        let folder = root.inbox + "/" + target.folder
+        try admit()
+        defer { release() }
         do {
             try DurableFile.makeFolders(uploadFolder, stage: .claim)
         } catch {
@@ -99,22 +93,42 @@ final class InboxWriter: Sendable {
         guard file.bytes > 0 else { throw APIError.badRequest("empty", "the body is empty: send the image's bytes") }
         if !judged { try Self.judge(head) }
         try file.finish()
+        let receipt = try place(temporary, as: UploadReceipt(job: job, target: target, sha256: hash.finish(), bytes: file.bytes))
+        file.placed()
+        return receipt
+    }
+
+    /// One more upload being received, or 503 when `maxConcurrent` are already; `release()` after.
+    func admit() throws(APIError) {
+        let admitted = receiving.withLock { count in
+            guard count < maxConcurrent else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw Self.busy(maxConcurrent) }
+    }
+
+    func release() { receiving.withLock { $0 -= 1 } }
+
+    /// Moves a whole, synced upload at `temporary` (in the upload folder) into the inbox as
+    /// `receipt` says, its sidecar first; the rename is made durable before this returns, for a
+    /// 2xx promises the file is in the inbox. On a refusal `temporary` stays where it was.
+    func place(_ temporary: String, as receipt: UploadReceipt) throws(APIError) -> UploadReceipt {
+        let target = receipt.target, job = receipt.job
+        let folder = root.inbox + "/" + target.folder
         // Only now, so that a refused upload leaves no folder behind either.
         do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw Self.refusal(error) }
-
-        let receipt = UploadReceipt(job: job, target: target, sha256: hash.finish(), bytes: file.bytes)
         let image = folder + "/" + target.name
         let sidecar = image + ".json"
         // Said before the sidecar goes in: a same-named image claimed meanwhile would take it along.
         if access(image, F_OK) == 0 { throw Self.conflict(target) }
-        try Self.place(sidecar: sidecar, job: job, bytes: file.bytes, temporary: "\(uploadFolder)/\(job).json.part")
+        try Self.place(sidecar: sidecar, job: job, bytes: receipt.bytes, temporary: "\(uploadFolder)/\(job).json.part")
         guard intake_rename_noreplace(temporary, image) == 0 else {
             let code = errno
             unlink(sidecar)
             if code == EEXIST { throw Self.conflict(target) }
             throw Self.refusal(DurableFile.failure(.claim, "cannot move the upload into inbox/\(target.folder)"))
         }
-        file.placed()
         remember(receipt)
         // The rename itself made durable: a 202 promises the file is in the inbox.
         do { try DurableFile.syncFolder(folder, stage: .claim) } catch { throw Self.refusal(error) }
@@ -162,7 +176,7 @@ final class InboxWriter: Sendable {
     }
 
     /// Refuses, by its first bytes, what intake cannot decode: nothing of it is kept.
-    private static func judge(_ head: [UInt8]) throws(APIError) {
+    static func judge(_ head: [UInt8]) throws(APIError) {
         let type = head.withUnsafeBytes { Sniffer.sniff($0) }
         guard type == .jpeg || type == .png else {
             throw APIError(.unsupportedMediaType, "not_an_image", "intake takes JPEG and PNG; this is \(type)")
@@ -176,7 +190,7 @@ final class InboxWriter: Sendable {
         return error
     }
 
-    private static func tooLarge(_ maxBytes: Int) -> APIError {
+    static func tooLarge(_ maxBytes: Int) -> APIError {
         APIError(.contentTooLarge, "too_large", "the upload is over the limit of \(maxBytes) bytes ([web] max_bytes)")
     }
 

@@ -26,9 +26,10 @@ public enum IntakeAPI {
         _ = writer.sweepLeftovers()
         let environments = configuration.environments.map(\.name)
         let ignoredSuffixes = configuration.watch.ignoreSuffixes
+        let uploads = ResumableUploads(writer: writer, environments: environments, ignoredSuffixes: ignoredSuffixes)
         let router = Router()
         router.add(middleware: ErrorShapeMiddleware())
-        if let tokens { router.add(middleware: TokenMiddleware(check: tokens)) }
+        if let tokens { router.add(middleware: TokenMiddleware(check: tokens, uploads: uploads)) }
 
         @Sendable func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
             let target = try UploadTarget(
@@ -50,6 +51,8 @@ public enum IntakeAPI {
         }
         router.post("/v1/inbox/:env", use: upload)
         router.post("/v1/inbox/:env/:meter", use: upload)
+
+        addResumableUploads(to: router, uploads)
 
         router.get("/v1/jobs/:id") { _, context -> Response in
             let text = context.parameters.get("id") ?? ""
@@ -138,6 +141,62 @@ public enum IntakeAPI {
             return try json(Health(database: database, inbox: inbox), status: problems.isEmpty ? .ok : .serviceUnavailable)
         }
         return router
+    }
+
+    /// tus 1.0 (core and creation) on `/v1/uploads`: see `ResumableUploads`.
+    private static func addResumableUploads(to router: Router<BasicRequestContext>, _ uploads: ResumableUploads) {
+        @Sendable func tusHeaders(_ upload: ResumableUpload? = nil) -> HTTPFields {
+            var headers: HTTPFields = [.tusResumable: ResumableUploads.version, .cacheControl: "no-store"]
+            if let upload {
+                headers[.uploadOffset] = String(upload.offset)
+                headers[.uploadLength] = String(upload.length)
+            }
+            return headers
+        }
+        /// A client speaking another version of tus is told which one this is (412).
+        @Sendable func checkVersion(_ request: Request) throws(APIError) {
+            guard let version = request.headers[.tusResumable], version != ResumableUploads.version else { return }
+            var error = APIError(.preconditionFailed, "tus_version", "this server speaks tus \(ResumableUploads.version), not \(version)")
+            error.headers[.tusVersion] = ResumableUploads.version
+            throw error
+        }
+        router.on("/v1/uploads", method: .options) { _, _ -> Response in
+            var headers = tusHeaders()
+            headers[.tusVersion] = ResumableUploads.version
+            headers[.tusExtension] = "creation"
+            headers[.tusMaxSize] = String(uploads.writer.maxBytes)
+            return Response(status: .noContent, headers: headers)
+        }
+        router.post("/v1/uploads") { request, _ -> Response in
+            try checkVersion(request)
+            let (id, upload) = try uploads.create(
+                length: request.headers[.uploadLength], metadata: request.headers[.uploadMetadata])
+            struct Created: Encodable {
+                let uploadId, uploadUrl, jobUrl: String
+                let offset, length: Int
+            }
+            var response = try json(
+                Created(uploadId: id.rawValue, uploadUrl: "/v1/uploads/\(id)", jobUrl: "/v1/jobs/\(id)", offset: upload.offset, length: upload.length),
+                status: .created)
+            response.headers.append(contentsOf: tusHeaders(upload))
+            response.headers[.location] = "/v1/uploads/\(id)"
+            return response
+        }
+        router.head("/v1/uploads/:id") { request, context -> Response in
+            try checkVersion(request)
+            let (_, upload) = try uploads.state(context.parameters.get("id") ?? "")
+            return Response(status: .ok, headers: tusHeaders(upload))
+        }
+        router.patch("/v1/uploads/:id") { request, context -> Response in
+            try checkVersion(request)
+            let id = context.parameters.get("id") ?? ""
+            let upload = try await uploads.append(
+                id, offset: request.headers[.uploadOffset], contentType: request.headers[.contentType], body: request.body)
+            var headers = tusHeaders(upload)
+            // Once whole, the file is in the inbox and the job is known by the upload's id.
+            if upload.placed { headers[.location] = "/v1/jobs/\(id)" }
+            return Response(status: .noContent, headers: headers)
+        }
     }
 
     private static func openDatabase(_ root: StateRoot) throws(APIError) -> Database {

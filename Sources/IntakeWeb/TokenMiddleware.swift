@@ -7,6 +7,8 @@ import Hummingbird
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let check: TokenCheck
+    /// Where each resumable upload goes: its environment is the one the token must have.
+    let uploads: ResumableUploads
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -18,11 +20,22 @@ struct TokenMiddleware: RouterMiddleware {
             error.headers[.wwwAuthenticate] = "Bearer"
             throw error
         }
-        if request.method == .post, path.hasPrefix("/v1/inbox/") {
-            let environment = path.dropFirst("/v1/inbox/".count).split(separator: "/").first.map(String.init) ?? ""
+        func mayUpload(to environment: String) throws(APIError) {
             guard token.environments.contains(environment) else {
                 throw APIError(.forbidden, "forbidden", "token \(token.name) may not upload to \(environment)")
             }
+        }
+        if request.method == .post, path.hasPrefix("/v1/inbox/") {
+            try mayUpload(to: path.dropFirst("/v1/inbox/".count).split(separator: "/").first.map(String.init) ?? "")
+        } else if path == "/v1/uploads" {
+            // Creating an upload names its environment in its metadata; asking what the server speaks needs no more.
+            if request.method == .post {
+                try mayUpload(to: (try? ResumableUploads.metadata(request.headers[.uploadMetadata] ?? ""))?["env"] ?? "")
+            }
+        } else if path.hasPrefix("/v1/uploads/") {
+            // Appending to an upload, or asking how far it is, takes the right to upload where it goes
+            // (one that does not exist is answered 404 by its route).
+            if let upload = try? uploads.state(String(path.dropFirst("/v1/uploads/".count))) { try mayUpload(to: upload.upload.env) }
         } else if !token.mayRead {
             throw APIError(.forbidden, "forbidden", "token \(token.name) may upload but not read")
         }

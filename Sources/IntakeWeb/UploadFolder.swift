@@ -6,7 +6,7 @@ import Glibc
 
 /// The hidden folder uploads are written in before they are renamed into the inbox. Every file
 /// there is named after the job it was for (`<job>.part`, `<job>.json.part`), and a job id says
-/// when it was made.
+/// when it was made. Resumable uploads' files are kept for their lifetime (`ResumableUploads`).
 enum UploadFolder {
     /// Removes the files of uploads begun over `olderThanSeconds` ago: what uploads cut short by a
     /// crash left (one being received now is younger). Returns how many went.
@@ -17,7 +17,10 @@ enum UploadFolder {
         var removed = 0
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let job = JobID(String(name.prefix { $0 != "." })), let madeAt = JobID.milliseconds(of: job), madeAt < cutoff else {
+            // A resumable upload (`<job>.tus`, `<job>.tus.part`) may wait for its client for hours.
+            let resumable = name.contains(".tus")
+            let limit = resumable ? JobID.nowMilliseconds() - ResumableUploads.lifetimeSeconds * 1000 : cutoff
+            guard let job = JobID(String(name.prefix { $0 != "." })), let madeAt = JobID.milliseconds(of: job), madeAt < limit else {
                 continue
             }
             if unlink(folder + "/" + name) == 0 { removed += 1 }

@@ -202,6 +202,70 @@ import Glibc
         #expect(field("status", in: accepted) == "PENDING", "\(accepted)")
     }
 
+    /// A tus upload over a link that breaks: the client sends half the file and the connection
+    /// drops; `intake serve` is then killed and started again. HEAD says how much arrived, the
+    /// rest is sent from there, and the daemon processes the whole file under the upload's id.
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0 && hasCurl, "needs python3 to play a client whose link breaks, and curl"))
+    func aResumableUploadGoesOnAfterABrokenConnectionAndARestartOfTheServer() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        var server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            ChildProcess.waitFor(server.pid)
+        }
+        let jpeg = Photos.jpeg(width: 640, height: 480, seed: 901)
+        let whole = daemon.folder.write("whole.jpg", jpeg)
+        let metadata = "filename \(Data("over a poor link.jpg".utf8).base64EncodedString()),env \(Data("prod".utf8).base64EncodedString())"
+        let created = try curl(["-i", "-X", "POST", "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Length: \(jpeg.count)", "-H", "Upload-Metadata: \(metadata)",
+                                "\(server.url)/v1/uploads"])
+        #expect(created.hasPrefix("HTTP/1.1 201"), "\(created)")
+        let id = try #require(field("uploadId", in: created), "\(created)")
+
+        // Half the bytes of a PATCH that promised them all, then the link goes.
+        let half = jpeg.count / 2
+        let port = String(server.url.split(separator: ":").last!)
+        let script = """
+            import socket, time
+            data = open("\(whole)", "rb").read()
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.sendall(b"PATCH /v1/uploads/\(id) HTTP/1.1\\r\\nHost: t\\r\\nTus-Resumable: 1.0.0\\r\\nUpload-Offset: 0\\r\\n"
+                      + b"Content-Type: application/offset+octet-stream\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(data) + data[:\(half)])
+            time.sleep(1)
+            s.close()
+            """
+        let client = try ChildProcess.run("/usr/bin/python3", ["-c", script])
+        #expect(client.status == 0, "\(client.standardError)")
+        func offset(_ url: String) throws -> Int? {
+            let head = try curl(["-I", "-H", "Tus-Resumable: 1.0.0", "\(url)/v1/uploads/\(id)"]).lowercased()
+            return head.split(separator: "\r\n").first { $0.hasPrefix("upload-offset: ") }.flatMap { Int($0.dropFirst("upload-offset: ".count)) }
+        }
+        var received = 0
+        try daemon.waitUntil("the bytes that arrived are counted", timeout: 10) {
+            received = (try? offset(server.url)) ?? nil ?? 0
+            return received == half
+        }
+        #expect(FileManagerless.list(daemon.inbox + "/prod").isEmpty, "a partial upload reached the inbox")
+
+        // The server dies; a new one goes on from what the first kept.
+        kill(server.pid, SIGKILL)
+        ChildProcess.waitFor(server.pid)
+        server = try serve(daemon)
+        #expect(try offset(server.url) == received)
+        let rest = daemon.folder.write("rest", Array(jpeg[received...]))
+        let finished = try curl(["-i", "-X", "PATCH", "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: \(received)",
+                                 "-H", "Content-Type: application/offset+octet-stream", "--data-binary", "@\(rest)", "\(server.url)/v1/uploads/\(id)"])
+        #expect(finished.hasPrefix("HTTP/1.1 204"), "\(finished)")
+        try daemon.waitForAll(1, timeout: 60)
+        let job = try curl(["\(server.url)/v1/jobs/\(id)"])
+        #expect(field("status", in: job) == "COMPLETED", "\(job)")
+        let fetched = daemon.folder.path + "/fetched"
+        #expect(try curl(["-o", fetched, "-w", "%{http_code}", "\(server.url)/v1/files/\(id)/original"]) == "200")
+        let same = Fixtures.readFile(fetched) == jpeg
+        #expect(same, "the file processed is not the one uploaded")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func anAddressButLoopbackIsNotServedWithoutATokenToAccept() throws {
         let daemon = try DaemonHarness()
         let result = try ChildProcess.run(ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"])
@@ -242,6 +306,22 @@ import Glibc
         #expect(try status(["-H", "Authorization: Bearer \(ci)", "\(url)/v1/jobs/\(id)"]) == "403", "an upload-only token read")
         #expect(try status(["-H", "Authorization: Bearer \(reader)", "\(url)/v1/jobs/\(id)"]) == "200")
         #expect(try status(["\(url)/healthz"]) == "200")
+
+        // A resumable upload takes the right to upload where its metadata says, and so does every
+        // request that appends to it.
+        func create(_ token: String, env: String) throws -> String {
+            try curl(["-H", "Authorization: Bearer \(token)", "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Length: 100",
+                      "-H", "Upload-Metadata: filename \(Data("r.jpg".utf8).base64EncodedString()),env \(Data(env.utf8).base64EncodedString())",
+                      "-o", "/dev/null", "-w", "%{http_code} %header{location}", "-X", "POST", "\(url)/v1/uploads"])
+        }
+        #expect(try create(ci, env: "prod").hasPrefix("403"))
+        #expect(try create(reader, env: "beta").hasPrefix("403"), "a read-only token began an upload")
+        let upload = try create(ci, env: "beta")
+        #expect(upload.hasPrefix("201 /v1/uploads/"), "\(upload)")
+        let location = String(upload.dropFirst(4))
+        #expect(try status(["-I", "-H", "Authorization: Bearer \(ci)", "-H", "Tus-Resumable: 1.0.0", "\(url)\(location)"]) == "200")
+        #expect(try status(["-I", "-H", "Authorization: Bearer \(reader)", "-H", "Tus-Resumable: 1.0.0", "\(url)\(location)"]) == "403")
+        #expect(try status(["-I", "-H", "Tus-Resumable: 1.0.0", "\(url)\(location)"]) == "401")
 
         // intake submit with a token, and a token removed is refused from the next request on.
         let submitted = try ChildProcess.run(intake, ["submit", photo, "--env", "beta", "--url", url, "--token", ci])

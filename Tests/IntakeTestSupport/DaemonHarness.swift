@@ -134,7 +134,9 @@ public final class DaemonHarness {
         try waitUntil("\(count) jobs are final", timeout: timeout) {
             let counts = try statusCounts()
             return (counts["done", default: 0] + counts["failed", default: 0]) == count
-                && files("spool/active").isEmpty && files("inbox").allSatisfy { $0.split(separator: "/").last!.hasPrefix(".") }
+                // Whatever is left in the inbox is hidden (a dot name, or in a dot folder such as
+                // intake serve's upload folder), which the daemon never takes.
+                && files("spool/active").isEmpty && files("inbox").allSatisfy { $0.split(separator: "/").contains { $0.hasPrefix(".") } }
         }
     }
 

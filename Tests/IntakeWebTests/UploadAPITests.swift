@@ -216,11 +216,189 @@ import Glibc
         try DurableFile.makeFolders(folder)
         let old = JobID.make(milliseconds: JobID.nowMilliseconds() - 2 * 3_600_000)
         let fresh = JobID.make()
-        for name in ["\(old).part", "\(old).json.part", "\(fresh).part", "notes.txt"] {
+        // A resumable upload waits for its client for hours; one past its lifetime goes too.
+        let expired = JobID.make(milliseconds: JobID.nowMilliseconds() - (ResumableUploads.lifetimeSeconds + 60) * 1000)
+        for name in ["\(old).part", "\(old).json.part", "\(fresh).part", "notes.txt", "\(old).tus", "\(old).tus.part", "\(expired).tus"] {
             try DurableFile.write([1], to: folder + "/" + name)
         }
-        #expect(UploadFolder.sweep(folder, olderThanSeconds: 3600) == 2)
-        #expect(FileManagerless.list(folder).sorted() == ["\(fresh).part", "notes.txt"].sorted())
+        #expect(UploadFolder.sweep(folder, olderThanSeconds: 3600) == 3)
+        #expect(FileManagerless.list(folder).sorted() == ["\(fresh).part", "notes.txt", "\(old).tus", "\(old).tus.part"].sorted())
+    }
+
+    // MARK: Resumable uploads (tus 1.0, core and creation)
+
+    static func metadata(_ fields: [(String, String)]) -> String {
+        fields.map { "\($0.0) \(Data($0.1.utf8).base64EncodedString())" }.joined(separator: ",")
+    }
+
+    static let tus: HTTPFields = [HTTPFields.Element.Name("Tus-Resumable")!: "1.0.0"]
+
+    static func patch(_ offset: Int, contentType: String = "application/offset+octet-stream") -> HTTPFields {
+        var headers = tus
+        headers[HTTPFields.Element.Name("Upload-Offset")!] = String(offset)
+        headers[.contentType] = contentType
+        return headers
+    }
+
+    func header(_ response: TestResponse, _ name: String) -> String? { response.headers[HTTPFields.Element.Name(name)!] }
+
+    /// A client creates an upload, sends part of it, is told where to go on after a wrong offset,
+    /// sends the rest: the whole file is then in the inbox under the upload's id as job id.
+    @Test func aResumableUploadIsAppendedAtItsOffsetAndPlacedWhenWhole() async throws {
+        let jpeg = Photos.jpeg(width: 200, height: 150, seed: 6)
+        let cut = jpeg.count / 3
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/uploads", method: .options) { response in
+                #expect(response.status == .noContent)
+                #expect(header(response, "Tus-Version") == "1.0.0")
+                #expect(header(response, "Tus-Extension") == "creation")
+                #expect(header(response, "Tus-Max-Size") == "1000000")
+            }
+            var headers = Self.tus
+            headers[HTTPFields.Element.Name("Upload-Length")!] = String(jpeg.count)
+            headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", "field photo.jpg"), ("env", "beta"), ("meter", "MTR-9")])
+            let id = try await client.execute(uri: "/v1/uploads", method: .post, headers: headers) { response in
+                #expect(response.status == .created)
+                let answer = try object(response.body)
+                let id = try #require(answer["uploadId"] as? String)
+                #expect(response.headers[.location] == "/v1/uploads/\(id)")
+                #expect(answer["uploadUrl"] as? String == "/v1/uploads/\(id)")
+                #expect(header(response, "Upload-Offset") == "0")
+                return id
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: jpeg[..<cut])) { response in
+                #expect(response.status == .noContent)
+                #expect(header(response, "Upload-Offset") == String(cut))
+            }
+            // Not where the server is: 409, saying where it is; nothing is written.
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(cut / 2), body: ByteBuffer(bytes: jpeg[(cut / 2)...])) { response in
+                #expect(response.status == .conflict)
+                #expect(header(response, "Upload-Offset") == String(cut))
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(cut, contentType: "image/jpeg"), body: ByteBuffer(bytes: jpeg[cut...])) { response in
+                #expect(response.status == .unsupportedMediaType)
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .head, headers: Self.tus) { response in
+                #expect(response.status == .ok)
+                #expect(header(response, "Upload-Offset") == String(cut))
+                #expect(header(response, "Upload-Length") == String(jpeg.count))
+                #expect(response.headers[.cacheControl] == "no-store")
+            }
+            #expect(!FileManagerless.list(root.inbox).contains("beta"), "a partial upload reached the inbox")
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(cut), body: ByteBuffer(bytes: jpeg[cut...])) { response in
+                #expect(response.status == .noContent)
+                #expect(header(response, "Upload-Offset") == String(jpeg.count))
+                #expect(response.headers[.location] == "/v1/jobs/\(id)")
+            }
+            #expect(Fixtures.readFile(root.inbox + "/beta/MTR-9/field photo.jpg") == jpeg)
+            let sidecar = String(decoding: try #require(Fixtures.readFile(root.inbox + "/beta/MTR-9/field photo.jpg.json")), as: UTF8.self)
+            #expect(sidecar.contains(id) && sidecar.contains("\(jpeg.count)"))
+            try await client.execute(uri: "/v1/jobs/\(id)", method: .get) { response in
+                #expect(response.status == .ok)
+                let status = try object(response.body)["status"] as? String
+                #expect(status == "PENDING")
+            }
+            // Asked again after the last answer was lost: whole, and the last PATCH again changes nothing.
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .head, headers: Self.tus) { response in
+                #expect(header(response, "Upload-Offset") == String(jpeg.count))
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(jpeg.count), body: ByteBuffer()) { response in
+                #expect(response.status == .noContent)
+            }
+            #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.sorted() == ["beta/MTR-9/field photo.jpg", "beta/MTR-9/field photo.jpg.json"])
+            #expect(inboxFiles.filter { $0.hasPrefix(".intake-uploads/") } == [".intake-uploads/\(id).tus"], "\(inboxFiles)")
+        }
+    }
+
+    /// The upload's state is on disk: another server process over the same root goes on with it.
+    @Test func aResumableUploadOutlivesTheServerThatBeganIt() async throws {
+        let jpeg = Photos.jpeg(width: 64, height: 64, seed: 7)
+        var headers = Self.tus
+        headers[HTTPFields.Element.Name("Upload-Length")!] = String(jpeg.count)
+        headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("name", "later.jpg"), ("env", "prod")])
+        let creation = headers
+        let id = try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/uploads", method: .post, headers: creation) { response in
+                try #require(try object(response.body)["uploadId"] as? String)
+            }
+        }
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: jpeg[..<100])) { response in
+                #expect(response.status == .noContent)
+            }
+        }
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .head, headers: Self.tus) { response in
+                #expect(header(response, "Upload-Offset") == "100")
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(100), body: ByteBuffer(bytes: jpeg[100...])) { response in
+                #expect(response.status == .noContent)
+            }
+        }
+        #expect(Fixtures.readFile(root.inbox + "/prod/later.jpg") == jpeg)
+    }
+
+    @Test(arguments: [
+        ("length", "", "filename a.jpg,env prod", 400, "length_missing"),
+        ("length", "0", "filename a.jpg,env prod", 400, "empty"),
+        ("length", "2000000", "filename a.jpg,env prod", 413, "too_large"),
+        ("environment", "500", "filename a.jpg,env staging", 404, "not_found"),
+        ("name", "500", "env prod", 400, "name_missing"),
+        ("name", "500", "filename .hidden.jpg,env prod", 400, "name_refused"),
+        ("metadata", "500", "filename a.jpg,env !!!", 400, "bad_metadata"),
+        ("version", "500", "filename a.jpg,env prod", 412, "tus_version"),
+    ])
+    func aBadResumableUploadIsRefusedAtItsCreationSayingWhy(what: String, length: String, fields: String, status: Int, code: String) async throws {
+        var headers: HTTPFields = [HTTPFields.Element.Name("Tus-Resumable")!: what == "version" ? "0.2.2" : "1.0.0"]
+        if !length.isEmpty { headers[HTTPFields.Element.Name("Upload-Length")!] = length }
+        // Plain text in the test's table, base64 on the wire (a value that is not base64 stays as it is).
+        headers[HTTPFields.Element.Name("Upload-Metadata")!] = fields.split(separator: ",").map { pair in
+            let parts = pair.split(separator: " ")
+            return parts[1] == "!!!" ? String(pair) : "\(parts[0]) \(Data(parts[1].utf8).base64EncodedString())"
+        }.joined(separator: ",")
+        let creation = headers
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/uploads", method: .post, headers: creation) { response in
+                #expect(response.status.code == status, "\(what)")
+                let error = try #require(try object(response.body)["error"] as? [String: Any])
+                #expect(error["code"] as? String == code)
+            }
+        }
+        #expect(inboxFiles.isEmpty, "\(inboxFiles)")
+    }
+
+    /// What intake cannot take is dropped as soon as its first bytes say so; bytes past the
+    /// declared length are refused and not kept; another writer of the same upload is refused.
+    @Test func aResumableUploadOfWhatIsNoImageIsDroppedAtItsFirstBytes() async throws {
+        try await app().test(.router) { client in
+            func create(_ length: Int) async throws -> String {
+                var headers = Self.tus
+                headers[HTTPFields.Element.Name("Upload-Length")!] = String(length)
+                headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", "x.jpg"), ("env", "prod")])
+                return try await client.execute(uri: "/v1/uploads", method: .post, headers: headers) { response in
+                    try #require(try object(response.body)["uploadId"] as? String)
+                }
+            }
+            let gif = Self.body("gif")
+            let id = try await create(gif.count + 100)
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: gif)) { response in
+                #expect(response.status == .unsupportedMediaType)
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .head, headers: Self.tus) { response in
+                #expect(response.status == .notFound)
+            }
+            let jpeg = Photos.jpeg(width: 32, height: 32, seed: 8)
+            let short = try await create(jpeg.count - 10)
+            try await client.execute(uri: "/v1/uploads/\(short)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status == .badRequest)
+                let error = try object(response.body)["error"] as? [String: Any]
+                #expect(error?["code"] as? String == "beyond_length")
+            }
+            try await client.execute(uri: "/v1/uploads/\(short)", method: .head, headers: Self.tus) { response in
+                #expect(header(response, "Upload-Offset") == "0")
+            }
+        }
+        #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.isEmpty, "\(inboxFiles)")
     }
 
     @Test func healthSaysWhatWasChecked() async throws {

@@ -1,0 +1,255 @@
+import FoundationEssentials
+import Hummingbird
+import IntakeCodecs
+import IntakeCore
+import IntakePipeline
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What is known of one resumable upload, kept beside its bytes as `<id>.tus` in the upload
+/// folder: where it goes, how long it is, and how much of it is safely on disk.
+struct ResumableUpload: Codable, Sendable, Equatable {
+    var length: Int
+    /// Bytes received and synced: the part file may be longer after a crash, never shorter.
+    var offset: Int
+    var env: String
+    var meter: String?
+    var name: String
+    /// Whether the whole file has been moved into the inbox (the job then exists or will soon).
+    var placed = false
+}
+
+/// Resumable uploads, the tus 1.0 core protocol with the creation extension: a client creates
+/// an upload with its length and destination (`POST /v1/uploads`), appends at the offset the
+/// server has (`PATCH`, 409 at any other), and after a broken connection asks where to go on
+/// (`HEAD`). The bytes wait in the inbox's hidden upload folder, on the inbox's filesystem, with
+/// their state beside them, so an upload survives a restart of `intake serve`; once whole they
+/// are placed in the inbox exactly as a one-request upload is, under the upload's id as job id.
+final class ResumableUploads: Sendable {
+    static let version = "1.0.0"
+    /// An upload not finished within this many seconds is dropped: the daemon takes an offered
+    /// job id only within a day of its making, and the id is the upload's.
+    static let lifetimeSeconds: UInt64 = 12 * 3600
+
+    let writer: InboxWriter
+    let environments: [String]
+    let ignoredSuffixes: [String]
+    /// Uploads being appended to now: one writer per upload.
+    private let writing = Mutex<Set<String>>([])
+
+    init(writer: InboxWriter, environments: [String], ignoredSuffixes: [String]) {
+        self.writer = writer
+        self.environments = environments
+        self.ignoredSuffixes = ignoredSuffixes
+    }
+
+    private func statePath(_ id: JobID) -> String { "\(writer.uploadFolder)/\(id).tus" }
+    private func partPath(_ id: JobID) -> String { "\(writer.uploadFolder)/\(id).tus.part" }
+
+    /// A new upload of `length` bytes to where `metadata` (tus `Upload-Metadata`: `env`,
+    /// `filename` or `name`, `meter`) says; its destination is checked now, not at the end.
+    func create(length: String?, metadata: String?) throws(APIError) -> (id: JobID, upload: ResumableUpload) {
+        guard let length, let bytes = Int(length), bytes >= 0 else {
+            throw APIError.badRequest("length_missing", "give the upload's size in bytes in Upload-Length")
+        }
+        guard bytes > 0 else { throw APIError.badRequest("empty", "an upload of 0 bytes is no image") }
+        guard bytes <= writer.maxBytes else { throw InboxWriter.tooLarge(writer.maxBytes) }
+        let fields = try Self.metadata(metadata ?? "")
+        let target = try UploadTarget(
+            environment: fields["env"] ?? "", meter: fields["meter"], name: fields["filename"] ?? fields["name"],
+            environments: environments, ignoredSuffixes: ignoredSuffixes)
+        do { try DurableFile.makeFolders(writer.uploadFolder, stage: .claim) } catch { throw InboxWriter.refusal(error) }
+        let id = JobID.make()
+        let upload = ResumableUpload(length: bytes, offset: 0, env: target.environment, meter: target.meter, name: target.name)
+        let fd = open(partPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot create \(partPath(id))")) }
+        close(fd)
+        do { try save(upload, id) } catch {
+            unlink(partPath(id))
+            throw error
+        }
+        return (id, upload)
+    }
+
+    /// The upload's state; 404 for one never made here, finished long ago, or expired.
+    func state(_ text: String) throws(APIError) -> (id: JobID, upload: ResumableUpload) {
+        guard let id = JobID(text), let bytes = try? WholeFile.read(statePath(id)),
+              let upload = try? JSONDecoder().decode(ResumableUpload.self, from: Data(bytes))
+        else { throw APIError.notFound("no upload \(text)") }
+        if !upload.placed, let madeAt = JobID.milliseconds(of: id), madeAt + Self.lifetimeSeconds * 1000 < JobID.nowMilliseconds() {
+            remove(id)
+            throw APIError(.gone, "expired", "upload \(text) was not finished within \(Self.lifetimeSeconds / 3600) hours and was dropped; start again")
+        }
+        return (id, upload)
+    }
+
+    /// Appends `body` at `offset`, which must be what the server has. What arrives is kept even
+    /// when the connection breaks (that is the point), and synced before the offset moves. The
+    /// last byte places the file in the inbox.
+    func append<Body: AsyncSequence>(_ text: String, offset: String?, contentType: String?, body: Body) async throws(APIError) -> ResumableUpload
+    where Body.Element == ByteBuffer {
+        guard contentType?.lowercased().hasPrefix("application/offset+octet-stream") == true else {
+            throw APIError(.unsupportedMediaType, "wrong_content_type", "a PATCH carries Content-Type: application/offset+octet-stream")
+        }
+        guard let offset, let at = Int(offset), at >= 0 else {
+            throw APIError.badRequest("offset_missing", "give the offset the bytes start at in Upload-Offset (HEAD says it)")
+        }
+        var (id, upload) = try state(text)
+        let taken = writing.withLock { $0.insert(id.rawValue).inserted }
+        guard taken else {
+            throw APIError(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "upload_busy", "upload \(id) is being written by another request")
+        }
+        defer { _ = writing.withLock { $0.remove(id.rawValue) } }
+        // Read again under the lock: another request may have moved it on meanwhile.
+        (id, upload) = try state(text)
+        guard at == upload.offset else {
+            var error = APIError(.conflict, "wrong_offset", "upload \(id) has \(upload.offset) bytes; send from there (you sent from \(at))")
+            error.headers[.uploadOffset] = String(upload.offset)
+            throw error
+        }
+        if upload.offset < upload.length {
+            try writer.admit()
+            defer { writer.release() }
+            upload.offset = try await receive(body, into: id, upload)
+        }
+        if upload.offset == upload.length && !upload.placed {
+            let receipt = UploadReceipt(
+                job: id, target: try UploadTarget(environment: upload.env, meter: upload.meter, name: upload.name, environments: environments, ignoredSuffixes: []),
+                sha256: try hash(id, length: upload.length), bytes: upload.length)
+            _ = try writer.place(partPath(id), as: receipt)
+            upload.placed = true
+            try save(upload, id)
+        }
+        return upload
+    }
+
+    /// Writes the body at the upload's offset and returns the new, synced offset.
+    private func receive<Body: AsyncSequence>(_ body: Body, into id: JobID, _ upload: ResumableUpload) async throws(APIError) -> Int
+    where Body.Element == ByteBuffer {
+        let path = partPath(id)
+        // Read and write: its first bytes are read back to judge them.
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot open \(path)")) }
+        defer { close(fd) }
+        // Bytes past the recorded offset were never confirmed (a crash before the state was saved).
+        guard ftruncate(fd, off_t(upload.offset)) == 0, lseek(fd, off_t(upload.offset), SEEK_SET) >= 0 else {
+            throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot rewind \(path)"))
+        }
+        var offset = upload.offset
+        var failure: APIError?
+        do {
+            for try await buffer in body {
+                guard offset + buffer.readableBytes <= upload.length else {
+                    failure = APIError.badRequest("beyond_length", "the bytes go past the upload's length of \(upload.length); nothing of this request was kept")
+                    offset = upload.offset
+                    break
+                }
+                let written = buffer.withUnsafeReadableBytes { bytes in Self.writeAll(fd, bytes) }
+                guard written else {
+                    failure = InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(path)"))
+                    break
+                }
+                offset += buffer.readableBytes
+            }
+        } catch {
+            // The connection broke: what arrived stays, for the client to resume after.
+            failure = APIError(.badRequest, "upload_broken", "the request stopped before its end (\(error)); \(offset) bytes are kept: ask HEAD and go on")
+        }
+        guard fsync(fd) == 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync \(path)")) }
+        // Judged by its first bytes as soon as there are enough: a file intake cannot take goes now.
+        if upload.offset < Sniffer.headerLength, offset >= min(Sniffer.headerLength, upload.length) {
+            var head = [UInt8](repeating: 0, count: min(Sniffer.headerLength, offset))
+            let read = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            do throws(APIError) {
+                guard read == head.count else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot read \(path)")) }
+                try InboxWriter.judge(head)
+            } catch {
+                remove(id)
+                throw error
+            }
+        }
+        var saved = upload
+        saved.offset = offset
+        try save(saved, id)
+        if let failure { throw failure }
+        return offset
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let written = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            done += written
+        }
+        return true
+    }
+
+    /// The SHA-256 of the whole part file.
+    private func hash(_ id: JobID, length: Int) throws(APIError) -> String {
+        let fd = open(partPath(id), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot open \(partPath(id))")) }
+        defer { close(fd) }
+        var stream = SHA256.Stream()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
+        while total < length {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot read \(partPath(id))")) }
+            buffer.withUnsafeBytes { stream.update(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+            total += count
+        }
+        return stream.finish()
+    }
+
+    private func save(_ upload: ResumableUpload, _ id: JobID) throws(APIError) {
+        do {
+            let encoded = try JSONEncoder().encode(upload)
+            try WholeFile.write(Array(encoded), to: statePath(id), through: statePath(id) + ".tmp", sync: true)
+        } catch let error as WholeFile.Failure {
+            throw InboxWriter.refusal(DurableFile.failure(.claim, error))
+        } catch {
+            throw APIError(.internalServerError, "cannot_write", "the upload's state cannot be saved: \(error)")
+        }
+    }
+
+    private func remove(_ id: JobID) {
+        unlink(partPath(id))
+        unlink(statePath(id))
+    }
+
+    /// tus `Upload-Metadata`: comma-separated `key base64value` pairs (a key alone has no value).
+    static func metadata(_ header: String) throws(APIError) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in header.split(separator: ",") {
+            let parts = pair.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard let key = parts.first else { continue }
+            guard parts.count == 2 else {
+                fields[String(key)] = ""
+                continue
+            }
+            guard let data = Data(base64Encoded: String(parts[1])) else {
+                throw APIError.badRequest("bad_metadata", "Upload-Metadata's value for \(key) is not base64")
+            }
+            fields[String(key)] = String(decoding: data, as: UTF8.self)
+        }
+        return fields
+    }
+}
+
+/// The tus protocol's headers.
+extension HTTPFields.Element.Name {
+    static let tusResumable = Self("Tus-Resumable")!
+    static let tusVersion = Self("Tus-Version")!
+    static let tusExtension = Self("Tus-Extension")!
+    static let tusMaxSize = Self("Tus-Max-Size")!
+    static let uploadOffset = Self("Upload-Offset")!
+    static let uploadLength = Self("Upload-Length")!
+    static let uploadMetadata = Self("Upload-Metadata")!
+}
