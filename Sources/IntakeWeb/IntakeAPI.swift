@@ -54,18 +54,74 @@ public enum IntakeAPI {
 
         addResumableUploads(to: router, uploads)
 
+        let submissions = Submissions(root: root)
+        /// A job as the database, or failing that this server's pending uploads, know it; nil when neither does.
+        @Sendable func view(_ id: JobID, _ database: Result<Database, APIError>) throws -> JobView? {
+            if case .success(let database) = database, let row = try database.job(id: id.rawValue) {
+                writer.claimed(id)
+                return try JobView(row, from: database)
+            }
+            // Uploaded here and not claimed yet: pending, whether or not the database can be read.
+            return writer.pendingUpload(id).map(JobView.init(pending:))
+        }
+
         router.get("/v1/jobs/:id") { _, context -> Response in
             let text = context.parameters.get("id") ?? ""
             guard let id = JobID(text) else { throw APIError.notFound("no job \(text)") }
             let database = Result { () throws(APIError) in try openDatabase(root) }
-            if case .success(let database) = database, let row = try database.job(id: id.rawValue) {
-                writer.claimed(id)
-                return try json(try JobView(row, from: database))
+            if let job = try view(id, database) { return try json(job) }
+            if let submission = submissions.load(text) {
+                let images = try zip(submission.jobs, submission.names).map { job, name in
+                    let image = JobID(job) ?? id
+                    return try view(image, database) ?? JobView(waiting: image, environment: submission.env, meter: submission.meter, name: name)
+                }
+                return try json(SubmissionView(submission, images: images))
             }
-            // Uploaded here and not claimed yet: pending, whether or not the database can be read.
-            if let upload = writer.pendingUpload(id) { return try json(JobView(pending: upload)) }
             if case .failure(let error) = database { throw error }
             throw APIError.notFound("no job \(text)")
+        }
+
+        // A job of several images, uploaded first (`/v1/uploads` without an environment), given
+        // their destination together.
+        router.post("/v1/jobs") { request, _ -> Response in
+            struct Submitted: Decodable {
+                let uploads: [String]
+                let env: String
+                let meter: String?
+                let metadata: [String: String]?
+            }
+            var request = request
+            let body = try await request.collectBody(upTo: 256 << 10)
+            let submitted: Submitted
+            do { submitted = try JSONDecoder().decode(Submitted.self, from: Data(body.readableBytesView)) } catch {
+                throw APIError.badRequest("bad_json", "the body is {\"uploads\": [ID…], \"env\": ENV, \"meter\"?: METER, \"metadata\"?: {…strings}}: \(error)")
+            }
+            guard (1...Self.maxImagesPerJob).contains(submitted.uploads.count) else {
+                throw APIError.badRequest("bad_uploads", "a job has 1 to \(Self.maxImagesPerJob) uploads")
+            }
+            let submission = Submission(
+                id: JobID.make().rawValue, env: submitted.env, meter: submitted.meter, metadata: submitted.metadata, jobs: submitted.uploads,
+                names: try submitted.uploads.map { try uploads.state($0).upload.name }, createdAt: Int64(JobID.nowMilliseconds()))
+            // Recorded before the images are placed, so that none is ever a job its submission does not know.
+            try UploadTarget.checkEnvironment(submitted.env, environments)
+            try submissions.record(submission)
+            let receipts: [UploadReceipt]
+            do { receipts = try uploads.placeHeld(submitted.uploads, environment: submitted.env, meter: submitted.meter) } catch {
+                submissions.forget(submission.id)
+                throw error
+            }
+            struct Accepted: Encodable {
+                let jobId, status, env: String
+                let meter: String?
+                let imageCount: Int
+                let images: [String]
+            }
+            var response = try json(
+                Accepted(jobId: submission.id, status: "PENDING", env: submitted.env, meter: submitted.meter, imageCount: receipts.count,
+                         images: receipts.map(\.job.rawValue)),
+                status: .accepted)
+            response.headers[.location] = "/v1/jobs/\(submission.id)"
+            return response
         }
 
         router.get("/v1/jobs") { request, _ -> Response in
@@ -198,6 +254,9 @@ public enum IntakeAPI {
             return Response(status: .noContent, headers: headers)
         }
     }
+
+    /// Images in one job of several.
+    static let maxImagesPerJob = 100
 
     private static func openDatabase(_ root: StateRoot) throws(APIError) -> Database {
         do {

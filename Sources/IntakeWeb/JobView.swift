@@ -56,8 +56,8 @@ struct JobView: Encodable, Sendable {
     let name: String
     let meter: String?
     let attempts: Int
-    let sha256: String?
-    let bytes: Int64?
+    var sha256: String?
+    var bytes: Int64?
     let error: Failure?
     let meterReading: MeterView?
     /// The job's files, each at a URL of this server: original, derivative, rotations, error report.
@@ -108,19 +108,27 @@ struct JobView: Encodable, Sendable {
 
     /// An upload in the inbox that the daemon has not claimed yet.
     init(pending upload: UploadReceipt) {
-        jobId = upload.job.rawValue
+        self.init(waiting: upload.job, environment: upload.target.environment, meter: upload.target.meter, name: upload.target.name)
+        sha256 = upload.sha256
+        bytes = Int64(upload.bytes)
+    }
+
+    /// An image of a job of several that the daemon has not claimed yet, as far as its job's
+    /// record says (after a restart of intake serve, nothing more is known until the claim).
+    init(waiting job: JobID, environment: String, meter: String?, name: String) {
+        jobId = job.rawValue
         status = "PENDING"
         imageCount = 1
         detections = []
-        let created = Timestamp.string(fromMilliseconds: Int64(JobID.milliseconds(of: upload.job) ?? 0))
+        let created = Timestamp.string(fromMilliseconds: Int64(JobID.milliseconds(of: job) ?? 0))
         createdAt = created
         updatedAt = created
-        environment = upload.target.environment
-        name = upload.target.name
-        meter = upload.target.meter
+        self.environment = environment
+        self.name = name
+        self.meter = meter
         attempts = 0
-        sha256 = upload.sha256
-        bytes = Int64(upload.bytes)
+        sha256 = nil
+        bytes = nil
         error = nil
         meterReading = nil
         outputs = []

@@ -15,7 +15,9 @@ struct ResumableUpload: Codable, Sendable, Equatable {
     var length: Int
     /// Bytes received and synced: the part file may be longer after a crash, never shorter.
     var offset: Int
-    var env: String
+    /// Where it goes; nil for an upload made first and given a destination later, with others,
+    /// by `POST /v1/jobs` (it is then held when whole).
+    var env: String?
     var meter: String?
     var name: String
     /// Whether the whole file has been moved into the inbox (the job then exists or will soon).
@@ -58,12 +60,19 @@ final class ResumableUploads: Sendable {
         guard bytes > 0 else { throw APIError.badRequest("empty", "an upload of 0 bytes is no image") }
         guard bytes <= writer.maxBytes else { throw InboxWriter.tooLarge(writer.maxBytes) }
         let fields = try Self.metadata(metadata ?? "")
-        let target = try UploadTarget(
-            environment: fields["env"] ?? "", meter: fields["meter"], name: fields["filename"] ?? fields["name"],
-            environments: environments, ignoredSuffixes: ignoredSuffixes)
+        let name = fields["filename"] ?? fields["name"]
+        let upload: ResumableUpload
+        if let environment = fields["env"] {
+            let target = try UploadTarget(
+                environment: environment, meter: fields["meter"], name: name, environments: environments, ignoredSuffixes: ignoredSuffixes)
+            upload = ResumableUpload(length: bytes, offset: 0, env: target.environment, meter: target.meter, name: target.name)
+        } else {
+            if let meter = fields["meter"] { try UploadTarget.check(meter, what: "meter name") }
+            upload = ResumableUpload(
+                length: bytes, offset: 0, env: nil, meter: fields["meter"], name: try UploadTarget.checkedName(name, ignoredSuffixes: ignoredSuffixes))
+        }
         do { try DurableFile.makeFolders(writer.uploadFolder, stage: .claim) } catch { throw InboxWriter.refusal(error) }
         let id = JobID.make()
-        let upload = ResumableUpload(length: bytes, offset: 0, env: target.environment, meter: target.meter, name: target.name)
         let fd = open(partPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot create \(partPath(id))")) }
         close(fd)
@@ -115,15 +124,58 @@ final class ResumableUploads: Sendable {
             defer { writer.release() }
             upload.offset = try await receive(body, into: id, upload)
         }
-        if upload.offset == upload.length && !upload.placed {
-            let receipt = UploadReceipt(
-                job: id, target: try UploadTarget(environment: upload.env, meter: upload.meter, name: upload.name, environments: environments, ignoredSuffixes: []),
-                sha256: try hash(id, length: upload.length), bytes: upload.length)
-            _ = try writer.place(partPath(id), as: receipt)
-            upload.placed = true
-            try save(upload, id)
+        // Whole: placed now when it knows where it goes, else held for `POST /v1/jobs`.
+        if upload.offset == upload.length && !upload.placed, let environment = upload.env {
+            upload = try place(id, upload, environment: environment, meter: upload.meter).upload
         }
         return upload
+    }
+
+    /// Moves a whole upload into the inbox; the caller holds its writer's place.
+    private func place(_ id: JobID, _ upload: ResumableUpload, environment: String, meter: String?) throws(APIError)
+        -> (upload: ResumableUpload, receipt: UploadReceipt)
+    {
+        let target = try UploadTarget(environment: environment, meter: meter, name: upload.name, environments: environments, ignoredSuffixes: [])
+        let receipt = try writer.place(partPath(id), as: UploadReceipt(job: id, target: target, sha256: try hash(id, length: upload.length), bytes: upload.length))
+        var placed = upload
+        (placed.env, placed.meter, placed.placed) = (environment, meter, true)
+        try save(placed, id)
+        return (placed, receipt)
+    }
+
+    /// Places uploads that were made without a destination, each whole and not yet placed, into
+    /// `environment[/meter]`: the images of one job (`POST /v1/jobs`). Everything is checked
+    /// before the first is placed; the receipts come back in the order given.
+    func placeHeld(_ texts: [String], environment: String, meter: String?) throws(APIError) -> [UploadReceipt] {
+        try UploadTarget.checkEnvironment(environment, environments)
+        if let meter { try UploadTarget.check(meter, what: "meter name") }
+        guard Set(texts).count == texts.count else { throw APIError.badRequest("duplicate_upload", "an upload is named twice") }
+        let taken = writing.withLock { writing -> Bool in
+            guard writing.isDisjoint(with: texts) else { return false }
+            writing.formUnion(texts)
+            return true
+        }
+        guard taken else {
+            throw APIError(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "upload_busy", "one of the uploads is being written by another request")
+        }
+        defer { _ = writing.withLock { $0.subtract(texts) } }
+        var held: [(id: JobID, upload: ResumableUpload)] = []
+        for text in texts {
+            let (id, upload) = try state(text)
+            guard upload.env == nil, !upload.placed else {
+                throw APIError(.conflict, "upload_placed", "upload \(text) was made with its own destination and is a job of its own")
+            }
+            guard upload.offset == upload.length else {
+                throw APIError(.conflict, "upload_incomplete", "upload \(text) has \(upload.offset) of its \(upload.length) bytes; finish it first")
+            }
+            held.append((id, upload))
+        }
+        guard Set(held.map(\.upload.name)).count == held.count else {
+            throw APIError.badRequest("duplicate_name", "two of the uploads have the same file name, which one folder cannot hold")
+        }
+        var receipts: [UploadReceipt] = []
+        for (id, upload) in held { receipts.append(try place(id, upload, environment: environment, meter: meter).receipt) }
+        return receipts
     }
 
     /// Writes the body at the upload's offset and returns the new, synced offset.

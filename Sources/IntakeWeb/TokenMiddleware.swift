@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Hummingbird
 
 /// On any address but loopback, every request but `/healthz` and the page's own files (which
@@ -34,8 +35,20 @@ struct TokenMiddleware: RouterMiddleware {
             }
         } else if path.hasPrefix("/v1/uploads/") {
             // Appending to an upload, or asking how far it is, takes the right to upload where it goes
-            // (one that does not exist is answered 404 by its route).
-            if let upload = try? uploads.state(String(path.dropFirst("/v1/uploads/".count))) { try mayUpload(to: upload.upload.env) }
+            // (one that does not exist is answered 404 by its route); one that goes nowhere yet, the
+            // right to upload somewhere.
+            if let upload = try? uploads.state(String(path.dropFirst("/v1/uploads/".count))) {
+                if let environment = upload.upload.env { try mayUpload(to: environment) } else if token.environments.isEmpty {
+                    throw APIError(.forbidden, "forbidden", "token \(token.name) may not upload")
+                }
+            }
+        } else if request.method == .post, path == "/v1/jobs" {
+            // The destination is in the body: read here (it is small) and handed on whole.
+            var request = request
+            let body = try await request.collectBody(upTo: 256 << 10)
+            struct Destination: Decodable { let env: String }
+            try mayUpload(to: (try? JSONDecoder().decode(Destination.self, from: Data(body.readableBytesView)))?.env ?? "")
+            return try await next(request, context)
         } else if !token.mayRead {
             throw APIError(.forbidden, "forbidden", "token \(token.name) may upload but not read")
         }

@@ -13,14 +13,26 @@ struct UploadTarget: Sendable, Equatable {
 
     /// The suffixes the daemon leaves alone as uploads in progress (`[watch] ignore_suffixes`).
     init(environment: String, meter: String?, name: String?, environments: [String], ignoredSuffixes: [String]) throws(APIError) {
+        try Self.checkEnvironment(environment, environments)
+        let name = try Self.checkedName(name, ignoredSuffixes: ignoredSuffixes)
+        if let meter { try Self.check(meter, what: "meter name") }
+        self.environment = environment
+        self.meter = meter
+        self.name = name
+    }
+
+    static func checkEnvironment(_ environment: String, _ environments: [String]) throws(APIError) {
         guard environments.contains(environment) else {
             throw APIError.notFound("no environment \"\(environment)\"; this intake has \(environments.joined(separator: ", "))")
         }
+    }
+
+    /// The file name, checked as the daemon will see it.
+    static func checkedName(_ name: String?, ignoredSuffixes: [String]) throws(APIError) -> String {
         guard let name, !name.isEmpty else {
             throw APIError.badRequest("name_missing", "give the file's name: ?name=FILE")
         }
         try Self.check(name, what: "file name")
-        if let meter { try Self.check(meter, what: "meter name") }
         // The daemon would never take these: say so now rather than leave the file waiting. Bytes,
         // not characters, as the daemon compares them (a combining mark does not hide a suffix).
         if Array(name.utf8).ends(with: Array(".json".utf8)) {
@@ -29,13 +41,11 @@ struct UploadTarget: Sendable, Equatable {
         if let suffix = ignoredSuffixes.first(where: { Array(name.utf8).ends(with: Array($0.utf8)) }) {
             throw APIError.badRequest("name_refused", "a name ending in \(suffix) is taken for an upload in progress and never processed")
         }
-        self.environment = environment
-        self.meter = meter
-        self.name = name
+        return name
     }
 
     /// One path component: no separators, no dot names, nothing a terminal or a log line breaks on.
-    private static func check(_ component: String, what: String) throws(APIError) {
+    static func check(_ component: String, what: String) throws(APIError) {
         guard component.utf8.count <= 200 else {
             throw APIError.badRequest("name_refused", "the \(what) is over 200 bytes (the job id and suffixes need the rest of 255)")
         }

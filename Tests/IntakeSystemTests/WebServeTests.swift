@@ -266,6 +266,43 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    /// Two images uploaded first (as the old presign step allowed), then made one job: the daemon
+    /// processes each, and the job answers COMPLETED with both images' detections.
+    @Test(.enabled(if: hasCurl, "needs curl (scripts/install-deps.sh --test installs it)"))
+    func uploadsMadeFirstAreProcessedAsOneJobOfSeveralImages() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            ChildProcess.waitFor(server.pid)
+        }
+        var uploads: [String] = []
+        for (index, name) in ["left.jpg", "right.jpg"].enumerated() {
+            let bytes = Photos.jpeg(width: 320, height: 240, seed: 930 + index)
+            let file = daemon.folder.write(name, bytes)
+            let created = try curl(["-X", "POST", "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Length: \(bytes.count)",
+                                    "-H", "Upload-Metadata: filename \(Data(name.utf8).base64EncodedString())", "\(server.url)/v1/uploads"])
+            let id = try #require(field("uploadId", in: created), "\(created)")
+            let sent = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "PATCH", "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",
+                                 "-H", "Content-Type: application/offset+octet-stream", "--data-binary", "@\(file)", "\(server.url)/v1/uploads/\(id)"])
+            #expect(sent == "204")
+            uploads.append(id)
+        }
+        let accepted = try curl(["-H", "Content-Type: application/json", "--data", "{\"uploads\": [\"\(uploads[0])\", \"\(uploads[1])\"], \"env\": \"beta\"}",
+                                 "\(server.url)/v1/jobs"])
+        let job = try #require(field("jobId", in: accepted), "\(accepted)")
+        try daemon.waitForAll(2, timeout: 60)
+        let answer = try curl(["\(server.url)/v1/jobs/\(job)"])
+        let view = try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])
+        #expect(view["status"] as? String == "COMPLETED", "\(answer)")
+        #expect(view["imageCount"] as? Int == 2)
+        let detections = try #require(view["detections"] as? [[String: Any]])
+        #expect(detections.map { $0["imageUrl"] as? String } == uploads.map { "/v1/files/\($0)/derivative" }, "\(answer)")
+        #expect(try daemon.database().job(id: uploads[1])?.status == .done)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func anAddressButLoopbackIsNotServedWithoutATokenToAccept() throws {
         let daemon = try DaemonHarness()
         let result = try ChildProcess.run(ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"])
@@ -322,6 +359,11 @@ import Glibc
         #expect(try status(["-I", "-H", "Authorization: Bearer \(ci)", "-H", "Tus-Resumable: 1.0.0", "\(url)\(location)"]) == "200")
         #expect(try status(["-I", "-H", "Authorization: Bearer \(reader)", "-H", "Tus-Resumable: 1.0.0", "\(url)\(location)"]) == "403")
         #expect(try status(["-I", "-H", "Tus-Resumable: 1.0.0", "\(url)\(location)"]) == "401")
+        // A job of several images takes the right to upload to its environment.
+        let job = "{\"uploads\": [\"06h0000000000z\"], \"env\": \"prod\"}"
+        #expect(try status(["-H", "Authorization: Bearer \(ci)", "-H", "Content-Type: application/json", "--data", job, "\(url)/v1/jobs"]) == "403")
+        #expect(try status(["-H", "Authorization: Bearer \(ci)", "-H", "Content-Type: application/json", "--data",
+                            job.replacing("prod", with: "beta"), "\(url)/v1/jobs"]) == "404", "the body did not reach the route whole")
 
         // intake submit with a token, and a token removed is refused from the next request on.
         let submitted = try ChildProcess.run(intake, ["submit", photo, "--env", "beta", "--url", url, "--token", ci])

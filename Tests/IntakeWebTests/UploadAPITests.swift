@@ -401,6 +401,109 @@ import Glibc
         #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.isEmpty, "\(inboxFiles)")
     }
 
+    /// Uploads made first, with no destination (the old presign step), are held when whole and
+    /// become the images of one job by `POST /v1/jobs`, which answers as the cloud API did: one
+    /// job id, `imageCount`, and `detections` per `imageIndex` as the daemon records each image.
+    @Test func uploadsMadeFirstBecomeOneJobOfSeveralImages() async throws {
+        let photos = [Photos.jpeg(width: 40, height: 30, seed: 11), Photos.jpeg(width: 30, height: 40, seed: 12)]
+        try await app().test(.router) { client in
+            func upload(_ name: String, _ bytes: [UInt8], fields: [(String, String)] = []) async throws -> String {
+                var headers = Self.tus
+                headers[HTTPFields.Element.Name("Upload-Length")!] = String(bytes.count)
+                headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", name)] + fields)
+                let created = headers
+                let id = try await client.execute(uri: "/v1/uploads", method: .post, headers: created) { response in
+                    #expect(response.status == .created)
+                    return try #require(try object(response.body)["uploadId"] as? String)
+                }
+                try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: bytes)) { response in
+                    #expect(response.status == .noContent)
+                    let placed = response.headers[.location] != nil
+                    #expect(placed == fields.contains { $0.0 == "env" }, "placed: \(placed)")
+                }
+                return id
+            }
+            func submit(_ body: String) async throws -> (status: Int, answer: [String: Any]) {
+                try await client.execute(uri: "/v1/jobs", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)) {
+                    response in (Int(response.status.code), try object(response.body))
+                }
+            }
+            let first = try await upload("a.jpg", photos[0]), second = try await upload("b.jpg", photos[1])
+            #expect(inboxFiles.allSatisfy { $0.hasPrefix(".") }, "a held upload reached the inbox: \(inboxFiles)")
+
+            // Refused, saying why, and nothing placed.
+            let unfinished = try await client.execute(uri: "/v1/uploads", method: .post, headers: {
+                var headers = Self.tus
+                headers[HTTPFields.Element.Name("Upload-Length")!] = "500"
+                headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", "c.jpg")])
+                return headers
+            }()) { response in try #require(try object(response.body)["uploadId"] as? String) }
+            let ownDestination = try await upload("d.jpg", photos[0], fields: [("env", "beta")])
+            for (body, status, code) in [
+                ("{\"uploads\": [\"\(first)\", \"\(unfinished)\"], \"env\": \"prod\"}", 409, "upload_incomplete"),
+                ("{\"uploads\": [\"\(first)\", \"\(ownDestination)\"], \"env\": \"prod\"}", 409, "upload_placed"),
+                ("{\"uploads\": [\"\(first)\", \"\(first)\"], \"env\": \"prod\"}", 400, "duplicate_upload"),
+                ("{\"uploads\": [\"\(first)\", \"06h0000000000z\"], \"env\": \"prod\"}", 404, "not_found"),
+                ("{\"uploads\": [\"\(first)\"], \"env\": \"staging\"}", 404, "not_found"),
+                ("{\"uploads\": [], \"env\": \"prod\"}", 400, "bad_uploads"),
+                ("{\"env\": \"prod\"}", 400, "bad_json"),
+            ] {
+                let (answered, answer) = try await submit(body)
+                #expect(answered == status, "\(body): \(answer)")
+                #expect((answer["error"] as? [String: Any])?["code"] as? String == code, "\(body): \(answer)")
+            }
+            #expect(FileManagerless.list(root.inbox + "/prod").isEmpty)
+            #expect(FileManagerless.list(root.inbox + "/.intake-submissions").isEmpty, "a refused job left its record")
+
+            let (status, accepted) = try await submit(
+                "{\"uploads\": [\"\(first)\", \"\(second)\"], \"env\": \"prod\", \"meter\": \"MTR-3\", \"metadata\": {\"site\": \"north\"}}")
+            #expect(status == 202, "\(accepted)")
+            let job = try #require(accepted["jobId"] as? String)
+            #expect(accepted["imageCount"] as? Int == 2)
+            #expect(accepted["images"] as? [String] == [first, second])
+            #expect(Fixtures.readFile(root.inbox + "/prod/MTR-3/a.jpg") == photos[0])
+            #expect(Fixtures.readFile(root.inbox + "/prod/MTR-3/b.jpg") == photos[1])
+            let (again, _) = try await submit("{\"uploads\": [\"\(first)\"], \"env\": \"prod\"}")
+            #expect(again == 409, "an image was placed twice")
+
+            func shown() async throws -> [String: Any] {
+                try await client.execute(uri: "/v1/jobs/\(job)", method: .get) { response in
+                    #expect(response.status == .ok)
+                    return try object(response.body)
+                }
+            }
+            var view = try await shown()
+            #expect(view["status"] as? String == "PENDING" && view["imageCount"] as? Int == 2, "\(view)")
+            #expect((view["metadata"] as? [String: String])?["site"] == "north")
+            #expect((view["images"] as? [[String: Any]])?.map { $0["jobId"] as? String } == [first, second])
+
+            // The daemon's records of each image, as it would write them: the first done, the second begun.
+            let database = try Database(path: root.database)
+            for (index, id) in [first, second].enumerated() {
+                try database.insertJob(NewJob(id: id, environment: "prod", name: ["a.jpg", "b.jpg"][index], sourcePath: "prod/MTR-3/x.jpg",
+                                              spoolPath: "/nowhere", createdAt: 1_700_000_000_000))
+            }
+            try database.transaction {
+                try database.complete(JobCompletion(
+                    id: first, status: .done, attempts: 1, startedAt: 1_700_000_000_100, finishedAt: 1_700_000_000_200, finalPath: "/nowhere", bytes: 10,
+                    labels: [LabelRecord(name: "meter", confidence: 0.9, source: "builtin", box: nil)]))
+            }
+            view = try await shown()
+            #expect(view["status"] as? String == "PROCESSING", "\(view)")
+            try database.transaction {
+                try database.complete(JobCompletion(
+                    id: second, status: .failed, attempts: 1, startedAt: 1_700_000_000_100, finishedAt: 1_700_000_000_300, finalPath: "/nowhere",
+                    bytes: 10, labels: []))
+            }
+            view = try await shown()
+            #expect(view["status"] as? String == "FAILED", "\(view)")
+            let detections = try #require(view["detections"] as? [[String: Any]])
+            #expect(detections.map { $0["imageIndex"] as? Int } == [0, 1])
+            #expect(((detections[0]["detections"] as? [[String: Any]])?.first?["label"] as? String) == "meter")
+            #expect(detections[1]["detectionCount"] as? Int == 0)
+        }
+    }
+
     @Test func healthSaysWhatWasChecked() async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
