@@ -31,7 +31,40 @@ public enum IntakeAPI {
         router.add(middleware: ErrorShapeMiddleware())
         if let tokens { router.add(middleware: TokenMiddleware(check: tokens, uploads: uploads)) }
 
+        let submissions = Submissions(root: root)
+        let multipart = MultipartUpload(writer: writer, submissions: submissions, maxImages: Self.maxImagesPerJob)
+
+        /// Several files in one `multipart/form-data` body: one job of them all.
+        @Sendable func uploadForm(_ request: Request, _ context: BasicRequestContext, _ reader: MultipartReader) async throws -> Response {
+            let environment = URLQuery.decoded(context.parameters.get("env") ?? ""), meter = context.parameters.get("meter").map(URLQuery.decoded)
+            if let meter { try UploadTarget.check(meter, what: "meter name") }
+            let (submission, receipts) = try await multipart.receive(
+                request.body, reader: reader, environment: environment, meter: meter, environments: environments, ignoredSuffixes: ignoredSuffixes)
+            struct Image: Encodable {
+                let jobId, name, sha256: String
+                let bytes: Int
+            }
+            struct Accepted: Encodable {
+                let jobId, status, env: String
+                let meter: String?
+                let imageCount: Int
+                let images: [Image]
+            }
+            var response = try json(
+                Accepted(jobId: submission.id, status: "PENDING", env: environment, meter: meter, imageCount: receipts.count,
+                         images: receipts.map { Image(jobId: $0.job.rawValue, name: $0.target.name, sha256: $0.sha256, bytes: $0.bytes) }),
+                status: .accepted)
+            response.headers[.location] = "/v1/jobs/\(submission.id)"
+            return response
+        }
+
         @Sendable func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+            if let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/") {
+                guard let reader = MultipartReader(contentType: contentType) else {
+                    throw APIError.badRequest("bad_multipart", "a multipart body is multipart/form-data with a boundary of 1 to 70 characters")
+                }
+                return try await uploadForm(request, context, reader)
+            }
             let target = try UploadTarget(
                 environment: URLQuery.decoded(context.parameters.get("env") ?? ""), meter: context.parameters.get("meter").map(URLQuery.decoded),
                 name: request.uri.queryParameters.get("name"), environments: environments, ignoredSuffixes: ignoredSuffixes)
@@ -54,7 +87,6 @@ public enum IntakeAPI {
 
         addResumableUploads(to: router, uploads)
 
-        let submissions = Submissions(root: root)
         /// A job as the database, or failing that this server's pending uploads, know it; nil when neither does.
         @Sendable func view(_ id: JobID, _ database: Result<Database, APIError>) throws -> JobView? {
             if case .success(let database) = database, let row = try database.job(id: id.rawValue) {

@@ -136,7 +136,7 @@ final class ResumableUploads: Sendable {
         -> (upload: ResumableUpload, receipt: UploadReceipt)
     {
         let target = try UploadTarget(environment: environment, meter: meter, name: upload.name, environments: environments, ignoredSuffixes: [])
-        let receipt = try writer.place(partPath(id), as: UploadReceipt(job: id, target: target, sha256: try hash(id, length: upload.length), bytes: upload.length))
+        let receipt = try writer.place(partPath(id), as: UploadReceipt(job: id, target: target, sha256: try FileDigest.sha256(partPath(id), length: upload.length), bytes: upload.length))
         var placed = upload
         (placed.env, placed.meter, placed.placed) = (environment, meter, true)
         try save(placed, id)
@@ -243,23 +243,6 @@ final class ResumableUploads: Sendable {
         return true
     }
 
-    /// The SHA-256 of the whole part file.
-    private func hash(_ id: JobID, length: Int) throws(APIError) -> String {
-        let fd = open(partPath(id), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot open \(partPath(id))")) }
-        defer { close(fd) }
-        var stream = SHA256.Stream()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var total = 0
-        while total < length {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard count > 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot read \(partPath(id))")) }
-            buffer.withUnsafeBytes { stream.update(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
-            total += count
-        }
-        return stream.finish()
-    }
-
     private func save(_ upload: ResumableUpload, _ id: JobID) throws(APIError) {
         do {
             let encoded = try JSONEncoder().encode(upload)
@@ -304,4 +287,24 @@ extension HTTPFields.Element.Name {
     static let uploadOffset = Self("Upload-Offset")!
     static let uploadLength = Self("Upload-Length")!
     static let uploadMetadata = Self("Upload-Metadata")!
+}
+
+/// The SHA-256 of a file written in pieces (a resumable upload over several requests, or a part
+/// of a multipart body), read back once it is whole.
+enum FileDigest {
+    static func sha256(_ path: String, length: Int) throws(APIError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot open \(path)")) }
+        defer { close(fd) }
+        var stream = SHA256.Stream()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
+        while total < length {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot read \(path)")) }
+            buffer.withUnsafeBytes { stream.update(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+            total += count
+        }
+        return stream.finish()
+    }
 }

@@ -266,8 +266,9 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
-    /// Two images uploaded first (as the old presign step allowed), then made one job: the daemon
-    /// processes each, and the job answers COMPLETED with both images' detections.
+    /// Two images uploaded first (as the old presign step allowed), then made one job, and two
+    /// more sent as one form: the daemon processes each image, and each job answers COMPLETED with
+    /// both its images' detections.
     @Test(.enabled(if: hasCurl, "needs curl (scripts/install-deps.sh --test installs it)"))
     func uploadsMadeFirstAreProcessedAsOneJobOfSeveralImages() throws {
         let daemon = try DaemonHarness()
@@ -300,6 +301,17 @@ import Glibc
         let detections = try #require(view["detections"] as? [[String: Any]])
         #expect(detections.map { $0["imageUrl"] as? String } == uploads.map { "/v1/files/\($0)/derivative" }, "\(answer)")
         #expect(try daemon.database().job(id: uploads[1])?.status == .done)
+
+        // The same as one form of two files, as curl -F (or a browser) sends it.
+        let files = (0..<2).map { daemon.folder.write("form\($0).jpg", Photos.jpeg(width: 200, height: 150, seed: 940 + $0)) }
+        let form = try curl(["-F", "images=@\(files[0])", "-F", "images=@\(files[1])", "-F", "site=north", "\(server.url)/v1/inbox/prod"])
+        let formAnswer = try #require(try JSONSerialization.jsonObject(with: Data(form.utf8)) as? [String: Any], "\(form)")
+        let formJob = try #require(formAnswer["jobId"] as? String, "\(form)")
+        try daemon.waitForAll(4, timeout: 60)
+        let formView = try #require(try JSONSerialization.jsonObject(with: Data(try curl(["\(server.url)/v1/jobs/\(formJob)"]).utf8)) as? [String: Any])
+        #expect(formView["status"] as? String == "COMPLETED", "\(formView)")
+        #expect(formView["imageCount"] as? Int == 2)
+        #expect((formView["metadata"] as? [String: String])?["site"] == "north")
         #expect(daemon.stop() == 0)
     }
 

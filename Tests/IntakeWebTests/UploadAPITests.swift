@@ -504,6 +504,68 @@ import Glibc
         }
     }
 
+    /// Several files in one `multipart/form-data` request (a browser form, or the cloud API's
+    /// multi-file upload) are one job of several images; its other fields are the job's metadata.
+    @Test func aFormOfSeveralFilesIsOneJobOfSeveralImages() async throws {
+        let photos = [Photos.jpeg(width: 48, height: 32, seed: 21), PNGWriter(width: 20, height: 20, colorType: 2).encode(rows: (0..<20).map { y in (0..<60).map { UInt8(($0 * 7 + y * 13) % 256) } })]
+        let boundary = MultipartReaderTests.boundary
+        let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(boundary)"]
+        try await app().test(.router) { client in
+            let body = MultipartReaderTests.body([
+                (name: "files", filename: "one.jpg", content: photos[0]), (name: "site", filename: nil, content: Array("north".utf8)),
+                (name: "files", filename: "two.png", content: photos[1]),
+            ])
+            let job = try await client.execute(uri: "/v1/inbox/prod/MTR-4", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status == .accepted)
+                let answer = try object(response.body)
+                #expect(answer["imageCount"] as? Int == 2)
+                let images = try #require(answer["images"] as? [[String: Any]])
+                #expect(images.map { $0["name"] as? String } == ["one.jpg", "two.png"])
+                #expect(images.map { $0["sha256"] as? String } == photos.map { SHA256.hex(of: $0) })
+                return try #require(answer["jobId"] as? String)
+            }
+            #expect(Fixtures.readFile(root.inbox + "/prod/MTR-4/one.jpg") == photos[0])
+            #expect(Fixtures.readFile(root.inbox + "/prod/MTR-4/two.png") == photos[1])
+            #expect(FileManagerless.list(root.inbox + "/.intake-uploads").isEmpty)
+            try await client.execute(uri: "/v1/jobs/\(job)", method: .get) { response in
+                let view = try object(response.body)
+                #expect(view["status"] as? String == "PENDING" && view["imageCount"] as? Int == 2, "\(view)")
+                #expect((view["metadata"] as? [String: String])?["site"] == "north")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("gif", 415, "not_an_image"),
+        ("same names", 400, "duplicate_name"),
+        ("no file", 400, "no_files"),
+        ("cut short", 400, "bad_multipart"),
+        ("empty file", 400, "empty"),
+        ("hidden name", 400, "name_refused"),
+    ])
+    func aBadFormIsRefusedWholeSayingWhyAndLeavesNothing(what: String, status: Int, code: String) async throws {
+        let jpeg = Photos.jpeg(width: 16, height: 16, seed: 23)
+        let parts: [(name: String, filename: String?, content: [UInt8])] =
+            switch what {
+            case "gif": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "b.jpg", content: Self.body("gif"))]
+            case "same names": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "a.jpg", content: jpeg)]
+            case "no file": [(name: "site", filename: nil, content: Array("x".utf8))]
+            case "empty file": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "b.jpg", content: [])]
+            case "hidden name": [(name: "f", filename: ".a.jpg", content: jpeg)]
+            default: [(name: "f", filename: "a.jpg", content: jpeg)]
+            }
+        let body = MultipartReaderTests.body(parts, closed: what != "cut short")
+        let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(MultipartReaderTests.boundary)"]
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/inbox/prod", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status.code == status, "\(what)")
+                let error = try #require(try object(response.body)["error"] as? [String: Any])
+                #expect(error["code"] as? String == code, "\(what): \(error)")
+            }
+        }
+        #expect(inboxFiles.isEmpty, "\(what): \(inboxFiles)")
+    }
+
     @Test func healthSaysWhatWasChecked() async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in

@@ -1,0 +1,156 @@
+import Hummingbird
+import IntakeCodecs
+import IntakeCore
+import IntakePipeline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `multipart/form-data` upload to `/v1/inbox/ENV[/METER]`: every file part is one image and
+/// the request is one job of them all (a `Submission`), as a browser form or the cloud API's
+/// multi-file upload sends them. Each file is streamed to the upload folder, judged by its first
+/// bytes, and hashed once whole (read back while still in the page cache); the other fields are the job's metadata.
+/// Nothing is placed until the whole body has arrived and every file is good; a refusal leaves
+/// nothing behind.
+struct MultipartUpload {
+    static let maximumFields = 50
+    static let maximumFieldBytes = 4 << 10
+
+    let writer: InboxWriter
+    let submissions: Submissions
+    let maxImages: Int
+
+    /// One file received into the upload folder.
+    private struct Received {
+        let job: JobID
+        let path: String
+        let name: String
+        var bytes = 0
+        var sha256 = ""
+    }
+
+    func receive<Body: AsyncSequence>(
+        _ body: Body, reader: MultipartReader, environment: String, meter: String?, environments: [String], ignoredSuffixes: [String]
+    ) async throws(APIError) -> (submission: Submission, receipts: [UploadReceipt]) where Body.Element == ByteBuffer {
+        try UploadTarget.checkEnvironment(environment, environments)
+        try writer.admit()
+        defer { writer.release() }
+        do { try DurableFile.makeFolders(writer.uploadFolder, stage: .claim) } catch { throw InboxWriter.refusal(error) }
+
+        var reader = reader
+        var files: [Received] = []
+        var metadata: [String: String] = [:]
+        var field: (name: String, value: [UInt8])?
+        var file: (fd: Int32, head: [UInt8])?
+        // Whatever was received goes unless every file is placed.
+        var placed = false
+        defer {
+            if let file { close(file.fd) }
+            if !placed { for received in files { unlink(received.path) } }
+        }
+
+        func handle(_ event: MultipartReader.Event) throws(APIError) {
+            switch event {
+            case .part(let name, let filename?):
+                guard files.count < maxImages else { throw APIError.badRequest("too_many_files", "a request holds at most \(maxImages) files") }
+                let checked = try UploadTarget.checkedName(filename, ignoredSuffixes: ignoredSuffixes)
+                guard !files.contains(where: { $0.name == checked }) else {
+                    throw APIError.badRequest("duplicate_name", "two files are named \(checked), which one folder cannot hold")
+                }
+                _ = name
+                let job = JobID.make()
+                let path = "\(writer.uploadFolder)/\(job).part"
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot create \(path)")) }
+                files.append(Received(job: job, path: path, name: checked))
+                file = (fd, [])
+            case .part(let name, nil):
+                guard metadata.count < Self.maximumFields else { throw APIError.badRequest("too_many_fields", "a request holds at most \(Self.maximumFields) fields") }
+                field = (name, [])
+            case .content(let bytes):
+                if field != nil {
+                    field!.value += bytes
+                    guard field!.value.count <= Self.maximumFieldBytes else {
+                        throw APIError.badRequest("field_too_large", "the field \(field!.name) is over \(Self.maximumFieldBytes / 1024) KB")
+                    }
+                } else if file != nil {
+                    let index = files.count - 1
+                    guard files[index].bytes + bytes.count <= writer.maxBytes else { throw InboxWriter.tooLarge(writer.maxBytes) }
+                    if file!.head.count < Sniffer.headerLength {
+                        file!.head += bytes.prefix(Sniffer.headerLength - file!.head.count)
+                        if file!.head.count == Sniffer.headerLength { try InboxWriter.judge(file!.head) }
+                    }
+                    guard bytes.withUnsafeBytes({ Self.writeAll(file!.fd, $0) }) else {
+                        throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(files[index].path)"))
+                    }
+                    files[index].bytes += bytes.count
+                }
+            case .partEnd:
+                if let ended = field {
+                    metadata[ended.name] = String(decoding: ended.value, as: UTF8.self)
+                    field = nil
+                } else if let ended = file {
+                    file = nil
+                    let index = files.count - 1
+                    defer { close(ended.fd) }
+                    guard files[index].bytes > 0 else { throw APIError.badRequest("empty", "the file \(files[index].name) is empty") }
+                    if ended.head.count < Sniffer.headerLength { try InboxWriter.judge(ended.head) }
+                    guard fsync(ended.fd) == 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync \(files[index].path)")) }
+                    files[index].sha256 = try FileDigest.sha256(files[index].path, length: files[index].bytes)
+                }
+            }
+        }
+
+        do {
+            for try await buffer in body {
+                let events: [MultipartReader.Event]
+                do { events = try buffer.withUnsafeReadableBytes { bytes throws(MultipartReader.Malformed) in try reader.feed(bytes) } } catch {
+                    throw APIError.badRequest("bad_multipart", "the multipart body is malformed: \(error)")
+                }
+                for event in events { try handle(event) }
+            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.badRequest, "upload_broken", "the upload stopped before its end (\(error)); nothing was kept")
+        }
+        guard reader.isComplete else { throw APIError.badRequest("bad_multipart", "the multipart body ends before its closing boundary") }
+        guard !files.isEmpty else { throw APIError.badRequest("no_files", "the form holds no file") }
+
+        let submission = Submission(
+            id: JobID.make().rawValue, env: environment, meter: meter, metadata: metadata.isEmpty ? nil : metadata,
+            jobs: files.map(\.job.rawValue), names: files.map(\.name), createdAt: Int64(JobID.nowMilliseconds()))
+        // Recorded before the images are placed, so that none is ever a job its submission does not know.
+        try submissions.record(submission)
+        var receipts: [UploadReceipt] = []
+        do {
+            for received in files {
+                let target = try UploadTarget(
+                    environment: environment, meter: meter, name: received.name, environments: environments, ignoredSuffixes: ignoredSuffixes)
+                receipts.append(try writer.place(received.path, as: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes)))
+            }
+        } catch {
+            // Those placed are jobs of their own now; the rest are removed.
+            for received in files.dropFirst(receipts.count) { unlink(received.path) }
+            submissions.forget(submission.id)
+            placed = true
+            throw error
+        }
+        placed = true
+        return (submission, receipts)
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let written = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            done += written
+        }
+        return true
+    }
+}
