@@ -25,6 +25,10 @@ let package = Package(
         // `intake submit --url`: the HTTP client Hummingbird's tests already build.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The metrics registry of both processes and its Prometheus text (with swift-metrics, which
+        // Hummingbird's request metrics report to).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // C libraries behind walls: one system library target each, found through pkg-config.
@@ -65,6 +69,7 @@ let package = Package(
             dependencies: [
                 "IntakeCore", "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakeClassify", "IntakeMeter", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -82,6 +87,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
         .executableTarget(

@@ -62,6 +62,7 @@ public final class Daemon {
         logger.info("recovered", metadata: ["summary": "\(summary)", "queued": "\(queue.count)"])
 
         let metrics = DaemonMetrics()
+        metrics.prepare(environments: environments)
         let logger = self.logger
         let ledger = MeterLedger(databasePath: root.database)
         let committer = Committer(
@@ -74,13 +75,14 @@ public final class Daemon {
                 metrics.record(job)
                 Self.logOutcome(job, logger: logger)
             },
-            batchObserver: { metrics.commitBatchJobs.observe(Double($0)) },
+            batchObserver: { metrics.recordCommitBatch(jobs: $0) },
             moreWorkQueued: { queue.count > 0 })
         try committer.start(unfiled: unfiled)
         let meters = MeterStation(profilesFolder: Self.absolute(configuration.meters.profilesDir))
         let workers = WorkerPool(
             root: root, queue: queue, committer: committer, settings: settings, meters: meters, ledger: ledger,
-            meterPatterns: (configuration.meters.filenamePattern, configuration.meters.folderPattern), logger: logger)
+            meterPatterns: (configuration.meters.filenamePattern, configuration.meters.folderPattern), logger: logger,
+            onRetry: { metrics.recordRetry() })
         let workerCount = configuration.daemon.resolvedWorkerCount(coreCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         workers.start(count: workerCount)
 
@@ -104,7 +106,11 @@ public final class Daemon {
             metricsPath: root.metrics,
             interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger, everyTick: { requeuer.run() })
         let tickerThread = SystemThread(name: "intake-tick") { ticker.run() }
-        let server = startMetricsServer(metrics)
+        if let listen = configuration.daemon.metricsListen {
+            // intaked keeps no network: the key is read so that an older configuration still starts.
+            logger.warning("metrics_listen is ignored: intaked serves nothing; intake serve answers its metrics on /metrics",
+                           metadata: ["metrics_listen": "\(listen)"])
+        }
 
         notifier.ready(status: "watching \(environments.map { "inbox/\($0)" }.joined(separator: ", ")) with \(workerCount) workers")
         logger.info("intaked started", metadata: ["root": "\(root.path)", "workers": "\(workerCount)", "pid": "\(getpid())"])
@@ -125,7 +131,6 @@ public final class Daemon {
         committer.stop()
         ticker.stop()
         tickerThread.join()
-        server?.stop()
         logger.info("intaked stopped", metadata: ["left_in_spool": "\(queue.count + busy)"])
     }
 
@@ -166,19 +171,6 @@ public final class Daemon {
         let cwd = getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
         let relative = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
         return relative.isEmpty || relative == "." ? cwd : cwd + "/" + relative
-    }
-
-    private func startMetricsServer(_ metrics: DaemonMetrics) -> MetricsHTTPServer? {
-        guard let listen = configuration.daemon.metricsListen else { return nil }
-        let server = MetricsHTTPServer { metrics.registry.render() }
-        do {
-            let port = try server.start(host: listen.host, port: listen.port)
-            logger.info("serving metrics", metadata: ["address": "\(listen.host):\(port)"])
-            return server
-        } catch {
-            logger.error("cannot serve metrics; metrics.prom is still written", metadata: ["error": "\(error)"])
-            return nil
-        }
     }
 
     // MARK: signals

@@ -19,8 +19,8 @@ public enum IntakeAPI {
     }
 
     /// `tokens`, when given, are asked of every request (see `TokenMiddleware`).
-    static func router(root: StateRoot, configuration: IntakeConfiguration, events: JobEvents, tokens: TokenCheck? = nil)
-        -> Router<BasicRequestContext>
+    static func router(root: StateRoot, configuration: IntakeConfiguration, events: JobEvents, tokens: TokenCheck? = nil,
+                       metrics: ServeMetrics = ServeMetrics()) -> Router<BasicRequestContext>
     {
         let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes, maxConcurrent: configuration.web.maxConcurrentUploads)
         _ = writer.sweepLeftovers()
@@ -28,6 +28,7 @@ public enum IntakeAPI {
         let ignoredSuffixes = configuration.watch.ignoreSuffixes
         let uploads = ResumableUploads(writer: writer, environments: environments, ignoredSuffixes: ignoredSuffixes)
         let router = Router()
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorShapeMiddleware())
         if let tokens { router.add(middleware: TokenMiddleware(check: tokens, uploads: uploads)) }
 
@@ -40,6 +41,7 @@ public enum IntakeAPI {
             if let meter { try UploadTarget.check(meter, what: "meter name") }
             let (submission, receipts) = try await multipart.receive(
                 request.body, reader: reader, environment: environment, meter: meter, environments: environments, ignoredSuffixes: ignoredSuffixes)
+            for receipt in receipts { metrics.tookUpload("form", bytes: receipt.bytes) }
             struct Image: Encodable {
                 let jobId, name, sha256: String
                 let bytes: Int
@@ -70,6 +72,7 @@ public enum IntakeAPI {
                 name: request.uri.queryParameters.get("name"), environments: environments, ignoredSuffixes: ignoredSuffixes)
             let declared = request.headers[.contentLength].flatMap { Int($0) }
             let receipt = try await writer.receive(request.body, declaredLength: declared, into: target)
+            metrics.tookUpload("body", bytes: receipt.bytes)
             struct Accepted: Encodable {
                 let jobId, status, env, name, sha256: String
                 let meter: String?
@@ -85,7 +88,7 @@ public enum IntakeAPI {
         router.post("/v1/inbox/:env", use: upload)
         router.post("/v1/inbox/:env/:meter", use: upload)
 
-        addResumableUploads(to: router, uploads)
+        addResumableUploads(to: router, uploads, metrics: metrics)
 
         /// A job as the database, or failing that this server's pending uploads, know it; nil when neither does.
         @Sendable func view(_ id: JobID, _ database: Result<Database, APIError>) throws -> JobView? {
@@ -142,6 +145,7 @@ public enum IntakeAPI {
                 submissions.forget(submission.id)
                 throw error
             }
+            for receipt in receipts { metrics.tookUpload("resumable", bytes: receipt.bytes) }
             struct Accepted: Encodable {
                 let jobId, status, env: String
                 let meter: String?
@@ -213,6 +217,12 @@ public enum IntakeAPI {
 
         Page.add(to: router, environments: environments)
 
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text(daemonMetricsAt: root.metrics))))
+        }
+
         router.get("/healthz") { _, _ -> Response in
             struct Health: Encodable { let database: String, inbox: String }
             var problems: [String] = []
@@ -232,7 +242,7 @@ public enum IntakeAPI {
     }
 
     /// tus 1.0 (core and creation) on `/v1/uploads`: see `ResumableUploads`.
-    private static func addResumableUploads(to router: Router<BasicRequestContext>, _ uploads: ResumableUploads) {
+    private static func addResumableUploads(to router: Router<BasicRequestContext>, _ uploads: ResumableUploads, metrics: ServeMetrics) {
         @Sendable func tusHeaders(_ upload: ResumableUpload? = nil) -> HTTPFields {
             var headers: HTTPFields = [.tusResumable: ResumableUploads.version, .cacheControl: "no-store"]
             if let upload {
@@ -278,8 +288,10 @@ public enum IntakeAPI {
         router.patch("/v1/uploads/:id") { request, context -> Response in
             try checkVersion(request)
             let id = context.parameters.get("id") ?? ""
-            let upload = try await uploads.append(
-                id, offset: request.headers[.uploadOffset], contentType: request.headers[.contentType], body: request.body)
+            let offset = request.headers[.uploadOffset]
+            let upload = try await uploads.append(id, offset: offset, contentType: request.headers[.contentType], body: request.body)
+            // Counted once: by the request that brought its last byte (and placed it).
+            if upload.placed, let sent = offset.flatMap({ Int($0) }), sent < upload.length { metrics.tookUpload("resumable", bytes: upload.length) }
             var headers = tusHeaders(upload)
             // Once whole, the file is in the inbox and the job is known by the upload's id.
             if upload.placed { headers[.location] = "/v1/jobs/\(id)" }

@@ -52,7 +52,9 @@ public struct WebServer: Sendable {
 
     public func run() async throws {
         let events = JobEvents(root: root, idleTimeoutSeconds: configuration.web.idleTimeoutSeconds)
-        let router = IntakeAPI.router(root: root, configuration: configuration, events: events, tokens: tokens)
+        let metrics = ServeMetrics()
+        metrics.bootstrap()
+        let router = IntakeAPI.router(root: root, configuration: configuration, events: events, tokens: tokens, metrics: metrics)
 
         let logger = self.logger
         let idle = configuration.web.idleTimeoutSeconds

@@ -93,6 +93,17 @@ import Glibc
 
         let health = try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(server.url)/healthz"])
         #expect(health == "200")
+
+        // /metrics: this server's own (its uploads, its requests) and the daemon's, which has no network.
+        var metrics = ""
+        try daemon.waitUntil("the daemon's metrics show its jobs on /metrics", timeout: 20) {
+            metrics = (try? curl(["\(server.url)/metrics"])) ?? ""
+            return metrics.contains(#"intake_jobs_total{env="prod",outcome="done"} 1"#)
+        }
+        for line in [#"intake_serve_uploads_total{kind="body"} 2"#, "intake_daemon_metrics_age_seconds", "# TYPE intake_queue_depth gauge",
+                     "http_server_request_duration_bucket{http_route=\"/v1/inbox/{env}\""] {
+            #expect(metrics.contains(line), "/metrics lacks \(line):\n\(metrics)")
+        }
         #expect(daemon.stop() == 0)
     }
 
@@ -354,6 +365,8 @@ import Glibc
         let id = try #require(field("jobId", in: accepted), "\(accepted)")
         #expect(try status(["-H", "Authorization: Bearer \(ci)", "\(url)/v1/jobs/\(id)"]) == "403", "an upload-only token read")
         #expect(try status(["-H", "Authorization: Bearer \(reader)", "\(url)/v1/jobs/\(id)"]) == "200")
+        #expect(try status(["-H", "Authorization: Bearer \(ci)", "\(url)/metrics"]) == "403", "an upload-only token read the metrics")
+        #expect(try status(["-H", "Authorization: Bearer \(reader)", "\(url)/metrics"]) == "200")
         #expect(try status(["\(url)/healthz"]) == "200")
 
         // A resumable upload takes the right to upload where its metadata says, and so does every

@@ -34,7 +34,7 @@ final class Ticker: Sendable {
         self.interval = interval
         self.notifier = notifier
         self.logger = logger
-        metricsOutage = Outage("metrics.prom cannot be written", meanwhile: "the metrics are still served if metrics_listen is set", logger: logger)
+        metricsOutage = Outage("metrics.prom cannot be written", meanwhile: "intake serve's /metrics shows the last metrics written", logger: logger)
     }
 
     func run() {
@@ -69,7 +69,7 @@ final class Ticker: Sendable {
         metrics.sample(queue: queue, watcher: watcher, environments: environments)
         metrics.sample(space: space, committer: committer)
         do {
-            try MetricsFile.write(metrics.registry.render(), to: metricsPath)
+            try MetricsFile.write(metrics.render(), to: metricsPath)
             metricsOutage.recovered()
         } catch {
             metricsOutage.failed("\(error)")

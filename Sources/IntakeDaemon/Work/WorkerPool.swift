@@ -24,6 +24,8 @@ final class WorkerPool: Sendable {
     private let finished = Condition()
     private let threads = Mutex<[SystemThread]>([])
     private let meters: MeterStation
+    /// Told of each attempt that failed for a passing reason and will run again (a metric).
+    private let onRetry: @Sendable () -> Void
     private let ledger: MeterLedger
     /// `meters.filename_pattern` and `meters.folder_pattern`, which each worker compiles for itself.
     private let meterPatterns: (filename: String?, folder: String?)
@@ -31,7 +33,8 @@ final class WorkerPool: Sendable {
     private let writeOutage: Outage
 
     init(root: StateRoot, queue: JobQueue, committer: Committer, settings: SharedSettings, meters: MeterStation, ledger: MeterLedger,
-         meterPatterns: (filename: String?, folder: String?), logger: Logger) {
+         meterPatterns: (filename: String?, folder: String?), logger: Logger, onRetry: @escaping @Sendable () -> Void = {}) {
+        self.onRetry = onRetry
         self.meters = meters
         self.ledger = ledger
         self.meterPatterns = meterPatterns
@@ -123,6 +126,7 @@ final class WorkerPool: Sendable {
                 var retry = job
                 retry.attempt += 1
                 committer.post(.retried(job, error, startedAt: startedAt, finishedAt: finishedAt))
+                onRetry()
                 let delay = settings.backoff(after: job.attempt)
                 logger.notice(
                     "job will be retried",
