@@ -51,6 +51,7 @@ bench: release bench/out/floor
 	$(BENCH_VENV)/bin/python bench/make_images.py
 	python3 bench/compare.py
 	python3 bench/daemon.py
+	python3 bench/web.py
 
 bench/out/floor: bench/floor.c
 	@scripts/install-deps.sh --bench
