@@ -35,58 +35,7 @@ public enum IntakeAPI {
         let submissions = Submissions(root: root)
         let multipart = MultipartUpload(writer: writer, submissions: submissions, maxImages: Self.maxImagesPerJob)
 
-        /// Several files in one `multipart/form-data` body: one job of them all.
-        @Sendable func uploadForm(_ request: Request, _ context: BasicRequestContext, _ reader: MultipartReader) async throws -> Response {
-            let environment = URLQuery.decoded(context.parameters.get("env") ?? ""), meter = context.parameters.get("meter").map(URLQuery.decoded)
-            if let meter { try UploadTarget.check(meter, what: "meter name") }
-            let (submission, receipts) = try await multipart.receive(
-                request.body, reader: reader, environment: environment, meter: meter, environments: environments, ignoredSuffixes: ignoredSuffixes)
-            for receipt in receipts { metrics.tookUpload("form", bytes: receipt.bytes) }
-            struct Image: Encodable {
-                let jobId, name, sha256: String
-                let bytes: Int
-            }
-            struct Accepted: Encodable {
-                let jobId, status, env: String
-                let meter: String?
-                let imageCount: Int
-                let images: [Image]
-            }
-            var response = try json(
-                Accepted(jobId: submission.id, status: "PENDING", env: environment, meter: meter, imageCount: receipts.count,
-                         images: receipts.map { Image(jobId: $0.job.rawValue, name: $0.target.name, sha256: $0.sha256, bytes: $0.bytes) }),
-                status: .accepted)
-            response.headers[.location] = "/v1/jobs/\(submission.id)"
-            return response
-        }
-
-        @Sendable func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-            if let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/") {
-                guard let reader = MultipartReader(contentType: contentType) else {
-                    throw APIError.badRequest("bad_multipart", "a multipart body is multipart/form-data with a boundary of 1 to 70 characters")
-                }
-                return try await uploadForm(request, context, reader)
-            }
-            let target = try UploadTarget(
-                environment: URLQuery.decoded(context.parameters.get("env") ?? ""), meter: context.parameters.get("meter").map(URLQuery.decoded),
-                name: request.uri.queryParameters.get("name"), environments: environments, ignoredSuffixes: ignoredSuffixes)
-            let declared = request.headers[.contentLength].flatMap { Int($0) }
-            let receipt = try await writer.receive(request.body, declaredLength: declared, into: target)
-            metrics.tookUpload("body", bytes: receipt.bytes)
-            struct Accepted: Encodable {
-                let jobId, status, env, name, sha256: String
-                let meter: String?
-                let bytes: Int
-            }
-            var response = try json(
-                Accepted(jobId: receipt.job.rawValue, status: "PENDING", env: target.environment, name: target.name, sha256: receipt.sha256,
-                         meter: target.meter, bytes: receipt.bytes),
-                status: .accepted)
-            response.headers[.location] = "/v1/jobs/\(receipt.job)"
-            return response
-        }
-        router.post("/v1/inbox/:env", use: upload)
-        router.post("/v1/inbox/:env/:meter", use: upload)
+        addInboxUploads(to: router, writer: writer, multipart: multipart, metrics: metrics, environments: environments, ignoredSuffixes: ignoredSuffixes)
 
         addResumableUploads(to: router, uploads, metrics: metrics)
 
@@ -239,6 +188,65 @@ public enum IntakeAPI {
             return try json(Health(database: database, inbox: inbox), status: problems.isEmpty ? .ok : .serviceUnavailable)
         }
         return router
+    }
+
+    /// `POST /v1/inbox/ENV[/METER]`: one image as the body (`?name=FILE`), or several as a form.
+    private static func addInboxUploads(
+        to router: Router<BasicRequestContext>, writer: InboxWriter, multipart: MultipartUpload, metrics: ServeMetrics,
+        environments: [String], ignoredSuffixes: [String]
+    ) {
+        /// Several files in one `multipart/form-data` body: one job of them all.
+        @Sendable func uploadForm(_ request: Request, _ context: BasicRequestContext, _ reader: MultipartReader) async throws -> Response {
+            let environment = URLQuery.decoded(context.parameters.get("env") ?? ""), meter = context.parameters.get("meter").map(URLQuery.decoded)
+            if let meter { try UploadTarget.check(meter, what: "meter name") }
+            let (submission, receipts) = try await multipart.receive(
+                request.body, reader: reader, environment: environment, meter: meter, environments: environments, ignoredSuffixes: ignoredSuffixes)
+            for receipt in receipts { metrics.tookUpload("form", bytes: receipt.bytes) }
+            struct Image: Encodable {
+                let jobId, name, sha256: String
+                let bytes: Int
+            }
+            struct Accepted: Encodable {
+                let jobId, status, env: String
+                let meter: String?
+                let imageCount: Int
+                let images: [Image]
+            }
+            var response = try json(
+                Accepted(jobId: submission.id, status: "PENDING", env: environment, meter: meter, imageCount: receipts.count,
+                         images: receipts.map { Image(jobId: $0.job.rawValue, name: $0.target.name, sha256: $0.sha256, bytes: $0.bytes) }),
+                status: .accepted)
+            response.headers[.location] = "/v1/jobs/\(submission.id)"
+            return response
+        }
+
+        @Sendable func upload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+            if let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/") {
+                guard let reader = MultipartReader(contentType: contentType) else {
+                    throw APIError.badRequest("bad_multipart", "a multipart body is multipart/form-data with a boundary of 1 to 70 characters")
+                }
+                return try await uploadForm(request, context, reader)
+            }
+            let target = try UploadTarget(
+                environment: URLQuery.decoded(context.parameters.get("env") ?? ""), meter: context.parameters.get("meter").map(URLQuery.decoded),
+                name: request.uri.queryParameters.get("name"), environments: environments, ignoredSuffixes: ignoredSuffixes)
+            let declared = request.headers[.contentLength].flatMap { Int($0) }
+            let receipt = try await writer.receive(request.body, declaredLength: declared, into: target)
+            metrics.tookUpload("body", bytes: receipt.bytes)
+            struct Accepted: Encodable {
+                let jobId, status, env, name, sha256: String
+                let meter: String?
+                let bytes: Int
+            }
+            var response = try json(
+                Accepted(jobId: receipt.job.rawValue, status: "PENDING", env: target.environment, name: target.name, sha256: receipt.sha256,
+                         meter: target.meter, bytes: receipt.bytes),
+                status: .accepted)
+            response.headers[.location] = "/v1/jobs/\(receipt.job)"
+            return response
+        }
+        router.post("/v1/inbox/:env", use: upload)
+        router.post("/v1/inbox/:env/:meter", use: upload)
     }
 
     /// tus 1.0 (core and creation) on `/v1/uploads`: see `ResumableUploads`.
