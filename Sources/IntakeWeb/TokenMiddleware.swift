@@ -21,7 +21,13 @@ struct TokenMiddleware: RouterMiddleware {
             error.headers[.wwwAuthenticate] = "Bearer"
             throw error
         }
-        func mayUpload(to environment: String) throws(APIError) {
+        /// `nil`: an upload that goes nowhere yet (its job gives it a destination), which takes the
+        /// right to upload somewhere.
+        func mayUpload(to environment: String?) throws(APIError) {
+            guard let environment else {
+                guard !token.environments.isEmpty else { throw APIError(.forbidden, "forbidden", "token \(token.name) may not upload") }
+                return
+            }
             guard token.environments.contains(environment) else {
                 throw APIError(.forbidden, "forbidden", "token \(token.name) may not upload to \(environment)")
             }
@@ -31,22 +37,20 @@ struct TokenMiddleware: RouterMiddleware {
         } else if path == "/v1/uploads" {
             // Creating an upload names its environment in its metadata; asking what the server speaks needs no more.
             if request.method == .post {
-                try mayUpload(to: (try? ResumableUploads.metadata(request.headers[.uploadMetadata] ?? ""))?["env"] ?? "")
+                let metadata = (try? ResumableUploads.metadata(request.headers[.uploadMetadata] ?? "")) ?? [:]
+                try mayUpload(to: metadata["env"])
             }
         } else if path.hasPrefix("/v1/uploads/") {
             // Appending to an upload, or asking how far it is, takes the right to upload where it goes
             // (one that does not exist is answered 404 by its route); one that goes nowhere yet, the
             // right to upload somewhere.
-            if let upload = try? uploads.state(String(path.dropFirst("/v1/uploads/".count))) {
-                if let environment = upload.upload.env { try mayUpload(to: environment) } else if token.environments.isEmpty {
-                    throw APIError(.forbidden, "forbidden", "token \(token.name) may not upload")
-                }
-            }
+            if let upload = try? uploads.state(String(path.dropFirst("/v1/uploads/".count))) { try mayUpload(to: upload.upload.env) }
         } else if request.method == .post, path == "/v1/jobs" {
             // The destination is in the body: read here (it is small) and handed on whole.
             var request = request
             let body = try await request.collectBody(upTo: 256 << 10)
             struct Destination: Decodable { let env: String }
+            // A body without one is refused by the route, after this says what the token may do.
             try mayUpload(to: (try? JSONDecoder().decode(Destination.self, from: Data(body.readableBytesView)))?.env ?? "")
             return try await next(request, context)
         } else if !token.mayRead {
