@@ -73,17 +73,23 @@ public enum WholeFile {
     }
 
     private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(Failure) {
-        let failure: Int32? = bytes.withUnsafeBytes { buffer in
-            var written = 0
-            while written < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { return errno }
-                if n == 0 { return EIO }
-                written += n
+        if let failure = bytes.withUnsafeBytes({ writeAll($0, to: fd) }) { throw Failure(path: path, operation: "write", code: failure) }
+    }
+
+    /// Writes all of `buffer` to `fd`, through short writes and interruptions; the error number
+    /// when it cannot (also left in `errno`), nil once everything is written.
+    public static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) -> Int32? {
+        var written = 0
+        while written < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return errno }
+            if n == 0 {
+                errno = EIO
+                return EIO
             }
-            return nil
+            written += n
         }
-        if let failure { throw Failure(path: path, operation: "write", code: failure) }
+        return nil
     }
 }

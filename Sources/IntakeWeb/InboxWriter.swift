@@ -218,15 +218,7 @@ private struct PartFile: ~Copyable {
     }
 
     mutating func append(_ data: UnsafeRawBufferPointer) throws(APIError) {
-        var offset = 0
-        while offset < data.count {
-            let written = write(fd, data.baseAddress! + offset, data.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(path)"))
-            }
-            offset += written
-        }
+        guard WholeFile.writeAll(data, to: fd) == nil else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(path)")) }
         bytes += data.count
     }
 

@@ -83,15 +83,20 @@ public enum IntakeAPI {
             guard (1...Self.maxImagesPerJob).contains(submitted.uploads.count) else {
                 throw APIError.badRequest("bad_uploads", "a job has 1 to \(Self.maxImagesPerJob) uploads")
             }
-            let submission = Submission(
-                id: JobID.make().rawValue, env: submitted.env, meter: submitted.meter, metadata: submitted.metadata, jobs: submitted.uploads,
-                names: try submitted.uploads.map { try uploads.state($0).upload.name }, createdAt: Int64(JobID.nowMilliseconds()))
-            // Recorded before the images are placed, so that none is ever a job its submission does not know.
-            try UploadTarget.checkEnvironment(submitted.env, environments)
-            try submissions.record(submission)
+            let job = JobID.make().rawValue
+            var recorded = false
             let receipts: [UploadReceipt]
-            do { receipts = try uploads.placeHeld(submitted.uploads, environment: submitted.env, meter: submitted.meter) } catch {
-                submissions.forget(submission.id)
+            do {
+                // Recorded once every upload is checked and before any is placed, so that none is
+                // ever a job its submission does not know.
+                receipts = try uploads.placeHeld(submitted.uploads, environment: submitted.env, meter: submitted.meter) { names throws(APIError) in
+                    try submissions.record(Submission(
+                        id: job, env: submitted.env, meter: submitted.meter, metadata: submitted.metadata, jobs: submitted.uploads,
+                        names: names, createdAt: Int64(JobID.nowMilliseconds())))
+                    recorded = true
+                }
+            } catch {
+                if recorded { submissions.forget(job) }
                 throw error
             }
             for receipt in receipts { metrics.tookUpload("resumable", bytes: receipt.bytes) }
@@ -102,10 +107,10 @@ public enum IntakeAPI {
                 let images: [String]
             }
             var response = try json(
-                Accepted(jobId: submission.id, status: "PENDING", env: submitted.env, meter: submitted.meter, imageCount: receipts.count,
+                Accepted(jobId: job, status: "PENDING", env: submitted.env, meter: submitted.meter, imageCount: receipts.count,
                          images: receipts.map(\.job.rawValue)),
                 status: .accepted)
-            response.headers[.location] = "/v1/jobs/\(submission.id)"
+            response.headers[.location] = "/v1/jobs/\(job)"
             return response
         }
 

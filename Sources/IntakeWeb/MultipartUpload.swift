@@ -52,13 +52,12 @@ struct MultipartUpload {
 
         func handle(_ event: MultipartReader.Event) throws(APIError) {
             switch event {
-            case .part(let name, let filename?):
+            case .part(_, let filename?):
                 guard files.count < maxImages else { throw APIError.badRequest("too_many_files", "a request holds at most \(maxImages) files") }
                 let checked = try UploadTarget.checkedName(filename, ignoredSuffixes: ignoredSuffixes)
                 guard !files.contains(where: { $0.name == checked }) else {
                     throw APIError.badRequest("duplicate_name", "two files are named \(checked), which one folder cannot hold")
                 }
-                _ = name
                 let job = JobID.make()
                 let path = "\(writer.uploadFolder)/\(job).part"
                 let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -81,7 +80,7 @@ struct MultipartUpload {
                         file!.head += bytes.prefix(Sniffer.headerLength - file!.head.count)
                         if file!.head.count == Sniffer.headerLength { try InboxWriter.judge(file!.head) }
                     }
-                    guard bytes.withUnsafeBytes({ Self.writeAll(file!.fd, $0) }) else {
+                    guard bytes.withUnsafeBytes({ WholeFile.writeAll($0, to: file!.fd) }) == nil else {
                         throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(files[index].path)"))
                     }
                     files[index].bytes += bytes.count
@@ -139,18 +138,5 @@ struct MultipartUpload {
         }
         placed = true
         return (submission, receipts)
-    }
-
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var done = 0
-        while done < bytes.count {
-            let written = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            done += written
-        }
-        return true
     }
 }

@@ -145,8 +145,10 @@ final class ResumableUploads: Sendable {
 
     /// Places uploads that were made without a destination, each whole and not yet placed, into
     /// `environment[/meter]`: the images of one job (`POST /v1/jobs`). Everything is checked
-    /// before the first is placed; the receipts come back in the order given.
-    func placeHeld(_ texts: [String], environment: String, meter: String?) throws(APIError) -> [UploadReceipt] {
+    /// before the first is placed, and `beforePlacing` is told the uploads' file names between
+    /// the two (to record the job that groups them); the receipts come back in the order given.
+    func placeHeld(_ texts: [String], environment: String, meter: String?,
+                   beforePlacing: (_ names: [String]) throws(APIError) -> Void) throws(APIError) -> [UploadReceipt] {
         try UploadTarget.checkEnvironment(environment, environments)
         if let meter { try UploadTarget.check(meter, what: "meter name") }
         guard Set(texts).count == texts.count else { throw APIError.badRequest("duplicate_upload", "an upload is named twice") }
@@ -173,6 +175,7 @@ final class ResumableUploads: Sendable {
         guard Set(held.map(\.upload.name)).count == held.count else {
             throw APIError.badRequest("duplicate_name", "two of the uploads have the same file name, which one folder cannot hold")
         }
+        try beforePlacing(held.map(\.upload.name))
         var receipts: [UploadReceipt] = []
         for (id, upload) in held { receipts.append(try place(id, upload, environment: environment, meter: meter).receipt) }
         return receipts
@@ -199,8 +202,7 @@ final class ResumableUploads: Sendable {
                     offset = upload.offset
                     break
                 }
-                let written = buffer.withUnsafeReadableBytes { bytes in Self.writeAll(fd, bytes) }
-                guard written else {
+                guard buffer.withUnsafeReadableBytes({ WholeFile.writeAll($0, to: fd) }) == nil else {
                     failure = InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(path)"))
                     break
                 }
@@ -228,19 +230,6 @@ final class ResumableUploads: Sendable {
         try save(saved, id)
         if let failure { throw failure }
         return offset
-    }
-
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var done = 0
-        while done < bytes.count {
-            let written = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            done += written
-        }
-        return true
     }
 
     private func save(_ upload: ResumableUpload, _ id: JobID) throws(APIError) {
