@@ -81,6 +81,8 @@ install: release
 	install -d $(DESTDIR)$(PREFIX)/share/doc/intake
 	install -m 0755 .build/release/intaked .build/release/intake $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/intake/README.md
+	@# Monitoring examples, for Prometheus's rule_files and Grafana's dashboard import.
+	install -m 0644 etc/prometheus/intake-rules.yml etc/grafana/intake-dashboard.json $(DESTDIR)$(PREFIX)/share/doc/intake/
 	@# The models go beside the configuration (profiles_dir = "meters"), replaced by each install;
 	@# the profiles there are the administrator's.
 	install -d $(DESTDIR)/etc/intake/meters

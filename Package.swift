@@ -45,7 +45,7 @@ let package = Package(
 
         // What every module shares and nothing else owns: the state root's layout, job ids, time
         // formatting, safe names, CSV, errno text.
-        .target(name: "IntakeCore", swiftSettings: swiftSettings),
+        .target(name: "IntakeCore", dependencies: ["CLinux"], swiftSettings: swiftSettings),
         .target(name: "IntakeConfig", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeCodecs",
@@ -68,11 +68,16 @@ let package = Package(
             name: "IntakeDaemon",
             dependencies: [
                 "IntakeCore", "IntakePipeline", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakeClassify", "IntakeMeter", "CLinux",
+                "IntakeRetention",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
+        // `[retention]`: pruning and archiving expired jobs, for intaked and `intake prune`.
+        .target(
+            name: "IntakeRetention", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakePipeline"],
+            swiftSettings: swiftSettings),
         .target(
             name: "IntakeReports", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig"],
             swiftSettings: swiftSettings),
@@ -95,7 +100,7 @@ let package = Package(
             name: "intake",
             dependencies: [
                 "IntakeCore", "IntakePipeline", "IntakeConfig", "IntakeReports", "IntakeStore", "IntakeClassify", "IntakeMeter", "IntakeCodecs",
-                "IntakeWeb",
+                "IntakeWeb", "IntakeRetention",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,7 +142,10 @@ let package = Package(
         .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeCore", "IntakeStore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IntakeDaemonTests", dependencies: ["IntakeCore", "IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"],
+            name: "IntakeRetentionTests", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakeRetention", "IntakeTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntakeDaemonTests", dependencies: ["IntakeCore", "IntakeDaemon", "IntakeStore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "IntakeConfig", "IntakeMeter"],
             swiftSettings: swiftSettings),
         // The slow ones: real intaked processes fed, killed and starved of disk, the corpus sweep.
         // `swift test --skip IntakeSystemTests` runs the rest in seconds; `make test` runs all.

@@ -1,3 +1,5 @@
+import IntakeCore
+
 /// A classifier program the operator configures, run once per image: it is given the original
 /// and the derivative and answers labels as JSON on its standard output.
 ///

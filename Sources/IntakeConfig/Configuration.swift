@@ -23,6 +23,10 @@ public struct IntakeConfiguration: Sendable, Equatable {
     public var classify: Classify
     /// `[web]`: `intake serve`, the upload and job API.
     public var web: Web
+    /// `[retention]`: how long finished jobs are kept.
+    public var retention: Retention
+    /// `[alerts]`: the command told of events worth a person's attention.
+    public var alerts: Alerts
 
     /// The configuration used when the file sets nothing.
     public static let defaults = IntakeConfiguration()
@@ -44,7 +48,9 @@ public struct IntakeConfiguration: Sendable, Equatable {
         watch: Watch = Watch(),
         meters: Meters = Meters(),
         classify: Classify = Classify(),
-        web: Web = Web()
+        web: Web = Web(),
+        retention: Retention = Retention(),
+        alerts: Alerts = Alerts()
     ) {
         self.daemon = daemon
         self.environments = environments
@@ -56,6 +62,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
         self.meters = meters
         self.classify = classify
         self.web = web
+        self.retention = retention
+        self.alerts = alerts
     }
 
     /// `[web]`: `intake serve`, which takes uploads into the inbox and answers from the database.

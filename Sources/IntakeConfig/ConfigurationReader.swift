@@ -35,10 +35,13 @@ extension IntakeConfiguration {
         let meters = try Meters(reading: root.section("meters"))
         let classify = try Classify(reading: root.section("classify"))
         let web = try Web(reading: root.section("web"))
+        let retention = try Retention(reading: root.section("retention"), environments: environments.map(\.name))
+        let alerts = try Alerts(reading: root.section("alerts"))
         try root.rejectUnknownKeys()
         return IntakeConfiguration(
             daemon: daemon, environments: environments, queue: queue, limits: limits,
-            retry: retry, derive: derive, watch: watch, meters: meters, classify: classify, web: web)
+            retry: retry, derive: derive, watch: watch, meters: meters, classify: classify, web: web,
+            retention: retention, alerts: alerts)
     }
 
     /// `[environments.<name>]` tables; without an `[environments]` table, the default pair.

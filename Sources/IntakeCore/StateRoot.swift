@@ -18,6 +18,10 @@ public struct StateRoot: Sendable {
     public var spoolSidecars: String { path + "/spool/sidecars" }
     /// Where `intake retry` hands failed originals back to the daemon.
     public var spoolRequeue: String { path + "/spool/requeue" }
+    /// Where a batch of pruning keeps its journal.
+    public var spoolPrune: String { path + "/spool/prune" }
+    /// Held while a batch of pruning runs, and while `intake retry` sends a dead letter back.
+    public var pruneLock: String { path + "/spool/prune.lock" }
     public var processed: String { path + "/processed" }
     public var augmented: String { path + "/augmented" }
     public var failed: String { path + "/failed" }

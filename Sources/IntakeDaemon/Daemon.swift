@@ -3,6 +3,7 @@ public import Logging
 import IntakeMeter
 import IntakePipeline
 import IntakeStore
+import IntakeRetention
 import Synchronization
 import IntakeCore
 
@@ -46,7 +47,7 @@ public final class Daemon {
     }
 
     public func run() throws(DaemonError) {
-        let root = StateRoot(path: Self.absolute(rootOverride ?? configuration.daemon.root))
+        let root = StateRoot(path: AbsolutePath.resolving(rootOverride ?? configuration.daemon.root))
         let environments = configuration.environments.map(\.name)
         for folder in root.folders(environments: environments) {
             do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw DaemonError("cannot create \(folder): \(error.reason)") }
@@ -64,6 +65,9 @@ public final class Daemon {
         let metrics = DaemonMetrics()
         metrics.prepare(environments: environments)
         let logger = self.logger
+        let alerter = Alerter(settings: configuration.alerts, logger: logger)
+        let alertWatch = AlertWatch(alerter: alerter, settings: configuration.alerts)
+        alerter.start()
         let ledger = MeterLedger(databasePath: root.database)
         let committer = Committer(
             root: root, logger: logger,
@@ -74,11 +78,12 @@ public final class Daemon {
                 }
                 metrics.record(job)
                 Self.logOutcome(job, logger: logger)
+                alertWatch.observe(job)
             },
             batchObserver: { metrics.recordCommitBatch(jobs: $0) },
             moreWorkQueued: { queue.count > 0 })
         try committer.start(unfiled: unfiled)
-        let meters = MeterStation(profilesFolder: Self.absolute(configuration.meters.profilesDir))
+        let meters = MeterStation(profilesFolder: AbsolutePath.resolving(configuration.meters.profilesDir))
         let workers = WorkerPool(
             root: root, queue: queue, committer: committer, settings: settings, meters: meters, ledger: ledger,
             meterPatterns: (configuration.meters.filenamePattern, configuration.meters.folderPattern), logger: logger,
@@ -104,8 +109,19 @@ public final class Daemon {
         let ticker = Ticker(
             metrics: metrics, queue: queue, watcher: watcher, space: space, committer: committer, environments: environments,
             metricsPath: root.metrics,
-            interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger, everyTick: { requeuer.run() })
+            interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger,
+            everyTick: {
+                requeuer.run()
+                alertWatch.observe(freeBytes: space.freeBytes)
+                alertWatch.observe(oldestWait: queue.snapshot().oldestWait)
+            },
+            sampleOthers: { metrics.sample(alerter: alerter) })
         let tickerThread = SystemThread(name: "intake-tick") { ticker.run() }
+        let retention = configuration.retention
+        let keeper = RetentionKeeper(
+            pruner: retention.isActive ? Pruner(root: root, retention: retention, environments: environments) : nil,
+            root: root, metrics: metrics, logger: logger)
+        let keeperThread = SystemThread(name: "intake-retain") { keeper.run() }
         if let listen = configuration.daemon.metricsListen {
             // intaked keeps no network: the key is read so that an older configuration still starts.
             logger.warning("metrics_listen is ignored: intaked serves nothing; intake serve answers its metrics on /metrics",
@@ -129,6 +145,10 @@ public final class Daemon {
             logger.warning("jobs still running at the end of the grace period will run again at the next start", metadata: ["jobs": "\(busy)"])
         }
         committer.stop()
+        keeper.stop()
+        keeperThread.join()
+        // After the last commit, so that the dead letters of the final jobs are told too.
+        alerter.stop()
         ticker.stop()
         tickerThread.join()
         logger.info("intaked stopped", metadata: ["left_in_spool": "\(queue.count + busy)"])
@@ -163,14 +183,6 @@ public final class Daemon {
         let pid = "\(getpid())\n"
         _ = pid.withCString { write(fd, $0, strlen($0)) }
         return fd
-    }
-
-    private static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-        let cwd = getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
-        let relative = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
-        return relative.isEmpty || relative == "." ? cwd : cwd + "/" + relative
     }
 
     // MARK: signals

@@ -68,7 +68,32 @@ public struct Reports {
                 "Meter verdicts",
                 [("verdict", "verdict", 0), ("readings", "readings", 0), ("meters", "meters", 0)],
                 "SELECT verdict, count(*) AS readings, count(DISTINCT meter_id) AS meters FROM meter_readings GROUP BY verdict ORDER BY readings DESC"),
+            try storage(freeBytes: nil),
         ]
+    }
+
+    // MARK: storage
+
+    /// The bytes under each folder of the state root and the database's, as intaked last sampled
+    /// them, with the growth per day over the last week; with `freeBytes` (of the state root's
+    /// filesystem), the days until it is full at that growth.
+    public func storage(freeBytes: Int64?) throws(ReportError) -> ResultTable {
+        let growth: [StorageGrowth]
+        do { growth = try database.storageGrowth(now: now) } catch { throw ReportError("query failed: \(error)") }
+        var rows = growth.map { folder -> [Cell] in
+            [.text(folder.folder), .integer(folder.bytes), folder.bytesPerDay.map { .real($0, decimals: 0) } ?? .null]
+        }
+        let total = growth.reduce(Int64(0)) { $0 + $1.bytes }
+        let perDay = growth.compactMap(\.bytesPerDay).reduce(0, +)
+        rows.append([.text("total"), .integer(total), growth.contains { $0.bytesPerDay != nil } ? .real(perDay, decimals: 0) : .null])
+        var columns = ["folder", "bytes", "per_day"]
+        if let freeBytes {
+            columns.append("days_until_full")
+            let days: Cell = perDay > 0 ? .real(Double(freeBytes) / perDay, decimals: 1) : .null
+            rows = rows.map { $0 + [$0.first == .text("total") ? days : .null] }
+            rows.append([.text("free"), .integer(freeBytes), .null, .null])
+        }
+        return ResultTable(title: "Storage (sampled by intaked; growth over the last week)", columns: columns, rows: rows)
     }
 
     // MARK: jobs

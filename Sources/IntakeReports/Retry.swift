@@ -39,6 +39,18 @@ public struct Retry {
     }
 
     public func send(_ job: JobRow) -> Outcome {
+        // Retention takes this lock for each batch: a dead letter is never sent back while it is
+        // being pruned, and pruning sees one on its way back.
+        let root = StateRoot(path: source.root)
+        makeFolders(root.spoolPrune)
+        guard let lock = FileLock(path: root.pruneLock) else {
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot take \(root.pruneLock): \(ErrnoText.current)")
+        }
+        defer { lock.release() }
+        // Read again under the lock: retention may have pruned it since it was listed.
+        guard let job = (try? source.database.job(id: job.id)) ?? nil else {
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "it no longer exists (removed by retention)")
+        }
         guard job.status == .failed else {
             return Outcome(job: job.id, file: job.sourcePath, refusal: "it is \(job.status.rawValue), not failed")
         }
@@ -47,7 +59,7 @@ public struct Retry {
         }
         var folders = job.sourcePath.split(separator: "/").map(String.init)
         folders.removeLast()
-        let target = ([StateRoot(path: source.root).spoolRequeue] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
+        let target = ([root.spoolRequeue] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
         makeFolders(String(target[..<target.lastIndex(of: "/")!]))
         // The claimed reading goes back with its image (the daemon takes both together).
         rename(OutputLayout.filedSidecar(beside: original), OutputLayout.filedSidecar(beside: target))

@@ -4,7 +4,7 @@
 /// edited, a change to the schema is a new script at the end. Comments inside `CREATE` statements are
 /// kept by SQLite, so `sqlite3 intake.db .schema` shows them.
 enum Schema {
-    static let migrations: [String] = [version1, version2, version3]
+    static let migrations: [String] = [version1, version2, version3, version4]
 
     static let version1 = """
         CREATE TABLE jobs (
@@ -146,6 +146,19 @@ enum Schema {
     /// Outcomes in the order they happened, for those who follow them (`intake serve`'s events).
     static let version3 = """
         CREATE INDEX jobs_finished ON jobs(finished_at, id);
+        """
+
+    /// Version 4: retention. A job pruned while its meter reading is kept stays as a row without
+    /// files; the bytes under the state root are sampled for growth per day.
+    static let version4 = """
+        ALTER TABLE jobs ADD COLUMN pruned_at TEXT;  -- set when retention removed the job's files but kept its meter reading
+        CREATE TABLE storage_samples (
+            -- Bytes under each folder of the state root (and the database's own size), sampled by intaked.
+            at TEXT NOT NULL,                 -- ISO 8601 UTC
+            folder TEXT NOT NULL,             -- inbox, spool, processed, augmented, failed, archive or database
+            bytes INTEGER NOT NULL,
+            PRIMARY KEY (folder, at)
+        );
         """
 
     /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.

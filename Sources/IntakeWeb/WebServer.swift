@@ -17,14 +17,6 @@ public struct WebServer: Sendable {
 
     /// The addresses served without tokens: this host's own, as every local tool names it. Other
     /// 127.x addresses count as elsewhere, so that a test can play a remote client on one machine.
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-        let cwd = getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
-        let relative = path.hasPrefix("./") ? String(path.dropFirst(2)) : path
-        return relative.isEmpty || relative == "." ? cwd : cwd + "/" + relative
-    }
-
     static func isLoopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host == "127.0.0.1" }
 
     /// On a loopback address no token is asked for; on any other every request needs one, and
@@ -45,7 +37,7 @@ public struct WebServer: Sendable {
         self.configuration = configuration
         // Absolute, as intaked makes it: the database records absolute paths, and /v1/files
         // serves only those under this root (`./var` in a checkout would match none).
-        root = StateRoot(path: Self.absolute(rootPath))
+        root = StateRoot(path: AbsolutePath.resolving(rootPath))
         self.listen = listen
         self.logger = logger
     }

@@ -10,6 +10,6 @@ struct Intake: AsyncParsableCommand {
             Find it with --root DIR (a state root) or --db PATH; by default the state root \
             the configuration names (./var in a checkout).
             """,
-        subcommands: [ProcessCommand.self, ReportCommand.self, JobCommand.self, RetryCommand.self, ReadingsCommand.self, MeterCommand.self, ServeCommand.self, SubmitCommand.self, TokenCommand.self]
+        subcommands: [ProcessCommand.self, ReportCommand.self, JobCommand.self, RetryCommand.self, PruneCommand.self, ReadingsCommand.self, MeterCommand.self, ServeCommand.self, SubmitCommand.self, TokenCommand.self]
     )
 }

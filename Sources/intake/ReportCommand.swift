@@ -9,7 +9,7 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Summaries, jobs, failures, meter verdicts, labels and stage latencies.",
-        subcommands: [Summary.self, Jobs.self, Failed.self, Meters.self, Labels.self, Stages.self],
+        subcommands: [Summary.self, Jobs.self, Failed.self, Meters.self, Labels.self, Stages.self, Storage.self],
         defaultSubcommand: Summary.self
     )
 
@@ -31,6 +31,20 @@ struct ReportCommand: ParsableCommand {
                 return
             }
             output(ResultTable.rendered(report { try Reports(database: opened.database).summary() }, as: format.format))
+        }
+    }
+
+    struct Storage: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bytes under each folder and the database, growth per day, and the days until the disk is full.")
+        @OptionGroup var source: SourceOptions
+        @OptionGroup var format: FormatOption
+
+        func run() throws {
+            let opened = try source.open()
+            var status = statvfs()
+            let free = statvfs(opened.root, &status) == 0 ? Int64(status.f_bavail) * Int64(status.f_frsize) : nil
+            output(report { try Reports(database: opened.database).storage(freeBytes: free) }.rendered(as: format.format))
         }
     }
 

@@ -212,6 +212,52 @@ struct ConfigurationErrorTests {
         #expect(web.idleTimeoutSeconds == 30)
     }
 
+    @Test func retentionTakesDurationsPerEnvironmentAndRefusesWhatIsNot() throws {
+        let configuration = try Configuration.parse(
+            """
+            [retention]
+            beta = "7d"
+            prod = "400d"
+            failed = "12h"
+            keep_meter_readings = true
+            archive = "/mnt/cold"
+            batch = 10
+            """, fileName: "r.toml")
+        let retention = configuration.retention
+        #expect(retention.environments == ["beta": 7 * 86_400, "prod": 400 * 86_400])
+        #expect(retention.failed == 43_200)
+        #expect(retention.keepMeterReadings && retention.archiveFolder == "/mnt/cold" && retention.batchSize == 10)
+        #expect(retention.keepSeconds(environment: "beta", failed: true) == 43_200)
+        #expect(retention.keepSeconds(environment: "prod", failed: false) == Double(400 * 86_400))
+        #expect(!Configuration.defaults.retention.isActive)
+        #expect(DurationText.seconds(parsing: "45s") == 45 && DurationText.seconds(parsing: "30m") == 1_800)
+        #expect(DurationText.seconds(parsing: "2w") == 1_209_600)
+
+        let unknownEnvironment = try #require(configurationError("[retention]\nstaging = \"7d\"\n"))
+        #expect(unknownEnvironment.key == "retention.staging")
+        #expect(unknownEnvironment.description.contains("neither an environment (prod, beta)"))
+        for bad in ["\"7 days\"", "\"0d\"", "\"-1d\"", "7", "\"d\""] {
+            let error = try #require(configurationError("[retention]\nbeta = \(bad)\n"))
+            #expect(error.description.contains("must be a duration such as"), "\(bad): \(error)")
+        }
+        let badFlag = try #require(configurationError("[retention]\nkeep_meter_readings = \"yes\"\n"))
+        #expect(badFlag.description.contains("must be true or false"))
+    }
+
+    @Test func alertsTakeACommandAndLimitsAndRefuseAShellString() throws {
+        let alerts = try Configuration.parse(
+            "[alerts]\ncommand = [\"/usr/bin/notify\", \"--to\", \"ops\"]\nmin_interval_seconds = 60\nlink = \"http://h:8080/\"\n",
+            fileName: "a.toml"
+        ).alerts
+        #expect(alerts.command == ["/usr/bin/notify", "--to", "ops"])
+        #expect(alerts.minimumIntervalSeconds == 60 && alerts.timeoutSeconds == 10)
+        #expect(alerts.linkBase == "http://h:8080")
+        let shell = try #require(configurationError("[alerts]\ncommand = \"notify --to ops\"\n"))
+        #expect(shell.key == "alerts.command")
+        let link = try #require(configurationError("[alerts]\nlink = \"ftp://x\"\n"))
+        #expect(link.key == "alerts.link")
+    }
+
     @Test func unknownTopLevelKeyNamesKeyAndLine() throws {
         let error = try #require(configurationError("[daemon]\nworkers = 2\n\n[deamon]\nworkers = 3\n"))
         #expect(error.key == "deamon")
@@ -219,7 +265,7 @@ struct ConfigurationErrorTests {
         #expect(error.file == "etc/intake.toml")
         #expect(
             error.message
-                == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters, classify, web)"#)
+                == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters, classify, web, retention, alerts)"#)
     }
 
     @Test func unknownNestedKeyNamesDottedPath() throws {
@@ -426,6 +472,11 @@ struct ShippedConfigurationTests {
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
             "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file"],
+            "retention": ["keep_meter_readings", "archive", "batch", "interval_seconds"],
+            "alerts": [
+                "command", "timeout_seconds", "gather_seconds", "min_interval_seconds", "unreadable_streak", "queue_age_seconds",
+                "disk_free_bytes", "link",
+            ],
         ]
         #expect(Set(document.keys) == Set(expectedKeys.keys))
         for (section, keys) in expectedKeys {

@@ -7,7 +7,7 @@ struct SchemaTests {
     @Test func migrationFromEmptyCreatesTheCurrentSchemaInWALMode() throws {
         let folder = try TemporaryFolder()
         let database = try Database(path: folder.databasePath)
-        #expect(Database.schemaVersion == 3)
+        #expect(Database.schemaVersion == 4)
         #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))
         #expect(try database.scalar("PRAGMA journal_mode") == .text("wal"))
         #expect(try database.scalar("PRAGMA synchronous") == .integer(2))  // FULL
@@ -53,6 +53,8 @@ struct SchemaTests {
             _ = try database.query("DROP TABLE meter_readings")
             _ = try database.query("DROP TABLE manual_readings")
             _ = try database.query("DROP INDEX jobs_finished")
+            _ = try database.query("DROP TABLE storage_samples")
+            _ = try database.query("ALTER TABLE jobs DROP COLUMN pruned_at")
             _ = try database.query("PRAGMA user_version = 1")
             try database.insertJob(newJob(jobID(7)))
         }
@@ -60,6 +62,8 @@ struct SchemaTests {
         #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))
         #expect(try database.job(id: jobID(7)) != nil)
         #expect(try database.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('meter_readings', 'manual_readings')") == .integer(2))
+        #expect(try database.scalar("SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'pruned_at'") == .integer(1))
+        #expect(try database.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'storage_samples'") == .integer(1))
     }
 
     @Test func readOnlyOpenOfAMissingFileFails() throws {

@@ -30,6 +30,9 @@ import Glibc
 
         for round in 0..<6 {
             try daemon.start()
+            // Killed in its work, not before it has begun: a loaded machine can take longer than
+            // the shortest pause to reach the end of recovery.
+            try daemon.waitUntil("round \(round) has recovered", timeout: 30) { daemon.log.contains(" recovered ") }
             usleep(UInt32.random(in: 150_000...900_000))
             #expect(daemon.stop(with: SIGKILL) == 128 + SIGKILL, "round \(round)")
         }

@@ -104,6 +104,15 @@ import Glibc
                      "http_server_request_duration_bucket{http_route=\"/v1/inbox/{env}\""] {
             #expect(metrics.contains(line), "/metrics lacks \(line):\n\(metrics)")
         }
+        // The shipped alerting rules and dashboard name only metrics intake really exports.
+        for shipped in ["etc/prometheus/intake-rules.yml", "etc/grafana/intake-dashboard.json"] {
+            let text = String(decoding: try #require(Fixtures.readFile(Fixtures.packageRoot + "/" + shipped)), as: UTF8.self)
+            let names = Set(text.matches(of: /intake_[a-z_]+/).map { String($0.output) }.map {
+                $0.replacing(/_(bucket|sum|count)$/, with: "")
+            })
+            #expect(names.count >= 8, "\(shipped) names only \(names)")
+            for name in names { #expect(metrics.contains("# TYPE \(name) "), "\(shipped) names \(name), which /metrics lacks") }
+        }
         #expect(daemon.stop() == 0)
     }
 

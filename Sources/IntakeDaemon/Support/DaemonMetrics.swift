@@ -13,6 +13,16 @@ final class DaemonMetrics: Sendable {
     private static var stageSeconds: MetricNameDescriptor { named("intake_stage_duration_seconds", "Time spent in each stage of a job.") }
     private static var jobSeconds: MetricNameDescriptor { named("intake_job_latency_seconds", "From claim to commit, by environment.") }
     private static var queueDepth: MetricNameDescriptor { named("intake_queue_depth", "Jobs waiting for a worker, by environment.") }
+    private static var prunedJobs: MetricNameDescriptor {
+        named("intake_pruned_jobs_total", "Jobs retention removed (or archived), by environment and outcome (done, failed).")
+    }
+    private static var prunedBytes: MetricNameDescriptor { named("intake_pruned_bytes_total", "Bytes of the files retention removed (or archived).") }
+    private static var storageBytes: MetricNameDescriptor {
+        named("intake_storage_bytes", "Bytes under each folder of the state root (as du counts them), and the database's.")
+    }
+    private static var storageGrowth: MetricNameDescriptor {
+        named("intake_storage_growth_bytes_per_day", "How fast each folder grew per day over the last week (negative: shrank).")
+    }
     private let retries: Counter
     private let commitBatchJobs: ValueHistogram
     private let oldestWait: Gauge
@@ -26,6 +36,9 @@ final class DaemonMetrics: Sendable {
     private let claimingPaused: Gauge
     private let databaseUnavailable: Gauge
     private let commitBacklog: Gauge
+    private let alertsSent: Counter
+    private let alertsFailed: Counter
+    private let lastAlertTotals = Mutex((sent: 0, failed: 0))
 
     static let latencyBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -55,6 +68,9 @@ final class DaemonMetrics: Sendable {
             descriptor: Self.named(
                 "intake_database_unavailable", "1 while the database refuses writes (locked, full, read-only) and events are held."))
         commitBacklog = registry.makeGauge(descriptor: Self.named("intake_commit_backlog_events", "Events waiting to be recorded in the database."))
+        alertsSent = registry.makeCounter(descriptor: Self.named("intake_alerts_sent_total", "Runs of the alert command that succeeded."))
+        alertsFailed = registry.makeCounter(
+            descriptor: Self.named("intake_alerts_failed_total", "Runs of the alert command that failed, timed out or could not start."))
     }
 
     /// The environments' series exist from the start, at 0, so that a rate over them is defined
@@ -63,7 +79,33 @@ final class DaemonMetrics: Sendable {
         for environment in environments {
             for outcome in ["done", "failed"] { _ = registry.makeCounter(descriptor: Self.jobs, labels: [("env", environment), ("outcome", outcome)]) }
             registry.makeGauge(descriptor: Self.queueDepth, labels: [("env", environment)]).set(to: 0)
+            for outcome in ["done", "failed"] {
+                _ = registry.makeCounter(descriptor: Self.prunedJobs, labels: [("env", environment), ("outcome", outcome)])
+            }
+            _ = registry.makeCounter(descriptor: Self.prunedBytes, labels: [("env", environment)])
         }
+    }
+
+    func recordPruned(environment: String, failed: Bool, bytes: Int64) {
+        registry.makeCounter(descriptor: Self.prunedJobs, labels: [("env", environment), ("outcome", failed ? "failed" : "done")]).increment()
+        registry.makeCounter(descriptor: Self.prunedBytes, labels: [("env", environment)]).increment(by: Double(bytes))
+    }
+
+    /// Sizes per folder, and growth per day: NaN (which Prometheus takes as a gap) until samples
+    /// an hour apart exist.
+    func recordStorage(folder: String, bytes: Int64, bytesPerDay: Double?) {
+        registry.makeGauge(descriptor: Self.storageBytes, labels: [("folder", folder)]).set(to: Double(bytes))
+        registry.makeGauge(descriptor: Self.storageGrowth, labels: [("folder", folder)]).set(to: bytesPerDay ?? .nan)
+    }
+
+    func sample(alerter: Alerter) {
+        let counts = alerter.counts
+        let (newSent, newFailed) = lastAlertTotals.withLock { last in
+            defer { last = counts }
+            return (counts.sent - last.sent, counts.failed - last.failed)
+        }
+        alertsSent.increment(by: Double(newSent))
+        alertsFailed.increment(by: Double(newFailed))
     }
 
     func record(_ job: FinishedJob) {

@@ -18,12 +18,16 @@ final class Ticker: Sendable {
     private let condition = Condition()
     private let stopping = Mutex(false)
     private let everyTick: @Sendable () -> Void
+    /// Samples the parts the ticker does not know of, before each write of metrics.prom.
+    private let sampleOthers: @Sendable () -> Void
     private let metricsOutage: Outage
 
     init(metrics: DaemonMetrics, queue: JobQueue, watcher: InboxWatcher, space: SpaceFloor, committer: Committer,
          environments: [String], metricsPath: String,
-         interval: Double, notifier: SystemdNotifier, logger: Logger, everyTick: @escaping @Sendable () -> Void = {}) {
+         interval: Double, notifier: SystemdNotifier, logger: Logger, everyTick: @escaping @Sendable () -> Void = {},
+         sampleOthers: @escaping @Sendable () -> Void = {}) {
         self.everyTick = everyTick
+        self.sampleOthers = sampleOthers
         self.metrics = metrics
         self.queue = queue
         self.watcher = watcher
@@ -68,6 +72,7 @@ final class Ticker: Sendable {
     private func writeMetrics() {
         metrics.sample(queue: queue, watcher: watcher, environments: environments)
         metrics.sample(space: space, committer: committer)
+        sampleOthers()
         do {
             try MetricsFile.write(metrics.render(), to: metricsPath)
             metricsOutage.recovered()

@@ -1,5 +1,4 @@
 internal import CLinux
-import IntakeCore
 
 #if canImport(Glibc)
 import Glibc
@@ -8,9 +7,9 @@ import Glibc
 /// One run of a program with its output captured through pipes and a deadline: started with
 /// `posix_spawn` in a process group of its own, read with `poll` until both pipes close, reaped,
 /// and on a timeout killed — the whole group, with SIGKILL — and reaped all the same.
-struct ChildRun {
+public struct ChildRun: Sendable {
     /// How the run ended.
-    enum Ending: Equatable {
+    public enum Ending: Equatable, Sendable {
         case exited(Int32)
         case signalled(Int32)
         /// The deadline passed; the group was killed.
@@ -19,28 +18,44 @@ struct ChildRun {
         case outputTooLarge
     }
 
-    var ending: Ending
+    public var ending: Ending
     /// Standard output, up to the limit.
-    var standardOutput: [UInt8]
+    public var standardOutput: [UInt8]
     /// The last bytes of standard error, up to the limit.
-    var standardErrorTail: [UInt8]
+    public var standardErrorTail: [UInt8]
 
-    /// Runs `program` (looked up on `PATH` when it has no slash) with `arguments`; a failure is the
-    /// reason it could not be started.
-    static func run(
-        program: String, arguments: [String], timeoutSeconds: Double, outputLimit: Int, errorLimit: Int
+    /// The most `standardInput` may hold: what a pipe takes without a reader, so that writing it
+    /// before the program starts can never block.
+    public static let largestInput = 60 << 10
+
+    /// Runs `program` (looked up on `PATH` when it has no slash) with `arguments` and
+    /// `standardInput` (at most ``largestInput`` bytes; empty: /dev/null); a failure is the reason
+    /// it could not be started.
+    public static func run(
+        program: String, arguments: [String], standardInput: [UInt8] = [], timeoutSeconds: Double, outputLimit: Int, errorLimit: Int
     ) -> Result<ChildRun, SpawnFailure> {
         let deadline = Deadline(seconds: timeoutSeconds)
         guard let output = CapturePipe(), let errors = CapturePipe() else {
             return .failure(SpawnFailure(reason: "no pipe could be made: \(ErrnoText.current)"))
         }
+        var input: CapturePipe?
+        if !standardInput.isEmpty {
+            guard standardInput.count <= largestInput else {
+                return .failure(SpawnFailure(reason: "standard input of \(standardInput.count) bytes is over \(largestInput)"))
+            }
+            guard let pipe = CapturePipe(), pipe.fill(with: standardInput) else {
+                return .failure(SpawnFailure(reason: "no pipe could be made for standard input: \(ErrnoText.current)"))
+            }
+            input = pipe
+        }
+        defer { input?.closeBoth() }
         // Closed here, at the end, and not whenever the optimiser sees their last use.
         defer {
             output.closeBoth()
             errors.closeBoth()
         }
         let pid: pid_t
-        switch spawn(program: program, arguments: arguments, output: output.writeEnd, errors: errors.writeEnd) {
+        switch spawn(program: program, arguments: arguments, input: input?.readEnd, output: output.writeEnd, errors: errors.writeEnd) {
         case .success(let started): pid = started
         case .failure(let reason): return .failure(reason)
         }
@@ -100,14 +115,18 @@ struct ChildRun {
         return .success(run)
     }
 
-    /// Starts the program with standard input from /dev/null and the two pipes as standard output
-    /// and error, in a new process group, with no signal blocked and the usual signals at their
-    /// defaults (the daemon's own handling must not leak into it).
-    private static func spawn(program: String, arguments: [String], output: Int32, errors: Int32) -> Result<pid_t, SpawnFailure> {
+    /// Starts the program with standard input from `input` (else /dev/null) and the two pipes as
+    /// standard output and error, in a new process group, with no signal blocked and the usual
+    /// signals at their defaults (the daemon's own handling must not leak into it).
+    private static func spawn(program: String, arguments: [String], input: Int32?, output: Int32, errors: Int32) -> Result<pid_t, SpawnFailure> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let input {
+            posix_spawn_file_actions_adddup2(&actions, input, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, errors, 2)
 
@@ -183,8 +202,8 @@ struct Deadline {
 }
 
 /// Why a program could not be started.
-struct SpawnFailure: Error {
-    var reason: String
+public struct SpawnFailure: Error, Sendable {
+    public var reason: String
 }
 
 /// A pipe whose ends are closed on exec from the moment they exist (made by `pipe2` in CLinux),
@@ -208,6 +227,15 @@ final class CapturePipe {
     }
 
     deinit { closeBoth() }
+
+    /// Writes `bytes` (no more than a pipe holds) and closes the write end, leaving a pipe that
+    /// reads as `bytes` then end of file; the read end made blocking, as a program's input expects.
+    func fill(with bytes: [UInt8]) -> Bool {
+        let failure = bytes.withUnsafeBytes { WholeFile.writeAll($0, to: writeEnd) }
+        closeWriteEnd()
+        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) & ~O_NONBLOCK)
+        return failure == nil
+    }
 
     func closeWriteEnd() {
         if writeEnd >= 0 { close(writeEnd) }

@@ -1,0 +1,220 @@
+import Foundation
+import Synchronization
+import IntakeConfig
+import IntakeCore
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+@testable import IntakeRetention
+
+@Suite("Retention: pruning expired jobs")
+struct PrunerTests {
+    static let day = 86_400.0
+
+    private func pruner(_ fixture: StateFixture, _ retention: IntakeConfiguration.Retention) -> Pruner {
+        Pruner(root: fixture.root, retention: retention, environments: ["prod", "beta"])
+    }
+
+    /// Prunes batch after batch until nothing is left to prune.
+    private func pruneAll(_ pruner: Pruner, _ fixture: StateFixture) throws -> [PrunedJob] {
+        var all: [PrunedJob] = []
+        while true {
+            let batch = try pruner.pruneBatch(fixture.database, now: Timestamp.nowMilliseconds())
+            if batch.isEmpty { return all }
+            all += batch
+        }
+    }
+
+    @Test func theRulesRemoveExactlyTheExpiredJobsWithTheirFilesAndNeverAJobInFlight() throws {
+        let fixture = try StateFixture()
+        let oldProd = try fixture.finishedJob(environment: "prod", daysAgo: 12)
+        let youngProd = try fixture.finishedJob(environment: "prod", daysAgo: 8)
+        let oldBeta = try fixture.finishedJob(environment: "beta", daysAgo: 3)
+        let youngBeta = try fixture.finishedJob(environment: "beta", daysAgo: 1)
+        let oldFailed = try fixture.finishedJob(environment: "prod", daysAgo: 6, failed: true)
+        let youngFailed = try fixture.finishedJob(environment: "beta", daysAgo: 3, failed: true)  // failed's own 5d wins over beta's 2d
+        let queued = try fixture.queuedJob(environment: "beta", daysAgo: 30)
+        let retention = IntakeConfiguration.Retention(environments: ["prod": 10 * Self.day, "beta": 2 * Self.day], failed: 5 * Self.day)
+
+        let pruned = try pruneAll(pruner(fixture, retention), fixture)
+
+        #expect(Set(pruned.map(\.id)) == [oldProd.id, oldBeta.id, oldFailed.id])
+        for gone in [oldProd, oldBeta, oldFailed] {
+            #expect(try !fixture.rowExists(gone.id))
+            for file in gone.files { #expect(!fixture.exists(file), "\(file) should be gone") }
+        }
+        for kept in [youngProd, youngBeta, youngFailed, queued] {
+            #expect(try fixture.rowExists(kept.id))
+            for file in kept.files { #expect(fixture.exists(file), "\(file) should be kept") }
+        }
+        // Original, derivative and two rotations of 1000 bytes, and a 20-byte sidecar.
+        #expect(pruned.first { $0.id == oldProd.id }?.bytes == 4_020)
+        #expect(!fixture.exists(fixture.root.path + "/spool/prune/" + oldFailed.id + ".original"))
+    }
+
+    @Test func anEnvironmentWithoutARuleIsKeptForeverAndFailedJobsFollowTheirEnvironmentWithoutAFailedRule() throws {
+        let fixture = try StateFixture()
+        let ancientProd = try fixture.finishedJob(environment: "prod", daysAgo: 3_000)
+        let betaFailed = try fixture.finishedJob(environment: "beta", daysAgo: 3, failed: true)
+        let pruned = try pruneAll(pruner(fixture, .init(environments: ["beta": 2 * Self.day])), fixture)
+        #expect(pruned.map(\.id) == [betaFailed.id])
+        #expect(try fixture.rowExists(ancientProd.id))
+    }
+
+    @Test func eachBatchIsBoundedAndTakesTheOldestFirst() throws {
+        let fixture = try StateFixture()
+        var jobs: [FixtureJob] = []
+        for age in [20.0, 40, 30, 50, 10] { jobs.append(try fixture.finishedJob(daysAgo: age)) }
+        let pruner = pruner(fixture, .init(environments: ["prod": Self.day], batchSize: 2))
+        let first = try pruner.pruneBatch(fixture.database, now: Timestamp.nowMilliseconds())
+        #expect(first.map(\.id) == [jobs[3].id, jobs[1].id])
+        let second = try pruner.pruneBatch(fixture.database, now: Timestamp.nowMilliseconds())
+        #expect(second.map(\.id) == [jobs[2].id, jobs[0].id])
+    }
+
+    @Test func aDeadLetterSentBackByIntakeRetryIsLeftAlone() throws {
+        let fixture = try StateFixture()
+        let failed = try fixture.finishedJob(daysAgo: 40, failed: true)
+        // What `intake retry` does: the original moves into spool/requeue; the daemon then requeues the row.
+        let requeued = fixture.root.spoolRequeue + "/prod/\(failed.id)-photo 1.jpg"
+        try fixture.write(requeued, bytes: 1)
+        #expect(rename(failed.original, requeued) == 0)
+        let pruned = try pruneAll(pruner(fixture, .init(failed: Self.day)), fixture)
+        #expect(pruned.isEmpty)
+        #expect(try fixture.rowExists(failed.id))
+        #expect(fixture.exists(requeued))
+    }
+
+    @Test func keepingMeterReadingsKeepsTheReadingAndTheRowButNotTheFilesOrTheRowsThatNameThem() throws {
+        let fixture = try StateFixture()
+        let reading = try fixture.finishedJob(daysAgo: 40, meter: "MTR-1")
+        let plain = try fixture.finishedJob(daysAgo: 40)
+        let pruned = try pruneAll(pruner(fixture, .init(environments: ["prod": Self.day], keepMeterReadings: true)), fixture)
+        #expect(Set(pruned.map(\.id)) == [reading.id, plain.id])
+        #expect(try !fixture.rowExists(plain.id))
+        let kept = try #require(try fixture.database.job(id: reading.id))
+        #expect(kept.finalPath == nil)
+        #expect(try fixture.database.outputs(jobID: reading.id).isEmpty)
+        let meterRows = try fixture.database.query("SELECT value, verdict FROM meter_readings WHERE job_id = ?", [.text(reading.id)])
+        #expect(meterRows.first?["value"] == .real(123.4))
+        #expect(try fixture.database.query("SELECT pruned_at FROM jobs WHERE id = ?", [.text(reading.id)]).first?["pruned_at"] != .null)
+        for file in reading.files { #expect(!fixture.exists(file)) }
+        // Pruned once: never picked again.
+        #expect(try pruneAll(pruner(fixture, .init(environments: ["prod": Self.day], keepMeterReadings: true)), fixture).isEmpty)
+    }
+
+    @Test func archivingMovesEachFileUnderItsMonthWithAManifestThatRestoresIt() throws {
+        let fixture = try StateFixture()
+        let done = try fixture.finishedJob(daysAgo: 40)
+        let failed = try fixture.finishedJob(daysAgo: 40, failed: true)
+        let pruned = try pruneAll(pruner(fixture, .init(environments: ["prod": Self.day], archiveFolder: "archive")), fixture)
+        #expect(pruned.count == 2)
+        let finished = Timestamp.nowMilliseconds() - 40 * 86_400_000
+        let date = CalendarDate(unixMilliseconds: UInt64(finished))
+        let month = "\(fixture.root.path)/archive/prod/\(date.year)/\(date.month < 10 ? "0" : "")\(date.month)"
+        for job in [done, failed] {
+            for file in job.files {
+                #expect(!fixture.exists(file))
+                #expect(fixture.exists(month + "/" + file.dropFirst(fixture.root.path.count + 1)), "\(file) not archived")
+            }
+        }
+        let manifest = try #require(Fixtures.readFile(month + "/manifest.jsonl"))
+        let lines = try String(decoding: manifest, as: UTF8.self).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(Set(lines.compactMap { $0["job"] as? String }) == [done.id, failed.id])
+        let doneLine = try #require(lines.first { $0["job"] as? String == done.id })
+        #expect(doneLine["sha256"] as? String == String(repeating: "a", count: 64))
+        #expect((doneLine["files"] as? [String])?.count == done.files.count)
+        #expect(doneLine["name"] as? String == "photo 1.jpg")
+    }
+
+    @Test func aBatchCutShortIsFinishedWhenItsRowsAreGoneAndLeftWholeWhenTheyRemain() throws {
+        let fixture = try StateFixture()
+        let removedRows = try fixture.finishedJob(daysAgo: 40)
+        let keptRows = try fixture.finishedJob(daysAgo: 40, failed: true)
+        let pruner = pruner(fixture, .init(environments: ["prod": Self.day]))
+        // As a kill after step 2 leaves one job and before it the other: the journal names both,
+        // one job's rows are gone; and a journal's temporary file a kill caught before its rename.
+        let expired = try fixture.database.expiredJobs(pruner.expiryRules(now: Timestamp.nowMilliseconds()), limit: 10)
+        #expect(expired.count == 2)
+        try fixture.write(fixture.root.spoolPrune + "/.intake-tmp-1-2", bytes: 10)
+        let file = fopen(fixture.root.spoolPrune + "/1-1.json", "wb")
+        _ = PruneJournal(entries: expired, archiveFolder: nil).encoded().withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        fclose(file)
+        _ = try fixture.database.pruneJobs(expired.filter { $0.id == removedRows.id }, keepMeterReadings: false, at: 0)
+
+        let finished = try pruner.finishInterrupted(fixture.database)
+
+        #expect(finished.map(\.id) == [removedRows.id])
+        for file in removedRows.files { #expect(!fixture.exists(file)) }
+        #expect(try fixture.rowExists(keptRows.id))
+        for file in keptRows.files { #expect(fixture.exists(file), "\(file) should be kept") }
+        #expect(FolderListing.names(in: fixture.root.spoolPrune).isEmpty)
+    }
+
+    @Test func intakeRetryAndPruningTakeTurnsSoADeadLetterIsEitherSentBackOrPrunedNeverHalfOfEach() throws {
+        let fixture = try StateFixture()
+        let failed = try fixture.finishedJob(daysAgo: 40, failed: true)
+        // While `intake retry` holds the lock, a batch waits for it; once it is sent back, the batch leaves it alone.
+        try fixture.write(fixture.root.spoolPrune + "/.keep", bytes: 0)
+        let lock = try #require(FileLock(path: fixture.root.pruneLock))
+        let requeued = fixture.root.spoolRequeue + "/prod/\(failed.id)-photo 1.jpg"
+        let pruner = pruner(fixture, .init(failed: Self.day))
+        let done = Mutex(false)
+        let databasePath = fixture.root.database
+        let thread = Thread {
+            _ = try? pruner.pruneBatch(Database(path: databasePath), now: Timestamp.nowMilliseconds())
+            done.withLock { $0 = true }
+        }
+        thread.start()
+        usleep(200_000)
+        #expect(!done.withLock { $0 }, "the batch did not wait for the lock")
+        try fixture.write(requeued, bytes: 1)
+        #expect(rename(failed.original, requeued) == 0)
+        lock.release()
+        while !done.withLock({ $0 }) { usleep(10_000) }
+        #expect(try fixture.rowExists(failed.id))
+        #expect(fixture.exists(requeued))
+    }
+
+    @Test func aJobThatChangedSinceItWasFoundExpiredKeepsItsRows() throws {
+        let fixture = try StateFixture()
+        let job = try fixture.finishedJob(daysAgo: 40, failed: true)
+        let expired = try fixture.database.expiredJobs([ExpiryRule(environment: "prod", failed: true, cutoff: Timestamp.nowMilliseconds())], limit: 5)
+        // Sent back, run again and failed again meanwhile: finished anew, not expired.
+        try fixture.database.query("UPDATE jobs SET finished_at = ? WHERE id = ?", [.text(Timestamp.string(fromMilliseconds: Timestamp.nowMilliseconds())), .text(job.id)])
+        #expect(try fixture.database.pruneJobs(expired, keepMeterReadings: false, at: 0).isEmpty)
+        #expect(try fixture.rowExists(job.id))
+    }
+
+    @Test func aPathOutsideTheStateRootIsNeverDeletedWhateverARowSays() throws {
+        let fixture = try StateFixture()
+        let outside = try TemporaryFolder()
+        let precious = outside.write("precious.jpg", [1, 2, 3])
+        let job = try fixture.finishedJob(daysAgo: 40)
+        try fixture.database.query("INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(precious)])
+        try fixture.database.query(
+            "INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(fixture.root.path + "/../x")])
+        let pruned = try pruneAll(pruner(fixture, .init(environments: ["prod": Self.day])), fixture)
+        #expect(pruned.map(\.id) == [job.id])
+        #expect(fixture.exists(precious))
+    }
+
+    @Test func theDryRunCountsAndSizesWhatWouldGoAndChangesNothing() throws {
+        let fixture = try StateFixture()
+        let jobs = [try fixture.finishedJob(environment: "prod", daysAgo: 40), try fixture.finishedJob(environment: "beta", daysAgo: 40, failed: true),
+                    try fixture.finishedJob(environment: "beta", daysAgo: 40)]
+        let tallies = try pruner(fixture, .init(environments: ["prod": Self.day, "beta": Self.day])).preview(
+            fixture.database, now: Timestamp.nowMilliseconds())
+        #expect(tallies.map(\.environment) == ["beta", "prod"])
+        #expect(tallies[0].done == 1 && tallies[0].failed == 1 && tallies[1].done == 1)
+        #expect(tallies[1].bytes == 4_020)
+        #expect(tallies[0].bytes == 4_020 + 2_020)  // a dead letter: original, error report, sidecar
+        for job in jobs {
+            #expect(try fixture.rowExists(job.id))
+            for file in job.files { #expect(fixture.exists(file)) }
+        }
+    }
+}
