@@ -72,7 +72,9 @@ final class RetentionKeeper: Sendable {
                 pruner.archiveFolder == nil ? "pruned expired jobs" : "archived expired jobs",
                 metadata: [
                     "jobs": "\(pruned.count)", "bytes": "\(pruned.reduce(0) { $0 + $1.bytes })",
-                    "env": "\(environments.joined(separator: ","))", "first": "\(pruned[0].id)",
+                    "env": "\(environments.joined(separator: ","))",
+                    // Every id, so that "where did job X go?" is answered by the journal.
+                    "ids": "\(pruned.map(\.id).joined(separator: ","))",
                 ])
             return pruned.count >= pruner.retention.batchSize
         } catch {
