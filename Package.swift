@@ -36,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CExif", pkgConfig: "libexif", providers: [.apt(["libexif-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The shared store's client, for several hosts on one PostgreSQL ([store] url).
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // libpng reports errors by longjmp, which Swift cannot survive: this C shim owns the setjmp.
         .target(name: "CPNGReader", dependencies: ["CPNG"], cSettings: [.unsafeFlags(["-O2"])]),
         // Linux system calls that Glibc's Swift module does not export.
@@ -59,7 +61,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "IntakeStore", dependencies: ["IntakeCore", "CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "IntakeStore", dependencies: ["IntakeCore", "CSQLite", "CPostgres"], swiftSettings: swiftSettings),
         // Optimised in debug builds too: its tests align and read hundreds of photos, which
         // unoptimised code does some twenty times slower.
         .target(name: "IntakeMeter", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
@@ -140,7 +142,7 @@ let package = Package(
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakeCore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeCore", "IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport", "IntakeTraining"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeCore", "IntakeStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeCore", "IntakeStore", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntakeRetentionTests", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakeRetention", "IntakeTestSupport"],
             swiftSettings: swiftSettings),

@@ -27,6 +27,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
     public var retention: Retention
     /// `[alerts]`: the command told of events worth a person's attention.
     public var alerts: Alerts
+    /// `[store]`: the SQLite file, or a PostgreSQL database shared by several hosts.
+    public var store: Store
 
     /// The configuration used when the file sets nothing.
     public static let defaults = IntakeConfiguration()
@@ -50,7 +52,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
         classify: Classify = Classify(),
         web: Web = Web(),
         retention: Retention = Retention(),
-        alerts: Alerts = Alerts()
+        alerts: Alerts = Alerts(),
+        store: Store = Store()
     ) {
         self.daemon = daemon
         self.environments = environments
@@ -64,6 +67,7 @@ public struct IntakeConfiguration: Sendable, Equatable {
         self.web = web
         self.retention = retention
         self.alerts = alerts
+        self.store = store
     }
 
     /// `[web]`: `intake serve`, which takes uploads into the inbox and answers from the database.

@@ -37,11 +37,12 @@ extension IntakeConfiguration {
         let web = try Web(reading: root.section("web"))
         let retention = try Retention(reading: root.section("retention"), environments: environments.map(\.name))
         let alerts = try Alerts(reading: root.section("alerts"))
+        let store = try Store(reading: root.section("store"))
         try root.rejectUnknownKeys()
         return IntakeConfiguration(
             daemon: daemon, environments: environments, queue: queue, limits: limits,
             retry: retry, derive: derive, watch: watch, meters: meters, classify: classify, web: web,
-            retention: retention, alerts: alerts)
+            retention: retention, alerts: alerts, store: store)
     }
 
     /// `[environments.<name>]` tables; without an `[environments]` table, the default pair.

@@ -175,3 +175,33 @@ extension SectionReader {
         return flag
     }
 }
+
+extension IntakeConfiguration {
+    /// `[store]`: where jobs are recorded.
+    public struct Store: Sendable, Equatable {
+        /// `postgresql://USER@HOST[:PORT]/DB` for a store shared by several hosts; nil for the
+        /// SQLite file in the state root. The password never goes here: libpq reads it from
+        /// `PGPASSFILE` or `~/.pgpass`.
+        public var url: String?
+
+        public init(url: String? = nil) { self.url = url }
+    }
+}
+
+extension IntakeConfiguration.Store {
+    init(reading section: SectionReader) throws(ConfigurationError) {
+        var section = section
+        let url = try section.string(
+            "url", default: "",
+            mustBe: "\"\" (the SQLite file in the state root) or postgresql://USER@HOST[:PORT]/DB, with no password in it"
+        ) { text in
+            guard !text.isEmpty else { return true }
+            guard text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") else { return false }
+            // user:password@ — the password belongs in PGPASSFILE, never in a file others read.
+            let afterScheme = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+            return !(afterScheme.contains("@") && afterScheme.split(separator: "@")[0].contains(":")) && !text.contains("password=")
+        }
+        try section.rejectUnknownKeys()
+        self.init(url: url.isEmpty ? nil : url)
+    }
+}

@@ -4,9 +4,13 @@ public struct StateRoot: Sendable {
     public let path: String
     /// Where each job's outputs go.
     public let outputs: OutputLayout
+    /// The store, when it is not the SQLite file in the state root: `[store] url`, a
+    /// `postgresql://` database shared by several hosts.
+    public let store: String?
 
-    public init(path: String) {
+    public init(path: String, store: String? = nil) {
         self.path = path
+        self.store = store
         outputs = OutputLayout(root: path)
     }
 
@@ -25,7 +29,8 @@ public struct StateRoot: Sendable {
     public var processed: String { path + "/processed" }
     public var augmented: String { path + "/augmented" }
     public var failed: String { path + "/failed" }
-    public var database: String { path + "/intake.db" }
+    /// Where jobs are recorded: the SQLite file in the state root, or `[store] url`.
+    public var database: String { store ?? path + "/intake.db" }
     public var metrics: String { path + "/metrics.prom" }
     /// Held by the running daemon: one per state root.
     public var lock: String { path + "/intaked.lock" }

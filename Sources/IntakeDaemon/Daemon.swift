@@ -47,7 +47,7 @@ public final class Daemon {
     }
 
     public func run() throws(DaemonError) {
-        let root = StateRoot(path: AbsolutePath.resolving(rootOverride ?? configuration.daemon.root))
+        let root = StateRoot(path: AbsolutePath.resolving(rootOverride ?? configuration.daemon.root), store: configuration.store.url)
         let environments = configuration.environments.map(\.name)
         for folder in root.folders(environments: environments) {
             do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw DaemonError("cannot create \(folder): \(error.reason)") }

@@ -21,19 +21,26 @@ public struct ReportSource {
 
     /// The state root and database path the options name, whether or not the file exists yet.
     public static func locate(root: String?, databasePath: String?, configPath: String?) throws(ReportError) -> (root: String, database: String) {
+        if let databasePath, Database.isPostgreSQL(databasePath) {
+            // A shared store names no folder: the state root is the one given, or the configuration's.
+            return (root ?? (try? ConfigurationFile.load(explicitPath: configPath).daemon.root) ?? ".", databasePath)
+        }
         if let databasePath { return (root ?? parent(of: databasePath), databasePath) }
-        if let root { return (root, StateRoot(path: root).database) }
+        // Without --db, the configuration's store: its [store] url, else the file in the state root.
+        let configuration: IntakeConfiguration
         do {
-            let configured = try ConfigurationFile.load(explicitPath: configPath).daemon.root
-            return (configured, StateRoot(path: configured).database)
+            configuration = try ConfigurationFile.load(explicitPath: configPath)
         } catch {
+            if let root { return (root, StateRoot(path: root).database) }
             throw ReportError("\(error)")
         }
+        let stateRoot = StateRoot(path: root ?? configuration.daemon.root, store: configuration.store.url)
+        return (stateRoot.path, stateRoot.database)
     }
 
     public init(root: String?, databasePath: String?, configPath: String?) throws(ReportError) {
         let (resolvedRoot, path) = try Self.locate(root: root, databasePath: databasePath, configPath: configPath)
-        guard access(path, F_OK) == 0 else {
+        guard Database.isPostgreSQL(path) || access(path, F_OK) == 0 else {
             throw ReportError("no database at \(path): has intaked run on this state root? Name one with --root DIR or --db PATH.")
         }
         do {
@@ -41,8 +48,7 @@ public struct ReportSource {
         } catch {
             throw ReportError("cannot read \(path): \(error)")
         }
-        let version = (try? database.query("PRAGMA user_version").first?["user_version"]?.integerValue) ?? nil
-        if let version, version < Int64(Database.schemaVersion) {
+        if let version = try? database.storedSchemaVersion(), version < Database.schemaVersion {
             throw ReportError(
                 "\(path) has schema version \(version), older than this intake's \(Database.schemaVersion): "
                     + "start this version of intaked once and it migrates the database")

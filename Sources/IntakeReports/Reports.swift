@@ -28,6 +28,9 @@ public struct Reports {
             rows: found.map { row in columns.map { Cell(row[$0.key], decimals: $0.decimals) } })
     }
 
+    /// How many rows meet `condition`, in SQL both engines take (PostgreSQL sums no booleans).
+    private func countWhere(_ condition: String) -> String { "sum(CASE WHEN \(condition) THEN 1 ELSE 0 END)" }
+
     // MARK: summary
 
     /// Counts by environment and status, throughput, top failure reasons, meter verdicts.
@@ -41,8 +44,8 @@ public struct Reports {
                  ("failed", "failed", 0), ("total", "total", 0)],
                 """
                 SELECT environment,
-                       sum(status = 'queued') AS queued, sum(status = 'processing') AS processing,
-                       sum(status = 'done') AS done, sum(status = 'failed') AS failed, count(*) AS total
+                       \(countWhere("status = 'queued'")) AS queued, \(countWhere("status = 'processing'")) AS processing,
+                       \(countWhere("status = 'done'")) AS done, \(countWhere("status = 'failed'")) AS failed, count(*) AS total
                   FROM jobs GROUP BY environment ORDER BY environment
                 """),
             try table(
@@ -50,11 +53,12 @@ public struct Reports {
                 [("period", "period", 0), ("finished", "finished", 0), ("done", "done", 0), ("failed", "failed", 0),
                  ("per_hour", "per_hour", 1)],
                 """
-                SELECT 'last hour' AS period, count(*) AS finished, sum(status = 'done') AS done, sum(status = 'failed') AS failed,
+                SELECT 'last hour' AS period, count(*) AS finished, \(countWhere("status = 'done'")) AS done,
+                       \(countWhere("status = 'failed'")) AS failed,
                        count(*) * 1.0 AS per_hour
                   FROM jobs WHERE finished_at >= ?1
                 UNION ALL
-                SELECT 'last day', count(*), sum(status = 'done'), sum(status = 'failed'), count(*) / 24.0
+                SELECT 'last day', count(*), \(countWhere("status = 'done'")), \(countWhere("status = 'failed'")), count(*) / 24.0
                   FROM jobs WHERE finished_at >= ?2
                 """, [hourAgo, dayAgo]),
             try table(
@@ -162,7 +166,7 @@ public struct Reports {
                  WHERE ?1 IS NULL AND (?2 IS NULL OR ?2 = 'unnamed') AND j.status = 'done'
                    AND NOT EXISTS (SELECT 1 FROM meter_readings m WHERE m.job_id = j.id)
                  GROUP BY j.id
-            ) ORDER BY captured_at DESC, job_id DESC LIMIT ?3
+            ) AS readings ORDER BY captured_at DESC, job_id DESC LIMIT ?3
             """, [SQLValue(meter), SQLValue(verdict), .integer(Int64(limit))])
     }
 

@@ -1,37 +1,48 @@
-internal import CSQLite
 import Glibc
 
-/// The daemon's SQLite database: one connection, with its prepared statements cached by SQL text.
+/// The store: one connection to the SQLite file (the embedded default) or to a PostgreSQL
+/// database shared by several hosts, with the same schema, queries and migrations on both.
 ///
-/// One file in WAL mode, one writer (the daemon) and any number of read-only connections (reports,
-/// `sqlite3`); WAL lets readers see the last commit while the writer is mid-transaction. A
-/// `Database` is not Sendable: the connection is opened without SQLite's mutex, so each thread opens
-/// its own.
+/// The queries are written once, in the SQL both engines speak; `?` and `?N` parameters, and
+/// SQLite's implicit `rowid` (an explicit `seq` column in PostgreSQL), are translated for
+/// PostgreSQL by its connection. A `Database` is not Sendable: each thread opens its own.
 public final class Database {
-    /// The schema version this build creates and understands: the number of migrations.
-    public static var schemaVersion: Int { Schema.migrations.count }
+    /// The engines a store can live in.
+    public enum Engine: String, Sendable {
+        case sqlite
+        case postgresql
+    }
 
-    /// The file this connection is open on.
+    /// The schema version this build creates and understands: the number of migrations.
+    public static var schemaVersion: Int { Schema.migrations(for: .sqlite).count }
+
+    /// The file this connection is open on, or the PostgreSQL URL (which never holds a password).
     public let path: String
     /// True for a connection opened with `readOnly: true`.
     public let isReadOnly: Bool
+    public let engine: Engine
+    let connection: any StoreConnection
 
-    let handle: OpaquePointer
-    private var statements: [String: Statement] = [:]
+    /// Whether `location` names a PostgreSQL database (`postgresql://…`) rather than a file.
+    public static func isPostgreSQL(_ location: String) -> Bool {
+        location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
+    }
 
-    /// Opens (and, unless `readOnly`, creates and migrates) the database at `path`.
+    /// Opens (and, unless `readOnly`, creates and migrates) the store at `path`: a file, or a
+    /// `postgresql://` URL.
     ///
-    /// A writer switches the file to WAL and brings its schema up to ``schemaVersion``. A reader
-    /// refuses a missing file and a schema newer than this build, rather than misreading it.
+    /// A writer brings the schema up to ``schemaVersion``. A reader refuses a missing file and a
+    /// schema newer than this build, rather than misreading it.
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
-        if readOnly, access(path, F_OK) != 0 {
-            throw StoreError("no database at \(path)", path: path)
+        if Self.isPostgreSQL(path) {
+            connection = try PostgresConnection(url: path, readOnly: readOnly)
+            engine = .postgresql
+        } else {
+            connection = try SQLiteConnection(path: path, readOnly: readOnly)
+            engine = .sqlite
         }
-        self.handle = try Self.open(path: path, readOnly: readOnly)
         self.path = path
         self.isReadOnly = readOnly
-        // From here on a throw runs deinit, which closes the handle.
-        try configure()
         if readOnly {
             let onDisk = try userVersion()
             if onDisk > Self.schemaVersion { throw newerSchemaError(onDisk) }
@@ -40,120 +51,48 @@ public final class Database {
         }
     }
 
-    deinit {
-        // Statements first: closing a connection with statements still prepared would leave it open.
-        statements.removeAll()
-        sqlite3_close(handle)
-    }
-
-    private static func open(path: String, readOnly: Bool) throws(StoreError) -> OpaquePointer {
-        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-        var handle: OpaquePointer?
-        let code = sqlite3_open_v2(path, &handle, access | SQLITE_OPEN_NOMUTEX, nil)
-        guard code == SQLITE_OK, let handle else {
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
-            sqlite3_close(handle)
-            throw StoreError("cannot open database at \(path): \(message)", code: code, path: path)
-        }
-        sqlite3_extended_result_codes(handle, 1)
-        return handle
-    }
-
-    private func configure() throws(StoreError) {
-        // Wait for a lock rather than fail at once: readers and the writer overlap all the time.
-        try execute("PRAGMA busy_timeout = 5000")
-        try execute("PRAGMA foreign_keys = ON")
-        if isReadOnly {
-            try execute("PRAGMA query_only = 1")
-            return
-        }
-        let mode = try rows("PRAGMA journal_mode = WAL") { row throws(StoreError) in row.text(0) }.first ?? nil
-        guard mode?.lowercased() == "wal" else {
-            throw StoreError("could not switch the database to WAL mode (journal_mode is \(mode ?? "unknown"))", path: path)
-        }
-        // FULL, not WAL's usual NORMAL: the daemon commits in batches and tells no one a job is done
-        // until its commit has reached the disk, so every commit must survive a power cut.
-        try execute("PRAGMA synchronous = FULL")
-    }
-
     // MARK: Running statements
-
-    /// Runs `body` with the cached statement for `sql`, reset afterwards whatever happens.
-    func withStatement<T>(_ sql: String, _ body: (Statement) throws(StoreError) -> T) throws(StoreError) -> T {
-        let statement: Statement
-        if let cached = statements[sql], !cached.isInUse {
-            statement = cached
-        } else if statements[sql] == nil {
-            statement = try Statement(database: handle, sql: sql, persistent: true)
-            statements[sql] = statement
-        } else {
-            // The same SQL run again while its cached statement is still stepping: use a fresh one.
-            statement = try Statement(database: handle, sql: sql, persistent: false)
-        }
-        statement.isInUse = true
-        defer {
-            statement.reset()
-            statement.isInUse = false
-        }
-        return try body(statement)
-    }
 
     /// Runs a statement that returns no rows worth reading.
     func execute(_ sql: String, _ arguments: [SQLValue] = []) throws(StoreError) {
-        try withStatement(sql) { statement throws(StoreError) in
-            try statement.bind(arguments)
-            while try statement.step() {}
-        }
+        try connection.run(sql, arguments) { _ throws(StoreError) in }
     }
 
     /// Runs a statement and maps each row it returns.
     func rows<T>(_ sql: String, _ arguments: [SQLValue] = [], _ read: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
-        try withStatement(sql) { statement throws(StoreError) in
-            try statement.bind(arguments)
-            var results: [T] = []
-            while try statement.step() { results.append(try read(statement.row)) }
-            return results
-        }
+        var results: [T] = []
+        try connection.run(sql, arguments) { row throws(StoreError) in results.append(try read(row)) }
+        return results
     }
 
     /// Rows the last INSERT, UPDATE or DELETE changed.
-    var changes: Int { Int(sqlite3_changes64(handle)) }
+    var changes: Int { connection.changes }
 
-    /// Runs several statements at once, as a migration script does; not cached.
+    /// Runs several statements at once, as a migration script does.
     func executeScript(_ sql: String) throws(StoreError) {
-        var message: UnsafeMutablePointer<CChar>?
-        let code = sqlite3_exec(handle, sql, nil, nil, &message)
-        defer { sqlite3_free(message) }
-        guard code == SQLITE_OK else {
-            throw StoreError(message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code)), code: code, sql: sql)
-        }
+        try connection.executeScript(sql)
     }
 
     /// Runs any single SQL statement and returns its rows as column name → value, for reports and tests.
     ///
     /// Arguments bind to `?` parameters in order. A read-only connection refuses statements that write.
     public func query(_ sql: String, _ arguments: [SQLValue] = []) throws(StoreError) -> [[String: SQLValue]] {
-        try withStatement(sql) { statement throws(StoreError) in
-            try statement.bind(arguments)
-            let names = (0..<statement.columnCount).map(statement.columnName)
-            var results: [[String: SQLValue]] = []
-            while try statement.step() {
-                let row = statement.row
-                var values: [String: SQLValue] = [:]
-                for (index, name) in names.enumerated() { values[name] = row.value(Int32(index)) }
-                results.append(values)
-            }
-            return results
+        var results: [[String: SQLValue]] = []
+        try connection.run(sql, arguments) { row throws(StoreError) in
+            var values: [String: SQLValue] = [:]
+            for (index, name) in row.columns.enumerated() { values[name] = row.values[index] }
+            results.append(values)
         }
+        return results
     }
 
     // MARK: Transactions
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     ///
-    /// The outermost call takes the write lock at once (`BEGIN IMMEDIATE`), so a write never fails
-    /// half-way for want of the lock; a call inside another becomes a savepoint, so store operations
-    /// that are atomic on their own can also be batched.
+    /// The outermost call takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so a write never
+    /// fails half-way for want of the lock; a call inside another becomes a savepoint, so store
+    /// operations that are atomic on their own can also be batched.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         let nested = try begin()
         do {
@@ -181,8 +120,8 @@ public final class Database {
 
     /// Starts a transaction, or a savepoint when one is already open; returns whether it was nested.
     private func begin() throws(StoreError) -> Bool {
-        let nested = sqlite3_get_autocommit(handle) == 0
-        try execute(nested ? "SAVEPOINT intake_nested" : "BEGIN IMMEDIATE")
+        let nested = connection.isInTransaction
+        try execute(nested ? "SAVEPOINT intake_nested" : connection.beginStatement)
         return nested
     }
 
@@ -196,12 +135,12 @@ public final class Database {
         if nested {
             try? execute("ROLLBACK TO intake_nested")
             try? execute("RELEASE intake_nested")
-        } else if sqlite3_get_autocommit(handle) == 0 {
+        } else if connection.isInTransaction {
             try? execute("ROLLBACK")
         }
     }
 }
 
-/// Each connection belongs to one thread (it is opened with SQLITE_OPEN_NOMUTEX).
+/// Each connection belongs to one thread.
 @available(*, unavailable)
 extension Database: Sendable {}

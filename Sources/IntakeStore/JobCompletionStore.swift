@@ -43,7 +43,7 @@ extension Database {
                 try execute(
                     """
                     INSERT INTO stage_timings (job_id, attempt, stage, ms) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (job_id, attempt, stage) DO UPDATE SET ms = ms + excluded.ms
+                    ON CONFLICT (job_id, attempt, stage) DO UPDATE SET ms = stage_timings.ms + excluded.ms
                     """,
                     [id, attempt, .text(timing.stage), .real(timing.ms)]
                 )
@@ -58,7 +58,10 @@ extension Database {
             try execute("DELETE FROM outputs WHERE job_id = ?", [id])
             for output in completion.outputs {
                 try execute(
-                    "INSERT OR REPLACE INTO outputs (job_id, kind, angle, path) VALUES (?, ?, ?, ?)",
+                    """
+                    INSERT INTO outputs (job_id, kind, angle, path) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (job_id, path) DO UPDATE SET kind = excluded.kind, angle = excluded.angle
+                    """,
                     [id, .text(output.kind), SQLValue(output.angle), .text(output.path)]
                 )
             }

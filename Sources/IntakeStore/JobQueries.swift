@@ -127,7 +127,7 @@ extension Database {
             ) { row throws(StoreError) in try row.timestamp(0) }
             guard let startedAt = started.first else { throw noSuchJob(id) }
             try execute(
-                "UPDATE jobs SET status = 'queued', attempts = max(attempts, ?2), updated_at = ?3 WHERE id = ?1",
+                "UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > ?2 THEN attempts ELSE ?2 END, updated_at = ?3 WHERE id = ?1",
                 [.text(id), SQLValue(attempt), SQLValue(timestamp: time)]
             )
             try recordAttempt(id: id, attempt: attempt, startedAt: startedAt, finishedAt: time, outcome: .interrupted, stage: nil, error: nil)
@@ -192,7 +192,7 @@ extension JobRow {
 
     init(row: Row) throws(StoreError) {
         guard let status = try row.enumeration(5, as: JobStatus.self) else {
-            throw StoreError("column status is NULL", sql: row.statement.sql)
+            throw StoreError("column status is NULL", sql: row.sql)
         }
         self.init(
             id: try row.requiredText(0), environment: try row.requiredText(1), name: try row.requiredText(2),

@@ -30,8 +30,8 @@ extension Database {
             for (index, reading) in readings.enumerated() {
                 try execute(
                     """
-                    INSERT OR IGNORE INTO manual_readings (meter_id, read_at, value, unit, source, note)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    INSERT INTO manual_readings (meter_id, read_at, value, unit, source, note)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING
                     """,
                     [.text(reading.meterID), SQLValue(timestamp: reading.readAt), .real(reading.value), SQLValue(reading.unit),
                      SQLValue(reading.source), SQLValue(reading.note)])

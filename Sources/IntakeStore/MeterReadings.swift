@@ -41,9 +41,14 @@ extension Database {
     public func recordMeterReading(jobID: String, _ reading: MeterReadingRecord) throws(StoreError) {
         try execute(
             """
-            INSERT OR REPLACE INTO meter_readings (job_id, meter_id, captured_at, value, unit, confidence, digits, claimed_value,
-                                                   manual_value, manual_read_at, delta, verdict, reason, plausibility)
+            INSERT INTO meter_readings (job_id, meter_id, captured_at, value, unit, confidence, digits, claimed_value,
+                                        manual_value, manual_read_at, delta, verdict, reason, plausibility)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            ON CONFLICT (job_id) DO UPDATE SET
+                meter_id = excluded.meter_id, captured_at = excluded.captured_at, value = excluded.value, unit = excluded.unit,
+                confidence = excluded.confidence, digits = excluded.digits, claimed_value = excluded.claimed_value,
+                manual_value = excluded.manual_value, manual_read_at = excluded.manual_read_at, delta = excluded.delta,
+                verdict = excluded.verdict, reason = excluded.reason, plausibility = excluded.plausibility
             """,
             [.text(jobID), .text(reading.meterID), SQLValue(timestamp: reading.capturedAt), SQLValue(reading.value), SQLValue(reading.unit),
              SQLValue(reading.confidence), SQLValue(reading.digits), SQLValue(reading.claimedValue), SQLValue(reading.manualValue),

@@ -121,7 +121,7 @@ extension Database {
         try atomically { () throws(StoreError) in
             for (folder, size) in bytes {
                 try execute(
-                    "INSERT OR REPLACE INTO storage_samples (at, folder, bytes) VALUES (?, ?, ?)",
+                    "INSERT INTO storage_samples (at, folder, bytes) VALUES (?, ?, ?) ON CONFLICT (folder, at) DO UPDATE SET bytes = excluded.bytes",
                     [SQLValue(timestamp: time), .text(folder), .integer(size)])
             }
             // A year of hourly samples is plenty to see a trend; older ones go.

@@ -4,7 +4,13 @@
 /// edited, a change to the schema is a new script at the end. Comments inside `CREATE` statements are
 /// kept by SQLite, so `sqlite3 intake.db .schema` shows them.
 enum Schema {
-    static let migrations: [String] = [version1, version2, version3, version4]
+    /// The migrations of one engine; both engines have the same versions, each in its own dialect.
+    static func migrations(for engine: Database.Engine) -> [String] {
+        switch engine {
+        case .sqlite: [version1, version2, version3, version4]
+        case .postgresql: PostgresSchema.migrations
+        }
+    }
 
     static let version1 = """
         CREATE TABLE jobs (
@@ -179,26 +185,48 @@ enum Schema {
 }
 
 extension Database {
-    /// The schema version written in the file.
+    /// The schema version written in the store, which a reader may find older than this build's.
+    public func storedSchemaVersion() throws(StoreError) -> Int { try userVersion() }
+
+    /// The schema version written in the store: SQLite's `user_version`, PostgreSQL's
+    /// `intake_schema` table (0 when it is not there yet).
     func userVersion() throws(StoreError) -> Int {
-        try rows("PRAGMA user_version") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
+        switch engine {
+        case .sqlite:
+            return try rows("PRAGMA user_version") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
+        case .postgresql:
+            let exists = try rows("SELECT to_regclass('intake_schema') IS NOT NULL") { row throws(StoreError) in row.int(0) == 1 }.first
+            guard exists == true else { return 0 }
+            return try rows("SELECT version FROM intake_schema") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
+        }
     }
 
-    /// Applies the migrations the file lacks, each in its own transaction together with the
-    /// version bump, so a crash leaves the file at one version or the next, never between.
+    /// Applies the migrations the store lacks, each in its own transaction together with the
+    /// version bump, so a crash leaves it at one version or the next, never between. Several
+    /// hosts starting at once on one PostgreSQL take turns on an advisory lock.
     func migrate() throws(StoreError) {
         let found = try userVersion()
         if found > Self.schemaVersion { throw newerSchemaError(found) }
         guard found < Self.schemaVersion else { return }  // the usual case: nothing to lock for
-        for (index, script) in Schema.migrations.enumerated() {
+        for (index, script) in Schema.migrations(for: engine).enumerated() {
             let target = index + 1
             try atomically { () throws(StoreError) in
+                if engine == .postgresql {
+                    try execute("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))")
+                    try execute("CREATE TABLE IF NOT EXISTS intake_schema (version INTEGER NOT NULL)")
+                }
                 // Read inside the write lock: another writer may have migrated since we looked.
                 let onDisk = try userVersion()
                 if onDisk > Self.schemaVersion { throw newerSchemaError(onDisk) }
                 guard onDisk < target else { return }
                 try executeScript(script)
-                try execute("PRAGMA user_version = \(target)")
+                switch engine {
+                case .sqlite:
+                    try execute("PRAGMA user_version = \(target)")
+                case .postgresql:
+                    try execute("DELETE FROM intake_schema")
+                    try execute("INSERT INTO intake_schema (version) VALUES (\(target))")
+                }
             }
         }
     }

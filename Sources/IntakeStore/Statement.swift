@@ -104,29 +104,21 @@ final class Statement {
         sqlite3_column_name(handle, index).map { String(cString: $0) } ?? "column\(index + 1)"
     }
 
-    /// The current row; valid until the next `step` or `reset`.
-    var row: Row { Row(statement: self) }
-
-    func error(_ code: Int32) -> StoreError {
-        StoreError(String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), code: code, sql: sql)
+    /// The current row's values, read out: valid after the next `step`.
+    func row(columns: [String]) -> Row {
+        Row(values: (0..<columnCount).map(value), columns: columns, sql: sql)
     }
-}
-
-/// The row a statement is on, read column by column (0-based, in select-list order).
-struct Row {
-    let statement: Statement
-    private var handle: OpaquePointer { statement.handle }
-
-    init(statement: Statement) { self.statement = statement }
-
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     /// The column as whichever of the five SQLite kinds it holds.
-    func value(_ column: Int32) -> SQLValue {
+    private func value(_ column: Int32) -> SQLValue {
         switch sqlite3_column_type(handle, column) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, column))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, column))
-        case SQLITE_TEXT: return .text(text(column) ?? "")
+        case SQLITE_TEXT:
+            guard let bytes = sqlite3_column_text(handle, column) else { return .text("") }
+            // Read by length, not up to the first NUL, so text with embedded NULs comes back whole.
+            let count = Int(sqlite3_column_bytes(handle, column))
+            return .text(String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self))
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(handle, column))
             guard count > 0, let bytes = sqlite3_column_blob(handle, column) else { return .blob([]) }
@@ -135,58 +127,8 @@ struct Row {
         }
     }
 
-    func text(_ column: Int32) -> String? {
-        guard !isNull(column), let bytes = sqlite3_column_text(handle, column) else { return nil }
-        // Read by length, not up to the first NUL, so text with embedded NULs comes back whole.
-        let count = Int(sqlite3_column_bytes(handle, column))
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
-    }
-
-    func int64(_ column: Int32) -> Int64? { isNull(column) ? nil : sqlite3_column_int64(handle, column) }
-    func int(_ column: Int32) -> Int? { int64(column).map { Int($0) } }
-    func double(_ column: Int32) -> Double? { isNull(column) ? nil : sqlite3_column_double(handle, column) }
-
-    /// A column the schema declares NOT NULL; NULL there means the file was edited by hand or is damaged.
-    func requiredText(_ column: Int32) throws(StoreError) -> String {
-        guard let text = text(column) else { throw missing(column) }
-        return text
-    }
-
-    func requiredInt(_ column: Int32) throws(StoreError) -> Int {
-        guard let value = int(column) else { throw missing(column) }
-        return value
-    }
-
-    func requiredDouble(_ column: Int32) throws(StoreError) -> Double {
-        guard let value = double(column) else { throw missing(column) }
-        return value
-    }
-
-    /// A time stored as ISO 8601 text, as Unix milliseconds; nil when NULL.
-    func timestamp(_ column: Int32) throws(StoreError) -> Int64? {
-        guard let text = text(column) else { return nil }
-        guard let milliseconds = Timestamp.milliseconds(from: text) else {
-            throw StoreError("column \(statement.columnName(column)) holds \"\(text)\", not a time like 2026-11-21T14:25:21.123Z", sql: statement.sql)
-        }
-        return milliseconds
-    }
-
-    func requiredTimestamp(_ column: Int32) throws(StoreError) -> Int64 {
-        guard let value = try timestamp(column) else { throw missing(column) }
-        return value
-    }
-
-    /// A column holding the raw value of a Swift enum.
-    func enumeration<Value: RawRepresentable>(_ column: Int32, as type: Value.Type) throws(StoreError) -> Value?
-    where Value.RawValue == String {
-        guard let text = text(column) else { return nil }
-        guard let value = Value(rawValue: text) else {
-            throw StoreError("column \(statement.columnName(column)) holds unknown value \"\(text)\"", sql: statement.sql)
-        }
-        return value
-    }
-
-    private func missing(_ column: Int32) -> StoreError {
-        StoreError("column \(statement.columnName(column)) is NULL", sql: statement.sql)
+    func error(_ code: Int32) -> StoreError {
+        StoreError(String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), code: code, sql: sql)
     }
 }
+

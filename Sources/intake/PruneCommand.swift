@@ -31,8 +31,8 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let configuration = loadConfiguration(config)
-        let stateRoot = StateRoot(path: AbsolutePath.resolving(root ?? configuration.daemon.root))
-        guard access(stateRoot.database, F_OK) == 0 else {
+        let stateRoot = StateRoot(path: AbsolutePath.resolving(root ?? configuration.daemon.root), store: configuration.store.url)
+        guard Database.isPostgreSQL(stateRoot.database) || access(stateRoot.database, F_OK) == 0 else {
             fail("no database at \(stateRoot.database): has intaked run on this state root? Name one with --root DIR.")
         }
         guard configuration.retention.isActive else {

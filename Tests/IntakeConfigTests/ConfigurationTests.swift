@@ -244,6 +244,16 @@ struct ConfigurationErrorTests {
         #expect(badFlag.description.contains("must be true or false"))
     }
 
+    @Test func theStoreIsTheFileOrAPostgreSQLURLWithoutAPassword() throws {
+        #expect(Configuration.defaults.store.url == nil)
+        let url = "postgresql://intake@db.example:5433/intake"
+        #expect(try Configuration.parse("[store]\nurl = \"\(url)\"\n", fileName: "s.toml").store.url == url)
+        for bad in ["postgresql://intake:hunter2@db/intake", "mysql://db/intake", "postgresql://db/intake?password=x"] {
+            let error = try #require(configurationError("[store]\nurl = \"\(bad)\"\n"))
+            #expect(error.key == "store.url")
+        }
+    }
+
     @Test func alertsTakeACommandAndLimitsAndRefuseAShellString() throws {
         let alerts = try Configuration.parse(
             "[alerts]\ncommand = [\"/usr/bin/notify\", \"--to\", \"ops\"]\nmin_interval_seconds = 60\nlink = \"http://h:8080/\"\n",
@@ -265,7 +275,7 @@ struct ConfigurationErrorTests {
         #expect(error.file == "etc/intake.toml")
         #expect(
             error.message
-                == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters, classify, web, retention, alerts)"#)
+                == #"unknown key "deamon" (known: daemon, environments, queue, limits, retry, derive, watch, meters, classify, web, retention, alerts, store)"#)
     }
 
     @Test func unknownNestedKeyNamesDottedPath() throws {
@@ -473,6 +483,7 @@ struct ShippedConfigurationTests {
             ],
             "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file"],
             "retention": ["keep_meter_readings", "archive", "batch", "interval_seconds"],
+            "store": ["url"],
             "alerts": [
                 "command", "timeout_seconds", "gather_seconds", "min_interval_seconds", "unreadable_streak", "queue_age_seconds",
                 "disk_free_bytes", "link",

@@ -4,15 +4,9 @@ import Testing
 
 @Suite("Jobs")
 struct JobTests {
-    let folder: TemporaryFolder
-    let database: Database
-
-    init() throws {
-        folder = try TemporaryFolder()
-        database = try Database(path: folder.databasePath)
-    }
-
-    @Test func insertedJobIsQueuedWithNoAttempts() throws {
+    @Test(arguments: TestEngine.available) func insertedJobIsQueuedWithNoAttempts(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         try database.insertJob(newJob(jobID(1), environment: "beta", name: "a b.jpg", meter: "MTR-1", createdAt: 1_795_271_121_123))
         let row = try #require(try database.job(id: jobID(1)))
         #expect(row == JobRow(
@@ -25,7 +19,9 @@ struct JobTests {
         #expect(try database.job(id: "missing") == nil)
     }
 
-    @Test func insertMarkProcessingCompleteRoundTripsEveryField() throws {
+    @Test(arguments: TestEngine.available) func insertMarkProcessingCompleteRoundTripsEveryField(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         let id = jobID(1)
         try database.insertJob(newJob(id, meter: "MTR-7"))
         try database.markProcessing(id: id, attempt: 1, at: 1_795_271_121_500)
@@ -76,7 +72,9 @@ struct JobTests {
         #expect(try database.statusCounts() == ["queued": 0, "processing": 0, "done": 1, "failed": 0])
     }
 
-    @Test func failedCompletionKeepsTheReason() throws {
+    @Test(arguments: TestEngine.available) func failedCompletionKeepsTheReason(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         let id = jobID(1)
         try database.insertJob(newJob(id))
         try database.markProcessing(id: id, attempt: 1, at: 1_795_271_121_500)
@@ -94,7 +92,9 @@ struct JobTests {
         #expect(try database.attempts(jobID: id).map(\.outcome) == [.failed])
     }
 
-    @Test func completeRefusesAnUnfinishedStatusAndAMissingJob() throws {
+    @Test(arguments: TestEngine.available) func completeRefusesAnUnfinishedStatusAndAMissingJob(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         try database.insertJob(newJob(jobID(1)))
         var completion = doneCompletion(jobID(1))
         completion.status = .processing
@@ -106,7 +106,9 @@ struct JobTests {
         #expect(try database.job(id: jobID(1))?.status == .queued)
     }
 
-    @Test func duplicateOfPointsAtTheEarlierFinishedJobWithTheSameHash() throws {
+    @Test(arguments: TestEngine.available) func duplicateOfPointsAtTheEarlierFinishedJobWithTheSameHash(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         for n in 1...4 { try database.insertJob(newJob(jobID(n))) }
         try database.complete(doneCompletion(jobID(1), sha256: "same"))
         try database.complete(doneCompletion(jobID(2), sha256: "same"))
@@ -135,7 +137,9 @@ struct JobTests {
         #expect(try database.job(id: jobID(2))?.duplicateOf == nil)
     }
 
-    @Test func retryThenCompleteLeavesTwoAttempts() throws {
+    @Test(arguments: TestEngine.available) func retryThenCompleteLeavesTwoAttempts(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         let id = jobID(1)
         try database.insertJob(newJob(id))
         try database.markProcessing(id: id, attempt: 1, at: 1_000)
@@ -161,7 +165,9 @@ struct JobTests {
         #expect(try database.unfinishedJobs().isEmpty)
     }
 
-    @Test func interruptedAttemptIsRecordedAndTheJobQueuedAgain() throws {
+    @Test(arguments: TestEngine.available) func interruptedAttemptIsRecordedAndTheJobQueuedAgain(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         let id = jobID(1)
         try database.insertJob(newJob(id))
         try database.markProcessing(id: id, attempt: 1, at: 1_000)
@@ -172,7 +178,9 @@ struct JobTests {
         #expect(throws: StoreError.self) { try database.recordInterrupted(id: jobID(9), attempt: 1, at: 9_000) }
     }
 
-    @Test func requeueSendsAFinishedJobBackAndRecompletionReplacesItsRows() throws {
+    @Test(arguments: TestEngine.available) func requeueSendsAFinishedJobBackAndRecompletionReplacesItsRows(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         let id = jobID(1)
         try database.insertJob(newJob(id))
         #expect(throws: StoreError.self) { try database.requeue(id: id, spoolPath: "spool/again", at: 2_000) }  // still queued
@@ -199,7 +207,9 @@ struct JobTests {
         #expect(try database.timings(jobID: id) == [StageTiming(stage: "decode", ms: 5)])
     }
 
-    @Test func listsAndCountsByStatus() throws {
+    @Test(arguments: TestEngine.available) func listsAndCountsByStatus(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         for n in [3, 1, 2] { try database.insertJob(newJob(jobID(n))) }
         try database.markProcessing(id: jobID(2), attempt: 1, at: 0)
         try database.complete(doneCompletion(jobID(3)))
@@ -209,7 +219,9 @@ struct JobTests {
         #expect(try database.statusCounts() == ["queued": 1, "processing": 1, "done": 1, "failed": 0])
     }
 
-    @Test func deletingAJobDeletesEverythingRecordedAboutIt() throws {
+    @Test(arguments: TestEngine.available) func deletingAJobDeletesEverythingRecordedAboutIt(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         let id = jobID(1)
         try database.insertJob(newJob(id))
         var completion = doneCompletion(id, labels: ["a"])

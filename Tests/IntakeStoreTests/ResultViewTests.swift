@@ -4,9 +4,9 @@ import Testing
 
 @Suite("Cloud-shaped result views")
 struct ResultViewTests {
-    @Test func viewsListDoneJobsOfTheirEnvironmentWithLabelNames() throws {
-        let folder = try TemporaryFolder()
-        let database = try Database(path: folder.databasePath)
+    @Test(arguments: TestEngine.available) func viewsListDoneJobsOfTheirEnvironmentWithLabelNames(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         try database.insertJob(newJob(jobID(1), environment: "prod", name: "labelled.jpg"))
         try database.insertJob(newJob(jobID(2), environment: "prod", name: "plain.jpg"))
         try database.insertJob(newJob(jobID(3), environment: "prod", name: "broken.jpg"))

@@ -6,15 +6,9 @@ private struct Abort: Error {}
 
 @Suite("Transactions")
 struct TransactionTests {
-    let folder: TemporaryFolder
-    let database: Database
-
-    init() throws {
-        folder = try TemporaryFolder()
-        database = try Database(path: folder.databasePath)
-    }
-
-    @Test func committedWorkStays() throws {
+    @Test(arguments: TestEngine.available) func committedWorkStays(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         let value = try database.transaction {
             try database.insertJob(newJob(jobID(1)))
             try database.insertJob(newJob(jobID(2)))
@@ -24,7 +18,9 @@ struct TransactionTests {
         #expect(try database.jobs().count == 2)
     }
 
-    @Test func aThrowRollsBackAndRethrows() throws {
+    @Test(arguments: TestEngine.available) func aThrowRollsBackAndRethrows(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         #expect(throws: Abort.self) {
             try database.transaction {
                 try database.insertJob(newJob(jobID(1)))
@@ -39,7 +35,9 @@ struct TransactionTests {
         #expect(try database.jobs().map(\.id) == [jobID(2)])
     }
 
-    @Test func aNestedThrowRollsBackOnlyTheInnerPart() throws {
+    @Test(arguments: TestEngine.available) func aNestedThrowRollsBackOnlyTheInnerPart(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
         var refusal: (any Error)?
         try database.transaction {
             try database.insertJob(newJob(jobID(1)))

@@ -12,6 +12,8 @@ public final class DaemonHarness {
     public let folder: TemporaryFolder
     public let root: String
     public let configPath: String
+    /// `[store] url` when the jobs are recorded in PostgreSQL; nil for the SQLite file.
+    public let store: String?
     public private(set) var pid: pid_t = 0
     private var runs = 0
 
@@ -23,7 +25,9 @@ public final class DaemonHarness {
     /// extra lines for its `[daemon]` section. The free-space floor is off unless a test sets it.
     /// `scanSeconds` is the reconciliation scan's interval: short by default, long for a test of
     /// what inotify alone must catch.
-    public init(workers: Int = 2, settings: String = "", daemonSettings: String = "min_free_bytes = 0", scanSeconds: Double = 2) throws {
+    public init(workers: Int = 2, settings: String = "", daemonSettings: String = "min_free_bytes = 0", scanSeconds: Double = 2,
+                store: String? = nil) throws {
+        self.store = store
         folder = try TemporaryFolder()
         root = folder.path + "/state"
         stagingFolder = folder.path
@@ -41,6 +45,8 @@ public final class DaemonHarness {
             initial_backoff_seconds = 0.1
             max_backoff_seconds = 0.5
 
+            \(store.map { "[store]\nurl = \"\($0)\"" } ?? "")
+
             \(settings)
             """
         configPath = folder.write("intake.toml", Array(toml.utf8))
@@ -56,7 +62,7 @@ public final class DaemonHarness {
             ChildProcess.built("intaked"), ["--config", configPath], environment: environment,
             standardOutput: folder.path + "/stdout-\(runs)", standardError: logPath)
         try waitUntil("the daemon created its folders", timeout: 30) {
-            access(root + "/intake.db", F_OK) == 0 && access(inbox + "/prod", F_OK) == 0
+            (store != nil || access(root + "/intake.db", F_OK) == 0) && access(inbox + "/prod", F_OK) == 0
         }
     }
 
@@ -110,7 +116,7 @@ public final class DaemonHarness {
     }
 
     /// A read-only connection to the daemon's database.
-    public func database() throws -> Database { try Database(path: root + "/intake.db", readOnly: true) }
+    public func database() throws -> Database { try Database(path: store ?? root + "/intake.db", readOnly: true) }
 
     public func statusCounts() throws -> [String: Int] { try database().statusCounts() }
 

@@ -1,0 +1,255 @@
+internal import CPostgres
+import Glibc
+
+/// A connection to a PostgreSQL database through libpq: synchronous, which fits the committer's
+/// one thread and the commands, with every statement sent with its parameters (`PQexecParams`),
+/// never spliced into the SQL.
+///
+/// The password never comes in the URL (which ends up in logs and process lists): libpq reads it
+/// from `PGPASSFILE` or `~/.pgpass`, or `[store] password_file` names a file for it.
+final class PostgresConnection: StoreConnection {
+    let url: String
+    private let handle: OpaquePointer
+    private(set) var changes = 0
+    /// The queries in PostgreSQL's dialect, by their SQLite text.
+    private var translations: [String: String] = [:]
+
+    init(url: String, readOnly: Bool, password: String? = nil) throws(StoreError) {
+        guard !PostgresURL.hasPassword(url) else {
+            throw StoreError(
+                "the URL holds a password; put it in PGPASSFILE (or ~/.pgpass) or [store] password_file instead", path: PostgresURL.redacted(url))
+        }
+        self.url = url
+        var keys = ["dbname", "application_name", "connect_timeout"]
+        var values = [url, "intake", "10"]
+        if let password {
+            keys.append("password")
+            values.append(password)
+        }
+        let connection = PostgresURL.withCStrings(keys) { keyPointers in
+            PostgresURL.withCStrings(values) { valuePointers in
+                // expand_dbname = 1: the URL given as dbname is parsed as a connection string.
+                PQconnectdbParams(keyPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else { throw StoreError("cannot connect to \(url): out of memory", sqlState: "08000", path: url) }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw StoreError("cannot connect to \(url): \(message)", sqlState: "08006", path: url)
+        }
+        handle = connection
+        // Durability is PostgreSQL's: a commit returns once it is on the server's disk.
+        try executeScript("SET synchronous_commit = on; SET client_min_messages = warning")
+        if readOnly { try executeScript("SET default_transaction_read_only = on") }
+    }
+
+    deinit { PQfinish(handle) }
+
+    @discardableResult
+    func run(_ sql: String, _ arguments: [SQLValue], _ each: (Row) throws(StoreError) -> Void) throws(StoreError) -> [String] {
+        let text = translation(of: sql)
+        let types = arguments.map(Self.type)
+        let texts = arguments.map(Self.text)
+        let result = PostgresURL.withOptionalCStrings(texts) { values in
+            types.withUnsafeBufferPointer { types in
+                PQexecParams(handle, text, Int32(arguments.count), types.baseAddress, values, nil, nil, 0)
+            }
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+            break
+        default:
+            throw error(result, sql: sql)
+        }
+        let status = String(cString: PQcmdStatus(result))
+        if status.hasPrefix("INSERT") || status.hasPrefix("UPDATE") || status.hasPrefix("DELETE") {
+            changes = Int(String(cString: PQcmdTuples(result))) ?? 0
+        }
+        let columnCount = PQnfields(result)
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+        let columnTypes = (0..<columnCount).map { PQftype(result, $0) }
+        for row in 0..<PQntuples(result) {
+            let values = (0..<columnCount).map { column -> SQLValue in
+                if PQgetisnull(result, row, column) == 1 { return .null }
+                let length = Int(PQgetlength(result, row, column))
+                let bytes = UnsafeRawBufferPointer(start: PQgetvalue(result, row, column), count: length)
+                return Self.value(String(decoding: bytes, as: UTF8.self), type: columnTypes[Int(column)])
+            }
+            try each(Row(values: values, columns: columns, sql: sql))
+        }
+        return columns
+    }
+
+    func executeScript(_ sql: String) throws(StoreError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default: throw error(result, sql: sql)
+        }
+    }
+
+    var isInTransaction: Bool { PQtransactionStatus(handle) != PQTRANS_IDLE }
+
+    /// PostgreSQL takes row locks as it goes; its transactions never fail for want of a file lock.
+    var beginStatement: String { "BEGIN" }
+
+    // MARK: dialect
+
+    /// `?` and `?N` become `$N` (text when only tested for NULL), SQLite's implicit `rowid` the
+    /// explicit `seq`; string literals and comments are left alone.
+    private func translation(of sql: String) -> String {
+        if let known = translations[sql] { return known }
+        let translated = PostgresDialect.translate(sql)
+        translations[sql] = translated
+        return translated
+    }
+
+    // MARK: values
+
+    /// Types for the parameters, so that the server need not guess (0: let it infer, for NULL).
+    private static func type(_ value: SQLValue) -> Oid {
+        switch value {
+        case .null: 0
+        case .integer: 20  // int8
+        case .real: 701  // float8
+        case .text: 25  // text
+        case .blob: 17  // bytea
+        }
+    }
+
+    private static func text(_ value: SQLValue) -> String? {
+        switch value {
+        case .null: nil
+        case .integer(let integer): String(integer)
+        case .real(let real): real.isFinite ? "\(real)" : (real.isNaN ? "NaN" : real > 0 ? "Infinity" : "-Infinity")
+        case .text(let text): text
+        case .blob(let bytes): "\\x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        }
+    }
+
+    /// A result column in text form, as the kind of value its type holds.
+    private static func value(_ text: String, type: Oid) -> SQLValue {
+        switch type {
+        case 16: .integer(text == "t" ? 1 : 0)  // bool, as SQLite's 0 and 1
+        case 20, 21, 23, 26: Int64(text).map(SQLValue.integer) ?? .text(text)
+        case 700, 701: Double(text).map(SQLValue.real) ?? .text(text)
+        case 1700: Int64(text).map(SQLValue.integer) ?? Double(text).map(SQLValue.real) ?? .text(text)  // numeric
+        case 17: .blob(hexBytes(text))
+        default: .text(text)
+        }
+    }
+
+    private static func hexBytes(_ text: String) -> [UInt8] {
+        let digits = Array(text.utf8.dropFirst(2))
+        return stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16) }
+    }
+
+    // MARK: errors
+
+    private func error(_ result: OpaquePointer?, sql: String) -> StoreError {
+        let message = result.map { Self.trimmed(PQresultErrorMessage($0)) } ?? ""
+        var state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
+        if PQstatus(handle) != CONNECTION_OK { state = state ?? "08006" }
+        let text = message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message
+        return StoreError(text.isEmpty ? "the server gave no reason" : text, sqlState: state ?? "XX000", sql: sql)
+    }
+
+    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "" }
+        var text = String(cString: message)
+        while text.last == "\n" || text.last == " " { text.removeLast() }
+        return text
+    }
+}
+
+/// What the connection needs of a `postgresql://` URL, and C strings for libpq.
+enum PostgresURL {
+    /// Whether `postgresql://user:password@host/…` carries a password.
+    static func hasPassword(_ url: String) -> Bool {
+        guard let scheme = url.firstRange(of: "://") else { return false }
+        let rest = url[scheme.upperBound...]
+        guard let at = rest.firstIndex(of: "@") else { return url.contains("password=") }
+        return rest[..<at].contains(":") || url.contains("password=")
+    }
+
+    /// The URL without a password, for messages.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
+              let colon = url[scheme.upperBound..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":…" + String(url[at...])
+    }
+
+    static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+        withOptionalCStrings(strings.map { Optional($0) }) { pointers in
+            body(pointers!)
+        }
+    }
+
+    /// The strings as a NULL-terminated array of C strings (nil stays NULL), valid during `body`.
+    static func withOptionalCStrings<T>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+        let copies = strings.map { $0.map { UnsafePointer(strdup($0)!) } } + [nil]
+        defer { copies.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+        return copies.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+/// SQLite's SQL as PostgreSQL reads it: the one place the two dialects meet in the queries.
+enum PostgresDialect {
+    static func translate(_ sql: String) -> String {
+        var output = ""
+        var characters = Array(sql)
+        var index = 0
+        var nextParameter = 1
+        while index < characters.count {
+            let character = characters[index]
+            if character == "'" {
+                // A string literal, '' inside it included, copied as it is.
+                var end = index + 1
+                while end < characters.count {
+                    if characters[end] == "'" {
+                        if end + 1 < characters.count && characters[end + 1] == "'" { end += 2; continue }
+                        break
+                    }
+                    end += 1
+                }
+                output += String(characters[index...min(end, characters.count - 1)])
+                index = end + 1
+                continue
+            }
+            if character == "-" && index + 1 < characters.count && characters[index + 1] == "-" {
+                while index < characters.count && characters[index] != "\n" { output.append(characters[index]); index += 1 }
+                continue
+            }
+            if character == "?" {
+                var end = index + 1
+                while end < characters.count, characters[end].isASCII, characters[end].isNumber { end += 1 }
+                if end > index + 1 {
+                    output += "$" + String(characters[(index + 1)..<end])
+                } else {
+                    output += "$\(nextParameter)"
+                    nextParameter += 1
+                }
+                // `?1 IS NULL OR column = ?1`, the optional filter: PostgreSQL cannot tell the
+                // type of a NULL it only tests, so it is given the filters' type, text.
+                if String(characters[end..<min(end + 8, characters.count)]).uppercased() == " IS NULL" { output += "::text" }
+                index = end
+                continue
+            }
+            if character.isLetter || character == "_" {
+                var end = index
+                while end < characters.count, characters[end].isLetter || characters[end].isNumber || characters[end] == "_" { end += 1 }
+                let word = String(characters[index..<end])
+                output += word.lowercased() == "rowid" ? "seq" : word
+                index = end
+                continue
+            }
+            output.append(character)
+            index += 1
+        }
+        characters.removeAll()
+        return output
+    }
+}
