@@ -116,6 +116,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
         public var queueCapacity: Int
         /// Below this much free space on the state root's filesystem no file is claimed; 0 = no floor.
         public var minFreeBytes: Int
+        /// The name this host's jobs are recorded under (`jobs.host`); nil: the machine's host name.
+        public var host: String?
 
         /// Creates daemon settings; each omitted value takes its default.
         public init(
@@ -127,7 +129,8 @@ public struct IntakeConfiguration: Sendable, Equatable {
             metricsIntervalSeconds: Double = 5,
             metricsListen: ListenAddress? = nil,
             queueCapacity: Int = 10_000,
-            minFreeBytes: Int = 256 * 1_048_576
+            minFreeBytes: Int = 256 * 1_048_576,
+            host: String? = nil
         ) {
             self.root = root
             self.workers = workers
@@ -138,6 +141,7 @@ public struct IntakeConfiguration: Sendable, Equatable {
             self.metricsListen = metricsListen
             self.queueCapacity = queueCapacity
             self.minFreeBytes = minFreeBytes
+            self.host = host
         }
 
         /// The number of workers to start: ``workers``, or one per core when it is 0.

@@ -109,6 +109,9 @@ extension IntakeConfiguration.Daemon {
         let minFreeBytes = try section.integer(
             "min_free_bytes", default: defaults.minFreeBytes, mustBe: "a number of bytes, 0 (no floor) or more"
         ) { $0 >= 0 }
+        let host = try section.string(
+            "host", default: "", mustBe: "\"\" (the machine's host name) or a name of 1 to 64 letters, digits, '.', '_' and '-'"
+        ) { $0.count <= 64 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) } }
         try section.rejectUnknownKeys()
 
         self.init(
@@ -116,7 +119,7 @@ extension IntakeConfiguration.Daemon {
             reconcileIntervalSeconds: reconcileInterval, shutdownGraceSeconds: shutdownGrace,
             metricsIntervalSeconds: metricsInterval,
             metricsListen: listen.isEmpty ? nil : IntakeConfiguration.ListenAddress(parsing: listen),
-            queueCapacity: queueCapacity, minFreeBytes: minFreeBytes)
+            queueCapacity: queueCapacity, minFreeBytes: minFreeBytes, host: host.isEmpty ? nil : host)
     }
 }
 

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The state root's layout, as DESIGN.md's folder contract names it: every folder and file the
 /// daemon, the commands and the tests find under it is named here and nowhere else.
 public struct StateRoot: Sendable {
@@ -7,11 +11,21 @@ public struct StateRoot: Sendable {
     /// The store, when it is not the SQLite file in the state root: `[store] url`, a
     /// `postgresql://` database shared by several hosts.
     public let store: String?
+    /// The host this daemon records its jobs under (`[daemon] host`, else the machine's name).
+    public let host: String
 
-    public init(path: String, store: String? = nil) {
+    public init(path: String, store: String? = nil, host: String? = nil) {
         self.path = path
         self.store = store
+        self.host = host ?? Self.machineHost
         outputs = OutputLayout(root: path)
+    }
+
+    /// The machine's host name, as `hostname` prints it.
+    public static var machineHost: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public var inbox: String { path + "/inbox" }

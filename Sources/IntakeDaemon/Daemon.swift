@@ -47,7 +47,9 @@ public final class Daemon {
     }
 
     public func run() throws(DaemonError) {
-        let root = StateRoot(path: AbsolutePath.resolving(rootOverride ?? configuration.daemon.root), store: configuration.store.url)
+        let root = StateRoot(
+            path: AbsolutePath.resolving(rootOverride ?? configuration.daemon.root), store: configuration.store.url,
+            host: configuration.daemon.host)
         let environments = configuration.environments.map(\.name)
         for folder in root.folders(environments: environments) {
             do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw DaemonError("cannot create \(folder): \(error.reason)") }
@@ -66,7 +68,7 @@ public final class Daemon {
         metrics.prepare(environments: environments)
         let logger = self.logger
         let alerter = Alerter(settings: configuration.alerts, logger: logger)
-        let alertWatch = AlertWatch(alerter: alerter, settings: configuration.alerts)
+        let alertWatch = AlertWatch(alerter: alerter, settings: configuration.alerts, host: root.host)
         alerter.start()
         let ledger = MeterLedger(databasePath: root.database)
         let committer = Committer(

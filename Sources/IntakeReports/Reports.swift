@@ -72,6 +72,16 @@ public struct Reports {
                 "Meter verdicts",
                 [("verdict", "verdict", 0), ("readings", "readings", 0), ("meters", "meters", 0)],
                 "SELECT verdict, count(*) AS readings, count(DISTINCT meter_id) AS meters FROM meter_readings GROUP BY verdict ORDER BY readings DESC"),
+            try table(
+                "Hosts",
+                [("host", "host", 0), ("done", "done", 0), ("failed", "failed", 0), ("unfinished", "unfinished", 0),
+                 ("last_finished", "last_finished", 0)],
+                """
+                SELECT coalesce(host, '(unrecorded)') AS host, \(countWhere("status = 'done'")) AS done,
+                       \(countWhere("status = 'failed'")) AS failed,
+                       \(countWhere("status IN ('queued', 'processing')")) AS unfinished, max(finished_at) AS last_finished
+                  FROM jobs GROUP BY coalesce(host, '(unrecorded)') ORDER BY host
+                """),
             try storage(freeBytes: nil),
         ]
     }
@@ -110,7 +120,11 @@ public struct Reports {
         public var since: String?
         public var limit: Int
 
-        public init(environment: String? = nil, status: String? = nil, since: String? = nil, limit: Int = 50) {
+        /// Only the jobs this host's intaked claimed.
+        public var host: String?
+
+        public init(environment: String? = nil, status: String? = nil, since: String? = nil, limit: Int = 50, host: String? = nil) {
+            self.host = host
             self.environment = environment
             self.status = status
             self.since = since
@@ -123,16 +137,18 @@ public struct Reports {
             nil,
             [("job", "id", 0), ("env", "environment", 0), ("status", "status", 0), ("file", "source_path", 0), ("type", "type", 0),
              ("width", "width", 0), ("height", "height", 0), ("ms", "ms", 1), ("attempts", "attempts", 0), ("stage", "stage", 0),
-             ("error", "error", 0), ("created", "created_at", 0), ("finished", "finished_at", 0)],
+             ("error", "error", 0), ("created", "created_at", 0), ("finished", "finished_at", 0), ("host", "host", 0)],
             """
             SELECT jobs.id, environment, status, source_path, images.type, images.width, images.height,
                    (SELECT sum(ms) FROM stage_timings t WHERE t.job_id = jobs.id AND t.attempt = jobs.attempts) AS ms,
-                   attempts, stage, error, created_at, finished_at
+                   attempts, stage, error, created_at, finished_at, host
               FROM jobs LEFT JOIN images ON images.job_id = jobs.id
              WHERE (?1 IS NULL OR environment = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR created_at >= ?3)
+               AND (?5 IS NULL OR host = ?5)
              ORDER BY jobs.id DESC LIMIT ?4
             """,
-            [SQLValue(filter.environment), SQLValue(filter.status), SQLValue(filter.since), .integer(Int64(filter.limit))])
+            [SQLValue(filter.environment), SQLValue(filter.status), SQLValue(filter.since), .integer(Int64(filter.limit)),
+             SQLValue(filter.host)])
     }
 
     public func failed(environment: String? = nil, limit: Int = 100) throws(ReportError) -> ResultTable {

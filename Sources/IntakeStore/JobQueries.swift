@@ -4,11 +4,11 @@ extension Database {
     public func insertJob(_ job: NewJob) throws(StoreError) {
         try execute(
             """
-            INSERT INTO jobs (id, environment, name, source_path, meter, status, attempts, spool_path, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?7, ?7)
+            INSERT INTO jobs (id, environment, name, source_path, meter, status, attempts, spool_path, created_at, updated_at, host)
+            VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?7, ?7, ?8)
             """,
             [.text(job.id), .text(job.environment), .text(job.name), .text(job.sourcePath), SQLValue(job.meter),
-             .text(job.spoolPath), SQLValue(timestamp: job.createdAt)]
+             .text(job.spoolPath), SQLValue(timestamp: job.createdAt), SQLValue(job.host)]
         )
     }
 
@@ -187,7 +187,7 @@ extension JobRow {
     /// The select list ``init(row:)`` reads, in its order.
     static let columns = """
         id, environment, name, source_path, meter, status, stage, error, error_kind, attempts, sha256, bytes, \
-        duplicate_of, spool_path, final_path, created_at, updated_at, finished_at
+        duplicate_of, spool_path, final_path, created_at, updated_at, finished_at, host
         """
 
     init(row: Row) throws(StoreError) {
@@ -200,7 +200,7 @@ extension JobRow {
             error: row.text(7), errorKind: try row.enumeration(8, as: ErrorKind.self), attempts: try row.requiredInt(9),
             sha256: row.text(10), bytes: row.int64(11), duplicateOf: row.text(12), spoolPath: row.text(13),
             finalPath: row.text(14), createdAt: try row.requiredTimestamp(15), updatedAt: try row.requiredTimestamp(16),
-            finishedAt: try row.timestamp(17)
+            finishedAt: try row.timestamp(17), host: row.text(18)
         )
     }
 }

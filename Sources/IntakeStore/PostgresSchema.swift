@@ -9,7 +9,7 @@
 ///   `json_group_array`, to the same text (no spaces).
 /// - The version is a row of `intake_schema`, SQLite's `PRAGMA user_version`.
 enum PostgresSchema {
-    static let migrations = [version1, version2, version3, version4]
+    static let migrations = [version1, version2, version3, version4, version5]
 
     /// The advisory lock hosts take to migrate one at a time.
     static let migrationLock = 7_412_001
@@ -138,6 +138,11 @@ enum PostgresSchema {
             bytes BIGINT NOT NULL,
             PRIMARY KEY (folder, at)
         );
+        """
+
+    static let version5 = """
+        ALTER TABLE jobs ADD COLUMN host TEXT;
+        CREATE INDEX jobs_host ON jobs(host, finished_at);
         """
 
     static func resultsView(environment: String) -> String {

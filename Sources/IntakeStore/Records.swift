@@ -48,9 +48,13 @@ public struct NewJob: Sendable, Equatable {
     public var spoolPath: String
     /// Unix milliseconds.
     public var createdAt: Int64
+    /// The host whose intaked claimed it.
+    public var host: String?
 
     /// Creates a value from its fields.
-    public init(id: String, environment: String, name: String, sourcePath: String, meter: String? = nil, spoolPath: String, createdAt: Int64) {
+    public init(id: String, environment: String, name: String, sourcePath: String, meter: String? = nil, spoolPath: String, createdAt: Int64,
+                host: String? = nil) {
+        self.host = host
         self.id = id
         self.environment = environment
         self.name = name
@@ -98,6 +102,8 @@ public struct JobRow: Sendable, Equatable {
     public var updatedAt: Int64
     /// When it was done or failed.
     public var finishedAt: Int64?
+    /// The host whose intaked claimed it; nil for jobs recorded before hosts were.
+    public var host: String?
 
     /// Creates a value from its fields.
     public init(
@@ -105,8 +111,9 @@ public struct JobRow: Sendable, Equatable {
         status: JobStatus, stage: String? = nil, error: String? = nil, errorKind: ErrorKind? = nil,
         attempts: Int = 0, sha256: String? = nil, bytes: Int64? = nil, duplicateOf: String? = nil,
         spoolPath: String? = nil, finalPath: String? = nil,
-        createdAt: Int64, updatedAt: Int64, finishedAt: Int64? = nil
+        createdAt: Int64, updatedAt: Int64, finishedAt: Int64? = nil, host: String? = nil
     ) {
+        self.host = host
         self.id = id
         self.environment = environment
         self.name = name

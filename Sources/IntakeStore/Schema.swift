@@ -7,7 +7,7 @@ enum Schema {
     /// The migrations of one engine; both engines have the same versions, each in its own dialect.
     static func migrations(for engine: Database.Engine) -> [String] {
         switch engine {
-        case .sqlite: [version1, version2, version3, version4]
+        case .sqlite: [version1, version2, version3, version4, version5]
         case .postgresql: PostgresSchema.migrations
         }
     }
@@ -165,6 +165,12 @@ enum Schema {
             bytes INTEGER NOT NULL,
             PRIMARY KEY (folder, at)
         );
+        """
+
+    /// Version 5: which host did each job, for several hosts on one store.
+    static let version5 = """
+        ALTER TABLE jobs ADD COLUMN host TEXT;  -- the intaked that claimed it: [daemon] host, or the machine's name
+        CREATE INDEX jobs_host ON jobs(host, finished_at);
         """
 
     /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.

@@ -56,10 +56,11 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "Only this status: queued, processing, done, failed.") var status: String?
         @Option(help: "Only jobs created since: 90m, 24h, 7d, 2026-11-20 or 2026-11-20T08:00 (UTC).") var since: String?
         @Option(help: "At most this many.") var limit = 50
+        @Option(help: "Only the jobs of this host (several intaked sharing one PostgreSQL).") var host: String?
 
         func run() throws {
             let opened = try source.open()
-            var filter = Reports.JobFilter(environment: env, status: status, limit: limit)
+            var filter = Reports.JobFilter(environment: env, status: status, limit: limit, host: host)
             if let since {
                 guard let bound = SinceParser.parse(since, now: Timestamp.nowMilliseconds()) else {
                     fail("--since \(since): give 90m, 24h, 7d, a date (2026-11-20) or a time (2026-11-20T08:00)")

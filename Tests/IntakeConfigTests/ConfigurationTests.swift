@@ -284,7 +284,7 @@ struct ConfigurationErrorTests {
         #expect(error.line == 7)
         #expect(
             error.description
-                == #"etc/intake.toml:7: unknown key "daemon.worker" (known: root, workers, log_level, reconcile_interval_seconds, shutdown_grace_seconds, metrics_interval_seconds, metrics_listen, queue_capacity, min_free_bytes)"#
+                == #"etc/intake.toml:7: unknown key "daemon.worker" (known: root, workers, log_level, reconcile_interval_seconds, shutdown_grace_seconds, metrics_interval_seconds, metrics_listen, queue_capacity, min_free_bytes, host)"#
         )
     }
 
@@ -468,7 +468,7 @@ struct ShippedConfigurationTests {
         let expectedKeys: [String: [String]] = [
             "daemon": [
                 "root", "workers", "log_level", "reconcile_interval_seconds", "shutdown_grace_seconds",
-                "metrics_interval_seconds", "metrics_listen", "queue_capacity", "min_free_bytes",
+                "metrics_interval_seconds", "metrics_listen", "queue_capacity", "min_free_bytes", "host",
             ],
             "environments": ["prod", "beta"],
             "queue": ["aging_seconds"],

@@ -40,7 +40,7 @@ import Glibc
     @Test func aCommitCutShortBeforeItsMoveIsCompleted() throws {
         let database = try Database(path: root.database)
         let job = try spooled("committed.jpg")
-        try database.insertJob(NewJob(job))
+        try database.insertJob(NewJob(job, host: root.host))
         let destination = root.processedOriginal(job)
         try database.complete(JobCompletion(id: job.id.rawValue, status: .done, attempts: 1, startedAt: 1, finishedAt: 2,
                                             finalPath: destination, bytes: 20))
@@ -53,7 +53,7 @@ import Glibc
     @Test func anOriginalThatCannotBeFiledAtStartUpIsHandedOnInsteadOfStoppingTheStart() throws {
         let database = try Database(path: root.database)
         let job = try spooled("blocked.jpg")
-        try database.insertJob(NewJob(job))
+        try database.insertJob(NewJob(job, host: root.host))
         let destination = root.processedOriginal(job)
         try database.complete(JobCompletion(id: job.id.rawValue, status: .done, attempts: 1, startedAt: 1, finishedAt: 2,
                                             finalPath: destination, bytes: 20))
@@ -85,7 +85,7 @@ import Glibc
         let database = try Database(path: root.database)
         let job = try spooled("filed.jpg")
         try DurableFile.write(Array("{}".utf8), to: root.outputs.spooledSidecar(job: job.id))
-        try database.insertJob(NewJob(job))
+        try database.insertJob(NewJob(job, host: root.host))
         let destination = root.processedOriginal(job)
         try database.complete(JobCompletion(id: job.id.rawValue, status: .done, attempts: 1, startedAt: 1, finishedAt: 2,
                                             finalPath: destination, bytes: 20))
@@ -98,7 +98,7 @@ import Glibc
     @Test func anInterruptedJobLosesItsPartialOutputsAndRunsAgain() throws {
         let database = try Database(path: root.database)
         let job = try spooled("half.jpg")
-        try database.insertJob(NewJob(job))
+        try database.insertJob(NewJob(job, host: root.host))
         try database.markProcessing(id: job.id.rawValue, attempt: 1, at: 5)
         let partial = root.possibleOutputs(job, derivativeSize: 256, angles: [90])
         for path in partial { try DurableFile.write([1, 2, 3], to: path) }
@@ -112,7 +112,7 @@ import Glibc
     @Test func aFileThatKeepsStoppingTheDaemonIsSetAside() throws {
         let database = try Database(path: root.database)
         let job = try spooled("poison.jpg")
-        try database.insertJob(NewJob(job))
+        try database.insertJob(NewJob(job, host: root.host))
         // Each start finds it mid-processing again: the file itself kills the daemon.
         for attempt in 1..<settings.maxAttempts {
             try database.markProcessing(id: job.id.rawValue, attempt: attempt, at: Int64(attempt))
@@ -132,7 +132,7 @@ import Glibc
     @Test func aClaimLostToAPowerCutIsForgottenAndTemporaryFilesGo() throws {
         let database = try Database(path: root.database)
         let job = try spooled("gone.jpg")
-        try database.insertJob(NewJob(job))
+        try database.insertJob(NewJob(job, host: root.host))
         unlink(job.spoolPath)  // the rename never reached the disk: the file is back in the inbox
         try DurableFile.write([0], to: root.spoolTemporary + "/.intake-tmp-123")
         let (_, summary, _) = try reconciler().run(database)

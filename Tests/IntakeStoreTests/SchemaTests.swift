@@ -7,7 +7,7 @@ struct SchemaTests {
     @Test func migrationFromEmptyCreatesTheCurrentSchemaInWALMode() throws {
         let folder = try TemporaryFolder()
         let database = try Database(path: folder.databasePath)
-        #expect(Database.schemaVersion == 4)
+        #expect(Database.schemaVersion == 5)
         #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))
         #expect(try database.scalar("PRAGMA journal_mode") == .text("wal"))
         #expect(try database.scalar("PRAGMA synchronous") == .integer(2))  // FULL
@@ -55,8 +55,15 @@ struct SchemaTests {
             _ = try database.query("DROP INDEX jobs_finished")
             _ = try database.query("DROP TABLE storage_samples")
             _ = try database.query("ALTER TABLE jobs DROP COLUMN pruned_at")
+            _ = try database.query("DROP INDEX jobs_host")
+            _ = try database.query("ALTER TABLE jobs DROP COLUMN host")
             _ = try database.query("PRAGMA user_version = 1")
-            try database.insertJob(newJob(jobID(7)))
+            // As the first release wrote a job, before later versions added columns.
+            _ = try database.query(
+                """
+                INSERT INTO jobs (id, environment, name, source_path, status, attempts, created_at, updated_at)
+                VALUES (?, 'prod', 'x.jpg', 'prod/x.jpg', 'queued', 0, '2026-11-21T14:25:21.123Z', '2026-11-21T14:25:21.123Z')
+                """, [.text(jobID(7))])
         }
         let database = try Database(path: folder.databasePath)
         #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))

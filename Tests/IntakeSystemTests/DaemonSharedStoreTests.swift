@@ -38,4 +38,61 @@ import Glibc
         #expect(!daemon.log.contains("intake.db"), "the daemon touched the SQLite file")
         #expect(access(daemon.root + "/intake.db", F_OK) != 0)
     }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func twoHostsWithTheirOwnInboxesRecordInOneStoreAndAThirdProcessReportsBoth() throws {
+        let url = try PostgresCluster.shared!.makeDatabase()
+        let alpha = try DaemonHarness(daemonSettings: "min_free_bytes = 0\nhost = \"alpha\"", store: url)
+        let bravo = try DaemonHarness(daemonSettings: "min_free_bytes = 0\nhost = \"bravo\"", store: url)
+        try alpha.start()
+        try bravo.start()
+        for n in 0..<12 {
+            alpha.drop("prod/a-\(n).jpg", Photos.jpeg(seed: 4000 + n))
+            bravo.drop(n < 3 ? "beta/b-\(n).jpg" : "prod/b-\(n).jpg", n == 0 ? Array("broken".utf8) : Photos.jpeg(seed: 5000 + n))
+        }
+        try alpha.waitForAll(24)
+        try bravo.waitForAll(24)
+        #expect(alpha.stop() == 0 && bravo.stop() == 0)
+
+        let intake = ChildProcess.built("intake")
+        let summary = try ChildProcess.run(intake, ["report", "--db", url, "--format", "csv"])
+        #expect(summary.status == 0, "\(summary.standardError)")
+        // The summary's "Hosts" rows, read by the CSV header's column names.
+        let lines = summary.standardOutput.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = try #require(lines.first)
+        let hosts = lines.filter { $0.first == "Hosts" }.map { row in
+            Dictionary(uniqueKeysWithValues: zip(header, row).filter { !$0.1.isEmpty })
+        }
+        #expect(hosts.map { $0["host"] } == ["alpha", "bravo"], "\(summary.standardOutput)")
+        #expect(hosts.first?["done"] == "12" && hosts.first?["failed"] == "0")
+        #expect(hosts.last?["done"] == "11" && hosts.last?["failed"] == "1")
+        let onlyBravo = try ChildProcess.run(intake, ["report", "jobs", "--db", url, "--host", "bravo", "--format", "csv"])
+        let rows = onlyBravo.standardOutput.split(separator: "\n").dropFirst()
+        #expect(rows.count == 12 && rows.allSatisfy { $0.hasSuffix(",bravo") }, "\(onlyBravo.standardOutput)")
+        // Job ids stay unique across the hosts: 24 rows for 24 files.
+        #expect(try alpha.database().jobs().count == 24)
+    }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func postgreSQLStoppedForFifteenSecondsMidFeedLosesAndDoublesNothing() throws {
+        let cluster = try PostgresCluster.dedicated()
+        let daemon = try DaemonHarness(store: try cluster.makeDatabase())
+        try daemon.start()
+        for n in 0..<40 { daemon.drop("prod/before-\(n).jpg", Photos.jpeg(width: 320, height: 240, seed: 6000 + n)) }
+        usleep(300_000)
+        try cluster.stop()
+        // The feed goes on while the store is away: claimed and worked, held for the commit.
+        for n in 0..<40 { daemon.drop("beta/during-\(n).jpg", Photos.jpeg(width: 320, height: 240, seed: 7000 + n)) }
+        sleep(15)
+        #expect(kill(daemon.pid, 0) == 0, "intaked died while the store was away")
+        #expect(daemon.log.contains("the database cannot record"), "the outage was not said")
+        try cluster.start()
+        try daemon.waitForAll(80, timeout: 120)
+        #expect(daemon.stop() == 0)
+        let rows = try daemon.database().jobs()
+        #expect(rows.count == 80, "a job was lost or recorded twice")
+        #expect(rows.allSatisfy { $0.status == .done }, "\(rows.filter { $0.status != .done }.map { "\($0.sourcePath): \($0.error ?? "")" })")
+        #expect(Set(rows.map(\.sourcePath)).count == 80)
+        #expect(daemon.files("processed").filter { !$0.hasSuffix("_256x256.jpg") }.count == 80)
+    }
 }

@@ -21,6 +21,17 @@ public final class PostgresCluster: @unchecked Sendable {
 
     public static var isAvailable: Bool { shared != nil }
 
+    /// A cluster of its own, for a test that stops and starts the server; stopped when dropped.
+    public static func dedicated() throws -> PostgresCluster {
+        guard let binaries = findBinaries() else { throw ChildProcessError(message: "no PostgreSQL server binaries") }
+        return try PostgresCluster(binaries: binaries)
+    }
+
+    deinit {
+        try? run("pg_ctl", ["-D", data, "-w", "-m", "immediate", "stop"])
+        _ = FileManagerless.removeTree(folder)
+    }
+
     let binaries: String
     public let folder: String
     private let port = 5432
@@ -58,8 +69,8 @@ public final class PostgresCluster: @unchecked Sendable {
 
     public func url(database: String) -> String { "postgresql://intake@/\(database)?host=\(folder)&port=\(port)" }
 
-    /// Stops the server for `seconds` and starts it again (for the tests of an outage).
-    public func stop() throws { try run("pg_ctl", ["-D", data, "-w", "-m", "fast", "stop"]) }
+    /// Stops the server (for the tests of an outage): at once, as a crash or a cut would.
+    public func stop() throws { try run("pg_ctl", ["-D", data, "-w", "-m", "immediate", "stop"]) }
 
     public func start() throws {
         try run("pg_ctl", ["-D", data, "-l", folder + "/server.log", "-w", "-t", "60", "-o",

@@ -23,10 +23,10 @@ final class AlertWatch: Sendable {
     private let host: String
     private let state = Mutex(State())
 
-    init(alerter: Alerter, settings: IntakeConfiguration.Alerts) {
+    init(alerter: Alerter, settings: IntakeConfiguration.Alerts, host: String = StateRoot.machineHost) {
         self.alerter = alerter
         self.settings = settings
-        host = Self.hostName()
+        self.host = host
     }
 
     /// A job made final.
@@ -122,9 +122,4 @@ final class AlertWatch: Sendable {
         return values
     }
 
-    private static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }

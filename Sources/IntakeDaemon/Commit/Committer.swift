@@ -279,7 +279,7 @@ final class Committer: Sendable {
     private func record(_ event: CommitEvent, in database: Database) throws {
         switch event {
         case .claimed(let job):
-            try database.insertJob(NewJob(job))
+            try database.insertJob(NewJob(job, host: root.host))
         case .requeued(let job):
             try database.requeue(id: job.id.rawValue, spoolPath: job.spoolPath, at: Int64(JobID.nowMilliseconds()))
         case .started(let id, let attempt, let at):

@@ -7,10 +7,10 @@ import IntakeStore
 
 extension NewJob {
     /// The row of a job just claimed.
-    init(_ job: QueuedJob) {
+    init(_ job: QueuedJob, host: String) {
         self.init(
             id: job.id.rawValue, environment: job.environment, name: job.name, sourcePath: job.sourcePath, meter: job.meter,
-            spoolPath: job.spoolPath, createdAt: Int64(job.createdAt))
+            spoolPath: job.spoolPath, createdAt: Int64(job.createdAt), host: host)
     }
 }
 

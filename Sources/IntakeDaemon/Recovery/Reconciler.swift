@@ -63,7 +63,7 @@ struct Reconciler {
                 summary.sidecarsTaken += 1
             }
             guard let row else {
-                try database.insertJob(NewJob(job))
+                try database.insertJob(NewJob(job, host: root.host))
                 summary.unrecorded += 1
                 queued.append(job)
                 continue
