@@ -52,6 +52,7 @@ bench: release bench/out/floor
 	python3 bench/compare.py
 	python3 bench/daemon.py
 	python3 bench/web.py
+	python3 bench/store.py
 
 bench/out/floor: bench/floor.c
 	@scripts/install-deps.sh --bench

@@ -2,8 +2,8 @@ internal import CPostgres
 import Glibc
 
 /// A connection to a PostgreSQL database through libpq: synchronous, which fits the committer's
-/// one thread and the commands, with every statement sent with its parameters (`PQexecParams`),
-/// never spliced into the SQL.
+/// one thread and the commands, with every statement prepared once and sent with its parameters
+/// (`PQexecPrepared`), never spliced into the SQL.
 ///
 /// The password never comes in the URL (which ends up in logs and process lists): libpq reads it
 /// from `PGPASSFILE` or `~/.pgpass`, or `[store] password_file` names a file for it.
@@ -11,8 +11,9 @@ final class PostgresConnection: StoreConnection {
     let url: String
     private let handle: OpaquePointer
     private(set) var changes = 0
-    /// The queries in PostgreSQL's dialect, by their SQLite text.
-    private var translations: [String: String] = [:]
+    /// The name of each statement prepared on this connection, by its SQLite text: parsed and
+    /// planned once per connection, as SQLite's statements are cached.
+    private var prepared: [String: String] = [:]
 
     init(url: String, readOnly: Bool, password: String? = nil) throws(StoreError) {
         guard !PostgresURL.hasPassword(url) else {
@@ -48,13 +49,10 @@ final class PostgresConnection: StoreConnection {
 
     @discardableResult
     func run(_ sql: String, _ arguments: [SQLValue], _ each: (Row) throws(StoreError) -> Void) throws(StoreError) -> [String] {
-        let text = translation(of: sql)
-        let types = arguments.map(Self.type)
+        let name = try statementName(for: sql)
         let texts = arguments.map(Self.text)
         let result = PostgresURL.withOptionalCStrings(texts) { values in
-            types.withUnsafeBufferPointer { types in
-                PQexecParams(handle, text, Int32(arguments.count), types.baseAddress, values, nil, nil, 0)
-            }
+            PQexecPrepared(handle, name, Int32(arguments.count), values, nil, nil, 0)
         }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
@@ -98,27 +96,19 @@ final class PostgresConnection: StoreConnection {
 
     // MARK: dialect
 
-    /// `?` and `?N` become `$N` (text when only tested for NULL), SQLite's implicit `rowid` the
-    /// explicit `seq`; string literals and comments are left alone.
-    private func translation(of sql: String) -> String {
-        if let known = translations[sql] { return known }
-        let translated = PostgresDialect.translate(sql)
-        translations[sql] = translated
-        return translated
+    /// The prepared statement for `sql`, prepared on first use in PostgreSQL's dialect; the
+    /// server infers each parameter's type from where it stands.
+    private func statementName(for sql: String) throws(StoreError) -> String {
+        if let name = prepared[sql] { return name }
+        let name = "intake_\(prepared.count + 1)"
+        let result = PQprepare(handle, name, PostgresDialect.translate(sql), 0, nil)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw error(result, sql: sql) }
+        prepared[sql] = name
+        return name
     }
 
     // MARK: values
-
-    /// Types for the parameters, so that the server need not guess (0: let it infer, for NULL).
-    private static func type(_ value: SQLValue) -> Oid {
-        switch value {
-        case .null: 0
-        case .integer: 20  // int8
-        case .real: 701  // float8
-        case .text: 25  // text
-        case .blob: 17  // bytea
-        }
-    }
 
     private static func text(_ value: SQLValue) -> String? {
         switch value {

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""bench/store.py: intaked recording in PostgreSQL against recording in its SQLite file.
+
+Called by `make bench`. A throw-away PostgreSQL cluster (initdb and pg_ctl from Debian's
+postgresql, on a private Unix socket, fsync on: durability is what is being paid for) and the
+same burst of small corpus photos renamed into inbox/prod at once, through a release intaked on
+SQLite and on PostgreSQL, alternating (SQLite, PostgreSQL, SQLite, PostgreSQL) so that a noisy
+machine hurts both alike. Prints images/s, the daemon's CPU per image (user + system from
+/proc/<pid>/stat, the first drop to the last job final), the server's CPU per image, and the
+ratio PostgreSQL / SQLite of the daemon's CPU per image against the goal (<= 1.15).
+
+Env: INTAKE_CORPUS, INTAKED_BIN, BENCH_STORE_FILES (default 400; 0 skips).
+"""
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import CORPUS, INTAKED, OUT, corpus_photos
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def tree_cpu_seconds(pid):
+    """The postmaster and every backend it started (their cpu, children's included once reaped)."""
+    total = 0.0
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = open(stat).read()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid or int(stat.split("/")[2]) == pid:  # ppid or itself
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / TICK
+    return total
+
+
+class Cluster:
+    """initdb + pg_ctl in a temporary folder; as root, run as the postgres user."""
+
+    def __init__(self):
+        versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+        self.bin = os.path.dirname(versions[0]) if versions else None
+        if not self.bin:
+            return
+        self.folder = tempfile.mkdtemp(prefix="pg.", dir=OUT)
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+        self.run("initdb", "-D", self.data, "-U", "intake", "-A", "trust", "-E", "UTF8", "--no-instructions")
+        self.run("pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "log"), "-w", "-o",
+                 f"-k {self.folder} -c listen_addresses='' -p 5432", "start")
+        self.run("createdb", "-h", self.folder, "-U", "intake", "intake")
+        self.url = f"postgresql://intake@/intake?host={self.folder}&port=5432"
+        self.pid = int(open(os.path.join(self.data, "postmaster.pid")).readline())
+
+    @property
+    def data(self):
+        return os.path.join(self.folder, "data")
+
+    def run(self, program, *arguments):
+        command = [os.path.join(self.bin, program), *arguments]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sql(self, text):
+        return subprocess.run(["psql", "-tA", "-h", self.folder, "-U", "intake", "-d", "intake", "-c", text],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def reset(self):
+        self.sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+
+    def stop(self):
+        self.run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def burst(files, cluster, store):
+    """One fresh daemon on `store` ("sqlite" or "postgresql"); returns (images/s, daemon cpu ms/image, server cpu ms/image)."""
+    folder = tempfile.mkdtemp(prefix="store.", dir=OUT)
+    root = os.path.join(folder, "state")
+    staging = os.path.join(folder, "staging")
+    os.makedirs(staging)
+    config = os.path.join(folder, "intake.toml")
+    with open(config, "w") as f:
+        f.write(f'[daemon]\nroot = "{root}"\nworkers = {os.cpu_count()}\nlog_level = "warning"\nmin_free_bytes = 0\n')
+        if store == "postgresql":
+            cluster.reset()
+            f.write(f'[store]\nurl = "{cluster.url}"\n')
+    for n, path in enumerate(files):
+        shutil.copyfile(path, os.path.join(staging, f"s{n}-{os.path.basename(path)}"))
+    log = open(os.path.join(folder, "intaked.log"), "w")
+    daemon = subprocess.Popen([INTAKED, "--config", config], stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 30
+        while not os.path.isdir(os.path.join(root, "inbox", "prod")):
+            if time.time() > deadline or daemon.poll() is not None:
+                sys.exit("bench: intaked did not start; see " + log.name)
+            time.sleep(0.02)
+        time.sleep(0.5)
+        if store == "sqlite":
+            import sqlite3
+            db = sqlite3.connect(f"file:{os.path.join(root, 'intake.db')}?mode=ro", uri=True)
+            final = lambda: db.execute("SELECT count(*) FROM jobs WHERE status IN ('done','failed')").fetchone()[0]
+        else:
+            final = lambda: int(cluster.sql("SELECT count(*) FROM jobs WHERE status IN ('done','failed')") or 0)
+        daemon_before = cpu_seconds(daemon.pid)
+        server_before = tree_cpu_seconds(cluster.pid) if cluster.bin else 0
+        start = time.time()
+        for name in os.listdir(staging):
+            os.rename(os.path.join(staging, name), os.path.join(root, "inbox", "prod", name))
+        # Polled through files first (cheap), the store only near the end: the poller's own load
+        # on the server would otherwise be counted.
+        while len(os.listdir(os.path.join(root, "inbox", "prod"))) > 0 or final() < len(files):
+            if time.time() - start > 600:
+                sys.exit(f"bench: {store}: jobs not final after 600 s")
+            time.sleep(0.05)
+        wall = time.time() - start
+        daemon_cpu = cpu_seconds(daemon.pid) - daemon_before
+        server_cpu = (tree_cpu_seconds(cluster.pid) - server_before) if cluster.bin and store == "postgresql" else 0
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    n = len(files)
+    return n / wall, daemon_cpu * 1000 / n, server_cpu * 1000 / n
+
+
+def main():
+    count = int(os.environ.get("BENCH_STORE_FILES", "400"))
+    if count == 0:
+        return
+    if not os.path.isdir(CORPUS):
+        print(f"bench: corpus not found at {CORPUS} (set INTAKE_CORPUS); skipping the store bench.")
+        return
+    os.makedirs(OUT, exist_ok=True)
+    cluster = Cluster()
+    if not cluster.bin:
+        print("store    skipped: no PostgreSQL server binaries (Debian's postgresql)")
+        return
+    small = sorted(corpus_photos(), key=os.path.getsize)[:100]
+    files = [small[i % len(small)] for i in range(count)]
+    results = {"sqlite": [], "postgresql": []}
+    try:
+        for store in ("sqlite", "postgresql", "sqlite", "postgresql"):
+            results[store].append(burst(files, cluster, store))
+    finally:
+        cluster.stop()
+    for store, runs in results.items():
+        print(f"store    {store:<10}: {count} images, " + ", ".join(
+            f"{rate:.0f} images/s, daemon {cpu:.2f} ms/image, server {server:.2f} ms/image" for rate, cpu, server in runs))
+    sqlite_cpu = sorted(r[1] for r in results["sqlite"])[0]
+    pg_cpu = sorted(r[1] for r in results["postgresql"])[0]
+    ratio = pg_cpu / sqlite_cpu
+    print(f"store    daemon CPU per image, PostgreSQL / SQLite (best of two each): {ratio:.2f} (goal <= 1.15: "
+          f"{'met' if ratio <= 1.15 else 'missed'})")
+    print("store    two daemons sharing one inbox: not measured (the shared inbox is not built yet)")
+
+
+if __name__ == "__main__":
+    main()
