@@ -57,5 +57,11 @@ import Glibc
                 #expect(fromFile.standardOutput.count > 20, "\(report + format) printed nothing to compare")
             }
         }
+        // The review page too.
+        let page = folder.path + "/review.html"
+        let html = try ChildProcess.run(intake, ["report", "--db", url, "--html", page])
+        #expect(html.status == 0, "\(html.standardError)")
+        let text = String(decoding: Fixtures.readFile(page) ?? [], as: UTF8.self)
+        #expect(text.contains("not a JPEG") && text.contains("MTR-1"), "the page lacks the failure or the meter")
     }
 }

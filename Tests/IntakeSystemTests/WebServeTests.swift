@@ -411,4 +411,26 @@ import Glibc
         try daemon.waitForAll(2, timeout: 60)
         #expect(daemon.stop() == 0)
     }
+
+    @Test(.enabled(if: hasCurl && PostgresCluster.isAvailable, "needs curl and PostgreSQL's server binaries"))
+    func onASharedPostgreSQLStoreAnUploadIsAnsweredAndFollowedToItsEnd() throws {
+        let daemon = try DaemonHarness(store: try PostgresCluster.shared!.makeDatabase())
+        try daemon.start()
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            ChildProcess.waitFor(server.pid)
+        }
+        let upload = daemon.folder.write("pg.jpg", Photos.jpeg(seed: 8100))
+        let accepted = try curl(["--data-binary", "@\(upload)", "\(server.url)/v1/inbox/prod?name=pg.jpg"])
+        let id = try #require(field("jobId", in: accepted), "\(accepted)")
+        try daemon.waitForAll(1)
+        let done = try curl(["\(server.url)/v1/jobs/\(id)"])
+        #expect(field("status", in: done) == "COMPLETED", "\(done)")
+        let listed = try curl(["\(server.url)/v1/jobs?env=prod"])
+        #expect(listed.contains(id), "\(listed)")
+        #expect(try daemon.database().job(id: id)?.host == StateRoot.machineHost)
+        #expect(daemon.stop() == 0)
+    }
 }
+
