@@ -61,6 +61,8 @@ public enum IntakeAPI {
                 }
                 return try json(SubmissionView(submission, images: images))
             }
+            // A resumable upload still arriving: its id is the job's to be.
+            if let (_, upload) = try? uploads.state(text), !upload.placed { return try json(JobView(receiving: id, upload)) }
             if case .failure(let error) = database { throw error }
             throw APIError.notFound("no job \(text)")
         }

@@ -62,6 +62,15 @@ struct JobView: Encodable, Sendable {
     let meterReading: MeterView?
     /// The job's files, each at a URL of this server: original, derivative, rotations, error report.
     let outputs: [Output]
+    /// The host whose intaked claimed it (several hosts on one store).
+    var host: String?
+    /// A resumable upload still arriving: how much of it has.
+    var received: Received?
+
+    struct Received: Encodable {
+        let bytes: Int
+        let length: Int
+    }
 
     /// The cloud API's name for a status.
     static func apiStatus(_ status: JobStatus) -> String {
@@ -98,12 +107,19 @@ struct JobView: Encodable, Sendable {
         attempts = row.attempts
         sha256 = row.sha256
         bytes = row.bytes
+        host = row.host
         error = row.status == .failed ? Failure(stage: row.stage, reason: row.error ?? "", kind: row.errorKind?.rawValue) : nil
         self.meterReading = meterReading.map {
             MeterView(meter: $0.meterID, verdict: $0.verdict, value: $0.value, unit: $0.unit, confidence: $0.confidence,
                       manualValue: $0.manualValue, manualReadAt: $0.manualReadAt.map(Timestamp.string(fromMilliseconds:)),
                       delta: $0.delta, reason: $0.reason)
         }
+    }
+
+    /// A resumable upload still arriving under this id: pending, with how much has come.
+    init(receiving id: JobID, _ upload: ResumableUpload) {
+        self.init(waiting: id, environment: upload.env ?? "", meter: upload.meter, name: upload.name)
+        received = Received(bytes: upload.offset, length: upload.length)
     }
 
     /// An upload in the inbox that the daemon has not claimed yet.

@@ -266,6 +266,10 @@ import Glibc
             return received == half
         }
         #expect(FileManagerless.list(daemon.inbox + "/prod").isEmpty, "a partial upload reached the inbox")
+        // Its job id answers already: pending, with how much has come.
+        let arriving = try curl(["\(server.url)/v1/jobs/\(id)"])
+        #expect(field("status", in: arriving) == "PENDING", "\(arriving)")
+        #expect(arriving.contains("\"received\":{\"bytes\":\(half),\"length\":\(jpeg.count)}"), "\(arriving)")
 
         // The server dies; a new one goes on from what the first kept.
         kill(server.pid, SIGKILL)
