@@ -29,7 +29,7 @@ import Glibc
         let rows = try database.jobs()
         #expect(rows.count == expected.count, "a job was lost or recorded twice")
         for row in rows {
-            let good = try #require(expected[row.sourcePath], "unexpected \(row.sourcePath)")
+            let good = try #require(expected[row.sourcePath] as Bool?, "unexpected \(row.sourcePath)")
             #expect(row.status == (good ? .done : .failed), "\(row.sourcePath): \(row.error ?? "")")
             #expect(access(try #require(row.finalPath), F_OK) == 0)
             for output in try database.outputs(jobID: row.id) { #expect(access(output.path, F_OK) == 0, "missing \(output.path)") }
