@@ -191,17 +191,21 @@ extension IntakeConfiguration {
 extension IntakeConfiguration.Store {
     init(reading section: SectionReader) throws(ConfigurationError) {
         var section = section
-        let url = try section.string(
-            "url", default: "",
-            mustBe: "\"\" (the SQLite file in the state root) or postgresql://USER@HOST[:PORT]/DB, with no password in it"
-        ) { text in
-            guard !text.isEmpty else { return true }
-            guard text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") else { return false }
-            // user:password@ — the password belongs in PGPASSFILE, never in a file others read.
-            let afterScheme = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
-            return !(afterScheme.contains("@") && afterScheme.split(separator: "@")[0].contains(":")) && !text.contains("password=")
+        // A password is refused without quoting the value: the message goes to logs.
+        if case .string(let text)? = section.table["url"], Self.holdsPassword(text) {
+            throw section.error(
+                at: "url", "\"\(section.fullKey("url"))\" must not hold a password; put it in PGPASSFILE, ~/.pgpass or a file named by passfile=")
         }
+        let url = try section.string(
+            "url", default: "", mustBe: "\"\" (the SQLite file in the state root) or postgresql://USER@HOST[:PORT]/DB"
+        ) { $0.isEmpty || $0.hasPrefix("postgresql://") || $0.hasPrefix("postgres://") }
         try section.rejectUnknownKeys()
         self.init(url: url.isEmpty ? nil : url)
+    }
+
+    /// `user:password@` or `password=`: the password belongs in PGPASSFILE, never in a file others read.
+    static func holdsPassword(_ url: String) -> Bool {
+        let authority = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+        return (authority.contains("@") && authority.split(separator: "@")[0].contains(":")) || url.contains("password=")
     }
 }
