@@ -40,7 +40,7 @@ public struct ReportSource {
 
     public init(root: String?, databasePath: String?, configPath: String?) throws(ReportError) {
         let (resolvedRoot, path) = try Self.locate(root: root, databasePath: databasePath, configPath: configPath)
-        guard Database.isPostgreSQL(path) || access(path, F_OK) == 0 else {
+        guard Database.exists(at: path) else {
             throw ReportError("no database at \(path): has intaked run on this state root? Name one with --root DIR or --db PATH.")
         }
         do {

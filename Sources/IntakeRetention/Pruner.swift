@@ -168,11 +168,11 @@ public struct Pruner: Sendable {
 
     // MARK: files
 
-    /// The files a job's rows name, with its filed sidecar: only those inside the state root, so
-    /// that a row edited by hand (or a root moved) can never make pruning delete elsewhere.
+    /// The files a job's rows name, with its original and filed sidecar: only those inside the
+    /// state root, so that a row edited by hand (or a root moved) can never make pruning delete elsewhere.
     func files(of job: ExpiredJob) -> [String] {
         var paths = job.outputs
-        if let original = job.finalPath { paths.append(OutputLayout.filedSidecar(beside: original)) }
+        if let original = job.finalPath { paths += [original, OutputLayout.filedSidecar(beside: original)] }
         var seen: Set<String> = []
         return paths.filter { isInsideRoot($0) && seen.insert($0).inserted }
     }

@@ -28,6 +28,12 @@ public final class Database {
         location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
     }
 
+    /// Whether there is a store at `location` to read: a file that exists, or any PostgreSQL URL
+    /// (whether the server answers is learnt by connecting).
+    public static func exists(at location: String) -> Bool {
+        isPostgreSQL(location) || access(location, F_OK) == 0
+    }
+
     /// Opens (and, unless `readOnly`, creates and migrates) the store at `path`: a file, or a
     /// `postgresql://` URL.
     ///

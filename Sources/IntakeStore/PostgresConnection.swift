@@ -190,7 +190,7 @@ enum PostgresURL {
 enum PostgresDialect {
     static func translate(_ sql: String) -> String {
         var output = ""
-        var characters = Array(sql)
+        let characters = Array(sql)
         var index = 0
         var nextParameter = 1
         while index < characters.count {
@@ -239,7 +239,6 @@ enum PostgresDialect {
             output.append(character)
             index += 1
         }
-        characters.removeAll()
         return output
     }
 }

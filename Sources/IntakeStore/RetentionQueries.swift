@@ -25,7 +25,7 @@ public struct ExpiredJob: Sendable, Equatable, Codable {
     public let finishedAt: Int64
     /// Whether a meter reading hangs on it: kept when `keep_meter_readings` says so.
     public let hasMeterReading: Bool
-    /// Every file its rows name: the outputs, the original among them.
+    /// The files its `outputs` rows name (the original usually among them; see `finalPath`).
     public let outputs: [String]
 
     public init(id: String, environment: String, failed: Bool, name: String, sha256: String?, bytes: Int64?,
@@ -70,11 +70,10 @@ extension Database {
         }
         let oldest = found.sorted { ($0.finishedAt, $0.id) < ($1.finishedAt, $1.id) }.prefix(limit)
         return try oldest.map { job throws(StoreError) in
-            let paths = try outputs(jobID: job.id).map(\.path)
-            return ExpiredJob(
+            ExpiredJob(
                 id: job.id, environment: job.environment, failed: job.failed, name: job.name, sha256: job.sha256,
                 bytes: job.bytes, finalPath: job.finalPath, finishedAt: job.finishedAt, hasMeterReading: job.hasMeterReading,
-                outputs: job.finalPath.map { paths.contains($0) ? paths : [$0] + paths } ?? paths)
+                outputs: try outputs(jobID: job.id).map(\.path))
         }
     }
 

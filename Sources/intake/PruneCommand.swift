@@ -32,7 +32,7 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         let configuration = loadConfiguration(config)
         let stateRoot = StateRoot(path: AbsolutePath.resolving(root ?? configuration.daemon.root), store: configuration.store.url)
-        guard Database.isPostgreSQL(stateRoot.database) || access(stateRoot.database, F_OK) == 0 else {
+        guard Database.exists(at: stateRoot.database) else {
             fail("no database at \(stateRoot.database): has intaked run on this state root? Name one with --root DIR.")
         }
         guard configuration.retention.isActive else {

@@ -50,8 +50,7 @@ public final class PostgresCluster: @unchecked Sendable {
         }
         // fsync off: these clusters live for one test run; no test here cuts the power.
         try run("initdb", ["-D", data, "-U", "intake", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"])
-        try run("pg_ctl", ["-D", data, "-l", folder + "/server.log", "-w", "-t", "60", "-o",
-                           "-k \(folder) -c listen_addresses='' -p \(port) -c fsync=off -c max_connections=200", "start"])
+        try start()
         startWatcher()
     }
 
@@ -72,6 +71,7 @@ public final class PostgresCluster: @unchecked Sendable {
     /// Stops the server (for the tests of an outage): at once, as a crash or a cut would.
     public func stop() throws { try run("pg_ctl", ["-D", data, "-w", "-m", "immediate", "stop"]) }
 
+    /// Starts the server on the folder's private socket (again, after `stop`).
     public func start() throws {
         try run("pg_ctl", ["-D", data, "-l", folder + "/server.log", "-w", "-t", "60", "-o",
                            "-k \(folder) -c listen_addresses='' -p \(port) -c fsync=off -c max_connections=200", "start"])
