@@ -98,8 +98,9 @@ import Glibc
         for n in 0..<3 { daemon.drop("beta/short-\(n).jpg", Photos.jpeg(seed: 700 + n)) }
         for n in 0..<2 { daemon.drop("prod/long-\(n).jpg", Photos.jpeg(seed: 800 + n)) }
         try daemon.waitForAll(5)
+        // Rows first, files a moment after (the batch's order): wait for both.
         try daemon.waitUntil("the beta jobs are pruned", timeout: 30) {
-            try daemon.database().jobs().map(\.environment) == ["prod", "prod"]
+            try daemon.database().jobs().map(\.environment) == ["prod", "prod"] && daemon.files("processed/beta").isEmpty
         }
         #expect(daemon.files("processed/beta").isEmpty)
         #expect(daemon.files("augmented/beta").isEmpty)
