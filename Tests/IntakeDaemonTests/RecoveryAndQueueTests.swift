@@ -233,6 +233,17 @@ import Glibc
         #expect(access(root.processedOriginal(job), F_OK) == 0)
     }
 
+    /// Whether `parent` has a child process whose command is `name` (read from /proc).
+    static func hasChild(of parent: pid_t, named name: String) -> Bool {
+        FileManagerless.list("/proc").contains { entry in
+            guard Int32(entry) != nil, let stat = Fixtures.readFile("/proc/\(entry)/stat") else { return false }
+            let text = String(decoding: stat, as: UTF8.self)
+            guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return false }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            return text[text.index(after: open)..<close] == name && fields.count > 1 && Int32(fields[1]) == parent
+        }
+    }
+
     @Test(.enabled(if: access("/usr/bin/sqlite3", X_OK) == 0, "needs the sqlite3 shell (scripts/install-deps.sh --test installs it)"))
     func postersHeldBackByALongOutageAreLetGoWhenTheDaemonStops() throws {
         let folder = try TemporaryFolder()
@@ -248,7 +259,10 @@ import Glibc
             kill(shell, SIGKILL)
             _ = ChildProcess.waitFor(shell)
         }
-        usleep(300_000)
+        // The lock is held once the shell has gone on to its `sleep` (run after BEGIN IMMEDIATE):
+        // a fixed pause was too short on a loaded machine, and the first events went in.
+        let locked = monotonicSeconds() + 20
+        while !Self.hasChild(of: shell, named: "sleep") && monotonicSeconds() < locked { usleep(10_000) }
         let posted = Condition()
         nonisolated(unsafe) var postedAll = false
         let poster = SystemThread(name: "test-poster") {
