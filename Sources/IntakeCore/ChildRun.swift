@@ -228,9 +228,13 @@ final class CapturePipe {
 
     deinit { closeBoth() }
 
-    /// Writes `bytes` (no more than a pipe holds) and closes the write end, leaving a pipe that
-    /// reads as `bytes` then end of file; the read end made blocking, as a program's input expects.
+    /// Writes `bytes` and closes the write end, leaving a pipe that reads as `bytes` then end of
+    /// file; the read end made blocking, as a program's input expects. The pipe is first asked to
+    /// hold them all, and the write does not block: a pipe the kernel kept small (a user over its
+    /// pipe limits gets one page) fails with EAGAIN instead of hanging with no reader.
     func fill(with bytes: [UInt8]) -> Bool {
+        if bytes.count > 4096 { _ = intake_set_pipe_size(writeEnd, Int32(bytes.count)) }
+        _ = fcntl(writeEnd, F_SETFL, fcntl(writeEnd, F_GETFL) | O_NONBLOCK)
         let failure = bytes.withUnsafeBytes { WholeFile.writeAll($0, to: writeEnd) }
         closeWriteEnd()
         _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) & ~O_NONBLOCK)

@@ -21,6 +21,11 @@ public struct StateRoot: Sendable {
         outputs = OutputLayout(root: path)
     }
 
+    /// The host whose rows are this root's jobs, when the store is shared: there each host
+    /// recovers, prunes and retries only its own jobs, whose files are in its folders. Nil with
+    /// the root's own SQLite file, where every row is this root's whatever the machine is called now.
+    public var jobsHost: String? { store == nil ? nil : host }
+
     /// The machine's host name, as `hostname` prints it.
     public static var machineHost: String {
         var buffer = [CChar](repeating: 0, count: 256)
@@ -51,6 +56,6 @@ public struct StateRoot: Sendable {
 
     /// The folders the daemon creates at start.
     public func folders(environments: [String]) -> [String] {
-        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, spoolSidecars, spoolRequeue, processed, augmented, failed]
+        environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, spoolSidecars, spoolRequeue, spoolPrune, processed, augmented, failed]
     }
 }

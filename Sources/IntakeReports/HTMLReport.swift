@@ -21,11 +21,12 @@ public struct HTMLReport {
     public typealias MeterOverlay = (_ meter: String, _ original: String) -> [UInt8]?
     let meterOverlay: MeterOverlay?
 
-    public init(database: Database, root: String, now: Int64 = Timestamp.nowMilliseconds(), meterOverlay: MeterOverlay? = nil) {
+    public init(database: Database, root: String, now: Int64 = Timestamp.nowMilliseconds(), storageHost: String = "",
+                meterOverlay: MeterOverlay? = nil) {
         self.database = database
         self.root = root
         self.meterOverlay = meterOverlay
-        reports = Reports(database: database, now: now)
+        reports = Reports(database: database, now: now, storageHost: storageHost)
     }
 
     public func render() throws(ReportError) -> String {

@@ -18,42 +18,53 @@ public struct ReportError: Error, Sendable, CustomStringConvertible {
 public struct ReportSource {
     public let root: String
     public let database: Database
+    /// This host's name when the store is shared (see ``StateRoot/jobsHost``): `intake retry`
+    /// sends back only its own dead letters, whose files are in this root.
+    public let host: String?
 
     /// The state root and database path the options name, whether or not the file exists yet.
     public static func locate(root: String?, databasePath: String?, configPath: String?) throws(ReportError) -> (root: String, database: String) {
+        let located = try locateStateRoot(root: root, databasePath: databasePath, configPath: configPath)
+        return (located.path, located.database)
+    }
+
+    static func locateStateRoot(root: String?, databasePath: String?, configPath: String?) throws(ReportError) -> StateRoot {
+        let configuration = Result { try ConfigurationFile.load(explicitPath: configPath) }
+        let host = (try? configuration.get())?.daemon.host
         if let databasePath, Database.isPostgreSQL(databasePath) {
             // A shared store names no folder: the state root is the one given, or the configuration's.
-            return (root ?? (try? ConfigurationFile.load(explicitPath: configPath).daemon.root) ?? ".", databasePath)
+            return StateRoot(path: root ?? (try? configuration.get())?.daemon.root ?? ".", store: databasePath, host: host)
         }
-        if let databasePath { return (root ?? parent(of: databasePath), databasePath) }
+        if let databasePath { return StateRoot(path: root ?? parent(of: databasePath), store: databasePath) }
         // Without --db, the configuration's store: its [store] url, else the file in the state root.
-        let configuration: IntakeConfiguration
-        do {
-            configuration = try ConfigurationFile.load(explicitPath: configPath)
-        } catch {
-            if let root { return (root, StateRoot(path: root).database) }
+        switch configuration {
+        case .success(let configuration):
+            return StateRoot(path: root ?? configuration.daemon.root, store: configuration.store.url, host: host)
+        case .failure(let error):
+            if let root { return StateRoot(path: root) }
             throw ReportError("\(error)")
         }
-        let stateRoot = StateRoot(path: root ?? configuration.daemon.root, store: configuration.store.url)
-        return (stateRoot.path, stateRoot.database)
     }
 
     public init(root: String?, databasePath: String?, configPath: String?) throws(ReportError) {
-        let (resolvedRoot, path) = try Self.locate(root: root, databasePath: databasePath, configPath: configPath)
+        let located = try Self.locateStateRoot(root: root, databasePath: databasePath, configPath: configPath)
+        let path = located.database
         guard Database.exists(at: path) else {
-            throw ReportError("no database at \(path): has intaked run on this state root? Name one with --root DIR or --db PATH.")
+            throw ReportError("no database at \(PostgresURL.redacted(path)): has intaked run on this state root? Name one with --root DIR or --db PATH.")
         }
         do {
             database = try Database(path: path, readOnly: true)
         } catch {
-            throw ReportError("cannot read \(path): \(error)")
+            throw ReportError("cannot read \(PostgresURL.redacted(path)): \(error)")
         }
         if let version = try? database.storedSchemaVersion(), version < Database.schemaVersion {
             throw ReportError(
-                "\(path) has schema version \(version), older than this intake's \(Database.schemaVersion): "
+                "\(PostgresURL.redacted(path)) has schema version \(version), older than this intake's \(Database.schemaVersion): "
                     + "start this version of intaked once and it migrates the database")
         }
-        self.root = resolvedRoot
+        self.root = located.path
+        // A SQLite file given by --db is this root's own: every row in it is ours.
+        host = Database.isPostgreSQL(path) ? located.host : nil
     }
 
     static func parent(of path: String) -> String {

@@ -10,10 +10,14 @@ public struct Reports {
     let database: Database
     /// Now, in Unix milliseconds (a parameter so that tests can fix it).
     let now: Int64
+    /// Whose folders the storage table shows: '' for a root's own SQLite file, else the host's
+    /// name, as each host sharing a store samples its own.
+    let storageHost: String
 
-    public init(database: Database, now: Int64 = Timestamp.nowMilliseconds()) {
+    public init(database: Database, now: Int64 = Timestamp.nowMilliseconds(), storageHost: String = "") {
         self.database = database
         self.now = now
+        self.storageHost = storageHost
     }
 
     func rows(_ sql: String, _ arguments: [SQLValue] = []) throws(ReportError) -> [[String: SQLValue]] {
@@ -93,7 +97,7 @@ public struct Reports {
     /// filesystem), the days until it is full at that growth.
     public func storage(freeBytes: Int64?) throws(ReportError) -> ResultTable {
         let growth: [StorageGrowth]
-        do { growth = try database.storageGrowth(now: now) } catch { throw ReportError("query failed: \(error)") }
+        do { growth = try database.storageGrowth(host: storageHost, now: now) } catch { throw ReportError("query failed: \(error)") }
         var rows = growth.map { folder -> [Cell] in
             [.text(folder.folder), .integer(folder.bytes), folder.bytesPerDay.map { .real($0, decimals: 0) } ?? .null]
         }

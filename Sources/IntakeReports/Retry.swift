@@ -25,7 +25,7 @@ public struct Retry {
     public func jobs(named ids: [String], allFailed: Bool, environment: String?) throws(ReportError) -> [JobRow] {
         do {
             if allFailed {
-                return try source.database.jobs(status: .failed).filter { environment == nil || $0.environment == environment }
+                return try source.database.jobs(status: .failed, host: source.host).filter { environment == nil || $0.environment == environment }
             }
             return try ids.map { id throws(ReportError) in
                 guard let row = try? source.database.job(id: id) else { throw ReportError("no job \(id)") }
@@ -48,7 +48,13 @@ public struct Retry {
         }
         defer { lock.release() }
         // Read again under the lock: retention may have pruned it since it was listed.
-        guard let job = (try? source.database.job(id: job.id)) ?? nil else {
+        let current: JobRow?
+        do {
+            current = try source.database.job(id: job.id)
+        } catch {
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot read it again: \(error)")
+        }
+        guard let job = current else {
             return Outcome(job: job.id, file: job.sourcePath, refusal: "it no longer exists (removed by retention)")
         }
         guard job.status == .failed else {

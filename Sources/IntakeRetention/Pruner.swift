@@ -50,7 +50,7 @@ public struct Pruner: Sendable {
     public func preview(_ database: Database, now: Int64) throws(RetentionError) -> [PruneTally] {
         let expired: [ExpiredJob]
         do {
-            expired = try database.expiredJobs(expiryRules(now: now), limit: Int(Int32.max))
+            expired = try database.expiredJobs(expiryRules(now: now), limit: Int(Int32.max), host: root.jobsHost)
         } catch {
             throw RetentionError("cannot read the expired jobs: \(error)")
         }
@@ -72,7 +72,7 @@ public struct Pruner: Sendable {
         var pruned = try finishInterrupted(database)
         let expired: [ExpiredJob]
         do {
-            expired = try database.expiredJobs(expiryRules(now: now), limit: retention.batchSize)
+            expired = try database.expiredJobs(expiryRules(now: now), limit: retention.batchSize, host: root.jobsHost)
         } catch {
             throw RetentionError("cannot read the expired jobs: \(error)")
         }
@@ -92,7 +92,8 @@ public struct Pruner: Sendable {
         do {
             removed = try database.pruneJobs(expiring, keepMeterReadings: retention.keepMeterReadings, at: now)
         } catch {
-            unlink(journalPath)
+            // The journal stays: the transaction may have committed with its answer lost (a
+            // connection cut), and the next batch finishes it with the database as the judge.
             throw RetentionError("cannot remove the expired jobs' rows: \(error)")
         }
         pruned += try complete(journal, at: journalPath, removed: Set(removed))

@@ -17,13 +17,12 @@ extension Database {
         try rows("SELECT \(JobRow.columns) FROM jobs WHERE id = ?", [.text(id)], JobRow.init(row:)).first
     }
 
-    /// Every job, or those with `status`, oldest first (ids sort by creation time).
-    public func jobs(status: JobStatus? = nil) throws(StoreError) -> [JobRow] {
-        if let status {
-            try rows("SELECT \(JobRow.columns) FROM jobs WHERE status = ? ORDER BY id", [.text(status.rawValue)], JobRow.init(row:))
-        } else {
-            try rows("SELECT \(JobRow.columns) FROM jobs ORDER BY id", [], JobRow.init(row:))
-        }
+    /// Every job, or those with `status`, oldest first (ids sort by creation time); only `host`'s
+    /// when given (a store shared by several hosts, each with its own files).
+    public func jobs(status: JobStatus? = nil, host: String? = nil) throws(StoreError) -> [JobRow] {
+        try rows(
+            "SELECT \(JobRow.columns) FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR host = ?2) ORDER BY id",
+            [SQLValue(status?.rawValue), SQLValue(host)], JobRow.init(row:))
     }
 
     /// One page of jobs, newest first: of `environment` and `status` when given, created at or
@@ -72,9 +71,12 @@ extension Database {
     }
 
     /// Jobs still to run or cut short while running (queued or processing), oldest first: what the
-    /// daemon picks up again when it starts.
-    public func unfinishedJobs() throws(StoreError) -> [JobRow] {
-        try rows("SELECT \(JobRow.columns) FROM jobs WHERE status IN ('queued', 'processing') ORDER BY id", [], JobRow.init(row:))
+    /// daemon picks up again when it starts. With `host`, only that host's: in a store shared by
+    /// several hosts the others' unfinished jobs are theirs to recover, their files in their spools.
+    public func unfinishedJobs(host: String? = nil) throws(StoreError) -> [JobRow] {
+        try rows(
+            "SELECT \(JobRow.columns) FROM jobs WHERE status IN ('queued', 'processing') AND (?1 IS NULL OR host = ?1) ORDER BY id",
+            [SQLValue(host)], JobRow.init(row:))
     }
 
     /// Deletes a job and everything recorded about it; later duplicates of it lose their `duplicate_of`.

@@ -142,7 +142,9 @@ final class PostgresConnection: StoreConnection {
     private func error(_ result: OpaquePointer?, sql: String) -> StoreError {
         let message = result.map { Self.trimmed(PQresultErrorMessage($0)) } ?? ""
         var state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
-        if PQstatus(handle) != CONNECTION_OK { state = state ?? "08006" }
+        // A lost connection is the connection's fault whatever the last result said (a server
+        // terminating the session answers 57P01, then the socket is gone): open a new one.
+        if PQstatus(handle) != CONNECTION_OK { state = "08006" }
         let text = message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message
         return StoreError(text.isEmpty ? "the server gave no reason" : text, sqlState: state ?? "XX000", sql: sql)
     }
@@ -156,7 +158,7 @@ final class PostgresConnection: StoreConnection {
 }
 
 /// What the connection needs of a `postgresql://` URL, and C strings for libpq.
-enum PostgresURL {
+public enum PostgresURL {
     /// Whether `postgresql://user:password@host/…` carries a password.
     static func hasPassword(_ url: String) -> Bool {
         guard let scheme = url.firstRange(of: "://") else { return false }
@@ -166,7 +168,7 @@ enum PostgresURL {
     }
 
     /// The URL without a password, for messages.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
               let colon = url[scheme.upperBound..<at].firstIndex(of: ":") else { return url }
         return String(url[..<colon]) + ":…" + String(url[at...])

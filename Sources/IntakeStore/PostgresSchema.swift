@@ -9,7 +9,7 @@
 ///   `json_group_array`, to the same text (no spaces).
 /// - The version is a row of `intake_schema`, SQLite's `PRAGMA user_version`.
 enum PostgresSchema {
-    static let migrations = [version1, version2, version3, version4, version5]
+    static let migrations = [version1, version2, version3, version4, version5, version6]
 
     /// The advisory lock hosts take to migrate one at a time.
     static let migrationLock = 7_412_001
@@ -143,6 +143,12 @@ enum PostgresSchema {
     static let version5 = """
         ALTER TABLE jobs ADD COLUMN host TEXT;
         CREATE INDEX jobs_host ON jobs(host, finished_at);
+        """
+
+    static let version6 = """
+        ALTER TABLE storage_samples ADD COLUMN host TEXT NOT NULL DEFAULT '';
+        ALTER TABLE storage_samples DROP CONSTRAINT storage_samples_pkey;
+        ALTER TABLE storage_samples ADD PRIMARY KEY (host, folder, at);
         """
 
     static func resultsView(environment: String) -> String {

@@ -47,8 +47,9 @@ public struct ExpiredJob: Sendable, Equatable, Codable {
 extension Database {
     /// The finished jobs the rules expire, oldest first, at most `limit`. A job queued, running or
     /// sent back by `intake retry` is never among them: only done and failed jobs have a
-    /// `finished_at`, and a requeue clears it.
-    public func expiredJobs(_ rules: [ExpiryRule], limit: Int) throws(StoreError) -> [ExpiredJob] {
+    /// `finished_at`, and a requeue clears it. With `host`, only that host's jobs: in a store shared
+    /// by several hosts each prunes its own, whose files are on its disk.
+    public func expiredJobs(_ rules: [ExpiryRule], limit: Int, host: String? = nil) throws(StoreError) -> [ExpiredJob] {
         var found: [ExpiredJob] = []
         for rule in rules {
             found += try rows(
@@ -57,10 +58,11 @@ extension Database {
                        EXISTS (SELECT 1 FROM meter_readings WHERE meter_readings.job_id = jobs.id)
                   FROM jobs
                  WHERE environment = ?1 AND status = ?2 AND finished_at < ?3 AND pruned_at IS NULL
+                   AND (?5 IS NULL OR host = ?5)
                  ORDER BY finished_at, id LIMIT ?4
                 """,
                 [.text(rule.environment), .text(rule.failed ? "failed" : "done"), SQLValue(timestamp: rule.cutoff),
-                 .integer(Int64(limit))]
+                 .integer(Int64(limit)), SQLValue(host)]
             ) { row throws(StoreError) in
                 ExpiredJob(
                     id: try row.requiredText(0), environment: try row.requiredText(1), failed: rule.failed,
@@ -86,20 +88,21 @@ extension Database {
         try atomically { () throws(StoreError) in
             var pruned: [String] = []
             for job in jobs {
-                let stillFinished = try rows(
-                    "SELECT 1 FROM jobs WHERE id = ? AND status = ? AND finished_at = ? AND pruned_at IS NULL",
-                    [.text(job.id), .text(job.failed ? "failed" : "done"), SQLValue(timestamp: job.finishedAt)]
-                ) { _ throws(StoreError) in true }
-                guard !stillFinished.isEmpty else { continue }
+                // The conditions are in the write itself, not checked before it: under PostgreSQL's
+                // read committed another host's or command's change between a check and the
+                // write would go unseen.
+                let stillFinished = "id = ?1 AND status = ?2 AND finished_at = ?3 AND pruned_at IS NULL"
+                let key: [SQLValue] = [.text(job.id), .text(job.failed ? "failed" : "done"), SQLValue(timestamp: job.finishedAt)]
                 if keepMeterReadings && job.hasMeterReading {
+                    try execute("UPDATE jobs SET final_path = NULL, spool_path = NULL, pruned_at = ?4 WHERE \(stillFinished)",
+                                key + [SQLValue(timestamp: time)])
+                    guard changes > 0 else { continue }
                     for table in ["outputs", "images", "labels", "stage_timings", "attempts"] {
                         try execute("DELETE FROM \(table) WHERE job_id = ?", [.text(job.id)])
                     }
-                    try execute(
-                        "UPDATE jobs SET final_path = NULL, spool_path = NULL, pruned_at = ?2 WHERE id = ?1",
-                        [.text(job.id), SQLValue(timestamp: time)])
                 } else {
-                    try execute("DELETE FROM jobs WHERE id = ?", [.text(job.id)])
+                    try execute("DELETE FROM jobs WHERE \(stillFinished)", key)
+                    guard changes > 0 else { continue }
                 }
                 pruned.append(job.id)
             }
@@ -113,34 +116,38 @@ extension Database {
     }
 }
 
-/// Sizes of the state root's folders over time, for growth per day.
+/// Sizes of the state root's folders over time, for growth per day; each host's own (`host` is
+/// '' for a root's own SQLite file, else the host's name).
 extension Database {
     /// Records one sample of each folder's bytes at `time`.
-    public func recordStorageSample(_ bytes: [String: Int64], at time: Int64) throws(StoreError) {
+    public func recordStorageSample(_ bytes: [String: Int64], host: String = "", at time: Int64) throws(StoreError) {
         try atomically { () throws(StoreError) in
             for (folder, size) in bytes {
                 try execute(
-                    "INSERT INTO storage_samples (at, folder, bytes) VALUES (?, ?, ?) ON CONFLICT (folder, at) DO UPDATE SET bytes = excluded.bytes",
-                    [SQLValue(timestamp: time), .text(folder), .integer(size)])
+                    """
+                    INSERT INTO storage_samples (at, host, folder, bytes) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (host, folder, at) DO UPDATE SET bytes = excluded.bytes
+                    """,
+                    [SQLValue(timestamp: time), .text(host), .text(folder), .integer(size)])
             }
             // A year of hourly samples is plenty to see a trend; older ones go.
-            try execute("DELETE FROM storage_samples WHERE at < ?", [SQLValue(timestamp: time - 366 * 86_400_000)])
+            try execute("DELETE FROM storage_samples WHERE host = ? AND at < ?", [.text(host), SQLValue(timestamp: time - 366 * 86_400_000)])
         }
     }
 
-    /// Per folder: the latest sample, and the growth per day against the oldest sample within the
-    /// last `window` milliseconds (nil with fewer than two samples an hour apart).
-    public func storageGrowth(window: Int64 = 7 * 86_400_000, now: Int64) throws(StoreError) -> [StorageGrowth] {
+    /// Per folder of `host`: the latest sample, and the growth per day against the oldest sample
+    /// within the last `window` milliseconds (nil with fewer than two samples an hour apart).
+    public func storageGrowth(host: String = "", window: Int64 = 7 * 86_400_000, now: Int64) throws(StoreError) -> [StorageGrowth] {
         try rows(
             """
             SELECT folder,
-                   (SELECT bytes FROM storage_samples l WHERE l.folder = s.folder ORDER BY at DESC LIMIT 1),
-                   (SELECT at FROM storage_samples l WHERE l.folder = s.folder ORDER BY at DESC LIMIT 1),
-                   (SELECT bytes FROM storage_samples o WHERE o.folder = s.folder AND o.at >= ?1 ORDER BY at LIMIT 1),
-                   (SELECT at FROM storage_samples o WHERE o.folder = s.folder AND o.at >= ?1 ORDER BY at LIMIT 1)
-              FROM (SELECT DISTINCT folder FROM storage_samples) s ORDER BY folder
+                   (SELECT bytes FROM storage_samples l WHERE l.host = ?2 AND l.folder = s.folder ORDER BY at DESC LIMIT 1),
+                   (SELECT at FROM storage_samples l WHERE l.host = ?2 AND l.folder = s.folder ORDER BY at DESC LIMIT 1),
+                   (SELECT bytes FROM storage_samples o WHERE o.host = ?2 AND o.folder = s.folder AND o.at >= ?1 ORDER BY at LIMIT 1),
+                   (SELECT at FROM storage_samples o WHERE o.host = ?2 AND o.folder = s.folder AND o.at >= ?1 ORDER BY at LIMIT 1)
+              FROM (SELECT DISTINCT folder FROM storage_samples WHERE host = ?2) s ORDER BY folder
             """,
-            [SQLValue(timestamp: now - window)]
+            [SQLValue(timestamp: now - window), .text(host)]
         ) { row throws(StoreError) in
             let latest = row.int64(1) ?? 0
             var perDay: Double?
@@ -150,6 +157,12 @@ extension Database {
             }
             return StorageGrowth(folder: try row.requiredText(0), bytes: latest, bytesPerDay: perDay)
         }
+    }
+
+    /// The bytes PostgreSQL keeps for the whole database; nil for SQLite, whose files are measured.
+    public func serverDatabaseBytes() throws(StoreError) -> Int64? {
+        guard engine == .postgresql else { return nil }
+        return try rows("SELECT pg_database_size(current_database())") { row throws(StoreError) in row.int64(0) }.first ?? nil
     }
 }
 

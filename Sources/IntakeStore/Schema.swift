@@ -7,7 +7,7 @@ enum Schema {
     /// The migrations of one engine; both engines have the same versions, each in its own dialect.
     static func migrations(for engine: Database.Engine) -> [String] {
         switch engine {
-        case .sqlite: [version1, version2, version3, version4, version5]
+        case .sqlite: [version1, version2, version3, version4, version5, version6]
         case .postgresql: PostgresSchema.migrations
         }
     }
@@ -171,6 +171,22 @@ enum Schema {
     static let version5 = """
         ALTER TABLE jobs ADD COLUMN host TEXT;  -- the intaked that claimed it: [daemon] host, or the machine's name
         CREATE INDEX jobs_host ON jobs(host, finished_at);
+        """
+
+    /// Version 6: storage samples per host, as several hosts sharing one store each measure their
+    /// own folders. SQLite cannot change a primary key in place: the table is copied.
+    static let version6 = """
+        CREATE TABLE storage_samples_by_host (
+            -- Bytes under each folder of a host's state root (and the database's size), sampled by its intaked.
+            at TEXT NOT NULL,                 -- ISO 8601 UTC
+            host TEXT NOT NULL,               -- '' for the root's own SQLite file, else [daemon] host
+            folder TEXT NOT NULL,             -- inbox, spool, processed, augmented, failed, archive or database
+            bytes INTEGER NOT NULL,
+            PRIMARY KEY (host, folder, at)
+        );
+        INSERT INTO storage_samples_by_host (at, host, folder, bytes) SELECT at, '', folder, bytes FROM storage_samples;
+        DROP TABLE storage_samples;
+        ALTER TABLE storage_samples_by_host RENAME TO storage_samples;
         """
 
     /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.

@@ -51,8 +51,9 @@ extension StoreError {
 
     /// PostgreSQL's: the connection (08), the server shutting down or starting (57P), out of
     /// disk or memory (53), a deadlock or serialization failure (40), a lock not available, a
-    /// read-only server (a standby, or a full disk's emergency).
-    private static let unavailableStates = ["08", "57P", "53", "40", "55P03", "25006"]
+    /// read-only server (a standby, or a full disk's emergency), a statement cancelled (57014,
+    /// an administrator's or a timeout's), a system or I/O error on the server (58).
+    private static let unavailableStates = ["08", "57P", "57014", "53", "58", "40", "55P03", "25006"]
 
     private static let unavailableCodes: Set<Int32> = [
         SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL,

@@ -31,7 +31,8 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let configuration = loadConfiguration(config)
-        let stateRoot = StateRoot(path: AbsolutePath.resolving(root ?? configuration.daemon.root), store: configuration.store.url)
+        let stateRoot = StateRoot(path: AbsolutePath.resolving(root ?? configuration.daemon.root), store: configuration.store.url,
+                                  host: configuration.daemon.host)
         guard Database.exists(at: stateRoot.database) else {
             fail("no database at \(stateRoot.database): has intaked run on this state root? Name one with --root DIR.")
         }

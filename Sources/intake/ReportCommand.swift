@@ -25,12 +25,12 @@ struct ReportCommand: ParsableCommand {
             let opened = try source.open()
             if let html {
                 let overlays = MeterOverlayMaker(configuration: source.config)
-                let page = report { try HTMLReport(database: opened.database, root: opened.root, meterOverlay: overlays.jpeg).render() }
+                let page = report { try HTMLReport(database: opened.database, root: opened.root, storageHost: opened.host ?? "", meterOverlay: overlays.jpeg).render() }
                 guard FileManager.default.createFile(atPath: html, contents: Data(page.utf8)) else { fail("cannot write \(html)") }
                 output("wrote \(html)\n")
                 return
             }
-            output(ResultTable.rendered(report { try Reports(database: opened.database).summary() }, as: format.format))
+            output(ResultTable.rendered(report { try Reports(database: opened.database, storageHost: opened.host ?? "").summary() }, as: format.format))
         }
     }
 
@@ -44,7 +44,7 @@ struct ReportCommand: ParsableCommand {
             let opened = try source.open()
             var status = statvfs()
             let free = statvfs(opened.root, &status) == 0 ? Int64(status.f_bavail) * Int64(status.f_frsize) : nil
-            output(report { try Reports(database: opened.database).storage(freeBytes: free) }.rendered(as: format.format))
+            output(report { try Reports(database: opened.database, storageHost: opened.host ?? "").storage(freeBytes: free) }.rendered(as: format.format))
         }
     }
 

@@ -154,6 +154,35 @@ struct PrunerTests {
         #expect(FolderListing.names(in: fixture.root.spoolPrune).isEmpty)
     }
 
+    @Test func aHostSharingTheStorePrunesOnlyItsOwnJobsWhoseFilesAreOnItsDisk() throws {
+        let fixture = try StateFixture(host: "alpha")
+        let own = try fixture.finishedJob(daysAgo: 40)
+        let others = try fixture.finishedJob(daysAgo: 40, host: "bravo")
+        let pruned = try pruneAll(pruner(fixture, .init(environments: ["prod": Self.day])), fixture)
+        #expect(pruned.map(\.id) == [own.id])
+        #expect(try !fixture.rowExists(own.id))
+        #expect(try fixture.rowExists(others.id), "alpha pruned bravo's job")
+        for file in others.files { #expect(fixture.exists(file)) }
+    }
+
+    @Test func aBatchWhoseTransactionFailsKeepsItsJournalAndTheNextBatchFinishesIt() throws {
+        let fixture = try StateFixture()
+        let job = try fixture.finishedJob(daysAgo: 40)
+        let pruner = pruner(fixture, .init(environments: ["prod": Self.day]))
+        // A store that cannot take the delete: as a commit whose answer never came, the journal
+        // must stay, for the transaction may have committed.
+        let readOnly = try Database(path: fixture.root.database, readOnly: true)
+        #expect(throws: RetentionError.self) { try pruner.pruneBatch(readOnly, now: Timestamp.nowMilliseconds()) }
+        #expect(FolderListing.names(in: fixture.root.spoolPrune).filter { $0.hasSuffix(".json") }.count == 1)
+        #expect(try fixture.rowExists(job.id))
+        for file in job.files { #expect(fixture.exists(file)) }
+
+        let pruned = try pruneAll(pruner, fixture)
+        #expect(pruned.map(\.id) == [job.id])
+        for file in job.files { #expect(!fixture.exists(file)) }
+        #expect(FolderListing.names(in: fixture.root.spoolPrune).isEmpty)
+    }
+
     @Test func intakeRetryAndPruningTakeTurnsSoADeadLetterIsEitherSentBackOrPrunedNeverHalfOfEach() throws {
         let fixture = try StateFixture()
         let failed = try fixture.finishedJob(daysAgo: 40, failed: true)
@@ -164,8 +193,13 @@ struct PrunerTests {
         let pruner = pruner(fixture, .init(failed: Self.day))
         let done = Mutex(false)
         let databasePath = fixture.root.database
+        let batchError = Mutex<String?>(nil)
         let thread = Thread {
-            _ = try? pruner.pruneBatch(Database(path: databasePath), now: Timestamp.nowMilliseconds())
+            do {
+                _ = try pruner.pruneBatch(Database(path: databasePath), now: Timestamp.nowMilliseconds())
+            } catch {
+                batchError.withLock { $0 = "\(error)" }
+            }
             done.withLock { $0 = true }
         }
         thread.start()
@@ -175,6 +209,7 @@ struct PrunerTests {
         #expect(rename(failed.original, requeued) == 0)
         lock.release()
         while !done.withLock({ $0 }) { usleep(10_000) }
+        #expect(batchError.withLock { $0 } == nil)
         #expect(try fixture.rowExists(failed.id))
         #expect(fixture.exists(requeued))
     }
@@ -195,11 +230,15 @@ struct PrunerTests {
         let precious = outside.write("precious.jpg", [1, 2, 3])
         let job = try fixture.finishedJob(daysAgo: 40)
         try fixture.database.query("INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(precious)])
-        try fixture.database.query(
-            "INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(fixture.root.path + "/../x")])
+        // The same kind of file reached through the root with `..`: a path that starts inside only in its text.
+        let alsoPrecious = outside.write("also precious.jpg", [4, 5, 6])
+        let climbing = fixture.root.path + "/../" + String(outside.path.split(separator: "/").last!) + "/also precious.jpg"
+        try #require(access(climbing, F_OK) == 0, "the two temporary folders do not share a parent")
+        try fixture.database.query("INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(climbing)])
         let pruned = try pruneAll(pruner(fixture, .init(environments: ["prod": Self.day])), fixture)
         #expect(pruned.map(\.id) == [job.id])
         #expect(fixture.exists(precious))
+        #expect(fixture.exists(alsoPrecious))
     }
 
     @Test func theDryRunCountsAndSizesWhatWouldGoAndChangesNothing() throws {

@@ -12,9 +12,12 @@ final class StateFixture {
     let database: Database
     private var next = 0
 
-    init() throws {
-        folder = try TemporaryFolder()
-        root = StateRoot(path: folder.path)
+    /// With `host`, the root is that host's among several sharing one store (here a SQLite file
+    /// standing in for the shared PostgreSQL): it prunes only its own jobs.
+    init(host: String? = nil) throws {
+        let folder = try TemporaryFolder()
+        self.folder = folder
+        root = StateRoot(path: folder.path, store: host.map { _ in folder.path + "/shared.db" }, host: host)
         database = try Database(path: root.database)
     }
 
@@ -22,14 +25,15 @@ final class StateFixture {
 
     /// A finished job of `environment`, `daysAgo` days old, with its files written.
     @discardableResult
-    func finishedJob(environment: String = "prod", daysAgo: Double, failed: Bool = false, meter: String? = nil) throws -> FixtureJob {
+    func finishedJob(environment: String = "prod", daysAgo: Double, failed: Bool = false, meter: String? = nil,
+                     host: String? = nil) throws -> FixtureJob {
         next += 1
         let id = "01jz" + String(repeating: "0", count: 10 - String(next).count) + String(next)
         let finishedAt = Timestamp.nowMilliseconds() - Int64(daysAgo * Double(Self.day))
         let name = "photo \(next).jpg"
         try database.insertJob(
             NewJob(id: id, environment: environment, name: name, sourcePath: "\(environment)/\(name)", meter: meter,
-                   spoolPath: "\(root.spoolActive)/\(id)-\(name)", createdAt: finishedAt - 1000))
+                   spoolPath: "\(root.spoolActive)/\(id)-\(name)", createdAt: finishedAt - 1000, host: host ?? root.jobsHost))
         var outputs: [OutputRecord] = []
         let original: String
         if failed {

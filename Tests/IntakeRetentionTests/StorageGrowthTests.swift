@@ -31,4 +31,16 @@ struct StorageGrowthTests {
         try fixture.database.recordStorageSample(["processed": 0], at: now - 30 * day)
         #expect(try fixture.database.storageGrowth(now: now).first { $0.folder == "processed" }?.bytesPerDay == 1_000_000)
     }
+
+    @Test func eachHostSharingAStoreKeepsItsOwnSamples() throws {
+        let fixture = try StateFixture()
+        let now = Timestamp.nowMilliseconds()
+        try fixture.database.recordStorageSample(["processed": 1_000], host: "alpha", at: now)
+        try fixture.database.recordStorageSample(["processed": 9_000], host: "bravo", at: now)
+        #expect(try fixture.database.storageGrowth(host: "alpha", now: now).map(\.bytes) == [1_000])
+        #expect(try fixture.database.storageGrowth(host: "bravo", now: now).map(\.bytes) == [9_000])
+        #expect(try fixture.database.storageGrowth(now: now).isEmpty)
+        // SQLite's size is its files'; only PostgreSQL is asked.
+        #expect(try fixture.database.serverDatabaseBytes() == nil)
+    }
 }

@@ -219,6 +219,30 @@ struct JobTests {
         #expect(try database.statusCounts() == ["queued": 1, "processing": 1, "done": 1, "failed": 0])
     }
 
+    @Test(arguments: TestEngine.available) func eachHostSharingAStoreFindsOnlyItsOwnUnfinishedFailedAndExpiredJobs(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
+        for (n, host) in [(1, "alpha"), (2, "bravo"), (3, "alpha"), (4, "bravo"), (5, "alpha"), (6, "bravo")] {
+            var job = newJob(jobID(n))
+            job.host = host
+            try database.insertJob(job)
+        }
+        for n in [3, 4] { try database.complete(doneCompletion(jobID(n), finishedAt: 1_000)) }
+        for n in [5, 6] {
+            var failed = doneCompletion(jobID(n), finishedAt: 1_000)
+            failed.status = .failed
+            try database.complete(failed)
+        }
+        #expect(try database.unfinishedJobs(host: "alpha").map(\.id) == [jobID(1)])
+        #expect(try database.unfinishedJobs(host: "bravo").map(\.id) == [jobID(2)])
+        #expect(try database.unfinishedJobs().map(\.id) == [jobID(1), jobID(2)])
+        #expect(try database.jobs(status: .failed, host: "bravo").map(\.id) == [jobID(6)])
+        #expect(try database.jobs(host: "alpha").map(\.id) == [jobID(1), jobID(3), jobID(5)])
+        let rules = [ExpiryRule(environment: "prod", failed: false, cutoff: 2_000), ExpiryRule(environment: "prod", failed: true, cutoff: 2_000)]
+        #expect(try database.expiredJobs(rules, limit: 10, host: "alpha").map(\.id) == [jobID(3), jobID(5)])
+        #expect(try database.expiredJobs(rules, limit: 10).map(\.id) == [jobID(3), jobID(4), jobID(5), jobID(6)])
+    }
+
     @Test(arguments: TestEngine.available) func deletingAJobDeletesEverythingRecordedAboutIt(engine: TestEngine) throws {
         let (folder, database) = try openStore(engine)
         defer { withExtendedLifetime(folder) {} }  // its files outlive the connection

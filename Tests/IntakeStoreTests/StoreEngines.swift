@@ -39,6 +39,8 @@ struct StoreEngineTests {
         let reader = try Database(path: url, readOnly: true)
         #expect(throws: StoreError.self) { try reader.insertJob(newJob(jobID(2))) }
         #expect(try reader.jobs().count == 1)
+        // Its size is the server's to say: a fresh database already has its catalogue's pages.
+        #expect(try reader.serverDatabaseBytes() ?? 0 > 1_000_000)
     }
 
     @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries"))

@@ -74,6 +74,33 @@ import Glibc
     }
 
     @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func aHostStartingLeavesTheUnfinishedJobsOfAnotherHostAlone() throws {
+        let url = try PostgresCluster.shared!.makeDatabase()
+        let alpha = try DaemonHarness(daemonSettings: "min_free_bytes = 0\nhost = \"alpha\"", store: url)
+        let bravo = try DaemonHarness(daemonSettings: "min_free_bytes = 0\nhost = \"bravo\"", store: url)
+        for n in 0..<40 { bravo.drop("prod/b-\(n).jpg", Photos.jpeg(width: 1600, height: 1200, seed: 8000 + n)) }
+        try bravo.start()
+        // Killed as soon as it has claimed: its claims are rows in the store, its files in its spool.
+        try bravo.waitUntil("bravo claims", timeout: 60) { try !bravo.database().unfinishedJobs(host: "bravo").isEmpty }
+        #expect(bravo.stop(with: SIGKILL) == 128 + SIGKILL)
+        let unfinished = try bravo.database().unfinishedJobs(host: "bravo").map(\.id)
+        try #require(!unfinished.isEmpty)
+
+        // alpha's start-up recovery sees none of them in its spool: they are not its to forget.
+        try alpha.start()
+        try alpha.waitUntil("alpha recovers", timeout: 60) { alpha.log.contains("recovered") }
+        #expect(alpha.stop() == 0)
+        #expect(!alpha.log.contains("forgetting the claim"), "\(alpha.log)")
+        #expect(try alpha.database().unfinishedJobs(host: "bravo").map(\.id) == unfinished)
+
+        try bravo.start()
+        try bravo.waitForAll(40)
+        #expect(bravo.stop() == 0)
+        let rows = try bravo.database().jobs()
+        #expect(rows.count == 40 && rows.allSatisfy { $0.status == .done && $0.host == "bravo" }, "a job was lost or recorded twice")
+    }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
     func postgreSQLStoppedForFifteenSecondsMidFeedLosesAndDoublesNothing() throws {
         let cluster = try PostgresCluster.dedicated()
         let daemon = try DaemonHarness(store: try cluster.makeDatabase())

@@ -20,6 +20,10 @@ void intake_name_thread(const char *name);
 /// A non-blocking, close-on-exec pipe, for waking a thread that sleeps in poll().
 int intake_pipe(int fds[2]);
 
+/// fcntl(F_SETPIPE_SZ): asks that the pipe behind `fd` hold at least `bytes`; returns its
+/// capacity, or -1 (a user over the pipe-user-pages limits gets one page, whatever is asked).
+int intake_set_pipe_size(int fd, int bytes);
+
 /// renameat2(RENAME_EXCHANGE): swaps two paths atomically (a folder and a file, say). Tests use it
 /// to replace a folder under the running daemon with no instant where neither exists.
 int intake_exchange(const char *a, const char *b);

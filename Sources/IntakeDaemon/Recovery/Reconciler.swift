@@ -97,7 +97,7 @@ struct Reconciler {
                 }
             }
         }
-        for row in try database.unfinishedJobs() where !seen.contains(row.id) {
+        for row in try database.unfinishedJobs(host: root.jobsHost) where !seen.contains(row.id) {
             logger.warning("claimed file no longer in the spool; forgetting the claim", metadata: ["job": "\(row.id)", "file": "\(row.sourcePath)"])
             try database.deleteJob(id: row.id)
             summary.lostClaims += 1

@@ -84,13 +84,15 @@ final class RetentionKeeper: Sendable {
     }
 
     private func sampleStorage(record: Bool) {
-        let sizes = StorageSizes.measure(root, archive: archive)
+        var sizes = StorageSizes.measure(root, archive: archive)
         var growth: [String: Double] = [:]
         do {
             let database = try Database(path: root.database)
+            if let serverBytes = try database.serverDatabaseBytes() { sizes["database"] = serverBytes }
             let now = Timestamp.nowMilliseconds()
-            if record { try database.recordStorageSample(sizes, at: now) }
-            for folder in try database.storageGrowth(now: now) { growth[folder.folder] = folder.bytesPerDay }
+            let host = root.jobsHost ?? ""
+            if record { try database.recordStorageSample(sizes, host: host, at: now) }
+            for folder in try database.storageGrowth(host: host, now: now) { growth[folder.folder] = folder.bytesPerDay }
         } catch {
             logger.warning("cannot record the storage sample", metadata: ["error": "\(error)"])
         }
