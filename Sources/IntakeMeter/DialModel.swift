@@ -8,8 +8,9 @@ public import IntakeCodecs
 /// measures a needle it recognises more finely. So:
 ///
 /// - the value is the geometric reader's when it found a needle-like shape at all (confidence
-///   above 0) or lands within 0.5 of the learned value, else the learned value (half-disc sectors,
-///   covers, ghosts: shapes the geometry refuses);
+///   above 0), lands within 0.5 of the learned value, or the learned model itself is unsure (under
+///   0.25 of its probability within ±0.2), else the learned value (half-disc sectors, covers,
+///   ghosts: shapes the geometry refuses);
 /// - the confidence is 0.5 + half the learned model's probability within ±0.2 when both readers
 ///   agree within 0.3 and the geometry trusts its fit (≥ 0.3): two readers that fail differently
 ///   rarely agree on a wrong value. Otherwise it is that probability less 0.4: the learned model
@@ -33,6 +34,11 @@ public final class DialModel: Sendable {
     static let agreement = 0.3
     /// Within this the learned model accepts the geometric value even from a fit the geometry doubts.
     static let closeEnough = 0.5
+    /// Under this confidence the learned model's value is no better than a guess: on the tuning
+    /// half, where the geometry doubted its own fit and the two disagreed, the geometry was right
+    /// on 11 of 21 such crops and the learned model on 1. Only the best guess changes; the
+    /// confidence stays under the threshold, so such a dial is still unreadable.
+    static let learnedDoubt = 0.25
     /// What the learned model's own confidence loses when nothing checks it.
     static let uncheckedPenalty = 0.4
 
@@ -83,7 +89,8 @@ public final class DialModel: Sendable {
             return DialReading(value: learned.value, confidence: max(0, learned.confidence - uncheckedPenalty))
         }
         let distance = DigitReading.circularDistance(learned.value, geometric.value)
-        let value = geometric.confidence > 0 || distance <= closeEnough ? geometric.value : learned.value
+        let value = geometric.confidence > 0 || distance <= closeEnough || learned.confidence < learnedDoubt
+            ? geometric.value : learned.value
         let checked = geometric.confidence >= geometricTrust && distance <= agreement
         let confidence = checked ? 0.5 + 0.5 * learned.confidence : learned.confidence - uncheckedPenalty
         return DialReading(value: value, confidence: min(1, max(0, confidence)))

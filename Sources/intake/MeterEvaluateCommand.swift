@@ -14,7 +14,7 @@ struct MeterEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "Accuracy of the digit model, the dial reader and whole readings.")
     @Option(help: "The shared corpus.") var corpus = "../shared/corpus"
     @Option(help: "Folder of the meter profiles, digits.weights and dials.weights.") var profiles = "etc/meters"
-    @Flag(help: "Name every photo the reader abstained on, with the reason.") var verbose = false
+    @Flag(help: "Name every photo the reader abstained on, with the reason, and every dial crop of the tuning half read wrong.") var verbose = false
     @Flag(help: "Only the demo photos, untransformed and moved (not the digit and dial crops).") var photosOnly = false
 
     func run() throws {
@@ -66,8 +66,14 @@ struct MeterEvaluate: ParsableCommand {
             var score = DialScore(threshold: DialModel.confidenceThreshold), geometric = DialScore(threshold: DialModel.confidenceThreshold)
             for (sample, crop) in zip(samples, crops) where sample.half == half {
                 guard let crop else { continue }
-                score.add(model.read(crop), label: sample.value, family: sample.family)
-                geometric.add(DialReader.read(crop), label: sample.value, family: sample.family)
+                let reading = model.read(crop), alone = DialReader.read(crop)
+                score.add(reading, label: sample.value, family: sample.family)
+                geometric.add(alone, label: sample.value, family: sample.family)
+                // Only the tuning half's misses are named: the report half is never looked at.
+                if verbose, half == .tuning, DigitReading.circularDistance(reading.value, sample.value) > DialModel.window + 1e-9 {
+                    output("  dial miss: \(sample.path) label \(sample.value) read \(Cell.decimal(reading.value, 2)) "
+                        + "confidence \(Cell.decimal(reading.confidence, 2)); geometry \(alone.map { "\(Cell.decimal($0.value, 2)) (\(Cell.decimal($0.confidence, 2)))" } ?? "none")\n")
+                }
             }
             let role = half == .tuning ? "looked at while tuning" : "only reported, never tuned on"
             output("dials, \(half) half (\(role); decodable crops): goals >= 97% overall, >= 90% per family, >= 99.5% when confident\n")

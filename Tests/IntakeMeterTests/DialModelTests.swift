@@ -60,6 +60,18 @@ import IntakeCore
         #expect(reading.confidence < DialModel.confidenceThreshold, "\(reading)")
     }
 
+    @Test func whenTheReadersDisagreeAnUnsureLearnedModelYieldsToTheGeometryAndOnlyAVerySureOneIsTrusted() {
+        let doubtedFit = DialReading(value: 3.1, confidence: 0)
+        let unsure = DialModel.combine(learned: DigitReading(value: 8.6, confidence: 0.1), geometric: doubtedFit)
+        #expect(unsure.value == 3.1 && unsure.confidence < DialModel.confidenceThreshold, "\(unsure)")
+        let sure = DialModel.combine(learned: DigitReading(value: 8.6, confidence: 0.95), geometric: doubtedFit)
+        #expect(sure.value == 8.6 && sure.confidence >= DialModel.confidenceThreshold, "\(sure)")
+        let fairlySure = DialModel.combine(learned: DigitReading(value: 8.6, confidence: 0.6), geometric: doubtedFit)
+        #expect(fairlySure.value == 8.6 && fairlySure.confidence < DialModel.confidenceThreshold, "\(fairlySure)")
+        let agreeing = DialModel.combine(learned: DigitReading(value: 3.2, confidence: 0.9), geometric: DialReading(value: 3.1, confidence: 0.8))
+        #expect(agreeing.value == 3.1 && agreeing.confidence >= DialModel.confidenceThreshold, "\(agreeing)")
+    }
+
     // MARK: The weights file
 
     @Test func aMissingFileIsAClearError() {
