@@ -284,11 +284,23 @@ public struct IntakeConfiguration: Sendable, Equatable {
         /// tell that its writer is done: no lease (a network filesystem) and no close-after-write
         /// event from inotify (a file found by a scan). 0 takes such a file at once.
         public var settleMilliseconds: Int
+        /// How the inboxes are watched: inotify (a local filesystem), or a scan every
+        /// `pollMilliseconds` (a network folder, where inotify sees no other machine's writes).
+        /// Polling with a PostgreSQL store is a shared inbox: every claim is a row there first.
+        public var mode: Mode
+        public var pollMilliseconds: Int
+
+        public enum Mode: String, Sendable, Equatable, CaseIterable {
+            case inotify, poll
+        }
 
         /// Creates watch settings; each omitted value takes its default.
-        public init(ignoreSuffixes: [String] = [".tmp", ".part", "~"], settleMilliseconds: Int = 2000) {
+        public init(ignoreSuffixes: [String] = [".tmp", ".part", "~"], settleMilliseconds: Int = 2000, mode: Mode = .inotify,
+                    pollMilliseconds: Int = 1000) {
             self.ignoreSuffixes = ignoreSuffixes
             self.settleMilliseconds = settleMilliseconds
+            self.mode = mode
+            self.pollMilliseconds = pollMilliseconds
         }
     }
 

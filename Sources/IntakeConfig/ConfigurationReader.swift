@@ -226,8 +226,14 @@ extension IntakeConfiguration.Watch {
         let settle = try section.integer(
             "settle_milliseconds", default: defaults.settleMilliseconds, mustBe: "a non-negative integer"
         ) { $0 >= 0 }
+        let mode = try section.string(
+            "mode", default: defaults.mode.rawValue, mustBe: "\"inotify\" (a local inbox) or \"poll\" (a network folder)"
+        ) { Mode(rawValue: $0) != nil }
+        let poll = try section.integer(
+            "poll_milliseconds", default: defaults.pollMilliseconds, mustBe: "an integer from 100 to 60000"
+        ) { (100...60_000).contains($0) }
         try section.rejectUnknownKeys()
-        self.init(ignoreSuffixes: ignoreSuffixes, settleMilliseconds: settle)
+        self.init(ignoreSuffixes: ignoreSuffixes, settleMilliseconds: settle, mode: Mode(rawValue: mode)!, pollMilliseconds: poll)
     }
 }
 

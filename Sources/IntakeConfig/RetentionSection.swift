@@ -1,3 +1,5 @@
+public import IntakeCore
+
 extension IntakeConfiguration {
     /// `[retention]`: how long finished jobs are kept, as the old buckets' lifecycle rules did.
     ///
@@ -183,8 +185,14 @@ extension IntakeConfiguration {
         /// SQLite file in the state root. The password never goes here: libpq reads it from
         /// `PGPASSFILE` or `~/.pgpass`.
         public var url: String?
+        /// How long a host's claims on a shared inbox hold without renewal (it renews them every
+        /// third of it): after that another host takes them over.
+        public var claimLeaseSeconds: Int
 
-        public init(url: String? = nil) { self.url = url }
+        public init(url: String? = nil, claimLeaseSeconds: Int = 30) {
+            self.url = url
+            self.claimLeaseSeconds = claimLeaseSeconds
+        }
     }
 }
 
@@ -199,13 +207,27 @@ extension IntakeConfiguration.Store {
         let url = try section.string(
             "url", default: "", mustBe: "\"\" (the SQLite file in the state root) or postgresql://USER@HOST[:PORT]/DB"
         ) { $0.isEmpty || $0.hasPrefix("postgresql://") || $0.hasPrefix("postgres://") }
+        let lease = try section.integer(
+            "claim_lease_seconds", default: Self().claimLeaseSeconds, mustBe: "an integer from 3 to 3600"
+        ) { (3...3600).contains($0) }
         try section.rejectUnknownKeys()
-        self.init(url: url.isEmpty ? nil : url)
+        self.init(url: url.isEmpty ? nil : url, claimLeaseSeconds: lease)
     }
 
     /// `user:password@` or `password=`: the password belongs in PGPASSFILE, never in a file others read.
     static func holdsPassword(_ url: String) -> Bool {
         let authority = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
         return (authority.contains("@") && authority.split(separator: "@")[0].contains(":")) || url.contains("password=")
+    }
+}
+
+extension IntakeConfiguration {
+    /// Whether several hosts share the inbox: polled (a network folder) and claimed by row in a
+    /// PostgreSQL store.
+    public var sharesInbox: Bool { watch.mode == .poll && store.url != nil }
+
+    /// The state root this configuration describes, at `path` when given (a command's `--root`).
+    public func stateRoot(path: String? = nil) -> StateRoot {
+        StateRoot(path: path ?? daemon.root, store: store.url, host: daemon.host, sharedInbox: sharesInbox)
     }
 }

@@ -14,12 +14,30 @@ public struct StateRoot: Sendable {
     /// The host this daemon records its jobs under (`[daemon] host`, else the machine's name).
     public let host: String
 
-    public init(path: String, store: String? = nil, host: String? = nil) {
+    /// Several hosts share this root's inbox (a network folder polled by each, claims by row in a
+    /// PostgreSQL store): each keeps what is its own alone — spool, lock, metrics — under
+    /// `hosts/<host>/`, and shares inbox/, processed/, augmented/ and failed/.
+    public let sharedInbox: Bool
+
+    public init(path: String, store: String? = nil, host: String? = nil, sharedInbox: Bool = false) {
         self.path = path
         self.store = store
         self.host = host ?? Self.machineHost
+        self.sharedInbox = sharedInbox
         outputs = OutputLayout(root: path)
     }
+
+    /// Where this host's own folders and files are: the root itself, or `hosts/<host>/` in a shared one.
+    private var own: String { sharedInbox ? hostFolder(host) : path }
+
+    /// A host's own folder in a shared root.
+    public func hostFolder(_ host: String) -> String { path + "/hosts/" + host }
+
+    /// Where `host` keeps its claimed files in a shared root: the same subpaths as every host's.
+    public func spoolActive(ofHost host: String) -> String { hostFolder(host) + "/spool/active" }
+
+    /// Where `host` keeps the sidecars of its claimed files in a shared root.
+    public func spoolSidecars(ofHost host: String) -> String { hostFolder(host) + "/spool/sidecars" }
 
     /// The host whose rows are this root's jobs, when the store is shared: there each host
     /// recovers, prunes and retries only its own jobs, whose files are in its folders. Nil with
@@ -34,25 +52,27 @@ public struct StateRoot: Sendable {
     }
 
     public var inbox: String { path + "/inbox" }
-    public var spoolActive: String { path + "/spool/active" }
+    /// This host's spool: everything claimed and not yet filed.
+    public var spool: String { own + "/spool" }
+    public var spoolActive: String { own + "/spool/active" }
     /// Where outputs are written before their rename into place: one folder to empty at start.
-    public var spoolTemporary: String { path + "/spool/tmp" }
+    public var spoolTemporary: String { own + "/spool/tmp" }
     /// Where the sidecars of the jobs in spool/active wait, named by job id.
-    public var spoolSidecars: String { path + "/spool/sidecars" }
+    public var spoolSidecars: String { own + "/spool/sidecars" }
     /// Where `intake retry` hands failed originals back to the daemon.
-    public var spoolRequeue: String { path + "/spool/requeue" }
+    public var spoolRequeue: String { own + "/spool/requeue" }
     /// Where a batch of pruning keeps its journal.
-    public var spoolPrune: String { path + "/spool/prune" }
+    public var spoolPrune: String { own + "/spool/prune" }
     /// Held while a batch of pruning runs, and while `intake retry` sends a dead letter back.
-    public var pruneLock: String { path + "/spool/prune.lock" }
+    public var pruneLock: String { own + "/spool/prune.lock" }
     public var processed: String { path + "/processed" }
     public var augmented: String { path + "/augmented" }
     public var failed: String { path + "/failed" }
     /// Where jobs are recorded: the SQLite file in the state root, or `[store] url`.
     public var database: String { store ?? path + "/intake.db" }
-    public var metrics: String { path + "/metrics.prom" }
-    /// Held by the running daemon: one per state root.
-    public var lock: String { path + "/intaked.lock" }
+    public var metrics: String { own + "/metrics.prom" }
+    /// Held by the running daemon: one per state root (per host, in a shared root).
+    public var lock: String { own + "/intaked.lock" }
 
     /// The folders the daemon creates at start.
     public func folders(environments: [String]) -> [String] {

@@ -47,9 +47,7 @@ public final class Daemon {
     }
 
     public func run() throws(DaemonError) {
-        let root = StateRoot(
-            path: AbsolutePath.resolving(rootOverride ?? configuration.daemon.root), store: configuration.store.url,
-            host: configuration.daemon.host)
+        let root = configuration.stateRoot(path: AbsolutePath.resolving(rootOverride ?? configuration.daemon.root))
         let environments = configuration.environments.map(\.name)
         for folder in root.folders(environments: environments) {
             do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw DaemonError("cannot create \(folder): \(error.reason)") }
@@ -61,7 +59,9 @@ public final class Daemon {
         let queue = JobQueue(
             weights: Dictionary(uniqueKeysWithValues: configuration.environments.map { ($0.name, $0.weight) }),
             agingSeconds: configuration.queue.agingSeconds, capacity: configuration.daemon.queueCapacity)
-        let (summary, unfiled) = try recover(root: root, settings: settings.current.settings, queue: queue)
+        let claims = root.sharedInbox
+            ? ClaimBook(root: root, leaseSeconds: Double(configuration.store.claimLeaseSeconds), logger: logger) : nil
+        let (summary, unfiled) = try recover(root: root, claims: claims, settings: settings.current.settings, queue: queue)
         logger.info("recovered", metadata: ["summary": "\(summary)", "queued": "\(queue.count)"])
 
         let metrics = DaemonMetrics()
@@ -72,7 +72,7 @@ public final class Daemon {
         alerter.start()
         let ledger = MeterLedger(databasePath: root.database)
         let committer = Committer(
-            root: root, logger: logger,
+            root: root, claimLeaseSeconds: Double(configuration.store.claimLeaseSeconds), logger: logger,
             observer: { job in
                 // The reading is history once it is committed, not before: workers judge by what is recorded.
                 if let meter = job.meter, meter.verdict == .match, let value = meter.reading {
@@ -97,16 +97,19 @@ public final class Daemon {
         requeuer.run()
         let space = SpaceFloor(path: root.path, minimumFreeBytes: UInt64(configuration.daemon.minFreeBytes), logger: logger, notifier: notifier)
         let claimer = Claimer(
-            root: root, queue: queue, committer: committer, space: space,
+            root: root, claims: claims, queue: queue, committer: committer, space: space,
             sidecarWaitSeconds: Double(configuration.meters.sidecarWaitSeconds),
             settleSeconds: Double(configuration.watch.settleMilliseconds) / 1000, logger: logger)
         let watcher = try InboxWatcher(
             inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
-            scanInterval: configuration.daemon.reconcileIntervalSeconds, logger: logger
+            scanInterval: configuration.daemon.reconcileIntervalSeconds,
+            pollSeconds: configuration.watch.mode == .poll ? Double(configuration.watch.pollMilliseconds) / 1000 : nil, logger: logger
         ) { candidate in claimer.claim(candidate) }
         queue.whenRoomAgain { watcher.requestScan() }
         space.whenResumed { watcher.requestScan() }
         let watcherThread = SystemThread(name: "intake-watch") { watcher.run() }
+        let claimKeeper = claims.map { ClaimKeeper(book: $0, queue: queue) }
+        let claimKeeperThread = claimKeeper.map { keeper in SystemThread(name: "intake-claims") { keeper.run() } }
 
         let ticker = Ticker(
             metrics: metrics, queue: queue, watcher: watcher, space: space, committer: committer, environments: environments,
@@ -147,6 +150,10 @@ public final class Daemon {
             logger.warning("jobs still running at the end of the grace period will run again at the next start", metadata: ["jobs": "\(busy)"])
         }
         committer.stop()
+        // After the last commit: the claims of jobs still unfinished stay this host's until
+        // their lease runs out, so a quick restart takes them up again itself.
+        claimKeeper?.stop()
+        claimKeeperThread?.join()
         keeper.stop()
         keeperThread.join()
         // After the last commit, so that the dead letters of the final jobs are told too.
@@ -158,12 +165,12 @@ public final class Daemon {
 
     // MARK: start-up
 
-    private func recover(root: StateRoot, settings: WorkSettings, queue: JobQueue) throws(DaemonError)
+    private func recover(root: StateRoot, claims: ClaimBook?, settings: WorkSettings, queue: JobQueue) throws(DaemonError)
         -> (Reconciler.Summary, unfiled: [Filing])
     {
         do {
             let database = try Database(path: root.database)
-            let recovered = try Reconciler(root: root, settings: settings, logger: logger).run(database)
+            let recovered = try Reconciler(root: root, settings: settings, logger: logger, claims: claims).run(database)
             for job in recovered.jobs { queue.push(job) }
             return (recovered.summary, recovered.unfiled)
         } catch let error as DaemonError {

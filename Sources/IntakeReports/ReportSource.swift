@@ -1,9 +1,9 @@
 public import IntakeStore
+public import IntakeCore
 import IntakeConfig
 
 #if canImport(Glibc)
 import Glibc
-import IntakeCore
 #endif
 
 /// Why a report cannot be made: a sentence that says what to do.
@@ -17,6 +17,8 @@ public struct ReportError: Error, Sendable, CustomStringConvertible {
 /// run safely while intaked writes.
 public struct ReportSource {
     public let root: String
+    /// The state root's layout, as the configuration describes it (a host's spool in a shared one).
+    public let stateRoot: StateRoot
     public let database: Database
     /// This host's name when the store is shared (see ``StateRoot/jobsHost``): `intake retry`
     /// sends back only its own dead letters, whose files are in this root.
@@ -39,7 +41,7 @@ public struct ReportSource {
         // Without --db, the configuration's store: its [store] url, else the file in the state root.
         switch configuration {
         case .success(let configuration):
-            return StateRoot(path: root ?? configuration.daemon.root, store: configuration.store.url, host: host)
+            return configuration.stateRoot(path: root)
         case .failure(let error):
             if let root { return StateRoot(path: root) }
             throw ReportError("\(error)")
@@ -63,6 +65,7 @@ public struct ReportSource {
                     + "start this version of intaked once and it migrates the database")
         }
         self.root = located.path
+        stateRoot = located
         // A SQLite file given by --db is this root's own: every row in it is ours.
         host = Database.isPostgreSQL(path) ? located.host : nil
     }

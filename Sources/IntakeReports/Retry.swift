@@ -41,7 +41,7 @@ public struct Retry {
     public func send(_ job: JobRow) -> Outcome {
         // Retention takes this lock for each batch: a dead letter is never sent back while it is
         // being pruned, and pruning sees one on its way back.
-        let root = StateRoot(path: source.root)
+        let root = source.stateRoot
         makeFolders(root.spoolPrune)
         guard let lock = FileLock(path: root.pruneLock) else {
             return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot take \(root.pruneLock): \(ErrnoText.current)")
@@ -78,7 +78,7 @@ public struct Retry {
     /// Nudges a running intaked to take the requeued files now (SIGUSR1); false when none runs
     /// or it cannot be signalled (another user): it will find them within seconds, or at start.
     public func nudgeDaemon() -> Bool {
-        let lock = StateRoot(path: source.root).lock
+        let lock = source.stateRoot.lock
         let fd = open(lock, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -100,7 +100,7 @@ extension ArchiveManifestLine {
 public enum StorageSizes {
     /// The folders measured, by the names samples are kept under.
     public static func folders(of root: StateRoot, archive: String?) -> [(name: String, path: String)] {
-        var folders = [("inbox", root.inbox), ("spool", root.path + "/spool"), ("processed", root.processed),
+        var folders = [("inbox", root.inbox), ("spool", root.spool), ("processed", root.processed),
                        ("augmented", root.augmented), ("failed", root.failed)]
         if let archive { folders.append(("archive", archive)) }
         return folders

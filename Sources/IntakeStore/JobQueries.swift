@@ -82,7 +82,10 @@ extension Database {
     /// Deletes a job and everything recorded about it; later duplicates of it lose their `duplicate_of`.
     /// Deleting a job that does not exist does nothing.
     public func deleteJob(id: String) throws(StoreError) {
-        try execute("DELETE FROM jobs WHERE id = ?", [.text(id)])
+        try atomically { () throws(StoreError) in
+            try execute("DELETE FROM claims WHERE job_id = ?", [.text(id)])
+            try execute("DELETE FROM jobs WHERE id = ?", [.text(id)])
+        }
     }
 
     /// Records that attempt number `attempt` of a job has started.

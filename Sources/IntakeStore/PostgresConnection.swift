@@ -41,7 +41,10 @@ final class PostgresConnection: StoreConnection {
         }
         handle = connection
         // Durability is PostgreSQL's: a commit returns once it is on the server's disk.
-        try executeScript("SET synchronous_commit = on; SET client_min_messages = warning")
+        // A transaction of intake's never waits on anything but the server, so one left open is a
+        // client frozen mid-batch (a stalled VM, a cut network): the server ends it after 15 s,
+        // freeing its row locks for the hosts that take its claims over.
+        try executeScript("SET synchronous_commit = on; SET client_min_messages = warning; SET idle_in_transaction_session_timeout = '15s'")
         if readOnly { try executeScript("SET default_transaction_read_only = on") }
     }
 

@@ -9,7 +9,7 @@
 ///   `json_group_array`, to the same text (no spaces).
 /// - The version is a row of `intake_schema`, SQLite's `PRAGMA user_version`.
 enum PostgresSchema {
-    static let migrations = [version1, version2, version3, version4, version5, version6]
+    static let migrations = [version1, version2, version3, version4, version5, version6, version7]
 
     /// The advisory lock hosts take to migrate one at a time.
     static let migrationLock = 7_412_001
@@ -149,6 +149,21 @@ enum PostgresSchema {
         ALTER TABLE storage_samples ADD COLUMN host TEXT NOT NULL DEFAULT '';
         ALTER TABLE storage_samples DROP CONSTRAINT storage_samples_pkey;
         ALTER TABLE storage_samples ADD PRIMARY KEY (host, folder, at);
+        """
+
+    static let version7 = """
+        CREATE TABLE claims (
+            path TEXT NOT NULL,
+            identity TEXT NOT NULL,
+            job_id TEXT NOT NULL UNIQUE,
+            host TEXT NOT NULL,
+            generation BIGINT NOT NULL,
+            lease_until TEXT NOT NULL,
+            spool_name TEXT NOT NULL,
+            PRIMARY KEY (path, identity)
+        );
+        CREATE INDEX claims_host ON claims(host);
+        CREATE INDEX claims_lease ON claims(lease_until);
         """
 
     static func resultsView(environment: String) -> String {

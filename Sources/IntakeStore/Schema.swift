@@ -7,7 +7,7 @@ enum Schema {
     /// The migrations of one engine; both engines have the same versions, each in its own dialect.
     static func migrations(for engine: Database.Engine) -> [String] {
         switch engine {
-        case .sqlite: [version1, version2, version3, version4, version5, version6]
+        case .sqlite: [version1, version2, version3, version4, version5, version6, version7]
         case .postgresql: PostgresSchema.migrations
         }
     }
@@ -187,6 +187,25 @@ enum Schema {
         INSERT INTO storage_samples_by_host (at, host, folder, bytes) SELECT at, '', folder, bytes FROM storage_samples;
         DROP TABLE storage_samples;
         ALTER TABLE storage_samples_by_host RENAME TO storage_samples;
+        """
+
+    /// Version 7: claims on a shared inbox (several hosts polling one network folder). A file is
+    /// claimed by its row here before its rename into a host's spool; the row goes in the
+    /// transaction that makes the job final. Unused with a root's own SQLite file.
+    static let version7 = """
+        CREATE TABLE claims (
+            -- A file of a shared inbox, claimed by one host: no other host may take it.
+            path TEXT NOT NULL,               -- below inbox/, as the spool names it: prod/MTR-1/x.jpg
+            identity TEXT NOT NULL,           -- inode:size:mtime of the file claimed: a new file of the same name is a new claim
+            job_id TEXT NOT NULL UNIQUE,
+            host TEXT NOT NULL,               -- the host that holds it
+            generation INTEGER NOT NULL,      -- raised at each takeover: a write by an older holder is refused
+            lease_until TEXT NOT NULL,        -- renewed by its host; once past, another host may take it over
+            spool_name TEXT NOT NULL,         -- below any host's spool/active: prod/MTR-1/<job>-x.jpg
+            PRIMARY KEY (path, identity)
+        );
+        CREATE INDEX claims_host ON claims(host);
+        CREATE INDEX claims_lease ON claims(lease_until);
         """
 
     /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.

@@ -36,7 +36,7 @@ public final class Submitter: Sendable {
     public init(_ destination: Destination) {
         self.destination = destination
         if case .local(let root, let configuration) = destination {
-            writer = InboxWriter(root: StateRoot(path: root, store: configuration.store.url), maxBytes: configuration.web.maxBytes)
+            writer = InboxWriter(root: configuration.stateRoot(path: root), maxBytes: configuration.web.maxBytes)
         } else {
             writer = nil
         }
@@ -86,7 +86,7 @@ public final class Submitter: Sendable {
         case .local(let root, let configuration):
             guard let job = JobID(id) else { throw SubmitError("\(id) is not a job id") }
             do {
-                let database = try Database(path: StateRoot(path: root, store: configuration.store.url).database, readOnly: true)
+                let database = try Database(path: configuration.stateRoot(path: root).database, readOnly: true)
                 if let row = try database.job(id: id) {
                     let view = try JobView(row, from: database)
                     return JobState(id: id, status: view.status, json: try Self.encode(view))

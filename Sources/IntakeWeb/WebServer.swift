@@ -37,7 +37,7 @@ public struct WebServer: Sendable {
         self.configuration = configuration
         // Absolute, as intaked makes it: the database records absolute paths, and /v1/files
         // serves only those under this root (`./var` in a checkout would match none).
-        root = StateRoot(path: AbsolutePath.resolving(rootPath), store: configuration.store.url)
+        root = configuration.stateRoot(path: AbsolutePath.resolving(rootPath))
         self.listen = listen
         self.logger = logger
     }

@@ -11,7 +11,7 @@ import Glibc
 extension OneShotProcessor.MeterRequest {
     /// A request to read `meter`, judged against the daemon's database when there is one.
     static func make(meter: String, configuration: IntakeConfiguration) -> OneShotProcessor.MeterRequest {
-        let path = StateRoot(path: configuration.daemon.root, store: configuration.store.url).database
+        let path = configuration.stateRoot().database
         let database = Database.exists(at: path) ? try? Database(path: path, readOnly: true) : nil
         let manual = ((try? database?.manualReadings(meter: meter)) ?? []).map {
             ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value)

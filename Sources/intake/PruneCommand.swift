@@ -31,8 +31,7 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let configuration = loadConfiguration(config)
-        let stateRoot = StateRoot(path: AbsolutePath.resolving(root ?? configuration.daemon.root), store: configuration.store.url,
-                                  host: configuration.daemon.host)
+        let stateRoot = configuration.stateRoot(path: AbsolutePath.resolving(root ?? configuration.daemon.root))
         guard Database.exists(at: stateRoot.database) else {
             fail("no database at \(stateRoot.database): has intaked run on this state root? Name one with --root DIR.")
         }

@@ -1,3 +1,4 @@
+import IntakeCore
 import IntakeTestSupport
 import Testing
 
@@ -255,6 +256,33 @@ struct ConfigurationErrorTests {
         }
     }
 
+    @Test func pollingWithAPostgreSQLStoreSharesTheInboxAndKeepsEachHostsOwnFilesApart() throws {
+        #expect(Configuration.defaults.watch.mode == .inotify && !Configuration.defaults.sharesInbox)
+        let text = """
+            [daemon]
+            root = "/mnt/intake"
+            host = "site-2"
+            [store]
+            url = "postgresql://intake@db/intake"
+            claim_lease_seconds = 12
+            [watch]
+            mode = "poll"
+            poll_milliseconds = 250
+            """
+        let shared = try Configuration.parse(text, fileName: "s.toml")
+        #expect(shared.sharesInbox && shared.store.claimLeaseSeconds == 12 && shared.watch.pollMilliseconds == 250)
+        let root = shared.stateRoot()
+        #expect(root.spoolActive == "/mnt/intake/hosts/site-2/spool/active" && root.lock == "/mnt/intake/hosts/site-2/intaked.lock")
+        #expect(root.metrics == "/mnt/intake/hosts/site-2/metrics.prom" && root.inbox == "/mnt/intake/inbox")
+        #expect(root.processed == "/mnt/intake/processed" && root.jobsHost == "site-2")
+        // Polling alone (one host on a network folder) keeps the usual layout.
+        let polling = try Configuration.parse("[daemon]\nroot = \"/mnt/intake\"\n[watch]\nmode = \"poll\"\n", fileName: "p.toml")
+        #expect(!polling.sharesInbox && polling.stateRoot().spoolActive == "/mnt/intake/spool/active")
+        for bad in ["[watch]\nmode = \"fanotify\"\n", "[watch]\npoll_milliseconds = 5\n", "[store]\nclaim_lease_seconds = 1\n"] {
+            #expect(configurationError(bad) != nil, "\(bad)")
+        }
+    }
+
     @Test func alertsTakeACommandAndLimitsAndRefuseAShellString() throws {
         let alerts = try Configuration.parse(
             "[alerts]\ncommand = [\"/usr/bin/notify\", \"--to\", \"ops\"]\nmin_interval_seconds = 60\nlink = \"http://h:8080/\"\n",
@@ -476,7 +504,7 @@ struct ShippedConfigurationTests {
             "limits": ["max_bytes", "max_pixels", "max_width", "max_height"],
             "retry": ["max_attempts", "initial_backoff_seconds", "max_backoff_seconds"],
             "derive": ["size", "quality", "angles"],
-            "watch": ["ignore_suffixes", "settle_milliseconds"],
+            "watch": ["ignore_suffixes", "settle_milliseconds", "mode", "poll_milliseconds"],
             "meters": ["filename_pattern", "profiles_dir", "sidecar_wait_seconds", "folder_pattern"],
             "classify": [
                 "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
@@ -484,7 +512,7 @@ struct ShippedConfigurationTests {
             ],
             "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file"],
             "retention": ["keep_meter_readings", "archive", "batch", "interval_seconds"],
-            "store": ["url"],
+            "store": ["url", "claim_lease_seconds"],
             "alerts": [
                 "command", "timeout_seconds", "gather_seconds", "min_interval_seconds", "unreadable_streak", "queue_age_seconds",
                 "disk_free_bytes", "link",

@@ -243,6 +243,37 @@ struct JobTests {
         #expect(try database.expiredJobs(rules, limit: 10).map(\.id) == [jobID(3), jobID(4), jobID(5), jobID(6)])
     }
 
+    @Test(arguments: TestEngine.available) func aClaimIsTakenOnceAndAHostWhoseClaimWasTakenOverIsFencedOff(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }  // its files outlive the connection
+        let id = jobID(1)
+        #expect(try database.claim(path: "prod/x.jpg", identity: "7:100:1", jobID: id, host: "alpha", spoolName: "prod/\(id)-x.jpg", leaseUntil: 5_000))
+        #expect(try !database.claim(path: "prod/x.jpg", identity: "7:100:1", jobID: jobID(2), host: "bravo", spoolName: "prod/y", leaseUntil: 5_000))
+        // Another file of the same name later is another claim.
+        #expect(try database.claim(path: "prod/x.jpg", identity: "8:90:2", jobID: jobID(3), host: "bravo", spoolName: "prod/z", leaseUntil: 5_000))
+        var job = newJob(id)
+        job.host = "alpha"
+        try database.insertJob(job)
+
+        // alpha renews until 5000; at 6000 its lease is over and bravo takes the claim, and the job.
+        #expect(try database.takeOverExpiredClaims(host: "bravo", now: 4_000, leaseUntil: 10_000, limit: 10) { _ in nil }.isEmpty)
+        let taken = try database.takeOverExpiredClaims(host: "bravo", now: 6_000, leaseUntil: 10_000, limit: 10) { _ in nil }
+        #expect(taken.map(\.previousHost) == ["alpha"] && taken.first?.claim.generation == 2 && taken.first?.claim.host == "bravo")
+        #expect(try database.job(id: id)?.host == "bravo")
+        #expect(try !database.holdsClaim(jobID: id, host: "alpha", generation: 1))
+        #expect(try !database.releaseClaim(jobID: id, host: "alpha", generation: 1), "a late write by the old holder went through")
+        #expect(try database.holdsClaim(jobID: id, host: "bravo", generation: 2))
+        #expect(try database.releaseClaim(jobID: id, host: "bravo", generation: 2))
+        #expect(try database.claims(host: "bravo").map(\.jobID) == [jobID(3)])
+        // A claim whose job the old holder never recorded gets its row from the caller.
+        #expect(try database.claim(path: "beta/w.jpg", identity: "9:1:1", jobID: jobID(4), host: "alpha", spoolName: "beta/\(jobID(4))-w.jpg", leaseUntil: 5_000))
+        _ = try database.takeOverExpiredClaims(host: "charlie", now: 20_000, leaseUntil: 30_000, limit: 10) { claim in
+            claim.jobID == jobID(4) ? newJob(jobID(4), environment: "beta", name: "w.jpg") : nil
+        }
+        #expect(try database.job(id: jobID(4))?.host == "charlie")
+        #expect(try database.claims(host: "charlie").count == 2)
+    }
+
     @Test(arguments: TestEngine.available) func deletingAJobDeletesEverythingRecordedAboutIt(engine: TestEngine) throws {
         let (folder, database) = try openStore(engine)
         defer { withExtendedLifetime(folder) {} }  // its files outlive the connection

@@ -25,15 +25,18 @@ public final class DaemonHarness {
     /// extra lines for its `[daemon]` section. The free-space floor is off unless a test sets it.
     /// `scanSeconds` is the reconciliation scan's interval: short by default, long for a test of
     /// what inotify alone must catch.
+    /// `root` puts the state root there instead of in the harness's own folder: several
+    /// harnesses on one root are several hosts sharing it. `storeSettings` are extra lines for
+    /// `[store]`.
     public init(workers: Int = 2, settings: String = "", daemonSettings: String = "min_free_bytes = 0", scanSeconds: Double = 2,
-                store: String? = nil) throws {
+                store: String? = nil, storeSettings: String = "", root: String? = nil) throws {
         self.store = store
         folder = try TemporaryFolder()
-        root = folder.path + "/state"
+        self.root = root ?? folder.path + "/state"
         stagingFolder = folder.path
         let toml = """
             [daemon]
-            root = "\(root)"
+            root = "\(self.root)"
             \(daemonSettings)
             workers = \(workers)
             reconcile_interval_seconds = \(scanSeconds)
@@ -45,7 +48,7 @@ public final class DaemonHarness {
             initial_backoff_seconds = 0.1
             max_backoff_seconds = 0.5
 
-            \(store.map { "[store]\nurl = \"\($0)\"" } ?? "")
+            \(store.map { "[store]\nurl = \"\($0)\"\n\(storeSettings)" } ?? "")
 
             \(settings)
             """

@@ -27,6 +27,8 @@ import Glibc
 /// back. An original that cannot be moved into place is tried again every second.
 final class Committer: Sendable {
     private let root: StateRoot
+    /// The lease a claim made here starts with (a job `intake retry` sends back, in a shared inbox).
+    private let claimLeaseSeconds: Double
     private let logger: Logger
     private let observer: @Sendable (FinishedJob) -> Void
     private let batchObserver: @Sendable (_ finishedJobs: Int) -> Void
@@ -53,10 +55,11 @@ final class Committer: Sendable {
 
     /// `observer` hears of every job made final (for the log line and metrics), after its commit;
     /// `batchObserver` of how many jobs each durable commit carried.
-    init(root: StateRoot, logger: Logger, observer: @escaping @Sendable (FinishedJob) -> Void,
+    init(root: StateRoot, claimLeaseSeconds: Double = 30, logger: Logger, observer: @escaping @Sendable (FinishedJob) -> Void,
          batchObserver: @escaping @Sendable (_ finishedJobs: Int) -> Void = { _ in },
          moreWorkQueued: @escaping @Sendable () -> Bool = { false }) {
         self.root = root
+        self.claimLeaseSeconds = claimLeaseSeconds
         self.logger = logger
         self.observer = observer
         self.batchObserver = batchObserver
@@ -177,7 +180,7 @@ final class Committer: Sendable {
         while true {
             switch record(batch, syncFirst: !finished.isEmpty, &database) {
             case .recorded:
-                break
+                recorded = finished.filter { !fencedOff.contains($0.job.id) }
             case .invalid:
                 // The database works but refuses something in the batch: one event may be at
                 // fault. Record them one by one, so that it cannot hold back the jobs behind it.
@@ -205,6 +208,10 @@ final class Committer: Sendable {
 
     private enum Outcome { case recorded, unavailable, invalid }
 
+    /// The jobs of the last batch recorded whose events were refused because this host no longer
+    /// holds their claim (committer thread only): another host took them over.
+    nonisolated(unsafe) private var fencedOff: Set<JobID> = []
+
     /// One try at recording `events` in one transaction.
     private func record(_ events: [CommitEvent], syncFirst: Bool, _ database: inout Database?) -> Outcome {
         // A connection that failed for the file's sake (read-only, I/O, gone) is opened afresh.
@@ -224,8 +231,20 @@ final class Committer: Sendable {
         }
         do {
             if syncFirst { try DurableFile.sync(filesystemOf: root.path) }
+            var fenced: Set<JobID> = []
             try connection.transaction {
-                for event in events { try record(event, in: connection) }
+                fenced = []
+                for event in events {
+                    if try holdsClaim(for: event, in: connection) {
+                        try record(event, in: connection)
+                    } else {
+                        fenced.insert(event.subject.job)
+                    }
+                }
+            }
+            fencedOff = fenced
+            for job in fenced {
+                logger.warning("another host took this job over; what this host did with it is dropped", metadata: ["job": "\(job)"])
             }
             databaseOutage.recovered()
             return .recorded
@@ -263,7 +282,7 @@ final class Committer: Sendable {
             retrying: while true {
                 switch record([event], syncFirst: false, &database) {
                 case .recorded:
-                    if case .finished(let job) = event { recorded.append(job) }
+                    if case .finished(let job) = event, !fencedOff.contains(job.job.id) { recorded.append(job) }
                 case .invalid:
                     logger.critical("the database refused an event as invalid; this is a bug, please report it", metadata: ["event": "\(event)"])
                 case .unavailable:
@@ -276,13 +295,33 @@ final class Committer: Sendable {
         return recorded
     }
 
+    /// In a shared inbox, whether this host still holds the claim on the event's job at the
+    /// generation it claimed it with: a host whose claim another took over must write nothing more
+    /// about the job (fencing). The job's final event removes the claim in the same transaction;
+    /// a job `intake retry` sends back is claimed afresh. In a root's own inbox, always.
+    private func holdsClaim(for event: CommitEvent, in database: Database) throws -> Bool {
+        let (job, generation) = event.subject
+        guard root.sharedInbox, let generation else { return true }
+        switch event {
+        case .finished:
+            return try database.releaseClaim(jobID: job.rawValue, host: root.host, generation: generation)
+        case .requeued(let requeued):
+            let spoolName = String(requeued.spoolPath.dropFirst(root.spoolActive.count + 1))
+            return try database.claim(
+                path: "requeued/" + job.rawValue, identity: "attempt \(requeued.attempt)", jobID: job.rawValue, host: root.host,
+                spoolName: spoolName, leaseUntil: Timestamp.nowMilliseconds() + Int64(claimLeaseSeconds * 1000))
+        default:
+            return try database.holdsClaim(jobID: job.rawValue, host: root.host, generation: generation)
+        }
+    }
+
     private func record(_ event: CommitEvent, in database: Database) throws {
         switch event {
         case .claimed(let job):
             try database.insertJob(NewJob(job, host: root.host))
         case .requeued(let job):
             try database.requeue(id: job.id.rawValue, spoolPath: job.spoolPath, at: Int64(JobID.nowMilliseconds()))
-        case .started(let id, let attempt, let at):
+        case .started(let id, let attempt, let at, _):
             try database.markProcessing(id: id.rawValue, attempt: attempt, at: Int64(at))
         case .retried(let job, let error, let startedAt, let finishedAt):
             try database.recordRetry(

@@ -31,7 +31,9 @@ struct WatcherCounters: Sendable {
 /// files, IN_CREATE for new folders (watched at once, then scanned, to close the race),
 /// IN_Q_OVERFLOW → full rescan. A scan at start and a periodic reconciliation scan are the
 /// backstop for missed events and network filesystems; if the kernel's watch limit is hit it
-/// says so and scans every second instead. Runs on its own thread: `read` blocks.
+/// says so and scans every second instead. With `[watch] mode = "poll"` (a network folder, where
+/// inotify never hears of another machine's writes) it sets no watch and scans every
+/// `poll_milliseconds`. Runs on its own thread: `read` blocks.
 final class InboxWatcher: Sendable {
     /// Answers whether the candidate was taken; false means "not now" (queue full, still being written).
     typealias CandidateHandler = @Sendable (Candidate) -> Bool
@@ -56,6 +58,8 @@ final class InboxWatcher: Sendable {
     }
 
     private let inboxRoot: BytePath
+    /// Seconds between scans when polling instead of watching; nil with inotify.
+    private let pollSeconds: Double?
     private let environments: [String]
     private let rules: InboxRules
     private let logger: Logger
@@ -64,9 +68,10 @@ final class InboxWatcher: Sendable {
     private let wakeRead: Int32, wakeWrite: Int32
     private let state: Mutex<State>
 
-    init(inboxRoot: String, environments: [String], rules: InboxRules, scanInterval: Double, logger: Logger,
-         handler: @escaping CandidateHandler) throws(DaemonError) {
+    init(inboxRoot: String, environments: [String], rules: InboxRules, scanInterval: Double, pollSeconds: Double? = nil,
+         logger: Logger, handler: @escaping CandidateHandler) throws(DaemonError) {
         self.inboxRoot = BytePath(inboxRoot)
+        self.pollSeconds = pollSeconds
         self.environments = environments
         self.rules = rules
         self.logger = logger
@@ -114,7 +119,9 @@ final class InboxWatcher: Sendable {
         var lastScan = monotonicSeconds()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let (stopping, interval, requested) = state.withLock { ($0.stopping, $0.counters.degraded ? 1.0 : $0.scanInterval, $0.scanRequested) }
+            let (stopping, interval, requested) = state.withLock {
+                ($0.stopping, pollSeconds ?? ($0.counters.degraded ? 1.0 : $0.scanInterval), $0.scanRequested)
+            }
             if stopping { return }
             let untilScan = interval - (monotonicSeconds() - lastScan)
             if requested || untilScan <= 0 {
@@ -217,7 +224,7 @@ final class InboxWatcher: Sendable {
 
     /// Watches the folder at `components` and every folder below it.
     private func watchTree(_ components: [[UInt8]], depth: Int = 0) {
-        guard depth < 16 else { return }
+        guard depth < 16, pollSeconds == nil else { return }
         let folder = path(components)
         if !state.withLock({ $0.watched.contains(components) }) {
             // An environment's own folder may be a link an administrator made (to a network share,
@@ -266,7 +273,7 @@ final class InboxWatcher: Sendable {
     }
 
     private func watchInboxRoot() {
-        guard !state.withLock({ $0.watched.contains([]) }) else { return }
+        guard pollSeconds == nil, !state.withLock({ $0.watched.contains([]) }) else { return }
         try? DurableFile.makeFolders(inboxRoot.description, stage: .claim)
         let wd = inboxRoot.withCString { inotify_add_watch(inotify, $0, Self.create | Self.movedTo | Self.onlyDirectory | Self.deleteSelf | Self.moveSelf) }
         guard wd >= 0 else { return }

@@ -23,6 +23,9 @@ struct QueuedJob: Sendable {
     /// Unix milliseconds of the first time the state root refused this job's writes (full,
     /// read-only); nil unless it is waiting for them. Its own pauses grow from it.
     var blockedSince: UInt64? = nil
+    /// The generation of this host's claim on the file, in a shared inbox (see `ClaimBook`);
+    /// nil in a root's own inbox, where the rename alone is the claim.
+    var claimGeneration: Int? = nil
 }
 
 /// The in-process priority queue. Order: class weight lifted by aging, then first tries before

@@ -28,6 +28,8 @@ struct Reconciler {
     let root: StateRoot
     let settings: WorkSettings
     let logger: Logger
+    /// A shared inbox's claims (see `ClaimBook`); nil for a root's own inbox.
+    var claims: ClaimBook? = nil
 
     struct Summary: CustomStringConvertible {
         var requeued = 0, interrupted = 0, unrecorded = 0, movesCompleted = 0, deadLettered = 0, lostClaims = 0, temporaryFiles = 0
@@ -49,6 +51,11 @@ struct Reconciler {
 
         var queued: [QueuedJob] = []
         var seen = Set<String>()
+        // In a shared root: the files of this host's claims that a takeover cut short before
+        // their move are fetched from the other hosts' spools first.
+        if let claims {
+            for claim in try database.claims(host: root.host) { _ = claims.fetch(claim) }
+        }
         for relative in Self.files(under: root.spoolActive) {
             let path = root.spoolActive + "/" + relative
             guard let entry = SpoolEntry(relativePath: relative, root: root, createdAtFallback: JobID.nowMilliseconds()) else {
@@ -57,8 +64,12 @@ struct Reconciler {
                 continue
             }
             var job = entry.job
-            seen.insert(job.id.rawValue)
             let row = try database.job(id: job.id.rawValue)
+            if claims != nil, row?.status != .done && row?.status != .failed {
+                guard let generation = try claimGeneration(of: job, database: database) else { continue }
+                job.claimGeneration = generation
+            }
+            seen.insert(job.id.rawValue)
             if row == nil || row?.status == .queued || row?.status == .processing, Sidecar.takeLeftInInbox(for: job, root: root) {
                 summary.sidecarsTaken += 1
             }
@@ -110,6 +121,23 @@ struct Reconciler {
             return job
         }
         return (withClaims.sorted { $0.id < $1.id }, summary, unfiled)
+    }
+
+    /// In a shared root, the generation of this host's claim on a job in its spool; nil when
+    /// another host holds it (it took the job over while this one was down, and will fetch the
+    /// file). A file here that no claim names is claimed anew, as it is this host's alone.
+    private func claimGeneration(of job: QueuedJob, database: Database) throws -> Int? {
+        if let claim = try database.claim(jobID: job.id.rawValue) {
+            guard claim.host == root.host else {
+                logger.info("a file in this spool is claimed by another host; left for it", metadata: ["job": "\(job.id)", "host": "\(claim.host)"])
+                return nil
+            }
+            return claim.generation
+        }
+        let spoolName = String(job.spoolPath.dropFirst(root.spoolActive.count + 1))
+        _ = try database.claim(path: job.sourcePath, identity: "recovered \(job.id)", jobID: job.id.rawValue, host: root.host,
+                               spoolName: spoolName, leaseUntil: Timestamp.nowMilliseconds() + 60_000)
+        return 1
     }
 
     /// Files a final job's original and sidecar; returns the filing when it has to wait.

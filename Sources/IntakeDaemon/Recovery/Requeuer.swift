@@ -48,6 +48,8 @@ struct Requeuer: Sendable {
             // The requeue itself takes the next attempt number; the new run the one after.
             job.attempt = row.attempts + 2
             job.sidecar = Sidecar.claim(of: job.id, root: root)
+            // In a shared inbox the committer claims it afresh for this host (see `Committer`).
+            if root.sharedInbox { job.claimGeneration = 1 }
             committer.post(.requeued(job), waitForRoom: false)
             queue.push(job)
             logger.info("job sent back for another pass", metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])

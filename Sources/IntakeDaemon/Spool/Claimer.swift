@@ -11,13 +11,16 @@ import Glibc
 
 /// Takes a candidate from the inbox into the spool: checks it is complete, renames it into
 /// spool/active under a new job id, queues it and has its row recorded. The rename is the claim:
-/// from then on the file is the daemon's, and a crash finds it in the spool.
+/// from then on the file is the daemon's, and a crash finds it in the spool. In a shared inbox a
+/// row in the store claims it first (`ClaimBook`), so that no two hosts rename the same file.
 final class Claimer: Sendable {
     /// How long a file must have been left alone when neither a lease nor inotify can say that
     /// its writer is done (`[watch] settle_milliseconds`).
     private let settleSeconds: Double
 
     private let root: StateRoot
+    /// A shared inbox's claims, taken by row before the rename; nil for a root's own inbox.
+    private let claims: ClaimBook?
     private let queue: JobQueue
     private let committer: Committer
     private let space: SpaceFloor
@@ -31,9 +34,10 @@ final class Claimer: Sendable {
     private let adopted = Mutex<(set: Set<JobID>, order: [JobID])>(([], []))
     private static let adoptedRemembered = 50_000
 
-    init(root: StateRoot, queue: JobQueue, committer: Committer, space: SpaceFloor, sidecarWaitSeconds: Double,
+    init(root: StateRoot, claims: ClaimBook? = nil, queue: JobQueue, committer: Committer, space: SpaceFloor, sidecarWaitSeconds: Double,
          settleSeconds: Double, logger: Logger) {
         self.root = root
+        self.claims = claims
         self.space = space
         self.settleSeconds = settleSeconds
         self.queue = queue
@@ -65,18 +69,34 @@ final class Claimer: Sendable {
         let directories = candidate.components.dropLast().map { SafeName.from(bytes: $0) }
         let name = SafeName.from(bytes: candidate.components.last!)
         let spoolPath = root.spoolPath(directories: directories, job: job, name: name)
+        let sourcePath = (directories + [name]).joined(separator: "/")
+        // In a shared inbox the row comes first: the host whose row goes in has the file.
+        var generation: Int?
+        if let claims {
+            let identity = "\(status.st_ino):\(status.st_size):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
+            switch claims.claim(path: sourcePath, identity: identity, job: job, spoolName: String(spoolPath.dropFirst(root.spoolActive.count + 1))) {
+            case .ours: generation = 1
+            case .another: return true
+            case .unavailable: return false
+            }
+        }
         switch move(candidate.path, to: spoolPath) {
         case .moved: break
-        case .gone: return true
-        case .failed: return false
+        case .gone:
+            if let generation { claims?.release(job: job, generation: generation) }
+            return true
+        case .failed:
+            if let generation { claims?.release(job: job, generation: generation) }
+            return false
         }
         // After the image: a crash between the two renames leaves the sidecar in the inbox, where
         // start-up recovery looks for it again (Sidecar.takeLeftInInbox).
         if let sidecar { takeSidecar(sidecar, job: job) }
 
         var queued = QueuedJob(
-            id: job, environment: environment, name: name, sourcePath: (directories + [name]).joined(separator: "/"),
+            id: job, environment: environment, name: name, sourcePath: sourcePath,
             meter: directories.count >= 2 ? directories[1] : nil, spoolPath: spoolPath, createdAt: JobID.milliseconds(of: job)!)
+        queued.claimGeneration = generation
         if sidecar != nil { queued.sidecar = Sidecar.claim(of: job, root: root) }
         // The row first, then the queue: the committer records events in the order they are posted.
         committer.post(.claimed(queued))

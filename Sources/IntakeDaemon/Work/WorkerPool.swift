@@ -101,7 +101,7 @@ final class WorkerPool: Sendable {
 
     private func run(_ job: QueuedJob, runner: JobRunner, settings: WorkSettings, meterStage: MeterStage) {
         let startedAt = JobID.nowMilliseconds()
-        committer.post(.started(job.id, attempt: job.attempt, at: startedAt))
+        committer.post(.started(job.id, attempt: job.attempt, at: startedAt, claimGeneration: job.claimGeneration))
         let run: JobRunner.Run
         if Sidecar.isSidecarName(job.name) {
             run = JobRunner.Run(refused: Self.sidecarWithoutImage(job))

@@ -1,0 +1,113 @@
+import IntakeStore
+import IntakeTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Several intaked sharing one inbox (`[watch] mode = "poll"` with a PostgreSQL store): three
+/// hosts on one state root, as three machines on one network folder would be, fed, killed and
+/// restarted. No file may be processed by two hosts, and none lost.
+@Suite(.serialized) struct DaemonSharedInboxTests {
+    static let watch = """
+        [watch]
+        mode = "poll"
+        poll_milliseconds = 200
+        settle_milliseconds = 0
+        """
+
+    static func host(_ name: String, root: String, store: String) throws -> DaemonHarness {
+        try DaemonHarness(
+            settings: watch, daemonSettings: "min_free_bytes = 0\nhost = \"\(name)\"", store: store,
+            storeSettings: "claim_lease_seconds = 3", root: root)
+    }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func threeHostsOnOneInboxProcessEveryFileOnceThroughTwoKills() throws {
+        let url = try PostgresCluster.shared!.makeDatabase()
+        let shared = try TemporaryFolder()
+        let root = shared.path + "/state"
+        let alpha = try Self.host("alpha", root: root, store: url)
+        let bravo = try Self.host("bravo", root: root, store: url)
+        let charlie = try Self.host("charlie", root: root, store: url)
+        for host in [alpha, bravo, charlie] { try host.start() }
+        let count = 600
+        for n in 0..<count {
+            alpha.drop("\(n % 3 == 0 ? "beta" : "prod")/f-\(n).jpg", Photos.jpeg(width: 320, height: 240, seed: 9000 + n))
+        }
+        // bravo dies with claims in hand and stays dead: after its lease the others take them
+        // over. charlie dies too, and comes back to finish its own.
+        try bravo.waitUntil("bravo claims", timeout: 60) { try !bravo.database().claims(host: "bravo").isEmpty }
+        usleep(300_000)
+        #expect(bravo.stop(with: SIGKILL) == 128 + SIGKILL)
+        let bravoHeld = try bravo.database().claims(host: "bravo").count
+        usleep(500_000)
+        #expect(charlie.stop(with: SIGKILL) == 128 + SIGKILL)
+        usleep(500_000)
+        try charlie.start()
+
+        let database = try alpha.database()
+        try alpha.waitUntil("every file is final", timeout: 180) {
+            let counts = try database.statusCounts()
+            return counts["done", default: 0] + counts["failed", default: 0] == count
+                && alpha.files("inbox").isEmpty && alpha.files("hosts").allSatisfy { !$0.contains("/spool/active/") }
+        }
+        #expect(alpha.stop() == 0 && charlie.stop() == 0)
+
+        let rows = try database.jobs()
+        #expect(rows.count == count, "a file was lost or recorded twice")
+        #expect(Set(rows.map(\.sourcePath)).count == count)
+        #expect(rows.allSatisfy { $0.status == .done }, "\(rows.filter { $0.status != .done }.map { "\($0.sourcePath): \($0.error ?? "")" })")
+        #expect(try database.query("SELECT count(*) AS n FROM claims").first?["n"] == .integer(0), "claims left behind")
+        let originals = alpha.files("processed").filter { !$0.hasSuffix("_256x256.jpg") && !$0.hasSuffix(".json") }
+        #expect(originals.count == count)
+        // Each file was done by one host: one "job done" line per file across every host's logs.
+        let logs = alpha.allLogs + bravo.allLogs + charlie.allLogs
+        let doneFiles = logs.split(separator: "\n").filter { $0.contains("job done") }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("file=") }
+        }
+        #expect(doneFiles.count == count && Set(doneFiles).count == count, "\(doneFiles.count) outcomes for \(Set(doneFiles).count) files")
+        try #require(bravoHeld > 0, "bravo held no claim when it was killed: the takeover went untested")
+        #expect(logs.contains("took over a claim whose host stopped renewing it"), "bravo's \(bravoHeld) claims were not taken over")
+        #expect(rows.contains { $0.host == "bravo" } || bravoHeld == rows.count)
+        #expect(Set(rows.compactMap(\.host)).isSubset(of: ["alpha", "bravo", "charlie"]))
+    }
+
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func aHostFrozenPastItsLeaseHasItsLateResultsRefused() throws {
+        let url = try PostgresCluster.shared!.makeDatabase()
+        let shared = try TemporaryFolder()
+        let root = shared.path + "/state"
+        let alpha = try Self.host("alpha", root: root, store: url)
+        let bravo = try Self.host("bravo", root: root, store: url)
+        let count = 200
+        for n in 0..<count { alpha.drop("prod/g-\(n).jpg", Photos.jpeg(width: 1200, height: 900, seed: 12_000 + n)) }
+        try bravo.start()
+        try alpha.start()
+        try bravo.waitUntil("bravo claims", timeout: 60) { try bravo.database().claims(host: "bravo").count >= 4 }
+        // Frozen (a stalled VM, a long GC pause, a cut network) with work in hand, past its lease.
+        bravo.signal(SIGSTOP)
+        try alpha.waitUntil("alpha takes bravo's claims over", timeout: 60) { alpha.log.contains("took over a claim") }
+        bravo.signal(SIGCONT)
+
+        let database = try alpha.database()
+        try alpha.waitUntil("every file is final", timeout: 180) {
+            let counts = try database.statusCounts()
+            return counts["done", default: 0] + counts["failed", default: 0] == count
+                && alpha.files("inbox").isEmpty && alpha.files("hosts").allSatisfy { !$0.contains("/spool/active/") }
+        }
+        usleep(1_000_000)  // bravo's last late results reach its committer
+        #expect(alpha.stop() == 0 && bravo.stop() == 0)
+        #expect(bravo.log.contains("another host took this job over"), "bravo wrote nothing late: the fencing went untested")
+        let rows = try database.jobs()
+        #expect(rows.count == count && rows.allSatisfy { $0.status == .done }, "\(rows.filter { $0.status != .done }.map { "\($0.sourcePath): \($0.error ?? "")" })")
+        let logs = alpha.allLogs + bravo.allLogs
+        let doneFiles = logs.split(separator: "\n").filter { $0.contains("job done") }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("file=") }
+        }
+        #expect(doneFiles.count == count && Set(doneFiles).count == count, "\(doneFiles.count) outcomes for \(Set(doneFiles).count) files")
+        #expect(try database.query("SELECT count(*) AS n FROM claims").first?["n"] == .integer(0), "claims left behind")
+        #expect(alpha.files("processed").filter { !$0.hasSuffix("_256x256.jpg") && !$0.hasSuffix(".json") }.count == count)
+    }
+}
