@@ -60,6 +60,10 @@ final class InboxWatcher: Sendable {
     private let inboxRoot: BytePath
     /// Seconds between scans when polling instead of watching; nil with inotify.
     private let pollSeconds: Double?
+    /// Where in each folder's listing a scan starts, so that hosts polling one shared inbox do
+    /// not all try the same files in the same order (each try at a file another host has just
+    /// claimed is a wasted round trip to the store).
+    private let scanStart: UInt64
     private let environments: [String]
     private let rules: InboxRules
     private let logger: Logger
@@ -69,9 +73,10 @@ final class InboxWatcher: Sendable {
     private let state: Mutex<State>
 
     init(inboxRoot: String, environments: [String], rules: InboxRules, scanInterval: Double, pollSeconds: Double? = nil,
-         logger: Logger, handler: @escaping CandidateHandler) throws(DaemonError) {
+         scanStart: UInt64 = 0, logger: Logger, handler: @escaping CandidateHandler) throws(DaemonError) {
         self.inboxRoot = BytePath(inboxRoot)
         self.pollSeconds = pollSeconds
+        self.scanStart = scanStart
         self.environments = environments
         self.rules = rules
         self.logger = logger
@@ -313,7 +318,9 @@ final class InboxWatcher: Sendable {
     private func scan(_ components: [[UInt8]], depth: Int = 0) {
         guard depth < 16 else { return }
         let folder = path(components)
-        for name in folder.entries() {
+        let entries = folder.entries()
+        let start = entries.isEmpty ? 0 : Int(scanStart % UInt64(entries.count))
+        for name in entries[start...] + entries[..<start] {
             let child = components + [name]
             if rules.reasonToIgnore(name) == nil, folder.appending(name).linkStatus()?.isDirectory == true {
                 if !state.withLock({ $0.watched.contains(child) }) { watchTree(child, depth: depth + 1) }
