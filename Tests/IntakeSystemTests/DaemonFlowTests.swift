@@ -8,8 +8,8 @@ import Glibc
 
 /// Files dropped into a running intaked every way people and machines drop them.
 @Suite(.serialized) struct DaemonFlowTests {
-    @Test func everyKindOfDropEndsProcessedExactlyOnce() throws {
-        let daemon = try DaemonHarness()
+    @Test(arguments: DaemonStore.available) func everyKindOfDropEndsProcessedExactlyOnce(store: DaemonStore) throws {
+        let daemon = try DaemonHarness(store: try store.makeURL())
         try daemon.start()
         var expected: [String: [UInt8]] = [:]  // source path → bytes
 
@@ -137,8 +137,8 @@ import Glibc
         daemon.stop()
     }
 
-    @Test func theSameContentTwiceIsProcessedAgainAndMarkedDuplicate() throws {
-        let daemon = try DaemonHarness()
+    @Test(arguments: DaemonStore.available) func theSameContentTwiceIsProcessedAgainAndMarkedDuplicate(store: DaemonStore) throws {
+        let daemon = try DaemonHarness(store: try store.makeURL())
         try daemon.start()
         let bytes = Photos.jpeg(seed: 7)
         daemon.drop("prod/first.jpg", bytes)

@@ -108,8 +108,8 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
-    @Test func badInputsAreDeadLetteredWithTheirReasonAndTheDaemonGoesOn() throws {
-        let daemon = try DaemonHarness()
+    @Test(arguments: DaemonStore.available) func badInputsAreDeadLetteredWithTheirReasonAndTheDaemonGoesOn(store: DaemonStore) throws {
+        let daemon = try DaemonHarness(store: try store.makeURL())
         try daemon.start()
         var sources: [String: [UInt8]] = [:]
         var refused: Set<String> = []

@@ -1,3 +1,5 @@
+public import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,5 +102,21 @@ public final class PostgresCluster: @unchecked Sendable {
         let candidates = versions.map { "/usr/lib/postgresql/\($0)/bin" }
             + (getenv("PATH").map { String(cString: $0) } ?? "").split(separator: ":").map(String.init)
         return candidates.first { access($0 + "/initdb", X_OK) == 0 && access($0 + "/pg_ctl", X_OK) == 0 && access($0 + "/createdb", X_OK) == 0 }
+    }
+}
+
+/// The stores a daemon test runs on: the state root's SQLite file always, PostgreSQL when its
+/// server binaries are installed (a throw-away cluster, a new database per test).
+public enum DaemonStore: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgresql
+
+    public static var available: [DaemonStore] { PostgresCluster.isAvailable ? allCases : [.sqlite] }
+
+    public var testDescription: String { rawValue }
+
+    /// `[store] url` for a fresh store of this kind: nil for the state root's SQLite file.
+    public func makeURL() throws -> String? {
+        self == .sqlite ? nil : try PostgresCluster.shared!.makeDatabase()
     }
 }
