@@ -253,7 +253,7 @@ import Glibc
         try committer.start()
         // Another writer holds the write lock for longer than the test lasts.
         let shell = try ChildProcess.spawn(
-            "/usr/bin/sqlite3", [root.database, "-cmd", "BEGIN IMMEDIATE;", "-cmd", ".shell sleep 60", "COMMIT;"],
+            "/usr/bin/sqlite3", [root.database, "-cmd", ".timeout 20000", "-cmd", "BEGIN IMMEDIATE;", "-cmd", ".shell sleep 60", "COMMIT;"],
             standardOutput: folder.path + "/sqlite3.out", standardError: folder.path + "/sqlite3.err")
         defer {
             kill(shell, SIGKILL)

@@ -106,7 +106,7 @@ import Glibc
         // Another writer takes the write lock and keeps it for 30 seconds.
         let holdSeconds = 30
         let shell = try ChildProcess.spawn(
-            "/usr/bin/sqlite3", [daemon.root + "/intake.db", "-cmd", "BEGIN IMMEDIATE;", "-cmd", ".shell sleep \(holdSeconds)", "COMMIT;"],
+            "/usr/bin/sqlite3", [daemon.root + "/intake.db", "-cmd", ".timeout 20000", "-cmd", "BEGIN IMMEDIATE;", "-cmd", ".shell sleep \(holdSeconds)", "COMMIT;"],
             standardOutput: daemon.folder.path + "/sqlite3.out", standardError: daemon.folder.path + "/sqlite3.err")
         usleep(500_000)
         let during = photos(40, environment: "both", from: 200)

@@ -25,6 +25,11 @@ import Glibc
 /// the batch is kept and tried again until it goes in: no event is ever dropped for it. Meanwhile
 /// events pile up to `backlogLimit`, after which `post` waits, holding the workers and the claim
 /// back. An original that cannot be moved into place is tried again every second.
+///
+/// In a shared inbox every event is checked, in the batch's transaction, against this host's
+/// claim on its job (see `ClaimBook`): the events of a job another host took over are dropped,
+/// and the final one deletes the claim with host and generation in its `WHERE`, so that a job
+/// is made final once whoever comes late.
 final class Committer: Sendable {
     private let root: StateRoot
     /// The lease a claim made here starts with (a job `intake retry` sends back, in a shared inbox).

@@ -65,8 +65,8 @@ struct Reconciler {
             }
             var job = entry.job
             let row = try database.job(id: job.id.rawValue)
-            if claims != nil, row?.status != .done && row?.status != .failed {
-                guard let generation = try claimGeneration(of: job, database: database) else { continue }
+            if let claims, row?.status != .done && row?.status != .failed {
+                guard let generation = try claimGeneration(of: job, claims: claims, database: database) else { continue }
                 job.claimGeneration = generation
             }
             seen.insert(job.id.rawValue)
@@ -126,7 +126,7 @@ struct Reconciler {
     /// In a shared root, the generation of this host's claim on a job in its spool; nil when
     /// another host holds it (it took the job over while this one was down, and will fetch the
     /// file). A file here that no claim names is claimed anew, as it is this host's alone.
-    private func claimGeneration(of job: QueuedJob, database: Database) throws -> Int? {
+    private func claimGeneration(of job: QueuedJob, claims: ClaimBook, database: Database) throws -> Int? {
         if let claim = try database.claim(jobID: job.id.rawValue) {
             guard claim.host == root.host else {
                 logger.info("a file in this spool is claimed by another host; left for it", metadata: ["job": "\(job.id)", "host": "\(claim.host)"])
@@ -136,7 +136,7 @@ struct Reconciler {
         }
         let spoolName = String(job.spoolPath.dropFirst(root.spoolActive.count + 1))
         _ = try database.claim(path: job.sourcePath, identity: "recovered \(job.id)", jobID: job.id.rawValue, host: root.host,
-                               spoolName: spoolName, leaseUntil: Timestamp.nowMilliseconds() + 60_000)
+                               spoolName: spoolName, leaseUntil: Timestamp.nowMilliseconds() + Int64(claims.leaseSeconds * 1000))
         return 1
     }
 

@@ -89,7 +89,9 @@ final class ClaimBook: Sendable {
         logger.warning(
             "took over a claim whose host stopped renewing it",
             metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)", "from": "\(taken.previousHost)", "generation": "\(taken.claim.generation)"])
-        if let row = (try? Database(path: root.database, readOnly: true).job(id: job.id.rawValue)) ?? nil { job.attempt = row.attempts + 1 }
+        if let row = withDatabase({ database throws(StoreError) in try database.job(id: job.id.rawValue) }) ?? nil {
+            job.attempt = row.attempts + 1
+        }
         return job
     }
 
