@@ -59,6 +59,14 @@ final class ClaimBook: Sendable {
         }
     }
 
+    /// Whether this host still holds its claim on `job` at `generation`; true when the store
+    /// cannot say (the file is then kept, and the commit's fencing decides).
+    func holds(job: JobID, generation: Int) -> Bool {
+        withDatabase { database throws(StoreError) in
+            try database.holdsClaim(jobID: job.rawValue, host: root.host, generation: generation)
+        } ?? true
+    }
+
     /// Gives up a claim whose file could not be moved into the spool after all.
     func release(job: JobID, generation: Int) {
         _ = withDatabase { database throws(StoreError) in

@@ -72,6 +72,7 @@ final class Claimer: Sendable {
         let sourcePath = (directories + [name]).joined(separator: "/")
         // In a shared inbox the row comes first: the host whose row goes in has the file.
         var generation: Int?
+        let claimedAt = monotonicSeconds()
         if let claims {
             let identity = "\(status.st_ino):\(status.st_size):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
             switch claims.claim(path: sourcePath, identity: identity, job: job, spoolName: String(spoolPath.dropFirst(root.spoolActive.count + 1))) {
@@ -88,6 +89,16 @@ final class Claimer: Sendable {
         case .failed:
             if let generation { claims?.release(job: job, generation: generation) }
             return false
+        }
+        // A host stalled between its row and its rename (a frozen VM) may have lost the claim
+        // meanwhile: another host, finding the file in no spool, gave it up to be claimed afresh.
+        // The file then goes back, rather than wait in a spool no claim names.
+        if let claims, let generation, monotonicSeconds() - claimedAt > claims.leaseSeconds / 3,
+           !claims.holds(job: job, generation: generation) {
+            let returned = candidate.path.withCString { intake_rename_noreplace(spoolPath, $0) } == 0
+            logger.warning("this host stalled while claiming and lost the claim; the file goes back to the inbox",
+                           metadata: ["file": "\(candidate.path)", "returned": "\(returned)"])
+            return true
         }
         // After the image: a crash between the two renames leaves the sidecar in the inbox, where
         // start-up recovery looks for it again (Sidecar.takeLeftInInbox).
