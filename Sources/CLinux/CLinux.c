@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/xattr.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +20,14 @@ int intake_has_writers(int fd) {
 void intake_name_thread(const char *name) { pthread_setname_np(pthread_self(), name); }
 
 int intake_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
+
+int intake_set_attribute(int fd, const char *name, const void *value, unsigned long size) {
+    return fsetxattr(fd, name, value, size, 0);
+}
+
+long intake_get_attribute(const char *path, const char *name, void *value, unsigned long size) {
+    return (long)lgetxattr(path, name, value, size);
+}
 
 int intake_set_pipe_size(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
 

@@ -19,10 +19,12 @@ struct UploadReceipt: Sendable, Equatable {
 
 /// Writes uploads into the inbox as any careful producer does: the bytes go to a hidden folder on
 /// the inbox's filesystem (`inbox/.intake-uploads/`, which the daemon never looks in), are synced,
-/// then renamed into place in one step, so the daemon never sees half a file. A sidecar
-/// `<name>.json` naming the job id goes first, and the daemon's claim takes the id from it: the
-/// id answered to the client is the one the job has from its first row on. Nothing is replaced:
-/// a name already waiting in the inbox is a conflict (409), and every refusal leaves nothing behind.
+/// then renamed into place in one step, so the daemon never sees half a file. The job id rides on
+/// the image as its `user.intake.job` attribute (`UploadLabel`), set before its fsync, and the
+/// daemon's claim takes the id from it: the id answered to the client is the one the job has from
+/// its first row on. Where the filesystem keeps no user attributes, a sidecar `<name>.json`
+/// naming the id goes in first instead. Nothing is replaced: a name already waiting in the inbox
+/// is a conflict (409), and every refusal leaves nothing behind.
 final class InboxWriter: Sendable {
     let root: StateRoot
     let maxBytes: Int
@@ -92,8 +94,9 @@ final class InboxWriter: Sendable {
         }
         guard file.bytes > 0 else { throw APIError.badRequest("empty", "the body is empty: send the image's bytes") }
         if !judged { try Self.judge(head) }
-        try file.finish()
-        let receipt = try place(temporary, as: UploadReceipt(job: job, target: target, sha256: hash.finish(), bytes: file.bytes))
+        let labelled = try file.finish(labelling: job)
+        let receipt = try place(
+            temporary, as: UploadReceipt(job: job, target: target, sha256: hash.finish(), bytes: file.bytes), labelled: labelled)
         file.placed()
         return receipt
     }
@@ -111,9 +114,11 @@ final class InboxWriter: Sendable {
     func release() { receiving.withLock { $0 -= 1 } }
 
     /// Moves a whole, synced upload at `temporary` (in the upload folder) into the inbox as
-    /// `receipt` says, its sidecar first; the rename is made durable before this returns, for a
-    /// 2xx promises the file is in the inbox. On a refusal `temporary` stays where it was.
-    func place(_ temporary: String, as receipt: UploadReceipt) throws(APIError) -> UploadReceipt {
+    /// `receipt` says; the rename is made durable before this returns, for a 2xx promises the file
+    /// is in the inbox. `labelled`: the job id is already on it and synced (see `UploadLabel`);
+    /// else it is labelled here, or where it cannot be, its sidecar goes first. On a refusal
+    /// `temporary` stays where it was.
+    func place(_ temporary: String, as receipt: UploadReceipt, labelled: Bool = false) throws(APIError) -> UploadReceipt {
         let target = receipt.target, job = receipt.job
         let folder = root.inbox + "/" + target.folder
         // Only now, so that a refused upload leaves no folder behind either.
@@ -122,10 +127,14 @@ final class InboxWriter: Sendable {
         let sidecar = image + ".json"
         // Said before the sidecar goes in: a same-named image claimed meanwhile would take it along.
         if access(image, F_OK) == 0 { throw Self.conflict(target) }
-        try Self.place(sidecar: sidecar, job: job, bytes: receipt.bytes, temporary: "\(uploadFolder)/\(job).json.part")
+        var sidecarNeeded = false
+        if !labelled { sidecarNeeded = try !Self.label(temporary, job: job, bytes: receipt.bytes) }
+        if sidecarNeeded {
+            try Self.place(sidecar: sidecar, job: job, bytes: receipt.bytes, temporary: "\(uploadFolder)/\(job).json.part")
+        }
         guard intake_rename_noreplace(temporary, image) == 0 else {
             let code = errno
-            unlink(sidecar)
+            if sidecarNeeded { unlink(sidecar) }
             if code == EEXIST { throw Self.conflict(target) }
             throw Self.refusal(DurableFile.failure(.claim, "cannot move the upload into inbox/\(target.folder)"))
         }
@@ -155,6 +164,21 @@ final class InboxWriter: Sendable {
     private static func conflict(_ target: UploadTarget) -> APIError {
         APIError(.conflict, "name_waiting",
                  "a file named \(target.name) is waiting in inbox/\(target.folder); send it again in a moment or under another name")
+    }
+
+    /// Labels the file at `path` with its job id and syncs it; false where the filesystem keeps
+    /// no user attributes (a sidecar is then needed).
+    private static func label(_ path: String, job: JobID, bytes: Int) throws(APIError) -> Bool {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw refusal(DurableFile.failure(.claim, "cannot open \(path)")) }
+        defer { close(fd) }
+        switch UploadLabel.set(on: fd, job: job.rawValue, bytes: bytes) {
+        case 0: break
+        case ENOTSUP, EOPNOTSUPP: return false
+        default: throw refusal(DurableFile.failure(.claim, "cannot label \(path) with its job id"))
+        }
+        guard fsync(fd) == 0 else { throw refusal(DurableFile.failure(.claim, "cannot sync \(path)")) }
+        return true
     }
 
     /// The sidecar naming the job id, renamed into place before the image so that the claim sees it.
@@ -222,11 +246,17 @@ private struct PartFile: ~Copyable {
         bytes += data.count
     }
 
-    /// Synced and closed: ready to be renamed into the inbox.
-    mutating func finish() throws(APIError) {
+    /// Labelled with `job` where the filesystem allows (returns whether it did), synced and
+    /// closed: ready to be renamed into the inbox.
+    mutating func finish(labelling job: JobID) throws(APIError) -> Bool {
+        let label = UploadLabel.set(on: fd, job: job.rawValue, bytes: bytes)
+        guard label == 0 || label == ENOTSUP || label == EOPNOTSUPP else {
+            throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot label \(path) with its job id"))
+        }
         guard fsync(fd) == 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync \(path)")) }
         close(fd)
         isClosed = true
+        return label == 0
     }
 
     mutating func placed() { isPlaced = true }

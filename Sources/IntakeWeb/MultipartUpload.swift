@@ -28,6 +28,8 @@ struct MultipartUpload {
         let name: String
         var bytes = 0
         var sha256 = ""
+        /// Whether the job id is on the file already (see `UploadLabel`).
+        var labelled = false
     }
 
     func receive<Body: AsyncSequence>(
@@ -95,6 +97,7 @@ struct MultipartUpload {
                     defer { close(ended.fd) }
                     guard files[index].bytes > 0 else { throw APIError.badRequest("empty", "the file \(files[index].name) is empty") }
                     if ended.head.count < Sniffer.headerLength { try InboxWriter.judge(ended.head) }
+                    files[index].labelled = UploadLabel.set(on: ended.fd, job: files[index].job.rawValue, bytes: files[index].bytes) == 0
                     guard fsync(ended.fd) == 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync \(files[index].path)")) }
                     files[index].sha256 = try FileDigest.sha256(files[index].path, length: files[index].bytes)
                 }
@@ -127,7 +130,9 @@ struct MultipartUpload {
             for received in files {
                 let target = try UploadTarget(
                     environment: environment, meter: meter, name: received.name, environments: environments, ignoredSuffixes: ignoredSuffixes)
-                receipts.append(try writer.place(received.path, as: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes)))
+                receipts.append(try writer.place(
+                    received.path, as: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes),
+                    labelled: received.labelled))
             }
         } catch {
             // Those placed are jobs of their own now; the rest are removed.

@@ -96,7 +96,7 @@ import Glibc
         #expect(jobs.first { $0.name == "other.jpg" }?.id != resized.rawValue)
         #expect(jobs.filter { $0.id == twice.rawValue }.count == 1)
         #expect(jobs.allSatisfy { $0.status == .done })
-        #expect(daemon.log.contains("the job id in the sidecar is old, already used or given for another image"))
+        #expect(daemon.log.contains("the job id offered is old, already used or given for another image"))
         #expect(daemon.stop() == 0)
     }
 
@@ -128,5 +128,26 @@ import Glibc
         #expect(claimed.first?["claimed_value"]?.realValue == 7)
         #expect(daemon.files("spool") == ["prune.lock"])  // the lock retry shares with retention, nothing else
         daemon.stop()
+    }
+    @Test func aJobIdLabelledOnTheImageIsTakenWhenFreshUnusedAndForThisImage() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        /// Written beside the inbox, labelled as `intake serve` labels an upload, renamed in.
+        func dropLabelled(_ name: String, _ bytes: [UInt8], job: JobID, labelBytes: Int? = nil) {
+            let staging = daemon.folder.write("labelled-\(name)", bytes)
+            let fd = open(staging, O_RDONLY)
+            #expect(UploadLabel.set(on: fd, job: job.rawValue, bytes: labelBytes ?? bytes.count) == 0)
+            close(fd)
+            rename(staging, daemon.inbox + "/prod/" + name)
+        }
+        let offered = JobID.make(), resized = JobID.make()
+        dropLabelled("labelled.jpg", Photos.jpeg(seed: 31), job: offered)
+        dropLabelled("resized.jpg", Photos.jpeg(seed: 32), job: resized, labelBytes: 7)
+        try daemon.waitForAll(2, timeout: 30)
+        let jobs = try daemon.database().jobs()
+        #expect(jobs.first { $0.name == "labelled.jpg" }?.id == offered.rawValue)
+        #expect(jobs.first { $0.name == "resized.jpg" }?.id != resized.rawValue)
+        #expect(daemon.log.contains("user.intake.job"), "the refused label was not named in the log")
+        #expect(daemon.stop() == 0)
     }
 }

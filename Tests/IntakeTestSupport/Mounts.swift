@@ -21,6 +21,13 @@ public enum Mounts {
         try mount(["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", path])
     }
 
+    /// Mounts a ramfs at `path` (made if missing): a real filesystem that keeps no user extended
+    /// attributes, as some network filesystems do not.
+    public static func ramfs(at path: String) throws {
+        mkdir(path, 0o755)
+        try mount(["-t", "ramfs", "ramfs", path])
+    }
+
     /// Remounts the filesystem mounted at `path` read-only or writable again.
     public static func remount(_ path: String, readOnly: Bool) throws {
         try mount(["-o", "remount,\(readOnly ? "ro" : "rw")", path])

@@ -32,6 +32,28 @@ import Glibc
     /// Every file below the inbox, hidden upload folder included.
     var inboxFiles: [String] { FileManagerless.files(under: root.inbox) }
 
+    @Test(.enabled(if: Mounts.available, "needs the right to mount a ramfs (root)"))
+    func whereTheFilesystemKeepsNoLabelsTheJobIdGoesInASidecar() async throws {
+        let folder = try TemporaryFolder()
+        let mounted = folder.path + "/ramfs"
+        try Mounts.ramfs(at: mounted)
+        defer { Mounts.unmount(mounted) }
+        var configuration = IntakeConfiguration.defaults
+        configuration.web.maxBytes = 1_000_000
+        let root = StateRoot(path: mounted)
+        let jpeg = Photos.jpeg(width: 64, height: 48, seed: 2)
+        try await Application(router: IntakeAPI.router(root: root, configuration: configuration)).test(.router) { client in
+            let id = try await client.execute(uri: "/v1/inbox/prod?name=p.jpg", method: .post, body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status == .accepted)
+                return try #require(try object(response.body)["jobId"] as? String)
+            }
+            #expect(UploadLabel.read(root.inbox + "/prod/p.jpg") == nil)
+            let sidecar = String(decoding: try #require(Fixtures.readFile(root.inbox + "/prod/p.jpg.json")), as: UTF8.self)
+            #expect(sidecar.contains(id) && sidecar.contains("\(jpeg.count)"))
+            #expect(FileManagerless.files(under: root.inbox).sorted() == ["prod/p.jpg", "prod/p.jpg.json"], "a temporary file was left")
+        }
+    }
+
     @Test func anImageIsPutInTheInboxWithTheJobIdItWasAnsweredWith() async throws {
         let jpeg = Photos.jpeg(width: 64, height: 48, seed: 1)
         try await app().test(.router) { client in
@@ -47,9 +69,10 @@ import Glibc
                 return id
             }
             #expect(Fixtures.readFile(root.inbox + "/prod/MTR-7/photo 1.jpg") == jpeg)
-            let sidecar = try #require(Fixtures.readFile(root.inbox + "/prod/MTR-7/photo 1.jpg.json"))
-            #expect(String(decoding: sidecar, as: UTF8.self).contains(id))
-            #expect(inboxFiles.sorted() == ["prod/MTR-7/photo 1.jpg", "prod/MTR-7/photo 1.jpg.json"], "a temporary file was left")
+            // The id rides on the image itself: no second file.
+            let label = try #require(UploadLabel.read(root.inbox + "/prod/MTR-7/photo 1.jpg"))
+            #expect(String(decoding: label, as: UTF8.self) == "{\"job\": \"\(id)\", \"bytes\": \(jpeg.count)}")
+            #expect(inboxFiles.sorted() == ["prod/MTR-7/photo 1.jpg"], "a temporary file or a sidecar was left")
 
             // Not claimed yet: pending, even with no database yet.
             try await client.execute(uri: "/v1/jobs/\(id)", method: .get) { response in
@@ -291,8 +314,8 @@ import Glibc
                 #expect(response.headers[.location] == "/v1/jobs/\(id)")
             }
             #expect(Fixtures.readFile(root.inbox + "/beta/MTR-9/field photo.jpg") == jpeg)
-            let sidecar = String(decoding: try #require(Fixtures.readFile(root.inbox + "/beta/MTR-9/field photo.jpg.json")), as: UTF8.self)
-            #expect(sidecar.contains(id) && sidecar.contains("\(jpeg.count)"))
+            let label = String(decoding: try #require(UploadLabel.read(root.inbox + "/beta/MTR-9/field photo.jpg")), as: UTF8.self)
+            #expect(label.contains(id) && label.contains("\(jpeg.count)"))
             try await client.execute(uri: "/v1/jobs/\(id)", method: .get) { response in
                 #expect(response.status == .ok)
                 let status = try object(response.body)["status"] as? String
@@ -305,7 +328,7 @@ import Glibc
             try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(jpeg.count), body: ByteBuffer()) { response in
                 #expect(response.status == .noContent)
             }
-            #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.sorted() == ["beta/MTR-9/field photo.jpg", "beta/MTR-9/field photo.jpg.json"])
+            #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.sorted() == ["beta/MTR-9/field photo.jpg"])
             #expect(inboxFiles.filter { $0.hasPrefix(".intake-uploads/") } == [".intake-uploads/\(id).tus"], "\(inboxFiles)")
         }
     }

@@ -24,6 +24,11 @@ int intake_pipe(int fds[2]);
 /// capacity, or -1 (a user over the pipe-user-pages limits gets one page, whatever is asked).
 int intake_set_pipe_size(int fd, int bytes);
 
+/// fsetxattr(2) and lgetxattr(2), for the upload label (IntakeCore.UploadLabel): wrapped so that
+/// <sys/xattr.h> stays out of this header (its types would then belong to this module).
+int intake_set_attribute(int fd, const char *name, const void *value, unsigned long size);
+long intake_get_attribute(const char *path, const char *name, void *value, unsigned long size);
+
 /// renameat2(RENAME_EXCHANGE): swaps two paths atomically (a folder and a file, say). Tests use it
 /// to replace a folder under the running daemon with no instant where neither exists.
 int intake_exchange(const char *a, const char *b);

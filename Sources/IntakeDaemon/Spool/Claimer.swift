@@ -64,7 +64,7 @@ final class Claimer: Sendable {
             return false
         }
 
-        let job = jobID(offeredBy: sidecar, imageBytes: Int64(status.st_size))
+        let job = jobID(offeredBy: offer(on: candidate.path, orIn: sidecar), imageBytes: Int64(status.st_size))
         let environment = SafeName.from(bytes: candidate.components[0])
         let directories = candidate.components.dropLast().map { SafeName.from(bytes: $0) }
         let name = SafeName.from(bytes: candidate.components.last!)
@@ -115,14 +115,24 @@ final class Claimer: Sendable {
         return true
     }
 
-    /// The id `intake serve` already answered the upload with, carried in its sidecar, when it is
-    /// fresh (given within the last day), unused, and offered for an image of this size; otherwise
-    /// a new one. A sidecar copied from an old upload, or taken by another image of the same name
+    /// What offers the image a job id: its `user.intake.job` label (`intake serve`'s way, see
+    /// `UploadLabel`), else its sidecar's `"job"` (where the filesystem keeps no labels); with
+    /// where it came from, for the log.
+    private func offer(on image: BytePath, orIn sidecar: BytePath?) -> (claim: SidecarClaim, source: String)? {
+        if let label = image.withCString({ UploadLabel.read($0) }), case .success(let claim) = SidecarClaim.parse(label), claim.job != nil {
+            return (claim, "\(image) (\(UploadLabel.name))")
+        }
+        guard let sidecar, case .success(let claim)? = SidecarClaim.read(sidecar.description), claim.job != nil else { return nil }
+        return (claim, sidecar.description)
+    }
+
+    /// The id `intake serve` already answered the upload with, when it is fresh (given within the
+    /// last day), unused, and offered for an image of this size; otherwise a new one. A label or
+    /// sidecar copied from an old upload, or a sidecar taken by another image of the same name
     /// dropped meanwhile, cannot make two jobs share an id.
-    private func jobID(offeredBy sidecar: BytePath?, imageBytes: Int64) -> JobID {
-        guard let sidecar, case .success(let claim)? = SidecarClaim.read(sidecar.description), let offered = claim.job,
-            let issuedAt = JobID.milliseconds(of: offered)
-        else { return JobID.make() }
+    private func jobID(offeredBy offer: (claim: SidecarClaim, source: String)?, imageBytes: Int64) -> JobID {
+        guard let offer, let offered = offer.claim.job, let issuedAt = JobID.milliseconds(of: offered) else { return JobID.make() }
+        let claim = offer.claim
         let now = JobID.nowMilliseconds()
         let fresh = issuedAt + 86_400_000 >= now && issuedAt <= now + 60_000
         let sameImage = claim.bytes.map { $0 == imageBytes } ?? true
@@ -132,8 +142,8 @@ final class Claimer: Sendable {
         let used = adopted.withLock { $0.set.contains(offered) }
             || ((try? Database(path: root.database, readOnly: true).job(id: offered.rawValue)) ?? nil) != nil
         guard fresh, sameImage, !used else {
-            logger.warning("the job id in the sidecar is old, already used or given for another image; the file gets a new one",
-                           metadata: ["file": "\(sidecar)", "offered": "\(offered)"])
+            logger.warning("the job id offered is old, already used or given for another image; the file gets a new one",
+                           metadata: ["from": "\(offer.source)", "offered": "\(offered)"])
             return JobID.make()
         }
         adopted.withLock { adopted in
