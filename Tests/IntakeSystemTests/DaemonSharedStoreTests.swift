@@ -104,16 +104,23 @@ import Glibc
     func postgreSQLStoppedForFifteenSecondsMidFeedLosesAndDoublesNothing() throws {
         let cluster = try PostgresCluster.dedicated()
         let daemon = try DaemonHarness(store: try cluster.makeDatabase())
-        try daemon.start()
+        let notify = try DaemonServiceTests.NotifySocket(in: daemon.folder)
+        try daemon.start(environment: ["NOTIFY_SOCKET": notify.path])
         for n in 0..<40 { daemon.drop("prod/before-\(n).jpg", Photos.jpeg(width: 320, height: 240, seed: 6000 + n)) }
         usleep(300_000)
         try cluster.stop()
+        let stopped = DaemonHarness.now()
         // The feed goes on while the store is away: claimed and worked, held for the commit.
         for n in 0..<40 { daemon.drop("beta/during-\(n).jpg", Photos.jpeg(width: 320, height: 240, seed: 7000 + n)) }
-        sleep(15)
+        // Said to systemd too (`systemctl status`), not only in the log.
+        let away = notify.receive(until: { $0.contains("the database cannot record") }, timeout: 15)
+        #expect(away.contains { $0.contains("STATUS=the database cannot record") }, "\(away)")
+        usleep(UInt32(max(0, 15 - (DaemonHarness.now() - stopped)) * 1_000_000))
         #expect(kill(daemon.pid, 0) == 0, "intaked died while the store was away")
         #expect(daemon.log.contains("the database cannot record"), "the outage was not said")
         try cluster.start()
+        let back = notify.receive(until: { $0.contains("the database records again") }, timeout: 60)
+        #expect(back.contains { $0.contains("STATUS=the database records again") }, "\(back)")
         try daemon.waitForAll(80, timeout: 120)
         #expect(daemon.stop() == 0)
         let rows = try daemon.database().jobs()

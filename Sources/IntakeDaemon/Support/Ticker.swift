@@ -44,10 +44,12 @@ final class Ticker: Sendable {
     func run() {
         let watchdog = notifier.watchdogInterval
         var nextMetrics = 0.0, nextWatchdog = 0.0
+        var databaseWasAway = false
         while !stopping.withLock({ $0 }) {
             let now = monotonicSeconds()
             if now >= nextMetrics {
                 space.check()
+                tellDatabaseState(&databaseWasAway)
                 everyTick()
                 writeMetrics()
                 nextMetrics = now + interval
@@ -67,6 +69,17 @@ final class Ticker: Sendable {
             stopping.withLock { $0 = true }
             condition.broadcast()
         }
+    }
+
+    /// Says in `systemctl status` when the database stops recording and when it records again
+    /// (the log says so through the committer's outage, the metrics by a gauge).
+    private func tellDatabaseState(_ wasAway: inout Bool) {
+        let away = committer.databaseUnavailable
+        guard away != wasAway else { return }
+        wasAway = away
+        notifier.status(away
+            ? "the database cannot record: \(committer.backlog) events held, work goes on into the spool; retrying"
+            : "the database records again")
     }
 
     private func writeMetrics() {
