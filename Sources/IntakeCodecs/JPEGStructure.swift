@@ -3,6 +3,8 @@
 public struct JPEGStructure: Sendable {
     /// The APP1 "Exif\0\0" payload, header included, as libexif expects it.
     public var exifSegment: Range<Int>?
+    /// The APP1 XMP packet ("http://ns.adobe.com/xap/1.0/\0" and what follows it).
+    public var xmpSegment: Range<Int>?
     public var hasAdobeMarker = false
     /// The SOFn marker (0xC0 baseline, 0xC2 progressive, 0xC9 arithmetic…), if one was reached.
     public var frameMarker: UInt8?
@@ -31,6 +33,8 @@ public struct JPEGStructure: Sendable {
             switch marker {
             case 0xE1 where exifSegment == nil && length >= 8 && Self.matches(bytes, payload, "Exif\0\0"):
                 exifSegment = payload..<end
+            case 0xE1 where xmpSegment == nil && Self.matches(bytes, payload, Self.xmpNamespace):
+                xmpSegment = (payload + Self.xmpNamespace.utf8.count)..<end
             case 0xEE where Self.matches(bytes, payload, "Adobe"):
                 hasAdobeMarker = true
             case 0xC0...0xCF where marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
@@ -47,6 +51,8 @@ public struct JPEGStructure: Sendable {
             offset = end
         }
     }
+
+    static let xmpNamespace = "http://ns.adobe.com/xap/1.0/\0"
 
     private static func matches(_ bytes: UnsafeRawBufferPointer, _ offset: Int, _ text: String) -> Bool {
         let magic = Array(text.utf8)

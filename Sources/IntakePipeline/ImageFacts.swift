@@ -11,6 +11,8 @@ public struct ImageFacts: Sendable, Codable, Equatable {
     public var height: Int?
     /// The EXIF orientation applied (1 when absent or invalid).
     public var orientation: Int?
+    /// Where the orientation came from: "exif", or "xmp" (`tiff:Orientation`) when EXIF stated none.
+    public var orientationSource: String?
     public var exif: EXIFInfo?
     public var exifProblems: [String] = []
     /// Problems the image survived: a truncated stream decoded with grey blocks, a damaged chunk.
@@ -23,7 +25,7 @@ public struct ImageFacts: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case type, bytes, sha256, width, height, orientation, exif, warnings, detail
-        case exifProblems = "exif_problems", decodeScale = "decode_scale"
+        case exifProblems = "exif_problems", decodeScale = "decode_scale", orientationSource = "orientation_source"
     }
 }
 

@@ -137,7 +137,7 @@ public final class ImageProcessor {
         let decoded = try clock.measure(.decode) { () throws(IntakeError) in
             try decode(data, type: type, fullResolution: fullResolution, facts: &facts)
         }
-        let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, facts: &facts) }
+        let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, xmp: decoded.xmp, facts: &facts) }
         facts.orientation = orientation.rawValue
         return (decoded.image, orientation)
     }
@@ -175,6 +175,8 @@ public final class ImageProcessor {
     private struct Decoded {
         var image: RGBImage
         var exif: EXIFSource
+        /// Where the XMP packet is, if any: its orientation stands where EXIF states none.
+        var xmp: Range<Int>? = nil
     }
 
     private enum EXIFSource {
@@ -202,7 +204,7 @@ public final class ImageProcessor {
                 detail.colorSpace = header.colorSpace.rawValue
                 detail.progressive = structure.isProgressive
                 detail.arithmetic = structure.isArithmetic
-                return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none)
+                return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none, xmp: structure.xmpSegment)
             } else {
                 let png = try PNGDecoder.decode(data, limits: options.limits)
                 facts.warnings += png.warnings
@@ -219,8 +221,10 @@ public final class ImageProcessor {
 
     // MARK: metadata
 
-    /// Records hash and EXIF; returns the orientation to apply. Never fails: broken EXIF is noted.
-    private func readMetadata(_ data: UnsafeRawBufferPointer, exif source: EXIFSource, facts: inout ImageFacts) -> Orientation {
+    /// Records hash and EXIF; returns the orientation to apply: EXIF's, else the XMP packet's.
+    /// Never fails: broken EXIF is noted.
+    private func readMetadata(_ data: UnsafeRawBufferPointer, exif source: EXIFSource, xmp: Range<Int>?,
+                              facts: inout ImageFacts) -> Orientation {
         facts.sha256 = SHA256.hex(of: data)
         let reading: EXIFReading? =
             switch source {
@@ -228,14 +232,28 @@ public final class ImageProcessor {
             case .app1(let range): EXIFReader.read(app1: UnsafeRawBufferPointer(rebasing: data[range]))
             case .tiff(let tiff): EXIFReader.read(tiff: tiff)
             }
-        guard let reading else { return .up }
-        facts.exif = reading.info
-        facts.exifProblems = reading.problems
-        guard let tag = reading.info?.orientation else { return .up }
+        if let reading {
+            facts.exif = reading.info
+            facts.exifProblems = reading.problems
+        }
+        guard let tag = reading?.info?.orientation else { return xmpOrientation(data, xmp, facts: &facts) }
         guard let orientation = Orientation(rawValue: tag) else {
             facts.exifProblems.append("orientation tag has the invalid value \(tag); the image is used as stored")
             return .up
         }
+        facts.orientationSource = "exif"
+        return orientation
+    }
+
+    /// The orientation the XMP packet states, for an image whose EXIF states none.
+    private func xmpOrientation(_ data: UnsafeRawBufferPointer, _ xmp: Range<Int>?, facts: inout ImageFacts) -> Orientation {
+        guard let xmp else { return .up }
+        let found = XMPOrientation.read(UnsafeRawBufferPointer(rebasing: data[xmp]))
+        if let invalid = found.invalid {
+            facts.exifProblems.append("XMP tiff:Orientation has the invalid value \(invalid); the image is used as stored")
+        }
+        guard let value = found.orientation, let orientation = Orientation(rawValue: value) else { return .up }
+        facts.orientationSource = "xmp"
         return orientation
     }
 
