@@ -109,6 +109,40 @@ static void take_exif(png_structp png, png_infop info, intake_png_image *out) {
 #endif
 }
 
+enum { max_texts = 32, max_text_bytes = 16384, max_texts_bytes = 65536 };
+
+/// Appends the text chunks found in `info` (libpng has inflated zTXt and compressed iTXt) to
+/// `out->texts` as "key\0text\0" pairs, within the caps: a file cannot make the record large.
+static void take_texts(png_structp png, png_infop info, intake_png_image *out) {
+#ifdef PNG_TEXT_SUPPORTED
+    png_textp texts = NULL;
+    int count = 0;
+    if (!info || png_get_text(png, info, &texts, &count) <= 0 || !texts) return;
+    for (int i = 0; i < count && out->texts_length < max_texts_bytes; i++) {
+        size_t taken = 0;
+        for (size_t k = 0; k < out->texts_length; k++) taken += out->texts[k] == 0;
+        if (taken / 2 >= max_texts) return;
+        const char *key = texts[i].key ? texts[i].key : "";
+        const char *text = texts[i].text ? texts[i].text : "";
+        size_t text_length = texts[i].compression >= PNG_ITXT_COMPRESSION_NONE ? texts[i].itxt_length : texts[i].text_length;
+        if (text_length > max_text_bytes) text_length = max_text_bytes;
+        size_t key_length = strnlen(key, 79);
+        size_t need = key_length + 1 + text_length + 1;
+        if (out->texts_length + need > max_texts_bytes) return;
+        char *grown = realloc(out->texts, out->texts_length + need);
+        if (!grown) return;
+        out->texts = grown;
+        memcpy(out->texts + out->texts_length, key, key_length);
+        out->texts[out->texts_length + key_length] = 0;
+        // A NUL inside an iTXt's text would split the pair: cut there.
+        size_t kept = strnlen(text, text_length);
+        memcpy(out->texts + out->texts_length + key_length + 1, text, kept);
+        out->texts[out->texts_length + key_length + 1 + kept] = 0;
+        out->texts_length += key_length + 1 + kept + 1;
+    }
+#endif
+}
+
 /// Writes one decoded row (RGB or RGBA, 8-bit) as RGB, compositing alpha over white.
 static void store_row(const uint8_t *source, uint8_t *dest, uint32_t width, int channels) {
     if (channels == 3) {
@@ -149,6 +183,9 @@ int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limit
         free(out->exif);
         out->exif = NULL;
         out->exif_length = 0;
+        free(out->texts);
+        out->texts = NULL;
+        out->texts_length = 0;
         png_destroy_read_struct(&png, &info, &end_info);
         if (!out->error[0]) snprintf(out->error, sizeof out->error, "libpng failed");
         return -1;
@@ -161,6 +198,7 @@ int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limit
         return -1;
     }
     take_exif(png, info, out);
+    take_texts(png, info, out);
 
     // Everything becomes 8-bit RGB or RGBA: palettes and low bit depths expanded, tRNS made alpha,
     // 16-bit scaled (not truncated) to 8, gray widened to RGB.
@@ -211,6 +249,7 @@ int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limit
     } else {
         png_read_end(png, end_info);
         take_exif(png, end_info, out);
+        take_texts(png, end_info, out);
     }
 
     free(scratch);
@@ -222,6 +261,9 @@ int intake_png_decode(const uint8_t *data, size_t length, const intake_png_limit
 void intake_png_release(intake_png_image *image) {
     free(image->pixels);
     free(image->exif);
+    free(image->texts);
+    image->texts = NULL;
+    image->texts_length = 0;
     image->pixels = NULL;
     image->exif = NULL;
     image->exif_length = 0;

@@ -65,6 +65,20 @@ public struct DecodedPNG: Sendable {
     public let hasAlpha: Bool
     public let exif: [UInt8]?
     public let warnings: [String]
+    /// Its tEXt, zTXt and iTXt chunks, in file order, within libpng's reader's caps (32 chunks,
+    /// 64 KiB in all, 16 KiB each).
+    public var texts: [PNGText] = []
+}
+
+/// One text chunk of a PNG: its keyword ("Software", "XML:com.adobe.xmp", …) and its text.
+public struct PNGText: Sendable, Codable, Equatable {
+    public let key: String
+    public let text: String
+
+    public init(key: String, text: String) {
+        self.key = key
+        self.text = text
+    }
 }
 
 /// PNG decoding through libpng, with its memory limits set (see `CPNGReader`).
@@ -93,7 +107,15 @@ public enum PNGDecoder {
         if let payload = result.exif, result.exif_length > 0 {
             exif = Array(UnsafeBufferPointer(start: payload, count: result.exif_length))
         }
-        // The pixels are adopted by Swift; only the eXIf copy is left for C to free.
+        var texts: [PNGText] = []
+        if let buffer = result.texts, result.texts_length > 0 {
+            let fields = UnsafeRawBufferPointer(start: buffer, count: result.texts_length).split(separator: 0, omittingEmptySubsequences: false)
+            for pair in stride(from: 0, to: fields.count - 1, by: 2) {
+                // Latin-1 in tEXt and zTXt, UTF-8 in iTXt: bytes that are not UTF-8 are replaced.
+                texts.append(PNGText(key: String(decoding: fields[pair], as: UTF8.self), text: String(decoding: fields[pair + 1], as: UTF8.self)))
+            }
+        }
+        // The pixels are adopted by Swift; only the eXIf and text copies are left for C to free.
         result.pixels = nil
         intake_png_release(&result)
         let width = Int(result.width), height = Int(result.height)
@@ -101,7 +123,7 @@ public enum PNGDecoder {
             width: width, height: height, bitDepth: Int(result.bit_depth), colorType: Int(result.color_type),
             interlaced: result.interlaced != 0)
         let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
-        return DecodedPNG(image: image, header: header, hasAlpha: result.has_alpha != 0, exif: exif, warnings: warnings)
+        return DecodedPNG(image: image, header: header, hasAlpha: result.has_alpha != 0, exif: exif, warnings: warnings, texts: texts)
     }
 
     /// A C `char[N]` field as a Swift string.

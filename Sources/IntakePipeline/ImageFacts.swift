@@ -37,10 +37,13 @@ public struct FormatDetail: Sendable, Codable, Equatable {
     public var bitDepth: Int?
     public var interlaced: Bool?
     public var alpha: Bool?
+    /// A PNG's text chunks (tEXt, zTXt, iTXt: software, author, comments, XMP), each cut at
+    /// 1,024 characters.
+    public var text: [PNGText]?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case colorSpace = "color_space", progressive, arithmetic, bitDepth = "bit_depth", interlaced, alpha
+        case colorSpace = "color_space", progressive, arithmetic, bitDepth = "bit_depth", interlaced, alpha, text
     }
 }

@@ -175,8 +175,8 @@ public final class ImageProcessor {
     private struct Decoded {
         var image: RGBImage
         var exif: EXIFSource
-        /// Where the XMP packet is, if any: its orientation stands where EXIF states none.
-        var xmp: Range<Int>? = nil
+        /// The XMP packet, if any (a JPEG's APP1, a PNG's iTXt): its orientation stands where EXIF states none.
+        var xmp: [UInt8]? = nil
     }
 
     private enum EXIFSource {
@@ -204,7 +204,7 @@ public final class ImageProcessor {
                 detail.colorSpace = header.colorSpace.rawValue
                 detail.progressive = structure.isProgressive
                 detail.arithmetic = structure.isArithmetic
-                return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none, xmp: structure.xmpSegment)
+                return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none, xmp: structure.xmpSegment.map { Array(data[$0]) })
             } else {
                 let png = try PNGDecoder.decode(data, limits: options.limits)
                 facts.warnings += png.warnings
@@ -212,18 +212,27 @@ public final class ImageProcessor {
                 detail.bitDepth = png.header.bitDepth
                 detail.interlaced = png.header.interlaced
                 detail.alpha = png.hasAlpha
-                return Decoded(image: png.image, exif: png.exif.map(EXIFSource.tiff) ?? .none)
+                if !png.texts.isEmpty { detail.text = png.texts.map(Self.recorded) }
+                let xmp = png.texts.first { $0.key == "XML:com.adobe.xmp" }.map { Array($0.text.utf8) }
+                return Decoded(image: png.image, exif: png.exif.map(EXIFSource.tiff) ?? .none, xmp: xmp)
             }
         } catch {
             throw .permanent(.decode, error.reason)
         }
     }
 
+    /// A PNG text chunk as the record keeps it: its first 1,024 characters (an XMP packet can
+    /// be many kilobytes; what is cut is said).
+    static func recorded(_ text: PNGText) -> PNGText {
+        guard text.text.count > 1024 else { return text }
+        return PNGText(key: text.key, text: String(text.text.prefix(1024)) + "… (\(text.text.utf8.count) bytes)")
+    }
+
     // MARK: metadata
 
     /// Records hash and EXIF; returns the orientation to apply: EXIF's, else the XMP packet's.
     /// Never fails: broken EXIF is noted.
-    private func readMetadata(_ data: UnsafeRawBufferPointer, exif source: EXIFSource, xmp: Range<Int>?,
+    private func readMetadata(_ data: UnsafeRawBufferPointer, exif source: EXIFSource, xmp: [UInt8]?,
                               facts: inout ImageFacts) -> Orientation {
         facts.sha256 = SHA256.hex(of: data)
         let reading: EXIFReading? =
@@ -246,9 +255,9 @@ public final class ImageProcessor {
     }
 
     /// The orientation the XMP packet states, for an image whose EXIF states none.
-    private func xmpOrientation(_ data: UnsafeRawBufferPointer, _ xmp: Range<Int>?, facts: inout ImageFacts) -> Orientation {
+    private func xmpOrientation(_ data: UnsafeRawBufferPointer, _ xmp: [UInt8]?, facts: inout ImageFacts) -> Orientation {
         guard let xmp else { return .up }
-        let found = XMPOrientation.read(UnsafeRawBufferPointer(rebasing: data[xmp]))
+        let found = xmp.withUnsafeBytes { XMPOrientation.read($0) }
         if let invalid = found.invalid {
             facts.exifProblems.append("XMP tiff:Orientation has the invalid value \(invalid); the image is used as stored")
         }

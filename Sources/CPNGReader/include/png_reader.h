@@ -24,6 +24,8 @@ typedef struct {
     int has_alpha;           /* alpha channel or tRNS */
     uint8_t *exif;           /* eXIf chunk payload (TIFF header first), or NULL */
     size_t exif_length;
+    char *texts;             /* tEXt, zTXt and iTXt chunks as "key\0text\0" pairs, or NULL; */
+    size_t texts_length;     /* at most 32 chunks and 64 KiB in all, each text cut at 16 KiB */
     char error[256];         /* set when the result is not 0 */
     char warnings[512];      /* libpng warnings, "; "-separated, possibly truncated */
 } intake_png_image;
