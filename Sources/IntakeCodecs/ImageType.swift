@@ -1,8 +1,9 @@
-/// What the first bytes of a file say it is. Only `.jpeg` and `.png` go on to be decoded;
-/// every other case names what the file is so that the refusal tells the user plainly.
+/// What the first bytes of a file say it is. Only `.jpeg`, `.png` and `.bmp` go on to be
+/// decoded; every other case names what the file is so that the refusal tells the user plainly.
 public enum ImageType: Sendable, Equatable, CustomStringConvertible {
     case jpeg
     case png
+    case bmp
     case refused(String)
 
     /// The short name recorded in the database and printed in JSON.
@@ -10,6 +11,7 @@ public enum ImageType: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .jpeg: "jpeg"
         case .png: "png"
+        case .bmp: "bmp"
         case .refused(let name): name
         }
     }
@@ -40,7 +42,7 @@ public enum Sniffer {
             return .refused("a PNG with a damaged signature (altered by a text-mode transfer?)")
         }
         if ascii("GIF87a") || ascii("GIF89a") { return .refused("GIF") }
-        if ascii("BM") && b.count >= 14 { return .refused("BMP") }
+        if ascii("BM") && b.count >= 14 { return .bmp }
         if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return .refused("TIFF") }
         if starts([0x49, 0x49, 0x2B, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2B]) { return .refused("BigTIFF") }
         if ascii("RIFF") && ascii("WEBP", at: 8) { return .refused("WebP") }

@@ -155,8 +155,11 @@ public final class ImageProcessor {
             case .png:
                 let header = try PNGDecoder.readHeader(data)
                 (width, height) = (header.width, header.height)
+            case .bmp:
+                let header = try BMPDecoder.readHeader(data)
+                (width, height) = (header.width, header.height)
             case .refused(let what):
-                throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes JPEG and PNG")
+                throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes JPEG, PNG and BMP")
             }
             guard width > 0, height > 0 else { throw IntakeError.permanent(.sniff, "header declares an empty image (\(width)×\(height))") }
             try options.limits.check(width: width, height: height)
@@ -205,6 +208,12 @@ public final class ImageProcessor {
                 detail.progressive = structure.isProgressive
                 detail.arithmetic = structure.isArithmetic
                 return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none, xmp: structure.xmpSegment.map { Array(data[$0]) })
+            } else if type == .bmp {
+                let header = try BMPDecoder.readHeader(data)
+                detail.colorSpace = header.bitsPerPixel <= 8 ? "palette" : "rgb"
+                detail.bitDepth = header.bitsPerPixel
+                detail.alpha = header.hasAlpha
+                return Decoded(image: try BMPDecoder.decode(data, header: header), exif: .none)
             } else {
                 let png = try PNGDecoder.decode(data, limits: options.limits)
                 facts.warnings += png.warnings
