@@ -1,5 +1,4 @@
 import FoundationEssentials
-import IntakeCore
 public import IntakeStore
 public import IntakeCore
 

@@ -160,7 +160,7 @@ final class ResumableUploads: Sendable {
         guard taken else {
             throw APIError(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "upload_busy", "one of the uploads is being written by another request")
         }
-        defer { _ = writing.withLock { $0.subtract(texts) } }
+        defer { writing.withLock { $0.subtract(texts) } }
         var held: [(id: JobID, upload: ResumableUpload)] = []
         for text in texts {
             let (id, upload) = try state(text)

@@ -26,7 +26,7 @@ struct MeterSetupCommandTests {
     func configuration(profiles folder: String, in temporary: TemporaryFolder) throws -> String {
         for model in ["digits.weights", "dials.weights"] where !FileManager.default.fileExists(atPath: folder + "/" + model) {
             let weights = try #require(Fixtures.readFile(Fixtures.packageRoot + "/etc/meters/" + model))
-            FileManager.default.createFile(atPath: folder + "/" + model, contents: Data(weights))
+            _ = FileManager.default.createFile(atPath: folder + "/" + model, contents: Data(weights))
         }
         return temporary.write("intake-\(folder.hashValue).toml", Array("[meters]\nprofiles_dir = \"\(folder)\"\n".utf8))
     }

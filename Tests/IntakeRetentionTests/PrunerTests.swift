@@ -219,7 +219,7 @@ struct PrunerTests {
         let job = try fixture.finishedJob(daysAgo: 40, failed: true)
         let expired = try fixture.database.expiredJobs([ExpiryRule(environment: "prod", failed: true, cutoff: Timestamp.nowMilliseconds())], limit: 5)
         // Sent back, run again and failed again meanwhile: finished anew, not expired.
-        try fixture.database.query("UPDATE jobs SET finished_at = ? WHERE id = ?", [.text(Timestamp.string(fromMilliseconds: Timestamp.nowMilliseconds())), .text(job.id)])
+        _ = try fixture.database.query("UPDATE jobs SET finished_at = ? WHERE id = ?", [.text(Timestamp.string(fromMilliseconds: Timestamp.nowMilliseconds())), .text(job.id)])
         #expect(try fixture.database.pruneJobs(expired, keepMeterReadings: false, at: 0).isEmpty)
         #expect(try fixture.rowExists(job.id))
     }
@@ -229,12 +229,12 @@ struct PrunerTests {
         let outside = try TemporaryFolder()
         let precious = outside.write("precious.jpg", [1, 2, 3])
         let job = try fixture.finishedJob(daysAgo: 40)
-        try fixture.database.query("INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(precious)])
+        _ = try fixture.database.query("INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(precious)])
         // The same kind of file reached through the root with `..`: a path that starts inside only in its text.
         let alsoPrecious = outside.write("also precious.jpg", [4, 5, 6])
         let climbing = fixture.root.path + "/../" + String(outside.path.split(separator: "/").last!) + "/also precious.jpg"
         try #require(access(climbing, F_OK) == 0, "the two temporary folders do not share a parent")
-        try fixture.database.query("INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(climbing)])
+        _ = try fixture.database.query("INSERT INTO outputs (job_id, kind, path) VALUES (?, 'derivative', ?)", [.text(job.id), .text(climbing)])
         let pruned = try pruneAll(pruner(fixture, .init(environments: ["prod": Self.day])), fixture)
         #expect(pruned.map(\.id) == [job.id])
         #expect(fixture.exists(precious))

@@ -1,4 +1,4 @@
-public import IntakeCodecs
+import IntakeCodecs
 public import IntakeStore
 import Testing
 
