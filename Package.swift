@@ -40,6 +40,9 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // libpng reports errors by longjmp, which Swift cannot survive: this C shim owns the setjmp.
         .target(name: "CPNGReader", dependencies: ["CPNG"], cSettings: [.unsafeFlags(["-O2"])]),
+        // giflib has no pkg-config file in Debian: the wall names its header and library itself.
+        .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"])]),
+        .target(name: "CGIFReader", dependencies: ["CGIF"], cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("gif")]),
         // Linux system calls that Glibc's Swift module does not export.
         .target(name: "CLinux"),
         // SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions.
@@ -51,7 +54,7 @@ let package = Package(
         .target(name: "IntakeConfig", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeCodecs",
-            dependencies: ["IntakeCore", "CTurboJPEG", "CPNGReader", "CExif"],
+            dependencies: ["IntakeCore", "CTurboJPEG", "CPNGReader", "CGIFReader", "CExif"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -3,7 +3,7 @@
 # Makefile target that builds, so `make run` and `make test` work on a fresh Debian machine.
 set -euo pipefail
 
-packages=(libturbojpeg0-dev libpng-dev libexif-dev libsqlite3-dev libpq-dev libssl-dev pkg-config)
+packages=(libturbojpeg0-dev libpng-dev libgif-dev libexif-dev libsqlite3-dev libpq-dev libssl-dev pkg-config)
 case "${1:-}" in
     # GNU time measures the contenders' peak RSS (bench/benchlib.py).
     --bench) packages+=(python3 python3-venv time) ;;

@@ -1,9 +1,10 @@
-/// What the first bytes of a file say it is. Only `.jpeg`, `.png` and `.bmp` go on to be
+/// What the first bytes of a file say it is. Only `.jpeg`, `.png`, `.bmp` and `.gif` go on to be
 /// decoded; every other case names what the file is so that the refusal tells the user plainly.
 public enum ImageType: Sendable, Equatable, CustomStringConvertible {
     case jpeg
     case png
     case bmp
+    case gif
     case refused(String)
 
     /// The short name recorded in the database and printed in JSON.
@@ -12,6 +13,7 @@ public enum ImageType: Sendable, Equatable, CustomStringConvertible {
         case .jpeg: "jpeg"
         case .png: "png"
         case .bmp: "bmp"
+        case .gif: "gif"
         case .refused(let name): name
         }
     }
@@ -41,7 +43,7 @@ public enum Sniffer {
             // One or two bytes off: the classic damage of a transfer in text mode (CR/LF rewritten).
             return .refused("a PNG with a damaged signature (altered by a text-mode transfer?)")
         }
-        if ascii("GIF87a") || ascii("GIF89a") { return .refused("GIF") }
+        if ascii("GIF87a") || ascii("GIF89a") { return .gif }
         if ascii("BM") && b.count >= 14 { return .bmp }
         if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return .refused("TIFF") }
         if starts([0x49, 0x49, 0x2B, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2B]) { return .refused("BigTIFF") }

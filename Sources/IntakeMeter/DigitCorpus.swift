@@ -76,19 +76,7 @@ package enum DigitCorpus {
     }
 
     private static func decodeCrop(_ raw: UnsafeRawBufferPointer, jpeg codec: JPEGCodec) throws(CodecError) -> RGBImage {
-            switch Sniffer.sniff(raw) {
-            case .jpeg:
-                let header = try codec.readHeader(raw)
-                return try codec.decode(raw, header: header, scale: .full, adobeInverted: true).image
-            case .png:
-                return try PNGDecoder.decode(raw, limits: DecodeLimits(maxPixels: 4_000_000)).image
-            case .bmp:
-                let header = try BMPDecoder.readHeader(raw)
-                guard header.width * header.height <= 4_000_000 else { throw CodecError("BMP of \(header.width)×\(header.height) is too large") }
-                return try BMPDecoder.decode(raw, header: header)
-            case .refused(let what):
-                throw CodecError("a digit crop must be JPEG, PNG or BMP, this is \(what)")
-            }
+        try WholeImageDecoder.decode(raw, jpeg: codec, maxPixels: 4_000_000)
     }
 }
 

@@ -92,19 +92,7 @@ public struct LoadedProfile: Sendable {
         }
         let decoded = bytes.withUnsafeBytes { raw in
             Result { () throws(CodecError) -> RGBImage in
-                switch Sniffer.sniff(raw) {
-                case .jpeg:
-                    let header = try codec.readHeader(raw)
-                    return try codec.decode(raw, header: header, scale: .full, adobeInverted: true).image
-                case .png:
-                    return try PNGDecoder.decode(raw, limits: DecodeLimits(maxPixels: 40_000_000)).image
-                case .bmp:
-                    let header = try BMPDecoder.readHeader(raw)
-                    guard header.width * header.height <= 40_000_000 else { throw CodecError("BMP of \(header.width)×\(header.height) is too large") }
-                    return try BMPDecoder.decode(raw, header: header)
-                case .refused(let what):
-                    throw CodecError("must be JPEG, PNG or BMP, this is \(what)")
-                }
+                try WholeImageDecoder.decode(raw, jpeg: codec, maxPixels: 40_000_000)
             }
         }
         switch decoded {

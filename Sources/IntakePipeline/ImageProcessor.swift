@@ -158,8 +158,10 @@ public final class ImageProcessor {
             case .bmp:
                 let header = try BMPDecoder.readHeader(data)
                 (width, height) = (header.width, header.height)
+            case .gif:
+                (width, height) = try GIFDecoder.readHeader(data)
             case .refused(let what):
-                throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes JPEG, PNG and BMP")
+                throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes JPEG, PNG, GIF and BMP")
             }
             guard width > 0, height > 0 else { throw IntakeError.permanent(.sniff, "header declares an empty image (\(width)×\(height))") }
             try options.limits.check(width: width, height: height)
@@ -208,6 +210,15 @@ public final class ImageProcessor {
                 detail.progressive = structure.isProgressive
                 detail.arithmetic = structure.isArithmetic
                 return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none, xmp: structure.xmpSegment.map { Array(data[$0]) })
+            } else if type == .gif {
+                let gif = try GIFDecoder.decode(data, limits: options.limits)
+                detail.colorSpace = "palette"
+                detail.bitDepth = 8
+                detail.interlaced = gif.interlaced
+                detail.alpha = gif.transparent
+                // Only the first frame of an animation is the image: said, not hidden.
+                if gif.animated { facts.warnings.append("an animated GIF: only its first frame is kept") }
+                return Decoded(image: gif.image, exif: .none)
             } else if type == .bmp {
                 let header = try BMPDecoder.readHeader(data)
                 detail.colorSpace = header.bitsPerPixel <= 8 ? "palette" : "rgb"

@@ -202,8 +202,8 @@ final class InboxWriter: Sendable {
     /// Refuses, by its first bytes, what intake cannot decode: nothing of it is kept.
     static func judge(_ head: [UInt8]) throws(APIError) {
         let type = head.withUnsafeBytes { Sniffer.sniff($0) }
-        guard type == .jpeg || type == .png || type == .bmp else {
-            throw APIError(.unsupportedMediaType, "not_an_image", "intake takes JPEG, PNG and BMP; this is \(type)")
+        guard type == .jpeg || type == .png || type == .gif || type == .bmp else {
+            throw APIError(.unsupportedMediaType, "not_an_image", "intake takes JPEG, PNG, GIF and BMP; this is \(type)")
         }
     }
 

@@ -5,14 +5,14 @@ import Testing
     func sniff(_ bytes: [UInt8]) -> ImageType { bytes.withUnsafeBytes { Sniffer.sniff($0) } }
     func sniff(_ text: String, then rest: [UInt8] = []) -> ImageType { sniff(Array(text.utf8) + rest) }
 
-    @Test func acceptsJPEGPNGAndBMPByContentOnly() {
+    @Test func acceptsJPEGPNGGIFAndBMPByContentOnly() {
         #expect(sniff([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]) == .jpeg)
         #expect(sniff("BM", then: [UInt8](repeating: 0, count: 20)) == .bmp)
+        #expect(sniff("GIF89a") == .gif && sniff("GIF87a") == .gif)
         #expect(sniff([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)) == .png)
     }
 
     @Test(arguments: [
-        ("GIF89a", [UInt8](), "GIF"),
         ("II*\0", [UInt8](repeating: 0, count: 8), "TIFF"),
         ("MM\0*", [UInt8](repeating: 0, count: 8), "TIFF"),
         ("RIFF\0\0\0\0WEBPVP8 ", [UInt8](), "WebP"),

@@ -72,12 +72,12 @@ import Glibc
                 #expect(!verdict.accepted, "\(verdict.path): reference decoders refuse it, intake accepted it")
             case ("jpeg", "warning"), ("png", "warning"), ("jpeg-bad-marker", "warning"):
                 break  // decoded with a warning or refused: both are honest
-            case ("bmp", _):
-                // Read by intake itself (no reference verdict): decoded, or refused by sniff or
+            case ("bmp", _), ("gif", _):
+                // No reference verdict (BMP read by intake itself, GIF through giflib): decoded, or refused by sniff or
                 // decode with its reason (checked above), never a crash or a hang.
                 if !verdict.accepted { #expect(verdict.stage == .sniff || verdict.stage == .decode, "\(verdict.path): refused at \(verdict.stage?.rawValue ?? "?")") }
             default:
-                #expect(!verdict.accepted, "\(verdict.path) is \(type), not JPEG, PNG or BMP, yet was accepted")
+                #expect(!verdict.accepted, "\(verdict.path) is \(type), not JPEG, PNG, GIF or BMP, yet was accepted")
                 #expect(verdict.stage == .sniff, "\(verdict.path) (\(type)) should be refused at sniff")
             }
         }
