@@ -237,7 +237,7 @@ final class ReportFixture: @unchecked Sendable {
         try daemon.start()
         daemon.drop("prod/big.jpg", Photos.jpeg(width: 400, height: 300, seed: 90))
         daemon.drop("beta/big.jpg", Photos.jpeg(width: 400, height: 300, seed: 91))
-        daemon.drop("beta/gif.jpg", Array("GIF89a".utf8) + [UInt8](repeating: 0, count: 40))
+        daemon.drop("beta/gif.jpg", Array("RIFF\0\0\0\0WEBPVP8 ".utf8) + [UInt8](repeating: 0, count: 40))
         try daemon.waitForAll(3)
         let failed = try daemon.database().jobs(status: .failed)
         #expect(failed.count == 3)
@@ -269,7 +269,7 @@ final class ReportFixture: @unchecked Sendable {
         }
         let beta = try daemon.database().jobs().filter { $0.environment == "beta" }
         #expect(beta.first { $0.name == "big.jpg" }?.status == .done)
-        #expect(beta.first { $0.name == "gif.jpg" }?.error?.contains("GIF") == true)
+        #expect(beta.first { $0.name == "gif.jpg" }?.error?.contains("WebP") == true)
         let done = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, prod.id])
         #expect(done.status == 2 && done.standardError.contains("it is done, not failed"))
         daemon.stop()
