@@ -7,6 +7,15 @@ public enum ImageType: Sendable, Equatable, CustomStringConvertible {
     case gif
     case refused(String)
 
+    /// The formats intake decodes, as refusals name them.
+    public static let decodableNames = "JPEG, PNG, GIF and BMP"
+
+    /// Whether intake decodes it (every case but `.refused`).
+    public var isDecodable: Bool {
+        if case .refused = self { return false }
+        return true
+    }
+
     /// The short name recorded in the database and printed in JSON.
     public var description: String {
         switch self {

@@ -18,7 +18,7 @@ public enum WholeImageDecoder {
             guard header.width * header.height <= maxPixels else { throw CodecError("BMP of \(header.width)×\(header.height) is too large") }
             return try BMPDecoder.decode(raw, header: header)
         case .refused(let what):
-            throw CodecError("must be JPEG, PNG, GIF or BMP, this is \(what)")
+            throw CodecError("must be one of \(ImageType.decodableNames); this is \(what)")
         }
     }
 }

@@ -161,7 +161,7 @@ public final class ImageProcessor {
             case .gif:
                 (width, height) = try GIFDecoder.readHeader(data)
             case .refused(let what):
-                throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes JPEG, PNG, GIF and BMP")
+                throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes \(ImageType.decodableNames)")
             }
             guard width > 0, height > 0 else { throw IntakeError.permanent(.sniff, "header declares an empty image (\(width)×\(height))") }
             try options.limits.check(width: width, height: height)
@@ -265,7 +265,7 @@ public final class ImageProcessor {
             facts.exif = reading.info
             facts.exifProblems = reading.problems
         }
-        guard let tag = reading?.info?.orientation else { return xmpOrientation(data, xmp, facts: &facts) }
+        guard let tag = reading?.info?.orientation else { return xmpOrientation(xmp, facts: &facts) }
         guard let orientation = Orientation(rawValue: tag) else {
             facts.exifProblems.append("orientation tag has the invalid value \(tag); the image is used as stored")
             return .up
@@ -275,7 +275,7 @@ public final class ImageProcessor {
     }
 
     /// The orientation the XMP packet states, for an image whose EXIF states none.
-    private func xmpOrientation(_ data: UnsafeRawBufferPointer, _ xmp: [UInt8]?, facts: inout ImageFacts) -> Orientation {
+    private func xmpOrientation(_ xmp: [UInt8]?, facts: inout ImageFacts) -> Orientation {
         guard let xmp else { return .up }
         let found = xmp.withUnsafeBytes { XMPOrientation.read($0) }
         if let invalid = found.invalid {

@@ -16,13 +16,16 @@ public struct ReportError: Error, Sendable, CustomStringConvertible {
 /// the configuration names (./var in a checkout). The database is opened read-only, so reports
 /// run safely while intaked writes.
 public struct ReportSource {
-    public let root: String
     /// The state root's layout, as the configuration describes it (a host's spool in a shared one).
     public let stateRoot: StateRoot
     public let database: Database
-    /// This host's name when the store is shared (see ``StateRoot/jobsHost``): `intake retry`
-    /// sends back only its own dead letters, whose files are in this root.
-    public let host: String?
+
+    public var root: String { stateRoot.path }
+
+    /// This host's name when the store is PostgreSQL, shared by hosts: `intake retry` sends back
+    /// only its own dead letters, whose files are in this root. A SQLite file (even one given by
+    /// `--db`) is this root's own: every row in it is ours.
+    public var host: String? { Database.isPostgreSQL(stateRoot.database) ? stateRoot.host : nil }
 
     /// The state root and database path the options name, whether or not the file exists yet.
     public static func locate(root: String?, databasePath: String?, configPath: String?) throws(ReportError) -> (root: String, database: String) {
@@ -64,10 +67,7 @@ public struct ReportSource {
                 "\(PostgresURL.redacted(path)) has schema version \(version), older than this intake's \(Database.schemaVersion): "
                     + "start this version of intaked once and it migrates the database")
         }
-        self.root = located.path
         stateRoot = located
-        // A SQLite file given by --db is this root's own: every row in it is ours.
-        host = Database.isPostgreSQL(path) ? located.host : nil
     }
 
     static func parent(of path: String) -> String {

@@ -166,17 +166,23 @@ final class InboxWriter: Sendable {
                  "a file named \(target.name) is waiting in inbox/\(target.folder); send it again in a moment or under another name")
     }
 
+    /// Labels the open upload at `path` with its job id, before its fsync (see `UploadLabel`);
+    /// false where the filesystem keeps no user attributes (a sidecar is then needed).
+    static func label(_ fd: Int32, path: String, job: JobID, bytes: Int) throws(APIError) -> Bool {
+        switch UploadLabel.set(on: fd, job: job.rawValue, bytes: bytes) {
+        case 0: return true
+        case ENOTSUP, EOPNOTSUPP: return false
+        default: throw refusal(DurableFile.failure(.claim, "cannot label \(path) with its job id"))
+        }
+    }
+
     /// Labels the file at `path` with its job id and syncs it; false where the filesystem keeps
-    /// no user attributes (a sidecar is then needed).
+    /// no user attributes.
     private static func label(_ path: String, job: JobID, bytes: Int) throws(APIError) -> Bool {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw refusal(DurableFile.failure(.claim, "cannot open \(path)")) }
         defer { close(fd) }
-        switch UploadLabel.set(on: fd, job: job.rawValue, bytes: bytes) {
-        case 0: break
-        case ENOTSUP, EOPNOTSUPP: return false
-        default: throw refusal(DurableFile.failure(.claim, "cannot label \(path) with its job id"))
-        }
+        guard try label(fd, path: path, job: job, bytes: bytes) else { return false }
         guard fsync(fd) == 0 else { throw refusal(DurableFile.failure(.claim, "cannot sync \(path)")) }
         return true
     }
@@ -202,8 +208,8 @@ final class InboxWriter: Sendable {
     /// Refuses, by its first bytes, what intake cannot decode: nothing of it is kept.
     static func judge(_ head: [UInt8]) throws(APIError) {
         let type = head.withUnsafeBytes { Sniffer.sniff($0) }
-        guard type == .jpeg || type == .png || type == .gif || type == .bmp else {
-            throw APIError(.unsupportedMediaType, "not_an_image", "intake takes JPEG, PNG, GIF and BMP; this is \(type)")
+        guard type.isDecodable else {
+            throw APIError(.unsupportedMediaType, "not_an_image", "intake takes \(ImageType.decodableNames); this is \(type)")
         }
     }
 
@@ -249,14 +255,11 @@ private struct PartFile: ~Copyable {
     /// Labelled with `job` where the filesystem allows (returns whether it did), synced and
     /// closed: ready to be renamed into the inbox.
     mutating func finish(labelling job: JobID) throws(APIError) -> Bool {
-        let label = UploadLabel.set(on: fd, job: job.rawValue, bytes: bytes)
-        guard label == 0 || label == ENOTSUP || label == EOPNOTSUPP else {
-            throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot label \(path) with its job id"))
-        }
+        let labelled = try InboxWriter.label(fd, path: path, job: job, bytes: bytes)
         guard fsync(fd) == 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync \(path)")) }
         close(fd)
         isClosed = true
-        return label == 0
+        return labelled
     }
 
     mutating func placed() { isPlaced = true }

@@ -97,7 +97,7 @@ struct MultipartUpload {
                     defer { close(ended.fd) }
                     guard files[index].bytes > 0 else { throw APIError.badRequest("empty", "the file \(files[index].name) is empty") }
                     if ended.head.count < Sniffer.headerLength { try InboxWriter.judge(ended.head) }
-                    files[index].labelled = UploadLabel.set(on: ended.fd, job: files[index].job.rawValue, bytes: files[index].bytes) == 0
+                    files[index].labelled = try InboxWriter.label(ended.fd, path: files[index].path, job: files[index].job, bytes: files[index].bytes)
                     guard fsync(ended.fd) == 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync \(files[index].path)")) }
                     files[index].sha256 = try FileDigest.sha256(files[index].path, length: files[index].bytes)
                 }

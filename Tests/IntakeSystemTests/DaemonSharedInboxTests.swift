@@ -23,6 +23,23 @@ import Glibc
             storeSettings: "claim_lease_seconds = 3", root: root)
     }
 
+    /// Waits until `count` jobs are final and neither the inbox nor any host's spool holds a file.
+    static func waitForEveryFile(_ count: Int, watchedBy host: DaemonHarness) throws {
+        let database = try host.database()
+        try host.waitUntil("every file is final", timeout: 180) {
+            let counts = try database.statusCounts()
+            return counts["done", default: 0] + counts["failed", default: 0] == count
+                && host.files("inbox").isEmpty && host.files("hosts").allSatisfy { !$0.contains("/spool/active/") }
+        }
+    }
+
+    /// The `file=` of every "job done" line in `logs`: one per file when no file was done twice.
+    static func doneFiles(in logs: String) -> [Substring] {
+        logs.split(separator: "\n").filter { $0.contains("job done") }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("file=") }
+        }
+    }
+
     @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
     func threeHostsOnOneInboxProcessEveryFileOnceThroughTwoKills() throws {
         let url = try PostgresCluster.shared!.makeDatabase()
@@ -49,12 +66,8 @@ import Glibc
             try charlie.start()
         }
 
+        try Self.waitForEveryFile(count, watchedBy: alpha)
         let database = try alpha.database()
-        try alpha.waitUntil("every file is final", timeout: 180) {
-            let counts = try database.statusCounts()
-            return counts["done", default: 0] + counts["failed", default: 0] == count
-                && alpha.files("inbox").isEmpty && alpha.files("hosts").allSatisfy { !$0.contains("/spool/active/") }
-        }
         #expect(alpha.stop() == 0 && charlie.stop() == 0)
 
         let rows = try database.jobs()
@@ -66,9 +79,7 @@ import Glibc
         #expect(originals.count == count)
         // Each file was done by one host: one "job done" line per file across every host's logs.
         let logs = alpha.allLogs + bravo.allLogs + charlie.allLogs
-        let doneFiles = logs.split(separator: "\n").filter { $0.contains("job done") }.compactMap { line in
-            line.split(separator: " ").first { $0.hasPrefix("file=") }
-        }
+        let doneFiles = Self.doneFiles(in: logs)
         #expect(doneFiles.count == count && Set(doneFiles).count == count, "\(doneFiles.count) outcomes for \(Set(doneFiles).count) files")
         try #require(bravoHeld > 0, "bravo held no claim when it was killed: the takeover went untested")
         #expect(logs.contains("took over a claim whose host stopped renewing it"), "bravo's \(bravoHeld) claims were not taken over")
@@ -93,21 +104,15 @@ import Glibc
         try alpha.waitUntil("alpha takes bravo's claims over", timeout: 60) { alpha.log.contains("took over a claim") }
         bravo.signal(SIGCONT)
 
+        try Self.waitForEveryFile(count, watchedBy: alpha)
         let database = try alpha.database()
-        try alpha.waitUntil("every file is final", timeout: 180) {
-            let counts = try database.statusCounts()
-            return counts["done", default: 0] + counts["failed", default: 0] == count
-                && alpha.files("inbox").isEmpty && alpha.files("hosts").allSatisfy { !$0.contains("/spool/active/") }
-        }
         usleep(1_000_000)  // bravo's last late results reach its committer
         #expect(alpha.stop() == 0 && bravo.stop() == 0)
         #expect(bravo.log.contains("another host took this job over"), "bravo wrote nothing late: the fencing went untested")
         let rows = try database.jobs()
         #expect(rows.count == count && rows.allSatisfy { $0.status == .done }, "\(rows.filter { $0.status != .done }.map { "\($0.sourcePath): \($0.error ?? "")" })")
         let logs = alpha.allLogs + bravo.allLogs
-        let doneFiles = logs.split(separator: "\n").filter { $0.contains("job done") }.compactMap { line in
-            line.split(separator: " ").first { $0.hasPrefix("file=") }
-        }
+        let doneFiles = Self.doneFiles(in: logs)
         #expect(doneFiles.count == count && Set(doneFiles).count == count, "\(doneFiles.count) outcomes for \(Set(doneFiles).count) files")
         #expect(try database.query("SELECT count(*) AS n FROM claims").first?["n"] == .integer(0), "claims left behind")
         #expect(alpha.files("processed").filter { !$0.hasSuffix("_256x256.jpg") && !$0.hasSuffix(".json") }.count == count)

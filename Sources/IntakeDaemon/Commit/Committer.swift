@@ -184,7 +184,7 @@ final class Committer: Sendable {
         var delay = 0.05
         while true {
             switch record(batch, syncFirst: !finished.isEmpty, &database) {
-            case .recorded:
+            case .recorded(let fencedOff):
                 recorded = finished.filter { !fencedOff.contains($0.job.id) }
             case .invalid:
                 // The database works but refuses something in the batch: one event may be at
@@ -211,11 +211,9 @@ final class Committer: Sendable {
         return true
     }
 
-    private enum Outcome { case recorded, unavailable, invalid }
-
-    /// The jobs of the last batch recorded whose events were refused because this host no longer
-    /// holds their claim (committer thread only): another host took them over.
-    nonisolated(unsafe) private var fencedOff: Set<JobID> = []
+    /// `recorded` names the jobs whose events were refused because this host no longer holds
+    /// their claim: another host took them over.
+    private enum Outcome { case recorded(fencedOff: Set<JobID>), unavailable, invalid }
 
     /// One try at recording `events` in one transaction.
     private func record(_ events: [CommitEvent], syncFirst: Bool, _ database: inout Database?) -> Outcome {
@@ -247,12 +245,11 @@ final class Committer: Sendable {
                     }
                 }
             }
-            fencedOff = fenced
             for job in fenced {
                 logger.warning("another host took this job over; what this host did with it is dropped", metadata: ["job": "\(job)"])
             }
             databaseOutage.recovered()
-            return .recorded
+            return .recorded(fencedOff: fenced)
         } catch let error as StoreError where !error.isUnavailable {
             logger.error("the database refused a batch", metadata: ["error": "\(error)"])
             return .invalid
@@ -286,7 +283,7 @@ final class Committer: Sendable {
             var delay = 0.05
             retrying: while true {
                 switch record([event], syncFirst: false, &database) {
-                case .recorded:
+                case .recorded(let fencedOff):
                     if case .finished(let job) = event, !fencedOff.contains(job.job.id) { recorded.append(job) }
                 case .invalid:
                     logger.critical("the database refused an event as invalid; this is a bug, please report it", metadata: ["event": "\(event)"])
@@ -311,10 +308,9 @@ final class Committer: Sendable {
         case .finished:
             return try database.releaseClaim(jobID: job.rawValue, host: root.host, generation: generation)
         case .requeued(let requeued):
-            let spoolName = String(requeued.spoolPath.dropFirst(root.spoolActive.count + 1))
             return try database.claim(
                 path: "requeued/" + job.rawValue, identity: "attempt \(requeued.attempt)", jobID: job.rawValue, host: root.host,
-                spoolName: spoolName, leaseUntil: Timestamp.nowMilliseconds() + Int64(claimLeaseSeconds * 1000))
+                spoolName: root.spoolName(of: requeued.spoolPath), leaseUntil: Timestamp.nowMilliseconds() + Int64(claimLeaseSeconds * 1000))
         default:
             return try database.holdsClaim(jobID: job.rawValue, host: root.host, generation: generation)
         }

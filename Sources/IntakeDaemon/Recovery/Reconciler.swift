@@ -134,9 +134,8 @@ struct Reconciler {
             }
             return claim.generation
         }
-        let spoolName = String(job.spoolPath.dropFirst(root.spoolActive.count + 1))
         _ = try database.claim(path: job.sourcePath, identity: "recovered \(job.id)", jobID: job.id.rawValue, host: root.host,
-                               spoolName: spoolName, leaseUntil: Timestamp.nowMilliseconds() + Int64(claims.leaseSeconds * 1000))
+                               spoolName: root.spoolName(of: job.spoolPath), leaseUntil: Timestamp.nowMilliseconds() + Int64(claims.leaseSeconds * 1000))
         return 1
     }
 

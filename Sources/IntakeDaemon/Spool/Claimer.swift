@@ -75,7 +75,7 @@ final class Claimer: Sendable {
         let claimedAt = monotonicSeconds()
         if let claims {
             let identity = "\(status.st_ino):\(status.st_size):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
-            switch claims.claim(path: sourcePath, identity: identity, job: job, spoolName: String(spoolPath.dropFirst(root.spoolActive.count + 1))) {
+            switch claims.claim(path: sourcePath, identity: identity, job: job, spoolName: root.spoolName(of: spoolPath)) {
             case .ours: generation = 1
             case .another: return true
             case .unavailable: return false

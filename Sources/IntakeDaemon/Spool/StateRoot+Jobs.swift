@@ -12,6 +12,10 @@ extension StateRoot {
         ([spoolActive] + directories + ["\(job)-\(name)"]).joined(separator: "/")
     }
 
+    /// A path in this host's spool/active as every host of a shared root names it (a claim's
+    /// `spool_name`): the same below any host's spool/active.
+    func spoolName(of spoolPath: String) -> String { String(spoolPath.dropFirst(spoolActive.count + 1)) }
+
     /// Where a job's original goes when it is done.
     func processedOriginal(_ job: QueuedJob) -> String {
         outputs.original(environment: job.environment, date: CalendarDate(unixMilliseconds: job.createdAt), job: job.id, name: job.name)
