@@ -53,6 +53,7 @@ bench: release bench/out/floor
 	python3 bench/daemon.py
 	python3 bench/web.py
 	python3 bench/store.py
+	$(BENCH_VENV)/bin/python bench/formats.py
 
 bench/out/floor: bench/floor.c
 	@scripts/install-deps.sh --bench

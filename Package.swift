@@ -43,6 +43,14 @@ let package = Package(
         // giflib has no pkg-config file in Debian: the wall names its header and library itself.
         .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"])]),
         .target(name: "CGIFReader", dependencies: ["CGIF"], cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("gif")]),
+        // The formats phones, scanners and web tools send, each through its Debian library and
+        // a small C reader that owns the library's callbacks, limits and error reporting.
+        .systemLibrary(name: "CWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
+        .target(name: "CWebPReader", dependencies: ["CWebP"], cSettings: [.unsafeFlags(["-O2"])]),
+        .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+        .target(name: "CTIFFReader", dependencies: ["CTIFF"], cSettings: [.unsafeFlags(["-O2"])]),
+        .systemLibrary(name: "CHEIF", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
+        .target(name: "CHEIFReader", dependencies: ["CHEIF"], cSettings: [.unsafeFlags(["-O2"])]),
         // Linux system calls that Glibc's Swift module does not export.
         .target(name: "CLinux"),
         // SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions.
@@ -54,7 +62,9 @@ let package = Package(
         .target(name: "IntakeConfig", dependencies: ["IntakeCore"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeCodecs",
-            dependencies: ["IntakeCore", "CTurboJPEG", "CPNGReader", "CGIFReader", "CExif"],
+            dependencies: [
+                "IntakeCore", "CTurboJPEG", "CPNGReader", "CGIFReader", "CWebPReader", "CTIFFReader", "CHEIFReader", "CExif",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -21,9 +21,13 @@ seed() {  # seed TARGET FOLDER: fills FOLDER with starting inputs for TARGET
     mkdir -p "$folder"
     case $target in
     image)
+        # The project's own small WebP, TIFF, HEIC and AVIF, whatever the corpus holds.
+        find Tests/Fixtures/formats -type f ! -name '*.sh' -exec cp -t "$folder" {} +
         if [[ -d $corpus ]]; then
             find "$corpus/fuzz-seeds" -type f -size -200k -exec cp -t "$folder" {} + 2>/dev/null
             find "$corpus/images" -type f -size -60k \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' \) | head -400 | xargs -r cp -t "$folder" 2>/dev/null
+            find "$corpus/images" -type f -size -200k \( -iname '*.gif' -o -iname '*.bmp' -o -iname '*.webp' -o -iname '*.tif*' -o -iname '*.hei[cf]' -o -iname '*.avif' \) \
+                | head -100 | xargs -r cp -t "$folder" 2>/dev/null
         fi ;;
     png)
         [[ -d $corpus ]] && find "$corpus/images/pngsuite" "$corpus/images/libpng-testpngs" -type f -name '*.png' -size -60k | head -300 | xargs -r cp -t "$folder" 2>/dev/null ;;

@@ -3,15 +3,16 @@
 # Makefile target that builds, so `make run` and `make test` work on a fresh Debian machine.
 set -euo pipefail
 
-packages=(libturbojpeg0-dev libpng-dev libgif-dev libexif-dev libsqlite3-dev libpq-dev libssl-dev pkg-config)
+packages=(libturbojpeg0-dev libpng-dev libgif-dev libwebp-dev libtiff-dev libheif-dev libexif-dev libsqlite3-dev libpq-dev libssl-dev pkg-config)
 case "${1:-}" in
     # GNU time measures the contenders' peak RSS (bench/benchlib.py).
     --bench) packages+=(python3 python3-venv time) ;;
     # The HTML report is checked in a real headless browser; the sqlite3 shell is the other
     # writer that locks the database under a running daemon; curl speaks to a real `intake serve`;
     # GNU time measures a child's peak memory; python3 plays a client that stalls; postgresql's
-    # initdb and pg_ctl start the throw-away clusters the shared-store tests run against.
-    --test) packages+=(chromium sqlite3 curl time python3 postgresql) ;;
+    # initdb and pg_ctl start the throw-away clusters the shared-store tests run against; ExifTool
+    # is the reference the EXIF agreement test compares intake's EXIF with.
+    --test) packages+=(chromium sqlite3 curl time python3 postgresql libimage-exiftool-perl) ;;
 esac
 
 # promtool checks the shipped alerting rules. It is unpacked from Debian's prometheus package

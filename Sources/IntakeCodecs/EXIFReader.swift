@@ -24,12 +24,15 @@ public struct EXIFInfo: Sendable, Equatable, Codable {
     public var iso: Int?
     /// Millimetres.
     public var focalLength: Double?
+    /// Where a value came from when not from its standard EXIF tag: field name → source
+    /// ("iso": "maker note (Canon)"). Absent when every value is the standard tag's.
+    public var sources: [String: String]?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case make, model, lens, dateTaken = "date_taken", latitude, longitude, altitude, orientation
-        case exposureTime = "exposure_time", fNumber = "f_number", iso, focalLength = "focal_length"
+        case exposureTime = "exposure_time", fNumber = "f_number", iso, focalLength = "focal_length", sources
     }
 }
 
@@ -103,6 +106,18 @@ private struct Entries {
         info.iso = integer(.exif, 0x8827)
         info.focalLength = rational(.exif, 0x920A)
         info.lens = string(.exif, 0xA434)
+        if info.iso == nil || info.lens == nil, let note = MakerNote(data) {
+            // Cameras that keep these only in their maker note (Canon's ISO, above all).
+            let source = "maker note" + (info.make.map { " (\($0))" } ?? "")
+            if info.iso == nil, let iso = note.iso {
+                info.iso = iso
+                info.sources = (info.sources ?? [:]).merging(["iso": source]) { $1 }
+            }
+            if info.lens == nil, let lens = note.lens {
+                info.lens = lens
+                info.sources = (info.sources ?? [:]).merging(["lens": source]) { $1 }
+            }
+        }
         if let latitude = degrees(0x0002), let reference = string(.gps, 0x0001) {
             info.latitude = reference.hasPrefix("S") ? -latitude : latitude
         }

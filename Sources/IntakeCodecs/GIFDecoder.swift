@@ -23,8 +23,7 @@ public enum GIFDecoder {
         var result = intake_gif_image()
         let status = intake_gif_decode(gif.baseAddress?.assumingMemoryBound(to: UInt8.self), gif.count, UInt64(limits.maxPixels), &result)
         guard status == 0, let pixels = result.pixels else {
-            let reason = withUnsafeBytes(of: &result.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            throw CodecError(reason)
+            throw CodecError(CText.string(fixed: &result.error))
         }
         let width = Int(result.width), height = Int(result.height)
         let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))

@@ -1,19 +1,40 @@
-/// What the first bytes of a file say it is. Only `.jpeg`, `.png`, `.bmp` and `.gif` go on to be
-/// decoded; every other case names what the file is so that the refusal tells the user plainly.
+/// What the first bytes of a file say it is. Every case but `.refused` goes on to be decoded;
+/// `.refused` names what the file is so that the refusal tells the user plainly.
 public enum ImageType: Sendable, Equatable, CustomStringConvertible {
     case jpeg
     case png
     case bmp
     case gif
+    case webp
+    case tiff
+    /// HEIF with HEVC (HEIC, as phones write it) or any other codec libheif decodes.
+    case heif
+    /// HEIF with AV1, when this machine's libheif has an AV1 decoder.
+    case avif
     case refused(String)
 
     /// The formats intake decodes, as refusals name them.
-    public static let decodableNames = "JPEG, PNG, GIF and BMP"
+    public static let decodableNames = "JPEG, PNG, HEIC, WebP, TIFF, GIF and BMP"
 
     /// Whether intake decodes it (every case but `.refused`).
     public var isDecodable: Bool {
         if case .refused = self { return false }
         return true
+    }
+
+    /// The media type a file of this type is served as; nil for what intake refuses.
+    public var mediaType: String? {
+        switch self {
+        case .jpeg: "image/jpeg"
+        case .png: "image/png"
+        case .bmp: "image/bmp"
+        case .gif: "image/gif"
+        case .webp: "image/webp"
+        case .tiff: "image/tiff"
+        case .heif: "image/heic"
+        case .avif: "image/avif"
+        case .refused: nil
+        }
     }
 
     /// The short name recorded in the database and printed in JSON.
@@ -23,6 +44,10 @@ public enum ImageType: Sendable, Equatable, CustomStringConvertible {
         case .png: "png"
         case .bmp: "bmp"
         case .gif: "gif"
+        case .webp: "webp"
+        case .tiff: "tiff"
+        case .heif: "heif"
+        case .avif: "avif"
         case .refused(let name): name
         }
     }
@@ -54,15 +79,17 @@ public enum Sniffer {
         }
         if ascii("GIF87a") || ascii("GIF89a") { return .gif }
         if ascii("BM") && b.count >= 14 { return .bmp }
-        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return .refused("TIFF") }
-        if starts([0x49, 0x49, 0x2B, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2B]) { return .refused("BigTIFF") }
-        if ascii("RIFF") && ascii("WEBP", at: 8) { return .refused("WebP") }
+        // Camera raws are TIFF underneath too: the TIFF decoder refuses them by name.
+        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return .tiff }
+        if starts([0x49, 0x49, 0x2B, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2B]) { return .tiff }
+        if ascii("RIFF") && ascii("WEBP", at: 8) { return .webp }
         if ascii("ftyp", at: 4), b.count >= 12 {
             let brand = String(decoding: b[8..<12], as: UTF8.self)
             switch brand {
-            case "avif", "avis": return .refused("AVIF")
+            case "avif", "avis":
+                return HEIFDecoder.decodesAV1 ? .avif : .refused("AVIF (this machine's libheif has no AV1 decoder)")
             case "heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1":
-                return .refused("HEIF/HEIC")
+                return HEIFDecoder.decodesHEVC ? .heif : .refused("HEIF/HEIC (this machine's libheif has no HEVC decoder)")
             case "crx ": return .refused("Canon CR3 raw")
             default: return .refused("an ISO media file (\(brand.trimmingTrailingSpaces))")
             }

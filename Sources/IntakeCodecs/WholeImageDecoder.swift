@@ -17,6 +17,13 @@ public enum WholeImageDecoder {
             let header = try BMPDecoder.readHeader(raw)
             guard header.width * header.height <= maxPixels else { throw CodecError("BMP of \(header.width)×\(header.height) is too large") }
             return try BMPDecoder.decode(raw, header: header)
+        case .webp:
+            return try WebPDecoder.decode(raw, limits: limits).image
+        case .tiff:
+            // As stored: a crop or a mark is cut from the pixels as the file keeps them.
+            return try TIFFDecoder.decode(raw, limits: limits).image
+        case .heif, .avif:
+            return try HEIFDecoder.decode(raw, limits: limits).image
         case .refused(let what):
             throw CodecError("must be one of \(ImageType.decodableNames); this is \(what)")
         }

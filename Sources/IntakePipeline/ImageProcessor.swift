@@ -137,7 +137,7 @@ public final class ImageProcessor {
         let decoded = try clock.measure(.decode) { () throws(IntakeError) in
             try decode(data, type: type, fullResolution: fullResolution, facts: &facts)
         }
-        let orientation = clock.measure(.metadata) { readMetadata(data, exif: decoded.exif, xmp: decoded.xmp, facts: &facts) }
+        let orientation = clock.measure(.metadata) { readMetadata(data, decoded: decoded, facts: &facts) }
         facts.orientation = orientation.rawValue
         return (decoded.image, orientation)
     }
@@ -160,6 +160,12 @@ public final class ImageProcessor {
                 (width, height) = (header.width, header.height)
             case .gif:
                 (width, height) = try GIFDecoder.readHeader(data)
+            case .webp:
+                (width, height) = try WebPDecoder.readHeader(data)
+            case .tiff:
+                (width, height) = try TIFFDecoder.readHeader(data, limits: options.limits)
+            case .heif, .avif:
+                (width, height) = try HEIFDecoder.readHeader(data, limits: options.limits)
             case .refused(let what):
                 throw IntakeError.permanent(.sniff, "not a supported image: the content is \(what); intake takes \(ImageType.decodableNames)")
             }
@@ -180,8 +186,14 @@ public final class ImageProcessor {
     private struct Decoded {
         var image: RGBImage
         var exif: EXIFSource
-        /// The XMP packet, if any (a JPEG's APP1, a PNG's iTXt): its orientation stands where EXIF states none.
+        /// The XMP packet, if any (a JPEG's APP1, a PNG's iTXt, a WebP's or HEIF's XMP block): its
+        /// orientation stands where EXIF states none.
         var xmp: [UInt8]? = nil
+        /// The orientation the container itself states (a TIFF's tag), where EXIF states none.
+        var containerOrientation: Int? = nil
+        /// The decoder already turned the image upright (HEIF's own transformations): no
+        /// orientation from EXIF or XMP is applied again.
+        var upright = false
     }
 
     private enum EXIFSource {
@@ -195,8 +207,9 @@ public final class ImageProcessor {
     {
         var detail = FormatDetail()
         defer { facts.detail = detail }
-        do {
-            if type == .jpeg {
+        do throws(CodecError) {
+            switch type {
+            case .jpeg:
                 let structure = JPEGStructure(scanning: data)
                 let header = try codec.readHeader(data, structure: structure)
                 let box = options.derivativeSize
@@ -210,22 +223,7 @@ public final class ImageProcessor {
                 detail.progressive = structure.isProgressive
                 detail.arithmetic = structure.isArithmetic
                 return Decoded(image: jpeg.image, exif: structure.exifSegment.map(EXIFSource.app1) ?? .none, xmp: structure.xmpSegment.map { Array(data[$0]) })
-            } else if type == .gif {
-                let gif = try GIFDecoder.decode(data, limits: options.limits)
-                detail.colorSpace = "palette"
-                detail.bitDepth = 8
-                detail.interlaced = gif.interlaced
-                detail.alpha = gif.transparent
-                // Only the first frame of an animation is the image: said, not hidden.
-                if gif.animated { facts.warnings.append("an animated GIF: only its first frame is kept") }
-                return Decoded(image: gif.image, exif: .none)
-            } else if type == .bmp {
-                let header = try BMPDecoder.readHeader(data)
-                detail.colorSpace = header.bitsPerPixel <= 8 ? "palette" : "rgb"
-                detail.bitDepth = header.bitsPerPixel
-                detail.alpha = header.hasAlpha
-                return Decoded(image: try BMPDecoder.decode(data, header: header), exif: .none)
-            } else {
+            case .png:
                 let png = try PNGDecoder.decode(data, limits: options.limits)
                 facts.warnings += png.warnings
                 detail.colorSpace = png.header.colorName
@@ -235,6 +233,48 @@ public final class ImageProcessor {
                 if !png.texts.isEmpty { detail.text = png.texts.map(Self.recorded) }
                 let xmp = png.texts.first { $0.key == "XML:com.adobe.xmp" }.map { Array($0.text.utf8) }
                 return Decoded(image: png.image, exif: png.exif.map(EXIFSource.tiff) ?? .none, xmp: xmp)
+            case .gif:
+                let gif = try GIFDecoder.decode(data, limits: options.limits)
+                detail.colorSpace = "palette"
+                detail.bitDepth = 8
+                detail.interlaced = gif.interlaced
+                detail.alpha = gif.transparent
+                // Only the first frame of an animation is the image: said, not hidden.
+                if gif.animated { facts.warnings.append("an animated GIF: only its first frame is kept") }
+                return Decoded(image: gif.image, exif: .none)
+            case .bmp:
+                let header = try BMPDecoder.readHeader(data)
+                detail.colorSpace = header.bitsPerPixel <= 8 ? "palette" : "rgb"
+                detail.bitDepth = header.bitsPerPixel
+                detail.alpha = header.hasAlpha
+                return Decoded(image: try BMPDecoder.decode(data, header: header), exif: .none)
+            case .webp:
+                let webp = try WebPDecoder.decode(data, limits: options.limits)
+                detail.colorSpace = webp.lossless ? "rgb (lossless)" : "ycbcr"
+                detail.bitDepth = 8
+                detail.alpha = webp.hasAlpha
+                if webp.animated { facts.warnings.append("an animated WebP: only its first frame is kept") }
+                return Decoded(image: webp.image, exif: webp.exif.map(EXIFSource.tiff) ?? .none, xmp: webp.xmp)
+            case .tiff:
+                let tiff = try TIFFDecoder.decode(data, limits: options.limits)
+                detail.colorSpace = tiff.colorSpace
+                detail.bitDepth = tiff.bitsPerSample
+                detail.alpha = tiff.hasAlpha
+                if tiff.morePages { facts.warnings.append("a TIFF of several pages: only the first is kept") }
+                if tiff.exifWindow == nil {
+                    facts.exifProblems.append("the TIFF's first directory lies beyond the first 64 KiB, past what the EXIF reader reaches; only its orientation tag is read")
+                }
+                return Decoded(image: tiff.image, exif: tiff.exifWindow.map(EXIFSource.tiff) ?? .none, containerOrientation: tiff.orientation)
+            case .heif, .avif:
+                let heif = try HEIFDecoder.decode(data, limits: options.limits)
+                detail.colorSpace = "ycbcr"
+                detail.bitDepth = heif.bitDepth
+                detail.alpha = heif.hasAlpha
+                if heif.bitDepth > 8 { facts.warnings.append("a \(heif.bitDepth)-bit HEIF: reduced to 8 bits") }
+                if heif.imageCount > 1 { facts.warnings.append("a HEIF of \(heif.imageCount) images: only the primary one is kept") }
+                return Decoded(image: heif.image, exif: heif.exif.map(EXIFSource.tiff) ?? .none, xmp: heif.xmp, upright: true)
+            case .refused(let what):
+                throw CodecError("not a supported image: the content is \(what)")
             }
         } catch {
             throw .permanent(.decode, error.reason)
@@ -250,27 +290,35 @@ public final class ImageProcessor {
 
     // MARK: metadata
 
-    /// Records hash and EXIF; returns the orientation to apply: EXIF's, else the XMP packet's.
-    /// Never fails: broken EXIF is noted.
-    private func readMetadata(_ data: UnsafeRawBufferPointer, exif source: EXIFSource, xmp: [UInt8]?,
-                              facts: inout ImageFacts) -> Orientation {
+    /// Records hash and EXIF; returns the orientation to apply: EXIF's, else the container's
+    /// (a TIFF's tag), else the XMP packet's; none when the decoder already applied the file's
+    /// own (HEIF). Never fails: broken EXIF is noted.
+    private func readMetadata(_ data: UnsafeRawBufferPointer, decoded: Decoded, facts: inout ImageFacts) -> Orientation {
         facts.sha256 = SHA256.hex(of: data)
         let reading: EXIFReading? =
-            switch source {
+            switch decoded.exif {
             case .none: nil
             case .app1(let range): EXIFReader.read(app1: UnsafeRawBufferPointer(rebasing: data[range]))
             case .tiff(let tiff): EXIFReader.read(tiff: tiff)
             }
         if let reading {
             facts.exif = reading.info
-            facts.exifProblems = reading.problems
+            facts.exifProblems += reading.problems
         }
-        guard let tag = reading?.info?.orientation else { return xmpOrientation(xmp, facts: &facts) }
+        if decoded.upright {
+            facts.orientationSource = "decoder"
+            return .up
+        }
+        let stated: (tag: Int, source: String)? =
+            if let exif = reading?.info?.orientation { (exif, "exif") }
+            else if let container = decoded.containerOrientation { (container, "tiff") }
+            else { nil }
+        guard let (tag, source) = stated else { return xmpOrientation(decoded.xmp, facts: &facts) }
         guard let orientation = Orientation(rawValue: tag) else {
             facts.exifProblems.append("orientation tag has the invalid value \(tag); the image is used as stored")
             return .up
         }
-        facts.orientationSource = "exif"
+        facts.orientationSource = source
         return orientation
     }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import IntakeCodecs
 import IntakeCore
 import IntakeStore
 
@@ -68,11 +69,9 @@ enum JobFiles {
         case "error": return "application/json; charset=utf-8"
         case "derivative", "rotation": return "image/jpeg"
         default:
-            var head = [UInt8](repeating: 0, count: 8)
+            var head = [UInt8](repeating: 0, count: Sniffer.headerLength)
             let count = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-            if count >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF { return "image/jpeg" }
-            if count >= 8 && head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "image/png" }
-            return "application/octet-stream"
+            return head.prefix(max(count, 0)).withUnsafeBytes { Sniffer.sniff($0) }.mediaType ?? "application/octet-stream"
         }
     }
 }

@@ -10,8 +10,9 @@ import IntakeReports
 /// crash, hang or leak, whatever it is. Each target only calls the parser; what it answers (an
 /// error, most of the time) is the parser's business.
 enum FuzzTarget: String, CaseIterable {
-    /// The sniffer and the limits, then the JPEG and PNG decoders (TurboJPEG, libpng through the C
-    /// shim, the PNG chunk walk), the EXIF inside them, the derivative: one whole image job.
+    /// The sniffer and the limits, then every decoder (TurboJPEG, libpng through its C shim,
+    /// giflib, libwebp, libtiff, libheif, intake's BMP reader), the EXIF inside them, the
+    /// derivative: one whole image job.
     case image
     /// The EXIF reader on an APP1 payload ("Exif\0\0" and a TIFF structure), as libexif sees it.
     case exif

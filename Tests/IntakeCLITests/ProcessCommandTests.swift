@@ -74,16 +74,16 @@ import Testing
     @Test func refusesBadFilesWithStageAndReasonAndExitsTwo() throws {
         let folder = try TemporaryFolder()
         let good = folder.write("good.jpg", try photo(width: 64, height: 64))
-        // WebP named .jpg: a format intake does not read yet, lying about its type.
-        let gif = folder.write("lies.jpg", Array("RIFF\0\0\0\0WEBPVP8 ".utf8) + [UInt8](repeating: 0, count: 32))
+        // A Photoshop file named .jpg: a format intake does not read, lying about its type.
+        let psd = folder.write("lies.jpg", Array("8BPS".utf8) + [0, 1] + [UInt8](repeating: 0, count: 32))
         let empty = folder.write("empty.png", [])
         let truncatedHeader = folder.write("cut.jpg", [0xFF, 0xD8, 0xFF, 0xE0, 0x00])
         let missing = folder.path + "/not-there.jpg"
-        let result = try ChildProcess.run(intake, ["process", "--json", good, gif, empty, truncatedHeader, missing])
+        let result = try ChildProcess.run(intake, ["process", "--json", good, psd, empty, truncatedHeader, missing])
         #expect(result.status == 2)
         let reports = try jsonLines(result.standardOutput)
         #expect(reports.map { $0["status"] as? String } == ["ok", "refused", "refused", "refused", "refused"])
-        #expect((reports[1]["reason"] as? String)?.contains("WebP") == true)
+        #expect((reports[1]["reason"] as? String)?.contains("Photoshop") == true)
         #expect(reports[1]["stage"] as? String == "sniff")
         #expect((reports[2]["reason"] as? String)?.contains("empty file") == true)
         #expect((reports[4]["reason"] as? String)?.contains("no such file") == true)

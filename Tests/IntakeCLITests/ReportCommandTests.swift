@@ -237,7 +237,7 @@ final class ReportFixture: @unchecked Sendable {
         try daemon.start()
         daemon.drop("prod/big.jpg", Photos.jpeg(width: 400, height: 300, seed: 90))
         daemon.drop("beta/big.jpg", Photos.jpeg(width: 400, height: 300, seed: 91))
-        daemon.drop("beta/gif.jpg", Array("RIFF\0\0\0\0WEBPVP8 ".utf8) + [UInt8](repeating: 0, count: 40))
+        daemon.drop("beta/psd.jpg", Array("8BPS".utf8) + [0, 1] + [UInt8](repeating: 0, count: 40))
         try daemon.waitForAll(3)
         let failed = try daemon.database().jobs(status: .failed)
         #expect(failed.count == 3)
@@ -260,7 +260,7 @@ final class ReportFixture: @unchecked Sendable {
         #expect(access(prod.finalPath!, F_OK) != 0 && access(prod.finalPath! + ".error.json", F_OK) != 0, "the dead letter is gone")
         #expect(daemon.files("spool") == ["prune.lock"])  // the lock retry shares with retention, nothing else
 
-        // Every failed job of beta: the big one now passes, the GIF fails again with the same reason.
+        // Every failed job of beta: the big one now passes, the Photoshop file fails again with the same reason.
         let all = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, "--all-failed", "--env", "beta"])
         #expect(all.status == 0)
         try daemon.waitUntil("beta retried", timeout: 30) {
@@ -269,7 +269,7 @@ final class ReportFixture: @unchecked Sendable {
         }
         let beta = try daemon.database().jobs().filter { $0.environment == "beta" }
         #expect(beta.first { $0.name == "big.jpg" }?.status == .done)
-        #expect(beta.first { $0.name == "gif.jpg" }?.error?.contains("WebP") == true)
+        #expect(beta.first { $0.name == "psd.jpg" }?.error?.contains("Photoshop") == true)
         let done = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, prod.id])
         #expect(done.status == 2 && done.standardError.contains("it is done, not failed"))
         daemon.stop()

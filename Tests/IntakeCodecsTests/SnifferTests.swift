@@ -5,19 +5,21 @@ import Testing
     func sniff(_ bytes: [UInt8]) -> ImageType { bytes.withUnsafeBytes { Sniffer.sniff($0) } }
     func sniff(_ text: String, then rest: [UInt8] = []) -> ImageType { sniff(Array(text.utf8) + rest) }
 
-    @Test func acceptsJPEGPNGGIFAndBMPByContentOnly() {
+    @Test func acceptsEachDecodableFormatByContentOnly() {
         #expect(sniff([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]) == .jpeg)
+        #expect(sniff("II*\0", then: [UInt8](repeating: 0, count: 8)) == .tiff && sniff("MM\0*", then: [8]) == .tiff)
+        #expect(sniff("RIFF\0\0\0\0WEBPVP8 ") == .webp)
+        #expect(sniff("\0\0\0\u{18}ftypheic", then: [UInt8](repeating: 0, count: 8)) == (HEIFDecoder.decodesHEVC ? .heif : .refused("HEIF/HEIC (this machine's libheif has no HEVC decoder)")))
+        #expect(sniff("\0\0\0\u{1C}ftypavif", then: [UInt8](repeating: 0, count: 8)) == (HEIFDecoder.decodesAV1 ? .avif : .refused("AVIF (this machine's libheif has no AV1 decoder)")))
         #expect(sniff("BM", then: [UInt8](repeating: 0, count: 20)) == .bmp)
         #expect(sniff("GIF89a") == .gif && sniff("GIF87a") == .gif)
         #expect(sniff([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)) == .png)
     }
 
     @Test(arguments: [
-        ("II*\0", [UInt8](repeating: 0, count: 8), "TIFF"),
-        ("MM\0*", [UInt8](repeating: 0, count: 8), "TIFF"),
-        ("RIFF\0\0\0\0WEBPVP8 ", [UInt8](), "WebP"),
-        ("\0\0\0\u{18}ftypheic", [UInt8](repeating: 0, count: 8), "HEIF"),
-        ("\0\0\0\u{1C}ftypavif", [UInt8](repeating: 0, count: 8), "AVIF"),
+        ("\0\0\0\u{18}ftypcrx ", [UInt8](repeating: 0, count: 8), "CR3"),
+        ("\0\0\0\u{18}ftypisom", [UInt8](repeating: 0, count: 8), "ISO media"),
+        ("8BPS", [UInt8](repeating: 0, count: 8), "PSD"),
         ("%PDF-1.7", [UInt8](), "PDF"),
         ("PK\u{03}\u{04}", [UInt8](repeating: 0, count: 8), "ZIP"),
         ("hello, this is a note\n", [UInt8](), "text"),

@@ -1,3 +1,4 @@
+import IntakeCodecs
 import IntakePipeline
 import IntakeTestSupport
 import Testing
@@ -15,6 +16,8 @@ import Glibc
         let stage: Stage?
         let reason: String?
         let warnings: [String]
+        /// The size the header states, as stored (before any orientation), when accepted.
+        var size: (width: Int, height: Int)? = nil
     }
 
     static func sweep(_ paths: [String], corpus: String) async -> [Verdict] {
@@ -35,7 +38,9 @@ import Glibc
                             return Verdict(path: path, accepted: false, stage: nil, reason: "\(error)", warnings: [])
                         }
                         switch outcome.result {
-                        case .success: return Verdict(path: path, accepted: true, stage: nil, reason: nil, warnings: outcome.facts.warnings)
+                        case .success:
+                            return Verdict(path: path, accepted: true, stage: nil, reason: nil, warnings: outcome.facts.warnings,
+                                           size: (outcome.facts.width ?? 0, outcome.facts.height ?? 0))
                         case .failure(let error):
                             return Verdict(path: path, accepted: false, stage: error.stage, reason: error.reason, warnings: [])
                         }
@@ -72,12 +77,17 @@ import Glibc
                 #expect(!verdict.accepted, "\(verdict.path): reference decoders refuse it, intake accepted it")
             case ("jpeg", "warning"), ("png", "warning"), ("jpeg-bad-marker", "warning"):
                 break  // decoded with a warning or refused: both are honest
-            case ("bmp", _), ("gif", _):
-                // No reference verdict (BMP read by intake itself, GIF through giflib): decoded, or refused by sniff or
-                // decode with its reason (checked above), never a crash or a hang.
+            case ("bmp", _), ("gif", _), ("webp", _), ("tiff", _), ("bigtiff", _), ("avif", _), _ where type.hasPrefix("heif"):
+                // No reference verdict: decoded, or refused by sniff or decode with its reason
+                // (checked above), never a crash or a hang. Where the manifest states a size
+                // (Pillow's, which turns a TIFF by its orientation), the decode has it.
                 if !verdict.accepted { #expect(verdict.stage == .sniff || verdict.stage == .decode, "\(verdict.path): refused at \(verdict.stage?.rawValue ?? "?")") }
+                if let size = verdict.size, let width = Int(row["w"]), let height = Int(row["h"]) {
+                    #expect((size.width, size.height) == (width, height) || (size.width, size.height) == (height, width),
+                            "\(verdict.path): decoded \(size.width)×\(size.height), the manifest says \(width)×\(height)")
+                }
             default:
-                #expect(!verdict.accepted, "\(verdict.path) is \(type), not JPEG, PNG, GIF or BMP, yet was accepted")
+                #expect(!verdict.accepted, "\(verdict.path) is \(type), not one of \(ImageType.decodableNames), yet was accepted")
                 #expect(verdict.stage == .sniff, "\(verdict.path) (\(type)) should be refused at sniff")
             }
         }

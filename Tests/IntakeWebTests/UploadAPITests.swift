@@ -119,14 +119,14 @@ import Glibc
     /// The bodies the refusals are tried with, by name (so that test names stay readable).
     static func body(_ name: String) -> [UInt8] {
         switch name {
-        case "webp": Array("RIFF\0\0\0\0WEBPVP8 and more bytes than the sniffer needs to say what this is..".utf8)
+        case "psd": Array("8BPS\0\u{1}and more bytes than the sniffer needs to say what this Photoshop file is..".utf8)
         case "empty": []
         default: Photos.jpeg(width: 8, height: 8, seed: 2)
         }
     }
 
     @Test(arguments: [
-        ("/v1/inbox/prod?name=a.jpg", "webp", 415, "not_an_image"),
+        ("/v1/inbox/prod?name=a.jpg", "psd", 415, "not_an_image"),
         ("/v1/inbox/prod?name=a.jpg", "empty", 400, "empty"),
         ("/v1/inbox/staging?name=a.jpg", "jpeg", 404, "not_found"),
         ("/v1/inbox/prod", "jpeg", 400, "name_missing"),
@@ -402,9 +402,9 @@ import Glibc
                     try #require(try object(response.body)["uploadId"] as? String)
                 }
             }
-            let webp = Self.body("webp")
-            let id = try await create(webp.count + 100)
-            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: webp)) { response in
+            let psd = Self.body("psd")
+            let id = try await create(psd.count + 100)
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: psd)) { response in
                 #expect(response.status == .unsupportedMediaType)
             }
             try await client.execute(uri: "/v1/uploads/\(id)", method: .head, headers: Self.tus) { response in
@@ -559,7 +559,7 @@ import Glibc
     }
 
     @Test(arguments: [
-        ("webp", 415, "not_an_image"),
+        ("psd", 415, "not_an_image"),
         ("same names", 400, "duplicate_name"),
         ("no file", 400, "no_files"),
         ("cut short", 400, "bad_multipart"),
@@ -570,7 +570,7 @@ import Glibc
         let jpeg = Photos.jpeg(width: 16, height: 16, seed: 23)
         let parts: [(name: String, filename: String?, content: [UInt8])] =
             switch what {
-            case "webp": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "b.jpg", content: Self.body("webp"))]
+            case "psd": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "b.jpg", content: Self.body("psd"))]
             case "same names": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "a.jpg", content: jpeg)]
             case "no file": [(name: "site", filename: nil, content: Array("x".utf8))]
             case "empty file": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "b.jpg", content: [])]

@@ -52,7 +52,7 @@ enum Page {
                 <label>meter <input id="meter" placeholder="optional, e.g. MTR-1" size="14"></label>
               </div>
               <label id="drop">Drop images here, or <span class="pick">choose files</span>
-                <input id="files" type="file" multiple accept="image/jpeg,image/png"></label>
+                <input id="files" type="file" multiple accept="image/jpeg,image/png,image/heic,image/heif,.heic,.heif,image/avif,image/webp,image/tiff,image/gif,image/bmp"></label>
               <ul id="uploads"></ul>
             </section>
             <section id="review" hidden>

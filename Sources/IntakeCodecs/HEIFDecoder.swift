@@ -1,0 +1,48 @@
+internal import CHEIFReader
+
+/// A HEIF's primary image, upright, as libheif decodes it (see `CHEIFReader`).
+public struct DecodedHEIF: Sendable {
+    public let image: RGBImage
+    public let hasAlpha: Bool
+    public let bitDepth: Int
+    public let imageCount: Int
+    /// The Exif block's TIFF bytes and the XMP block, when the file has them.
+    public let exif: [UInt8]?
+    public let xmp: [UInt8]?
+}
+
+/// HEIF, HEIC and AVIF through libheif. The file's own rotation, mirroring and cropping are
+/// applied by the decoder: a HEIF's EXIF orientation is informative only, never applied again.
+public enum HEIFDecoder {
+    /// Whether this machine's libheif has the decoder each flavour needs (AV1 comes from a
+    /// plugin that may be missing).
+    public static let decodesHEVC = intake_heif_can_decode_hevc() != 0
+    public static let decodesAV1 = intake_heif_can_decode_av1() != 0
+
+    public static func readHeader(_ heif: UnsafeRawBufferPointer, limits: DecodeLimits) throws(CodecError) -> (width: Int, height: Int) {
+        var width: UInt32 = 0, height: UInt32 = 0
+        var error = CText.buffer()
+        let status = intake_heif_probe(heif.baseAddress?.assumingMemoryBound(to: UInt8.self), heif.count, maxSide(limits),
+                                       &width, &height, &error)
+        guard status == 0 else { throw CodecError(CText.string(error)) }
+        return (Int(width), Int(height))
+    }
+
+    public static func decode(_ heif: UnsafeRawBufferPointer, limits: DecodeLimits) throws(CodecError) -> DecodedHEIF {
+        var result = intake_heif_image()
+        let status = intake_heif_decode(heif.baseAddress?.assumingMemoryBound(to: UInt8.self), heif.count, maxSide(limits),
+                                        UInt64(limits.maxPixels), &result)
+        guard status == 0, let pixels = result.pixels else { throw CodecError(CText.string(fixed: &result.error)) }
+        let width = Int(result.width), height = Int(result.height)
+        let exif = CText.bytes(result.exif, count: result.exif_length), xmp = CText.bytes(result.xmp, count: result.xmp_length)
+        result.pixels = nil  // adopted by the image; the rest is freed here
+        intake_heif_release(&result)
+        let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+        return DecodedHEIF(image: image, hasAlpha: result.has_alpha != 0, bitDepth: Int(result.bit_depth),
+                           imageCount: Int(result.image_count), exif: exif, xmp: xmp)
+    }
+
+    private static func maxSide(_ limits: DecodeLimits) -> UInt32 {
+        UInt32(clamping: max(limits.maxWidth, limits.maxHeight))
+    }
+}

@@ -1,0 +1,61 @@
+internal import CTIFFReader
+
+/// A TIFF's first page as stored, as libtiff decodes it (see `CTIFFReader`).
+public struct DecodedTIFF: Sendable {
+    public let image: RGBImage
+    /// The Orientation tag, nil when absent: applied later, as EXIF's would be.
+    public let orientation: Int?
+    public let bitsPerSample: Int
+    /// "grey", "rgb", "palette", "cmyk", "ycbcr", "lab" or the photometric number.
+    public let colorSpace: String
+    public let hasAlpha: Bool
+    public let morePages: Bool
+    /// The TIFF file's first bytes, as far as its first directory reaches, for the EXIF reader,
+    /// or nil when that directory lies beyond what the EXIF reader takes (64 KiB).
+    public let exifWindow: [UInt8]?
+}
+
+/// TIFF through libtiff: the first page, 8- or 16-bit, grey, palette, RGB, CMYK or YCbCr,
+/// through its RGBA interface. Camera raws (DNG and other TIFF-based raws) are refused by name.
+public enum TIFFDecoder {
+    /// How much of the file libexif reads: its loader stops at JPEG's APP1 limit.
+    static let exifReach = 0xFFF0
+
+    public static func readHeader(_ tiff: UnsafeRawBufferPointer, limits: DecodeLimits) throws(CodecError) -> (width: Int, height: Int) {
+        var width: UInt32 = 0, height: UInt32 = 0
+        var error = CText.buffer()
+        let status = intake_tiff_probe(tiff.baseAddress?.assumingMemoryBound(to: UInt8.self), tiff.count, &width, &height, &error)
+        guard status == 0 else { throw CodecError(CText.string(error)) }
+        return (Int(width), Int(height))
+    }
+
+    public static func decode(_ tiff: UnsafeRawBufferPointer, limits: DecodeLimits) throws(CodecError) -> DecodedTIFF {
+        var result = intake_tiff_image()
+        // No single allocation of libtiff's beyond the page's own raster: a strip that claims
+        // more is a bomb.
+        let maxAllocation = UInt64(max(limits.maxPixels, 1 << 20)) * 4
+        let status = intake_tiff_decode(tiff.baseAddress?.assumingMemoryBound(to: UInt8.self), tiff.count,
+                                        UInt64(limits.maxPixels), maxAllocation, &result)
+        guard status == 0, let pixels = result.pixels else { throw CodecError(CText.string(fixed: &result.error)) }
+        let width = Int(result.width), height = Int(result.height)
+        let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+        let directory = Int(clamping: result.first_directory)
+        return DecodedTIFF(
+            image: image, orientation: result.orientation == 0 ? nil : Int(result.orientation),
+            bitsPerSample: Int(result.bits_per_sample), colorSpace: colorName(photometric: result.photometric),
+            hasAlpha: result.has_alpha != 0, morePages: result.more_pages != 0,
+            exifWindow: directory < exifReach ? Array(tiff.prefix(exifReach)) : nil)
+    }
+
+    static func colorName(photometric: UInt16) -> String {
+        switch photometric {
+        case 0, 1: "grey"
+        case 2: "rgb"
+        case 3: "palette"
+        case 5: "cmyk"
+        case 6: "ycbcr"
+        case 8, 9, 10: "lab"
+        default: "photometric \(photometric)"
+        }
+    }
+}

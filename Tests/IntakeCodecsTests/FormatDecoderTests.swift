@@ -1,0 +1,185 @@
+import IntakeCodecs
+import IntakeTestSupport
+import Testing
+
+/// WebP, TIFF and HEIF/AVIF through their Debian libraries. The fixtures (Tests/Fixtures/formats,
+/// made by its make.sh) are one 24×16 picture: the left half red (200, 30, 40), the right half
+/// blue (20, 40, 210).
+@Suite struct FormatDecoderTests {
+    static let folder = Fixtures.packageRoot + "/Tests/Fixtures/formats/"
+    static let red: [Int] = [200, 30, 40], blue: [Int] = [20, 40, 210]
+
+    static func fixture(_ name: String) throws -> [UInt8] {
+        try #require(Fixtures.readFile(folder + name), "missing fixture \(name)")
+    }
+
+    /// Whole-image decoding by content, as the meter reader loads a crop.
+    static func decode(_ bytes: [UInt8], maxPixels: Int = 1_000_000) throws -> RGBImage {
+        try bytes.withUnsafeBytes { try WholeImageDecoder.decode($0, jpeg: JPEGCodec(), maxPixels: maxPixels) }
+    }
+
+    static func pixel(_ image: RGBImage, _ x: Int, _ y: Int) -> [Int] {
+        let offset = (y * image.width + x) * 3
+        return (0..<3).map { Int(image.pixels[offset + $0]) }
+    }
+
+    static func near(_ a: [Int], _ b: [Int], within tolerance: Int) -> Bool {
+        zip(a, b).allSatisfy { abs($0 - $1) <= tolerance }
+    }
+
+    /// The picture, as stored: 24×16, red on the left, blue on the right (lossy codecs within `tolerance`).
+    static func expectPicture(_ image: RGBImage, tolerance: Int, _ name: String) {
+        #expect(image.width == 24 && image.height == 16, "\(name): \(image.width)×\(image.height)")
+        guard image.width == 24, image.height == 16 else { return }
+        for (x, y) in [(2, 3), (5, 12)] {
+            #expect(near(pixel(image, x, y), red, within: tolerance), "\(name) at (\(x), \(y)): \(pixel(image, x, y))")
+        }
+        for (x, y) in [(18, 3), (21, 12)] {
+            #expect(near(pixel(image, x, y), blue, within: tolerance), "\(name) at (\(x), \(y)): \(pixel(image, x, y))")
+        }
+    }
+
+    @Test(arguments: [
+        ("lossless.webp", 2), ("lossy.webp", 30), ("rgb8.tiff", 0), ("rgb16.tiff", 1), ("cmyk.tiff", 3), ("palette.tiff", 0),
+        ("still.heic", 30), ("still.avif", 30),
+    ])
+    func eachFormatDecodesThePicture(name: String, tolerance: Int) throws {
+        let bytes = try Self.fixture(name)
+        if name.hasSuffix(".avif") && !HEIFDecoder.decodesAV1 {
+            // Said, not hidden: the sniffer refuses AVIF by name on such a machine.
+            #expect(bytes.withUnsafeBytes { Sniffer.sniff($0) }.description.contains("no AV1 decoder"))
+            return
+        }
+        Self.expectPicture(try Self.decode(bytes), tolerance: tolerance, name)
+    }
+
+    @Test func webpTransparencyIsWhiteAndItsFactsAreSaid() throws {
+        let bytes = try Self.fixture("alpha.webp")
+        let webp = try bytes.withUnsafeBytes { try WebPDecoder.decode($0, limits: DecodeLimits()) }
+        #expect(webp.hasAlpha && webp.lossless && !webp.animated)
+        #expect(Self.pixel(webp.image, 2, 8) == [255, 255, 255], "the transparent columns are white")
+        #expect(Self.near(Self.pixel(webp.image, 8, 8), Self.red, within: 2))
+        let lossy = try Self.fixture("lossy.webp").withUnsafeBytes { try WebPDecoder.decode($0, limits: DecodeLimits()) }
+        #expect(!lossy.lossless && !lossy.hasAlpha)
+    }
+
+    @Test func aTIFFKeepsItsOrientationTagAndSaysItHasMorePages() throws {
+        let rotated = try Self.fixture("rotated6.tiff").withUnsafeBytes { try TIFFDecoder.decode($0, limits: DecodeLimits()) }
+        #expect(rotated.orientation == 6)
+        // As stored: turning it upright is the pipeline's, with EXIF's, never twice.
+        Self.expectPicture(rotated.image, tolerance: 0, "rotated6.tiff")
+        #expect(rotated.exifWindow != nil)
+
+        let pages = try Self.fixture("pages.tiff").withUnsafeBytes { try TIFFDecoder.decode($0, limits: DecodeLimits()) }
+        #expect(pages.morePages)
+        Self.expectPicture(pages.image, tolerance: 0, "the first of pages.tiff (the second is its negative)")
+        let cmyk = try Self.fixture("cmyk.tiff").withUnsafeBytes { try TIFFDecoder.decode($0, limits: DecodeLimits()) }
+        #expect(cmyk.colorSpace == "cmyk" && !cmyk.morePages && (cmyk.orientation ?? 1) == 1)
+    }
+
+    /// A little-endian TIFF of one uncompressed 8-bit grey strip, with extra directory entries.
+    static func tiff(width: UInt32, height: UInt32, extra: [(tag: UInt16, type: UInt16, count: UInt32, value: UInt32)] = []) -> [UInt8] {
+        func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+        let pixels = [UInt8](repeating: 128, count: Int(min(width * height, 4096)))
+        var entries: [(UInt16, UInt16, UInt32, UInt32)] = [
+            (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+            (273, 4, 1, 0), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, UInt32(pixels.count)),
+        ]
+        entries += extra.map { ($0.tag, $0.type, $0.count, $0.value) }
+        entries.sort { $0.0 < $1.0 }
+        let directorySize = 2 + entries.count * 12 + 4
+        let dataOffset = UInt32(8 + directorySize)
+        var bytes = Array("II".utf8) + le16(42) + le32(8) + le16(UInt16(entries.count))
+        for (tag, type, count, value) in entries {
+            let stored = tag == 273 ? dataOffset : value
+            bytes += le16(tag) + le16(type) + le32(count) + (type == 3 && count == 1 ? le16(UInt16(stored)) + [0, 0] : le32(stored))
+        }
+        return bytes + le32(0) + pixels
+    }
+
+    @Test func aHandMadeTIFFDecodesAndRawsAndBombsAreRefusedByName() throws {
+        let grey = try Self.decode(Self.tiff(width: 4, height: 2))
+        #expect(grey.width == 4 && grey.height == 2 && Self.pixel(grey, 3, 1) == [128, 128, 128])
+
+        // DNGVersion (BYTE×4, 1.4.0.0 stored in the entry): a camera raw, whose first page is a preview.
+        let dng = Self.tiff(width: 4, height: 2, extra: [(50706, 1, 4, 0x0000_0401)])
+        let reason = dng.withUnsafeBytes { raw in
+            (try? TIFFDecoder.readHeader(raw, limits: DecodeLimits())).map { _ in "accepted" } ?? ""
+        }
+        #expect(reason.isEmpty)
+        #expect { try Self.decode(dng) } throws: { "\($0)".contains("DNG camera raw") }
+
+        // A page that declares 60000×60000 from a few hundred bytes: refused before its raster exists.
+        #expect { try Self.decode(Self.tiff(width: 60000, height: 60000), maxPixels: 100_000_000) } throws: { "\($0)".contains("pixel limit") }
+        // A strip that claims far more bytes than the file holds: an error, not a crash.
+        var short = Self.tiff(width: 64, height: 64)
+        short.removeLast(short.count - 200)
+        #expect(throws: CodecError.self) { try Self.decode(short) }
+    }
+
+    @Test(arguments: ["lossless.webp", "lossy.webp", "rgb8.tiff", "cmyk.tiff", "still.heic", "still.avif"])
+    func everyTruncationAndDamageIsAnErrorNeverACrash(name: String) throws {
+        let whole = try Self.fixture(name)
+        guard whole.withUnsafeBytes({ Sniffer.sniff($0) }).isDecodable else { return }
+        var errors = 0, decoded = 0
+        for length in stride(from: 0, to: whole.count, by: max(1, whole.count / 40)) {
+            do {
+                _ = try Self.decode(Array(whole.prefix(length)))
+                decoded += 1
+            } catch {
+                errors += 1
+                #expect(!"\(error)".isEmpty)
+            }
+        }
+        // Every byte flipped in turn through the first 200 (the headers): whatever comes back, no crash.
+        for index in 0..<min(whole.count, 200) {
+            var damaged = whole
+            damaged[index] ^= 0xFF
+            _ = try? Self.decode(damaged)
+        }
+        #expect(errors > 0, "\(name): no truncation was refused")
+        print("\(name): \(errors) truncations refused, \(decoded) decoded")
+    }
+
+    @Test func sizeLimitsApplyBeforeDecoding() throws {
+        for name in ["lossless.webp", "rgb8.tiff", "still.heic"] {
+            #expect { try Self.decode(try Self.fixture(name), maxPixels: 100) } throws: { "\($0)".contains("limit") }
+        }
+        // HEIF's sides are checked by libheif itself, before anything is decoded.
+        let heic = try Self.fixture("still.heic")
+        #expect { try heic.withUnsafeBytes { try HEIFDecoder.readHeader($0, limits: DecodeLimits(maxWidth: 10, maxHeight: 10)) } } throws: { "\($0)".contains("Security limit exceeded") }
+    }
+
+    @Test(.enabled(if: Fixtures.corpus != nil, "needs ../shared/corpus beside the checkout"))
+    func theCorpusFilesDecodeToTheSizeTheirHeadersStateOrAreRefusedWithAReason() throws {
+        let corpus = try #require(Fixtures.corpus)
+        var tally: [String: (decoded: Int, refused: Int)] = [:]
+        for relative in ["images/exif-samples", "images/photoprism-samples", "images/pillow-selected"] {
+            for name in FileManagerless.files(under: corpus + "/" + relative) {
+                guard let bytes = Fixtures.readFile(corpus + "/" + relative + "/" + name) else { continue }
+                let type = bytes.withUnsafeBytes { Sniffer.sniff($0) }
+                guard [.webp, .tiff, .heif, .avif].contains(type) else { continue }
+                let limits = DecodeLimits()
+                do {
+                    let stated: (width: Int, height: Int) = try bytes.withUnsafeBytes { raw in
+                        switch type {
+                        case .webp: try WebPDecoder.readHeader(raw)
+                        case .tiff: try TIFFDecoder.readHeader(raw, limits: limits)
+                        default: try HEIFDecoder.readHeader(raw, limits: limits)
+                        }
+                    }
+                    let image = try Self.decode(bytes, maxPixels: limits.maxPixels)
+                    #expect(image.width == stated.width && image.height == stated.height, "\(name): \(image.width)×\(image.height), stated \(stated)")
+                    tally[type.description, default: (0, 0)].decoded += 1
+                } catch {
+                    #expect(!"\(error)".isEmpty, "\(name) refused without a reason")
+                    tally[type.description, default: (0, 0)].refused += 1
+                    print("refused \(name): \(error)")
+                }
+            }
+        }
+        #expect(tally["tiff"]?.decoded ?? 0 >= 10 && tally["heif"]?.decoded ?? 0 >= 8 && tally["webp"]?.decoded ?? 0 >= 2)
+        for (type, count) in tally.sorted(by: { $0.key < $1.key }) { print("corpus \(type): \(count.decoded) decoded, \(count.refused) refused") }
+    }
+}
