@@ -4,7 +4,7 @@ CONFIG  ?= etc/intake.toml
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: deps build release run test fuzz bench bench-meter train-digits train-dials install uninstall clean
+.PHONY: deps build release run test fuzz bench bench-meter bench-labels train-digits train-dials install uninstall clean
 
 deps:
 	@scripts/install-deps.sh
@@ -63,6 +63,11 @@ bench/out/floor: bench/floor.c
 ## The meter reader's accuracy: digits (validation split), dials (needle crops: tuning and report halves), demo photos.
 bench-meter: release
 	.build/release/intake meter evaluate --corpus $${INTAKE_CORPUS:-../shared/corpus} --profiles etc/meters
+
+## The quality labels on degraded corpus photos: precision, recall and false alarms on the validation half.
+bench-labels: deps
+	$(RELEASE) --product intake-train
+	.build/release/intake-train labels --corpus $${INTAKE_CORPUS:-../shared/corpus} --tune
 
 ## Trains the digit model on the corpus and writes etc/meters/digits.weights (reproducible: fixed seed and split).
 train-digits: deps

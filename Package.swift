@@ -125,7 +125,8 @@ let package = Package(
         .executableTarget(
             name: "intake-train",
             dependencies: [
-                "IntakeMeter", "IntakeCodecs", "IntakeTraining", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "IntakeMeter", "IntakeCodecs", "IntakeClassify", "IntakeTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
         // What only training needs, kept out of the library the daemon links: the dial renderer.
@@ -154,7 +155,8 @@ let package = Package(
         .testTarget(name: "IntakeCodecsTests", dependencies: ["IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakePipelineTests", dependencies: ["IntakeCore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeMeterTests", dependencies: ["IntakeCore", "IntakeMeter", "IntakeCodecs", "IntakeConfig", "IntakeTestSupport", "IntakeTraining"], swiftSettings: swiftSettings),
-        .testTarget(name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntakeClassifyTests", dependencies: ["IntakeClassify", "IntakeCodecs", "IntakeMeter", "IntakeTraining"], swiftSettings: swiftSettings),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeCore", "IntakeStore", "IntakeTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntakeRetentionTests", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakeRetention", "IntakeTestSupport"],

@@ -1,19 +1,28 @@
 /// The settings of the built-in labels: where each measure starts to count, and which labels are kept.
 ///
 /// Each threshold is the value of its label's measure at which the confidence is 0.5; the
-/// measures are described on ``ImageClassifier``. The defaults were chosen on the shared corpus
-/// (everyday photos, camera samples, meter photos, screenshots) and are repeated in
+/// measures are described on ``ImageClassifier``. The quality labels' defaults (`blurred`,
+/// `dark`, `overexposed`, `low_contrast`) were chosen by `make bench-labels` on the tuning half
+/// of the corpus's everyday photos, degraded as cameras and users degrade them; the others on
+/// the shared corpus (camera samples, meter photos, screenshots). They are repeated in
 /// `IntakeConfiguration.Classify`, which the configuration file sets.
 public struct ClassifierThresholds: Sendable, Equatable {
-    /// `blurred`: the sharpness (Laplacian variance at the analysis scale divided by the one at half
-    /// that scale) below which an image counts as blurred. Sharp photos measure 0.45–1.4; a 5-pixel
-    /// box blur brings them under 0.25.
-    public var blurVariance: Double
-    /// `dark`: the mean luma (0–255) below which an image counts as dark, together with half its
-    /// pixels under 40.
+    /// `blurred`: the blur (see `Sharpness`: the share of the strongest edges' step that survives
+    /// re-blurring, 0–1) above which an image counts as blurred. The corpus's untouched photos
+    /// measure 0.08–0.35 (median 0.12); a Gaussian of 1/256 of the long side, one pixel at the
+    /// derivative's size, brings most over 0.3.
+    public var blur: Double
+    /// `dark`: the mean luma (0–255) below which an image counts as dark, together with its
+    /// 90th percentile under `darkHighlights`.
     public var darkMean: Double
-    /// `overexposed`: the fraction of pixels with luma 250 or more above which highlights are lost.
+    /// `dark`: the 90th luma percentile below which even the picture's bright parts are dim.
+    public var darkHighlights: Double
+    /// `overexposed`: the fraction of pixels with luma 250 or more above which highlights are lost,
+    /// together with the rest above `overexposedMidtones`.
     public var overexposedFraction: Double
+    /// `overexposed`: the mean luma of the pixels under 250 above which the whole picture is
+    /// pushed up, not just a sky or a white background clipped in a well-exposed photo.
+    public var overexposedMidtones: Double
     /// `low_contrast`: the spread between the 5th and the 95th luma percentile below which an
     /// image is flat.
     public var lowContrastSpread: Double
@@ -32,18 +41,22 @@ public struct ClassifierThresholds: Sendable, Equatable {
 
     /// Creates thresholds; each omitted value takes its default.
     public init(
-        blurVariance: Double = 0.30,
-        darkMean: Double = 50,
-        overexposedFraction: Double = 0.25,
-        lowContrastSpread: Double = 40,
+        blur: Double = 0.32,
+        darkMean: Double = 65,
+        darkHighlights: Double = 100,
+        overexposedFraction: Double = 0.12,
+        overexposedMidtones: Double = 115,
+        lowContrastSpread: Double = 75,
         minimumSide: Int = 256,
         grayscaleChroma: Double = 3,
         meterScore: Double = 0.7,
         minimumConfidence: Double = 0.5
     ) {
-        self.blurVariance = blurVariance
+        self.blur = blur
         self.darkMean = darkMean
+        self.darkHighlights = darkHighlights
         self.overexposedFraction = overexposedFraction
+        self.overexposedMidtones = overexposedMidtones
         self.lowContrastSpread = lowContrastSpread
         self.minimumSide = minimumSide
         self.grayscaleChroma = grayscaleChroma

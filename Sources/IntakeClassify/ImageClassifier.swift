@@ -7,12 +7,17 @@ public import IntakeCodecs
 /// ``ClassifierThresholds/minimumConfidence`` are left out. The labels, their measures and how
 /// they map to 0–1:
 ///
-/// - `blurred`: sharpness = Laplacian variance of the luma ÷ the same at half scale;
-///   1 / (1 + e^((sharpness − blurVariance) / 0.04)).
-/// - `dark`: the less sure of mean luma under `darkMean` (width 8) and more than half the pixels
-///   under luma 40 (width 0.08).
-/// - `overexposed`: fraction of pixels with luma ≥ 250 above `overexposedFraction` (width 0.05).
-/// - `low_contrast`: 95th minus 5th luma percentile under `lowContrastSpread` (width 6).
+/// - `blurred`: the blur of the strongest edges (see `Sharpness`) above `blur` (width 0.02).
+/// - `dark`: the less sure of mean luma under `darkMean` (width 5) and the 90th luma percentile
+///   under `darkHighlights` (width 5): the picture is dim and not even its bright parts are
+///   bright, as an underexposed photo is (a night sky with a bright moon is not).
+/// - `overexposed`: the less sure of the fraction of pixels with luma ≥ 250 above
+///   `overexposedFraction` (width 0.02) and the mean luma of the others above
+///   `overexposedMidtones` (width 5): highlights blown over a meaningful area and the rest of
+///   the picture pushed up with them, not a blown sky or a white background in a well-exposed
+///   photo.
+/// - `low_contrast`: the widest of the red, green and blue channels' 95th-minus-5th percentile
+///   spreads under `lowContrastSpread` (width 4): contrast in colour counts as the eye counts it.
 /// - `too_small`: the original's short side under `minimumSide`; 0.5 + 0.5 × the missing share of
 ///   `minimumSide`, so just under is 0.5 and a 1-pixel image nearly 1.
 /// - `grayscale`: mean chroma under `grayscaleChroma` (width 0.75).
@@ -59,19 +64,22 @@ public enum ImageClassifier {
             found.append(Label(name: name, confidence: (confidence * 1000).rounded() / 1000, source: source, box: box))
         }
 
-        add("blurred", photographic * Confidence.below(Sharpness.measure(analysis), thresholds.blurVariance, width: 0.04))
+        add("blurred", photographic * Confidence.above(Sharpness.measure(analysis), thresholds.blur, width: 0.02))
         add(
             "dark",
             photographic
                 * Confidence.all(
-                    Confidence.below(tone.meanLuma, thresholds.darkMean, width: 8),
-                    Confidence.above(tone.darkFraction, 0.5, width: 0.08)))
+                    Confidence.below(tone.meanLuma, thresholds.darkMean, width: 5),
+                    Confidence.below(Double(tone.percentile90), thresholds.darkHighlights, width: 5)))
         add(
             "overexposed",
-            photographic * (1 - document) * Confidence.above(tone.clippedFraction, thresholds.overexposedFraction, width: 0.05))
+            photographic * (1 - document)
+                * Confidence.all(
+                    Confidence.above(tone.clippedFraction, thresholds.overexposedFraction, width: 0.02),
+                    Confidence.above(tone.unclippedMean, thresholds.overexposedMidtones, width: 5)))
         add(
             "low_contrast",
-            photographic * Confidence.below(Double(tone.percentile95 - tone.percentile5), thresholds.lowContrastSpread, width: 6))
+            photographic * Confidence.below(Double(tone.colourSpread), thresholds.lowContrastSpread, width: 4))
         let shortSide = min(upright.width, upright.height)
         if shortSide < thresholds.minimumSide {
             add("too_small", 0.5 + 0.5 * Double(thresholds.minimumSide - shortSide) / Double(thresholds.minimumSide))

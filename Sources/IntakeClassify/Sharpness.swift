@@ -1,52 +1,122 @@
-/// How much fine detail the image has compared with the detail one octave coarser: the variance of
-/// the Laplacian of the luma at the analysis scale divided by its variance at half that scale.
+/// How blurred the image is, 0 (its edges crisp) to 1 (no edge left): on the image's strongest
+/// edges, the share of their step from one pixel to the next that blurring the image again does
+/// not take away, along rows and along columns, the larger of the two (the re-blur measure of
+/// Crété-Roffet et al., "The blur effect", 2007, on the strongest edges only).
 ///
-/// Dividing by the coarser Laplacian cancels contrast and content: a dim or a plain image is not
-/// called blurred for having few edges, only for having edges softer than its coarser structure
-/// predicts. Sharp photos of the corpus measure 0.45–1.4; blur removes the fine octave first, and
-/// a 5-pixel box blur brings them under 0.25. A nearly flat image has no coarse detail to compare
-/// with and measures as sharp (1).
+/// Re-blurring a sharp edge with a 9-pixel mean flattens its step; re-blurring an edge that is
+/// already soft changes it little. A ratio does not depend on contrast, and it does not turn
+/// round as blur grows (the two-octave Laplacian ratio intake used before did: once both
+/// octaves were flat it read heavy blur as sharp). Only the strongest edges count (the top
+/// ``strongestShare`` of neighbour differences): a sharp photo of smooth things (sky, skin,
+/// a wall) still has a few crisp edges where its subject is, and averaging over the smooth
+/// parts would call it soft. Taking the worse of rows and columns catches motion blur, which
+/// softens one direction; a diagonal streak softens both. Measured at the analysis scale (256
+/// pixels on the long side), so "blurred" means blurred at the size the derivative is kept at,
+/// and, when the strongest edges there step by only a few grey levels, again at half and a
+/// quarter of it, the largest counting: a blur so heavy that its edges step by a grey level or
+/// so from pixel to pixel at 256 (where rounding to whole grey levels would make it look crisp)
+/// still has steps to judge there. Shrinking sharpens, so a sharp
+/// photo stays sharp at every scale. A plane whose strongest edges step by less than a grey
+/// level has none to judge.
 enum Sharpness {
+    /// The re-blur's length, in pixels of the plane measured.
+    static let reblurTaps = 9
+    /// The share of neighbour differences, the largest, that are judged.
+    static let strongestShare = 0.05
+    /// Rows, columns and both diagonals: motion blur in any direction softens at least one.
+    static let directions = [(1, 0), (0, 1), (1, 1), (1, -1)]
+    /// The analysis scale, then half and a quarter of it.
+    static let scales = 3
+    /// Edges whose strongest steps are this many grey levels or fewer, in every direction, are
+    /// faint enough for rounding to matter: the next scale is measured too.
+    static let faintStep = 3
+
     static func measure(_ image: AnalysisImage) -> Double {
-        let width = image.width, height = image.height
-        let halfWidth = width / 2, halfHeight = height / 2
-        guard halfWidth >= 3, halfHeight >= 3 else { return 1 }
-        let fine = laplacianVariance(UnsafeBufferPointer(image.luma), width: width, height: height)
-        // Sums of 2×2 blocks keep the half-scale plane in integers; a Laplacian of sums is 4 times
-        // one of means, so its variance is divided by 16.
-        let sums = UnsafeMutableBufferPointer<Int32>.allocate(capacity: halfWidth * halfHeight)
-        defer { sums.deallocate() }
-        let luma = image.luma
-        for y in 0..<halfHeight {
-            let top = 2 &* y &* width, bottom = top &+ width
-            for x in 0..<halfWidth {
-                let i = 2 &* x
-                sums[y &* halfWidth &+ x] =
-                    Int32(luma[top &+ i]) &+ Int32(luma[top &+ i &+ 1]) &+ Int32(luma[bottom &+ i]) &+ Int32(luma[bottom &+ i &+ 1])
+        var plane = LumaPlane(values: Array(image.luma), width: image.width, height: image.height)
+        var blur = 0.0
+        for _ in 0..<scales {
+            guard plane.width > 2 * reblurTaps, plane.height > 2 * reblurTaps else { break }
+            var faint = true
+            plane.values.withUnsafeBufferPointer { luma in
+                for (dx, dy) in directions {
+                    guard let measured = directional(luma, width: plane.width, height: plane.height, dx: dx, dy: dy) else { continue }
+                    blur = max(blur, measured.blur)
+                    if measured.strongestStep > faintStep { faint = false }
+                }
             }
+            // Coarser scales only add to what the finer ones saw when rounding could hide a blur.
+            guard faint else { break }
+            plane = plane.halved()
         }
-        let coarse = laplacianVariance(UnsafeBufferPointer(sums), width: halfWidth, height: halfHeight) / 16
-        // Rounding luma to integers alone gives a coarse variance near 0.4; below 2 there is no structure to judge.
-        guard coarse >= 2 else { return 1 }
-        return fine / coarse
+        return blur
     }
 
-    /// Variance of the 4-neighbour Laplacian over the interior of a `width` × `height` plane.
-    private static func laplacianVariance<Value: BinaryInteger>(_ plane: UnsafeBufferPointer<Value>, width: Int, height: Int) -> Double {
-        var sum: Int64 = 0, squares: Int64 = 0
-        for y in 1..<(height - 1) {
-            let row = y &* width
-            for x in 1..<(width - 1) {
-                let i = row &+ x
-                let laplacian =
-                    4 &* Int64(plane[i]) &- Int64(plane[i &- 1]) &- Int64(plane[i &+ 1])
-                    &- Int64(plane[i &- width]) &- Int64(plane[i &+ width])
-                sum &+= laplacian
-                squares &+= laplacian &* laplacian
+    /// 1 − (step lost to the re-blur) / (step), summed over the strongest edges along one
+    /// direction; nil when those edges are too faint to judge.
+    ///
+    /// The 9-pixel mean's step between a pixel p and its neighbour p − d telescopes to
+    /// (I(p + 4d) − I(p − 5d)) / 9, so no blurred copy is made: each pixel far enough from the
+    /// border that both lie inside is judged. Two passes: the first finds how large a step must
+    /// be to count among the strongest, the second adds those up.
+    private static func directional(
+        _ luma: UnsafeBufferPointer<UInt8>, width: Int, height: Int, dx: Int, dy: Int
+    ) -> (blur: Double, strongestStep: Int)? {
+        let ahead = reblurTaps / 2, behind = ahead + 1
+        let xRange = (behind * max(0, dx) + ahead * max(0, -dx))..<(width - ahead * max(0, dx) - behind * max(0, -dx))
+        let yRange = (behind * max(0, dy) + ahead * max(0, -dy))..<(height - ahead * max(0, dy) - behind * max(0, -dy))
+        guard !xRange.isEmpty, !yRange.isEmpty else { return nil }
+        let offset = dy &* width &+ dx
+        var histogram = [Int](repeating: 0, count: 256)
+        histogram.withUnsafeMutableBufferPointer { histogram in
+            for y in yRange {
+                let row = y &* width
+                for x in xRange {
+                    let p = row &+ x
+                    histogram[Int(abs(Int32(luma[p]) &- Int32(luma[p &- offset])))] &+= 1
+                }
             }
         }
-        let n = Double((width - 2) * (height - 2))
-        let mean = Double(sum) / n
-        return max(0, Double(squares) / n - mean * mean)
+        // The smallest step among the strongest share.
+        var wanted = max(1, Int(Double(xRange.count * yRange.count) * strongestShare)), cutoff = 255
+        while cutoff > 0 && wanted > histogram[cutoff] {
+            wanted -= histogram[cutoff]
+            cutoff -= 1
+        }
+        guard cutoff >= 1 else { return nil }
+        let taps = Int32(reblurTaps), threshold = Int32(cutoff)
+        var total = 0, kept = 0
+        for y in yRange {
+            let row = y &* width
+            for x in xRange {
+                let p = row &+ x
+                let step = abs(Int32(luma[p]) &- Int32(luma[p &- offset]))
+                guard step >= threshold else { continue }
+                // Both ×9: the step, and the re-blurred image's step at the same place.
+                let reblurred = abs(Int32(luma[p &+ ahead &* offset]) &- Int32(luma[p &- behind &* offset]))
+                total &+= Int(step &* taps)
+                kept &+= Int(max(0, step &* taps &- reblurred))
+            }
+        }
+        guard total > 0 else { return nil }
+        return (1 - Double(kept) / Double(total), cutoff)
+    }
+}
+
+/// A luma plane that can be halved (each pixel the rounded mean of a 2×2 block).
+private struct LumaPlane {
+    var values: [UInt8]
+    let width: Int, height: Int
+
+    func halved() -> LumaPlane {
+        let halfWidth = width / 2, halfHeight = height / 2
+        var half = [UInt8](repeating: 0, count: halfWidth * halfHeight)
+        for y in 0..<halfHeight {
+            for x in 0..<halfWidth {
+                let top = 2 * y * width + 2 * x, bottom = top + width
+                let sum = Int(values[top]) + Int(values[top + 1]) + Int(values[bottom]) + Int(values[bottom + 1])
+                half[y * halfWidth + x] = UInt8((sum + 2) / 4)
+            }
+        }
+        return LumaPlane(values: half, width: halfWidth, height: halfHeight)
     }
 }

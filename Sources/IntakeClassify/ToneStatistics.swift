@@ -2,41 +2,60 @@
 struct ToneStatistics {
     /// Mean luma, 0–255.
     let meanLuma: Double
-    /// Luma at the 5th, 90th and 95th percentiles.
+    /// Luma at the 5th, 50th, 90th and 95th percentiles.
     let percentile5: Int
+    let percentile50: Int
     let percentile90: Int
     let percentile95: Int
-    /// Fraction of pixels with luma under 40: what the eye reads as black.
-    let darkFraction: Double
     /// Fraction of pixels with luma 250 or more: highlights with no detail left.
     let clippedFraction: Double
+    /// Mean luma of the pixels under 250: how bright the picture is where it still has detail;
+    /// 255 when under a tenth of the picture is left unclipped (nothing left to judge).
+    let unclippedMean: Double
+    /// The widest of the red, green and blue channels' 5th-to-95th percentile spreads: contrast
+    /// as the eye sees it, in colour too (a red door against its dark frame has little luma
+    /// contrast and plenty of red).
+    let colourSpread: Int
     /// Mean chroma (largest minus smallest of R, G, B).
     let meanChroma: Double
 
     init(_ image: AnalysisImage) {
         let histogram = image.lumaHistogram, count = image.pixelCount
-        var sum = 0, dark = 0, clipped = 0
+        var sum = 0, clipped = 0, clippedSum = 0
         for (value, n) in histogram.enumerated() {
             sum += value * n
-            if value < 40 { dark += n }
-            if value >= 250 { clipped += n }
-        }
-        func percentile(_ p: Double) -> Int {
-            let rank = Int((Double(count - 1) * p).rounded())
-            var seen = 0
-            for (value, n) in histogram.enumerated() {
-                seen += n
-                if seen > rank { return value }
+            if value >= 250 {
+                clipped += n
+                clippedSum += value * n
             }
-            return 255
         }
+        func percentile(_ p: Double) -> Int { Self.percentile(p, of: histogram, count: count) }
         let total = Double(count)
         meanLuma = Double(sum) / total
         percentile5 = percentile(0.05)
+        percentile50 = percentile(0.50)
         percentile90 = percentile(0.90)
         percentile95 = percentile(0.95)
-        darkFraction = Double(dark) / total
         clippedFraction = Double(clipped) / total
+        unclippedMean = (count - clipped) * 10 >= count ? Double(sum - clippedSum) / Double(count - clipped) : 255
         meanChroma = Double(image.chromaSum) / total
+        var channels = [[Int]](repeating: [Int](repeating: 0, count: 256), count: 3)
+        for packed in image.colour {
+            channels[0][Int(packed >> 16 & 0xFF)] += 1
+            channels[1][Int(packed >> 8 & 0xFF)] += 1
+            channels[2][Int(packed & 0xFF)] += 1
+        }
+        colourSpread = channels.map { Self.percentile(0.95, of: $0, count: count) - Self.percentile(0.05, of: $0, count: count) }.max() ?? 0
+    }
+
+    /// The value at fraction `p` of the way through a histogram of `count` values.
+    static func percentile(_ p: Double, of histogram: [Int], count: Int) -> Int {
+        let rank = Int((Double(count - 1) * p).rounded())
+        var seen = 0
+        for (value, n) in histogram.enumerated() {
+            seen += n
+            if seen > rank { return value }
+        }
+        return 255
     }
 }

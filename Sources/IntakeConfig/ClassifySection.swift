@@ -5,12 +5,19 @@ extension IntakeConfiguration {
     /// because the configuration does not depend on the classifier; each threshold is the value of
     /// its label's measure at which the label's confidence is 0.5.
     public struct Classify: Sendable, Equatable {
-        /// `blurred`: the sharpness (fine ÷ coarse Laplacian variance) below which an image is blurred.
-        public var blurVariance: Double
-        /// `dark`: the mean luma (0–255) below which an image is dark.
+        /// `blurred`: the blur (0–1: the share of the strongest edges' step that survives
+        /// re-blurring) above which an image is blurred.
+        public var blur: Double
+        /// `dark`: the mean luma (0–255) below which an image is dark (with `darkHighlights`).
         public var darkMean: Double
-        /// `overexposed`: the fraction of pixels at luma 250 or more above which an image is overexposed.
+        /// `dark`: the 90th luma percentile (0–255) below which an image is dark (with `darkMean`).
+        public var darkHighlights: Double
+        /// `overexposed`: the fraction of pixels at luma 250 or more above which an image is
+        /// overexposed (with `overexposedMidtones`).
         public var overexposedFraction: Double
+        /// `overexposed`: the mean luma of the unclipped pixels above which an image is
+        /// overexposed (with `overexposedFraction`).
+        public var overexposedMidtones: Double
         /// `low_contrast`: the 5th-to-95th percentile luma spread below which an image lacks contrast.
         public var lowContrastSpread: Double
         /// `too_small`: the original's short side, in pixels, below which it is too small.
@@ -33,10 +40,12 @@ extension IntakeConfiguration {
 
         /// Creates classify settings; each omitted value takes its default.
         public init(
-            blurVariance: Double = 0.30,
-            darkMean: Double = 50,
-            overexposedFraction: Double = 0.25,
-            lowContrastSpread: Double = 40,
+            blur: Double = 0.32,
+            darkMean: Double = 65,
+            darkHighlights: Double = 100,
+            overexposedFraction: Double = 0.12,
+            overexposedMidtones: Double = 115,
+            lowContrastSpread: Double = 75,
             minimumSide: Int = 256,
             grayscaleChroma: Double = 3,
             meterScore: Double = 0.7,
@@ -45,9 +54,11 @@ extension IntakeConfiguration {
             externalName: String = "external",
             externalTimeoutSeconds: Double = 10
         ) {
-            self.blurVariance = blurVariance
+            self.blur = blur
             self.darkMean = darkMean
+            self.darkHighlights = darkHighlights
             self.overexposedFraction = overexposedFraction
+            self.overexposedMidtones = overexposedMidtones
             self.lowContrastSpread = lowContrastSpread
             self.minimumSide = minimumSide
             self.grayscaleChroma = grayscaleChroma
@@ -64,10 +75,21 @@ extension IntakeConfiguration.Classify {
     init(reading section: SectionReader) throws(ConfigurationError) {
         var section = section
         let defaults = Self()
-        let blur = try section.number("blur_variance", default: defaults.blurVariance, in: 0...10, mustBe: "a number from 0 to 10")
+        // blur_variance measured sharpness the other way round (higher was sharper): a value
+        // written for it would mean the opposite now, so it is refused by name, not read.
+        if section.table["blur_variance"] != nil {
+            throw section.error(
+                at: "blur_variance",
+                "\"\(section.fullKey("blur_variance"))\" is no longer read: blur is now measured by \"blur\" (0 to 1, higher is blurrier; default \(defaults.blur)); remove blur_variance")
+        }
+        let blur = try section.number("blur", default: defaults.blur, in: 0...1, mustBe: "a number from 0 to 1")
         let darkMean = try section.number("dark_mean", default: defaults.darkMean, in: 0...255, mustBe: "a number from 0 to 255")
+        let darkHighlights = try section.number(
+            "dark_highlights", default: defaults.darkHighlights, in: 0...255, mustBe: "a number from 0 to 255")
         let overexposed = try section.number(
             "overexposed_fraction", default: defaults.overexposedFraction, in: 0...1, mustBe: "a fraction from 0 to 1")
+        let midtones = try section.number(
+            "overexposed_midtones", default: defaults.overexposedMidtones, in: 0...255, mustBe: "a number from 0 to 255")
         let spread = try section.number(
             "low_contrast_spread", default: defaults.lowContrastSpread, in: 0...255, mustBe: "a number from 0 to 255")
         let minimumSide = try section.integer(
@@ -92,7 +114,8 @@ extension IntakeConfiguration.Classify {
         let timeout = try section.seconds("external_timeout_seconds", default: defaults.externalTimeoutSeconds)
         try section.rejectUnknownKeys()
         self.init(
-            blurVariance: blur, darkMean: darkMean, overexposedFraction: overexposed, lowContrastSpread: spread,
+            blur: blur, darkMean: darkMean, darkHighlights: darkHighlights, overexposedFraction: overexposed,
+            overexposedMidtones: midtones, lowContrastSpread: spread,
             minimumSide: minimumSide, grayscaleChroma: chroma, meterScore: meterScore, minimumConfidence: minimumConfidence,
             externalCommand: command, externalName: name, externalTimeoutSeconds: timeout)
     }

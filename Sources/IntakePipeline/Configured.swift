@@ -21,7 +21,8 @@ extension ClassifierThresholds {
     /// The built-in labels' thresholds from `[classify]`.
     public init(_ classify: IntakeConfiguration.Classify) {
         self.init(
-            blurVariance: classify.blurVariance, darkMean: classify.darkMean, overexposedFraction: classify.overexposedFraction,
+            blur: classify.blur, darkMean: classify.darkMean, darkHighlights: classify.darkHighlights,
+            overexposedFraction: classify.overexposedFraction, overexposedMidtones: classify.overexposedMidtones,
             lowContrastSpread: classify.lowContrastSpread, minimumSide: classify.minimumSide, grayscaleChroma: classify.grayscaleChroma,
             meterScore: classify.meterScore, minimumConfidence: classify.minimumConfidence)
     }

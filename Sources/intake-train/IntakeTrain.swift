@@ -10,8 +10,8 @@ import IntakeMeter
 struct IntakeTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intake-train",
-        abstract: "Train the meter reader's digit and dial models (make train-digits, make train-dials).",
-        subcommands: [Digits.self, Dials.self],
+        abstract: "Train the meter reader's digit and dial models (make train-digits, make train-dials); measure the quality labels (make bench-labels).",
+        subcommands: [Digits.self, Dials.self, Labels.self],
         defaultSubcommand: Digits.self)
 }
 

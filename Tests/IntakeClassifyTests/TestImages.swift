@@ -23,14 +23,24 @@ enum TestImages {
     }
 
     /// Something like a photograph: smooth shading in a few colours, objects with soft texture,
-    /// and sensor grain on every pixel.
+    /// things in focus (sixty discs with crisp outlines, lighter and darker than what is behind
+    /// them, as leaves, pebbles and a photo's subject are), and sensor grain on every pixel.
     static func photoLike(width: Int, height: Int, seed: UInt64 = 7) -> RGBImage {
         var noise = Noise(seed: seed)
+        var place = Noise(seed: seed &+ 1)
+        let discs: [(x: Double, y: Double, radius: Double, shift: Double)] = (0..<60).map { _ in
+            (Double(place.next(500) + 500) / 1000, Double(place.next(500) + 500) / 1000,
+             Double(place.next(40) + 60) / 1000, Double(place.next(25)) + (place.next(1) >= 0 ? 65 : -65))
+        }
         return RGBImage(width: width, height: height) { p in
             for y in 0..<height {
                 for x in 0..<width {
                     let u = Double(x) / Double(width), v = Double(y) / Double(height)
-                    let shade = 40 * sin(Double(x) / 11) * cos(Double(y) / 13) + 30 * sin(Double(x + 2 * y) / 37)
+                    var shade = 25 * sin(Double(x) / 31) * cos(Double(y) / 37) + 20 * sin(Double(x + 2 * y) / 61)
+                    // The last disc drawn at a pixel is the one in front.
+                    if let disc = discs.last(where: { hypot((u - $0.x) * Double(width), (v - $0.y) * Double(height)) < $0.radius * Double(height) }) {
+                        shade += disc.shift
+                    }
                     let i = (y * width + x) * 3
                     p[i] = clamp(60 + 120 * u + shade + Double(noise.next(6)))
                     p[i + 1] = clamp(150 - 60 * v + shade * 0.8 + Double(noise.next(6)))

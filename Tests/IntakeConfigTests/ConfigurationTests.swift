@@ -36,7 +36,8 @@ struct ConfigurationValueTests {
         #expect(
             defaults.classify
                 == .init(
-                    blurVariance: 0.3, darkMean: 50, overexposedFraction: 0.25, lowContrastSpread: 40, minimumSide: 256,
+                    blur: 0.32, darkMean: 65, darkHighlights: 100, overexposedFraction: 0.12, overexposedMidtones: 115,
+                    lowContrastSpread: 75, minimumSide: 256,
                     grayscaleChroma: 3, meterScore: 0.7, minimumConfidence: 0.5, externalCommand: [], externalName: "external",
                     externalTimeoutSeconds: 10))
     }
@@ -89,9 +90,11 @@ struct ConfigurationValueTests {
             folder_pattern = 'MTR-\\d+'
 
             [classify]
-            blur_variance = 0.2
+            blur = 0.2
             dark_mean = 35.5
+            dark_highlights = 90
             overexposed_fraction = 0.4
+            overexposed_midtones = 130
             low_contrast_spread = 25
             minimum_side = 0
             grayscale_chroma = 1.5
@@ -117,7 +120,8 @@ struct ConfigurationValueTests {
             meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters", sidecarWaitSeconds: 30,
                            folderPattern: #"MTR-\d+"#),
             classify: .init(
-                blurVariance: 0.2, darkMean: 35.5, overexposedFraction: 0.4, lowContrastSpread: 25, minimumSide: 0,
+                blur: 0.2, darkMean: 35.5, darkHighlights: 90, overexposedFraction: 0.4, overexposedMidtones: 130,
+                lowContrastSpread: 25, minimumSide: 0,
                 grayscaleChroma: 1.5, meterScore: 0.9, minimumConfidence: 0, externalCommand: ["/usr/local/bin/yolo", "--json", "--model=small"],
                 externalName: "yolo", externalTimeoutSeconds: 2.5))
         let configuration = try Configuration.parse(text, fileName: "full.toml")
@@ -147,7 +151,7 @@ struct ConfigurationValueTests {
     @Test func classifyThresholdsTakeIntegersAndRangeEnds() throws {
         let text = """
             [classify]
-            blur_variance = 0
+            blur = 0
             dark_mean = 255
             overexposed_fraction = 1
             meter_score = 0
@@ -155,13 +159,25 @@ struct ConfigurationValueTests {
             minimum_side = 65500
             """
         let classify = try Configuration.parse(text, fileName: "intake.toml").classify
-        #expect(classify.blurVariance == 0)
+        #expect(classify.blur == 0)
         #expect(classify.darkMean == 255)
         #expect(classify.overexposedFraction == 1)
         #expect(classify.meterScore == 0)
         #expect(classify.minimumConfidence == 1)
         #expect(classify.minimumSide == 65_500)
         #expect(classify.externalCommand == [])
+    }
+
+    /// blur_variance measured the other way round: a value kept from an old file would now mean
+    /// its opposite, so it is refused by name with what replaced it, never read as blur.
+    @Test func theOldBlurKeyIsRefusedSayingWhatReplacedIt() {
+        #expect {
+            try Configuration.parse("[classify]\nblur_variance = 0.3\n", fileName: "intake.toml")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("classify.blur_variance") && text.contains("\"blur\"") && text.contains("higher is blurrier")
+        }
+        #expect(throws: (any Error).self) { try Configuration.parse("[classify]\nblur = 1.5\n", fileName: "intake.toml") }
     }
 
     @Test func emptyAngleListIsAllowed() throws {
@@ -325,12 +341,12 @@ struct ConfigurationErrorTests {
     }
 
     @Test func unknownKeyInClassifyListsTheKnownOnes() throws {
-        let error = try #require(configurationError("[classify]\nblur_variance = 0.3\nblur_threshold = 0.3\n"))
+        let error = try #require(configurationError("[classify]\nblur = 0.3\nblur_threshold = 0.3\n"))
         #expect(error.key == "classify.blur_threshold")
         #expect(error.line == 3)
         #expect(
             error.message
-                == #"unknown key "classify.blur_threshold" (known: blur_variance, dark_mean, overexposed_fraction, low_contrast_spread, minimum_side, grayscale_chroma, meter_score, minimum_confidence, external_command, external_name, external_timeout_seconds)"#
+                == #"unknown key "classify.blur_threshold" (known: blur, dark_mean, dark_highlights, overexposed_fraction, overexposed_midtones, low_contrast_spread, minimum_side, grayscale_chroma, meter_score, minimum_confidence, external_command, external_name, external_timeout_seconds)"#
         )
     }
 
@@ -390,8 +406,8 @@ struct ConfigurationErrorTests {
         ("[meters]\nprofiles_dir = \"\"", "meters.profiles_dir", "must be a non-empty path"),
         ("[meters]\nsidecar_wait_seconds = -5", "meters.sidecar_wait_seconds", "must be a non-negative integer, got -5"),
         ("[environments.prod]\nweight = 0", "environments.prod.weight", "must be a positive integer, got 0"),
-        ("[classify]\nblur_variance = -0.1", "classify.blur_variance", "must be a number from 0 to 10, got -0.1"),
-        ("[classify]\nblur_variance = \"soft\"", "classify.blur_variance", "got \"soft\""),
+        ("[classify]\nblur = -0.1", "classify.blur", "must be a number from 0 to 1, got -0.1"),
+        ("[classify]\nblur = \"soft\"", "classify.blur", "got \"soft\""),
         ("[classify]\ndark_mean = 256", "classify.dark_mean", "must be a number from 0 to 255, got 256"),
         ("[classify]\noverexposed_fraction = 1.5", "classify.overexposed_fraction", "must be a fraction from 0 to 1, got 1.5"),
         ("[classify]\nlow_contrast_spread = nan", "classify.low_contrast_spread", "got nan"),
@@ -507,7 +523,8 @@ struct ShippedConfigurationTests {
             "watch": ["ignore_suffixes", "settle_milliseconds", "mode", "poll_milliseconds"],
             "meters": ["filename_pattern", "profiles_dir", "sidecar_wait_seconds", "folder_pattern"],
             "classify": [
-                "blur_variance", "dark_mean", "overexposed_fraction", "low_contrast_spread", "minimum_side", "grayscale_chroma",
+                "blur", "dark_mean", "dark_highlights", "overexposed_fraction", "overexposed_midtones", "low_contrast_spread",
+                "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
             "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file"],
