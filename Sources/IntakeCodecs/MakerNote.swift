@@ -23,14 +23,19 @@ struct MakerNote {
     /// the base ISO of the shot with the automatic factor on top ("Shot ISO" × "Auto ISO", as
     /// ExifTool composes it); Casio and others name it with "ISO" in the entry's name.
     var iso: Int? {
-        if let camera = number("ISO"), camera >= 1 { return Int(camera.rounded()) }
-        if let shot = number("Shot ISO"), shot >= 1 {
-            return Int((shot * (number("Auto ISO") ?? 1)).rounded())
-        }
+        if let camera = Self.plausibleISO(number("ISO")) { return camera }
+        if let shot = number("Shot ISO"), let iso = Self.plausibleISO(shot * (number("Auto ISO") ?? 1)) { return iso }
         for (name, _) in values.sorted(by: { $0.key < $1.key }) where name.uppercased().contains("ISO") && !name.contains("Auto") {
-            if let value = number(name), value >= 1 { return Int(value.rounded()) }
+            if let value = Self.plausibleISO(number(name)) { return value }
         }
         return nil
+    }
+
+    /// An ISO speed a camera could have used (1 to ten million), rounded; nil for anything else,
+    /// such as the 1e300 a damaged note can spell, which no Int holds.
+    static func plausibleISO(_ value: Double?) -> Int? {
+        guard let value, value >= 1, value <= 10_000_000 else { return nil }
+        return Int(value.rounded())
     }
 
     /// The lens's name, where the maker note states one as text (not a numeric lens id).
