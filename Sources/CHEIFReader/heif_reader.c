@@ -43,11 +43,25 @@ static int open_primary(const uint8_t *data, size_t length, uint32_t max_side, s
     return 0;
 }
 
-int intake_heif_probe(const uint8_t *data, size_t length, uint32_t max_side, uint32_t *width, uint32_t *height,
-                      char error[256]) {
+/// The coded size (before the file's crop and rotation), which is what the decoder allocates: a
+/// file may crop a huge picture to a tiny one, so the limit is held against this too.
+static int coded_size_fits(struct heif_image_handle *handle, uint64_t max_pixels) {
+    int w = heif_image_handle_get_ispe_width(handle), h = heif_image_handle_get_ispe_height(handle);
+    return w >= 0 && h >= 0 && (uint64_t)w * (uint64_t)h <= max_pixels;
+}
+
+int intake_heif_probe(const uint8_t *data, size_t length, uint32_t max_side, uint64_t max_pixels, uint32_t *width,
+                      uint32_t *height, char error[256]) {
     struct heif_context *context;
     struct heif_image_handle *handle;
     if (open_primary(data, length, max_side, &context, &handle, error) != 0) return -1;
+    if (!coded_size_fits(handle, max_pixels)) {
+        snprintf(error, 256, "HEIF's coded image is over the pixel limit (%dx%d before its crop)",
+                 heif_image_handle_get_ispe_width(handle), heif_image_handle_get_ispe_height(handle));
+        heif_image_handle_release(handle);
+        heif_context_free(context);
+        return -1;
+    }
     int w = heif_image_handle_get_width(handle), h = heif_image_handle_get_height(handle);
     heif_image_handle_release(handle);
     heif_context_free(context);
@@ -88,12 +102,14 @@ static uint8_t *tiff_of_exif_block(uint8_t *block, size_t *length) {
         return NULL;
     }
     uint32_t skip = (uint32_t)block[0] << 24 | (uint32_t)block[1] << 16 | (uint32_t)block[2] << 8 | block[3];
-    if ((uint64_t)skip + 4 + 8 > *length) {
+    size_t start = 4 + (size_t)skip;
+    int tiff = (uint64_t)skip + 4 + 8 <= *length &&
+               (memcmp(block + start, "II*\0", 4) == 0 || memcmp(block + start, "MM\0*", 4) == 0);
+    if (!tiff) {
         free(block);
         *length = 0;
         return NULL;
     }
-    size_t start = 4 + (size_t)skip;
     memmove(block, block + start, *length - start);
     *length -= start;
     return block;
@@ -117,7 +133,7 @@ int intake_heif_decode(const uint8_t *data, size_t length, uint32_t max_side, ui
         heif_context_free(context);
         return fail(out, "HEIF declares an empty image", NULL);
     }
-    if ((uint64_t)width * (uint64_t)height > max_pixels) {
+    if ((uint64_t)width * (uint64_t)height > max_pixels || !coded_size_fits(handle, max_pixels)) {
         heif_image_handle_release(handle);
         heif_context_free(context);
         return fail(out, "HEIF image over the pixel limit", NULL);
@@ -154,13 +170,18 @@ int intake_heif_decode(const uint8_t *data, size_t length, uint32_t max_side, ui
         return fail(out, plane ? "out of memory for the HEIF image" : "HEIF decoder gave no pixels", NULL);
     }
     int channels = out->has_alpha ? 4 : 3;
+    int premultiplied = out->has_alpha && heif_image_is_premultiplied_alpha(image);
     for (int y = 0; y < decoded_height; y++) {
         const uint8_t *row = plane + (size_t)y * (size_t)stride;
         uint8_t *target = pixels + (size_t)y * decoded_width * 3;
         for (int x = 0; x < decoded_width; x++) {
             const uint8_t *source = row + (size_t)x * channels;
             unsigned alpha = channels == 4 ? source[3] : 255;
-            for (int c = 0; c < 3; c++) target[x * 3 + c] = (uint8_t)((source[c] * alpha + 255 * (255 - alpha) + 127) / 255);
+            for (int c = 0; c < 3; c++) {
+                // Over white: straight alpha weighs the colour; premultiplied has it weighed already.
+                unsigned value = premultiplied ? source[c] + (255 - alpha) : (source[c] * alpha + 255 * (255 - alpha) + 127) / 255;
+                target[x * 3 + c] = (uint8_t)(value > 255 ? 255 : value);
+            }
         }
     }
     heif_image_release(image);

@@ -1,5 +1,6 @@
 #include "tiff_reader.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,13 +64,23 @@ static int ignore_warning(TIFF *tiff, void *user, const char *module, const char
     return 1;
 }
 
+static pthread_once_t silenced = PTHREAD_ONCE_INIT;
+
+/// libtiff's process-wide handlers print to stderr; every message intake wants comes through the
+/// per-file handlers below, so the global ones say nothing.
+static void silence_globally(void) {
+    TIFFSetErrorHandler(NULL);
+    TIFFSetWarningHandler(NULL);
+}
+
 static TIFF *open_memory(memory_file *file, uint64_t max_allocation) {
+    pthread_once(&silenced, silence_globally);
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
     if (!options) return NULL;
     TIFFOpenOptionsSetMaxSingleMemAlloc(options, (tmsize_t)max_allocation);
     TIFFOpenOptionsSetErrorHandlerExtR(options, keep_error, file->error);
     TIFFOpenOptionsSetWarningHandlerExtR(options, ignore_warning, NULL);
-    // "m": no memory mapping (there is no descriptor); "h": read the header only, directories on demand.
+    // "r": read; "m": no memory mapping (there is no descriptor to map).
     TIFF *tiff = TIFFClientOpenExt("image", "rm", file, read_memory, write_nothing, seek_memory, close_nothing,
                                    size_of_memory, map_nothing, unmap_nothing, options);
     TIFFOpenOptionsFree(options);
@@ -152,7 +163,12 @@ int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
     if (!TIFFGetField(tiff, TIFFTAG_ORIENTATION, &out->orientation)) out->orientation = 0;
     uint16_t extra_count = 0;
     uint16_t *extra_kinds = NULL;
-    out->has_alpha = TIFFGetField(tiff, TIFFTAG_EXTRASAMPLES, &extra_count, &extra_kinds) && extra_count > 0;
+    int has_extra = TIFFGetField(tiff, TIFFTAG_EXTRASAMPLES, &extra_count, &extra_kinds) && extra_count > 0;
+    out->has_alpha = has_extra && (extra_kinds[0] == EXTRASAMPLE_ASSOCALPHA || extra_kinds[0] == EXTRASAMPLE_UNASSALPHA);
+    // libtiff premultiplies an RGB image's unassociated alpha, but hands grey with alpha back as
+    // stored: there only associated alpha arrives premultiplied.
+    int grey = out->photometric == PHOTOMETRIC_MINISBLACK || out->photometric == PHOTOMETRIC_MINISWHITE;
+    int premultiplied = !grey || (out->has_alpha && extra_kinds[0] == EXTRASAMPLE_ASSOCALPHA);
 
     char refusal[1024] = {0};
     if (!TIFFRGBAImageOK(tiff, refusal)) return fail(out, tiff, NULL, "TIFF of a kind intake cannot read", refusal);
@@ -175,15 +191,16 @@ int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
     size_t count = (size_t)width * height;
     for (size_t i = 0; i < count; i++) {
         uint32_t packed = raster[i];
-        // libtiff hands back premultiplied alpha: over white is the colour plus what is missing.
-        unsigned alpha = TIFFGetA(packed), missing = 255 - alpha;
-        pixels[i * 3] = (uint8_t)(TIFFGetR(packed) + missing > 255 ? 255 : TIFFGetR(packed) + missing);
-        pixels[i * 3 + 1] = (uint8_t)(TIFFGetG(packed) + missing > 255 ? 255 : TIFFGetG(packed) + missing);
-        pixels[i * 3 + 2] = (uint8_t)(TIFFGetB(packed) + missing > 255 ? 255 : TIFFGetB(packed) + missing);
+        unsigned alpha = TIFFGetA(packed), channel[3] = {TIFFGetR(packed), TIFFGetG(packed), TIFFGetB(packed)};
+        for (int c = 0; c < 3; c++) {
+            // Over white: premultiplied is the colour plus what is missing; straight weighs it first.
+            unsigned value = premultiplied ? channel[c] + (255 - alpha) : (channel[c] * alpha + 255 * (255 - alpha) + 127) / 255;
+            pixels[i * 3 + c] = (uint8_t)(value > 255 ? 255 : value);
+        }
     }
     _TIFFfree(raster);
     out->first_directory = TIFFCurrentDirOffset(tiff);
-    out->more_pages = TIFFReadDirectory(tiff) ? 1 : 0;
+    out->more_pages = !TIFFLastDirectory(tiff);
     TIFFClose(tiff);
     out->pixels = pixels;
     out->width = width;

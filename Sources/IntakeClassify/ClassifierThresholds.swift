@@ -23,8 +23,8 @@ public struct ClassifierThresholds: Sendable, Equatable {
     /// `overexposed`: the mean luma of the pixels under 250 above which the whole picture is
     /// pushed up, not just a sky or a white background clipped in a well-exposed photo.
     public var overexposedMidtones: Double
-    /// `low_contrast`: the spread between the 5th and the 95th luma percentile below which an
-    /// image is flat.
+    /// `low_contrast`: the widest of the red, green and blue channels' spreads between their 5th
+    /// and 95th percentiles, below which an image is flat.
     public var lowContrastSpread: Double
     /// `too_small`: the original's short side, in pixels, below which it is too small to use.
     public var minimumSide: Int

@@ -1,7 +1,8 @@
-/// How blurred the image is, 0 (its edges crisp) to 1 (no edge left): on the image's strongest
-/// edges, the share of their step from one pixel to the next that blurring the image again does
-/// not take away, along rows and along columns, the larger of the two (the re-blur measure of
-/// Crété-Roffet et al., "The blur effect", 2007, on the strongest edges only).
+/// How blurred the image is, 0 (its edges crisp) to 1 (its edges all soft): on the image's
+/// strongest edges, the share of their step from one pixel to the next that blurring the image
+/// again does not take away, along rows, columns and both diagonals, the largest of the four
+/// (the re-blur measure of Crété-Roffet et al., "The blur effect", 2007, on the strongest edges
+/// only).
 ///
 /// Re-blurring a sharp edge with a 9-pixel mean flattens its step; re-blurring an edge that is
 /// already soft changes it little. A ratio does not depend on contrast, and it does not turn
@@ -9,15 +10,16 @@
 /// octaves were flat it read heavy blur as sharp). Only the strongest edges count (the top
 /// ``strongestShare`` of neighbour differences): a sharp photo of smooth things (sky, skin,
 /// a wall) still has a few crisp edges where its subject is, and averaging over the smooth
-/// parts would call it soft. Taking the worse of rows and columns catches motion blur, which
-/// softens one direction; a diagonal streak softens both. Measured at the analysis scale (256
-/// pixels on the long side), so "blurred" means blurred at the size the derivative is kept at,
-/// and, when the strongest edges there step by only a few grey levels, again at half and a
-/// quarter of it, the largest counting: a blur so heavy that its edges step by a grey level or
-/// so from pixel to pixel at 256 (where rounding to whole grey levels would make it look crisp)
-/// still has steps to judge there. Shrinking sharpens, so a sharp
-/// photo stays sharp at every scale. A plane whose strongest edges step by less than a grey
-/// level has none to judge.
+/// parts would call it soft. Taking the worst of four directions catches motion blur, which
+/// softens one direction most.
+///
+/// Measured at the analysis scale (256 pixels on the long side), so "blurred" means blurred at
+/// the size the derivative is kept at; and, when the strongest edges there step by only a few
+/// grey levels, again at half and a quarter of it, the largest counting: a blur so heavy that
+/// its edges step by a grey level or so at 256 (where rounding to whole grey levels would make
+/// it look crisp) still has steps to judge there. Shrinking sharpens, so a sharp photo stays
+/// sharp at every scale. An image with nothing to judge (flat at every scale, or under 19
+/// pixels a side) measures 0, as sharp: with no edges, "blurred" would say nothing useful.
 enum Sharpness {
     /// The re-blur's length, in pixels of the plane measured.
     static let reblurTaps = 9

@@ -23,7 +23,7 @@ public enum HEIFDecoder {
         var width: UInt32 = 0, height: UInt32 = 0
         var error = CText.buffer()
         let status = intake_heif_probe(heif.baseAddress?.assumingMemoryBound(to: UInt8.self), heif.count, maxSide(limits),
-                                       &width, &height, &error)
+                                       UInt64(limits.maxPixels), &width, &height, &error)
         guard status == 0 else { throw CodecError(CText.string(error)) }
         return (Int(width), Int(height))
     }

@@ -18,7 +18,8 @@ extension IntakeConfiguration {
         /// `overexposed`: the mean luma of the unclipped pixels above which an image is
         /// overexposed (with `overexposedFraction`).
         public var overexposedMidtones: Double
-        /// `low_contrast`: the 5th-to-95th percentile luma spread below which an image lacks contrast.
+        /// `low_contrast`: the widest 5th-to-95th percentile spread of R, G and B below which an
+        /// image lacks contrast.
         public var lowContrastSpread: Double
         /// `too_small`: the original's short side, in pixels, below which it is too small.
         public var minimumSide: Int

@@ -261,8 +261,10 @@ public final class ImageProcessor {
                 detail.bitDepth = tiff.bitsPerSample
                 detail.alpha = tiff.hasAlpha
                 if tiff.morePages { facts.warnings.append("a TIFF of several pages: only the first is kept") }
+                // Not the file's fault (libtiff writes its directory after the pixels): intake's
+                // EXIF reader stops at 64 KiB, so this is a warning, not an EXIF problem.
                 if tiff.exifWindow == nil {
-                    facts.exifProblems.append("the TIFF's first directory lies beyond the first 64 KiB, past what the EXIF reader reaches; only its orientation tag is read")
+                    facts.warnings.append("EXIF not read: the TIFF's first directory lies beyond the first 64 KiB the EXIF reader takes; only its orientation tag is read")
                 }
                 return Decoded(image: tiff.image, exif: tiff.exifWindow.map(EXIFSource.tiff) ?? .none, containerOrientation: tiff.orientation)
             case .heif, .avif:

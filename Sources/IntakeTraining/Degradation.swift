@@ -113,14 +113,22 @@ package enum Degradation: Sendable, CustomStringConvertible {
         }
     }
 
-    /// A Gaussian by three box blurs in each direction (within a few per cent of the true curve).
+    /// A Gaussian by three box blurs in each direction, of two odd widths mixed so that their
+    /// variances add up to σ² (a box of width w has variance (w² − 1) / 12); the curve is within
+    /// a few per cent of the true one.
     static func gaussian(_ image: RGBImage, sigma: Double) -> RGBImage {
         guard sigma >= 0.5 else { return image }
-        // Three boxes of width w have the variance of a Gaussian of σ² = 3 (w² − 1) / 12.
-        let width = max(1, Int((4 * sigma * sigma + 1).squareRoot().rounded()) | 1)
+        let passes = 3, variance = sigma * sigma
+        var lower = Int((12 * variance / Double(passes) + 1).squareRoot())
+        if lower % 2 == 0 { lower -= 1 }
+        lower = max(1, lower)
+        let upper = lower + 2
+        // How many passes take the narrower box: m (w_l² − 1) + (n − m)(w_u² − 1) = 12 σ².
+        let narrow = Int(((Double(passes * (upper * upper - 1)) - 12 * variance) / Double(upper * upper - lower * lower)).rounded())
+        let widths = (0..<passes).map { $0 < max(0, min(passes, narrow)) ? lower : upper }
         var planes = Plane.split(image)
         for index in planes.indices {
-            for _ in 0..<3 {
+            for width in widths {
                 planes[index].boxBlur(radius: width / 2, horizontal: true)
                 planes[index].boxBlur(radius: width / 2, horizontal: false)
             }

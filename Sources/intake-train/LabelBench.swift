@@ -136,7 +136,10 @@ enum LabelBench {
                 cursor += 1
                 next.unlock()
                 guard index < photos.count else { return }
-                results.parts[index] = samples(of: photos[index], index: index, codec: codec)
+                let found = samples(of: photos[index], index: index, codec: codec)
+                next.lock()
+                results.parts[index] = found
+                next.unlock()
             }
         }
         return results.parts.flatMap { $0 }

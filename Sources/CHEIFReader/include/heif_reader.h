@@ -26,11 +26,13 @@ int intake_heif_can_decode_hevc(void);
 int intake_heif_can_decode_av1(void);
 
 /// The primary image's size (after its transformations), from the file's boxes alone; sides
-/// over `max_side` are refused. Returns 0 on success; fills `error` otherwise.
-int intake_heif_probe(const uint8_t *data, size_t length, uint32_t max_side, uint32_t *width, uint32_t *height,
-                      char error[256]);
+/// over `max_side`, and a coded image (before its crop) over `max_pixels`, are refused.
+/// Returns 0 on success; fills `error` otherwise.
+int intake_heif_probe(const uint8_t *data, size_t length, uint32_t max_side, uint64_t max_pixels, uint32_t *width,
+                      uint32_t *height, char error[256]);
 
-/// Decodes the primary image, refusing one over `max_side` or `max_pixels` before decoding.
+/// Decodes the primary image, refusing one over `max_side` or `max_pixels` (shown, or coded
+/// before its crop) before decoding.
 /// Returns 0 on success; on failure `error` says why and nothing is left allocated.
 int intake_heif_decode(const uint8_t *data, size_t length, uint32_t max_side, uint64_t max_pixels,
                        intake_heif_image *out);

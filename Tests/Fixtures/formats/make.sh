@@ -18,3 +18,6 @@ convert "${picture[@]}" -orient RightTop rotated6.tiff
 convert "${picture[@]}" \( "${picture[@]}" -negate \) pages.tiff
 convert "${picture[@]}" -quality 90 still.heic
 convert "${picture[@]}" -quality 90 still.avif
+# Grey at 200 with unassociated alpha at 50%: over white it is 227, not the 255 a premultiplied
+# reading would give.
+convert -size 4x4 'xc:rgb(200,200,200)' -alpha set -channel A -evaluate set 50% +channel -colorspace gray -depth 8 grey-alpha.tiff
