@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "intake-train",
             dependencies: [
-                "IntakeMeter", "IntakeCodecs", "IntakeClassify", "IntakeTraining",
+                "IntakeCore", "IntakeMeter", "IntakeCodecs", "IntakeClassify", "IntakeTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -64,22 +64,23 @@ public enum ImageClassifier {
             found.append(Label(name: name, confidence: (confidence * 1000).rounded() / 1000, source: source, box: box))
         }
 
-        add("blurred", photographic * Confidence.above(Sharpness.measure(analysis), thresholds.blur, width: 0.02))
+        let quality = QualityMeasures(analysis, tone: tone, screenshot: screenshot, document: document)
+        add("blurred", photographic * Confidence.above(quality.blur, thresholds.blur, width: 0.02))
         add(
             "dark",
             photographic
                 * Confidence.all(
-                    Confidence.below(tone.meanLuma, thresholds.darkMean, width: 5),
-                    Confidence.below(Double(tone.percentile90), thresholds.darkHighlights, width: 5)))
+                    Confidence.below(quality.meanLuma, thresholds.darkMean, width: 5),
+                    Confidence.below(quality.percentile90, thresholds.darkHighlights, width: 5)))
         add(
             "overexposed",
             photographic * (1 - document)
                 * Confidence.all(
-                    Confidence.above(tone.clippedFraction, thresholds.overexposedFraction, width: 0.02),
-                    Confidence.above(tone.unclippedMean, thresholds.overexposedMidtones, width: 5)))
+                    Confidence.above(quality.clippedFraction, thresholds.overexposedFraction, width: 0.02),
+                    Confidence.above(quality.unclippedMean, thresholds.overexposedMidtones, width: 5)))
         add(
             "low_contrast",
-            photographic * Confidence.below(Double(tone.colourSpread), thresholds.lowContrastSpread, width: 4))
+            photographic * Confidence.below(quality.spread, thresholds.lowContrastSpread, width: 4))
         let shortSide = min(upright.width, upright.height)
         if shortSide < thresholds.minimumSide {
             add("too_small", 0.5 + 0.5 * Double(thresholds.minimumSide - shortSide) / Double(thresholds.minimumSide))

@@ -9,8 +9,7 @@ public struct QualityMeasures: Sendable {
     public let blur: Double
     /// Mean luma, 0–255.
     public let meanLuma: Double
-    /// Luma at the 50th and 90th percentiles.
-    public let medianLuma: Double
+    /// Luma at the 90th percentile.
     public let percentile90: Double
     /// Fraction of pixels with luma 250 or more.
     public let clippedFraction: Double
@@ -26,7 +25,6 @@ public struct QualityMeasures: Sendable {
     init(_ analysis: AnalysisImage, tone: ToneStatistics, screenshot: Double, document: Double) {
         blur = Sharpness.measure(analysis)
         meanLuma = tone.meanLuma
-        medianLuma = Double(tone.percentile50)
         percentile90 = Double(tone.percentile90)
         clippedFraction = tone.clippedFraction
         unclippedMean = tone.unclippedMean

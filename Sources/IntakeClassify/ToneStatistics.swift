@@ -2,11 +2,8 @@
 struct ToneStatistics {
     /// Mean luma, 0–255.
     let meanLuma: Double
-    /// Luma at the 5th, 50th, 90th and 95th percentiles.
-    let percentile5: Int
-    let percentile50: Int
+    /// Luma at the 90th percentile: the picture's bright parts.
     let percentile90: Int
-    let percentile95: Int
     /// Fraction of pixels with luma 250 or more: highlights with no detail left.
     let clippedFraction: Double
     /// Mean luma of the pixels under 250: how bright the picture is where it still has detail;
@@ -29,13 +26,9 @@ struct ToneStatistics {
                 clippedSum += value * n
             }
         }
-        func percentile(_ p: Double) -> Int { Self.percentile(p, of: histogram, count: count) }
         let total = Double(count)
         meanLuma = Double(sum) / total
-        percentile5 = percentile(0.05)
-        percentile50 = percentile(0.50)
-        percentile90 = percentile(0.90)
-        percentile95 = percentile(0.95)
+        percentile90 = Self.percentile(0.90, of: histogram, count: count)
         clippedFraction = Double(clipped) / total
         unclippedMean = (count - clipped) * 10 >= count ? Double(sum - clippedSum) / Double(count - clipped) : 255
         meanChroma = Double(image.chromaSum) / total

@@ -185,7 +185,8 @@ private struct Entries {
 }
 
 extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
+    /// Without the characters of `set` at either end (Foundation's, without Foundation).
+    func trimmingCharacters(in set: String) -> String {
         let unwanted = Set(set)
         var scalars = Substring(self)
         while let first = scalars.first, unwanted.contains(first) { scalars.removeFirst() }

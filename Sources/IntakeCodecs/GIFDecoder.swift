@@ -26,7 +26,7 @@ public enum GIFDecoder {
             throw CodecError(CText.string(fixed: &result.error))
         }
         let width = Int(result.width), height = Int(result.height)
-        let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+        let image = RGBImage(width: width, height: height, adopting: pixels)
         return DecodedGIF(image: image, animated: result.frames_seen > 1, interlaced: result.interlaced != 0, transparent: result.transparent != 0)
     }
 }

@@ -37,7 +37,7 @@ public enum HEIFDecoder {
         let exif = CText.bytes(result.exif, count: result.exif_length), xmp = CText.bytes(result.xmp, count: result.xmp_length)
         result.pixels = nil  // adopted by the image; the rest is freed here
         intake_heif_release(&result)
-        let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+        let image = RGBImage(width: width, height: height, adopting: pixels)
         return DecodedHEIF(image: image, hasAlpha: result.has_alpha != 0, bitDepth: Int(result.bit_depth),
                            imageCount: Int(result.image_count), exif: exif, xmp: xmp)
     }

@@ -41,7 +41,7 @@ struct MakerNote {
     /// The lens's name, where the maker note states one as text (not a numeric lens id).
     var lens: String? {
         for name in ["Lens Model", "LensModel", "Lens"] {
-            guard let text = values[name]?.trimmed, !text.isEmpty else { continue }
+            guard let text = values[name]?.trimmingCharacters(in: " \t\r\n"), !text.isEmpty else { continue }
             let lowered = text.lowercased()
             if lowered.hasPrefix("0x") || lowered.hasPrefix("unknown") || lowered.hasPrefix("invalid") || Double(text) != nil { continue }
             return text
@@ -51,16 +51,8 @@ struct MakerNote {
 
     /// A value that is a plain decimal number, nothing else.
     private func number(_ name: String) -> Double? {
-        guard let text = values[name]?.trimmed, !text.isEmpty, let value = Double(text), value.isFinite else { return nil }
+        guard let text = values[name]?.trimmingCharacters(in: " \t\r\n"), !text.isEmpty, let value = Double(text), value.isFinite
+        else { return nil }
         return value
-    }
-}
-
-extension String {
-    fileprivate var trimmed: String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" || last == "\n" { scalars.removeLast() }
-        return String(scalars)
     }
 }

@@ -99,9 +99,9 @@ public enum PNGDecoder {
         var result = intake_png_image()
         let status = intake_png_decode(
             png.baseAddress?.assumingMemoryBound(to: UInt8.self), png.count, &limitsC, &result)
-        let warnings = text(of: &result.warnings).split(separator: "; ").map(String.init)
+        let warnings = CText.string(fixed: &result.warnings).split(separator: "; ").map(String.init)
         guard status == 0, let pixels = result.pixels else {
-            throw CodecError("PNG unreadable: \(text(of: &result.error))")
+            throw CodecError("PNG unreadable: \(CText.string(fixed: &result.error))")
         }
         var exif: [UInt8]?
         if let payload = result.exif, result.exif_length > 0 {
@@ -122,14 +122,7 @@ public enum PNGDecoder {
         let header = PNGHeader(
             width: width, height: height, bitDepth: Int(result.bit_depth), colorType: Int(result.color_type),
             interlaced: result.interlaced != 0)
-        let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+        let image = RGBImage(width: width, height: height, adopting: pixels)
         return DecodedPNG(image: image, header: header, hasAlpha: result.has_alpha != 0, exif: exif, warnings: warnings, texts: texts)
-    }
-
-    /// A C `char[N]` field as a Swift string.
-    private static func text<T>(of field: inout T) -> String {
-        withUnsafeBytes(of: &field) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
     }
 }

@@ -38,6 +38,11 @@ public struct RGBImage: Sendable {
         self.storage = storage
     }
 
+    /// An image over `pixels`, width × height × 3 bytes a C reader malloc'd; freed with the image.
+    init(width: Int, height: Int, adopting pixels: UnsafeMutablePointer<UInt8>) {
+        self.init(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+    }
+
     /// A new image whose pixels `fill` writes, given a pointer to width × height × 3 bytes.
     public init(width: Int, height: Int, fill: (UnsafeMutablePointer<UInt8>) throws -> Void) rethrows {
         let storage = PixelStorage(count: width * height * 3)

@@ -38,7 +38,7 @@ public enum TIFFDecoder {
                                         UInt64(limits.maxPixels), maxAllocation, &result)
         guard status == 0, let pixels = result.pixels else { throw CodecError(CText.string(fixed: &result.error)) }
         let width = Int(result.width), height = Int(result.height)
-        let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+        let image = RGBImage(width: width, height: height, adopting: pixels)
         let directory = Int(clamping: result.first_directory)
         return DecodedTIFF(
             image: image, orientation: result.orientation == 0 ? nil : Int(result.orientation),

@@ -30,7 +30,7 @@ public enum WebPDecoder {
         let exif = CText.bytes(result.exif, count: result.exif_length), xmp = CText.bytes(result.xmp, count: result.xmp_length)
         result.pixels = nil  // adopted by the image; the rest is freed here
         intake_webp_release(&result)
-        let image = RGBImage(width: width, height: height, storage: PixelStorage(adopting: pixels, count: width * height * 3))
+        let image = RGBImage(width: width, height: height, adopting: pixels)
         return DecodedWebP(image: image, animated: result.animated != 0, lossless: result.lossless != 0,
                            hasAlpha: result.has_alpha != 0, exif: exif, xmp: xmp)
     }

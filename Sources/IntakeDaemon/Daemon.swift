@@ -104,7 +104,7 @@ public final class Daemon {
             inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
             scanInterval: configuration.daemon.reconcileIntervalSeconds,
             pollSeconds: configuration.watch.mode == .poll ? Double(configuration.watch.pollMilliseconds) / 1000 : nil,
-            scanStart: root.sharedInbox ? Self.stableHash(root.host) : 0, logger: logger
+            scanStart: root.sharedInbox ? StableHash.fnv1a(root.host) : 0, logger: logger
         ) { candidate in claimer.claim(candidate) }
         queue.whenRoomAgain { watcher.requestScan() }
         space.whenResumed { watcher.requestScan() }
@@ -179,11 +179,6 @@ public final class Daemon {
         } catch {
             throw DaemonError("start-up recovery failed: \(error)")
         }
-    }
-
-    /// FNV-1a of `text`: the same for a host name on every start, unlike `hashValue`.
-    static func stableHash(_ text: String) -> UInt64 {
-        text.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
     }
 
     /// One daemon per state root: a second would claim the same files.

@@ -62,9 +62,7 @@ package enum DigitCorpus {
     /// Whether `path` belongs to the validation split: one in ten, chosen by a hash of the path
     /// alone so that the split never changes with ordering, seed or corpus additions elsewhere.
     package static func isValidation(_ path: String) -> Bool {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash % 10 == 0
+        StableHash.fnv1a(path) % 10 == 0
     }
 
     /// Decodes a crop file, JPEG or PNG whatever its name says.

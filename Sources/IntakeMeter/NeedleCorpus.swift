@@ -18,9 +18,7 @@ package enum NeedleHalf: String, Sendable, CaseIterable {
     case tuning, report
 
     package init(path: String) {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        self = (hash >> 17) % 2 == 0 ? .tuning : .report
+        self = (StableHash.fnv1a(path) >> 17) % 2 == 0 ? .tuning : .report
     }
 }
 

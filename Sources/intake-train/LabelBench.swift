@@ -10,6 +10,7 @@ import Dispatch
 import Foundation
 import IntakeClassify
 import IntakeCodecs
+import IntakeCore
 import IntakeMeter
 import IntakeTraining
 
@@ -93,29 +94,21 @@ enum LabelBench {
     /// The corpus's everyday photos: JPEGs the reference decoders read cleanly from the camera
     /// and photo collections, at least 480 pixels on their short side, and the Kodak PNGs.
     static func photos(corpus: String) -> [Photo] {
-        guard let text = try? String(contentsOfFile: corpus + "/MANIFEST.csv", encoding: .utf8) else { return [] }
-        let lines = text.split(separator: "\n").map(String.init)
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return [] }
-        func column(_ name: String) -> Int { header.firstIndex(of: name) ?? 0 }
-        let path = column("path"), type = column("type"), decode = column("decode"), width = column("w"), height = column("h")
+        guard let text = try? String(contentsOfFile: corpus + "/MANIFEST.csv", encoding: .utf8),
+            let table = try? CSV.table(text),
+            let path = table.column("path"), let type = table.column("type"), let decode = table.column("decode"),
+            let width = table.column("w"), let height = table.column("h")
+        else { return [] }
         let folders = ["images/exif-samples/jpg/", "images/photoprism-samples/", "images/pillow-selected/jpeg/", "images/exif-samples/from-exif-py/"]
-        var found: [String] = []
-        for line in lines.dropFirst() {
-            // The columns used come before any quoted field with commas (info is last).
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count > max(path, type, decode, width, height) else { continue }
+        let found = table.rows.map(\.fields).filter { fields in
             let file = fields[path]
             let isPhoto = fields[type] == "jpeg" && fields[decode] == "ok" && folders.contains { file.hasPrefix($0) }
             let isKodak = file.hasPrefix("images/image-png-extras/benches/kodim")
-            guard isPhoto || isKodak, let w = Int(fields[width]), let h = Int(fields[height]), min(w, h) >= 480 else { continue }
-            found.append(file)
-        }
-        return found.sorted().map { file in
-            // FNV-1a of the path: the same halves on every machine and every run.
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in file.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-            return Photo(path: corpus + "/" + file, validation: hash & 1 == 1)
-        }
+            guard isPhoto || isKodak, let w = Int(fields[width]), let h = Int(fields[height]) else { return false }
+            return min(w, h) >= 480
+        }.map { $0[path] }
+        // By a hash of the path: the same halves on every machine and every run.
+        return found.sorted().map { Photo(path: corpus + "/" + $0, validation: StableHash.fnv1a($0) & 1 == 1) }
     }
 
     /// Every photo, every degradation: saved at quality 92, decoded at the scale the pipeline
@@ -228,9 +221,9 @@ enum LabelBench {
     static func list(_ samples: [Sample]) {
         for sample in samples {
             let m = sample.measures
-            say(String(format: "sample\t%@\t%@\towed=%@\tblur=%.3f\tmean=%.1f\tmedian=%.0f\tp90=%.0f\tclipped=%.3f\tunclipped=%.0f\tspread=%.0f\tscreen=%.2f\tdoc=%.2f\t%@",
+            say(String(format: "sample\t%@\t%@\towed=%@\tblur=%.3f\tmean=%.1f\tp90=%.0f\tclipped=%.3f\tunclipped=%.0f\tspread=%.0f\tscreen=%.2f\tdoc=%.2f\t%@",
                        (sample.photo as NSString).lastPathComponent, sample.degradation,
-                       qualityLabels.filter { sample.truth[$0] == .positive }.joined(separator: "+"), m.blur, m.meanLuma, m.medianLuma, m.percentile90,
+                       qualityLabels.filter { sample.truth[$0] == .positive }.joined(separator: "+"), m.blur, m.meanLuma, m.percentile90,
                        m.clippedFraction, m.unclippedMean, m.spread, m.screenshot, m.document, sample.labels.sorted().joined(separator: ",")))
         }
     }
