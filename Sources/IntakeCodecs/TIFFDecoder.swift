@@ -10,9 +10,12 @@ public struct DecodedTIFF: Sendable {
     public let colorSpace: String
     public let hasAlpha: Bool
     public let morePages: Bool
-    /// The TIFF file's first bytes, as far as its first directory reaches, for the EXIF reader,
-    /// or nil when that directory lies beyond what the EXIF reader takes (64 KiB).
-    public let exifWindow: [UInt8]?
+    /// A TIFF stream for the EXIF reader: the file's first bytes when its first directory lies
+    /// within what the EXIF reader takes (64 KiB), else a copy of its metadata directories
+    /// (`TIFFMetadataCopy`); nil when neither could be made.
+    public let exif: [UInt8]?
+    /// What a copy left out that the EXIF reader would have read (the maker note), in words.
+    public let exifOmitted: [String]
 }
 
 /// TIFF through libtiff: the first page, 8- or 16-bit, grey, palette, RGB, CMYK or YCbCr,
@@ -40,11 +43,12 @@ public enum TIFFDecoder {
         let width = Int(result.width), height = Int(result.height)
         let image = RGBImage(width: width, height: height, adopting: pixels)
         let directory = Int(clamping: result.first_directory)
+        let copy = directory < exifReach ? nil : TIFFMetadataCopy.copy(tiff)
         return DecodedTIFF(
             image: image, orientation: result.orientation == 0 ? nil : Int(result.orientation),
             bitsPerSample: Int(result.bits_per_sample), colorSpace: colorName(photometric: result.photometric),
             hasAlpha: result.has_alpha != 0, morePages: result.more_pages != 0,
-            exifWindow: directory < exifReach ? Array(tiff.prefix(exifReach)) : nil)
+            exif: directory < exifReach ? Array(tiff.prefix(exifReach)) : copy?.tiff, exifOmitted: copy?.omitted ?? [])
     }
 
     static func colorName(photometric: UInt16) -> String {

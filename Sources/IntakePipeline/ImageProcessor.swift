@@ -261,12 +261,15 @@ public final class ImageProcessor {
                 detail.bitDepth = tiff.bitsPerSample
                 detail.alpha = tiff.hasAlpha
                 if tiff.morePages { facts.warnings.append("a TIFF of several pages: only the first is kept") }
-                // Not the file's fault (libtiff writes its directory after the pixels): intake's
-                // EXIF reader stops at 64 KiB, so this is a warning, not an EXIF problem.
-                if tiff.exifWindow == nil {
-                    facts.warnings.append("EXIF not read: the TIFF's first directory lies beyond the first 64 KiB the EXIF reader takes; only its orientation tag is read")
+                // Not the file's fault (a directory after 64 KiB of pixels is how libtiff writes),
+                // so these are warnings, not EXIF problems.
+                if tiff.exif == nil {
+                    facts.warnings.append("EXIF not read: the TIFF's first directory could not be copied for the EXIF reader; only its orientation tag is read")
                 }
-                return Decoded(image: tiff.image, exif: tiff.exifWindow.map(EXIFSource.tiff) ?? .none, containerOrientation: tiff.orientation)
+                for omitted in tiff.exifOmitted {
+                    facts.warnings.append("EXIF: \(omitted) not read, the TIFF's metadata lying beyond the first 64 KiB")
+                }
+                return Decoded(image: tiff.image, exif: tiff.exif.map(EXIFSource.tiff) ?? .none, containerOrientation: tiff.orientation)
             case .heif, .avif:
                 let heif = try HEIFDecoder.decode(data, limits: options.limits)
                 detail.colorSpace = "ycbcr"

@@ -14,7 +14,8 @@ enum FuzzTarget: String, CaseIterable {
     /// giflib, libwebp, libtiff, libheif, intake's BMP reader), the EXIF inside them, the
     /// derivative: one whole image job.
     case image
-    /// The EXIF reader on an APP1 payload ("Exif\0\0" and a TIFF structure), as libexif sees it.
+    /// The EXIF reader on an APP1 payload ("Exif\0\0" and a TIFF structure), as libexif sees it,
+    /// and on a TIFF's metadata directories copied out of it (`TIFFMetadataCopy`).
     case exif
     /// The PNG header reader and decoder alone, with small limits, so that more inputs go deep.
     case png
@@ -38,6 +39,8 @@ enum FuzzTarget: String, CaseIterable {
         case .exif:
             _ = EXIFReader.read(app1: data)
             _ = EXIFReader.read(tiff: Array(data))
+            // A TIFF whose metadata lies beyond 64 KiB: its directories copied, then read.
+            if let copy = TIFFMetadataCopy.copy(data) { _ = EXIFReader.read(tiff: copy.tiff) }
         case .png:
             _ = try? PNGDecoder.readHeader(data)
             _ = try? PNGDecoder.decode(data, limits: DecodeLimits(maxPixels: 1_000_000, maxWidth: 4096, maxHeight: 4096, maxChunkBytes: 1 << 18))
