@@ -42,13 +42,20 @@ public enum TIFFDecoder {
         guard status == 0, let pixels = result.pixels else { throw CodecError(CText.string(fixed: &result.error)) }
         let width = Int(result.width), height = Int(result.height)
         let image = RGBImage(width: width, height: height, adopting: pixels)
-        let directory = Int(clamping: result.first_directory)
-        let copy = directory < exifReach ? nil : TIFFMetadataCopy.copy(tiff)
+        // The file's own first bytes where its first directory lies within the EXIF reader's
+        // reach, else a copy of its metadata directories.
+        let exif: [UInt8]?, exifOmitted: [String]
+        if Int(clamping: result.first_directory) < exifReach {
+            (exif, exifOmitted) = (Array(tiff.prefix(exifReach)), [])
+        } else {
+            let copy = TIFFMetadataCopy.copy(tiff)
+            (exif, exifOmitted) = (copy?.tiff, copy?.omitted ?? [])
+        }
         return DecodedTIFF(
             image: image, orientation: result.orientation == 0 ? nil : Int(result.orientation),
             bitsPerSample: Int(result.bits_per_sample), colorSpace: colorName(photometric: result.photometric),
             hasAlpha: result.has_alpha != 0, morePages: result.more_pages != 0,
-            exif: directory < exifReach ? Array(tiff.prefix(exifReach)) : copy?.tiff, exifOmitted: copy?.omitted ?? [])
+            exif: exif, exifOmitted: exifOmitted)
     }
 
     static func colorName(photometric: UInt16) -> String {

@@ -22,8 +22,6 @@ public enum TIFFMetadataCopy {
         public let omitted: [String]
     }
 
-    /// The largest copy the EXIF reader takes whole (libexif's limit less the "Exif\0\0" it is given with).
-    static let reach = 0xFFF0 - 6
     /// Any one value above this is left out (no tag the EXIF reader uses comes near it).
     static let largestValue = 16 * 1024
     static let maximumEntries = 512
@@ -52,7 +50,7 @@ public enum TIFFMetadataCopy {
         var writer = Writer(bigEndian: bigEndian)
         writer.header()
         writer.write(directory)
-        guard writer.bytes.count <= reach else { return nil }
+        guard writer.bytes.count <= TIFFDecoder.exifReach else { return nil }
         return Copy(tiff: writer.bytes, omitted: reader.omitted.sorted())
     }
 
@@ -103,7 +101,7 @@ public enum TIFFMetadataCopy {
         }
 
         mutating func directory(at offset: Int, depth: Int) -> Directory? {
-            // Directories start on a word boundary; a loop is read once; three levels are all there are.
+            // A loop is read once; IFD0, EXIF and interoperability are the deepest there are.
             guard depth < 3, visited.insert(offset).inserted, let count = uint16(at: offset), count > 0 else { return nil }
             guard count <= maximumEntries, offset + 2 + 12 * Int(count) <= bytes.count else { return nil }
             var directory = Directory()
