@@ -42,53 +42,71 @@ struct DialFace {
         /// The strongest band's harmonic magnitude, and that band's total ink.
         struct Harmonic { var score = 0.0, total = 0.0, re = 0.0, im = 0.0 }
         let inverseBandWidth = 1 / bandWidth
-        func evaluate(_ cx: Double, _ cy: Double, on points: InkPoints) -> Harmonic {
-            // One buffer of three rows (real, imaginary, total), indexed without checks in the loop.
-            let sums = UnsafeMutablePointer<Double>.allocate(capacity: 3 * bandCount)
-            sums.initialize(repeating: 0, count: 3 * bandCount)
+        /// The harmonic around each of `centres`, in one pass over the points: each point is
+        /// loaded once, and the centres' sums are independent chains the processor runs side by
+        /// side (a chain per centre would wait on its own last addition at every point). Each
+        /// centre's sums are added in the points' order, so the result is that of one pass per centre.
+        func evaluate(_ centres: [(x: Double, y: Double)], on points: InkPoints) -> [Harmonic] {
+            let count = centres.count
+            // Per centre, three rows (real, imaginary, total) of `bandCount`, indexed without checks.
+            let rowLength = 3 * bandCount
+            let sums = UnsafeMutablePointer<Double>.allocate(capacity: count * rowLength)
+            sums.initialize(repeating: 0, count: count * rowLength)
             defer { sums.deallocate() }
-            let re = sums, im = sums + bandCount, total = sums + 2 * bandCount
             let inner2 = innerRadius * innerRadius, outer2 = outerRadius * outerRadius
-            points.x.withUnsafeBufferPointer { xs in
-                points.y.withUnsafeBufferPointer { ys in
-                    points.weight.withUnsafeBufferPointer { ws in
-                        for i in 0..<xs.count {
-                            let dx = xs[i] - cx, dy = ys[i] - cy
-                            let r2 = dx * dx + dy * dy
-                            guard r2 >= inner2, r2 < outer2 else { continue }
-                            // One division, not three: the square root's inverse serves them all.
-                            let r = r2.squareRoot(), inverseR = 1 / r
-                            let band = min(Int((r - innerRadius) * inverseBandWidth), bandCount - 1)
-                            // ((dx + i·dy)/r)^10 is e^(10iφ) without trigonometry (φ from +x,
-                            // clockwise on screen since y points down).
-                            let zr = dx * inverseR, zi = dy * inverseR
-                            let z2r = zr * zr - zi * zi, z2i = 2 * zr * zi
-                            let z4r = z2r * z2r - z2i * z2i, z4i = 2 * z2r * z2i
-                            let z8r = z4r * z4r - z4i * z4i, z8i = 2 * z4r * z4i
-                            // Weight by 1/r so that each band counts angles, not area.
-                            let w = ws[i] * inverseR
-                            re[band] += w * (z8r * z2r - z8i * z2i)
-                            im[band] += w * (z8r * z2i + z8i * z2r)
-                            total[band] += w
+            centres.withUnsafeBufferPointer { centres in
+                points.x.withUnsafeBufferPointer { xs in
+                    points.y.withUnsafeBufferPointer { ys in
+                        points.weight.withUnsafeBufferPointer { ws in
+                            for i in 0..<xs.count {
+                                for c in 0..<count {
+                                    let dx = xs[i] - centres[c].x, dy = ys[i] - centres[c].y
+                                    let r2 = dx * dx + dy * dy
+                                    guard r2 >= inner2, r2 < outer2 else { continue }
+                                    // One division, not three: the square root's inverse serves them all.
+                                    let r = r2.squareRoot(), inverseR = 1 / r
+                                    let band = min(Int((r - innerRadius) * inverseBandWidth), bandCount - 1)
+                                    // ((dx + i·dy)/r)^10 is e^(10iφ) without trigonometry (φ from +x,
+                                    // clockwise on screen since y points down).
+                                    let zr = dx * inverseR, zi = dy * inverseR
+                                    let z2r = zr * zr - zi * zi, z2i = 2 * zr * zi
+                                    let z4r = z2r * z2r - z2i * z2i, z4i = 2 * z2r * z2i
+                                    let z8r = z4r * z4r - z4i * z4i, z8i = 2 * z4r * z4i
+                                    // Weight by 1/r so that each band counts angles, not area.
+                                    let w = ws[i] * inverseR
+                                    let row = sums + c * rowLength
+                                    row[band] += w * (z8r * z2r - z8i * z2i)
+                                    row[bandCount + band] += w * (z8r * z2i + z8i * z2r)
+                                    row[2 * bandCount + band] += w
+                                }
+                            }
                         }
                     }
                 }
             }
-            var best = Harmonic()
-            for band in 0..<bandCount {
-                let magnitude = (re[band] * re[band] + im[band] * im[band]).squareRoot()
-                if magnitude > best.score { best = Harmonic(score: magnitude, total: total[band], re: re[band], im: im[band]) }
+            return (0..<count).map { c in
+                let re = sums + c * rowLength, im = re + bandCount, total = re + 2 * bandCount
+                var best = Harmonic()
+                for band in 0..<bandCount {
+                    let magnitude = (re[band] * re[band] + im[band] * im[band]).squareRoot()
+                    if magnitude > best.score { best = Harmonic(score: magnitude, total: total[band], re: re[band], im: im[band]) }
+                }
+                return best
             }
-            return best
         }
 
         // The coarse search: ink summed in 2×2 blocks, scored at block centres 2 pixels apart by
         // a table of the ring's kernel (no root, no division per point). It picks where the
         // exact search below starts; it does not decide.
-        let blocks = BlockedInk(ink: ink, excluded: excluded, width: width, height: height)
-        let kernel = RingKernel(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2)
         let middle = (x: Int((nearX / 2).rounded(.down)), y: Int((nearY / 2).rounded(.down)))
         let reachInBlocks = Int((searchRadius / 2).rounded(.up))
+        let kernel = RingKernel(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2)
+        // Margin enough for the kernel around every centre searched (the middle lies in the crop
+        // as a rule, being the hub; whatever it is, the margin covers it).
+        let middleOutside = max(0, -middle.x, -middle.y, middle.x - (width - 1) / 2, middle.y - (height - 1) / 2)
+        let blocks = BlockedInk(
+            ink: ink, excluded: excluded, width: width, height: height, margin: kernel.halfSide + reachInBlocks + middleOutside + 1)
+        kernel.lay(on: blocks.columns)
         var coarseBest = (x: middle.x, y: middle.y, score: -1.0)
         for blockY in (middle.y - reachInBlocks)...(middle.y + reachInBlocks) {
             for blockX in (middle.x - reachInBlocks)...(middle.x + reachInBlocks) {
@@ -109,15 +127,15 @@ struct DialFace {
             let r2 = dx * dx + dy * dy
             if r2 >= near * near && r2 < far * far { ring.append(full.x[i], full.y[i], full.weight[i]) }
         }
-        var best = (x: start.x, y: start.y, result: evaluate(start.x, start.y, on: ring))
+        var best = (x: start.x, y: start.y, result: evaluate([start], on: ring)[0])
         var step = 1.0
         while step >= 0.5 {
-            let centre = (best.x, best.y)
+            var neighbours: [(x: Double, y: Double)] = []
             for dy in [-step, 0, step] {
-                for dx in [-step, 0, step] where dx != 0 || dy != 0 {
-                    let result = evaluate(centre.0 + dx, centre.1 + dy, on: ring)
-                    if result.score > best.result.score { best = (centre.0 + dx, centre.1 + dy, result) }
-                }
+                for dx in [-step, 0, step] where dx != 0 || dy != 0 { neighbours.append((best.x + dx, best.y + dy)) }
+            }
+            for (centre, result) in zip(neighbours, evaluate(neighbours, on: ring)) where result.score > best.result.score {
+                best = (centre.x, centre.y, result)
             }
             step /= 2
         }
@@ -144,86 +162,93 @@ private struct InkPoints {
 }
 
 /// The face's ink, needle left out, summed in 2×2 blocks: block (i, j) holds pixels 2i, 2i+1 ×
-/// 2j, 2j+1, and stands at their middle (2i + 0.5, 2j + 0.5).
+/// 2j, 2j+1, and stands at their middle (2i + 0.5, 2j + 0.5). A margin of empty blocks all round
+/// lets the kernel be laid anywhere the search goes without a bounds check.
 private struct BlockedInk {
-    let columns: Int, rows: Int
+    /// Columns including both margins: the stride of `sums`.
+    let columns: Int, margin: Int
     var sums: [Float]
 
-    init(ink: [Float], excluded: [Bool], width: Int, height: Int) {
-        columns = (width + 1) / 2
-        rows = (height + 1) / 2
+    init(ink: [Float], excluded: [Bool], width: Int, height: Int, margin: Int) {
+        self.margin = margin
+        columns = (width + 1) / 2 + 2 * margin
+        let rows = (height + 1) / 2 + 2 * margin
         var sums = [Float](repeating: 0, count: columns * rows)
         for y in 0..<height {
             for x in 0..<width where !excluded[y * width + x] && ink[y * width + x] > 0 {
-                sums[(y / 2) * columns + x / 2] += ink[y * width + x]
+                sums[(y / 2 + margin) * columns + x / 2 + margin] += ink[y * width + x]
             }
         }
         self.sums = sums
     }
+
+    /// Where block (`x`, `y`) is in `sums`.
+    func index(x: Int, y: Int) -> Int { (y + margin) * columns + x + margin }
 }
 
 /// The tenth harmonic's kernel, tabulated on a grid of `spacing` pixels: for each offset from a
-/// centre, which band of the ring it falls in (−1: none) and e^(10iφ)/r, the weight `DialFace`
-/// gives a point there.
-private struct RingKernel {
+/// centre inside the ring, e^(10iφ)/r, the weight `DialFace` gives a point there. The offsets are
+/// grouped by band, in reading order within each, so that a band's sums gather in two registers
+/// in the same order as a scan of the square would add them (the same sums to the last bit).
+private final class RingKernel {
     let halfSide: Int, bandCount: Int
-    private var band: [Int8] = [], re: [Float] = [], im: [Float] = []
+    /// Per band, where its entries start; `bandStarts[bandCount]` is the end.
+    private var bandStarts: [Int] = []
+    /// Each entry's offset from the centre in blocks (`dx`, `dy`), its index offset in a grid once
+    /// laid (`lay(on:)`), and its weight.
+    private var dx: [Int] = [], dy: [Int] = [], offsets: [Int] = [], re: [Float] = [], im: [Float] = []
 
     init(innerRadius: Double, bandWidth: Double, bandCount: Int, spacing: Double) {
         self.bandCount = bandCount
         let outerRadius = innerRadius + Double(bandCount) * bandWidth
         halfSide = Int((outerRadius / spacing).rounded(.up))
-        let side = 2 * halfSide + 1
-        band.reserveCapacity(side * side)
+        var entries = [[(dx: Int, dy: Int, re: Float, im: Float)]](repeating: [], count: bandCount)
         for j in -halfSide...halfSide {
             for i in -halfSide...halfSide {
-                let dx = Double(i) * spacing, dy = Double(j) * spacing
-                let r = (dx * dx + dy * dy).squareRoot()
-                guard r >= innerRadius, r < outerRadius else {
-                    band.append(-1); re.append(0); im.append(0)
-                    continue
-                }
-                let phi = 10 * atan2(dy, dx)
-                band.append(Int8(min(Int((r - innerRadius) / bandWidth), bandCount - 1)))
-                re.append(Float(cos(phi) / r))
-                im.append(Float(sin(phi) / r))
+                let x = Double(i) * spacing, y = Double(j) * spacing
+                let r = (x * x + y * y).squareRoot()
+                guard r >= innerRadius, r < outerRadius else { continue }
+                let phi = 10 * atan2(y, x)
+                entries[min(Int((r - innerRadius) / bandWidth), bandCount - 1)].append((i, j, Float(cos(phi) / r), Float(sin(phi) / r)))
             }
         }
+        for band in entries {
+            bandStarts.append(dx.count)
+            for entry in band {
+                dx.append(entry.dx)
+                dy.append(entry.dy)
+                re.append(entry.re)
+                im.append(entry.im)
+            }
+        }
+        bandStarts.append(dx.count)
+    }
+
+    /// Fixes the entries' index offsets for a grid `columns` wide.
+    func lay(on columns: Int) {
+        offsets = zip(dx, dy).map { $0.1 * columns + $0.0 }
     }
 
     /// The strongest band's harmonic magnitude with the ring centred on block (`centreX`, `centreY`).
     func score(_ ink: BlockedInk, centreX: Int, centreY: Int) -> Double {
-        let side = 2 * halfSide + 1
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: 2 * bandCount)
-        sums.initialize(repeating: 0, count: 2 * bandCount)
-        defer { sums.deallocate() }
-        let sumRe = sums, sumIm = sums + bandCount
-        let top = max(centreY - halfSide, 0), bottom = min(centreY + halfSide, ink.rows - 1)
-        let left = max(centreX - halfSide, 0), right = min(centreX + halfSide, ink.columns - 1)
-        guard top <= bottom, left <= right else { return 0 }
-        band.withUnsafeBufferPointer { band in
+        let centre = ink.index(x: centreX, y: centreY)
+        var best = 0.0
+        offsets.withUnsafeBufferPointer { offsets in
             re.withUnsafeBufferPointer { re in
                 im.withUnsafeBufferPointer { im in
                     ink.sums.withUnsafeBufferPointer { sums in
-                        for y in top...bottom {
-                            let kernelRow = (y - centreY + halfSide) * side - centreX + halfSide
-                            let inkRow = y * ink.columns
-                            for x in left...right {
-                                let weight = sums[inkRow + x]
-                                let k = kernelRow + x
-                                let b = Int(band[k])
-                                guard weight > 0, b >= 0 else { continue }
-                                sumRe[b] += weight * re[k]
-                                sumIm[b] += weight * im[k]
+                        for band in 0..<bandCount {
+                            var sumRe: Float = 0, sumIm: Float = 0
+                            for k in bandStarts[band]..<bandStarts[band + 1] {
+                                let weight = sums[centre + offsets[k]]
+                                sumRe += weight * re[k]
+                                sumIm += weight * im[k]
                             }
+                            best = max(best, Double(sumRe * sumRe + sumIm * sumIm).squareRoot())
                         }
                     }
                 }
             }
-        }
-        var best = 0.0
-        for b in 0..<bandCount {
-            best = max(best, Double(sumRe[b] * sumRe[b] + sumIm[b] * sumIm[b]).squareRoot())
         }
         return best
     }

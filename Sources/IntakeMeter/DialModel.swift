@@ -7,10 +7,11 @@ public import IntakeCodecs
 /// tint, blur) finds the needle whatever the dial looks like; the geometric reader (`DialReader`)
 /// measures a needle it recognises more finely. So:
 ///
-/// - the value is the geometric reader's when it found a needle-like shape at all (confidence
-///   above 0), lands within 0.5 of the learned value, or the learned model itself is unsure (under
-///   0.25 of its probability within ±0.2), else the learned value (half-disc sectors, covers,
-///   ghosts: shapes the geometry refuses);
+/// - where the two land within 0.5 of each other, the value is their mean, the geometric reading
+///   weighing two thirds; otherwise it is the geometric reader's when it found a needle-like shape
+///   at all (confidence above 0) or the learned model itself is unsure (under 0.25 of its
+///   probability within ±0.2), else the learned value (half-disc sectors, covers, ghosts: shapes
+///   the geometry refuses);
 /// - the confidence is 0.5 + half the learned model's probability within ±0.2 when both readers
 ///   agree within 0.3 and the geometry trusts its fit (≥ 0.3): two readers that fail differently
 ///   rarely agree on a wrong value. Otherwise it is that probability less 0.4: the learned model
@@ -32,7 +33,7 @@ public final class DialModel: Sendable {
     static let geometricTrust = 0.3
     /// Within this the two readers agree (dial units).
     static let agreement = 0.3
-    /// Within this the learned model accepts the geometric value even from a fit the geometry doubts.
+    /// Within this the two readings are blended, even from a fit the geometry doubts.
     static let closeEnough = 0.5
     /// Under this confidence the learned model's value is no better than a guess: on the tuning
     /// half, where the geometry doubted its own fit and the two disagreed, the geometry was right
@@ -41,6 +42,18 @@ public final class DialModel: Sendable {
     static let learnedDoubt = 0.25
     /// What the learned model's own confidence loses when nothing checks it.
     static let uncheckedPenalty = 0.4
+    /// The geometric value's weight where the two readers are close: they err independently, so
+    /// their mean errs less than either. On the tuning half the weights 0.6 to 0.75 all did
+    /// equally well (93.4–93.7% within ±0.2, against 92.5% taking the geometric value alone).
+    static let geometricWeight = 2.0 / 3
+
+    /// The weighted mean of two dial values within half a turn of each other, around the circle:
+    /// 9.9 and 0.2 give about 0.1, not 5.0.
+    static func blend(_ geometric: Double, _ learned: Double) -> Double {
+        let offset = (learned - geometric + 15).truncatingRemainder(dividingBy: 10) - 5
+        let value = (geometric + (1 - geometricWeight) * offset + 10).truncatingRemainder(dividingBy: 10)
+        return value >= 10 ? 0 : value
+    }
 
     /// Loads `dials.weights`; throws, saying why, when it is missing, corrupt or not a dial model.
     public init(weightsAt path: String) throws(DigitModelError) {
@@ -67,6 +80,12 @@ public final class DialModel: Sendable {
     /// mirrored left to right reads 10 − v, so the mirror's class k counts for class 100 − k. The
     /// two views err differently, and their average is steadier than either.
     package func learned(preprocessed input: UnsafePointer<Float>) -> DigitReading {
+        learnedProbabilities(preprocessed: input).withUnsafeBufferPointer { DigitDecoding.reading(from: $0, window: Self.window) }
+    }
+
+    /// The learned model's probabilities of the 100 tenths, the crop's and its mirror's averaged
+    /// (see `learned(preprocessed:)`).
+    package func learnedProbabilities(preprocessed input: UnsafePointer<Float>) -> [Float] {
         let shape = model.network.input
         let mirrored = UnsafeMutablePointer<Float>.allocate(capacity: shape.count)
         defer { mirrored.deallocate() }
@@ -80,7 +99,7 @@ public final class DialModel: Sendable {
         let mirror = model.probabilities(preprocessed: mirrored)
         let classes = probabilities.count
         for k in 0..<classes { probabilities[k] = 0.5 * (probabilities[k] + mirror[(classes - k) % classes]) }
-        return probabilities.withUnsafeBufferPointer { DigitDecoding.reading(from: $0, window: Self.window) }
+        return probabilities
     }
 
     /// The reading from the learned and the geometric readings (see the type's description).
@@ -89,8 +108,10 @@ public final class DialModel: Sendable {
             return DialReading(value: learned.value, confidence: max(0, learned.confidence - uncheckedPenalty))
         }
         let distance = DigitReading.circularDistance(learned.value, geometric.value)
-        let value = geometric.confidence > 0 || distance <= closeEnough || learned.confidence < learnedDoubt
-            ? geometric.value : learned.value
+        let value =
+            if distance <= closeEnough { blend(geometric.value, learned.value) }
+            else if geometric.confidence > 0 || learned.confidence < learnedDoubt { geometric.value }
+            else { learned.value }
         let checked = geometric.confidence >= geometricTrust && distance <= agreement
         let confidence = checked ? 0.5 + 0.5 * learned.confidence : learned.confidence - uncheckedPenalty
         return DialReading(value: value, confidence: min(1, max(0, confidence)))

@@ -205,42 +205,47 @@ enum DialDistance {
         for y in 0..<height {
             for x in 0..<width { padded[(y + 1) * stride + x + 1] = mask[y * width + x] ? far : 0 }
         }
-        // Plain loops and comparisons: debug builds (the tests) are slow on generic `min`.
+        // Plain loops and comparisons: debug builds (the tests) are slow on generic `min`. Each
+        // pass takes a row in two steps: first what the row before offers (three neighbours, no
+        // dependence between pixels, so the compiler vectorises it), then the one neighbour along
+        // the row, which depends on the pixel just finished.
         padded.withUnsafeMutableBufferPointer { buffer in
             guard let d = buffer.baseAddress else { return }
             var y = 1
             while y <= height {
-                var i = y * stride + 1
-                let end = i + width
-                while i < end {
-                    if d[i] > 0 {
-                        var v = d[i]
-                        let a = d[i - 1] + 3, b = d[i - stride] + 3, c = d[i - stride - 1] + 4, e = d[i - stride + 1] + 4
-                        if a < v { v = a }
-                        if b < v { v = b }
-                        if c < v { v = c }
-                        if e < v { v = e }
-                        d[i] = v
-                    }
-                    i += 1
+                let row = d + y * stride + 1, above = row - stride
+                for x in 0..<width where row[x] > 0 {
+                    var v = row[x]
+                    let b = above[x] + 3, c = above[x - 1] + 4, e = above[x + 1] + 4
+                    if b < v { v = b }
+                    if c < v { v = c }
+                    if e < v { v = e }
+                    row[x] = v
+                }
+                for x in 0..<width where row[x] > 0 {
+                    let a = row[x - 1] + 3
+                    if a < row[x] { row[x] = a }
                 }
                 y += 1
             }
             y = height
             while y >= 1 {
-                var i = y * stride + width
-                let end = y * stride + 1
-                while i >= end {
-                    if d[i] > 0 {
-                        var v = d[i]
-                        let a = d[i + 1] + 3, b = d[i + stride] + 3, c = d[i + stride + 1] + 4, e = d[i + stride - 1] + 4
-                        if a < v { v = a }
-                        if b < v { v = b }
-                        if c < v { v = c }
-                        if e < v { v = e }
-                        d[i] = v
+                let row = d + y * stride + 1, below = row + stride
+                for x in 0..<width where row[x] > 0 {
+                    var v = row[x]
+                    let b = below[x] + 3, c = below[x + 1] + 4, e = below[x - 1] + 4
+                    if b < v { v = b }
+                    if c < v { v = c }
+                    if e < v { v = e }
+                    row[x] = v
+                }
+                var x = width - 1
+                while x >= 0 {
+                    if row[x] > 0 {
+                        let a = row[x + 1] + 3
+                        if a < row[x] { row[x] = a }
                     }
-                    i -= 1
+                    x -= 1
                 }
                 y -= 1
             }

@@ -107,17 +107,22 @@ func writePreviews(_ count: Int, folder: String, seed: UInt64) {
 }
 
 /// The tuning half's readings, one line per crop (path, label, family, learned value and
-/// confidence, geometric value and confidence), to choose how the two readers combine. Only the
-/// tuning half: the report half is never looked at crop by crop.
+/// confidence, geometric value and confidence, the learned model's 100 probabilities), to choose
+/// how the two readers combine. Only the tuning half: the report half is never looked at crop by
+/// crop.
 func dumpTuningHalf(_ model: DigitModel, _ needles: NeedleSet, to path: String, threads: Int) {
     let indices = needles.indices(.tuning)
     let readings = readNeedles(model, needles, indices, threads: threads)
-    var text = "path\tlabel\tfamily\tlearned\tlearned_confidence\tgeometric\tgeometric_confidence\n"
+    var text = "path\tlabel\tfamily\tlearned\tlearned_confidence\tgeometric\tgeometric_confidence\tprobabilities\n"
     for (index, reading) in zip(indices, readings) {
         let sample = needles.samples[index], geometric = needles.geometric[index]
+        let probabilities = needles.inputs.withUnsafeBufferPointer {
+            DialModel(model: model).learnedProbabilities(preprocessed: $0.baseAddress! + index * needles.inputCount)
+        }
         text +=
             "\(sample.path)\t\(sample.value)\t\(sample.family.rawValue)\t\(reading.value)\t\(reading.confidence)\t"
-            + "\(geometric.map { "\($0.value)" } ?? "")\t\(geometric.map { "\($0.confidence)" } ?? "0")\n"
+            + "\(geometric.map { "\($0.value)" } ?? "")\t\(geometric.map { "\($0.confidence)" } ?? "0")\t"
+            + probabilities.map { String(format: "%.4f", $0) }.joined(separator: " ") + "\n"
     }
     _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
 }

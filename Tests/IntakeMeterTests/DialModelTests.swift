@@ -68,8 +68,20 @@ import IntakeCore
         #expect(sure.value == 8.6 && sure.confidence >= DialModel.confidenceThreshold, "\(sure)")
         let fairlySure = DialModel.combine(learned: DigitReading(value: 8.6, confidence: 0.6), geometric: doubtedFit)
         #expect(fairlySure.value == 8.6 && fairlySure.confidence < DialModel.confidenceThreshold, "\(fairlySure)")
-        let agreeing = DialModel.combine(learned: DigitReading(value: 3.2, confidence: 0.9), geometric: DialReading(value: 3.1, confidence: 0.8))
-        #expect(agreeing.value == 3.1 && agreeing.confidence >= DialModel.confidenceThreshold, "\(agreeing)")
+        let agreeing = DialModel.combine(learned: DigitReading(value: 3.4, confidence: 0.9), geometric: DialReading(value: 3.1, confidence: 0.8))
+        #expect(agreeing.confidence >= DialModel.confidenceThreshold, "\(agreeing)")
+        #expect(abs(agreeing.value - 3.2) < 1e-9, "two readers this close are blended, the geometry weighing two thirds: \(agreeing)")
+    }
+
+    @Test func closeReadingsAreBlendedAroundTheCircleNotAcrossIt() {
+        // 9.8 and 0.1 lie 0.3 apart across 0: their blend is near 9.9, never near 5.
+        let acrossZero = DialModel.combine(learned: DigitReading(value: 0.1, confidence: 0.9), geometric: DialReading(value: 9.8, confidence: 0.8))
+        #expect(abs(acrossZero.value - 9.9) < 1e-9, "\(acrossZero)")
+        let otherWay = DialModel.combine(learned: DigitReading(value: 9.9, confidence: 0.9), geometric: DialReading(value: 0.2, confidence: 0.8))
+        #expect(abs(otherWay.value - (0.2 - 0.1)) < 1e-9, "\(otherWay)")
+        // Readers further apart than half a step are not blended: one of them is simply wrong.
+        let apart = DialModel.combine(learned: DigitReading(value: 4.0, confidence: 0.9), geometric: DialReading(value: 3.1, confidence: 0.8))
+        #expect(apart.value == 3.1, "\(apart)")
     }
 
     // MARK: The weights file
