@@ -69,10 +69,10 @@ struct AlignGrayPlane: Sendable {
     }
 
     private static func bilinear(_ input: UnsafeBufferPointer<Float>, _ width: Int, _ height: Int, _ x: Double, _ y: Double) -> Float {
-        let fx = x.rounded(.down), fy = y.rounded(.down)
-        guard fx >= -1, fy >= -1, fx < Double(width), fy < Double(height) else { return 0 }
-        let x0 = Int(fx), y0 = Int(fy)
-        let wx = Float(x - fx), wy = Float(y - fy)
+        // For whole bounds, ⌊x⌋ ≥ −1 exactly when x ≥ −1, and ⌊x⌋ < w when x < w; NaN fails both.
+        guard x >= -1, y >= -1, x < Double(width), y < Double(height) else { return 0 }
+        let x0 = floorIndex(x), y0 = floorIndex(y)
+        let wx = Float(x - Double(x0)), wy = Float(y - Double(y0))
         func at(_ x: Int, _ y: Int) -> Float { x >= 0 && y >= 0 && x < width && y < height ? input[y * width + x] : 0 }
         let top = at(x0, y0) * (1 - wx) + at(x0 + 1, y0) * wx
         let bottom = at(x0, y0 + 1) * (1 - wx) + at(x0 + 1, y0 + 1) * wx

@@ -20,16 +20,16 @@ public enum BoxSampler {
                 for x in 0..<width {
                     let (sx, sy) = transform.apply(x: Double(box.x + x), y: Double(box.y + y))
                     let target = out + (y * width + x) * 3
-                    let fx = sx.rounded(.down), fy = sy.rounded(.down)
-                    // Checked before any conversion to Int, which would trap on a point far outside.
-                    guard fx >= -1, fy >= -1, fx < Double(sourceWidth), fy < Double(sourceHeight) else {
+                    // Checked before any conversion to Int, which would trap on a point far outside
+                    // (or NaN). For whole bounds, ⌊s⌋ ≥ −1 exactly when s ≥ −1, and ⌊s⌋ < w when s < w.
+                    guard sx >= -1, sy >= -1, sx < Double(sourceWidth), sy < Double(sourceHeight) else {
                         target[0] = 0
                         target[1] = 0
                         target[2] = 0
                         continue
                     }
-                    let x0 = Int(fx), y0 = Int(fy)
-                    let wx = Float(sx - fx), wy = Float(sy - fy)
+                    let x0 = floorIndex(sx), y0 = floorIndex(sy)
+                    let wx = Float(sx - Double(x0)), wy = Float(sy - Double(y0))
                     let weights = ((1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy)
                     if x0 >= 0, y0 >= 0, x0 + 1 < sourceWidth, y0 + 1 < sourceHeight {
                         let top = source + (y0 * sourceWidth + x0) * 3, bottom = top + sourceWidth * 3

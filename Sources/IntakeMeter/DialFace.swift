@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -100,19 +102,21 @@ struct DialFace {
         // exact search below starts; it does not decide.
         let middle = (x: Int((nearX / 2).rounded(.down)), y: Int((nearY / 2).rounded(.down)))
         let reachInBlocks = Int((searchRadius / 2).rounded(.up))
-        let kernel = RingKernel(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2)
+        let kernel = RingKernel.cached(size: min(width, height)) {
+            RingKernel(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2)
+        }
         // Margin enough for the kernel around every centre searched (the middle lies in the crop
         // as a rule, being the hub; whatever it is, the margin covers it).
         let middleOutside = max(0, -middle.x, -middle.y, middle.x - (width - 1) / 2, middle.y - (height - 1) / 2)
         let blocks = BlockedInk(
             ink: ink, excluded: excluded, width: width, height: height, margin: kernel.halfSide + reachInBlocks + middleOutside + 1)
-        kernel.lay(on: blocks.columns)
+        let offsets = kernel.offsets(columns: blocks.columns)
         var coarseBest = (x: middle.x, y: middle.y, score: -1.0)
         for blockY in (middle.y - reachInBlocks)...(middle.y + reachInBlocks) {
             for blockX in (middle.x - reachInBlocks)...(middle.x + reachInBlocks) {
                 let dx = Double(blockX - middle.x), dy = Double(blockY - middle.y)
                 guard dx * dx + dy * dy <= Double(reachInBlocks * reachInBlocks) + 0.5 else { continue }
-                let score = kernel.score(blocks, centreX: blockX, centreY: blockY)
+                let score = kernel.score(blocks, offsets: offsets, centreX: blockX, centreY: blockY)
                 if score > coarseBest.score { coarseBest = (blockX, blockY, score) }
             }
         }
@@ -190,13 +194,29 @@ private struct BlockedInk {
 /// centre inside the ring, e^(10iφ)/r, the weight `DialFace` gives a point there. The offsets are
 /// grouped by band, in reading order within each, so that a band's sums gather in two registers
 /// in the same order as a scan of the square would add them (the same sums to the last bit).
-private final class RingKernel {
+private struct RingKernel: Sendable {
     let halfSide: Int, bandCount: Int
     /// Per band, where its entries start; `bandStarts[bandCount]` is the end.
     private var bandStarts: [Int] = []
-    /// Each entry's offset from the centre in blocks (`dx`, `dy`), its index offset in a grid once
-    /// laid (`lay(on:)`), and its weight.
-    private var dx: [Int] = [], dy: [Int] = [], offsets: [Int] = [], re: [Float] = [], im: [Float] = []
+    /// Each entry's offset from the centre in blocks, and its weight.
+    private var dx: [Int] = [], dy: [Int] = [], re: [Float] = [], im: [Float] = []
+
+    /// The kernels of the crop sizes seen lately: a profile's dials share one size, and a kernel
+    /// costs a few thousand sines and cosines, more than a search with it.
+    private static let cache = Mutex<[Int: RingKernel]>([:])
+    /// Past this many sizes (only a corpus of crops of every size gets there) the cache starts afresh.
+    private static let cacheLimit = 32
+
+    /// The kernel for crops whose shorter side is `size`, made by `make` the first time.
+    static func cached(size: Int, _ make: () -> RingKernel) -> RingKernel {
+        if let kernel = cache.withLock({ $0[size] }) { return kernel }
+        let kernel = make()
+        cache.withLock { cache in
+            if cache.count >= cacheLimit { cache.removeAll() }
+            cache[size] = kernel
+        }
+        return kernel
+    }
 
     init(innerRadius: Double, bandWidth: Double, bandCount: Int, spacing: Double) {
         self.bandCount = bandCount
@@ -224,13 +244,14 @@ private final class RingKernel {
         bandStarts.append(dx.count)
     }
 
-    /// Fixes the entries' index offsets for a grid `columns` wide.
-    func lay(on columns: Int) {
-        offsets = zip(dx, dy).map { $0.1 * columns + $0.0 }
+    /// The entries' index offsets in a grid `columns` wide.
+    func offsets(columns: Int) -> [Int] {
+        zip(dx, dy).map { $0.1 * columns + $0.0 }
     }
 
-    /// The strongest band's harmonic magnitude with the ring centred on block (`centreX`, `centreY`).
-    func score(_ ink: BlockedInk, centreX: Int, centreY: Int) -> Double {
+    /// The strongest band's harmonic magnitude with the ring centred on block (`centreX`, `centreY`)
+    /// of `ink`, whose grid `offsets` were made for.
+    func score(_ ink: BlockedInk, offsets: [Int], centreX: Int, centreY: Int) -> Double {
         let centre = ink.index(x: centreX, y: centreY)
         var best = 0.0
         offsets.withUnsafeBufferPointer { offsets in

@@ -87,6 +87,11 @@ enum LandmarkDetector {
         (0, -3), (1, -3), (2, -2), (3, -1), (3, 0), (3, 1), (2, 2), (1, 3), (0, 3), (-1, 3), (-2, 2), (-3, 1), (-3, 0), (-3, -1), (-2, -2), (-1, -3),
     ]
 
+    @inline(__always)
+    private static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
     /// FAST-9 corners ranked by the Harris response, local maxima only, at most `keep`, spread
     /// over a grid so that one busy area does not take them all.
     static func corners(in plane: AlignGrayPlane, keep: Int) -> [(x: Int, y: Int, score: Float)] {
@@ -99,27 +104,40 @@ enum LandmarkDetector {
             let p = buffer.baseAddress!
             offsets.withUnsafeBufferPointer { circleOffsets in
                 scores.withUnsafeMutableBufferPointer { score in
+                    // Sixteen pixels at a time through the compass test, which most pixels fail;
+                    // only those that pass go on, one by one, to the full circle. The comparisons
+                    // are the same as one pixel at a time. A row's last block may reach 15 pixels
+                    // into the border, which is wider than that and the circle's 3: every load is in the row.
+                    typealias Block = SIMD16<Float>
+                    let threshold = Block(repeating: fastThreshold)
                     for y in border..<(height - border) {
                         let row = y * width
-                        for x in border..<(width - border) {
-                            let i = row + x
-                            let centre = p[i], high = centre + fastThreshold, low = centre - fastThreshold
-                            let n = p[i + north], e = p[i + east], s = p[i + south], w = p[i + west]
+                        var x0 = border
+                        while x0 < width - border {
+                            let i0 = row + x0
+                            let centre = load16(p + i0), high = centre + threshold, low = centre - threshold
+                            let n = load16(p + i0 + north), e = load16(p + i0 + east), s = load16(p + i0 + south), w = load16(p + i0 + west)
                             // Nine contiguous pixels of the sixteen always include two neighbouring
                             // compass points: without such a pair on either side, no corner.
-                            let bn = n > high, be = e > high, bs = s > high, bw = w > high
-                            let dn = n < low, de = e < low, ds = s < low, dw = w < low
-                            guard (bn && be) || (be && bs) || (bs && bw) || (bw && bn) || (dn && de) || (de && ds) || (ds && dw) || (dw && dn)
-                            else { continue }
-                            var brightBits: UInt32 = 0, darkBits: UInt32 = 0
-                            for k in 0..<16 {
-                                let v = p[i + circleOffsets[k]]
-                                brightBits |= UInt32(v > high ? 1 : 0) << UInt32(k)
-                                darkBits |= UInt32(v < low ? 1 : 0) << UInt32(k)
+                            let bn = n .> high, be = e .> high, bs = s .> high, bw = w .> high
+                            let dn = n .< low, de = e .< low, ds = s .< low, dw = w .< low
+                            let pass = (bn .& be) .| (be .& bs) .| (bs .& bw) .| (bw .& bn) .| (dn .& de) .| (de .& ds) .| (ds .& dw) .| (dw .& dn)
+                            let start = x0, lanes = min(Block.scalarCount, width - border - x0)
+                            x0 += Block.scalarCount
+                            guard any(pass) else { continue }
+                            for lane in 0..<lanes where pass[lane] {
+                                let i = i0 + lane
+                                let bright = high[lane], dark = low[lane]
+                                var brightBits: UInt32 = 0, darkBits: UInt32 = 0
+                                for k in 0..<16 {
+                                    let v = p[i + circleOffsets[k]]
+                                    brightBits |= UInt32(v > bright ? 1 : 0) << UInt32(k)
+                                    darkBits |= UInt32(v < dark ? 1 : 0) << UInt32(k)
+                                }
+                                guard hasRun(brightBits) || hasRun(darkBits) else { continue }
+                                score[i] = harris(p, width: width, x: start + lane, y: y)
+                                candidates.append(i)
                             }
-                            guard hasRun(brightBits) || hasRun(darkBits) else { continue }
-                            score[i] = harris(p, width: width, x: x, y: y)
-                            candidates.append(i)
                         }
                     }
                 }
@@ -252,7 +270,11 @@ extension AlignGrayPlane {
     /// washed-out photo gives the corner detector the same contrast as a good one.
     func contrastStretched() -> AlignGrayPlane {
         var histogram = [Int](repeating: 0, count: 256)
-        for value in pixels { histogram[Int(max(0, min(255, value)))] += 1 }
+        histogram.withUnsafeMutableBufferPointer { histogram in
+            pixels.withUnsafeBufferPointer { pixels in
+                for value in pixels { histogram[Int(max(0, min(255, value)))] += 1 }
+            }
+        }
         let total = pixels.count
         var low = 0, high = 255, running = 0
         for (bin, count) in histogram.enumerated() {
@@ -266,7 +288,9 @@ extension AlignGrayPlane {
         }
         var stretched = self
         let span = Float(max(high - low, 16)), offset = Float(low)
-        for i in 0..<stretched.pixels.count { stretched.pixels[i] = max(0, min(255, (pixels[i] - offset) * 255 / span)) }
+        stretched.pixels.withUnsafeMutableBufferPointer { out in
+            for i in out.indices { out[i] = max(0, min(255, (out[i] - offset) * 255 / span)) }
+        }
         return stretched
     }
 
@@ -305,19 +329,25 @@ extension AlignGrayPlane {
         var out = AlignGrayPlane(width: newWidth, height: newHeight)
         let sx = Double(width) / Double(newWidth), sy = Double(height) / Double(newHeight)
         let w = width, h = height
+        // Where each column samples is the same on every row: worked out once.
+        let columns = (0..<newWidth).map { x in
+            let fx = max(0, min(Double(w - 1), (Double(x) + 0.5) * sx - 0.5))
+            let x0 = min(Int(fx), w - 2 < 0 ? 0 : w - 2)
+            return (x0: x0, x1: min(x0 + 1, w - 1), wx: Float(fx - Double(x0)))
+        }
         pixels.withUnsafeBufferPointer { p in
             out.pixels.withUnsafeMutableBufferPointer { o in
-                for y in 0..<newHeight {
-                    let fy = max(0, min(Double(h - 1), (Double(y) + 0.5) * sy - 0.5))
-                    let y0 = min(Int(fy), h - 2 < 0 ? 0 : h - 2), wy = Float(fy - Double(y0))
-                    let y1 = min(y0 + 1, h - 1)
-                    for x in 0..<newWidth {
-                        let fx = max(0, min(Double(w - 1), (Double(x) + 0.5) * sx - 0.5))
-                        let x0 = min(Int(fx), w - 2 < 0 ? 0 : w - 2), wx = Float(fx - Double(x0))
-                        let x1 = min(x0 + 1, w - 1)
-                        let top = p[y0 * w + x0] * (1 - wx) + p[y0 * w + x1] * wx
-                        let bottom = p[y1 * w + x0] * (1 - wx) + p[y1 * w + x1] * wx
-                        o[y * newWidth + x] = top * (1 - wy) + bottom * wy
+                columns.withUnsafeBufferPointer { columns in
+                    for y in 0..<newHeight {
+                        let fy = max(0, min(Double(h - 1), (Double(y) + 0.5) * sy - 0.5))
+                        let y0 = min(Int(fy), h - 2 < 0 ? 0 : h - 2), wy = Float(fy - Double(y0))
+                        let y1 = min(y0 + 1, h - 1)
+                        for x in 0..<newWidth {
+                            let (x0, x1, wx) = columns[x]
+                            let top = p[y0 * w + x0] * (1 - wx) + p[y0 * w + x1] * wx
+                            let bottom = p[y1 * w + x0] * (1 - wx) + p[y1 * w + x1] * wx
+                            o[y * newWidth + x] = top * (1 - wy) + bottom * wy
+                        }
                     }
                 }
             }

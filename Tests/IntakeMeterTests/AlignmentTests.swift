@@ -148,6 +148,20 @@ import Testing
         #expect(AlignmentFixtures.meanDifference(crop, reference) < 8)
     }
 
+    @Test func aBoxOverThePhotosEdgeIsBlackBeyondItAndBlendedAcrossIt() {
+        // A white 4×4 photo, seen through a shift of half a pixel from a box that starts 3 pixels
+        // above and left of it: sample points at −2.5, −1.5, −0.5, 0.5, …; only the one at −0.5
+        // straddles the edge, half black, half white.
+        let photo = RGBImage(width: 4, height: 4, red: 255, green: 255, blue: 255)
+        let crop = BoxSampler.crop(
+            photo, box: Box(x: -3, y: -3, width: 6, height: 6), through: PlaneTransform([1, 0, 0.5, 0, 1, 0.5, 0, 0, 1]))
+        func grey(_ x: Int, _ y: Int) -> UInt8 { crop.storage.base[(y * 6 + x) * 3] }
+        #expect(grey(0, 5) == 0 && grey(1, 5) == 0, "wholly outside: black")
+        #expect(grey(2, 5) == 128, "half outside: \(grey(2, 5))")
+        #expect(grey(2, 2) == 64, "a quarter inside: \(grey(2, 2))")
+        #expect(grey(3, 3) == 255 && grey(5, 5) == 255, "inside: white")
+    }
+
     @Test func aTiltedViewIsFittedWithItsPerspective() throws {
         let (loaded, _, _) = try Self.scene(degrees: 0, scale: 1, shift: (0, 0))
         let reference = AlignmentFixtures.shapes(width: 640, height: 480, seed: 7)
