@@ -41,7 +41,7 @@ extension IntakeConfiguration {
 
         /// Creates classify settings; each omitted value takes its default.
         public init(
-            blur: Double = 0.32,
+            blur: Double = 0.42,
             darkMean: Double = 65,
             darkHighlights: Double = 100,
             overexposedFraction: Double = 0.12,

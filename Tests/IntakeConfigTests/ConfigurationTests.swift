@@ -36,7 +36,7 @@ struct ConfigurationValueTests {
         #expect(
             defaults.classify
                 == .init(
-                    blur: 0.32, darkMean: 65, darkHighlights: 100, overexposedFraction: 0.12, overexposedMidtones: 115,
+                    blur: 0.42, darkMean: 65, darkHighlights: 100, overexposedFraction: 0.12, overexposedMidtones: 115,
                     lowContrastSpread: 75, minimumSide: 256,
                     grayscaleChroma: 3, meterScore: 0.7, minimumConfidence: 0.5, externalCommand: [], externalName: "external",
                     externalTimeoutSeconds: 10))
