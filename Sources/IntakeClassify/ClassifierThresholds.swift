@@ -8,15 +8,18 @@
 /// `IntakeConfiguration.Classify`, which the configuration file sets.
 public struct ClassifierThresholds: Sendable, Equatable {
     /// `blurred`: the blur (see `Sharpness`: the share of the strongest edges' step that survives
-    /// re-blurring, 0–1) above which an image counts as blurred. The corpus's untouched photos
-    /// measure 0.08–0.35 (median 0.12); a Gaussian of 1/256 of the long side, one pixel at the
-    /// derivative's size, brings most over 0.3.
+    /// re-blurring, 0–1) above which an image counts as blurred. On the label bench's tuning half,
+    /// untouched photos measure up to 0.39 (one long exposure 0.54); a Gaussian of 1/256 of the
+    /// long side, one pixel at the derivative's size, brings every one over 0.5.
     public var blur: Double
     /// `dark`: the mean luma (0–255) below which an image counts as dark, together with its
     /// 90th percentile under `darkHighlights`.
     public var darkMean: Double
     /// `dark`: the 90th luma percentile below which even the picture's bright parts are dim.
     public var darkHighlights: Double
+    /// `dark`: the mean luma below which an image is dark whatever its highlights: a picture
+    /// averaging under a fifth of full scale is dark to anyone, bright windows or lamps or not.
+    public var veryDarkMean: Double
     /// `overexposed`: the fraction of pixels with luma 250 or more above which highlights are lost,
     /// together with the rest above `overexposedMidtones`.
     public var overexposedFraction: Double
@@ -44,6 +47,7 @@ public struct ClassifierThresholds: Sendable, Equatable {
         blur: Double = 0.42,
         darkMean: Double = 65,
         darkHighlights: Double = 100,
+        veryDarkMean: Double = 50,
         overexposedFraction: Double = 0.12,
         overexposedMidtones: Double = 115,
         lowContrastSpread: Double = 75,
@@ -55,6 +59,7 @@ public struct ClassifierThresholds: Sendable, Equatable {
         self.blur = blur
         self.darkMean = darkMean
         self.darkHighlights = darkHighlights
+        self.veryDarkMean = veryDarkMean
         self.overexposedFraction = overexposedFraction
         self.overexposedMidtones = overexposedMidtones
         self.lowContrastSpread = lowContrastSpread

@@ -10,7 +10,9 @@ public import IntakeCodecs
 /// - `blurred`: the blur of the strongest edges (see `Sharpness`) above `blur` (width 0.02).
 /// - `dark`: the less sure of mean luma under `darkMean` (width 5) and the 90th luma percentile
 ///   under `darkHighlights` (width 5): the picture is dim and not even its bright parts are
-///   bright, as an underexposed photo is (a night sky with a bright moon is not).
+///   bright, as an underexposed photo is; or, surer of the two, mean luma under `veryDarkMean`
+///   (width 5) whatever the highlights: a photo sunk mostly into black keeps its lamps and
+///   windows bright (on the label bench's tuning half, the one underexposure the first rule missed).
 /// - `overexposed`: the less sure of the fraction of pixels with luma ≥ 250 above
 ///   `overexposedFraction` (width 0.02) and the mean luma of the others above
 ///   `overexposedMidtones` (width 5): highlights blown over a meaningful area and the rest of
@@ -69,9 +71,11 @@ public enum ImageClassifier {
         add(
             "dark",
             photographic
-                * Confidence.all(
-                    Confidence.below(quality.meanLuma, thresholds.darkMean, width: 5),
-                    Confidence.below(quality.percentile90, thresholds.darkHighlights, width: 5)))
+                * max(
+                    Confidence.all(
+                        Confidence.below(quality.meanLuma, thresholds.darkMean, width: 5),
+                        Confidence.below(quality.percentile90, thresholds.darkHighlights, width: 5)),
+                    Confidence.below(quality.meanLuma, thresholds.veryDarkMean, width: 5)))
         add(
             "overexposed",
             photographic * (1 - document)

@@ -12,6 +12,8 @@ extension IntakeConfiguration {
         public var darkMean: Double
         /// `dark`: the 90th luma percentile (0–255) below which an image is dark (with `darkMean`).
         public var darkHighlights: Double
+        /// `dark`: the mean luma (0–255) below which an image is dark whatever its highlights.
+        public var veryDarkMean: Double
         /// `overexposed`: the fraction of pixels at luma 250 or more above which an image is
         /// overexposed (with `overexposedMidtones`).
         public var overexposedFraction: Double
@@ -44,6 +46,7 @@ extension IntakeConfiguration {
             blur: Double = 0.42,
             darkMean: Double = 65,
             darkHighlights: Double = 100,
+            veryDarkMean: Double = 50,
             overexposedFraction: Double = 0.12,
             overexposedMidtones: Double = 115,
             lowContrastSpread: Double = 75,
@@ -58,6 +61,7 @@ extension IntakeConfiguration {
             self.blur = blur
             self.darkMean = darkMean
             self.darkHighlights = darkHighlights
+            self.veryDarkMean = veryDarkMean
             self.overexposedFraction = overexposedFraction
             self.overexposedMidtones = overexposedMidtones
             self.lowContrastSpread = lowContrastSpread
@@ -87,6 +91,8 @@ extension IntakeConfiguration.Classify {
         let darkMean = try section.number("dark_mean", default: defaults.darkMean, in: 0...255, mustBe: "a number from 0 to 255")
         let darkHighlights = try section.number(
             "dark_highlights", default: defaults.darkHighlights, in: 0...255, mustBe: "a number from 0 to 255")
+        let veryDarkMean = try section.number(
+            "very_dark_mean", default: defaults.veryDarkMean, in: 0...255, mustBe: "a number from 0 to 255")
         let overexposed = try section.number(
             "overexposed_fraction", default: defaults.overexposedFraction, in: 0...1, mustBe: "a fraction from 0 to 1")
         let midtones = try section.number(
@@ -115,7 +121,7 @@ extension IntakeConfiguration.Classify {
         let timeout = try section.seconds("external_timeout_seconds", default: defaults.externalTimeoutSeconds)
         try section.rejectUnknownKeys()
         self.init(
-            blur: blur, darkMean: darkMean, darkHighlights: darkHighlights, overexposedFraction: overexposed,
+            blur: blur, darkMean: darkMean, darkHighlights: darkHighlights, veryDarkMean: veryDarkMean, overexposedFraction: overexposed,
             overexposedMidtones: midtones, lowContrastSpread: spread,
             minimumSide: minimumSide, grayscaleChroma: chroma, meterScore: meterScore, minimumConfidence: minimumConfidence,
             externalCommand: command, externalName: name, externalTimeoutSeconds: timeout)

@@ -22,6 +22,7 @@ extension ClassifierThresholds {
     public init(_ classify: IntakeConfiguration.Classify) {
         self.init(
             blur: classify.blur, darkMean: classify.darkMean, darkHighlights: classify.darkHighlights,
+            veryDarkMean: classify.veryDarkMean,
             overexposedFraction: classify.overexposedFraction, overexposedMidtones: classify.overexposedMidtones,
             lowContrastSpread: classify.lowContrastSpread, minimumSide: classify.minimumSide, grayscaleChroma: classify.grayscaleChroma,
             meterScore: classify.meterScore, minimumConfidence: classify.minimumConfidence)

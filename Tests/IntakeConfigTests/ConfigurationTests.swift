@@ -36,7 +36,7 @@ struct ConfigurationValueTests {
         #expect(
             defaults.classify
                 == .init(
-                    blur: 0.42, darkMean: 65, darkHighlights: 100, overexposedFraction: 0.12, overexposedMidtones: 115,
+                    blur: 0.42, darkMean: 65, darkHighlights: 100, veryDarkMean: 50, overexposedFraction: 0.12, overexposedMidtones: 115,
                     lowContrastSpread: 75, minimumSide: 256,
                     grayscaleChroma: 3, meterScore: 0.7, minimumConfidence: 0.5, externalCommand: [], externalName: "external",
                     externalTimeoutSeconds: 10))
@@ -93,6 +93,7 @@ struct ConfigurationValueTests {
             blur = 0.2
             dark_mean = 35.5
             dark_highlights = 90
+            very_dark_mean = 40
             overexposed_fraction = 0.4
             overexposed_midtones = 130
             low_contrast_spread = 25
@@ -120,7 +121,7 @@ struct ConfigurationValueTests {
             meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters", sidecarWaitSeconds: 30,
                            folderPattern: #"MTR-\d+"#),
             classify: .init(
-                blur: 0.2, darkMean: 35.5, darkHighlights: 90, overexposedFraction: 0.4, overexposedMidtones: 130,
+                blur: 0.2, darkMean: 35.5, darkHighlights: 90, veryDarkMean: 40, overexposedFraction: 0.4, overexposedMidtones: 130,
                 lowContrastSpread: 25, minimumSide: 0,
                 grayscaleChroma: 1.5, meterScore: 0.9, minimumConfidence: 0, externalCommand: ["/usr/local/bin/yolo", "--json", "--model=small"],
                 externalName: "yolo", externalTimeoutSeconds: 2.5))
@@ -346,7 +347,7 @@ struct ConfigurationErrorTests {
         #expect(error.line == 3)
         #expect(
             error.message
-                == #"unknown key "classify.blur_threshold" (known: blur, dark_mean, dark_highlights, overexposed_fraction, overexposed_midtones, low_contrast_spread, minimum_side, grayscale_chroma, meter_score, minimum_confidence, external_command, external_name, external_timeout_seconds)"#
+                == #"unknown key "classify.blur_threshold" (known: blur, dark_mean, dark_highlights, very_dark_mean, overexposed_fraction, overexposed_midtones, low_contrast_spread, minimum_side, grayscale_chroma, meter_score, minimum_confidence, external_command, external_name, external_timeout_seconds)"#
         )
     }
 
@@ -523,7 +524,7 @@ struct ShippedConfigurationTests {
             "watch": ["ignore_suffixes", "settle_milliseconds", "mode", "poll_milliseconds"],
             "meters": ["filename_pattern", "profiles_dir", "sidecar_wait_seconds", "folder_pattern"],
             "classify": [
-                "blur", "dark_mean", "dark_highlights", "overexposed_fraction", "overexposed_midtones", "low_contrast_spread",
+                "blur", "dark_mean", "dark_highlights", "very_dark_mean", "overexposed_fraction", "overexposed_midtones", "low_contrast_spread",
                 "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
