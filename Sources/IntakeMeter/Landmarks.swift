@@ -87,6 +87,7 @@ enum LandmarkDetector {
         (0, -3), (1, -3), (2, -2), (3, -1), (3, 0), (3, 1), (2, 2), (1, 3), (0, 3), (-1, 3), (-2, 2), (-3, 1), (-3, 0), (-3, -1), (-2, -2), (-1, -3),
     ]
 
+    /// Sixteen consecutive floats from `pointer`, which need not be aligned.
     @inline(__always)
     private static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
@@ -104,9 +105,10 @@ enum LandmarkDetector {
             let p = buffer.baseAddress!
             offsets.withUnsafeBufferPointer { circleOffsets in
                 scores.withUnsafeMutableBufferPointer { score in
-                    // Sixteen pixels at a time through the compass test, which most pixels fail;
-                    // only those that pass go on, one by one, to the full circle. The comparisons
-                    // are the same as one pixel at a time. A row's last block may reach 15 pixels
+                    // Sixteen pixels at a time through the compass test: a block where none passes
+                    // (flat or smooth parts) is done with at once, and only the pixels that pass go
+                    // on, one by one, to the full circle. The comparisons are those of one pixel at
+                    // a time. A row's last block may reach 15 pixels
                     // into the border, which is wider than that and the circle's 3: every load is in the row.
                     typealias Block = SIMD16<Float>
                     let threshold = Block(repeating: fastThreshold)
