@@ -181,11 +181,13 @@ final class Claimer: Sendable {
         return reportedComplete || secondsSinceChange(status) >= settleSeconds
     }
 
+    /// To the nanosecond: in whole seconds, a sidecar written at 12.999 s was a second old at
+    /// 13.001 s and set aside as one whose image never came, while its image was still arriving.
     private func secondsSinceChange(_ status: stat) -> Double {
-        let changed = Double(max(status.st_mtim.tv_sec, status.st_ctim.tv_sec))
+        func seconds(_ time: timespec) -> Double { Double(time.tv_sec) + Double(time.tv_nsec) / 1e9 }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return Double(now.tv_sec) - changed
+        return seconds(now) - max(seconds(status.st_mtim), seconds(status.st_ctim))
     }
 
     private enum MoveResult { case moved, gone, failed }
