@@ -18,7 +18,7 @@ public struct ClassifierThresholds: Sendable, Equatable {
     /// `dark`: the 90th luma percentile below which even the picture's bright parts are dim.
     public var darkHighlights: Double
     /// `dark`: the mean luma below which an image is dark whatever its highlights: a picture
-    /// averaging under a fifth of full scale is dark to anyone, bright windows or lamps or not.
+    /// averaging under a fifth of full scale is dark to anyone, a few bright parts or not.
     public var veryDarkMean: Double
     /// `overexposed`: the fraction of pixels with luma 250 or more above which highlights are lost,
     /// together with the rest above `overexposedMidtones`.

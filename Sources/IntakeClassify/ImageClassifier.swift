@@ -11,8 +11,9 @@ public import IntakeCodecs
 /// - `dark`: the less sure of mean luma under `darkMean` (width 5) and the 90th luma percentile
 ///   under `darkHighlights` (width 5): the picture is dim and not even its bright parts are
 ///   bright, as an underexposed photo is; or, surer of the two, mean luma under `veryDarkMean`
-///   (width 5) whatever the highlights: a photo sunk mostly into black keeps its lamps and
-///   windows bright (on the label bench's tuning half, the one underexposure the first rule missed).
+///   (width 5) whatever the highlights: a photo sunk mostly into black may keep a few bright
+///   parts (on the label bench's tuning half, the one underexposure the first rule missed kept
+///   its 90th percentile at 118).
 /// - `overexposed`: the less sure of the fraction of pixels with luma ≥ 250 above
 ///   `overexposedFraction` (width 0.02) and the mean luma of the others above
 ///   `overexposedMidtones` (width 5): highlights blown over a meaningful area and the rest of
