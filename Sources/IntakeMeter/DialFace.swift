@@ -102,9 +102,7 @@ struct DialFace {
         // exact search below starts; it does not decide.
         let middle = (x: Int((nearX / 2).rounded(.down)), y: Int((nearY / 2).rounded(.down)))
         let reachInBlocks = Int((searchRadius / 2).rounded(.up))
-        let kernel = RingKernel.cached(size: min(width, height)) {
-            RingKernel(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2)
-        }
+        let kernel = RingKernel.cached(RingKernel.Shape(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2))
         // Margin enough for the kernel around every centre searched (the middle lies in the crop
         // as a rule, being the hub; whatever it is, the margin covers it).
         let middleOutside = max(0, -middle.x, -middle.y, middle.x - (width - 1) / 2, middle.y - (height - 1) / 2)
@@ -201,24 +199,30 @@ private struct RingKernel: Sendable {
     /// Each entry's offset from the centre in blocks, and its weight.
     private var dx: [Int] = [], dy: [Int] = [], re: [Float] = [], im: [Float] = []
 
-    /// The kernels of the crop sizes seen lately: a profile's dials share one size, and a kernel
+    /// What a kernel is made from: the ring's bands, and the grid's spacing.
+    struct Shape: Hashable, Sendable {
+        let innerRadius: Double, bandWidth: Double, bandCount: Int, spacing: Double
+    }
+
+    /// The kernels of the shapes seen lately: a profile's dials share one size, and a kernel
     /// costs a few thousand sines and cosines, more than a search with it.
-    private static let cache = Mutex<[Int: RingKernel]>([:])
-    /// Past this many sizes (only a corpus of crops of every size gets there) the cache starts afresh.
+    private static let cache = Mutex<[Shape: RingKernel]>([:])
+    /// Past this many shapes (only a corpus of crops of every size gets there) the cache starts afresh.
     private static let cacheLimit = 32
 
-    /// The kernel for crops whose shorter side is `size`, made by `make` the first time.
-    static func cached(size: Int, _ make: () -> RingKernel) -> RingKernel {
-        if let kernel = cache.withLock({ $0[size] }) { return kernel }
-        let kernel = make()
+    /// The kernel of `shape`, made the first time it is asked for.
+    static func cached(_ shape: Shape) -> RingKernel {
+        if let kernel = cache.withLock({ $0[shape] }) { return kernel }
+        let kernel = RingKernel(shape)
         cache.withLock { cache in
             if cache.count >= cacheLimit { cache.removeAll() }
-            cache[size] = kernel
+            cache[shape] = kernel
         }
         return kernel
     }
 
-    init(innerRadius: Double, bandWidth: Double, bandCount: Int, spacing: Double) {
+    private init(_ shape: Shape) {
+        let innerRadius = shape.innerRadius, bandWidth = shape.bandWidth, bandCount = shape.bandCount, spacing = shape.spacing
         self.bandCount = bandCount
         let outerRadius = innerRadius + Double(bandCount) * bandWidth
         halfSide = Int((outerRadius / spacing).rounded(.up))

@@ -80,7 +80,12 @@ public final class DialModel: Sendable {
     /// mirrored left to right reads 10 − v, so the mirror's class k counts for class 100 − k. The
     /// two views err differently, and their average is steadier than either.
     package func learned(preprocessed input: UnsafePointer<Float>) -> DigitReading {
-        learnedProbabilities(preprocessed: input).withUnsafeBufferPointer { DigitDecoding.reading(from: $0, window: Self.window) }
+        Self.reading(learnedProbabilities(preprocessed: input))
+    }
+
+    /// The learned model's reading from its probabilities (`learnedProbabilities`).
+    package static func reading(_ probabilities: [Float]) -> DigitReading {
+        probabilities.withUnsafeBufferPointer { DigitDecoding.reading(from: $0, window: window) }
     }
 
     /// The learned model's probabilities of the 100 tenths, the crop's and its mirror's averaged

@@ -110,15 +110,15 @@ func writePreviews(_ count: Int, folder: String, seed: UInt64) {
 /// confidence, geometric value and confidence, the learned model's 100 probabilities), to choose
 /// how the two readers combine. Only the tuning half: the report half is never looked at crop by
 /// crop.
-func dumpTuningHalf(_ model: DigitModel, _ needles: NeedleSet, to path: String, threads: Int) {
-    let indices = needles.indices(.tuning)
-    let readings = readNeedles(model, needles, indices, threads: threads)
+func dumpTuningHalf(_ model: DigitModel, _ needles: NeedleSet, to path: String) {
+    let reader = DialModel(model: model)
     var text = "path\tlabel\tfamily\tlearned\tlearned_confidence\tgeometric\tgeometric_confidence\tprobabilities\n"
-    for (index, reading) in zip(indices, readings) {
+    for index in needles.indices(.tuning) {
         let sample = needles.samples[index], geometric = needles.geometric[index]
         let probabilities = needles.inputs.withUnsafeBufferPointer {
-            DialModel(model: model).learnedProbabilities(preprocessed: $0.baseAddress! + index * needles.inputCount)
+            reader.learnedProbabilities(preprocessed: $0.baseAddress! + index * needles.inputCount)
         }
+        let reading = DialModel.reading(probabilities)
         text +=
             "\(sample.path)\t\(sample.value)\t\(sample.family.rawValue)\t\(reading.value)\t\(reading.confidence)\t"
             + "\(geometric.map { "\($0.value)" } ?? "")\t\(geometric.map { "\($0.confidence)" } ?? "0")\t"
@@ -136,7 +136,7 @@ func measureDials(weights: String, dump: String?, options: TrainingOptions) {
         fail("no needle crops at \(options.corpusRoot)")
     }
     reportNeedles(model, needles, threads: options.threads)
-    if let dump { dumpTuningHalf(model, needles, to: dump, threads: options.threads) }
+    if let dump { dumpTuningHalf(model, needles, to: dump) }
 }
 
 /// Trains the dial model on rendered dials and writes its weights, measuring it on the needle crops.
