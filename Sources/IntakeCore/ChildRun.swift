@@ -146,7 +146,16 @@ public struct ChildRun: Sendable {
         let argv = ([program] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        var status = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        // "Text file busy": the program is open for writing somewhere, most often for the instant
+        // another thread's child holds a copy of that descriptor between its fork and its exec, or
+        // while someone replaces the program. Tried again for up to about a fifth of a second.
+        var pause: UInt32 = 5_000
+        while status == ETXTBSY && pause <= 80_000 {
+            usleep(pause)
+            pause *= 2
+            status = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        }
         guard status == 0 else { return .failure(SpawnFailure(reason: "\(program): \(ErrnoText.describe(status))")) }
         return .success(pid)
     }

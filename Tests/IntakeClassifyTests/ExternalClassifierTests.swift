@@ -148,6 +148,34 @@ struct ExternalClassifierTests {
         #expect(none.description == #"classifier "external" could not start: no command is configured"#)
     }
 
+    /// A program open for writing cannot be run ("text file busy"); for an instant that is what
+    /// any program looks like while another thread's child holds a copy of its descriptor.
+    @Test func programBusyForAnInstantIsRunOnceFree() throws {
+        let busy = classifier("busy.sh", #"echo '{"labels": [{"name": "ok", "confidence": 1}]}'"#)
+        let writer = open(folder.path + "/busy.sh", O_WRONLY | O_APPEND | O_CLOEXEC)
+        try #require(writer >= 0)
+        // A thread of its own: a queue's worker could wait behind the other tests running at once.
+        var closer = pthread_t()
+        let started = pthread_create(&closer, nil, { argument in
+            usleep(20_000)
+            close(Int32(Int(bitPattern: argument) - 1))
+            return nil
+        }, UnsafeMutableRawPointer(bitPattern: Int(writer) + 1))
+        try #require(started == 0)
+        defer { pthread_join(closer, nil) }
+        let labels = try busy.classify(originalPath: "o", derivativePath: "d").get()
+        #expect(labels.map(\.name) == ["ok"])
+    }
+
+    @Test func programKeptBusyCannotStartAndSaysWhy() throws {
+        let busy = classifier("held.sh", "echo '[]'")
+        let writer = open(folder.path + "/held.sh", O_WRONLY | O_APPEND | O_CLOEXEC)
+        try #require(writer >= 0)
+        defer { close(writer) }
+        let error = try #require(failure(busy.classify(originalPath: "o", derivativePath: "d")))
+        #expect(error.description == "classifier \"test\" could not start: \(folder.path)/held.sh: Text file busy")
+    }
+
     /// Workers call it from several threads at once; each run keeps its own pipes and answer.
     @Test func concurrentRunsKeepTheirAnswersApart() async throws {
         let echo = classifier("echo.sh", #"sleep 0.1; printf '[{"name": "%s", "confidence": 0.5}]' "$1""#)

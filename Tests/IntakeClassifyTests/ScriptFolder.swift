@@ -18,11 +18,15 @@ final class ScriptFolder {
     }
 
     /// Writes `body` after a `#!/bin/sh` line to `name`, executable (755); returns its path.
+    ///
+    /// Opened close-on-exec ("e"): tests run in parallel, and a program another test starts while
+    /// this script is open for writing would otherwise keep the write end for as long as it runs,
+    /// and running the script would fail with ETXTBSY ("text file busy").
     @discardableResult
     func script(_ name: String, _ body: String) -> String {
         let full = path + "/" + name
         let text = "#!/bin/sh\n" + body + "\n"
-        if let file = fopen(full, "w") {
+        if let file = fopen(full, "we") {
             fputs(text, file)
             fclose(file)
         }

@@ -140,7 +140,7 @@ struct PrunerTests {
         let expired = try fixture.database.expiredJobs(pruner.expiryRules(now: Timestamp.nowMilliseconds()), limit: 10)
         #expect(expired.count == 2)
         try fixture.write(fixture.root.spoolPrune + "/.intake-tmp-1-2", bytes: 10)
-        let file = fopen(fixture.root.spoolPrune + "/1-1.json", "wb")
+        let file = fopen(fixture.root.spoolPrune + "/1-1.json", "wbe")
         _ = PruneJournal(entries: expired, archiveFolder: nil).encoded().withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         fclose(file)
         _ = try fixture.database.pruneJobs(expired.filter { $0.id == removedRows.id }, keepMeterReadings: false, at: 0)

@@ -80,7 +80,7 @@ final class StateFixture {
 
     func write(_ path: String, bytes: Int) throws {
         try makeFolders(String(path[..<path.lastIndex(of: "/")!]))
-        guard let file = fopen(path, "wb") else { throw FixtureError("cannot write \(path)") }
+        guard let file = fopen(path, "wbe") else { throw FixtureError("cannot write \(path)") }
         _ = [UInt8](repeating: 7, count: bytes).withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         fclose(file)
     }

@@ -49,7 +49,7 @@ import Glibc
         // Written before the disk fills; renamed in while it is full (a rename needs no space).
         let staged = late.map { source, bytes -> (source: String, path: String) in
             let path = daemon.root + "/late-\(source.split(separator: "/").last!)"
-            let file = fopen(path, "wb")!
+            let file = fopen(path, "wbe")!
             _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             fclose(file)
             return (source, path)

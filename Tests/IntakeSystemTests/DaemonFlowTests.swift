@@ -24,7 +24,7 @@ import Glibc
         // A slow writer: one open, pieces over a second, then close. Never taken half-written.
         let slow = Photos.jpeg(width: 400, height: 300, seed: 3)
         let slowPath = daemon.inbox + "/prod/slow.jpg"
-        let file = try #require(fopen(slowPath, "wb"))
+        let file = try #require(fopen(slowPath, "wbe"))
         let pieces = 5, size = (slow.count + pieces - 1) / pieces
         for piece in 0..<pieces {
             let part = Array(slow[(piece * size)..<min(slow.count, (piece + 1) * size)])
@@ -100,7 +100,7 @@ import Glibc
         try daemon.start()
         let photo = Photos.jpeg(seed: 31)
         let staged = share + "/.upload"
-        if let file = fopen(staged, "wb") {
+        if let file = fopen(staged, "wbe") {
             _ = photo.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             fclose(file)
         }

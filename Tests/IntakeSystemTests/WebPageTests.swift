@@ -73,7 +73,7 @@ import Glibc
         #expect(dark > 500, "hardly anything drawn on \(name)")
         mkdir(Self.artifacts, 0o755)
         let path = Self.artifacts + "/" + name
-        let file = try #require(fopen(path, "wb"))
+        let file = try #require(fopen(path, "wbe"))
         defer { fclose(file) }
         #expect(fwrite(png, 1, png.count, file) == png.count)
     }

@@ -86,7 +86,7 @@ public final class TemporaryFolder {
     @discardableResult
     public func write(_ name: String, _ bytes: [UInt8]) -> String {
         let full = path + "/" + name
-        if let file = fopen(full, "wb") {
+        if let file = fopen(full, "wbe") {
             _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             fclose(file)
         }

@@ -90,7 +90,7 @@ public final class DaemonHarness {
     @discardableResult
     public func drop(_ relativePath: String, _ bytes: [UInt8]) -> String {
         let staging = stagingFolder + "/staging-\(UInt64.random(in: 0 ... .max))"
-        if let file = fopen(staging, "wb") {
+        if let file = fopen(staging, "wbe") {
             _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             fclose(file)
         }
@@ -104,7 +104,7 @@ public final class DaemonHarness {
     public func copy(_ relativePath: String, _ bytes: [UInt8]) {
         let target = inbox + "/" + relativePath
         makeFolders(String(target[..<target.lastIndex(of: "/")!]))
-        if let file = fopen(target, "wb") {
+        if let file = fopen(target, "wbe") {
             _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
             fclose(file)
         }
