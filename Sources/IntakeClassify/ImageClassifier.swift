@@ -1,4 +1,5 @@
 public import IntakeCodecs
+public import IntakeCore
 
 /// The built-in labels: how usable an image is, its shape, and what kind of picture it is.
 ///

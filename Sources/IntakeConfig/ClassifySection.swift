@@ -1,9 +1,11 @@
+public import IntakeCore
+
 extension IntakeConfiguration {
     /// `[classify]`: the thresholds of the built-in labels and an optional external classifier.
     ///
-    /// The threshold defaults are those of `ClassifierThresholds` in IntakeClassify, repeated here
-    /// because the configuration does not depend on the classifier; each threshold is the value of
-    /// its label's measure at which the label's confidence is 0.5.
+    /// The threshold defaults are `ClassifierThresholds.defaults` (in IntakeCore, which both the
+    /// configuration and the classifier read); each threshold is the value of its label's measure
+    /// at which the label's confidence is 0.5.
     public struct Classify: Sendable, Equatable {
         /// `blurred`: the blur (0–1: the share of the strongest edges' step that survives
         /// re-blurring) above which an image is blurred.
@@ -43,17 +45,17 @@ extension IntakeConfiguration {
 
         /// Creates classify settings; each omitted value takes its default.
         public init(
-            blur: Double = 0.42,
-            darkMean: Double = 65,
-            darkHighlights: Double = 100,
-            veryDarkMean: Double = 50,
-            overexposedFraction: Double = 0.12,
-            overexposedMidtones: Double = 115,
-            lowContrastSpread: Double = 75,
-            minimumSide: Int = 256,
-            grayscaleChroma: Double = 3,
-            meterScore: Double = 0.7,
-            minimumConfidence: Double = 0.5,
+            blur: Double = ClassifierThresholds.defaults.blur,
+            darkMean: Double = ClassifierThresholds.defaults.darkMean,
+            darkHighlights: Double = ClassifierThresholds.defaults.darkHighlights,
+            veryDarkMean: Double = ClassifierThresholds.defaults.veryDarkMean,
+            overexposedFraction: Double = ClassifierThresholds.defaults.overexposedFraction,
+            overexposedMidtones: Double = ClassifierThresholds.defaults.overexposedMidtones,
+            lowContrastSpread: Double = ClassifierThresholds.defaults.lowContrastSpread,
+            minimumSide: Int = ClassifierThresholds.defaults.minimumSide,
+            grayscaleChroma: Double = ClassifierThresholds.defaults.grayscaleChroma,
+            meterScore: Double = ClassifierThresholds.defaults.meterScore,
+            minimumConfidence: Double = ClassifierThresholds.defaults.minimumConfidence,
             externalCommand: [String] = [],
             externalName: String = "external",
             externalTimeoutSeconds: Double = 10

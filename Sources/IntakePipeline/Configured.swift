@@ -1,5 +1,6 @@
 public import IntakeConfig
 public import IntakeClassify
+public import IntakeCore
 import IntakeCodecs
 
 extension ProcessingOptions {

@@ -1,5 +1,6 @@
 public import IntakeCodecs
 public import IntakeClassify
+public import IntakeCore
 
 /// What the image stages need to know, taken from the configuration.
 public struct ProcessingOptions: Sendable, Equatable {

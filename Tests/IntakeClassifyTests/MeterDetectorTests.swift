@@ -1,4 +1,5 @@
 import IntakeCodecs
+import IntakeCore
 import Testing
 
 @testable import IntakeClassify

@@ -4,8 +4,9 @@
 /// measures are described on ``ImageClassifier``. The quality labels' defaults (`blurred`,
 /// `dark`, `overexposed`, `low_contrast`) were chosen by `make bench-labels` on the tuning half
 /// of the corpus's everyday photos, degraded as cameras and users degrade them; the others on
-/// the shared corpus (camera samples, meter photos, screenshots). They are repeated in
-/// `IntakeConfiguration.Classify`, which the configuration file sets.
+/// the shared corpus (camera samples, meter photos, screenshots). It lives here, beside neither
+/// the classifier nor the configuration, so that both take their defaults from this one place:
+/// `IntakeConfiguration.Classify`, which the configuration file sets, starts from ``defaults``.
 public struct ClassifierThresholds: Sendable, Equatable {
     /// `blurred`: the blur (see `Sharpness`: the share of the strongest edges' step that survives
     /// re-blurring, 0–1) above which an image counts as blurred. On the label bench's tuning half,
