@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "IntakeWeb",
             dependencies: [
-                "IntakeCore", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakePipeline", "CLinux",
+                "IntakeCore", "IntakeStore", "IntakeConfig", "IntakeCodecs", "IntakePipeline", "IntakeMeter", "CLinux",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -13,7 +13,7 @@ import Glibc
 /// uploads go into the inbox like any producer's, and every answer is read from the database
 /// intaked writes, read-only.
 public enum IntakeAPI {
-    /// The router for a state root; `environments` and `ignoredSuffixes` come from the configuration.
+    /// The router for a state root; what uploads may go where comes from the configuration (see `InboxRules`).
     public static func router(root: StateRoot, configuration: IntakeConfiguration) -> Router<BasicRequestContext> {
         router(root: root, configuration: configuration, events: JobEvents(root: root, idleTimeoutSeconds: configuration.web.idleTimeoutSeconds))
     }
@@ -24,9 +24,9 @@ public enum IntakeAPI {
     {
         let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes, maxConcurrent: configuration.web.maxConcurrentUploads)
         _ = writer.sweepLeftovers()
-        let environments = configuration.environments.map(\.name)
-        let ignoredSuffixes = configuration.watch.ignoreSuffixes
-        let uploads = ResumableUploads(writer: writer, environments: environments, ignoredSuffixes: ignoredSuffixes)
+        let rules = InboxRules(configuration, root: root)
+        let environments = rules.environments
+        let uploads = ResumableUploads(writer: writer, rules: rules)
         let router = Router()
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorShapeMiddleware())
@@ -35,7 +35,7 @@ public enum IntakeAPI {
         let submissions = Submissions(root: root)
         let multipart = MultipartUpload(writer: writer, submissions: submissions, maxImages: Self.maxImagesPerJob)
 
-        addInboxUploads(to: router, writer: writer, multipart: multipart, metrics: metrics, environments: environments, ignoredSuffixes: ignoredSuffixes)
+        addInboxUploads(to: router, writer: writer, multipart: multipart, metrics: metrics, rules: rules)
 
         addResumableUploads(to: router, uploads, metrics: metrics)
 
@@ -200,14 +200,12 @@ public enum IntakeAPI {
     /// `POST /v1/inbox/ENV[/METER]`: one image as the body (`?name=FILE`), or several as a form.
     private static func addInboxUploads(
         to router: Router<BasicRequestContext>, writer: InboxWriter, multipart: MultipartUpload, metrics: ServeMetrics,
-        environments: [String], ignoredSuffixes: [String]
+        rules: InboxRules
     ) {
         /// Several files in one `multipart/form-data` body: one job of them all.
         @Sendable func uploadForm(_ request: Request, _ context: BasicRequestContext, _ reader: MultipartReader) async throws -> Response {
             let environment = URLQuery.decoded(context.parameters.get("env") ?? ""), meter = context.parameters.get("meter").map(URLQuery.decoded)
-            if let meter { try UploadTarget.check(meter, what: "meter name") }
-            let (submission, receipts) = try await multipart.receive(
-                request.body, reader: reader, environment: environment, meter: meter, environments: environments, ignoredSuffixes: ignoredSuffixes)
+            let (submission, receipts) = try await multipart.receive(request.body, reader: reader, environment: environment, meter: meter, rules: rules)
             for receipt in receipts { metrics.tookUpload("form", bytes: receipt.bytes) }
             struct Image: Encodable {
                 let jobId, name, sha256: String
@@ -236,7 +234,7 @@ public enum IntakeAPI {
             }
             let target = try UploadTarget(
                 environment: URLQuery.decoded(context.parameters.get("env") ?? ""), meter: context.parameters.get("meter").map(URLQuery.decoded),
-                name: request.uri.queryParameters.get("name"), environments: environments, ignoredSuffixes: ignoredSuffixes)
+                name: request.uri.queryParameters.get("name"), rules: rules)
             let declared = request.headers[.contentLength].flatMap { Int($0) }
             let receipt = try await writer.receive(request.body, declaredLength: declared, into: target)
             metrics.tookUpload("body", bytes: receipt.bytes)

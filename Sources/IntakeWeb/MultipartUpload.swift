@@ -33,9 +33,10 @@ struct MultipartUpload {
     }
 
     func receive<Body: AsyncSequence>(
-        _ body: Body, reader: MultipartReader, environment: String, meter: String?, environments: [String], ignoredSuffixes: [String]
+        _ body: Body, reader: MultipartReader, environment: String, meter: String?, rules: InboxRules
     ) async throws(APIError) -> (submission: Submission, receipts: [UploadReceipt]) where Body.Element == ByteBuffer {
-        try UploadTarget.checkEnvironment(environment, environments)
+        try rules.checkEnvironment(environment)
+        if let meter { try rules.checkMeter(meter) }
         try writer.admit()
         defer { writer.release() }
         do { try DurableFile.makeFolders(writer.uploadFolder, stage: .claim) } catch { throw InboxWriter.refusal(error) }
@@ -56,7 +57,7 @@ struct MultipartUpload {
             switch event {
             case .part(_, let filename?):
                 guard files.count < maxImages else { throw APIError.badRequest("too_many_files", "a request holds at most \(maxImages) files") }
-                let checked = try UploadTarget.checkedName(filename, ignoredSuffixes: ignoredSuffixes)
+                let checked = try UploadTarget.checkedName(filename, ignoredSuffixes: rules.ignoredSuffixes)
                 guard !files.contains(where: { $0.name == checked }) else {
                     throw APIError.badRequest("duplicate_name", "two files are named \(checked), which one folder cannot hold")
                 }
@@ -128,8 +129,7 @@ struct MultipartUpload {
         var receipts: [UploadReceipt] = []
         do {
             for received in files {
-                let target = try UploadTarget(
-                    environment: environment, meter: meter, name: received.name, environments: environments, ignoredSuffixes: ignoredSuffixes)
+                let target = try UploadTarget(environment: environment, meter: meter, name: received.name, rules: rules)
                 receipts.append(try writer.place(
                     received.path, as: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes),
                     labelled: received.labelled))

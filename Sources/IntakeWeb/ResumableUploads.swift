@@ -37,15 +37,13 @@ final class ResumableUploads: Sendable {
     static let lifetimeSeconds: UInt64 = 12 * 3600
 
     let writer: InboxWriter
-    let environments: [String]
-    let ignoredSuffixes: [String]
+    let rules: InboxRules
     /// Uploads being appended to now: one writer per upload.
     private let writing = Mutex<Set<String>>([])
 
-    init(writer: InboxWriter, environments: [String], ignoredSuffixes: [String]) {
+    init(writer: InboxWriter, rules: InboxRules) {
         self.writer = writer
-        self.environments = environments
-        self.ignoredSuffixes = ignoredSuffixes
+        self.rules = rules
     }
 
     private func statePath(_ id: JobID) -> String { "\(writer.uploadFolder)/\(id).tus" }
@@ -63,13 +61,12 @@ final class ResumableUploads: Sendable {
         let name = fields["filename"] ?? fields["name"]
         let upload: ResumableUpload
         if let environment = fields["env"] {
-            let target = try UploadTarget(
-                environment: environment, meter: fields["meter"], name: name, environments: environments, ignoredSuffixes: ignoredSuffixes)
+            let target = try UploadTarget(environment: environment, meter: fields["meter"], name: name, rules: rules)
             upload = ResumableUpload(length: bytes, offset: 0, env: target.environment, meter: target.meter, name: target.name)
         } else {
-            if let meter = fields["meter"] { try UploadTarget.check(meter, what: "meter name") }
+            if let meter = fields["meter"] { try rules.checkMeter(meter) }
             upload = ResumableUpload(
-                length: bytes, offset: 0, env: nil, meter: fields["meter"], name: try UploadTarget.checkedName(name, ignoredSuffixes: ignoredSuffixes))
+                length: bytes, offset: 0, env: nil, meter: fields["meter"], name: try UploadTarget.checkedName(name, ignoredSuffixes: rules.ignoredSuffixes))
         }
         do { try DurableFile.makeFolders(writer.uploadFolder, stage: .claim) } catch { throw InboxWriter.refusal(error) }
         let id = JobID.make()
@@ -135,7 +132,7 @@ final class ResumableUploads: Sendable {
     private func place(_ id: JobID, _ upload: ResumableUpload, environment: String, meter: String?) throws(APIError)
         -> (upload: ResumableUpload, receipt: UploadReceipt)
     {
-        let target = try UploadTarget(environment: environment, meter: meter, name: upload.name, environments: environments, ignoredSuffixes: [])
+        let target = try UploadTarget(environment: environment, meter: meter, name: upload.name, rules: rules.alreadyChecked)
         let receipt = try writer.place(partPath(id), as: UploadReceipt(job: id, target: target, sha256: try FileDigest.sha256(partPath(id), length: upload.length), bytes: upload.length))
         var placed = upload
         (placed.env, placed.meter, placed.placed) = (environment, meter, true)
@@ -149,8 +146,8 @@ final class ResumableUploads: Sendable {
     /// the two (to record the job that groups them); the receipts come back in the order given.
     func placeHeld(_ texts: [String], environment: String, meter: String?,
                    beforePlacing: (_ names: [String]) throws(APIError) -> Void) throws(APIError) -> [UploadReceipt] {
-        try UploadTarget.checkEnvironment(environment, environments)
-        if let meter { try UploadTarget.check(meter, what: "meter name") }
+        try rules.checkEnvironment(environment)
+        if let meter { try rules.checkMeter(meter) }
         guard Set(texts).count == texts.count else { throw APIError.badRequest("duplicate_upload", "an upload is named twice") }
         let taken = writing.withLock { writing -> Bool in
             guard writing.isDisjoint(with: texts) else { return false }

@@ -46,11 +46,10 @@ public final class Submitter: Sendable {
     public func submit(_ path: String, environment: String, meter: String?) async throws(SubmitError) -> String {
         let name = String(path.split(separator: "/").last ?? Substring(path))
         switch destination {
-        case .local(_, let configuration):
+        case .local(let root, let configuration):
             do {
-                let target = try UploadTarget(
-                    environment: environment, meter: meter, name: name, environments: configuration.environments.map(\.name),
-                    ignoredSuffixes: configuration.watch.ignoreSuffixes)
+                let rules = InboxRules(configuration, root: configuration.stateRoot(path: root))
+                let target = try UploadTarget(environment: environment, meter: meter, name: name, rules: rules)
                 let chunks = try FileChunks(path: path)
                 return try await writer!.receive(chunks, declaredLength: chunks.length, into: target).job.rawValue
             } catch let error as APIError {

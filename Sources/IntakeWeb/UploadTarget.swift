@@ -11,23 +11,19 @@ struct UploadTarget: Sendable, Equatable {
     let meter: String?
     let name: String
 
-    /// The suffixes the daemon leaves alone as uploads in progress (`[watch] ignore_suffixes`).
-    init(environment: String, meter: String?, name: String?, environments: [String], ignoredSuffixes: [String]) throws(APIError) {
-        try Self.checkEnvironment(environment, environments)
-        let name = try Self.checkedName(name, ignoredSuffixes: ignoredSuffixes)
-        if let meter { try Self.check(meter, what: "meter name") }
+    /// The destination checked against `rules`: 404 for an unknown environment or meter, 400 for
+    /// a name the daemon would not take.
+    init(environment: String, meter: String?, name: String?, rules: InboxRules) throws(APIError) {
+        try rules.checkEnvironment(environment)
+        let name = try Self.checkedName(name, ignoredSuffixes: rules.ignoredSuffixes)
+        if let meter { try rules.checkMeter(meter) }
         self.environment = environment
         self.meter = meter
         self.name = name
     }
 
-    static func checkEnvironment(_ environment: String, _ environments: [String]) throws(APIError) {
-        guard environments.contains(environment) else {
-            throw APIError.notFound("no environment \"\(environment)\"; this intake has \(environments.joined(separator: ", "))")
-        }
-    }
-
-    /// The file name, checked as the daemon will see it.
+    /// The file name, checked as the daemon will see it; `ignoredSuffixes` are the suffixes it
+    /// leaves alone as uploads in progress (`[watch] ignore_suffixes`).
     static func checkedName(_ name: String?, ignoredSuffixes: [String]) throws(APIError) -> String {
         guard let name, !name.isEmpty else {
             throw APIError.badRequest("name_missing", "give the file's name: ?name=FILE")

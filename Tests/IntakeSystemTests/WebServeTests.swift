@@ -154,7 +154,10 @@ import Glibc
     }
 
     @Test func submitWaitsForTheOutcomesAndItsExitStatusSaysWhetherAnyFailed() throws {
-        let daemon = try DaemonHarness()
+        let daemon = try DaemonHarness(settings: #"""
+            [meters]
+            folder_pattern = "MTR-\\d+"
+            """#)
         try daemon.start()
         let server = try serve(daemon)
         defer {
@@ -175,6 +178,11 @@ import Glibc
         #expect(local.status == 0, "\(local.standardError)")
         let id = try #require(field("jobId", in: local.standardOutput), "\(local.standardOutput)")
         #expect(try daemon.database().job(id: id)?.sourcePath == "prod/MTR-3/good.jpg")
+
+        // A meter intake does not know (a typo) is refused, not filed as a plain folder: status 1.
+        let typo = try ChildProcess.run(intake, ["submit", good, "--env", "prod", "--meter", "MTR-3x", "--config", daemon.configPath])
+        #expect(typo.status == 1)
+        #expect(typo.standardError.contains("no meter \"MTR-3x\""), "\(typo.standardError)")
 
         // A file intake cannot take is refused before anything is sent on: status 1, the reason said.
         let text = daemon.folder.write("notes.txt", Array("not an image at all, just some words about one".utf8))

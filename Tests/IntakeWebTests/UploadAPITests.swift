@@ -19,9 +19,12 @@ import Glibc
     let folder = try! TemporaryFolder()
     var root: StateRoot { StateRoot(path: folder.path) }
 
-    func app(maxBytes: Int = 1_000_000) -> some ApplicationProtocol {
+    /// Meters are named `MTR-<digits>` here, as `meters.folder_pattern` says.
+    func app(maxBytes: Int = 1_000_000, folderPattern: String? = #"MTR-\d+"#, profiles: String? = nil) -> some ApplicationProtocol {
         var configuration = IntakeConfiguration.defaults
         configuration.web.maxBytes = maxBytes
+        configuration.meters.folderPattern = folderPattern
+        if let profiles { configuration.meters.profilesDir = profiles }
         return Application(router: IntakeAPI.router(root: root, configuration: configuration))
     }
 
@@ -51,6 +54,75 @@ import Glibc
             let sidecar = String(decoding: try #require(Fixtures.readFile(root.inbox + "/prod/p.jpg.json")), as: UTF8.self)
             #expect(sidecar.contains(id) && sidecar.contains("\(jpeg.count)"))
             #expect(FileManagerless.files(under: root.inbox).sorted() == ["prod/p.jpg", "prod/p.jpg.json"], "a temporary file was left")
+        }
+    }
+
+    /// A meter is known by the daemon's rule for a subfolder naming one: a profile, manual
+    /// readings, or a name `meters.folder_pattern` matches. Any other is 404, by every way of
+    /// uploading, and nothing is written; a typo would otherwise file photos with no verdict.
+    @Test func anUnknownMeterIsNotFoundAndAKnownOneIsTaken() async throws {
+        let profiles = try TemporaryFolder()
+        _ = profiles.write("WATER-1.toml", Array("# a profile; only its presence counts here\n".utf8))
+        let database = try Database(path: root.database)
+        _ = try database.addManualReadings([ManualReadingRecord(meterID: "GAS-2", readAt: 1_700_000_000_000, value: 12.5)])
+        let jpeg = Photos.jpeg(width: 16, height: 16, seed: 31)
+        try await app(profiles: profiles.path).test(.router) { client in
+            for meter in ["MTR-12", "WATER-1", "GAS-2"] {
+                try await client.execute(uri: "/v1/inbox/prod/\(meter)?name=k.jpg", method: .post, body: ByteBuffer(bytes: jpeg)) { response in
+                    #expect(response.status == .accepted, "\(meter)")
+                }
+            }
+            try await client.execute(uri: "/v1/inbox/prod/MTR-l2?name=k.jpg", method: .post, body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status == .notFound)
+                let error = try #require(try object(response.body)["error"] as? [String: Any])
+                #expect((error["message"] as? String)?.contains("no meter \"MTR-l2\"") == true)
+            }
+            let form = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            var body = Array(form.utf8) + jpeg
+            body += Array("\r\n--b--\r\n".utf8)
+            try await client.execute(
+                uri: "/v1/inbox/prod/HOLIDAY", method: .post, headers: [.contentType: "multipart/form-data; boundary=b"], body: ByteBuffer(bytes: body)
+            ) { response in
+                #expect(response.status == .notFound)
+            }
+            var headers = Self.tus
+            headers[HTTPFields.Element.Name("Upload-Length")!] = String(jpeg.count)
+            headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", "t.jpg"), ("env", "prod"), ("meter", "GAS-3")])
+            let creation = headers
+            try await client.execute(uri: "/v1/uploads", method: .post, headers: creation) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+        #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads") }.sorted() == ["prod/GAS-2/k.jpg", "prod/MTR-12/k.jpg", "prod/WATER-1/k.jpg"])
+    }
+
+    /// A full disk is 507, and the upload leaves no part of itself behind; once there is room
+    /// again the same upload goes in.
+    @Test(.enabled(if: Mounts.available, "needs the right to mount a tmpfs (root)"))
+    func aFullDiskIsInsufficientStorageAndLeavesNothing() async throws {
+        let folder = try TemporaryFolder()
+        let mounted = folder.path + "/small"
+        try Mounts.tmpfs(at: mounted, bytes: 1 << 20)
+        defer { Mounts.unmount(mounted) }
+        var configuration = IntakeConfiguration.defaults
+        configuration.web.maxBytes = 1_000_000
+        let root = StateRoot(path: mounted)
+        try DurableFile.makeFolders(root.inbox + "/.intake-uploads")
+        let filler = mounted + "/filler"
+        Mounts.fill(filler)
+        let jpeg = Photos.jpeg(width: 128, height: 96, seed: 21)
+        try await Application(router: IntakeAPI.router(root: root, configuration: configuration)).test(.router) { client in
+            try await client.execute(uri: "/v1/inbox/prod?name=full.jpg", method: .post, body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status.code == 507)
+                let error = try #require(try object(response.body)["error"] as? [String: Any])
+                #expect((error["message"] as? String)?.isEmpty == false)
+            }
+            #expect(FileManagerless.files(under: root.inbox).isEmpty, "\(FileManagerless.files(under: root.inbox))")
+            unlink(filler)
+            try await client.execute(uri: "/v1/inbox/prod?name=full.jpg", method: .post, body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status == .accepted)
+            }
+            #expect(Fixtures.readFile(root.inbox + "/prod/full.jpg") == jpeg)
         }
     }
 
@@ -134,6 +206,8 @@ import Glibc
         ("/v1/inbox/prod?name=.hidden.jpg", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod?name=a%2Fb.jpg", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod?name=line%0Abreak.jpg", "jpeg", 400, "name_refused"),
+        ("/v1/inbox/prod?name=nul%00.jpg", "jpeg", 400, "name_refused"),
+        ("/v1/inbox/prod?name=" + String(repeating: "a", count: 197) + ".jpg", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod?name=a.jpg.part", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod?name=a.json", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod/.meter?name=a.jpg", "jpeg", 400, "name_refused"),
@@ -391,7 +465,7 @@ import Glibc
     }
 
     /// What intake cannot take is dropped as soon as its first bytes say so; bytes past the
-    /// declared length are refused and not kept; another writer of the same upload is refused.
+    /// declared length are refused and not kept.
     @Test func aResumableUploadOfWhatIsNoImageIsDroppedAtItsFirstBytes() async throws {
         try await app().test(.router) { client in
             func create(_ length: Int) async throws -> String {
@@ -422,6 +496,36 @@ import Glibc
             }
         }
         #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.isEmpty, "\(inboxFiles)")
+    }
+
+    /// One writer per upload: a second PATCH while the first is still arriving is refused (423),
+    /// and the first goes on to its end unharmed.
+    @Test func aSecondWriterOfOneUploadIsLockedOutWhileTheFirstWrites() async throws {
+        let writer = InboxWriter(root: root, maxBytes: 1_000_000)
+        let uploads = ResumableUploads(writer: writer, rules: InboxRules(environments: ["prod"], ignoredSuffixes: [], meters: .any))
+        let jpeg = Photos.jpeg(width: 64, height: 64, seed: 23)
+        let (id, _) = try uploads.create(length: String(jpeg.count), metadata: Self.metadata([("filename", "one.jpg"), ("env", "prod")]))
+        let (body, feed) = AsyncStream<ByteBuffer>.makeStream()
+        let half = jpeg.count / 2
+        feed.yield(ByteBuffer(bytes: jpeg[..<half]))
+        let first = Task { try await uploads.append(id.rawValue, offset: "0", contentType: "application/offset+octet-stream", body: body) }
+        // Its first half on disk: the first request holds the upload and waits for more.
+        let part = writer.uploadFolder + "/\(id).tus.part"
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (Fixtures.readFile(part)?.count ?? 0) < half && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        do {
+            _ = try await uploads.append(
+                id.rawValue, offset: "0", contentType: "application/offset+octet-stream", body: AsyncStream<ByteBuffer> { $0.finish() })
+            Issue.record("a second writer was let in")
+        } catch {
+            #expect(error.status.code == 423)
+            #expect(error.code == "upload_busy")
+        }
+        feed.yield(ByteBuffer(bytes: jpeg[half...]))
+        feed.finish()
+        let finished = try await first.value
+        #expect(finished.offset == jpeg.count)
+        #expect(Fixtures.readFile(root.inbox + "/prod/one.jpg") == jpeg)
     }
 
     /// Uploads made first, with no destination (the old presign step), are held when whole and
