@@ -40,13 +40,15 @@ public struct AssembledReading: Sendable, Equatable {
 /// two digits by the position below it, and the difference between what a position shows and
 /// what the lower one implies measures how well the readings agree.
 public enum MeterAssembler {
-    /// Below this a position makes the reading unreadable: a wrong number is worse than none.
+    /// Below this a position makes the reading unreadable: a wrong number is worse than none. A
+    /// profile may ask for more (`minimum_confidence`), not for less.
     public static let minimumConfidence = 0.5
     /// How far (in digits) a position may stray from what the one below implies.
     public static let maximumDisagreement = 0.35
 
-    /// `positions` from most to least significant.
-    public static func assemble(_ positions: [PositionReading]) -> AssembledReading {
+    /// `positions` from most to least significant; a position under `minimumConfidence` (the
+    /// profile's) makes the reading unreadable.
+    public static func assemble(_ positions: [PositionReading], minimumConfidence: Double = MeterAssembler.minimumConfidence) -> AssembledReading {
         guard !positions.isEmpty else { return AssembledReading(value: nil, positions: [], confidence: 0, unreadableReason: "nothing to read") }
         var settled = positions
         var lower: Double? = nil  // continuous value of the position below, 0 ..< 10
@@ -73,7 +75,7 @@ public enum MeterAssembler {
             let place = settled.firstIndex(of: leastSure)! + 1
             return AssembledReading(
                 value: nil, positions: settled, confidence: confidence,
-                unreadableReason: "\(leastSure.kind.rawValue) \(place) of \(settled.count) is unclear (\(format(leastSure.value)) with confidence \(format(leastSure.confidence)))")
+                unreadableReason: "\(leastSure.kind.rawValue) \(place) of \(settled.count) is unclear (\(format(leastSure.value)) with confidence \(format(leastSure.confidence)), under \(format(minimumConfidence)))")
         }
         if worstDisagreement > maximumDisagreement {
             return AssembledReading(

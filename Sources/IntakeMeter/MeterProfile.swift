@@ -114,6 +114,10 @@ public struct MeterProfile: Sendable, Equatable {
     public var tolerance: Double
     /// Consumption per hour above which a reading is implausible; nil when unknown.
     public var maximumRatePerHour: Double?
+    /// The confidence every position must reach for the reading to count: below it the photo is
+    /// `unreadable`. At least `MeterAssembler.minimumConfidence`, the default: a meter whose
+    /// wrong readings cost more (billing, alarms) may ask for more, never for less.
+    public var minimumConfidence: Double
     /// The angle that turns a photo upright into the reference frame, in degrees, positive
     /// clockwise as seen on screen, as the camera was mounted when the profile was made. Only a
     /// record: the aligner finds any turn by itself, and `intake meter check` says how far the
@@ -131,7 +135,7 @@ public struct MeterProfile: Sendable, Equatable {
     public init(
         name: String, path: String = "", referencePath: String, unit: String, decimals: Int, tolerance: Double,
         maximumRatePerHour: Double?, initialRotationDegrees: Double, marks: [MeterMark], wheels: [MeterWheel],
-        dials: [MeterDial]
+        dials: [MeterDial], minimumConfidence: Double = MeterAssembler.minimumConfidence
     ) {
         self.name = name
         self.path = path
@@ -140,6 +144,7 @@ public struct MeterProfile: Sendable, Equatable {
         self.decimals = decimals
         self.tolerance = tolerance
         self.maximumRatePerHour = maximumRatePerHour
+        self.minimumConfidence = minimumConfidence
         self.initialRotationDegrees = initialRotationDegrees
         self.marks = marks
         self.wheels = wheels
@@ -192,7 +197,7 @@ public struct MeterProfile: Sendable, Equatable {
         let reader = try ProfileTableReader(
             table: root, prefix: "", file: path, headerLine: nil,
             keys: [
-                "name", "reference", "unit", "decimals", "tolerance", "max_rate_per_hour", "initial_rotation_degrees",
+                "name", "reference", "unit", "decimals", "tolerance", "max_rate_per_hour", "minimum_confidence", "initial_rotation_degrees",
                 "marks", "wheels", "dials",
             ])
         let folder = ProfileFile.folder(of: path)
@@ -203,6 +208,11 @@ public struct MeterProfile: Sendable, Equatable {
         let decimals = try reader.integer("decimals", mustBe: "an integer from 0 to 9") { (0...9).contains($0) }
         let tolerance = try reader.number("tolerance", mustBe: "a number ≥ 0") { $0 >= 0 }
         let maximumRate = try reader.optionalNumber("max_rate_per_hour", mustBe: "a number > 0") { $0 > 0 }
+        let floor = MeterAssembler.minimumConfidence
+        let minimumConfidence =
+            try reader.optionalNumber("minimum_confidence", mustBe: "a number from \(floor) (the default) to 1") {
+                (floor...1).contains($0)
+            } ?? floor
         let rotation =
             try reader.optionalNumber("initial_rotation_degrees", mustBe: "a number of degrees from -180 to 180") {
                 (-180...180).contains($0)
@@ -244,7 +254,8 @@ public struct MeterProfile: Sendable, Equatable {
         }
         return MeterProfile(
             name: name, path: path, referencePath: reference, unit: unit, decimals: decimals, tolerance: tolerance,
-            maximumRatePerHour: maximumRate, initialRotationDegrees: rotation, marks: marks, wheels: wheels, dials: dials)
+            maximumRatePerHour: maximumRate, initialRotationDegrees: rotation, marks: marks, wheels: wheels, dials: dials,
+            minimumConfidence: minimumConfidence)
     }
 }
 

@@ -48,7 +48,7 @@ public final class MeterReader: Sendable {
             let reading = dials.read(BoxSampler.crop(photo, box: dial.box, through: alignment))
             positions.append(PositionReading(kind: .dial, weight: dial.factor, value: reading.value, confidence: reading.confidence))
         }
-        var assembled = MeterAssembler.assemble(positions)
+        var assembled = MeterAssembler.assemble(positions, minimumConfidence: profile.profile.minimumConfidence)
         assembled.confidence = min(assembled.confidence, alignment.confidence)
         return assembled
     }

@@ -19,6 +19,7 @@ import Testing
         #expect(profile.wheels.allSatisfy { $0.box.width == 49 && $0.box.height == 71 })
         #expect(profile.dials.map(\.factor) == [0.1, 0.01, 0.001, 0.0001])
         #expect(profile.limits.tolerance == profile.tolerance)
+        #expect(profile.minimumConfidence == MeterAssembler.minimumConfidence)
         #expect(MeterProfile.find(meter: "demo-meter", in: AlignmentFixtures.packageRoot + "/etc/meters") != nil)
         #expect(MeterProfile.find(meter: "no-such-meter", in: AlignmentFixtures.packageRoot + "/etc/meters") == nil)
         #expect(MeterProfile.find(meter: "../meters/demo-meter", in: AlignmentFixtures.packageRoot + "/etc/meters") == nil)
@@ -43,6 +44,11 @@ import Testing
         }
     }
 
+    @Test func aProfileMayRaiseTheConfidenceItsReadingsNeed() throws {
+        let text = AlignmentFixtures.minimalProfile.replacingFirst("tolerance = 0.001\n", with: "tolerance = 0.001\nminimum_confidence = 0.8\n")
+        #expect(try MeterProfile.parse(text, path: "x.toml").minimumConfidence == 0.8)
+    }
+
     @Test func marksAreOptional() throws {
         let text = AlignmentFixtures.minimalProfile.replacingFirst(
             "[[marks]]\nimage = \"b.png\"\nx = 300\ny = 20\n", with: "").replacingFirst("[[marks]]\nimage = \"a.png\"\nx = 10\ny = 20\n", with: "")
@@ -56,6 +62,8 @@ import Testing
             ("decimals = 3", "decimals = \"3\"", "decimals"),
             ("x = 300", "x = 1.5", "marks[2].x"),
             ("factor = 0.1", "factor = 0", "dials[1].factor"),
+            // A profile may ask for more confidence than the default, never for less.
+            ("initial_rotation_degrees = 10", "minimum_confidence = 0.3", "minimum_confidence"),
         ]
         for (original, replacement, key) in cases {
             let text = AlignmentFixtures.minimalProfile.replacingFirst(original, with: replacement)

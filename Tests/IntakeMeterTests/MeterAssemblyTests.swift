@@ -43,6 +43,16 @@ import Testing
         #expect(reading.unreadableReason?.contains("wheel 2 of 3 is unclear") == true)
     }
 
+    /// A profile that asks for more confidence than the default gets it: a position sure enough
+    /// for the default is unclear for it, and the reason names the threshold.
+    @Test func aProfilesHigherThresholdMakesALessSureReadingUnreadable() throws {
+        let positions = [wheel(10, 3, 0.95), wheel(1, 4.5, 0.7), dial(0.1, 5)]
+        #expect(abs(try #require(MeterAssembler.assemble(positions).value) - 34.5) < 1e-9)
+        let strict = MeterAssembler.assemble(positions, minimumConfidence: 0.8)
+        #expect(strict.value == nil)
+        #expect(strict.unreadableReason?.contains("with confidence 0.70, under 0.80") == true, "\(strict.unreadableReason ?? "")")
+    }
+
     @Test func positionsThatDisagreeMakeItUnreadable() {
         // The ones wheel is half-way between 4 and 5, but the dial below says it should stand at 4.0.
         let reading = MeterAssembler.assemble([wheel(1, 4.45), dial(0.1, 0.0)])
