@@ -56,6 +56,20 @@ import Testing
         #expect(labelNames(try degraded(.exposure(factor: 3.5))).contains("overexposed"))
     }
 
+    /// A page is meant to be white: its paper blown out to 255 (a flash, a scanner set bright)
+    /// leaves it a document, not an overexposed photo, though most of it is clipped.
+    @Test func aPageWithItsPaperBlownOutIsNotOverexposed() {
+        let page = TestImages.page(width: 800, height: 1000)
+        let blown = RGBImage(width: page.width, height: page.height) { target in
+            let source = page.pixels
+            for i in 0..<source.count { target[i] = source[i] >= 200 ? 255 : source[i] }
+        }
+        #expect(ImageClassifier.qualityMeasures(of: blown).clippedFraction > 0.5)
+        let names = labelNames(blown)
+        #expect(names.contains("document"), "\(names)")
+        #expect(!names.contains("overexposed"), "\(names)")
+    }
+
     /// Underexposed: the picture dim and not even its bright parts bright.
     @Test func darkWantsTheHighlightsDimToo() throws {
         #expect(labelNames(try degraded(.exposure(factor: 0.1))).contains("dark"))
