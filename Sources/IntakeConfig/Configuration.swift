@@ -84,15 +84,21 @@ public struct IntakeConfiguration: Sendable, Equatable {
         /// Uploads received at once; one more is refused (503, `Retry-After`) rather than queued,
         /// so that a burst cannot hold every connection and file descriptor.
         public var maxConcurrentUploads: Int
+        /// Web pages served elsewhere that may call the API from a browser (CORS), as
+        /// `scheme://host[:port]`, lowercase, or `*` for any; empty for none, the default. A
+        /// browser request from any other page is refused (403).
+        public var corsOrigins: [String]
 
         /// Creates web settings; each omitted value takes its default.
         public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), maxBytes: Int = 268_435_456,
-                    idleTimeoutSeconds: Double = 30, tokensFile: String = "tokens", maxConcurrentUploads: Int = 32) {
+                    idleTimeoutSeconds: Double = 30, tokensFile: String = "tokens", maxConcurrentUploads: Int = 32,
+                    corsOrigins: [String] = []) {
             self.listen = listen
             self.maxBytes = maxBytes
             self.idleTimeoutSeconds = idleTimeoutSeconds
             self.tokensFile = tokensFile
             self.maxConcurrentUploads = maxConcurrentUploads
+            self.corsOrigins = corsOrigins
         }
     }
 

@@ -207,8 +207,29 @@ extension IntakeConfiguration.Web {
         let tokens = try section.string("tokens_file", default: defaults.tokensFile, mustBe: "a non-empty path") { !$0.isEmpty }
         let concurrent = try section.integer(
             "max_concurrent_uploads", default: defaults.maxConcurrentUploads, mustBe: "a positive integer") { $0 >= 1 }
+        let origins = try section.array(
+            "cors_origins", default: defaults.corsOrigins,
+            mustBe: "an array of origins, each \"*\" or scheme://host[:port] with the scheme http or https and no path"
+        ) { element -> String? in
+            guard case .string(let origin) = element else { return nil }
+            return Self.checkedOrigin(origin)
+        }
         try section.rejectUnknownKeys()
-        self.init(listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle, tokensFile: tokens, maxConcurrentUploads: concurrent)
+        self.init(
+            listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle, tokensFile: tokens, maxConcurrentUploads: concurrent,
+            corsOrigins: origins)
+    }
+
+    /// `origin` lowercased, as browsers send it in `Origin`: `*`, or `http`/`https`, `://`, a host
+    /// and an optional port, nothing more; nil for anything else (a path, a trailing slash).
+    static func checkedOrigin(_ origin: String) -> String? {
+        if origin == "*" { return origin }
+        let lowered = origin.lowercased()
+        guard let scheme = ["http://", "https://"].first(where: { lowered.hasPrefix($0) }) else { return nil }
+        let authority = lowered.dropFirst(scheme.count)
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789.-:[]")
+        guard !authority.isEmpty, authority.allSatisfy({ allowed.contains($0) }) else { return nil }
+        return lowered
     }
 }
 

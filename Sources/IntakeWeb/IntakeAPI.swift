@@ -29,6 +29,8 @@ public enum IntakeAPI {
         let uploads = ResumableUploads(writer: writer, rules: rules)
         let router = Router()
         router.add(middleware: MetricsMiddleware())
+        // Outside the error shaping, so that refusals carry the CORS headers a page needs to read them.
+        router.add(middleware: CrossOriginMiddleware(allowed: configuration.web.corsOrigins))
         router.add(middleware: ErrorShapeMiddleware())
         if let tokens { router.add(middleware: TokenMiddleware(check: tokens, uploads: uploads)) }
 

@@ -228,6 +228,9 @@ struct ConfigurationErrorTests {
         #expect(web.listen == IntakeConfiguration.ListenAddress(host: "127.0.0.1", port: 9000))
         #expect(web.maxBytes == 1000)
         #expect(web.idleTimeoutSeconds == 30)
+        #expect(web.corsOrigins.isEmpty)
+        let origins = try Configuration.parse("[web]\ncors_origins = [\"https://Field.Example\", \"http://[::1]:3000\", \"*\"]\n", fileName: "c.toml")
+        #expect(origins.web.corsOrigins == ["https://field.example", "http://[::1]:3000", "*"])
     }
 
     @Test func retentionTakesDurationsPerEnvironmentAndRefusesWhatIsNot() throws {
@@ -423,6 +426,8 @@ struct ConfigurationErrorTests {
         ("[classify]\nexternal_name = \"\"", "classify.external_name", "must be a name of 1 to 100 characters"),
         ("[classify]\nexternal_name = \"intake\"", "classify.external_name", "which names the built-in labels, got \"intake\""),
         ("[classify]\nexternal_timeout_seconds = 0", "classify.external_timeout_seconds", "must be a positive number of seconds, got 0"),
+        ("[web]\ncors_origins = [\"https://field.example/app\"]", "web.cors_origins", "and no path, got \"https://field.example/app\""),
+        ("[web]\ncors_origins = [\"field.example\"]", "web.cors_origins", "got \"field.example\""),
         ("[retry]\nmax_backoff_seconds = 0.5", "retry.max_backoff_seconds", "must be at least initial_backoff_seconds (1.0), got 0.5"),
         ("[retry]\ninitial_backoff_seconds = 500", "retry.initial_backoff_seconds", "must be at most max_backoff_seconds (300.0), got 500.0"),
     ])
@@ -528,7 +533,7 @@ struct ShippedConfigurationTests {
                 "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
-            "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file"],
+            "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file", "cors_origins"],
             "retention": ["keep_meter_readings", "archive", "batch", "interval_seconds"],
             "store": ["url", "claim_lease_seconds"],
             "alerts": [
