@@ -15,7 +15,10 @@ import Glibc
 
     @Test(.enabled(if: Chromium.path != nil, "needs Chromium (scripts/install-deps.sh --test installs it)"))
     func filesPickedOnThePageAreUploadedAndTheirOutcomesShownLive() throws {
-        let daemon = try DaemonHarness()
+        let daemon = try DaemonHarness(settings: #"""
+            [meters]
+            folder_pattern = "MTR-\\d+"
+            """#)
         try daemon.start()
         defer { _ = daemon.stop() }
         let server = try WebServeTests().serve(daemon)
@@ -27,6 +30,8 @@ import Glibc
         let second = daemon.folder.write("second.jpg", Photos.jpeg(width: 480, height: 640, seed: 12))
         // A JPEG by its first bytes that no decoder can read: taken, then failed with its reason.
         let broken = daemon.folder.write("broken.jpg", [0xFF, 0xD8, 0xFF, 0xE0] + Array(repeating: 0x41, count: 2000))
+        // A photo of a meter the daemon knows by name but has no profile for: its verdict says so.
+        let meterPhoto = daemon.folder.write("meter.jpg", Photos.jpeg(width: 640, height: 480, seed: 13))
 
         let browser = try Chromium()
         try browser.navigate(server.url + "/")
@@ -48,16 +53,41 @@ import Glibc
         #expect(failedText.contains("broken.jpg") && failedText.contains("failed at sniff: JPEG header declares an empty image"), "\(failedText)")
         let completedText = try browser.evaluate("document.querySelector('#uploads .card.completed').textContent") as? String ?? ""
         #expect(completedText.contains("job "), "\(completedText)")
+
+        // A file sent to a meter: its card gives the meter's verdict.
+        _ = try browser.evaluate("document.querySelector('#meter').value = 'MTR-5'")
+        try browser.setFiles("#files", [meterPhoto])
+        try browser.waitUntil("the meter photo's verdict is on its card", timeout: 60, """
+            [...document.querySelectorAll('#uploads .card.completed p.meter')].some(p => p.textContent.startsWith('MTR-5: no_profile'))
+            """)
         try keep(try browser.screenshot(), as: "upload-page.png")
 
         // The review: the summary counts and the failure with its reason, from the database.
         _ = try browser.evaluate("document.querySelector('#tab-review').click()")
         try browser.waitUntil("the review lists the failure", """
             document.querySelector('#failures').textContent.includes('broken.jpg') &&
-            document.querySelector('#summary .count.completed b')?.textContent === '2'
+            document.querySelector('#summary .count.completed b')?.textContent === '3'
             """)
         #expect((try browser.evaluate("document.querySelector('#failures').textContent") as? String ?? "").contains("sniff: JPEG header declares an empty image"))
+        try browser.waitUntil("the review lists the meter photo without a match", """
+            document.querySelector('#meters').textContent.includes('MTR-5') && document.querySelector('#meters').textContent.includes('no_profile')
+            """)
         try keep(try browser.screenshot(), as: "review-page.png")
+
+        // The filter narrows both lists: by meter, then by a failure's reason.
+        func filter(_ text: String) throws {
+            _ = try browser.evaluate("""
+                (() => { const f = document.querySelector('#review-filter'); f.value = '\(text)'; f.dispatchEvent(new Event('input')); })()
+                """)
+        }
+        try filter("mtr-5")
+        try browser.waitUntil("filtered by meter, only the meter photo is left", """
+            document.querySelectorAll('#failures tr').length === 0 && document.querySelectorAll('#meters tr').length === 1
+            """)
+        try filter("empty image")
+        try browser.waitUntil("filtered by reason, only the failure is left", """
+            document.querySelectorAll('#failures tr').length === 1 && document.querySelectorAll('#meters tr').length === 0
+            """)
     }
 
     /// Saves a screenshot among the test artifacts, after checking it is a picture with something on it.
