@@ -32,13 +32,20 @@ struct ToneStatistics {
         clippedFraction = Double(clipped) / total
         unclippedMean = (count - clipped) * 10 >= count ? Double(sum - clippedSum) / Double(count - clipped) : 255
         meanChroma = Double(image.chromaSum) / total
-        var channels = [[Int]](repeating: [Int](repeating: 0, count: 256), count: 3)
-        for packed in image.colour {
-            channels[0][Int(packed >> 16 & 0xFF)] += 1
-            channels[1][Int(packed >> 8 & 0xFF)] += 1
-            channels[2][Int(packed & 0xFF)] += 1
+        // One flat table, red then green then blue: nested arrays cost a uniqueness check per
+        // increment, which was most of this pass.
+        var channels = [Int](repeating: 0, count: 3 * 256)
+        channels.withUnsafeMutableBufferPointer { channels in
+            for packed in image.colour {
+                channels[Int(packed >> 16 & 0xFF)] &+= 1
+                channels[256 &+ Int(packed >> 8 & 0xFF)] &+= 1
+                channels[512 &+ Int(packed & 0xFF)] &+= 1
+            }
         }
-        colourSpread = channels.map { Self.percentile(0.95, of: $0, count: count) - Self.percentile(0.05, of: $0, count: count) }.max() ?? 0
+        colourSpread = (0..<3).map { channel in
+            let histogram = Array(channels[(channel * 256)..<((channel + 1) * 256)])
+            return Self.percentile(0.95, of: histogram, count: count) - Self.percentile(0.05, of: histogram, count: count)
+        }.max() ?? 0
     }
 
     /// The value at fraction `p` of the way through a histogram of `count` values.
