@@ -118,6 +118,14 @@ private struct Entries {
                 info.sources = (info.sources ?? [:]).merging(["lens": source]) { $1 }
             }
         }
+        if info.dateTaken == nil, let note = entry(.exif, 0x927C),
+            let date = ReconyxNote.dateTaken(
+                UnsafeBufferPointer(start: note.pointee.data, count: Int(note.pointee.size)), littleEndian: order == EXIF_BYTE_ORDER_INTEL)
+        {
+            // Reconyx trail cameras keep the date only in their maker note, which libexif cannot read.
+            info.dateTaken = date
+            info.sources = (info.sources ?? [:]).merging(["date_taken": "maker note (Reconyx)"]) { $1 }
+        }
         if let latitude = degrees(0x0002), let reference = string(.gps, 0x0001) {
             info.latitude = reference.hasPrefix("S") ? -latitude : latitude
         }
