@@ -32,7 +32,12 @@ public enum IntakeAPI {
         // Outside the error shaping, so that refusals carry the CORS headers a page needs to read them.
         router.add(middleware: CrossOriginMiddleware(allowed: configuration.web.corsOrigins))
         router.add(middleware: ErrorShapeMiddleware())
-        if let tokens { router.add(middleware: TokenMiddleware(check: tokens, uploads: uploads)) }
+        if let tokens {
+            router.add(middleware: TokenMiddleware(check: tokens, uploads: uploads))
+        } else {
+            // No token asked for means loopback: only requests addressed to it (see the middleware).
+            router.add(middleware: LoopbackHostMiddleware())
+        }
 
         let submissions = Submissions(root: root)
         let multipart = MultipartUpload(writer: writer, submissions: submissions, maxImages: Self.maxImagesPerJob)

@@ -95,6 +95,22 @@ import Glibc
         let health = try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(server.url)/healthz"])
         #expect(health == "200")
 
+        // A page on a domain pointed at 127.0.0.1 (DNS rebinding) is its own origin to the browser,
+        // but its Host names that domain: refused, and nothing goes in. Another site's page too.
+        let port = String(server.url.split(separator: ":").last ?? "")
+        let rebound = try curl([
+            "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: rebind.example:\(port)", "-H", "Origin: http://rebind.example:\(port)",
+            "-H", "Content-Type: text/plain", "--data-binary", "@\(good)", "\(server.url)/v1/inbox/prod?name=rebound.jpg",
+        ])
+        #expect(rebound == "403")
+        let crossSite = try curl([
+            "-o", "/dev/null", "-w", "%{http_code}", "-H", "Origin: https://evil.example", "-H", "Content-Type: text/plain",
+            "--data-binary", "@\(good)", "\(server.url)/v1/inbox/prod?name=drive-by.jpg",
+        ])
+        #expect(crossSite == "403")
+        #expect(!daemon.files("processed").contains { $0.hasSuffix("rebound.jpg") || $0.hasSuffix("drive-by.jpg") })
+        #expect(access(daemon.inbox + "/prod/rebound.jpg", F_OK) != 0 && access(daemon.inbox + "/prod/drive-by.jpg", F_OK) != 0)
+
         // /metrics: this server's own (its uploads, its requests) and the daemon's, which has no network.
         var metrics = ""
         try daemon.waitUntil("the daemon's metrics show its jobs on /metrics", timeout: 20) {
@@ -205,7 +221,7 @@ import Glibc
         let script = """
             import socket, time
             s = socket.create_connection(("127.0.0.1", \(port)))
-            s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: t\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
+            s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
             time.sleep(20)
             """
         let client = try ChildProcess.spawn("/usr/bin/python3", ["-c", script],
@@ -258,7 +274,7 @@ import Glibc
             import socket, time
             data = open("\(whole)", "rb").read()
             s = socket.create_connection(("127.0.0.1", \(port)))
-            s.sendall(b"PATCH /v1/uploads/\(id) HTTP/1.1\\r\\nHost: t\\r\\nTus-Resumable: 1.0.0\\r\\nUpload-Offset: 0\\r\\n"
+            s.sendall(b"PATCH /v1/uploads/\(id) HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nTus-Resumable: 1.0.0\\r\\nUpload-Offset: 0\\r\\n"
                       + b"Content-Type: application/offset+octet-stream\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(data) + data[:\(half)])
             time.sleep(1)
             s.close()

@@ -102,3 +102,15 @@ import Testing
         #expect(!CrossOriginMiddleware.isSameOrigin("http://127.0.0.1:8080", host: nil))
     }
 }
+
+/// On loopback, only requests addressed to a loopback name are answered (DNS rebinding).
+@Suite struct LoopbackHostTests {
+    @Test func onlyLoopbackNamesAreThisServer() {
+        for name in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST", "[::1]:8080", "127.0.0.1"] {
+            #expect(LoopbackHostMiddleware.namesLoopback(name), "\(name)")
+        }
+        for name in ["rebind.example:8080", "127.0.0.2:8080", "localhost.evil.example", "[::2]:8080", "[::1", "10.0.0.1"] {
+            #expect(!LoopbackHostMiddleware.namesLoopback(name), "\(name)")
+        }
+    }
+}
