@@ -26,6 +26,8 @@ struct Labels: ParsableCommand {
     var threads = 2
     @Flag(help: "With --tune, list the tuning half's samples of the named degradations' measures.")
     var list = false
+    @Option(help: "Which untouched photos deserve a quality label, judged by eye (CSV).")
+    var judgement = "bench/label-judgement.csv"
 
     func run() throws {
         let root = corpus ?? ProcessInfo.processInfo.environment["INTAKE_CORPUS"] ?? "../shared/corpus"
@@ -34,9 +36,10 @@ struct Labels: ParsableCommand {
         let started = seconds()
         let samples = LabelBench.samples(photos: photos, threads: threads)
         say("label bench: \(photos.count) photos (\(photos.filter(\.validation).count) in the validation half), \(samples.count) images, \(String(format: "%.0f", seconds() - started)) s")
-        LabelBench.report(samples.filter(\.validation), half: "validation half")
+        let judged = LabelBench.judgement(path: judgement, corpus: root)
+        LabelBench.report(samples.filter(\.validation), half: "validation half", judged: judged)
         if tune {
-            LabelBench.report(samples.filter { !$0.validation }, half: "tuning half (what the thresholds were chosen on)")
+            LabelBench.report(samples.filter { !$0.validation }, half: "tuning half (what the thresholds were chosen on)", judged: judged)
         }
         if tune && list { LabelBench.list(samples.filter { !$0.validation }) }
     }
@@ -184,8 +187,33 @@ enum LabelBench {
         return Double(changed) / Double(max(1, after.count / 3))
     }
 
-    /// Per label: precision and recall over the samples, and false alarms on untouched photos.
-    static func report(_ samples: [Sample], half: String) {
+    /// What an annotator, looking at each untouched photo blind to intake's labels, said it
+    /// deserves: the quality labels it plainly deserves, and whether it is a camera photo at all.
+    struct Judgement {
+        var deserved: Set<String>
+        var notAPhoto: Bool
+    }
+
+    /// The judgement file's rows by photo path (as `photos(corpus:)` gives them); empty, said
+    /// so, when there is none.
+    static func judgement(path: String, corpus: String) -> [String: Judgement] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let table = try? CSV.table(text),
+            let file = table.column("path"), let notAPhoto = table.column("not_a_photo")
+        else {
+            say("no judgement at \(path): untouched photos' labels are all counted as false alarms")
+            return [:]
+        }
+        var judged: [String: Judgement] = [:]
+        for row in table.rows.map(\.fields) {
+            let deserved = qualityLabels.filter { label in table.column(label).map { row[$0] == "yes" } ?? false }
+            judged[corpus + "/" + row[file]] = Judgement(deserved: Set(deserved), notAPhoto: row[notAPhoto] == "yes")
+        }
+        return judged
+    }
+
+    /// Per label: precision and recall over the samples, and false alarms on untouched photos:
+    /// every label counted, then (with a judgement) only those the photo does not deserve.
+    static func report(_ samples: [Sample], half: String, judged: [String: Judgement] = [:]) {
         say("\(half), thresholds as shipped:")
         say("  label          precision  recall   false alarms on untouched photos")
         for label in qualityLabels {
@@ -203,6 +231,21 @@ enum LabelBench {
         let untouched = samples.filter { $0.degradation == "untouched" }
         let anyAlarm = untouched.filter { !$0.labels.isDisjoint(with: qualityLabels) }
         say("  any quality label on an untouched photo: \(percent(anyAlarm.count, of: untouched.count)) (\(anyAlarm.count) of \(untouched.count))")
+        let ordinary = untouched.filter { judged[$0.photo].map { !$0.notAPhoto } ?? false }
+        if !ordinary.isEmpty {
+            let others = untouched.count - ordinary.count
+            say("  judged by eye (\(ordinary.count) ordinary photos; \(others) not photos or not judged, left out): labels not deserved, deserved labels missed")
+            for label in qualityLabels {
+                let undeserved = ordinary.filter { $0.labels.contains(label) && !judged[$0.photo]!.deserved.contains(label) }.count
+                let deserving = ordinary.filter { judged[$0.photo]!.deserved.contains(label) }
+                let missed = deserving.filter { !$0.labels.contains(label) }.count
+                say("    " + label.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + "\(percent(undeserved, of: ordinary.count)) (\(undeserved) of \(ordinary.count))".padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + "missed \(missed) of \(deserving.count)")
+            }
+            let anyUndeserved = ordinary.filter { !$0.labels.intersection(qualityLabels).subtracting(judged[$0.photo]!.deserved).isEmpty }.count
+            say("  a quality label an ordinary photo does not deserve: \(percent(anyUndeserved, of: ordinary.count)) (\(anyUndeserved) of \(ordinary.count))")
+        }
         say("  recall by degradation:")
         let byDegradation = Dictionary(grouping: samples, by: \.degradation)
         for (degradation, group) in byDegradation.sorted(by: { $0.key < $1.key }) {
