@@ -1,7 +1,7 @@
 /// The settings of the built-in labels: where each measure starts to count, and which labels are kept.
 ///
 /// Each threshold is the value of its label's measure at which the confidence is 0.5; the
-/// measures are described on ``ImageClassifier``. The quality labels' defaults (`blurred`,
+/// measures are described on `ImageClassifier` (in IntakeClassify). The quality labels' defaults (`blurred`,
 /// `dark`, `overexposed`, `low_contrast`) were chosen by `make bench-labels` on the tuning half
 /// of the corpus's everyday photos, degraded as cameras and users degrade them; the others on
 /// the shared corpus (camera samples, meter photos, screenshots). It lives here, beside neither

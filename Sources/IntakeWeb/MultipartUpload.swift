@@ -129,7 +129,8 @@ struct MultipartUpload {
         var receipts: [UploadReceipt] = []
         do {
             for received in files {
-                let target = try UploadTarget(environment: environment, meter: meter, name: received.name, rules: rules)
+                // Every part of the destination was checked as the form arrived.
+                let target = try UploadTarget(environment: environment, meter: meter, name: received.name, rules: rules.alreadyChecked)
                 receipts.append(try writer.place(
                     received.path, as: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes),
                     labelled: received.labelled))
