@@ -51,6 +51,8 @@ public enum MeterOverlays {
     /// profile lists them (w1 the most significant wheel, d1 the first fraction).
     public static func setup(photo: RGBImage, proposal: MeterSetup.Proposal) -> Overlay {
         var overlay = Overlay(photo)
+        // Under the boxes: the landmarks the aligner will look for (see `MeterSetup.Proposal`).
+        for landmark in proposal.landmarks { overlay.cross(landmark.x, landmark.y, Overlay.landmarkColour, size: 2) }
         for (index, wheel) in proposal.wheels.enumerated() {
             overlay.box(wheel.box, Overlay.wheelColour)
             overlay.label("w\(index + 1)", x: wheel.box.x, y: max(0, wheel.box.y - 17), Overlay.wheelColour)

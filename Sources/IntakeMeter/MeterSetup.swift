@@ -14,11 +14,21 @@ public enum MeterSetup {
     public struct Proposal: Sendable {
         public var wheels: [MeterWheel]
         public var dials: [MeterDial]
+        /// The landmarks the aligner will find this meter by in every photo (corners of prints,
+        /// numerals, washers), as it takes them from this photo as the reference: outside the
+        /// wheels, whose digits change. Drawn on the overlay so a person sees they lie on the
+        /// meter, not on a background that may change.
+        public var landmarks: [(x: Double, y: Double)]
         /// Each thing the person should check, in words.
         public var doubts: [String]
         /// One decimal per dial: the dials are the fractions.
         public var decimals: Int { dials.count }
     }
+
+    /// Fewer landmarks than this in the reference, and a photo of a moved camera may not show the
+    /// 16 that must agree (`AlignmentLimits.minimumInliers`): only a share of a reference's
+    /// landmarks is found again after a turn, a zoom or a change of light.
+    public static let fewLandmarks = 100
 
     public static func propose(_ photo: RGBImage) -> Proposal {
         var doubts: [String] = []
@@ -72,7 +82,13 @@ public enum MeterSetup {
             }
         }
         if digits.count >= 3 { doubts.append("the unit (m3 assumed) and whether the last wheel counts units: check them") }
-        return Proposal(wheels: wheels, dials: dials, doubts: doubts)
+        let reference = AlignmentReference(image: photo, wheels: wheels.map(\.box), dials: dials.map(\.box))
+        let landmarks = reference.landmarks.landmarks.map { (x: $0.x, y: $0.y) }
+        if landmarks.count < fewLandmarks {
+            doubts.append("only \(landmarks.count) landmarks outside the wheels, where at least \(fewLandmarks) are wanted: after a camera move "
+                + "the meter may not be found again; a photo with more of the meter's face in view, evenly lit, gives more")
+        }
+        return Proposal(wheels: wheels, dials: dials, landmarks: landmarks, doubts: doubts)
     }
 
     // MARK: Dials

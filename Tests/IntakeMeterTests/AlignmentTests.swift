@@ -406,6 +406,50 @@ struct DemoMeterAlignmentTests {
     }
 }
 
+/// What `intake meter setup` proposes besides boxes: the landmarks the aligner will find the
+/// meter by, drawn on the overlay, and a doubt said when there are too few.
+@Suite struct MeterSetupTests {
+    /// A picture with almost nothing to find again (a smooth gradient): too few landmarks, said.
+    @Test func aFeaturelessPhotoIsSaidToHaveTooFewLandmarks() {
+        let plain = RGBImage(width: 320, height: 240) { pixels in
+            for y in 0..<240 {
+                for x in 0..<320 {
+                    let i = (y * 320 + x) * 3
+                    (pixels[i], pixels[i + 1], pixels[i + 2]) = (UInt8(60 + x / 4), UInt8(60 + y / 4), 120)
+                }
+            }
+        }
+        let proposal = MeterSetup.propose(plain)
+        #expect(proposal.landmarks.count < MeterSetup.fewLandmarks)
+        #expect(proposal.doubts.contains { $0.hasPrefix("only \(proposal.landmarks.count) landmarks") }, "\(proposal.doubts)")
+    }
+
+    /// The demo meter's reference: plenty of landmarks, none in a wheel (its digit changes), and
+    /// each drawn on the overlay.
+    @Test(.enabled(if: AlignmentFixtures.corpus != nil, "needs the corpus (../shared/corpus)"))
+    func theDemoMetersLandmarksLieOutsideItsWheelsAndAreDrawn() throws {
+        let (_, folder) = try DemoMeterAlignmentTests.demo()
+        let reference = try AlignmentFixtures.decodeJPEG(folder + "/reference.jpg")
+        let proposal = MeterSetup.propose(reference)
+        #expect(proposal.landmarks.count >= MeterSetup.fewLandmarks, "\(proposal.landmarks.count) landmarks")
+        #expect(!proposal.doubts.contains { $0.contains("landmarks") })
+        for landmark in proposal.landmarks {
+            let inWheel = proposal.wheels.contains { wheel in
+                let box = wheel.box
+                return landmark.x >= Double(box.x) && landmark.x < Double(box.x + box.width) && landmark.y >= Double(box.y) && landmark.y < Double(box.y + box.height)
+            }
+            #expect(!inWheel, "a landmark in a wheel at \(landmark)")
+        }
+        let overlay = MeterOverlays.setup(photo: reference, proposal: proposal).image
+        let drawn = proposal.landmarks.filter { landmark in
+            let pixel = overlay[Int(landmark.x.rounded()), Int(landmark.y.rounded())]
+            return pixel == Overlay.landmarkColour
+        }
+        // Boxes drawn over some of them; most show.
+        #expect(drawn.count * 2 > proposal.landmarks.count, "\(drawn.count) of \(proposal.landmarks.count) landmarks drawn")
+    }
+}
+
 /// Helpers of these tests only: corpus location, decoding, synthetic scenes, measurements.
 private enum AlignmentFixtures {
     static var packageRoot: String {
