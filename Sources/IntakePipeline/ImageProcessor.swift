@@ -311,6 +311,13 @@ public final class ImageProcessor {
             facts.exif = reading.info
             facts.exifProblems += reading.problems
         }
+        // A date the EXIF lacks, from the XMP packet, where editors and some phones keep it.
+        if facts.exif?.dateTaken == nil, let xmp = decoded.xmp, let date = xmp.withUnsafeBytes({ XMPProperties.dateTaken($0) }) {
+            var exif = facts.exif ?? EXIFInfo()
+            exif.dateTaken = date
+            exif.sources = (exif.sources ?? [:]).merging(["date_taken": "XMP (exif:DateTimeOriginal)"]) { $1 }
+            facts.exif = exif
+        }
         if decoded.upright {
             facts.orientationSource = "decoder"
             return .up
@@ -331,7 +338,7 @@ public final class ImageProcessor {
     /// The orientation the XMP packet states, for an image whose EXIF states none.
     private func xmpOrientation(_ xmp: [UInt8]?, facts: inout ImageFacts) -> Orientation {
         guard let xmp else { return .up }
-        let found = xmp.withUnsafeBytes { XMPOrientation.read($0) }
+        let found = xmp.withUnsafeBytes { XMPProperties.orientation($0) }
         if let invalid = found.invalid {
             facts.exifProblems.append("XMP tiff:Orientation has the invalid value \(invalid); the image is used as stored")
         }
