@@ -424,6 +424,80 @@ struct DemoMeterAlignmentTests {
         #expect(proposal.doubts.contains { $0.hasPrefix("only \(proposal.landmarks.count) landmarks") }, "\(proposal.doubts)")
     }
 
+    /// A meter whose dials have black needles: a light face in a dark frame, three needles
+    /// (a long bar with a round hub at one end) among small printed numerals. Each needle's hub is
+    /// found, nothing else is taken for one, and the person is asked to check them.
+    @Test func blackNeedlesOnALightFaceAreFoundAndSaidToBeChecked() {
+        let width = 640, height = 480
+        let hubs: [(x: Double, y: Double, angle: Double)] = [(160, 300, 0.4), (330, 330, 2.2), (500, 280, 4.0)]
+        let face = RGBImage(width: width, height: height) { pixels in
+            for y in 0..<height {
+                for x in 0..<width {
+                    var luma = 215 + (x * 7 + y * 3) % 9  // a little grain
+                    // A dark frame around the face, as a meter's housing or the window's edge.
+                    if x < 40 || y < 40 || x >= width - 40 || y >= height - 40 { luma = 35 }
+                    for hub in hubs {
+                        let dx = Double(x) - hub.x, dy = Double(y) - hub.y
+                        // The hub, radius 9; the needle, 48 long and 5 wide, from it.
+                        let along = dx * cos(hub.angle) + dy * sin(hub.angle), across = -dx * sin(hub.angle) + dy * cos(hub.angle)
+                        if dx * dx + dy * dy <= 81 || (along >= 0 && along <= 48 && abs(across) <= 2.5) { luma = 30 }
+                        // Numerals around it: short strokes, 9 long and 2 wide, at ten places.
+                        for k in 0..<10 {
+                            let a = Double(k) * .pi / 5, cx = hub.x + 62 * cos(a), cy = hub.y + 62 * sin(a)
+                            if abs(Double(x) - cx) <= 1 && abs(Double(y) - cy) <= 4.5 { luma = 40 }
+                        }
+                    }
+                    let i = (y * width + x) * 3
+                    (pixels[i], pixels[i + 1], pixels[i + 2]) = (UInt8(luma), UInt8(luma), UInt8(luma))
+                }
+            }
+        }
+        let proposal = MeterSetup.propose(face)
+        #expect(proposal.dials.count == 3, "\(proposal.dials.map(\.box))")
+        for hub in hubs {
+            let found = proposal.dials.contains { dial in
+                let cx = Double(dial.box.x) + Double(dial.box.width - 1) / 2, cy = Double(dial.box.y) + Double(dial.box.height - 1) / 2
+                return abs(cx - hub.x) <= 4 && abs(cy - hub.y) <= 4
+            }
+            #expect(found, "no dial centred on the hub at \(hub)")
+        }
+        #expect(proposal.doubts.contains { $0.contains("found by dark needles") }, "\(proposal.doubts)")
+    }
+
+    /// Short red teardrop needles (a round hub and a tail about twice its radius) are dials; a
+    /// red six-armed flow star, as round one way as the other, is not.
+    @Test func redTeardropNeedlesAreDialsAndAFlowStarIsNot() {
+        let width = 640, height = 480
+        let needles: [(x: Double, y: Double, angle: Double)] = [(150, 200, 1.0), (320, 160, 3.0), (480, 220, 5.0)]
+        let star = (x: 320.0, y: 360.0)
+        let face = RGBImage(width: width, height: height) { pixels in
+            for y in 0..<height {
+                for x in 0..<width {
+                    var red = false
+                    for n in needles {
+                        let dx = Double(x) - n.x, dy = Double(y) - n.y
+                        let along = dx * cos(n.angle) + dy * sin(n.angle), across = abs(-dx * sin(n.angle) + dy * cos(n.angle))
+                        // Hub of radius 10; a tail narrowing from 10 to 2 over 26 pixels.
+                        if dx * dx + dy * dy <= 100 || (along >= 0 && along <= 26 && across <= 10 - 8 * along / 26) { red = true }
+                    }
+                    for arm in 0..<6 {
+                        let a = Double(arm) * .pi / 3, dx = Double(x) - star.x, dy = Double(y) - star.y
+                        let along = dx * cos(a) + dy * sin(a), across = abs(-dx * sin(a) + dy * cos(a))
+                        if along >= 0 && along <= 22 && across <= 3.5 { red = true }
+                    }
+                    let i = (y * width + x) * 3
+                    (pixels[i], pixels[i + 1], pixels[i + 2]) = red ? (200, 40, 40) : (225, 225, 220)
+                }
+            }
+        }
+        let proposal = MeterSetup.propose(face)
+        #expect(proposal.dials.count == 3, "\(proposal.dials.map(\.box))")
+        let nearStar = proposal.dials.contains { dial in
+            abs(Double(dial.box.x) + Double(dial.box.width) / 2 - star.x) < 20 && abs(Double(dial.box.y) + Double(dial.box.height) / 2 - star.y) < 20
+        }
+        #expect(!nearStar, "the flow star was taken for a dial")
+    }
+
     /// The demo meter's reference: plenty of landmarks, none in a wheel (its digit changes), and
     /// each drawn on the overlay.
     @Test(.enabled(if: AlignmentFixtures.corpus != nil, "needs the corpus (../shared/corpus)"))
