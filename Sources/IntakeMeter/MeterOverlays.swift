@@ -53,6 +53,10 @@ public enum MeterOverlays {
         var overlay = Overlay(photo)
         // Under the boxes: the landmarks the aligner will look for (see `MeterSetup.Proposal`).
         for landmark in proposal.landmarks { overlay.cross(landmark.x, landmark.y, Overlay.landmarkColour, size: 2) }
+        if let window = proposal.counterWindow {
+            overlay.box(window, Overlay.markColour, thickness: 1)
+            overlay.label("c", x: window.x, y: min(overlay.height - 16, window.y + window.height + 2), Overlay.markColour)
+        }
         for (index, wheel) in proposal.wheels.enumerated() {
             overlay.box(wheel.box, Overlay.wheelColour)
             overlay.label("w\(index + 1)", x: wheel.box.x, y: max(0, wheel.box.y - 17), Overlay.wheelColour)

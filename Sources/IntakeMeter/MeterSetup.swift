@@ -20,6 +20,10 @@ public enum MeterSetup {
         /// wheels, whose digits change. Drawn on the overlay so a person sees they lie on the
         /// meter, not on a background that may change.
         public var landmarks: [(x: Double, y: Double)]
+        /// The window the wheels are seen through, for the person to check that the digits found
+        /// are the counter's; nil when no counter was found, or no one window with a clear edge
+        /// holds them all (some counters show each wheel through a slot of its own).
+        public var counterWindow: Box?
         /// Each thing the person should check, in words.
         public var doubts: [String]
         /// One decimal per dial: the dials are the fractions.
@@ -97,7 +101,10 @@ public enum MeterSetup {
             doubts.append("only \(landmarks.count) landmarks outside the wheels, where at least \(fewLandmarks) are wanted: after a camera move "
                 + "the meter may not be found again; a photo with more of the meter's face in view, evenly lit, gives more")
         }
-        return Proposal(wheels: wheels, dials: dials, landmarks: landmarks, doubts: doubts)
+        // Not every counter has one window: some show each wheel through a slot of its own, so a
+        // window not found is no doubt.
+        let window = counterWindow(around: digits, in: photo)
+        return Proposal(wheels: wheels, dials: dials, landmarks: landmarks, counterWindow: window, doubts: doubts)
     }
 
     // MARK: Dials
@@ -192,6 +199,42 @@ public enum MeterSetup {
     }
 
     // MARK: Wheels
+
+    /// The counter's window: on each side of the digits, the line where the picture changes most
+    /// sharply across it (averaged along the digits' span), searched outward up to a digit's
+    /// height from the digits. Nil when any side has no edge of at least `windowEdge` grey levels.
+    static func counterWindow(around digits: [Blob], in photo: RGBImage) -> Box? {
+        guard digits.count >= 3 else { return nil }
+        let plane = AlignGrayPlane(luma: photo)
+        let width = plane.width, height = plane.height
+        let left = digits.map(\.left).min()!, right = digits.map(\.right).max()!
+        let top = digits.map(\.top).min()!, bottom = digits.map(\.bottom).max()!
+        let reach = bottom - top + 1
+        func value(_ x: Int, _ y: Int) -> Float { plane.pixels[y * width + x] }
+        /// The mean step across a row (`across` vertical) or a column, over the digits' span.
+        func step(at line: Int, horizontal: Bool) -> Float? {
+            if horizontal {
+                guard line >= 1, line < height - 1 else { return nil }
+                return (left...right).reduce(Float(0)) { $0 + abs(value($1, line - 1) - value($1, line + 1)) } / Float(right - left + 1)
+            }
+            guard line >= 1, line < width - 1 else { return nil }
+            return (top...bottom).reduce(Float(0)) { $0 + abs(value(line - 1, $1) - value(line + 1, $1)) } / Float(bottom - top + 1)
+        }
+        func strongest(_ lines: [Int], horizontal: Bool) -> Int? {
+            let scored = lines.compactMap { line in step(at: line, horizontal: horizontal).map { (line, $0) } }
+            guard let best = scored.max(by: { $0.1 < $1.1 }), best.1 >= windowEdge else { return nil }
+            return best.0
+        }
+        guard let windowTop = strongest(Array(stride(from: top - 2, through: top - reach, by: -1)), horizontal: true),
+            let windowBottom = strongest(Array((bottom + 2)...(bottom + reach)), horizontal: true),
+            let windowLeft = strongest(Array(stride(from: left - 2, through: left - reach, by: -1)), horizontal: false),
+            let windowRight = strongest(Array((right + 2)...(right + reach)), horizontal: false)
+        else { return nil }
+        return Box(x: windowLeft, y: windowTop, width: windowRight - windowLeft + 1, height: windowBottom - windowTop + 1)
+    }
+
+    /// The least mean step, in grey levels, that counts as the window's edge.
+    static let windowEdge: Float = 20
 
     struct Blob {
         var left: Int, top: Int, right: Int, bottom: Int

@@ -42,6 +42,7 @@ struct MeterSetupCommand: ParsableCommand {
         } catch { fail("cannot write the profile: \(error)") }
 
         output("\(profilePath): \(proposal.wheels.count) wheels, \(proposal.dials.count) dials, \(proposal.decimals) decimals\n")
+        if let window = proposal.counterWindow { output("counter window \(window) (magenta, c, on the overlay)\n") }
         output("\(proposal.landmarks.count) landmarks to find it by after the camera moves (green on the overlay: they should lie on the meter)\n")
         output("reference \(referencePath); overlay \(overlayPath): check every box on it\n")
         for doubt in proposal.doubts { output("unsure: \(doubt)\n") }

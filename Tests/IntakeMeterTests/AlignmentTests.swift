@@ -498,6 +498,40 @@ struct DemoMeterAlignmentTests {
         #expect(!nearStar, "the flow star was taken for a dial")
     }
 
+    /// A counter seen through one dark window: the window is found around its digits, to within
+    /// a few pixels, and drawn on the overlay.
+    @Test func theCountersWindowIsFoundAroundItsDigits() throws {
+        let width = 640, height = 480
+        let window = (left: 200, top: 100, right: 420, bottom: 160)
+        let face = RGBImage(width: width, height: height) { pixels in
+            for y in 0..<height {
+                for x in 0..<width {
+                    var luma = 220
+                    if x >= window.left && x <= window.right && y >= window.top && y <= window.bottom {
+                        luma = 40
+                        // Five light digits, 14 wide and 30 tall, each with a dark middle (an 0).
+                        for digit in 0..<5 {
+                            let left = 215 + digit * 45
+                            if x >= left && x < left + 14 && y >= 115 && y < 145 && !(x >= left + 4 && x < left + 10 && y >= 121 && y < 139) {
+                                luma = 230
+                            }
+                        }
+                    }
+                    let i = (y * width + x) * 3
+                    (pixels[i], pixels[i + 1], pixels[i + 2]) = (UInt8(luma), UInt8(luma), UInt8(luma))
+                }
+            }
+        }
+        let proposal = MeterSetup.propose(face)
+        #expect(proposal.wheels.count == 5)
+        let found = try #require(proposal.counterWindow)
+        #expect(abs(found.x - window.left) <= 3 && abs(found.y - window.top) <= 3, "\(found)")
+        #expect(abs(found.x + found.width - 1 - window.right) <= 3 && abs(found.y + found.height - 1 - window.bottom) <= 3, "\(found)")
+        let overlay = MeterOverlays.setup(photo: face, proposal: proposal).image
+        // Its left side (the wheels' labels sit over its top).
+        #expect(overlay[found.x, found.y + found.height / 2] == Overlay.markColour)
+    }
+
     /// The demo meter's reference: plenty of landmarks, none in a wheel (its digit changes), and
     /// each drawn on the overlay.
     @Test(.enabled(if: AlignmentFixtures.corpus != nil, "needs the corpus (../shared/corpus)"))
