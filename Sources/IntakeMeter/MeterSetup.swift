@@ -7,7 +7,7 @@ public import IntakeCodecs
 
 /// Proposes a profile from one photo of a meter intake has never seen, as AI-on-the-edge-device's
 /// set-up wizard does, for a person to check on the overlay: the counter's wheels (a row of
-/// digit-shaped blobs of one height, light on dark or dark on light) and the dials (a needle, much
+/// digit-shaped blobs of one height, light on dark or dark on light) and the dials (a needle
 /// longer than wide, whose thickest part is the hub: red, or where no red one is found, dark on a
 /// light face). What it cannot know for sure, it says: which dial is which fraction, the unit, a
 /// wheel it may have missed, dials found by dark needles.
