@@ -2,37 +2,11 @@ public import IntakeCore
 
 extension IntakeConfiguration {
     /// `[classify]`: the thresholds of the built-in labels and an optional external classifier.
-    ///
-    /// The threshold defaults are `ClassifierThresholds.defaults` (in IntakeCore, which both the
-    /// configuration and the classifier read); each threshold is the value of its label's measure
-    /// at which the label's confidence is 0.5.
     public struct Classify: Sendable, Equatable {
-        /// `blurred`: the blur (0–1: the share of the strongest edges' step that survives
-        /// re-blurring) above which an image is blurred.
-        public var blur: Double
-        /// `dark`: the mean luma (0–255) below which an image is dark (with `darkHighlights`).
-        public var darkMean: Double
-        /// `dark`: the 90th luma percentile (0–255) below which an image is dark (with `darkMean`).
-        public var darkHighlights: Double
-        /// `dark`: the mean luma (0–255) below which an image is dark whatever its highlights.
-        public var veryDarkMean: Double
-        /// `overexposed`: the fraction of pixels at luma 250 or more above which an image is
-        /// overexposed (with `overexposedMidtones`).
-        public var overexposedFraction: Double
-        /// `overexposed`: the mean luma of the unclipped pixels above which an image is
-        /// overexposed (with `overexposedFraction`).
-        public var overexposedMidtones: Double
-        /// `low_contrast`: the widest 5th-to-95th percentile spread of R, G and B below which an
-        /// image lacks contrast.
-        public var lowContrastSpread: Double
-        /// `too_small`: the original's short side, in pixels, below which it is too small.
-        public var minimumSide: Int
-        /// `grayscale`: the mean chroma below which an image has no colour.
-        public var grayscaleChroma: Double
-        /// `meter`: the red-dial evidence (0–1) above which an image shows a meter.
-        public var meterScore: Double
-        /// Labels less sure than this (0–1) are not recorded.
-        public var minimumConfidence: Double
+        /// The built-in labels' thresholds (`blur`, `dark_mean`, … in the file), each the value of
+        /// its label's measure at which the label's confidence is 0.5; see `ClassifierThresholds`,
+        /// whose defaults are the file's.
+        public var thresholds: ClassifierThresholds
         /// The external classifier's program and leading arguments; empty for none.
         public var externalCommand: [String]
         /// The external classifier's name: its labels' source.
@@ -45,32 +19,10 @@ extension IntakeConfiguration {
 
         /// Creates classify settings; each omitted value takes its default.
         public init(
-            blur: Double = ClassifierThresholds.defaults.blur,
-            darkMean: Double = ClassifierThresholds.defaults.darkMean,
-            darkHighlights: Double = ClassifierThresholds.defaults.darkHighlights,
-            veryDarkMean: Double = ClassifierThresholds.defaults.veryDarkMean,
-            overexposedFraction: Double = ClassifierThresholds.defaults.overexposedFraction,
-            overexposedMidtones: Double = ClassifierThresholds.defaults.overexposedMidtones,
-            lowContrastSpread: Double = ClassifierThresholds.defaults.lowContrastSpread,
-            minimumSide: Int = ClassifierThresholds.defaults.minimumSide,
-            grayscaleChroma: Double = ClassifierThresholds.defaults.grayscaleChroma,
-            meterScore: Double = ClassifierThresholds.defaults.meterScore,
-            minimumConfidence: Double = ClassifierThresholds.defaults.minimumConfidence,
-            externalCommand: [String] = [],
-            externalName: String = "external",
+            thresholds: ClassifierThresholds = .defaults, externalCommand: [String] = [], externalName: String = "external",
             externalTimeoutSeconds: Double = 10
         ) {
-            self.blur = blur
-            self.darkMean = darkMean
-            self.darkHighlights = darkHighlights
-            self.veryDarkMean = veryDarkMean
-            self.overexposedFraction = overexposedFraction
-            self.overexposedMidtones = overexposedMidtones
-            self.lowContrastSpread = lowContrastSpread
-            self.minimumSide = minimumSide
-            self.grayscaleChroma = grayscaleChroma
-            self.meterScore = meterScore
-            self.minimumConfidence = minimumConfidence
+            self.thresholds = thresholds
             self.externalCommand = externalCommand
             self.externalName = externalName
             self.externalTimeoutSeconds = externalTimeoutSeconds
@@ -81,34 +33,34 @@ extension IntakeConfiguration {
 extension IntakeConfiguration.Classify {
     init(reading section: SectionReader) throws(ConfigurationError) {
         var section = section
-        let defaults = Self()
+        let defaults = Self(), thresholds = defaults.thresholds
         // blur_variance measured sharpness the other way round (higher was sharper): a value
         // written for it would mean the opposite now, so it is refused by name, not read.
         if section.table["blur_variance"] != nil {
             throw section.error(
                 at: "blur_variance",
-                "\"\(section.fullKey("blur_variance"))\" is no longer read: blur is now measured by \"blur\" (0 to 1, higher is blurrier; default \(defaults.blur)); remove blur_variance")
+                "\"\(section.fullKey("blur_variance"))\" is no longer read: blur is now measured by \"blur\" (0 to 1, higher is blurrier; default \(thresholds.blur)); remove blur_variance")
         }
-        let blur = try section.number("blur", default: defaults.blur, in: 0...1, mustBe: "a number from 0 to 1")
-        let darkMean = try section.number("dark_mean", default: defaults.darkMean, in: 0...255, mustBe: "a number from 0 to 255")
+        let blur = try section.number("blur", default: thresholds.blur, in: 0...1, mustBe: "a number from 0 to 1")
+        let darkMean = try section.number("dark_mean", default: thresholds.darkMean, in: 0...255, mustBe: "a number from 0 to 255")
         let darkHighlights = try section.number(
-            "dark_highlights", default: defaults.darkHighlights, in: 0...255, mustBe: "a number from 0 to 255")
+            "dark_highlights", default: thresholds.darkHighlights, in: 0...255, mustBe: "a number from 0 to 255")
         let veryDarkMean = try section.number(
-            "very_dark_mean", default: defaults.veryDarkMean, in: 0...255, mustBe: "a number from 0 to 255")
+            "very_dark_mean", default: thresholds.veryDarkMean, in: 0...255, mustBe: "a number from 0 to 255")
         let overexposed = try section.number(
-            "overexposed_fraction", default: defaults.overexposedFraction, in: 0...1, mustBe: "a fraction from 0 to 1")
+            "overexposed_fraction", default: thresholds.overexposedFraction, in: 0...1, mustBe: "a fraction from 0 to 1")
         let midtones = try section.number(
-            "overexposed_midtones", default: defaults.overexposedMidtones, in: 0...255, mustBe: "a number from 0 to 255")
+            "overexposed_midtones", default: thresholds.overexposedMidtones, in: 0...255, mustBe: "a number from 0 to 255")
         let spread = try section.number(
-            "low_contrast_spread", default: defaults.lowContrastSpread, in: 0...255, mustBe: "a number from 0 to 255")
+            "low_contrast_spread", default: thresholds.lowContrastSpread, in: 0...255, mustBe: "a number from 0 to 255")
         let minimumSide = try section.integer(
-            "minimum_side", default: defaults.minimumSide, mustBe: "an integer from 0 (no minimum) to 65500"
+            "minimum_side", default: thresholds.minimumSide, mustBe: "an integer from 0 (no minimum) to 65500"
         ) { (0...65_500).contains($0) }
         let chroma = try section.number(
-            "grayscale_chroma", default: defaults.grayscaleChroma, in: 0...255, mustBe: "a number from 0 to 255")
-        let meterScore = try section.number("meter_score", default: defaults.meterScore, in: 0...1, mustBe: "a number from 0 to 1")
+            "grayscale_chroma", default: thresholds.grayscaleChroma, in: 0...255, mustBe: "a number from 0 to 255")
+        let meterScore = try section.number("meter_score", default: thresholds.meterScore, in: 0...1, mustBe: "a number from 0 to 1")
         let minimumConfidence = try section.number(
-            "minimum_confidence", default: defaults.minimumConfidence, in: 0...1, mustBe: "a number from 0 to 1")
+            "minimum_confidence", default: thresholds.minimumConfidence, in: 0...1, mustBe: "a number from 0 to 1")
         let command = try section.array(
             "external_command", default: defaults.externalCommand,
             mustBe: "an array of non-empty strings: the program, then its leading arguments ([] for none)"
@@ -123,9 +75,10 @@ extension IntakeConfiguration.Classify {
         let timeout = try section.seconds("external_timeout_seconds", default: defaults.externalTimeoutSeconds)
         try section.rejectUnknownKeys()
         self.init(
-            blur: blur, darkMean: darkMean, darkHighlights: darkHighlights, veryDarkMean: veryDarkMean, overexposedFraction: overexposed,
-            overexposedMidtones: midtones, lowContrastSpread: spread,
-            minimumSide: minimumSide, grayscaleChroma: chroma, meterScore: meterScore, minimumConfidence: minimumConfidence,
+            thresholds: ClassifierThresholds(
+                blur: blur, darkMean: darkMean, darkHighlights: darkHighlights, veryDarkMean: veryDarkMean,
+                overexposedFraction: overexposed, overexposedMidtones: midtones, lowContrastSpread: spread, minimumSide: minimumSide,
+                grayscaleChroma: chroma, meterScore: meterScore, minimumConfidence: minimumConfidence),
             externalCommand: command, externalName: name, externalTimeoutSeconds: timeout)
     }
 }

@@ -5,8 +5,8 @@
 /// `dark`, `overexposed`, `low_contrast`) were chosen by `make bench-labels` on the tuning half
 /// of the corpus's everyday photos, degraded as cameras and users degrade them; the others on
 /// the shared corpus (camera samples, meter photos, screenshots). It lives here, beside neither
-/// the classifier nor the configuration, so that both take their defaults from this one place:
-/// `IntakeConfiguration.Classify`, which the configuration file sets, starts from ``defaults``.
+/// the classifier nor the configuration, so that both use this one type: the configuration's
+/// `[classify]` holds one, which the file's keys set and ``defaults`` fills in.
 public struct ClassifierThresholds: Sendable, Equatable {
     /// `blurred`: the blur (see `Sharpness`: the share of the strongest edges' step that survives
     /// re-blurring, 0–1) above which an image counts as blurred. On the label bench's tuning half,

@@ -108,8 +108,8 @@ enum LandmarkDetector {
                     // Sixteen pixels at a time through the compass test: a block where none passes
                     // (flat or smooth parts) is done with at once, and only the pixels that pass go
                     // on, one by one, to the full circle. The comparisons are those of one pixel at
-                    // a time. A row's last block may reach 15 pixels
-                    // into the border, which is wider than that and the circle's 3: every load is in the row.
+                    // a time. A row's last block may reach 15 pixels into the border, which is
+                    // wider than that and the circle's 3: every load is in the row.
                     typealias Block = SIMD16<Float>
                     let threshold = Block(repeating: fastThreshold)
                     for y in border..<(height - border) {

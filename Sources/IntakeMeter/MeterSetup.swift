@@ -37,16 +37,17 @@ public enum MeterSetup {
 
     public static func propose(_ photo: RGBImage) -> Proposal {
         var doubts: [String] = []
+        let gray = AlignGrayPlane(luma: photo)
         var hubs = needleHubs(redNeedles(photo), width: photo.width, height: photo.height)
         if hubs.isEmpty {
             // Black needles: dark on a light face. Numerals are too small to pass for one, but a
             // shadow or a dark print of a needle's size and shape could, so the person is asked.
-            hubs = needleHubs(darkNeedles(photo), width: photo.width, height: photo.height)
+            hubs = needleHubs(darkNeedles(gray), width: photo.width, height: photo.height)
             if !hubs.isEmpty {
                 doubts.append("no red dial found; \(hubs.count) found by dark needles, which a shadow or a print can look like: check every dial box")
             }
         }
-        let digits = counterDigits(in: photo)
+        let digits = counterDigits(in: gray)
         if digits.isEmpty { doubts.append("no counter found: a row of at least three digits of one height") }
         if hubs.isEmpty { doubts.append("no dial found (a red needle, or a dark one on a light face)") }
 
@@ -103,7 +104,7 @@ public enum MeterSetup {
         }
         // Not every counter has one window: some show each wheel through a slot of its own, so a
         // window not found is no doubt.
-        let window = counterWindow(around: digits, in: photo)
+        let window = counterWindow(around: digits, in: gray)
         return Proposal(wheels: wheels, dials: dials, landmarks: landmarks, counterWindow: window, doubts: doubts)
     }
 
@@ -126,32 +127,11 @@ public enum MeterSetup {
     /// Pixels dark against a light surround (luma under 45% of the mean of the 31 × 31 square
     /// around them, which is over 140): a black needle on a dial's white face, not the dark
     /// background or counter window around the dials, whose surround is dark too.
-    static func darkNeedles(_ photo: RGBImage) -> [Bool] {
-        let width = photo.width, height = photo.height, count = width * height
-        let pixels = photo.storage.base
-        var luma = [Int](repeating: 0, count: count)
-        for i in 0..<count { luma[i] = (77 * Int(pixels[i * 3]) + 150 * Int(pixels[i * 3 + 1]) + 29 * Int(pixels[i * 3 + 2])) >> 8 }
-        // Summed-area table, one row and column of zeros in front.
-        var sums = [Int](repeating: 0, count: (width + 1) * (height + 1))
-        for y in 0..<height {
-            var row = 0
-            for x in 0..<width {
-                row += luma[y * width + x]
-                sums[(y + 1) * (width + 1) + x + 1] = sums[y * (width + 1) + x + 1] + row
-            }
-        }
-        let radius = 15
-        var dark = [Bool](repeating: false, count: count)
-        for y in 0..<height {
-            let top = max(0, y - radius), bottom = min(height, y + radius + 1)
-            for x in 0..<width {
-                let left = max(0, x - radius), right = min(width, x + radius + 1)
-                let total = sums[bottom * (width + 1) + right] - sums[top * (width + 1) + right] - sums[bottom * (width + 1) + left] + sums[top * (width + 1) + left]
-                let mean = total / ((bottom - top) * (right - left))
-                dark[y * width + x] = mean > 140 && luma[y * width + x] * 100 < mean * 45
-            }
-        }
-        return DialMask.fillHoles(dark, width: width, height: height)
+    static func darkNeedles(_ gray: AlignGrayPlane) -> [Bool] {
+        let local = gray.boxMean(radius: 15)
+        var dark = [Bool](repeating: false, count: gray.pixels.count)
+        for i in dark.indices { dark[i] = local.pixels[i] > 140 && gray.pixels[i] < 0.45 * local.pixels[i] }
+        return DialMask.fillHoles(dark, width: gray.width, height: gray.height)
     }
 
     /// The hubs of the needles in `mask`: for each region of a needle's size that is longer than
@@ -203,9 +183,8 @@ public enum MeterSetup {
     /// The counter's window: on each side of the digits, the line where the picture changes most
     /// sharply across it (averaged along the digits' span), searched outward up to a digit's
     /// height from the digits. Nil when any side has no edge of at least `windowEdge` grey levels.
-    static func counterWindow(around digits: [Blob], in photo: RGBImage) -> Box? {
+    static func counterWindow(around digits: [Blob], in plane: AlignGrayPlane) -> Box? {
         guard digits.count >= 3 else { return nil }
-        let plane = AlignGrayPlane(luma: photo)
         let width = plane.width, height = plane.height
         let left = digits.map(\.left).min()!, right = digits.map(\.right).max()!
         let top = digits.map(\.top).min()!, bottom = digits.map(\.bottom).max()!
@@ -247,9 +226,8 @@ public enum MeterSetup {
     /// The digits of the counter, left to right: the longest row of blobs of one height, at one
     /// level, taller than wide, each next to the last; light on dark or dark on light, whichever
     /// gives the longer row.
-    static func counterDigits(in photo: RGBImage) -> [Blob] {
-        let width = photo.width, height = photo.height
-        var plane = AlignGrayPlane(luma: photo)
+    static func counterDigits(in plane: AlignGrayPlane) -> [Blob] {
+        let width = plane.width, height = plane.height
         let local = plane.boxMean(radius: max(4, min(width, height) / 24))
         var best: [Blob] = []
         for polarity in [Float(1), -1] {
@@ -300,7 +278,6 @@ public enum MeterSetup {
                 if run.count > best.count { best = run }
             }
         }
-        plane.pixels = []
         return best
     }
 

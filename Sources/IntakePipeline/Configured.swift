@@ -14,19 +14,7 @@ extension ProcessingOptions {
             derivativeSize: configuration.derive.size,
             quality: configuration.derive.quality,
             angles: configuration.derive.angles,
-            classification: ClassifierThresholds(configuration.classify))
-    }
-}
-
-extension ClassifierThresholds {
-    /// The built-in labels' thresholds from `[classify]`.
-    public init(_ classify: IntakeConfiguration.Classify) {
-        self.init(
-            blur: classify.blur, darkMean: classify.darkMean, darkHighlights: classify.darkHighlights,
-            veryDarkMean: classify.veryDarkMean,
-            overexposedFraction: classify.overexposedFraction, overexposedMidtones: classify.overexposedMidtones,
-            lowContrastSpread: classify.lowContrastSpread, minimumSide: classify.minimumSide, grayscaleChroma: classify.grayscaleChroma,
-            meterScore: classify.meterScore, minimumConfidence: classify.minimumConfidence)
+            classification: configuration.classify.thresholds)
     }
 }
 

@@ -36,10 +36,10 @@ struct ConfigurationValueTests {
         #expect(
             defaults.classify
                 == .init(
-                    blur: 0.42, darkMean: 65, darkHighlights: 100, veryDarkMean: 50, overexposedFraction: 0.12, overexposedMidtones: 115,
-                    lowContrastSpread: 75, minimumSide: 256,
-                    grayscaleChroma: 3, meterScore: 0.7, minimumConfidence: 0.5, externalCommand: [], externalName: "external",
-                    externalTimeoutSeconds: 10))
+                    thresholds: .init(
+                        blur: 0.42, darkMean: 65, darkHighlights: 100, veryDarkMean: 50, overexposedFraction: 0.12, overexposedMidtones: 115,
+                        lowContrastSpread: 75, minimumSide: 256, grayscaleChroma: 3, meterScore: 0.7, minimumConfidence: 0.5),
+                    externalCommand: [], externalName: "external", externalTimeoutSeconds: 10))
     }
 
     @Test func fullFileSetsEveryKey() throws {
@@ -121,10 +121,10 @@ struct ConfigurationValueTests {
             meters: .init(filenamePattern: #"^(?<meter>[A-Z]+)-(?<reading>\d+)\.jpg$"#, profilesDir: "/etc/intake/meters", sidecarWaitSeconds: 30,
                            folderPattern: #"MTR-\d+"#),
             classify: .init(
-                blur: 0.2, darkMean: 35.5, darkHighlights: 90, veryDarkMean: 40, overexposedFraction: 0.4, overexposedMidtones: 130,
-                lowContrastSpread: 25, minimumSide: 0,
-                grayscaleChroma: 1.5, meterScore: 0.9, minimumConfidence: 0, externalCommand: ["/usr/local/bin/yolo", "--json", "--model=small"],
-                externalName: "yolo", externalTimeoutSeconds: 2.5))
+                thresholds: .init(
+                    blur: 0.2, darkMean: 35.5, darkHighlights: 90, veryDarkMean: 40, overexposedFraction: 0.4, overexposedMidtones: 130,
+                    lowContrastSpread: 25, minimumSide: 0, grayscaleChroma: 1.5, meterScore: 0.9, minimumConfidence: 0),
+                externalCommand: ["/usr/local/bin/yolo", "--json", "--model=small"], externalName: "yolo", externalTimeoutSeconds: 2.5))
         let configuration = try Configuration.parse(text, fileName: "full.toml")
         #expect(configuration == expected)
     }
@@ -160,12 +160,12 @@ struct ConfigurationValueTests {
             minimum_side = 65500
             """
         let classify = try Configuration.parse(text, fileName: "intake.toml").classify
-        #expect(classify.blur == 0)
-        #expect(classify.darkMean == 255)
-        #expect(classify.overexposedFraction == 1)
-        #expect(classify.meterScore == 0)
-        #expect(classify.minimumConfidence == 1)
-        #expect(classify.minimumSide == 65_500)
+        #expect(classify.thresholds.blur == 0)
+        #expect(classify.thresholds.darkMean == 255)
+        #expect(classify.thresholds.overexposedFraction == 1)
+        #expect(classify.thresholds.meterScore == 0)
+        #expect(classify.thresholds.minimumConfidence == 1)
+        #expect(classify.thresholds.minimumSide == 65_500)
         #expect(classify.externalCommand == [])
     }
 
