@@ -64,12 +64,30 @@ struct Digits: ParsableCommand {
     @OptionGroup var flags: TrainingFlags
     @Option(name: .customLong("invert"), help: "How often a training crop is shown in negative (0–1).")
     var inversion: Float?
+    @Option(help: "Share of the training wheels rendered in another typeface (0–0.9).")
+    var renderedShare: Double?
+    @Option(help: "Only measure these weights on the validation crops.")
+    var measure: String?
+    @Option(help: "Only write 64 rendered wheels, as training shows them, into this folder, to look at.")
+    var preview: String?
+
+    func validate() throws {
+        if let renderedShare, !(0...0.9).contains(renderedShare) { throw ValidationError("--rendered-share must be from 0 to 0.9") }
+    }
 
     func run() {
         var options = TrainingOptions(kind: .digits)
         flags.apply(to: &options)
         if let inversion { options.inversion = inversion }
-        trainDigits(options)
+        if let renderedShare { options.renderedWheelShare = renderedShare }
+        if let preview {
+            writeWheelPreviews(64, folder: preview, options: options)
+            say("wrote 64 rendered wheels to \(preview)")
+        } else if let measure {
+            measureDigits(weights: measure, options: options)
+        } else {
+            trainDigits(options)
+        }
     }
 }
 

@@ -21,6 +21,8 @@ struct TrainingOptions {
     var labelSigma = 1.0
     /// Digits: how often a training crop is shown in negative.
     var inversion: Float = 0.2
+    /// Digits: the share of the training wheels that are rendered (`WheelRenderer`), not the corpus's.
+    var renderedWheelShare = 0.15
     /// Dials: how many dials are rendered for each epoch (each epoch renders new ones).
     var dialsPerEpoch = 20_000
 
