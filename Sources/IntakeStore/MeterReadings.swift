@@ -96,9 +96,21 @@ extension Database {
         }
     }
 
-    /// SQLite's `PRAGMA data_version`: changes when another connection commits, so that a
-    /// reader can tell cheaply whether what it holds in memory may be out of date.
+    /// A number that changes when another connection commits, so that a reader can tell cheaply
+    /// whether what it holds in memory may be out of date. SQLite's `PRAGMA data_version`; on
+    /// PostgreSQL, which has no such counter, a digest of the current snapshot (`xmin:xmax:xip`):
+    /// it moves whenever a transaction that wrote ends, including one that began before a later
+    /// one ended (the highest id alone, `xmax`, would miss that one).
     public func dataVersion() throws(StoreError) -> Int {
-        try rows("PRAGMA data_version") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
+        switch engine {
+        case .sqlite:
+            return try rows("PRAGMA data_version") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
+        case .postgresql:
+            let snapshot = try rows("SELECT pg_current_snapshot()::text") { row throws(StoreError) in row.text(0) ?? "" }.first ?? ""
+            // FNV-1a: the same text gives the same number in every process, unlike `hashValue`.
+            var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in snapshot.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return Int(truncatingIfNeeded: digest)
+        }
     }
 }
