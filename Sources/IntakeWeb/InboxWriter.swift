@@ -144,6 +144,15 @@ final class InboxWriter: Sendable {
         return receipt
     }
 
+    /// 409 when a file of `target`'s name already waits in its inbox folder. A job of several
+    /// images asks this of every image before placing the first, so that a name taken refuses
+    /// the whole job instead of leaving its first images behind as jobs of their own. (`place`
+    /// checks again: a producer may drop the same name in between.)
+    func checkFree(_ target: UploadTarget) throws(APIError) {
+        let image = root.inbox + "/" + target.folder + "/" + target.name
+        if access(image, F_OK) == 0 { throw Self.conflict(target) }
+    }
+
     /// Notes an upload as pending. Past `pendingLimit` the ones over a day old go (the daemon
     /// would no longer take their id), then the oldest: memory stays bounded if nobody asks.
     private func remember(_ receipt: UploadReceipt) {

@@ -121,6 +121,11 @@ struct MultipartUpload {
         guard reader.isComplete else { throw APIError.badRequest("bad_multipart", "the multipart body ends before its closing boundary") }
         guard !files.isEmpty else { throw APIError.badRequest("no_files", "the form holds no file") }
 
+        let targets = try files.map { received throws(APIError) in
+            // Every part of the destination was checked as the form arrived.
+            try UploadTarget(environment: environment, meter: meter, name: received.name, rules: rules.alreadyChecked)
+        }
+        for target in targets { try writer.checkFree(target) }
         let submission = Submission(
             id: JobID.make().rawValue, env: environment, meter: meter, metadata: metadata.isEmpty ? nil : metadata,
             jobs: files.map(\.job.rawValue), names: files.map(\.name), createdAt: Int64(JobID.nowMilliseconds()))
@@ -128,15 +133,14 @@ struct MultipartUpload {
         try submissions.record(submission)
         var receipts: [UploadReceipt] = []
         do {
-            for received in files {
-                // Every part of the destination was checked as the form arrived.
-                let target = try UploadTarget(environment: environment, meter: meter, name: received.name, rules: rules.alreadyChecked)
+            for (received, target) in zip(files, targets) {
                 receipts.append(try writer.place(
                     received.path, as: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes),
                     labelled: received.labelled))
             }
         } catch {
-            // Those placed are jobs of their own now; the rest are removed.
+            // Only when a name was taken since `checkFree`, or the disk failed: those placed are
+            // jobs of their own now; the rest are removed.
             for received in files.dropFirst(receipts.count) { unlink(received.path) }
             submissions.forget(submission.id)
             placed = true

@@ -40,6 +40,11 @@ final class ResumableUploads: Sendable {
     let rules: InboxRules
     /// Uploads being appended to now: one writer per upload.
     private let writing = Mutex<Set<String>>([])
+    /// When expired uploads were last swept (Unix ms): each creation sweeps at most every
+    /// `sweepIntervalSeconds`, so that uploads begun and abandoned do not hold the disk until
+    /// the next restart.
+    private let lastSweep = Mutex<UInt64>(0)
+    static let sweepIntervalSeconds: UInt64 = 600
 
     init(writer: InboxWriter, rules: InboxRules) {
         self.writer = writer
@@ -56,6 +61,7 @@ final class ResumableUploads: Sendable {
             throw APIError.badRequest("length_missing", "give the upload's size in bytes in Upload-Length")
         }
         guard bytes > 0 else { throw APIError.badRequest("empty", "an upload of 0 bytes is no image") }
+        sweepExpired()
         guard bytes <= writer.maxBytes else { throw InboxWriter.tooLarge(writer.maxBytes) }
         let fields = try Self.metadata(metadata ?? "")
         let name = fields["filename"] ?? fields["name"]
@@ -78,6 +84,18 @@ final class ResumableUploads: Sendable {
             throw error
         }
         return (id, upload)
+    }
+
+    /// Removes the uploads past their lifetime, unless that was done in the last
+    /// `sweepIntervalSeconds`.
+    private func sweepExpired() {
+        let now = JobID.nowMilliseconds()
+        let due = lastSweep.withLock { last in
+            guard now >= last + Self.sweepIntervalSeconds * 1000 else { return false }
+            last = now
+            return true
+        }
+        if due { _ = UploadFolder.sweep(writer.uploadFolder, olderThanSeconds: Self.lifetimeSeconds, resumableOnly: true) }
     }
 
     /// The upload's state; 404 for one never made here, finished long ago, or expired.
@@ -123,7 +141,12 @@ final class ResumableUploads: Sendable {
         }
         // Whole: placed now when it knows where it goes, else held for `POST /v1/jobs`.
         if upload.offset == upload.length && !upload.placed, let environment = upload.env {
-            upload = try place(id, upload, environment: environment, meter: upload.meter).upload
+            do throws(APIError) {
+                upload = try place(id, upload, environment: environment, meter: upload.meter).upload
+            } catch {
+                holdBackLastByte(id, upload)
+                throw error
+            }
         }
         return upload
     }
@@ -138,6 +161,17 @@ final class ResumableUploads: Sendable {
         (placed.env, placed.meter, placed.placed) = (environment, meter, true)
         try save(placed, id)
         return (placed, receipt)
+    }
+
+    /// After a whole upload could not be placed (a file of its name waiting in the inbox, a full
+    /// disk): its last byte is counted as not received. A tus client takes an upload whose offset
+    /// is its length for finished, so HEAD must not say so of one that is in no inbox; sending that
+    /// byte again (its PATCH truncates the file back to the offset) tries the placing again.
+    private func holdBackLastByte(_ id: JobID, _ upload: ResumableUpload) {
+        guard access(partPath(id), F_OK) == 0 else { return }  // placed after all, its answer lost
+        var held = upload
+        held.offset = upload.length - 1
+        try? save(held, id)
     }
 
     /// Places uploads that were made without a destination, each whole and not yet placed, into
@@ -171,6 +205,9 @@ final class ResumableUploads: Sendable {
         }
         guard Set(held.map(\.upload.name)).count == held.count else {
             throw APIError.badRequest("duplicate_name", "two of the uploads have the same file name, which one folder cannot hold")
+        }
+        for (_, upload) in held {
+            try writer.checkFree(UploadTarget(environment: environment, meter: meter, name: upload.name, rules: rules.alreadyChecked))
         }
         try beforePlacing(held.map(\.upload.name))
         var receipts: [UploadReceipt] = []

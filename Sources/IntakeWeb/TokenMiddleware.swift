@@ -12,7 +12,10 @@ struct TokenMiddleware: RouterMiddleware {
     let uploads: ResumableUploads
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
+        // The path as the router resolves it: it drops empty segments, so `//v1/inbox/prod`,
+        // `/v1/uploads/` and `/v1/uploads/ID/` reach the routes their plain spellings do, and
+        // must meet the same checks.
+        let path = "/" + request.uri.path.split(separator: "/").joined(separator: "/")
         if path == "/healthz" || (request.method == .get && Page.paths.contains(path)) { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             let token = check.token(String(header.dropFirst("Bearer ".count)))
@@ -44,7 +47,13 @@ struct TokenMiddleware: RouterMiddleware {
             // Appending to an upload, or asking how far it is, takes the right to upload where it goes
             // (one that does not exist is answered 404 by its route); one that goes nowhere yet, the
             // right to upload somewhere.
-            if let upload = try? uploads.state(String(path.dropFirst("/v1/uploads/".count))) { try mayUpload(to: upload.upload.env) }
+            // Asking drops an expired upload: its 410 is said here, for the route would find nothing.
+            let known: ResumableUpload?
+            do { known = try uploads.state(String(path.dropFirst("/v1/uploads/".count))).upload } catch {
+                if error.status == .gone { throw error }
+                known = nil
+            }
+            if let known { try mayUpload(to: known.env) }
         } else if request.method == .post, path == "/v1/jobs" {
             // The destination is in the body: read here (it is small) and handed on whole.
             var request = request

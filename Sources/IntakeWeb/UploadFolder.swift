@@ -9,8 +9,10 @@ import Glibc
 /// when it was made. Resumable uploads' files are kept for their lifetime (`ResumableUploads`).
 enum UploadFolder {
     /// Removes the files of uploads begun over `olderThanSeconds` ago: what uploads cut short by a
-    /// crash left (one being received now is younger). Returns how many went.
-    static func sweep(_ folder: String, olderThanSeconds: UInt64) -> Int {
+    /// crash left (one being received now is younger), and resumable uploads past their lifetime.
+    /// `resumableOnly`: only the latter (while the server runs, a plain upload's file is its
+    /// request's to remove, however long a slow link takes). Returns how many went.
+    static func sweep(_ folder: String, olderThanSeconds: UInt64, resumableOnly: Bool = false) -> Int {
         guard let directory = opendir(folder) else { return 0 }
         defer { closedir(directory) }
         let cutoff = JobID.nowMilliseconds() - olderThanSeconds * 1000
@@ -19,6 +21,7 @@ enum UploadFolder {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             // A resumable upload (`<job>.tus`, `<job>.tus.part`) may wait for its client for hours.
             let resumable = name.contains(".tus")
+            if resumableOnly && !resumable { continue }
             let limit = resumable ? JobID.nowMilliseconds() - ResumableUploads.lifetimeSeconds * 1000 : cutoff
             guard let job = JobID(String(name.prefix { $0 != "." })), let madeAt = JobID.milliseconds(of: job), madeAt < limit else {
                 continue

@@ -322,6 +322,27 @@ import Glibc
         #expect(FileManagerless.list(folder).sorted() == ["\(fresh).part", "notes.txt", "\(old).tus", "\(old).tus.part"].sorted())
     }
 
+    /// Resumable uploads begun and abandoned go while the server runs, not only at its next
+    /// start: a new upload sweeps those past their lifetime (a plain upload's file is its own
+    /// request's to remove, and stays).
+    @Test func abandonedResumableUploadsAreSweptWhileTheServerRuns() async throws {
+        let folder = root.inbox + "/.intake-uploads"
+        let expired = JobID.make(milliseconds: JobID.nowMilliseconds() - (ResumableUploads.lifetimeSeconds + 60) * 1000)
+        let slow = JobID.make(milliseconds: JobID.nowMilliseconds() - 2 * 3_600_000)
+        var headers = Self.tus
+        headers[HTTPFields.Element.Name("Upload-Length")!] = "100"
+        headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", "new.jpg"), ("env", "prod")])
+        let creation = headers
+        try await app().test(.router) { client in
+            try DurableFile.makeFolders(folder)
+            for name in ["\(expired).tus", "\(expired).tus.part", "\(slow).part"] { try DurableFile.write([1], to: folder + "/" + name) }
+            let id = try await client.execute(uri: "/v1/uploads", method: .post, headers: creation) { response in
+                try #require(try object(response.body)["uploadId"] as? String)
+            }
+            #expect(FileManagerless.list(folder).sorted() == ["\(id).tus", "\(id).tus.part", "\(slow).part"].sorted())
+        }
+    }
+
     // MARK: Resumable uploads (tus 1.0, core and creation)
 
     static func metadata(_ fields: [(String, String)]) -> String {
@@ -405,6 +426,39 @@ import Glibc
             #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.sorted() == ["beta/MTR-9/field photo.jpg"])
             #expect(inboxFiles.filter { $0.hasPrefix(".intake-uploads/") } == [".intake-uploads/\(id).tus"], "\(inboxFiles)")
         }
+    }
+
+    /// A whole upload that cannot go into the inbox (a file of its name waits there) is not
+    /// called finished: a tus client would stop, and the file would be in no inbox. Its last
+    /// byte, sent again once the way is clear, places it.
+    @Test func aWholeUploadThatCannotBePlacedIsNotCalledFinished() async throws {
+        let jpeg = Photos.jpeg(width: 64, height: 48, seed: 17), waiting = Photos.jpeg(width: 8, height: 8, seed: 18)
+        try DurableFile.makeFolders(root.inbox + "/prod")
+        try DurableFile.write(waiting, to: root.inbox + "/prod/twin.jpg")
+        var headers = Self.tus
+        headers[HTTPFields.Element.Name("Upload-Length")!] = String(jpeg.count)
+        headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", "twin.jpg"), ("env", "prod")])
+        let creation = headers
+        try await app().test(.router) { client in
+            let id = try await client.execute(uri: "/v1/uploads", method: .post, headers: creation) { response in
+                try #require(try object(response.body)["uploadId"] as? String)
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: jpeg)) { response in
+                #expect(response.status == .conflict)
+            }
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .head, headers: Self.tus) { response in
+                #expect(header(response, "Upload-Offset") == String(jpeg.count - 1))
+            }
+            #expect(Fixtures.readFile(root.inbox + "/prod/twin.jpg") == waiting)
+            // The daemon takes the waiting file; the client sends what HEAD says is missing.
+            unlink(root.inbox + "/prod/twin.jpg")
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(jpeg.count - 1), body: ByteBuffer(bytes: jpeg.suffix(1))) {
+                response in
+                #expect(response.status == .noContent)
+                #expect(header(response, "Upload-Offset") == String(jpeg.count))
+            }
+        }
+        #expect(Fixtures.readFile(root.inbox + "/prod/twin.jpg") == jpeg)
     }
 
     /// The upload's state is on disk: another server process over the same root goes on with it.
@@ -660,6 +714,52 @@ import Glibc
                 #expect((view["metadata"] as? [String: String])?["site"] == "north")
             }
         }
+    }
+
+    /// A job of several images whose one name is taken in the inbox is refused whole: its other
+    /// images are not left behind as jobs of their own (a form, or uploads made first).
+    @Test func aJobOfSeveralImagesWithOneNameTakenLeavesNothingBehind() async throws {
+        let photos = [Photos.jpeg(width: 24, height: 16, seed: 31), Photos.jpeg(width: 24, height: 16, seed: 32)]
+        let waiting = Photos.jpeg(width: 8, height: 8, seed: 33)
+        try DurableFile.makeFolders(root.inbox + "/prod")
+        try DurableFile.write(waiting, to: root.inbox + "/prod/b.jpg")
+        let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(MultipartReaderTests.boundary)"]
+        try await app().test(.router) { client in
+            let body = MultipartReaderTests.body([
+                (name: "files", filename: "a.jpg", content: photos[0]), (name: "files", filename: "b.jpg", content: photos[1]),
+            ])
+            try await client.execute(uri: "/v1/inbox/prod", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status == .conflict)
+            }
+            #expect(inboxFiles == ["prod/b.jpg"], "\(inboxFiles)")
+
+            // The same two as uploads made first, then a job: refused, and the uploads wait for a retry.
+            var ids: [String] = []
+            for (name, photo) in zip(["a.jpg", "b.jpg"], photos) {
+                var headers = Self.tus
+                headers[HTTPFields.Element.Name("Upload-Length")!] = String(photo.count)
+                headers[HTTPFields.Element.Name("Upload-Metadata")!] = Self.metadata([("filename", name)])
+                let id = try await client.execute(uri: "/v1/uploads", method: .post, headers: headers) { response in
+                    try #require(try object(response.body)["uploadId"] as? String)
+                }
+                try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0), body: ByteBuffer(bytes: photo)) { response in
+                    #expect(response.status == .noContent)
+                }
+                ids.append(id)
+            }
+            let job = ByteBuffer(string: "{\"uploads\": [\"\(ids[0])\", \"\(ids[1])\"], \"env\": \"prod\"}")
+            let json: HTTPFields = [.contentType: "application/json"]
+            try await client.execute(uri: "/v1/jobs", method: .post, headers: json, body: job) { response in
+                #expect(response.status == .conflict)
+            }
+            #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") } == ["prod/b.jpg"], "\(inboxFiles)")
+            unlink(root.inbox + "/prod/b.jpg")
+            try await client.execute(uri: "/v1/jobs", method: .post, headers: json, body: job) { response in
+                #expect(response.status == .accepted)
+            }
+        }
+        #expect(Fixtures.readFile(root.inbox + "/prod/a.jpg") == photos[0])
+        #expect(Fixtures.readFile(root.inbox + "/prod/b.jpg") == photos[1])
     }
 
     @Test(arguments: [

@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import IntakeConfig
+import IntakeCore
+import IntakePipeline
+import IntakeTestSupport
+@testable import IntakeWeb
+import Testing
+
+/// The token checks through HummingbirdTesting, on the spellings of a path the router treats as
+/// one (`//v1/…`, a trailing `/`) and on an upload that expired.
+@Suite struct TokenRouteTests {
+    let folder = try! TemporaryFolder()
+    var root: StateRoot { StateRoot(path: folder.path) }
+
+    func app(tokens path: String) -> some ApplicationProtocol {
+        let configuration = IntakeConfiguration.defaults
+        let router = IntakeAPI.router(
+            root: root, configuration: configuration, events: JobEvents(root: root, idleTimeoutSeconds: 1), tokens: TokenCheck(path: path))
+        return Application(router: router)
+    }
+
+    @Test func everySpellingOfAnUploadRouteTakesTheRightToUpload() async throws {
+        let tokens = folder.path + "/tokens"
+        let reader = try TokenFile.add(name: "dashboard", environments: [], mayRead: true, to: tokens)
+        let bearer: HTTPFields = [.authorization: "Bearer \(reader)"]
+        var creation = bearer
+        creation[HTTPFields.Element.Name("Tus-Resumable")!] = "1.0.0"
+        creation[HTTPFields.Element.Name("Upload-Length")!] = "100"
+        creation[HTTPFields.Element.Name("Upload-Metadata")!] = "filename \(Data("x.jpg".utf8).base64EncodedString()),env \(Data("prod".utf8).base64EncodedString())"
+        let photo = ByteBuffer(bytes: Photos.jpeg(width: 16, height: 16, seed: 3))
+        let headers = creation
+        try await app(tokens: tokens).test(.router) { client in
+            for uri in ["/v1/uploads", "/v1/uploads/", "//v1/uploads"] {
+                try await client.execute(uri: uri, method: .post, headers: headers) { response in
+                    #expect(response.status == .forbidden, "\(uri) let a read-only token begin an upload")
+                }
+            }
+            for uri in ["/v1/inbox/prod?name=x.jpg", "//v1/inbox/prod?name=x.jpg", "/v1//inbox/prod/?name=x.jpg"] {
+                try await client.execute(uri: uri, method: .post, headers: bearer, body: photo) { response in
+                    #expect(response.status == .forbidden, "\(uri) let a read-only token upload")
+                }
+            }
+        }
+        #expect(!FileManagerless.list(root.inbox).contains("prod"))
+    }
+
+    @Test func anExpiredUploadIsGoneNotUnknown() async throws {
+        let tokens = folder.path + "/tokens"
+        let ci = try TokenFile.add(name: "ci", environments: ["prod"], mayRead: false, to: tokens)
+        let uploads = root.inbox + "/.intake-uploads"
+        let expired = JobID.make(milliseconds: JobID.nowMilliseconds() - (ResumableUploads.lifetimeSeconds + 60) * 1000)
+        try await app(tokens: tokens).test(.router) { client in
+            // Left after the server started (its start sweeps expired uploads away).
+            try DurableFile.makeFolders(uploads)
+            try DurableFile.write(Array(#"{"length":100,"offset":0,"env":"prod","name":"x.jpg","placed":false}"#.utf8), to: "\(uploads)/\(expired).tus")
+            let headers: HTTPFields = [.authorization: "Bearer \(ci)", HTTPFields.Element.Name("Tus-Resumable")!: "1.0.0"]
+            try await client.execute(uri: "/v1/uploads/\(expired)", method: .head, headers: headers) { response in
+                #expect(response.status == .gone)
+            }
+        }
+    }
+}
