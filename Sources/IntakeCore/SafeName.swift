@@ -26,6 +26,36 @@ public enum SafeName {
 
     public static func from(_ name: String) -> String { from(bytes: Array(name.utf8)) }
 
+    /// The longest name, in bytes, intake files a file under. A file system takes 255, and the
+    /// names intake makes of it add up to 26 (`<job>-` before, `.error.json` or `_256x256.jpg`
+    /// after); escaping may triple a name's bytes. 200 leaves room, and is what `intake serve`
+    /// accepts.
+    public static let maximumBytes = 200
+
+    /// `name` if it is at most `maximumBytes` long; else its start, cut on a character, then `~`
+    /// and 8 hex digits of a digest of the whole name (so that two long names that start alike
+    /// stay apart), then its extension: `aaaa…aaaa~1f3c9a0b.jpg`. Without this a long name could
+    /// be neither claimed nor filed: every rename of it would fail with "File name too long".
+    public static func fitted(_ name: String) -> String {
+        guard name.utf8.count > maximumBytes else { return name }
+        var stem = stem(of: name)
+        var suffix = String(name.dropFirst(stem.count))
+        if suffix.utf8.count > 16 { (stem, suffix) = (name, "") }  // not an extension to keep
+        var digest: UInt32 = 0x811c_9dc5  // FNV-1a
+        for byte in name.utf8 { digest = (digest ^ UInt32(byte)) &* 0x0100_0193 }
+        let hex = String(digest, radix: 16)
+        let mark = "~" + String(repeating: "0", count: 8 - hex.count) + hex
+        let room = maximumBytes - mark.utf8.count - suffix.utf8.count
+        var kept = "", bytes = 0
+        for character in stem {
+            let size = character.utf8.count
+            guard bytes + size <= room else { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + mark + suffix
+    }
+
     /// The name without its last extension: "a.b.jpg" → "a.b", ".hidden" stays whole.
     public static func stem(of name: String) -> String {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }

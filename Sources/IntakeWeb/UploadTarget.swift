@@ -42,8 +42,8 @@ struct UploadTarget: Sendable, Equatable {
 
     /// One path component: no separators, no dot names, nothing a terminal or a log line breaks on.
     static func check(_ component: String, what: String) throws(APIError) {
-        guard component.utf8.count <= 200 else {
-            throw APIError.badRequest("name_refused", "the \(what) is over 200 bytes (the job id and suffixes need the rest of 255)")
+        guard component.utf8.count <= SafeName.maximumBytes else {
+            throw APIError.badRequest("name_refused", "the \(what) is over \(SafeName.maximumBytes) bytes (the job id and suffixes need the rest of 255)")
         }
         guard component.utf8.first != UInt8(ascii: ".") else {
             throw APIError.badRequest("name_refused", "the \(what) starts with a dot: hidden names are never processed")

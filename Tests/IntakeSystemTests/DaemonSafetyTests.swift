@@ -1,5 +1,6 @@
 import IntakeStore
 import IntakeTestSupport
+import IntakeCore
 import Testing
 
 #if canImport(Glibc)
@@ -93,18 +94,26 @@ import Glibc
         try checkInvariants(daemon, sources: sources)
     }
 
-    @Test func aBadFileWhoseNameLeavesNoRoomForItsReportIsStillSetAside() throws {
+    /// Names too long to file (with `<job>-` before and `.error.json` after, over the 255 bytes
+    /// a file system takes) are filed under their start, a digest and their extension: before,
+    /// a 246-byte name could not even be claimed, and stayed in the inbox for good.
+    @Test func filesWhoseNamesAreTooLongToFileAreFiledUnderAShortenedName() throws {
         let daemon = try DaemonHarness()
         try daemon.start()
-        // Fits in the spool as "<job>-<name>" (250 bytes); with ".error.json" it is over NAME_MAX.
-        let name = String(repeating: "n", count: 231) + ".jpg"
-        daemon.drop("prod/" + name, Array("not an image".utf8))
-        try daemon.waitForAll(1, timeout: 30)
-        let job = try #require(try daemon.database().jobs().first)
-        #expect(job.status == .failed)
-        #expect(job.error?.contains("no error report") == true, "\(job.error ?? "")")
-        #expect(daemon.files("failed").contains { $0.hasSuffix(name) })
-        #expect(daemon.log.contains("cannot write an error report"))
+        let bad = String(repeating: "n", count: 231) + ".jpg", good = String(repeating: "g", count: 246) + ".jpg"
+        daemon.drop("prod/" + bad, Array("not an image".utf8))
+        daemon.drop("prod/" + good, Photos.jpeg(seed: 61))
+        try daemon.waitForAll(2, timeout: 30)
+        let jobs = try daemon.database().jobs()
+        let failed = try #require(jobs.first { $0.name.hasPrefix("nnn") }), done = try #require(jobs.first { $0.name.hasPrefix("ggg") })
+        #expect(failed.status == .failed && done.status == .done)
+        for job in [failed, done] {
+            #expect(job.name.utf8.count == SafeName.maximumBytes && job.name.hasSuffix(".jpg") && job.name.contains("~"), "\(job.name)")
+        }
+        #expect(daemon.files("failed").contains { $0.hasSuffix(failed.name) })
+        #expect(daemon.files("failed").contains { $0.hasSuffix(failed.name + ".error.json") }, "the report was not written")
+        #expect(daemon.files("processed").contains { $0.hasSuffix(done.name) })
+        #expect(daemon.files("inbox").isEmpty)
         #expect(daemon.stop() == 0)
     }
 

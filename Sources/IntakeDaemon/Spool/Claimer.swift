@@ -67,7 +67,7 @@ final class Claimer: Sendable {
         let job = jobID(offeredBy: offer(on: candidate.path, orIn: sidecar), imageBytes: Int64(status.st_size))
         let environment = SafeName.from(bytes: candidate.components[0])
         let directories = candidate.components.dropLast().map { SafeName.from(bytes: $0) }
-        let name = SafeName.from(bytes: candidate.components.last!)
+        let name = SafeName.fitted(SafeName.from(bytes: candidate.components.last!))
         let spoolPath = root.spoolPath(directories: directories, job: job, name: name)
         let sourcePath = (directories + [name]).joined(separator: "/")
         // In a shared inbox the row comes first: the host whose row goes in has the file.
