@@ -117,6 +117,27 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    /// The database file removed under a running daemon: said plainly, nothing recorded into the
+    /// removed file (where it would be lost), the job kept in the spool, and recorded in the new
+    /// file after a restart.
+    @Test func aDatabaseFileRemovedWhileRunningIsSaidAndItsJobsWaitForTheNextStart() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        daemon.drop("prod/before.jpg", Photos.jpeg(seed: 71))
+        try daemon.waitForAll(1, timeout: 30)
+        for suffix in ["", "-wal", "-shm"] { unlink(daemon.root + "/intake.db" + suffix) }
+        daemon.drop("prod/after.jpg", Photos.jpeg(seed: 72))
+        try daemon.waitUntil("the daemon says the database file went", timeout: 30) { daemon.log.contains("was removed or replaced") }
+        #expect(daemon.files("processed").allSatisfy { !$0.hasSuffix("after.jpg") }, "filed with no record of it")
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        try daemon.waitUntil("the job is recorded in the new database", timeout: 60) {
+            try daemon.database().jobs().contains { $0.name == "after.jpg" && $0.status == .done }
+        }
+        #expect(daemon.files("processed").contains { $0.hasSuffix("after.jpg") })
+        #expect(daemon.stop() == 0)
+    }
+
     @Test(arguments: DaemonStore.available) func badInputsAreDeadLetteredWithTheirReasonAndTheDaemonGoesOn(store: DaemonStore) throws {
         let daemon = try DaemonHarness(store: try store.makeURL())
         try daemon.start()
