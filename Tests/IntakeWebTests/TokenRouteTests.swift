@@ -46,6 +46,20 @@ import Testing
         #expect(!FileManagerless.list(root.inbox).contains("prod"))
     }
 
+    /// `/healthz` needs no token; off loopback it says what failed but not the paths behind it.
+    @Test func healthWithoutATokenNamesNoPath() async throws {
+        let tokens = folder.path + "/tokens"
+        _ = try TokenFile.add(name: "ci", environments: ["prod"], mayRead: false, to: tokens)
+        let path = folder.path
+        try await app(tokens: tokens).test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = String(buffer: response.body)
+                #expect(body.contains("cannot be read") && !body.contains(path), "\(body)")
+            }
+        }
+    }
+
     @Test func anExpiredUploadIsGoneNotUnknown() async throws {
         let tokens = folder.path + "/tokens"
         let ci = try TokenFile.add(name: "ci", environments: ["prod"], mayRead: false, to: tokens)
