@@ -124,6 +124,7 @@ import Glibc
         let done = try #require(try daemon.database().job(id: failed.id)?.finalPath)
         #expect(Fixtures.readFile(done + ".json") == claim, "filed beside the processed original")
         #expect(access(deadLetter + ".json", F_OK) != 0)
+        #expect(access(deadLetter + ".error.json", F_OK) != 0, "the old error report outlived the retry")
         let claimed = try daemon.database().query("SELECT claimed_value FROM meter_readings WHERE job_id = ?", [.text(failed.id)])
         #expect(claimed.first?["claimed_value"]?.realValue == 7)
         #expect(daemon.files("spool") == ["prune.lock"])  // the lock retry shares with retention, nothing else

@@ -208,6 +208,9 @@ final class Committer: Sendable {
             }
             break
         }
+        // A retried job's old error report goes only now that its requeue is recorded: removed
+        // before, a crash in between left the job failed with no report of why.
+        for case .requeued(let job) in batch { unlink(root.failedOriginal(job) + ".error.json") }
         if !recorded.isEmpty { batchObserver(recorded.count) }
         for job in recorded {
             let filing = Filing(job)

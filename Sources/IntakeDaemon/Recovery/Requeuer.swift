@@ -44,12 +44,12 @@ struct Requeuer: Sendable {
             } catch {
                 continue  // taken meanwhile by another run
             }
-            unlink(root.failedOriginal(job) + ".error.json")  // the old verdict no longer stands
             // The requeue itself takes the next attempt number; the new run the one after.
             job.attempt = row.attempts + 2
             job.sidecar = Sidecar.claim(of: job.id, root: root)
             // In a shared inbox the committer claims it afresh for this host (see `Committer`).
             if root.sharedInbox { job.claimGeneration = 1 }
+            // The old error report goes once this is recorded (see `Committer`).
             committer.post(.requeued(job), waitForRoom: false)
             queue.push(job)
             logger.info("job sent back for another pass", metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])
