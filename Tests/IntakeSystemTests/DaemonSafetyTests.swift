@@ -1,6 +1,7 @@
 import IntakeStore
 import IntakeTestSupport
 import IntakeCore
+import IntakePipeline
 import Testing
 
 #if canImport(Glibc)
@@ -135,6 +136,25 @@ import Glibc
             try daemon.database().jobs().contains { $0.name == "after.jpg" && $0.status == .done }
         }
         #expect(daemon.files("processed").contains { $0.hasSuffix("after.jpg") })
+        #expect(daemon.stop() == 0)
+    }
+
+    /// A folder renamed inside the inbox is watched under its new name, and a folder made again
+    /// under its old name is watched too: both are seen by their events, with no periodic scan.
+    @Test func aFolderRenamedInTheInboxIsWatchedUnderItsNewNameAndItsOldNameAfresh() throws {
+        let daemon = try DaemonHarness(scanSeconds: 3600)
+        try DurableFile.makeFolders(daemon.inbox + "/prod/site-1")
+        try daemon.start()
+        daemon.drop("prod/site-1/first.jpg", Photos.jpeg(seed: 81))
+        try daemon.waitForAll(1, timeout: 30)
+        #expect(rename(daemon.inbox + "/prod/site-1", daemon.inbox + "/prod/site-2") == 0)
+        usleep(200_000)
+        daemon.drop("prod/site-2/second.jpg", Photos.jpeg(seed: 82))
+        try daemon.waitForAll(2, timeout: 30)
+        try DurableFile.makeFolders(daemon.inbox + "/prod/site-1")
+        usleep(200_000)
+        daemon.drop("prod/site-1/third.jpg", Photos.jpeg(seed: 83))
+        try daemon.waitForAll(3, timeout: 30)
         #expect(daemon.stop() == 0)
     }
 

@@ -39,11 +39,12 @@ final class InboxWatcher: Sendable {
     typealias CandidateHandler = @Sendable (Candidate) -> Bool
 
     // inotify's masks, spelled out: some of the C macros are compound and do not import.
-    private static let closeWrite: UInt32 = 0x0000_0008, movedTo: UInt32 = 0x0000_0080, create: UInt32 = 0x0000_0100
+    private static let closeWrite: UInt32 = 0x0000_0008, movedFrom: UInt32 = 0x0000_0040, movedTo: UInt32 = 0x0000_0080
+    private static let create: UInt32 = 0x0000_0100
     private static let deleteSelf: UInt32 = 0x0000_0400, moveSelf: UInt32 = 0x0000_0800
     private static let overflow: UInt32 = 0x0000_4000, ignored: UInt32 = 0x0000_8000, isDirectory: UInt32 = 0x4000_0000
     private static let onlyDirectory: UInt32 = 0x0100_0000, dontFollow: UInt32 = 0x0200_0000, excludeUnlinked: UInt32 = 0x0400_0000
-    private static let watchMask = closeWrite | movedTo | create | deleteSelf | moveSelf | onlyDirectory | dontFollow | excludeUnlinked
+    private static let watchMask = closeWrite | movedFrom | movedTo | create | deleteSelf | moveSelf | onlyDirectory | dontFollow | excludeUnlinked
 
     private struct State: ~Copyable {
         var folders: [Int32: [[UInt8]]] = [:]  // watch descriptor → components below the inbox root
@@ -195,8 +196,10 @@ final class InboxWatcher: Sendable {
             }
             if event.mask & Self.moveSelf != 0 { inotify_rm_watch(inotify, event.wd) }
             for wd in below { inotify_rm_watch(inotify, wd) }
-            // An environment's folder or the inbox itself: the next scan says so and makes it again.
-            if let folder, folder.count <= 1 { requestScan() }
+            // An environment's folder or the inbox itself: the next scan says so and makes it
+            // again. A folder moved within the inbox may have been watched under its new name
+            // already, by the same watch, which is gone now: a scan watches it again at once.
+            if let folder, folder.count <= 1 || event.mask & Self.moveSelf != 0 { requestScan() }
             return
         }
         guard let folder = state.withLock({ $0.folders[event.wd] }), !name.isEmpty else { return }
@@ -207,7 +210,18 @@ final class InboxWatcher: Sendable {
             return
         }
         if event.mask & Self.isDirectory != 0 {
-            if event.mask & (Self.create | Self.movedTo) != 0 {
+            if event.mask & Self.movedFrom != 0 {
+                // Moved away or renamed: its old name (and the names below it) no longer name a
+                // watched folder, so that a folder made again under it is watched afresh. The watch
+                // itself follows the folder and ends with its IN_MOVE_SELF.
+                state.withLock { state in
+                    for (wd, watched) in state.folders where watched.starts(with: components) {
+                        state.folders.removeValue(forKey: wd)
+                    }
+                    state.watched = state.watched.filter { !$0.starts(with: components) }
+                    state.counters.watches = state.folders.count
+                }
+            } else if event.mask & (Self.create | Self.movedTo) != 0 {
                 // Watch first, then scan: a file dropped in between is caught by one or the other.
                 watchTree(components)
                 scan(components)
