@@ -203,7 +203,7 @@ final class ResumableUploads: Sendable {
             }
             held.append((id, upload))
         }
-        guard Set(held.map(\.upload.name)).count == held.count else {
+        guard Set(held.map { Array($0.upload.name.utf8) }).count == held.count else {  // by bytes, as in a form
             throw APIError.badRequest("duplicate_name", "two of the uploads have the same file name, which one folder cannot hold")
         }
         for (_, upload) in held {

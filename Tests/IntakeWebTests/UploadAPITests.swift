@@ -716,6 +716,24 @@ import Glibc
         }
     }
 
+    /// Names are told apart by their bytes, as the file system does: "é" composed and decomposed
+    /// are two files, not a duplicate.
+    @Test func namesThatDifferOnlyInUnicodeFormAreTwoFiles() async throws {
+        let composed = "caf\u{E9}.jpg", decomposed = "cafe\u{301}.jpg"
+        let photos = [Photos.jpeg(width: 24, height: 16, seed: 41), Photos.jpeg(width: 24, height: 16, seed: 42)]
+        let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(MultipartReaderTests.boundary)"]
+        try await app().test(.router) { client in
+            let body = MultipartReaderTests.body([
+                (name: "files", filename: composed, content: photos[0]), (name: "files", filename: decomposed, content: photos[1]),
+            ])
+            try await client.execute(uri: "/v1/inbox/prod", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status == .accepted)
+            }
+        }
+        #expect(Fixtures.readFile(root.inbox + "/prod/" + composed) == photos[0])
+        #expect(Fixtures.readFile(root.inbox + "/prod/" + decomposed) == photos[1])
+    }
+
     /// A job of several images whose one name is taken in the inbox is refused whole: its other
     /// images are not left behind as jobs of their own (a form, or uploads made first).
     @Test func aJobOfSeveralImagesWithOneNameTakenLeavesNothingBehind() async throws {
