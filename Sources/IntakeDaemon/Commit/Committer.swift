@@ -226,9 +226,6 @@ final class Committer: Sendable {
 
     /// One try at recording `events` in one transaction.
     private func record(_ events: [CommitEvent], syncFirst: Bool, _ database: inout Database?) -> Outcome {
-        // A connection that failed for the file's sake (read-only, I/O, gone) is opened afresh.
-        // Failing to open is always the machine's fault (the folder gone, a file in its place, no
-        // memory), whatever SQLite's code: the events wait, never judged invalid.
         if let databaseFile, FileIdentity(of: root.database) != databaseFile {
             databaseOutage.failed(
                 "the database file \(root.database) was removed or replaced while intaked ran: put it back, or restart intaked to "
@@ -236,6 +233,9 @@ final class Committer: Sendable {
                 metadata: ["events": "\(events.count)"])
             return .unavailable
         }
+        // A connection that failed for the file's sake (read-only, I/O, gone) is opened afresh.
+        // Failing to open is always the machine's fault (the folder gone, a file in its place, no
+        // memory), whatever SQLite's code: the events wait, never judged invalid.
         let connection: Database
         if let database {
             connection = database

@@ -6,7 +6,7 @@ import Synchronization
 /// accepted before (its history), held as one value in memory. Workers read it as a snapshot and
 /// never query the database the committer is writing; the committer adds each accepted reading
 /// once its job is committed. Manual readings come from another writer (`intake readings`): each
-/// look first asks SQLite whether anyone committed since (one pragma), then whether the manual
+/// look first asks the store whether anyone committed since (`dataVersion`), then whether the manual
 /// readings changed (one indexed count), and reloads them only then. If the database cannot be
 /// read, that is a reason the verdicts state, never a silent `no_reference`.
 final class MeterLedger: Sendable {
@@ -28,7 +28,7 @@ final class MeterLedger: Sendable {
         /// The ledger's own read-only connection, used only under the lock (SQLite's
         /// multi-thread mode allows one connection on several threads, one at a time).
         var database: Database?
-        /// What was seen at the last load: SQLite's data version and the manual readings' signature.
+        /// What was seen at the last load: the store's data version and the manual readings' signature.
         var dataVersion: Int?
         var signature: String?
     }
