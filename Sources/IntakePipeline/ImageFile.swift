@@ -34,7 +34,13 @@ public enum ImageFile {
     }
 
     private static func open(_ path: String, followSymlinks: Bool) throws(IntakeError) -> Int32 {
-        // O_NONBLOCK: opening a FIFO someone dropped must not hang a worker.
+        // What it is, before it is opened: opening a device can act on the device (a tape
+        // rewinds), and a socket cannot be opened at all, which would read as a passing fault.
+        var status = stat()
+        if (followSymlinks ? stat(path, &status) : lstat(path, &status)) == 0, let kind = notRegular(status) {
+            throw .permanent(.sniff, "not a regular file: \(kind)")
+        }
+        // O_NONBLOCK: a FIFO put in the file's place since must not hang a worker.
         let flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followSymlinks ? 0 : O_NOFOLLOW)
         let fd = Glibc.open(path, flags)
         guard fd >= 0 else {
@@ -53,12 +59,26 @@ public enum ImageFile {
     private static func checkedSize(_ fd: Int32, maxBytes: Int) throws(IntakeError) -> Int {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw .transient(.sniff, "cannot stat: \(ErrnoText.current)") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw .permanent(.sniff, "not a regular file") }
+        if let kind = notRegular(status) { throw .permanent(.sniff, "not a regular file: \(kind)") }
         let size = Int(status.st_size)
         if size > maxBytes {
             throw .permanent(.sniff, "file is \(ByteCount(size)), over the limit of \(ByteCount(maxBytes))")
         }
         return size
+    }
+
+    /// What a file that is not a regular file is, said as a person would; nil for a regular file
+    /// and for a symbolic link (which `open` refuses in its own words).
+    private static func notRegular(_ status: stat) -> String? {
+        switch status.st_mode & S_IFMT {
+        case S_IFREG, S_IFLNK: nil
+        case S_IFDIR: "a folder"
+        case S_IFIFO: "a pipe (FIFO)"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        default: "of an unknown kind"
+        }
     }
 
     /// Reads until `destination` is full or the file ends (it shrank while being read: the
