@@ -41,9 +41,7 @@ public enum SafeName {
         var stem = stem(of: name)
         var suffix = String(name.dropFirst(stem.count))
         if suffix.utf8.count > 16 { (stem, suffix) = (name, "") }  // not an extension to keep
-        var digest: UInt32 = 0x811c_9dc5  // FNV-1a
-        for byte in name.utf8 { digest = (digest ^ UInt32(byte)) &* 0x0100_0193 }
-        let hex = String(digest, radix: 16)
+        let hex = String(UInt32(truncatingIfNeeded: StableHash.fnv1a(name)), radix: 16)
         let mark = "~" + String(repeating: "0", count: 8 - hex.count) + hex
         let room = maximumBytes - mark.utf8.count - suffix.utf8.count
         var kept = "", bytes = 0

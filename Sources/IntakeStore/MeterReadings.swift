@@ -107,10 +107,7 @@ extension Database {
             return try rows("PRAGMA data_version") { row throws(StoreError) in try row.requiredInt(0) }.first ?? 0
         case .postgresql:
             let snapshot = try rows("SELECT pg_current_snapshot()::text") { row throws(StoreError) in row.text(0) ?? "" }.first ?? ""
-            // FNV-1a: the same text gives the same number in every process, unlike `hashValue`.
-            var digest: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in snapshot.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            return Int(truncatingIfNeeded: digest)
+            return Int(truncatingIfNeeded: StableHash.fnv1a(snapshot))
         }
     }
 }

@@ -97,7 +97,7 @@ package struct WheelViewChange: Sendable {
         planes: UnsafePointer<Float>, width: Int, height: Int, into output: UnsafeMutablePointer<Float>, random: inout SplitMix64
     ) {
         let count = width * height
-        let source = [planes + channelOrder.0 * count, planes + channelOrder.1 * count, planes + channelOrder.2 * count]
+        let source = (planes + channelOrder.0 * count, planes + channelOrder.1 * count, planes + channelOrder.2 * count)
         let cosine = cos(angle), sine = sin(angle)
         let centreX = Float(width - 1) / 2, centreY = Float(height - 1) / 2
         let halfWidth = max(centreX, 1), halfHeight = max(centreY, 1)
@@ -118,7 +118,7 @@ package struct WheelViewChange: Sendable {
                     let top = p[0] + (p[1] - p[0]) * fx, bottom = p[width] + (p[width + 1] - p[width]) * fx
                     return top + (bottom - top) * fy
                 }
-                let r = sample(source[0]) * gains.0, g = sample(source[1]) * gains.1, b = sample(source[2]) * gains.2
+                let r = sample(source.0) * gains.0, g = sample(source.1) * gains.1, b = sample(source.2) * gains.2
                 output[y * width + x] = min(0.299 * r + 0.587 * g + 0.114 * b, 1)
             }
         }

@@ -126,7 +126,7 @@ final class InboxWriter: Sendable {
         let image = folder + "/" + target.name
         let sidecar = image + ".json"
         // Said before the sidecar goes in: a same-named image claimed meanwhile would take it along.
-        if access(image, F_OK) == 0 { throw Self.conflict(target) }
+        try checkFree(target)
         var sidecarNeeded = false
         if !labelled { sidecarNeeded = try !Self.label(temporary, job: job, bytes: receipt.bytes) }
         if sidecarNeeded {
