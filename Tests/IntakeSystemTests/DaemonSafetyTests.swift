@@ -135,6 +135,7 @@ import Glibc
         try daemon.waitUntil("the job is recorded in the new database", timeout: 60) {
             try daemon.database().jobs().contains { $0.name == "after.jpg" && $0.status == .done }
         }
+        try daemon.waitForAll(1, timeout: 30)  // and filed: the database says done first
         #expect(daemon.files("processed").contains { $0.hasSuffix("after.jpg") })
         #expect(daemon.stop() == 0)
     }

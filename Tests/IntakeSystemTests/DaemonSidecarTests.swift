@@ -119,7 +119,11 @@ import Glibc
         try daemon.waitUntil("the reload", timeout: 60) { daemon.log.contains("configuration reloaded") }
         let retry = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, failed.id])
         #expect(retry.status == 0, "\(retry.standardError)")
-        try daemon.waitUntil("the retried job is done", timeout: 30) { try daemon.database().job(id: failed.id)?.status == .done }
+        // Done in the database first, then filed (sidecar, then original): wait for the original.
+        try daemon.waitUntil("the retried job is done and filed", timeout: 30) {
+            guard let job = try daemon.database().job(id: failed.id), job.status == .done, let path = job.finalPath else { return false }
+            return access(path, F_OK) == 0
+        }
 
         let done = try #require(try daemon.database().job(id: failed.id)?.finalPath)
         #expect(Fixtures.readFile(done + ".json") == claim, "filed beside the processed original")
