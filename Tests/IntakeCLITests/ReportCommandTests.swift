@@ -269,7 +269,12 @@ final class ReportFixture: @unchecked Sendable {
         }
         let beta = try daemon.database().jobs().filter { $0.environment == "beta" }
         #expect(beta.first { $0.name == "big.jpg" }?.status == .done)
-        #expect(beta.first { $0.name == "psd.jpg" }?.error?.contains("Photoshop") == true)
+        let psd = try #require(beta.first { $0.name == "psd.jpg" })
+        #expect(psd.error?.contains("Photoshop") == true)
+        // Failed again, it has its error report again: the new run's, which the requeue must not take.
+        let report = try #require(psd.finalPath) + ".error.json"
+        try daemon.waitUntil("the failed-again job's report is filed", timeout: 10) { access(report, F_OK) == 0 }
+        #expect(String(decoding: Fixtures.readFile(report) ?? [], as: UTF8.self).contains("\"attempts\" : 3"))
         let done = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, prod.id])
         #expect(done.status == 2 && done.standardError.contains("it is done, not failed"))
         daemon.stop()

@@ -208,11 +208,13 @@ final class Committer: Sendable {
             }
             break
         }
-        // A retried job's old error report goes only now that its requeue is recorded: removed
-        // before, a crash in between left the job failed with no report of why.
-        for case .requeued(let job) in batch { unlink(root.failedOriginal(job) + ".error.json") }
         if !recorded.isEmpty { batchObserver(recorded.count) }
         for job in recorded {
+            // A job `intake retry` sent back leaves its old error report in failed/. A new failure
+            // replaced it (by rename, with the new reason); a success removes it, only now that the
+            // success is recorded. Removed when the requeue was, it could take the new report with
+            // it: the new run may write that before the requeue's batch commits.
+            if job.error == nil && job.job.attempt > 1 { unlink(root.failedOriginal(job.job) + ".error.json") }
             let filing = Filing(job)
             if !moveOriginal(filing) { unmoved.append(filing) }
             observer(job)

@@ -49,7 +49,7 @@ struct Requeuer: Sendable {
             job.sidecar = Sidecar.claim(of: job.id, root: root)
             // In a shared inbox the committer claims it afresh for this host (see `Committer`).
             if root.sharedInbox { job.claimGeneration = 1 }
-            // The old error report goes once this is recorded (see `Committer`).
+            // The old error report stays until the new run replaces it or succeeds (see `Committer`).
             committer.post(.requeued(job), waitForRoom: false)
             queue.push(job)
             logger.info("job sent back for another pass", metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)"])
