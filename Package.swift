@@ -94,7 +94,7 @@ let package = Package(
             name: "IntakeRetention", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakePipeline"],
             swiftSettings: swiftSettings),
         .target(
-            name: "IntakeReports", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig"],
+            name: "IntakeReports", dependencies: ["IntakeCore", "IntakeStore", "IntakeConfig", "IntakePipeline"],
             swiftSettings: swiftSettings),
         // `intake serve`: the upload and job API. It writes only into the inbox and reads the
         // database; intaked does all the processing and keeps no network of its own.

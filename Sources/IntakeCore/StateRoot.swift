@@ -74,6 +74,35 @@ public struct StateRoot: Sendable {
     /// Held by the running daemon: one per state root (per host, in a shared root).
     public var lock: String { own + "/intaked.lock" }
 
+    /// The trees the outputs are filed in. Each may be a filesystem of its own (a bigger disk
+    /// mounted on processed/, say), which renames cannot cross.
+    public var outputTrees: [String] { [processed, augmented, failed] }
+
+    /// Where to write the temporary file of `destination`, a file in one of the output trees, so
+    /// that its rename into place stays within one filesystem: spool/tmp when the tree is on the
+    /// spool's filesystem (one folder to empty at start), else the tree's own temporary folder
+    /// (`treeTemporary`), which start-up empties too. Asked per file, not remembered: a tree can
+    /// be mounted or unmounted while the daemon runs, and two stats cost nothing beside a write.
+    public func temporaryFolder(for destination: String) -> String {
+        guard let tree = outputTrees.first(where: { destination.hasPrefix($0 + "/") }),
+              let treeDevice = Self.device(of: tree), let spoolDevice = Self.device(of: spoolTemporary),
+              treeDevice != spoolDevice else { return spoolTemporary }
+        return treeTemporary(tree)
+    }
+
+    /// The temporary folder inside an output tree, used when the tree is on another filesystem
+    /// than the spool; per host in a shared root, so that one host's start-up never empties
+    /// another's files in the making.
+    public func treeTemporary(_ tree: String) -> String {
+        sharedInbox ? tree + "/.intake-tmp/" + host : tree + "/.intake-tmp"
+    }
+
+    /// The filesystem (device) holding `path`, nil when it cannot be seen.
+    private static func device(of path: String) -> UInt64? {
+        var status = stat()
+        return stat(path, &status) == 0 ? UInt64(status.st_dev) : nil
+    }
+
     /// The folders the daemon creates at start.
     public func folders(environments: [String]) -> [String] {
         environments.map { "\(inbox)/\($0)" } + [spoolActive, spoolTemporary, spoolSidecars, spoolRequeue, spoolPrune, processed, augmented, failed]

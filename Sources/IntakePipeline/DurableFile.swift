@@ -55,7 +55,11 @@ public enum DurableFile {
 
     /// Copies everything readable from `source` (an open descriptor) to `path`, durably: a
     /// temporary file, fsync, rename. For moves across filesystems, where rename cannot go.
-    public static func copy(from source: Int32, to path: String, temporaryFolder: String? = nil, stage: Stage = .commit) throws(IntakeError) {
+    /// `finishing` is given the copy's descriptor before its sync (to set its mode and times).
+    public static func copy(
+        from source: Int32, to path: String, temporaryFolder: String? = nil, stage: Stage = .commit,
+        finishing: (Int32) -> Void = { _ in }
+    ) throws(IntakeError) {
         let temporary = temporaryName(in: temporaryFolder ?? parent(of: path))
         var target = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if target < 0 && errno == ENOENT {
@@ -84,6 +88,7 @@ public enum DurableFile {
             }
             if !ok { break }
         }
+        if ok { finishing(target) }
         ok = ok && fsync(target) == 0
         let saved = errno
         close(target)
@@ -112,20 +117,56 @@ public enum DurableFile {
             try makeFolders(parent(of: temporary), stage: stage)
             status = Glibc.link(existing, temporary)
         }
+        if status != 0 && errno == EXDEV {
+            // `path`'s folder is on another filesystem than `existing`: a copy is the second name.
+            let fd = open(existing, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { throw failure(stage, "cannot open \(existing)") }
+            defer { close(fd) }
+            try copy(from: fd, to: path, temporaryFolder: temporaryFolder, stage: stage)
+            return
+        }
         guard status == 0 else { throw failure(stage, "cannot link \(existing) to \(path)") }
         // Through a temporary name and rename, so that an existing `path` is replaced atomically.
         try replace(path, with: temporary, stage: stage)
     }
 
     /// Moves the file at `source` to `path` by rename, creating `path`'s folder when missing.
-    public static func move(_ source: String, to path: String, stage: Stage = .commit) throws(IntakeError) {
+    ///
+    /// Where `path` is on another filesystem (processed/ on a disk of its own, an archive), rename
+    /// cannot go: the file is copied under a temporary name (in `temporaryFolder`, on `path`'s
+    /// filesystem, else beside `path`), synced and renamed into place, and only then is `source`
+    /// removed (and its removal synced), as Postfix moves mail between filesystems. That move is
+    /// durable when it returns; a crash during it leaves the source, and perhaps also the complete
+    /// copy, never neither.
+    public static func move(_ source: String, to path: String, temporaryFolder: String? = nil, stage: Stage = .commit) throws(IntakeError) {
         var status = rename(source, path)
         var existing = stat()
         if status != 0 && errno == ENOENT && lstat(source, &existing) == 0 {
             try makeFolders(parent(of: path), stage: stage)
             status = rename(source, path)
         }
+        if status != 0 && errno == EXDEV {
+            try moveAcrossFilesystems(source, to: path, temporaryFolder: temporaryFolder ?? parent(of: path), stage: stage)
+            return
+        }
         guard status == 0 else { throw failure(stage, "cannot move \(source) to \(path)") }
+    }
+
+    /// The copy, sync, rename and unlink that stand for a rename between filesystems. The copy
+    /// keeps the source's permissions and modification time, as a rename would.
+    private static func moveAcrossFilesystems(_ source: String, to path: String, temporaryFolder: String, stage: Stage) throws(IntakeError) {
+        let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw failure(stage, "cannot open \(source) to move it to another filesystem") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw failure(stage, "cannot read the status of \(source)") }
+        try copy(from: fd, to: path, temporaryFolder: temporaryFolder, stage: stage) { target in
+            _ = fchmod(target, status.st_mode & 0o7777)
+            var times = [status.st_atim, status.st_mtim]
+            _ = futimens(target, &times)
+        }
+        guard unlink(source) == 0 || errno == ENOENT else { throw failure(stage, "cannot remove \(source) after copying it to \(path)") }
+        try syncFolder(parent(of: source), stage: stage)
     }
 
     /// Makes every write, rename and unlink so far on the filesystem holding `path` durable:
@@ -135,6 +176,19 @@ public enum DurableFile {
         guard fd >= 0 else { throw failure(stage, "cannot open \(path) to sync it") }
         defer { close(fd) }
         guard intake_syncfs(fd) == 0 else { throw failure(stage, "cannot sync the filesystem of \(path)") }
+    }
+
+    /// `sync(filesystemOf: path)`, and the same for each other filesystem holding one of `others`
+    /// (output trees mounted from disks of their own), once each. One of `others` that does not
+    /// exist holds nothing to sync; `path` must exist.
+    public static func sync(filesystemOf path: String, alsoOf others: [String], stage: Stage = .commit) throws(IntakeError) {
+        try sync(filesystemOf: path, stage: stage)
+        var synced: Set<UInt64> = []
+        var status = stat()
+        if stat(path, &status) == 0 { synced.insert(UInt64(status.st_dev)) }
+        for other in others where stat(other, &status) == 0 && synced.insert(UInt64(status.st_dev)).inserted {
+            try sync(filesystemOf: other, stage: stage)
+        }
     }
 
     /// `mkdir -p`.

@@ -128,6 +128,6 @@ public struct OneShotProcessor {
     /// Makes every output written so far durable: one filesystem sync for the whole run.
     public func finish() throws(IntakeError) {
         guard let layout else { return }
-        try DurableFile.sync(filesystemOf: layout.root)
+        try DurableFile.sync(filesystemOf: layout.root, alsoOf: StateRoot(path: layout.root).outputTrees)
     }
 }

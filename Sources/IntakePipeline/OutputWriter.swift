@@ -18,17 +18,17 @@ public enum OutputWriter {
     /// same bytes, no extra inode, and creating inodes is most of what writing small files costs.
     public static func write(
         _ image: ProcessedImage, job: JobID, name: String, environment: String, date: CalendarDate,
-        layout: OutputLayout, size: Int, temporaryFolder: String? = nil
+        layout: OutputLayout, size: Int, temporaryFolder: (_ destination: String) -> String? = { _ in nil }
     ) throws(IntakeError) -> JobOutputs {
         let derivative = layout.derivative(environment: environment, date: date, job: job, name: name, size: size)
-        try DurableFile.write(image.derivative, to: derivative, temporaryFolder: temporaryFolder)
+        try DurableFile.write(image.derivative, to: derivative, temporaryFolder: temporaryFolder(derivative))
         var rotations: [Int: String] = [:]
         for (angle, jpeg) in image.rotations.sorted(by: { $0.key < $1.key }) {
             let path = layout.rotation(environment: environment, angle: angle, job: job, name: name)
             if angle == 360 {
-                try DurableFile.link(derivative, to: path, temporaryFolder: temporaryFolder)
+                try DurableFile.link(derivative, to: path, temporaryFolder: temporaryFolder(path))
             } else {
-                try DurableFile.write(jpeg, to: path, temporaryFolder: temporaryFolder)
+                try DurableFile.write(jpeg, to: path, temporaryFolder: temporaryFolder(path))
             }
             rotations[angle] = path
         }

@@ -1,5 +1,6 @@
 public import IntakeStore
 import IntakeCore
+import IntakePipeline
 
 #if canImport(Glibc)
 import Glibc
@@ -67,10 +68,14 @@ public struct Retry {
         folders.removeLast()
         let target = ([root.spoolRequeue] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
         makeFolders(String(target[..<target.lastIndex(of: "/")!]))
-        // The claimed reading goes back with its image (the daemon takes both together).
-        rename(OutputLayout.filedSidecar(beside: original), OutputLayout.filedSidecar(beside: target))
-        guard rename(original, target) == 0 else {
-            return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot move it: \(ErrnoText.current)")
+        // The claimed reading goes back with its image (the daemon takes both together). A move,
+        // not a rename: failed/ may be a filesystem of its own.
+        let sidecar = OutputLayout.filedSidecar(beside: original)
+        if access(sidecar, F_OK) == 0 { try? DurableFile.move(sidecar, to: OutputLayout.filedSidecar(beside: target)) }
+        do {
+            try DurableFile.move(original, to: target)
+        } catch {
+            return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot move it: \(error.reason)")
         }
         return Outcome(job: job.id, file: job.sourcePath, refusal: nil)
     }

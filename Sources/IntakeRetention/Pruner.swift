@@ -140,7 +140,7 @@ public struct Pruner: Sendable {
                     let target = "\(monthFolder(archive, job))/\(relative)"
                     if FileSize.exists(current) {
                         do {
-                            try FileMove.anywhere(current, to: target)
+                            try DurableFile.move(current, to: target)
                         } catch {
                             throw RetentionError("cannot archive \(current) to \(target): \(error.reason)")
                         }

@@ -41,24 +41,6 @@ enum FileSize {
     }
 }
 
-enum FileMove {
-    /// Moves a file, also to another filesystem (an archive on a cheaper disk), where rename
-    /// cannot go: then a durable copy, and the source removed after it.
-    static func anywhere(_ source: String, to target: String) throws(IntakeError) {
-        do {
-            try DurableFile.move(source, to: target)
-            return
-        } catch where errno == EXDEV {
-            let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw DurableFile.failure(.commit, "cannot open \(source)") }
-            defer { close(fd) }
-            try DurableFile.makeFolders(DurableFile.parent(of: target))
-            try DurableFile.copy(from: fd, to: target)
-            unlink(source)
-        }
-    }
-}
-
 enum FolderListing {
     /// The entries of a folder, without `.` and `..`; empty when it cannot be read.
     static func names(in folder: String) -> [String] {

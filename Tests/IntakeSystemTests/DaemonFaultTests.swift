@@ -261,4 +261,44 @@ import Glibc
         #expect(daemon.files("failed").contains { $0.hasSuffix("broken.png.error.json") })
         #expect(daemon.stop() == 0)
     }
+
+    /// processed/, augmented/ and failed/ each on a filesystem of its own (a bigger disk mounted on
+    /// one, say), which renames cannot cross: every job is filed all the same, by copy, sync,
+    /// rename and unlink, with no temporary file left anywhere; and `intake retry` sends a dead
+    /// letter back across them.
+    @Test(.enabled(if: Mounts.available, "needs the right to mount a tmpfs (root)"))
+    func outputTreesOnFilesystemsOfTheirOwnAreFiledInto() throws {
+        let daemon = try DaemonHarness()
+        let trees = ["processed", "augmented", "failed"].map { daemon.root + "/" + $0 }
+        for tree in trees {
+            daemon.makeFolders(tree)
+            try Mounts.tmpfs(at: tree, bytes: 64 << 20)
+        }
+        defer { for tree in trees { Mounts.unmount(tree) } }
+        try daemon.start()
+        var sources = photos(6, environment: "both", from: 7000)
+        sources["prod/broken.png"] = Array("\u{89}PNG\r\n\u{1A}\nnot really".utf8)
+        for (source, bytes) in sources { daemon.drop(source, bytes) }
+        try daemon.waitForAll(sources.count, timeout: 60)
+        try daemon.waitUntil("every original is filed", timeout: 30) {
+            try daemon.database().jobs().allSatisfy { job in job.finalPath.map { access($0, F_OK) == 0 } ?? false }
+        }
+        try checkInvariants(daemon, sources: sources)
+        let counts = try daemon.statusCounts()
+        #expect(counts["done"] == 6 && counts["failed"] == 1, "\(counts)")
+        #expect(daemon.files("failed").contains { $0.hasSuffix("broken.png.error.json") })
+        #expect(!daemon.log.contains("cross-device"), "a rename tried to cross filesystems")
+
+        // Back from failed/ (its own filesystem) into the spool: refused again, and filed again.
+        let failed = try #require(try daemon.database().jobs(status: .failed).first)
+        let retry = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, failed.id])
+        #expect(retry.status == 0, "\(retry.standardError)\(retry.standardOutput)")
+        try daemon.waitUntil("the retried job is failed and filed again", timeout: 30) {
+            guard let job = try daemon.database().job(id: failed.id), job.status == .failed, job.attempts > failed.attempts,
+                  let path = job.finalPath else { return false }
+            return access(path, F_OK) == 0 && access(path + ".error.json", F_OK) == 0
+        }
+        #expect(daemon.stop() == 0)
+        try checkInvariants(daemon, sources: sources)
+    }
 }

@@ -146,7 +146,7 @@ final class Committer: Sendable {
             guard commit(batch, &database) else { break }
         }
         // Everything committed is on disk, including the last moves of originals.
-        try? DurableFile.sync(filesystemOf: root.path)
+        try? DurableFile.sync(filesystemOf: root.path, alsoOf: root.outputTrees)
     }
 
     private func nextBatch() -> [CommitEvent]? {
@@ -251,7 +251,7 @@ final class Committer: Sendable {
             database = connection
         }
         do {
-            if syncFirst { try DurableFile.sync(filesystemOf: root.path) }
+            if syncFirst { try DurableFile.sync(filesystemOf: root.path, alsoOf: root.outputTrees) }
             var fenced: Set<JobID> = []
             try connection.transaction {
                 fenced = []
@@ -358,7 +358,7 @@ final class Committer: Sendable {
     private func moveOriginal(_ filing: Filing) -> Bool {
         do {
             try Sidecar.file(of: filing.job, beside: filing.destination, root: root)
-            try DurableFile.move(filing.spoolPath, to: filing.destination)
+            try DurableFile.move(filing.spoolPath, to: filing.destination, temporaryFolder: root.temporaryFolder(for: filing.destination))
             return true
         } catch {
             filingOutage.failed("\(error)", metadata: ["job": "\(filing.job)"])

@@ -45,8 +45,10 @@ struct Reconciler {
     func run(_ database: Database) throws -> (jobs: [QueuedJob], summary: Summary, unfiled: [Filing]) {
         var summary = Summary()
         var unfiled: [Filing] = []
-        for name in BytePath(root.spoolTemporary).entries() {
-            if BytePath(root.spoolTemporary).appending(name).withCString({ unlink($0) }) == 0 { summary.temporaryFiles += 1 }
+        for folder in [root.spoolTemporary] + root.outputTrees.map(root.treeTemporary) {
+            for name in BytePath(folder).entries() {
+                if BytePath(folder).appending(name).withCString({ unlink($0) }) == 0 { summary.temporaryFiles += 1 }
+            }
         }
 
         var queued: [QueuedJob] = []
@@ -143,7 +145,7 @@ struct Reconciler {
     private func file(_ filing: Filing) -> Filing? {
         do throws(IntakeError) {
             try Sidecar.file(of: filing.job, beside: filing.destination, root: root)
-            try DurableFile.move(filing.spoolPath, to: filing.destination)
+            try DurableFile.move(filing.spoolPath, to: filing.destination, temporaryFolder: root.temporaryFolder(for: filing.destination))
             return nil
         } catch {
             logger.warning(
@@ -180,8 +182,8 @@ struct Reconciler {
         let now = JobID.nowMilliseconds()
         do throws(IntakeError) {
             try DurableFile.write(ErrorReport(job: job, error: error, sha256: nil, at: now).json(), to: destination + ".error.json",
-                                  temporaryFolder: root.spoolTemporary)
-            try DurableFile.sync(filesystemOf: root.path)
+                                  temporaryFolder: root.temporaryFolder(for: destination))
+            try DurableFile.sync(filesystemOf: root.path, alsoOf: [root.failed])
         } catch {
             logger.error(
                 "cannot set aside a file that stopped the daemon; it stays in the spool, not run, until the next start",

@@ -56,7 +56,8 @@ enum Sidecar {
     static func file(of job: JobID, beside original: String, root: StateRoot) throws(IntakeError) {
         let spooled = root.outputs.spooledSidecar(job: job)
         guard access(spooled, F_OK) == 0 else { return }
-        try DurableFile.move(spooled, to: OutputLayout.filedSidecar(beside: original))
+        let filed = OutputLayout.filedSidecar(beside: original)
+        try DurableFile.move(spooled, to: filed, temporaryFolder: root.temporaryFolder(for: filed))
     }
 
     /// Takes the sidecar of a retried original (filed beside it in spool/requeue) back into the spool.

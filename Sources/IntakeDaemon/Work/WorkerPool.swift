@@ -109,7 +109,7 @@ final class WorkerPool: Sendable {
             run = runner.run(JobRunner.Request(
                 path: job.spoolPath, job: job.id, name: job.name, environment: job.environment,
                 date: CalendarDate(unixMilliseconds: job.createdAt), followSymlinks: false, layout: root.outputs,
-                temporaryFolder: root.spoolTemporary, meter: meterStage.step(for: job)))
+                temporaryFolder: { [root] in root.temporaryFolder(for: $0) }, meter: meterStage.step(for: job)))
         }
         let finishedAt = JobID.nowMilliseconds()
         guard var error = run.error else {
@@ -160,7 +160,7 @@ final class WorkerPool: Sendable {
             let path = destination + ".error.json"
             let content = ErrorReport(job: job, error: failure, sha256: run.facts.sha256, at: finishedAt)
             do {
-                try DurableFile.write(content.json(), to: path, temporaryFolder: root.spoolTemporary)
+                try DurableFile.write(content.json(), to: path, temporaryFolder: root.temporaryFolder(for: path))
                 report = path
                 if job.blockedSince != nil { writeOutage.recovered() }
             } catch let writeError where writeError.kind == .blocked {
