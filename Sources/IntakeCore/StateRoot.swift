@@ -79,15 +79,24 @@ public struct StateRoot: Sendable {
     public var outputTrees: [String] { [processed, augmented, failed] }
 
     /// Where to write the temporary file of `destination`, a file in one of the output trees, so
-    /// that its rename into place stays within one filesystem: spool/tmp when the tree is on the
-    /// spool's filesystem (one folder to empty at start), else the tree's own temporary folder
-    /// (`treeTemporary`), which start-up empties too. Asked per file, not remembered: a tree can
-    /// be mounted or unmounted while the daemon runs, and two stats cost nothing beside a write.
-    public func temporaryFolder(for destination: String) -> String {
+    /// that its rename into place stays within one filesystem: spool/tmp when the destination's
+    /// folder is on the spool's filesystem (one folder to empty at start); the tree's own
+    /// temporary folder (`treeTemporary`, emptied at start too) when the tree is a filesystem of
+    /// its own; nil, meaning beside the destination, when a filesystem is mounted further down.
+    /// Asked per file, not remembered: a tree can be mounted or unmounted while the daemon runs,
+    /// and a few stats cost nothing beside a write.
+    public func temporaryFolder(for destination: String) -> String? {
         guard let tree = outputTrees.first(where: { destination.hasPrefix($0 + "/") }),
-              let treeDevice = Self.device(of: tree), let spoolDevice = Self.device(of: spoolTemporary),
-              treeDevice != spoolDevice else { return spoolTemporary }
-        return treeTemporary(tree)
+              let spoolDevice = Self.device(of: spoolTemporary) else { return spoolTemporary }
+        // The destination's folder may not exist yet (a new day's): its nearest existing one decides.
+        var folder = String(destination[..<(destination.lastIndex(of: "/") ?? destination.endIndex)])
+        var folderDevice = Self.device(of: folder)
+        while folderDevice == nil, folder.count > tree.count, let slash = folder.lastIndex(of: "/") {
+            folder = String(folder[..<slash])
+            folderDevice = Self.device(of: folder)
+        }
+        guard let folderDevice, folderDevice != spoolDevice else { return spoolTemporary }
+        return folderDevice == Self.device(of: tree) ? treeTemporary(tree) : nil
     }
 
     /// The temporary folder inside an output tree, used when the tree is on another filesystem

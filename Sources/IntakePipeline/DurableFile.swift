@@ -152,21 +152,59 @@ public enum DurableFile {
         guard status == 0 else { throw failure(stage, "cannot move \(source) to \(path)") }
     }
 
-    /// The copy, sync, rename and unlink that stand for a rename between filesystems. The copy
-    /// keeps the source's permissions and modification time, as a rename would.
+    /// The copy, sync, rename and unlink that stand for a rename between filesystems. A regular
+    /// file is copied with its permissions (less setuid and setgid: the copy belongs to whoever
+    /// runs this, not to whoever made the file) and modification time; a symbolic link is made
+    /// again, never followed; a pipe, socket or device node, which holds no data of its own, is
+    /// made again as what it is. The source is removed only if it is still the file moved: one
+    /// put in its place meanwhile (a retried job filed again) is not this move's to remove.
     private static func moveAcrossFilesystems(_ source: String, to path: String, temporaryFolder: String, stage: Stage) throws(IntakeError) {
-        let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw failure(stage, "cannot open \(source) to move it to another filesystem") }
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw failure(stage, "cannot read the status of \(source)") }
-        try copy(from: fd, to: path, temporaryFolder: temporaryFolder, stage: stage) { target in
-            _ = fchmod(target, status.st_mode & 0o7777)
-            var times = [status.st_atim, status.st_mtim]
-            _ = futimens(target, &times)
+        var moved = stat()
+        guard lstat(source, &moved) == 0 else { throw failure(stage, "cannot read the status of \(source)") }
+        switch moved.st_mode & S_IFMT {
+        case S_IFREG:
+            // Non-blocking and checked again once open: what was a file may have become a pipe.
+            let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            guard fd >= 0 else { throw failure(stage, "cannot open \(source) to move it to another filesystem") }
+            defer { close(fd) }
+            var opened = stat()
+            guard fstat(fd, &opened) == 0, opened.st_dev == moved.st_dev, opened.st_ino == moved.st_ino else {
+                errno = EAGAIN
+                throw failure(stage, "\(source) changed while being moved")
+            }
+            try copy(from: fd, to: path, temporaryFolder: temporaryFolder, stage: stage) { target in
+                _ = fchmod(target, moved.st_mode & 0o777)
+                var times = [moved.st_atim, moved.st_mtim]
+                _ = futimens(target, &times)
+            }
+        case S_IFLNK:
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard readlink(source, &buffer, buffer.count - 1) >= 0 else { throw failure(stage, "cannot read the link \(source)") }
+            try recreate(path, temporaryFolder: temporaryFolder, stage: stage) { symlink(buffer, $0) == 0 }
+        default:
+            try recreate(path, temporaryFolder: temporaryFolder, stage: stage) {
+                mknod($0, moved.st_mode & (S_IFMT | 0o777), moved.st_rdev) == 0
+            }
         }
-        guard unlink(source) == 0 || errno == ENOENT else { throw failure(stage, "cannot remove \(source) after copying it to \(path)") }
+        var now = stat()
+        if lstat(source, &now) == 0, now.st_dev == moved.st_dev, now.st_ino == moved.st_ino {
+            guard unlink(source) == 0 || errno == ENOENT else { throw failure(stage, "cannot remove \(source) after copying it to \(path)") }
+        }
         try syncFolder(parent(of: source), stage: stage)
+    }
+
+    /// Makes a file that is not copied but made (a link, a node) under a temporary name with
+    /// `make`, renames it over `path` and syncs `path`'s folder.
+    private static func recreate(_ path: String, temporaryFolder: String, stage: Stage, make: (String) -> Bool) throws(IntakeError) {
+        let temporary = temporaryName(in: temporaryFolder)
+        var made = make(temporary)
+        if !made && errno == ENOENT {
+            try makeFolders(temporaryFolder, stage: stage)
+            made = make(temporary)
+        }
+        guard made else { throw failure(stage, "cannot make \(path) on its filesystem") }
+        try replace(path, with: temporary, stage: stage)
+        try syncFolder(parent(of: path), stage: stage)
     }
 
     /// Makes every write, rename and unlink so far on the filesystem holding `path` durable:

@@ -36,12 +36,12 @@ public final class JobRunner {
         public var layout: OutputLayout?
         /// Where each output (by its destination) is written before its rename into place, on the
         /// destination's filesystem; nil writes beside them.
-        public var temporaryFolder: (@Sendable (_ destination: String) -> String)?
+        public var temporaryFolder: (@Sendable (_ destination: String) -> String?)?
         /// The meter to read in the image, when the file shows one.
         public var meter: MeterStep?
 
         public init(path: String, job: JobID, name: String, environment: String, date: CalendarDate, followSymlinks: Bool,
-                    layout: OutputLayout?, temporaryFolder: (@Sendable (_ destination: String) -> String)? = nil, meter: MeterStep? = nil) {
+                    layout: OutputLayout?, temporaryFolder: (@Sendable (_ destination: String) -> String?)? = nil, meter: MeterStep? = nil) {
             self.path = path
             self.job = job
             self.name = name
@@ -115,7 +115,7 @@ public final class JobRunner {
             run.outputs = try run.clock.measure(.commit) { () throws(IntakeError) in
                 try OutputWriter.write(
                     image, job: request.job, name: request.name, environment: request.environment, date: request.date,
-                    layout: layout, size: processor.options.derivativeSize, temporaryFolder: { request.temporaryFolder?($0) })
+                    layout: layout, size: processor.options.derivativeSize, temporaryFolder: { request.temporaryFolder?($0) ?? nil })
             }
         } catch {
             run.error = error

@@ -68,12 +68,17 @@ public struct Retry {
         folders.removeLast()
         let target = ([root.spoolRequeue] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
         makeFolders(String(target[..<target.lastIndex(of: "/")!]))
-        // The claimed reading goes back with its image (the daemon takes both together). A move,
-        // not a rename: failed/ may be a filesystem of its own.
+        // The claimed reading goes back with its image (the daemon takes both together). Moves,
+        // not renames: failed/ may be a filesystem of its own, and then a move is a copy whose
+        // temporary file is made in spool/tmp, which the daemon empties at start. The sidecar goes
+        // first, as a rename, so that the daemon never takes the image without it; a sidecar
+        // waiting alone is not taken for a job (see `Requeuer`).
         let sidecar = OutputLayout.filedSidecar(beside: original)
-        if access(sidecar, F_OK) == 0 { try? DurableFile.move(sidecar, to: OutputLayout.filedSidecar(beside: target)) }
+        if access(sidecar, F_OK) == 0 {
+            try? DurableFile.move(sidecar, to: OutputLayout.filedSidecar(beside: target), temporaryFolder: root.spoolTemporary)
+        }
         do {
-            try DurableFile.move(original, to: target)
+            try DurableFile.move(original, to: target, temporaryFolder: root.spoolTemporary)
         } catch {
             return Outcome(job: job.id, file: job.sourcePath, refusal: "cannot move it: \(error.reason)")
         }

@@ -158,7 +158,7 @@ public struct Pruner: Sendable {
         }
         for (folder, lines) in manifests { try appendManifest(lines, in: folder) }
         do {
-            try DurableFile.sync(filesystemOf: root.path)
+            try DurableFile.sync(filesystemOf: root.path, alsoOf: root.outputTrees)
             if let archive = journal.archiveFolder { try DurableFile.sync(filesystemOf: archive) }
         } catch {
             throw RetentionError("cannot sync the pruned files: \(error.reason)")

@@ -264,8 +264,9 @@ import Glibc
 
     /// processed/, augmented/ and failed/ each on a filesystem of its own (a bigger disk mounted on
     /// one, say), which renames cannot cross: every job is filed all the same, by copy, sync,
-    /// rename and unlink, with no temporary file left anywhere; and `intake retry` sends a dead
-    /// letter back across them.
+    /// rename and unlink, with no temporary file left anywhere; a symbolic link and a pipe are
+    /// set aside as what they are (a pipe opened to be copied would stop the committer for good);
+    /// and `intake retry` sends a dead letter back across them.
     @Test(.enabled(if: Mounts.available, "needs the right to mount a tmpfs (root)"))
     func outputTreesOnFilesystemsOfTheirOwnAreFiledInto() throws {
         let daemon = try DaemonHarness()
@@ -279,18 +280,26 @@ import Glibc
         var sources = photos(6, environment: "both", from: 7000)
         sources["prod/broken.png"] = Array("\u{89}PNG\r\n\u{1A}\nnot really".utf8)
         for (source, bytes) in sources { daemon.drop(source, bytes) }
-        try daemon.waitForAll(sources.count, timeout: 60)
+        symlink("/etc/hostname", daemon.inbox + "/prod/link.jpg")
+        mkfifo(daemon.inbox + "/prod/pipe.jpg", 0o644)
+        try daemon.waitForAll(sources.count + 2, timeout: 60)
         try daemon.waitUntil("every original is filed", timeout: 30) {
             try daemon.database().jobs().allSatisfy { job in job.finalPath.map { access($0, F_OK) == 0 } ?? false }
         }
-        try checkInvariants(daemon, sources: sources)
+        let special = try daemon.database().jobs(status: .failed).filter { $0.name == "link.jpg" || $0.name == "pipe.jpg" }
+        #expect(special.count == 2)
+        for job in special {
+            var status = stat()
+            #expect(lstat(try #require(job.finalPath), &status) == 0)
+            #expect(status.st_mode & S_IFMT == (job.name == "link.jpg" ? S_IFLNK : S_IFIFO), "\(job.name) filed as something else")
+        }
         let counts = try daemon.statusCounts()
-        #expect(counts["done"] == 6 && counts["failed"] == 1, "\(counts)")
+        #expect(counts["done"] == 6 && counts["failed"] == 3, "\(counts)")
         #expect(daemon.files("failed").contains { $0.hasSuffix("broken.png.error.json") })
         #expect(!daemon.log.contains("cross-device"), "a rename tried to cross filesystems")
 
         // Back from failed/ (its own filesystem) into the spool: refused again, and filed again.
-        let failed = try #require(try daemon.database().jobs(status: .failed).first)
+        let failed = try #require(try daemon.database().jobs(status: .failed).first { $0.name == "broken.png" })
         let retry = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, failed.id])
         #expect(retry.status == 0, "\(retry.standardError)\(retry.standardOutput)")
         try daemon.waitUntil("the retried job is failed and filed again", timeout: 30) {
@@ -299,6 +308,6 @@ import Glibc
             return access(path, F_OK) == 0 && access(path + ".error.json", F_OK) == 0
         }
         #expect(daemon.stop() == 0)
-        try checkInvariants(daemon, sources: sources)
+        try checkInvariants(daemon, sources: sources, otherJobs: 2)
     }
 }

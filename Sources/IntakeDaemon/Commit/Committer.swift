@@ -213,8 +213,9 @@ final class Committer: Sendable {
             // A job `intake retry` sent back leaves its old error report in failed/. A new failure
             // replaced it (by rename, with the new reason); a success removes it, only now that the
             // success is recorded. Removed when the requeue was, it could take the new report with
-            // it: the new run may write that before the requeue's batch commits.
-            if job.error == nil && job.job.attempt > 1 { unlink(root.failedOriginal(job.job) + ".error.json") }
+            // it: the new run may write that before the requeue's batch commits. Tried on every
+            // success, not only on retried ones: one unlink costs less than knowing for sure.
+            if job.error == nil { unlink(root.failedOriginal(job.job) + ".error.json") }
             let filing = Filing(job)
             if !moveOriginal(filing) { unmoved.append(filing) }
             observer(job)

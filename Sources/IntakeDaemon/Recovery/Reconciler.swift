@@ -46,6 +46,8 @@ struct Reconciler {
         var summary = Summary()
         var unfiled: [Filing] = []
         for folder in [root.spoolTemporary] + root.outputTrees.map(root.treeTemporary) {
+            // Never through a link: emptied through one, any folder could be.
+            guard BytePath(folder).linkStatus()?.isDirectory == true else { continue }
             for name in BytePath(folder).entries() {
                 if BytePath(folder).appending(name).withCString({ unlink($0) }) == 0 { summary.temporaryFiles += 1 }
             }
@@ -85,6 +87,8 @@ struct Reconciler {
             switch row.status {
             case .done, .failed:
                 let destination = row.finalPath ?? (row.status == .done ? root.processedOriginal(job) : root.failedOriginal(job))
+                // A retried job that succeeded: its old error report, if a crash kept it (see `Committer`).
+                if row.status == .done { unlink(root.failedOriginal(job) + ".error.json") }
                 if let filing = file(Filing(job: job.id, spoolPath: path, destination: destination)) {
                     unfiled.append(filing)
                 } else {

@@ -33,8 +33,10 @@ struct Requeuer: Sendable {
         for relative in files where !(Sidecar.isSidecarName(relative) && waitingFiles.contains(String(relative.dropLast(5)))) {
             let waiting = requeueFolder + "/" + relative
             guard var job = SpoolEntry(relativePath: relative, root: root, createdAtFallback: JobID.nowMilliseconds())?.job,
-                let row = try? database.job(id: job.id.rawValue), row.status == .failed || row.status == .done
+                let row = try? database.job(id: job.id.rawValue), row.status == .failed || row.status == .done, row.name == job.name
             else {
+                // A sidecar whose image `intake retry` is still moving waits for it, unremarked.
+                if Sidecar.isSidecarName(relative) { continue }
                 logger.warning("not a job that can be retried; left in spool/requeue", metadata: ["file": "\(waiting)"])
                 continue
             }
