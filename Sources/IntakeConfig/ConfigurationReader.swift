@@ -264,7 +264,7 @@ extension IntakeConfiguration.Meters {
         let defaults = Self()
         let pattern = try section.string(
             "filename_pattern", default: defaults.filenamePattern ?? "",
-            mustBe: "a string: a regular expression with named groups, or \"\" for none")
+            mustBe: "a string: a regular expression with named groups, or \"\" for none", where: Self.isRegularExpression)
         let profilesDir = try section.string("profiles_dir", default: defaults.profilesDir, mustBe: "a non-empty path") {
             !$0.isEmpty
         }
@@ -273,10 +273,17 @@ extension IntakeConfiguration.Meters {
         ) { $0 >= 0 }
         let folderPattern = try section.string(
             "folder_pattern", default: defaults.folderPattern ?? "",
-            mustBe: "a string: a regular expression an inbox subfolder's whole name must match to name a meter, or \"\" for none")
+            mustBe: "a string: a regular expression an inbox subfolder's whole name must match to name a meter, or \"\" for none",
+            where: Self.isRegularExpression)
         try section.rejectUnknownKeys()
         self.init(
             filenamePattern: pattern.isEmpty ? nil : pattern, profilesDir: profilesDir, sidecarWaitSeconds: sidecarWait,
             folderPattern: folderPattern.isEmpty ? nil : folderPattern)
+    }
+
+    /// "" (none) or a pattern that compiles: one that does not is refused with the file, not
+    /// dropped where it is used, which would quietly stop every folder naming a meter.
+    private static func isRegularExpression(_ text: String) -> Bool {
+        text.isEmpty || (try? Regex(text)) != nil
     }
 }

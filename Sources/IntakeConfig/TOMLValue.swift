@@ -95,7 +95,7 @@ public struct TOMLError: Error, CustomStringConvertible, Equatable, Sendable {
 }
 
 /// Rendering of keys and values the way a TOML file would spell them, for error messages.
-enum TOMLSyntax {
+package enum TOMLSyntax {
     /// Whether `byte` may appear in a bare (unquoted) key.
     static func isBareKeyByte(_ byte: UInt8) -> Bool {
         switch byte {
@@ -115,7 +115,7 @@ enum TOMLSyntax {
     }
 
     /// A basic string literal with the escapes TOML requires.
-    static func quoted(_ string: String) -> String {
+    package static func quoted(_ string: String) -> String {
         var result = "\""
         for scalar in string.unicodeScalars {
             switch scalar {

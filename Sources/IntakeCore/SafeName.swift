@@ -26,6 +26,23 @@ public enum SafeName {
 
     public static func from(_ name: String) -> String { from(bytes: Array(name.utf8)) }
 
+    /// Why `component` cannot be one name (of a file, a meter, a folder) that intake keeps as it
+    /// is, said to follow "the name …"; nil when it can. One rule for every place a name comes in
+    /// (an upload, `intake meter setup`, a profile's lookup), so that a meter named one way can
+    /// be reached every way.
+    public static func refusal(ofComponent component: String) -> String? {
+        let bytes = Array(component.utf8)
+        if bytes.isEmpty { return "is empty" }
+        if bytes.count > maximumBytes { return "is over \(maximumBytes) bytes (the job id and suffixes need the rest of 255)" }
+        if bytes.first == UInt8(ascii: ".") { return "starts with a dot: hidden names are never processed" }
+        if bytes.contains(UInt8(ascii: "/")) { return "contains '/'" }
+        // Compared as bytes: escaping changed something exactly when a byte needed it.
+        if Array(from(bytes: bytes).utf8) != bytes || component.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "contains control characters or '%'"
+        }
+        return nil
+    }
+
     /// The longest name, in bytes, intake files a file under. A file system takes 255, and the
     /// names intake makes of it add up to 26 (`<job>-` before, `.error.json` or `_256x256.jpg`
     /// after); escaping may triple a name's bytes. 200 leaves room, and is what `intake serve`

@@ -161,7 +161,7 @@ public struct MeterProfile: Sendable, Equatable {
     /// The meter name comes from an inbox subfolder or a filename, so names that could reach
     /// outside the folder (a slash, a leading dot) are treated as having no profile.
     public static func find(meter: String, in folder: String) -> String? {
-        guard !meter.isEmpty, !meter.hasPrefix("."), !meter.contains("/"), !meter.utf8.contains(0) else { return nil }
+        guard SafeName.refusal(ofComponent: meter) == nil else { return nil }
         let path = (folder.hasSuffix("/") ? folder : folder + "/") + meter + ".toml"
         var status = stat()
         guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }

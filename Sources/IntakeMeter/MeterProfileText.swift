@@ -4,6 +4,8 @@
     import Musl
 #endif
 
+import IntakeConfig
+
 /// A proposed profile written out as a TOML file a person can read and correct.
 public enum MeterProfileText {
     public static func render(meter: String, reference: String, proposal: MeterSetup.Proposal) -> String {
@@ -18,8 +20,8 @@ public enum MeterProfileText {
         let tolerance = pow(10, -Double(max(0, decimals - 1)))
         text += """
 
-            name = "\(meter)"
-            reference = "\(reference)"
+            name = \(TOMLSyntax.quoted(meter))
+            reference = \(TOMLSyntax.quoted(reference))
             unit = "m3"
             decimals = \(decimals)
             # Ten steps of the finest dial.

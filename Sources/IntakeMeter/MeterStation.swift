@@ -6,11 +6,14 @@ import Glibc
 #endif
 
 /// Everything the meter stage needs, loaded once and shared by the workers: the profiles in
-/// their folder (`<meter>.toml`), each loaded on first use, and the digit and dial models
-/// (`digits.weights` and `dials.weights` in the same folder).
+/// their folder (`<meter>.toml`), each loaded on first use and again whenever its file or its
+/// reference image changes (a profile set up afresh after the camera moved is used from the next
+/// photo on, without a restart), and the digit and dial models (`digits.weights` and
+/// `dials.weights` in the same folder).
 public final class MeterStation: Sendable {
     public let profilesFolder: String
-    private let readers = Mutex<[String: Result<MeterReader, MeterProfileError>]>([:])
+    /// Each meter's reader (or why it has none), with the files it was loaded from as they were.
+    private let readers = Mutex<[String: (reader: Result<MeterReader, MeterProfileError>, files: [FileVersion?])]>([:])
     private let models = Mutex<Result<(digits: DigitModel, dials: DialModel), DigitModelError>?>(nil)
 
     public init(profilesFolder: String) {
@@ -42,7 +45,9 @@ public final class MeterStation: Sendable {
     }
 
     private func reader(meter: String, path: String) -> Result<MeterReader, MeterProfileError> {
-        if let cached = readers.withLock({ $0[meter] }) { return cached }
+        if let cached = readers.withLock({ $0[meter] }), cached.files == Self.versions(path: path, of: cached.reader) {
+            return cached.reader
+        }
         let made: Result<MeterReader, MeterProfileError>
         switch loadModels() {
         case .failure(let error):
@@ -52,8 +57,16 @@ public final class MeterStation: Sendable {
                 MeterReader(profile: try LoadedProfile.load(path: path), digits: digits, dials: dials)
             }
         }
-        readers.withLock { $0[meter] = made }
+        readers.withLock { $0[meter] = (made, Self.versions(path: path, of: made)) }
         return made
+    }
+
+    /// The versions of the files a reader was loaded from: the profile, and its reference image
+    /// when the profile could be read.
+    private static func versions(path: String, of reader: Result<MeterReader, MeterProfileError>) -> [FileVersion?] {
+        var files = [FileVersion(path)]
+        if case .success(let loaded) = reader { files.append(FileVersion(loaded.profile.profile.referencePath)) }
+        return files
     }
 
     private func loadModels() -> Result<(digits: DigitModel, dials: DialModel), DigitModelError> {
@@ -63,6 +76,23 @@ public final class MeterStation: Sendable {
         }
         models.withLock { $0 = loaded }
         return loaded
+    }
+}
+
+/// Which version of a file a path names: a file replaced (by rename, as `meter setup` writes) or
+/// rewritten in place has another inode, size or modification time.
+struct FileVersion: Equatable, Sendable {
+    let device: UInt64, inode: UInt64, size: Int64, modifiedSeconds: Int, modifiedNanoseconds: Int
+
+    /// Nil when nothing is there.
+    init?(_ path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+        size = Int64(status.st_size)
+        modifiedSeconds = status.st_mtim.tv_sec
+        modifiedNanoseconds = status.st_mtim.tv_nsec
     }
 }
 

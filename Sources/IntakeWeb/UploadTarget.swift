@@ -42,17 +42,7 @@ struct UploadTarget: Sendable, Equatable {
 
     /// One path component: no separators, no dot names, nothing a terminal or a log line breaks on.
     static func check(_ component: String, what: String) throws(APIError) {
-        guard component.utf8.count <= SafeName.maximumBytes else {
-            throw APIError.badRequest("name_refused", "the \(what) is over \(SafeName.maximumBytes) bytes (the job id and suffixes need the rest of 255)")
-        }
-        guard component.utf8.first != UInt8(ascii: ".") else {
-            throw APIError.badRequest("name_refused", "the \(what) starts with a dot: hidden names are never processed")
-        }
-        guard !component.utf8.contains(UInt8(ascii: "/")) else { throw APIError.badRequest("name_refused", "the \(what) contains '/'") }
-        guard SafeName.from(component) == component, !component.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-        else {
-            throw APIError.badRequest("name_refused", "the \(what) contains control characters or '%'")
-        }
+        if let refusal = SafeName.refusal(ofComponent: component) { throw APIError.badRequest("name_refused", "the \(what) \(refusal)") }
     }
 
     /// The folder below the inbox root it goes to.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IntakeCodecs
 import IntakeConfig
+import IntakeCore
 import IntakeMeter
 import IntakePipeline
 import IntakeReports
@@ -21,6 +22,7 @@ struct MeterCheck: ParsableCommand {
         let configuration = loadConfiguration(config)
         let station = MeterStation(profilesFolder: configuration.meters.profilesDir)
         let reader: MeterReader
+        if let refusal = SafeName.refusal(ofComponent: meter) { fail("the meter's name \(refusal)") }
         switch station.reader(for: meter) {
         case nil: fail("no profile for meter \(meter) in \(configuration.meters.profilesDir)")
         case .failure(let error)?: fail("\(error)")

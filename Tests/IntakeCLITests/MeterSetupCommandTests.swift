@@ -91,6 +91,24 @@ struct MeterSetupCommandTests {
         }
     }
 
+    /// Set up under a name that TOML must escape, the profile loads again (the name used to go into
+    /// the file as it was, and a quote broke it), and setup reads its own photo with it.
+    @Test func setupReadsItsOwnPhotoThroughTheProfileItWrote() throws {
+        let folder = try #require(Self.demoFolder)
+        let temporary = try TemporaryFolder()
+        let profiles = temporary.path + "/profiles"
+        try FileManager.default.createDirectory(atPath: profiles, withIntermediateDirectories: true)
+        let config = try configuration(profiles: profiles, in: temporary)
+        let name = #"odd "name" \ here"#
+        let setup = try ChildProcess.run(intake, ["meter", "setup", "--config", config, name, folder + "/reference.jpg"])
+        #expect(setup.status == 0, "\(setup.standardError)\(setup.standardOutput)")
+        #expect(setup.standardOutput.contains("reads its own photo as 531.82"), "\(setup.standardOutput)")
+        let check = try ChildProcess.run(intake, ["meter", "check", "--config", config, "--out", temporary.path, name, folder + "/530.21419.jpg"])
+        #expect(check.status == 0, "\(check.standardError)\(check.standardOutput)")
+        let refused = try ChildProcess.run(intake, ["meter", "setup", "--config", config, "50%", folder + "/reference.jpg"])
+        #expect(refused.status != 0 && refused.standardError.contains("'%'"), "\(refused.standardError)")
+    }
+
     @Test func checkDrawsTheBoxesWhereTheProfileSays() throws {
         let folder = try #require(Self.demoFolder)
         let temporary = try TemporaryFolder()
@@ -115,5 +133,23 @@ struct MeterSetupCommandTests {
         #expect(result.status == 2)
         #expect(result.standardOutput.contains("unreadable: only "), "\(result.standardOutput)")
         #expect(FileManager.default.fileExists(atPath: temporary.path + "/image_tmp_original.check.png"))
+    }
+}
+
+/// What `meter setup` does with a photo it finds nothing to read in: no corpus needed.
+@Suite struct MeterSetupRefusalTests {
+    @Test func aPhotoWithNothingToReadGetsAnOverlayAndNoProfile() throws {
+        let temporary = try TemporaryFolder()
+        let photo = temporary.write("wall.jpg", try JPEGCodec().encode(RGBImage(width: 320, height: 240, red: 128, green: 128, blue: 128), quality: 90))
+        let out = temporary.path + "/profiles/wall.toml"
+        let setup = try ChildProcess.run(ChildProcess.built("intake"), ["meter", "setup", "--out", out, "wall", photo])
+        #expect(setup.status == 2, "\(setup.standardError)\(setup.standardOutput)")
+        #expect(setup.standardOutput.contains("no profile written"))
+        #expect(!FileManager.default.fileExists(atPath: out), "a profile with nothing to read was written")
+        #expect(!FileManager.default.fileExists(atPath: temporary.path + "/profiles/wall.reference.png"))
+        #expect(FileManager.default.fileExists(atPath: temporary.path + "/profiles/wall.setup.png"))
+        // An --out that is not a profile's file name is refused before anything is written.
+        let bad = try ChildProcess.run(ChildProcess.built("intake"), ["meter", "setup", "--out", "z", "wall", photo])
+        #expect(bad.status != 0 && bad.standardError.contains(".toml"), "\(bad.standardError)")
     }
 }

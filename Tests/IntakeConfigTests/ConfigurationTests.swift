@@ -181,6 +181,17 @@ struct ConfigurationValueTests {
         #expect(throws: (any Error).self) { try Configuration.parse("[classify]\nblur = 1.5\n", fileName: "intake.toml") }
     }
 
+    /// A meter pattern that does not compile is refused with the file: dropped where it is used,
+    /// it quietly stopped every folder naming a meter.
+    @Test func aMeterPatternThatDoesNotCompileIsRefused() throws {
+        for key in ["folder_pattern", "filename_pattern"] {
+            #expect {
+                try Configuration.parse("[meters]\n\(key) = 'MTR-(\\d+'\n", fileName: "intake.toml")
+            } throws: { error in "\(error)".contains("meters.\(key)") }
+            #expect(try Configuration.parse("[meters]\n\(key) = ''\n", fileName: "intake.toml").meters.folderPattern == nil)
+        }
+    }
+
     @Test func emptyAngleListIsAllowed() throws {
         let configuration = try Configuration.parse("[derive]\nangles = []", fileName: "intake.toml")
         #expect(configuration.derive.angles == [])
