@@ -20,18 +20,28 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Co
     ///
     /// Random bits alone are not enough: a burst claims dozens of files a millisecond, and among
     /// 2,000 ids drawn with 22 random bits in a few milliseconds two are alike about once in 170
-    /// bursts, which would merge two files' records. So each id is at least one more than the
-    /// last this process issued (in the same millisecond the random part counts up from the first
-    /// draw); the random start keeps ids of other processes and hosts, issued in the same
-    /// millisecond, apart as before.
+    /// bursts, which would merge two files' records. So within a millisecond the ids count up from
+    /// the first one's random draw, and a new millisecond draws afresh; the random start keeps ids
+    /// of other processes and hosts, issued in the same millisecond, apart as before. A clock set
+    /// back by a little (under `clockStepTolerance`) keeps counting on from the last id, so ids
+    /// still sort as issued; set back by more (an NTP step, a restored virtual machine), the ids
+    /// follow the clock again rather than stay at the old time until it catches up.
     public static func make() -> JobID {
         let drawn = value(milliseconds: nowMilliseconds(), random: UInt32.random(in: .min ... .max))
         let value = lastIssued.withLock { last in
-            last = max(drawn, last &+ 1)
+            let lastMilliseconds = last >> 22, drawnMilliseconds = drawn >> 22
+            if drawnMilliseconds > lastMilliseconds || lastMilliseconds - drawnMilliseconds > clockStepTolerance {
+                last = drawn
+            } else {
+                last &+= 1
+            }
             return last
         }
         return JobID(value: value)
     }
+
+    /// How far, in milliseconds, the clock may go back before ids follow it back.
+    static let clockStepTolerance: UInt128 = 1_000
 
     /// The identifier of `milliseconds` and `random` exactly (tests, and ids of a given age):
     /// not checked against those issued.

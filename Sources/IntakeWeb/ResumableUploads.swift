@@ -95,7 +95,12 @@ final class ResumableUploads: Sendable {
             last = now
             return true
         }
-        if due { _ = UploadFolder.sweep(writer.uploadFolder, olderThanSeconds: Self.lifetimeSeconds, resumableOnly: true) }
+        // Never one a request is writing: started within its lifetime, it may finish.
+        if due {
+            _ = UploadFolder.sweep(writer.uploadFolder, olderThanSeconds: Self.lifetimeSeconds, resumableOnly: true) { path, job in
+                writing.withLock { $0.contains(job) ? false : unlink(path) == 0 }
+            }
+        }
     }
 
     /// The upload's state; 404 for one never made here, finished long ago, or expired.
@@ -260,7 +265,10 @@ final class ResumableUploads: Sendable {
             }
         }
         var saved = upload
-        saved.offset = offset
+        // A whole upload that is placed at once is recorded one byte short until it is placed: a
+        // HEAD meanwhile (placing hashes the whole file), or after a crash before the placing,
+        // must not tell the client it is done (see `holdBackLastByte`).
+        saved.offset = offset == upload.length && upload.env != nil && !upload.placed ? offset - 1 : offset
         try save(saved, id)
         if let failure { throw failure }
         return offset

@@ -12,7 +12,10 @@ enum UploadFolder {
     /// crash left (one being received now is younger), and resumable uploads past their lifetime.
     /// `resumableOnly`: only the latter (while the server runs, a plain upload's file is its
     /// request's to remove, however long a slow link takes). Returns how many went.
-    static func sweep(_ folder: String, olderThanSeconds: UInt64, resumableOnly: Bool = false) -> Int {
+    static func sweep(
+        _ folder: String, olderThanSeconds: UInt64, resumableOnly: Bool = false,
+        remove: (_ path: String, _ job: String) -> Bool = { path, _ in unlink(path) == 0 }
+    ) -> Int {
         guard let directory = opendir(folder) else { return 0 }
         defer { closedir(directory) }
         let cutoff = JobID.nowMilliseconds() - olderThanSeconds * 1000
@@ -26,7 +29,7 @@ enum UploadFolder {
             guard let job = JobID(String(name.prefix { $0 != "." })), let madeAt = JobID.milliseconds(of: job), madeAt < limit else {
                 continue
             }
-            if unlink(folder + "/" + name) == 0 { removed += 1 }
+            if remove(folder + "/" + name, job.rawValue) { removed += 1 }
         }
         return removed
     }

@@ -156,7 +156,31 @@ import Glibc
         usleep(200_000)
         daemon.drop("prod/site-1/third.jpg", Photos.jpeg(seed: 83))
         try daemon.waitForAll(3, timeout: 30)
+
+        // A folder below a renamed one is still watched, under its new path.
+        try DurableFile.makeFolders(daemon.inbox + "/prod/site-2/cam")
+        usleep(200_000)
+        #expect(rename(daemon.inbox + "/prod/site-2", daemon.inbox + "/prod/site-3") == 0)
+        usleep(200_000)
+        daemon.drop("prod/site-3/cam/fourth.jpg", Photos.jpeg(seed: 84))
+        try daemon.waitForAll(4, timeout: 30)
+
+        // Moved out of the inbox, a folder and the one below it are no longer watched (their
+        // watches would follow them wherever they went).
+        let before = Self.inotifyWatches(of: daemon.pid)
+        #expect(rename(daemon.inbox + "/prod/site-3", daemon.folder.path + "/site-3-moved-out") == 0)
+        try daemon.waitUntil("the moved-out folders' watches are removed", timeout: 10) {
+            Self.inotifyWatches(of: daemon.pid) == before - 2
+        }
         #expect(daemon.stop() == 0)
+    }
+
+    /// How many inotify watches the process `pid` holds, as the kernel counts them.
+    static func inotifyWatches(of pid: Int32) -> Int {
+        FileManagerless.list("/proc/\(pid)/fdinfo").reduce(0) { total, fd in
+            let text = String(decoding: Fixtures.readFile("/proc/\(pid)/fdinfo/\(fd)") ?? [], as: UTF8.self)
+            return total + text.split(separator: "\n").filter { $0.hasPrefix("inotify wd:") }.count
+        }
     }
 
     @Test(arguments: DaemonStore.available) func badInputsAreDeadLetteredWithTheirReasonAndTheDaemonGoesOn(store: DaemonStore) throws {

@@ -49,6 +49,11 @@ final class InboxWatcher: Sendable {
     private struct State: ~Copyable {
         var folders: [Int32: [[UInt8]]] = [:]  // watch descriptor → components below the inbox root
         var watched: Set<[[UInt8]]> = []
+        /// Folders seen moving away (IN_MOVED_FROM), by the move's cookie, until their IN_MOVED_TO
+        /// (moved within the inbox) or their own IN_MOVE_SELF (moved out of it) settles where they went.
+        var movingAway: [UInt32: [[UInt8]]] = [:]
+        /// Watches whose folder moved within the inbox: their IN_MOVE_SELF, which follows, is no loss.
+        var movedWithin: Set<Int32> = []
         var counters = WatcherCounters()
         var scanRequested = false
         var stopping = false
@@ -179,11 +184,14 @@ final class InboxWatcher: Sendable {
             logger.warning("inotify queue overflowed; rescanning the inboxes", metadata: ["overflows": "\(overflows)"])
             return
         }
+        if event.mask & Self.moveSelf != 0, state.withLock({ $0.movedWithin.remove(event.wd) }) != nil {
+            return  // moved within the inbox: its watch, and those below it, go on under the new name
+        }
         if event.mask & (Self.ignored | Self.deleteSelf | Self.moveSelf) != 0 {
-            // The folder is gone or moved away: neither its watch nor those of the folders below
-            // it name a place in the inbox any more. Forgotten, so that folders made again under
-            // the same names are watched afresh; a folder moved within the inbox is watched
-            // again under its new name by the IN_MOVED_TO its parent sees.
+            // The folder is gone or moved out of the inbox: neither its watch nor those of the
+            // folders below it name a place in the inbox any more. Forgotten, and the watches below
+            // it removed (they would follow the folder wherever it went), so that folders made
+            // again under the same names are watched afresh.
             let (folder, below) = state.withLock { state -> ([[UInt8]]?, [Int32]) in
                 guard let folder = state.folders.removeValue(forKey: event.wd) else { return (nil, []) }
                 state.watched.remove(folder)
@@ -191,15 +199,14 @@ final class InboxWatcher: Sendable {
                 for wd in below {
                     if let inner = state.folders.removeValue(forKey: wd) { state.watched.remove(inner) }
                 }
+                state.movingAway = state.movingAway.filter { $0.value != folder }
                 state.counters.watches = state.folders.count
                 return (folder, below)
             }
             if event.mask & Self.moveSelf != 0 { inotify_rm_watch(inotify, event.wd) }
             for wd in below { inotify_rm_watch(inotify, wd) }
-            // An environment's folder or the inbox itself: the next scan says so and makes it
-            // again. A folder moved within the inbox may have been watched under its new name
-            // already, by the same watch, which is gone now: a scan watches it again at once.
-            if let folder, folder.count <= 1 || event.mask & Self.moveSelf != 0 { requestScan() }
+            // An environment's folder or the inbox itself: the next scan says so and makes it again.
+            if let folder, folder.count <= 1 { requestScan() }
             return
         }
         guard let folder = state.withLock({ $0.folders[event.wd] }), !name.isEmpty else { return }
@@ -211,17 +218,11 @@ final class InboxWatcher: Sendable {
         }
         if event.mask & Self.isDirectory != 0 {
             if event.mask & Self.movedFrom != 0 {
-                // Moved away or renamed: its old name (and the names below it) no longer name a
-                // watched folder, so that a folder made again under it is watched afresh. The watch
-                // itself follows the folder and ends with its IN_MOVE_SELF.
-                state.withLock { state in
-                    for (wd, watched) in state.folders where watched.starts(with: components) {
-                        state.folders.removeValue(forKey: wd)
-                    }
-                    state.watched = state.watched.filter { !$0.starts(with: components) }
-                    state.counters.watches = state.folders.count
-                }
+                // Moved away or renamed: where to is said next, by an IN_MOVED_TO with the same
+                // cookie (renamed within the inbox), or by the folder's IN_MOVE_SELF alone (moved out).
+                state.withLock { $0.movingAway[event.cookie] = components }
             } else if event.mask & (Self.create | Self.movedTo) != 0 {
+                if event.mask & Self.movedTo != 0 { renameWatched(cookie: event.cookie, to: components) }
                 // Watch first, then scan: a file dropped in between is caught by one or the other.
                 watchTree(components)
                 scan(components)
@@ -232,6 +233,21 @@ final class InboxWatcher: Sendable {
             // Links and special files never see IN_CLOSE_WRITE; a file being written is refused
             // by the claim's writer check and comes back with its close.
             offer(components, reportedComplete: false)
+        }
+    }
+
+    /// A folder renamed within the inbox keeps its watches, which follow it: the names they stand
+    /// for change, below it too, and its IN_MOVE_SELF is expected. Nothing when the cookie names
+    /// no folder that moved away (a folder moved in from outside, which is watched afresh).
+    private func renameWatched(cookie: UInt32, to components: [[UInt8]]) {
+        state.withLock { state in
+            guard let old = state.movingAway.removeValue(forKey: cookie) else { return }
+            for (wd, path) in state.folders where path.starts(with: old) {
+                let renamed = components + path.dropFirst(old.count)
+                state.folders[wd] = renamed
+                if path.count == old.count { state.movedWithin.insert(wd) }
+            }
+            state.watched = Set(state.watched.map { $0.starts(with: old) ? components + $0.dropFirst(old.count) : $0 })
         }
     }
 
