@@ -36,7 +36,8 @@ public enum MeterOverlays {
             // The value above the box, the confidence below it, so neighbouring wheels' labels
             // never run into each other.
             let position = positions[index]
-            let labelColour = position.confidence >= 0.5 ? colour : Overlay.problemColour
+            // Marked by the profile's own threshold: the one that made the reading unreadable or not.
+            let labelColour = position.confidence >= profile.profile.minimumConfidence ? colour : Overlay.problemColour
             overlay.label(tenths(position.value), x: box.x, y: max(0, box.y - 17), labelColour)
             overlay.label("\(Int((position.confidence * 100).rounded()))%", x: box.x, y: box.y + box.height + 2, labelColour, scale: 1)
         }

@@ -31,13 +31,22 @@ struct MeterCheck: ParsableCommand {
         guard let processor = try? ImageProcessor(options: ProcessingOptions()) else { fail("cannot start the decoder") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var status: Int32 = 0
+        var overlayNames: Set<String> = []
         for path in photos {
             guard let photo = decodedPhoto(path, with: processor) else {
                 status = 2
                 continue
             }
             let (aligned, reading, picture) = MeterOverlays.check(photo, with: reader)
-            let overlayPath = out + "/" + ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".check.png"
+            // Named after the photo; photos of one name from two folders (or x.jpg and x.png) get
+            // -2, -3… rather than one overlay over the other.
+            let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            var name = stem, copy = 1
+            while !overlayNames.insert(name).inserted {
+                copy += 1
+                name = "\(stem)-\(copy)"
+            }
+            let overlayPath = out + "/" + name + ".check.png"
             let written = (try? picture.png()).map { FileManager.default.createFile(atPath: overlayPath, contents: Data($0)) } ?? false
             var line = "\(path): "
             if let value = reading.value {

@@ -122,7 +122,7 @@ final class ClaimBook: Sendable {
             do {
                 try DurableFile.makeFolders(DurableFile.parent(of: job.spoolPath), stage: .claim)
                 rename(root.spoolSidecars(ofHost: host) + "/\(job.id).json", root.spoolSidecars + "/\(job.id).json")
-                try DurableFile.move(there, to: job.spoolPath, stage: .claim)
+                try DurableFile.move(there, to: job.spoolPath, temporaryFolder: root.spoolTemporary, stage: .claim)
                 job.sidecar = Sidecar.claim(of: job.id, root: root)
                 return job
             } catch {

@@ -48,7 +48,7 @@ enum Sidecar {
     static func takeLeftInInbox(for job: QueuedJob, root: StateRoot) -> Bool {
         let spooled = root.outputs.spooledSidecar(job: job.id)
         guard access(spooled, F_OK) != 0, let sidecar = beside(BytePath(root.inbox + "/" + job.sourcePath)) else { return false }
-        return (try? DurableFile.move(sidecar.description, to: spooled)) != nil
+        return (try? DurableFile.move(sidecar.description, to: spooled, temporaryFolder: root.spoolTemporary)) != nil
     }
 
     /// Files the job's sidecar, if it has one in the spool, beside its original's final place.
