@@ -84,9 +84,13 @@ extension IntakeConfiguration {
 /// Durations as people write them in `[retention]`: a whole number and a unit, `"45s"`, `"30m"`,
 /// `"12h"`, `"7d"`, `"2w"`.
 public enum DurationText {
-    /// Seconds, or nil when `text` is not such a duration (or is zero).
+    /// The longest duration taken: a hundred years. Longer ones are typing mistakes, and in
+    /// milliseconds they would overflow where they are used.
+    public static let longestSeconds: Double = 100 * 366 * 86_400
+
+    /// Seconds, or nil when `text` is not such a duration (or is zero, or over `longestSeconds`).
     public static func seconds(parsing text: String) -> Double? {
-        guard let unit = text.last, let count = Int(text.dropLast()), count > 0 else { return nil }
+        guard let unit = text.last, let count = Int(text.dropLast()), count > 0, count <= Int(longestSeconds) else { return nil }
         let scale: Double? =
             switch unit {
             case "s": 1
@@ -96,7 +100,7 @@ public enum DurationText {
             case "w": 604_800
             default: nil
             }
-        return scale.map { Double(count) * $0 }
+        return scale.map { Double(count) * $0 }.flatMap { $0 <= longestSeconds ? $0 : nil }
     }
 }
 

@@ -49,8 +49,10 @@ struct SectionReader {
             case .float(let float): float
             default: nil
             }
-        guard let seconds, seconds > 0, seconds.isFinite else {
-            throw invalid(key, mustBe: "a positive number of seconds", got: value)
+        // At most a hundred years (`DurationText.longestSeconds`): more is a mistake, and overflows
+        // where it is turned into whole nanoseconds or milliseconds.
+        guard let seconds, seconds > 0, seconds <= DurationText.longestSeconds else {
+            throw invalid(key, mustBe: "a positive number of seconds, at most a hundred years", got: value)
         }
         return seconds
     }

@@ -20,7 +20,7 @@ public enum ISOTime {
             return true
         }
         guard let year = number(4), skip("-"), let month = number(2), skip("-"), let day = number(2),
-            (1...12).contains(month), (1...31).contains(day) else { return nil }
+            (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { return nil }
         var hour = 0, minute = 0, second = 0, millisecond = 0, offsetMinutes = 0
         if index < characters.count && (characters[index] == "T" || characters[index] == " ") {
             index += 1
@@ -46,6 +46,8 @@ public enum ISOTime {
             guard let h = number(2) else { return nil }
             _ = skip(":")
             let m = number(2) ?? 0
+            // Real zones lie within ±14:00; "+99:99" is a mistake, not a place.
+            guard h * 60 + m <= 14 * 60, m < 60 else { return nil }
             offsetMinutes = sign * (h * 60 + m)
         }
         guard index == characters.count else { return nil }
@@ -53,6 +55,15 @@ public enum ISOTime {
         let days = Timestamp.daysSinceEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
         let seconds = ((days * 24 + Int64(hour)) * 60 + Int64(minute)) * 60 + Int64(second - offsetMinutes * 60)
         return seconds * 1000 + Int64(millisecond)
+    }
+
+    /// The days in `month` of `year`: 2026-02-31 is no date, not 3 March.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     /// EXIF's "2024:05:01 13:45:10" (the camera's local time, with no zone: taken as UTC).

@@ -37,8 +37,12 @@ public struct ReportSource {
         let configuration = Result { try ConfigurationFile.load(explicitPath: configPath) }
         let host = (try? configuration.get())?.daemon.host
         if let databasePath, Database.isPostgreSQL(databasePath) {
-            // A shared store names no folder: the state root is the one given, or the configuration's.
-            return StateRoot(path: root ?? (try? configuration.get())?.daemon.root ?? ".", store: databasePath, host: host)
+            // A shared store names no folder: the state root is the one given, or the configuration's,
+            // shared with other hosts as the configuration says (where `intake retry` hands files
+            // back, and which lock it shares with retention, depend on it).
+            let configured = try? configuration.get()
+            return StateRoot(
+                path: root ?? configured?.daemon.root ?? ".", store: databasePath, host: host, sharedInbox: configured?.sharesInbox ?? false)
         }
         if let databasePath { return StateRoot(path: root ?? parent(of: databasePath), store: databasePath) }
         // Without --db, the configuration's store: its [store] url, else the file in the state root.

@@ -239,7 +239,11 @@ public enum SinceParser {
                 case "d": 86_400_000
                 default: nil
                 }
-            if let scale { return Timestamp.string(fromMilliseconds: now - amount * scale) }
+            if let scale {
+                // Further back than 1970 (or than Int64 holds) is everything: from the start.
+                let (back, overflow) = amount.multipliedReportingOverflow(by: scale)
+                return Timestamp.string(fromMilliseconds: overflow || back > now ? 0 : now - back)
+            }
         }
         let padded: String
         switch text.count {

@@ -17,12 +17,41 @@ public enum Cell: Sendable, Equatable {
         }
     }
 
+    /// As a table shows it: control characters (an uploader's text can carry escape sequences
+    /// that would drive the terminal) as %XX.
     var shown: String {
         switch self {
         case .real(let value, let decimals): Cell.format(value, decimals: decimals)
         case .null: "-"
+        case .text(let text): Cell.visible(text)
         default: plain
         }
+    }
+
+    /// As a CSV file holds it: text that a spreadsheet would run as a formula (it starts with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return) is kept as text by a leading `'`.
+    var inCSV: String {
+        guard case .text(let text) = self, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else {
+            return plain
+        }
+        return "'" + text
+    }
+
+    static func visible(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                for byte in String(scalar).utf8 { out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2) }
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
     }
 
     var isNumber: Bool {
@@ -85,7 +114,7 @@ extension ResultTable {
         switch format {
         case .table: aligned()
         case .json: JSONText.array(rows.map { row in zip(columns, row).map { ($0, $1) } })
-        case .csv: ([columns.map(CSV.field)] + rows.map { $0.map { CSV.field($0.plain) } }).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        case .csv: ([columns.map(CSV.field)] + rows.map { $0.map { CSV.field($0.inCSV) } }).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
         }
     }
 
@@ -176,4 +205,8 @@ extension String {
         while text.last == " " { text.removeLast() }
         return text
     }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -178,8 +178,22 @@ public struct Pruner: Sendable {
         return paths.filter { isInsideRoot($0) && seen.insert($0).inserted }
     }
 
+    /// Inside the root as the filesystem resolves both (links, `.`, `..`, a trailing slash), so
+    /// that a root named another way than the daemon named it (`--root /srv/intake/`, through a
+    /// link) still prunes the files with the rows: compared as text, every file seemed outside.
+    /// A path is judged by its folder; one whose folder does not exist names no file to remove.
     private func isInsideRoot(_ path: String) -> Bool {
-        path.hasPrefix(root.path + "/") && !path.contains("/../") && !path.hasSuffix("/..")
+        guard let root = Self.resolved(root.path), let folder = Self.resolved(DurableFile.parent(of: path)) else {
+            return path.hasPrefix(root.path + "/") && !path.contains("/../") && !path.hasSuffix("/..")
+        }
+        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        return name != ".." && name != "." && (folder + "/").hasPrefix(root == "/" ? "/" : root + "/")
+    }
+
+    private static func resolved(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// Whether `intake retry` has sent this dead letter back: its original is no longer in

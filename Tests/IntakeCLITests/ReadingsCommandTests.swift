@@ -76,5 +76,13 @@ import IntakeCore
         #expect(ISOTime.milliseconds("2026-11-20T08:30:00-05:00") == Timestamp.milliseconds(from: "2026-11-20T13:30:00.000Z"))
         #expect(ISOTime.milliseconds("20/11/2026") == nil)
         #expect(ISOTime.milliseconds("2026-13-01") == nil)
+        // No such days: refused, not carried into the next month.
+        #expect(ISOTime.milliseconds("2026-02-31T08:00Z") == nil)
+        #expect(ISOTime.milliseconds("2025-02-29") == nil)
+        #expect(ISOTime.milliseconds("2000-02-29") != nil)
+        #expect(ISOTime.milliseconds("2026-04-31") == nil)
+        // No such zones.
+        #expect(ISOTime.milliseconds("2026-11-20T08:30:00+99:99") == nil)
+        #expect(ISOTime.milliseconds("2026-11-20T08:30:00+14:00") != nil)
     }
 }

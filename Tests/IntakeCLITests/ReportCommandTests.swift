@@ -301,6 +301,16 @@ final class ReportFixture: @unchecked Sendable {
         #expect(table.rendered(as: .csv) == "name,count,ms\n\"a, \"\"quoted\"\" one\",3,1.23456\nb,12,\n")
     }
 
+    /// An uploader's text (a sidecar's meter name, a reason quoting it) reaches reports: in a
+    /// terminal its control characters show as %XX instead of acting, and in CSV a formula stays text.
+    @Test func uploadersTextNeitherDrivesATerminalNorRunsInASpreadsheet() {
+        let hostile = ResultTable(columns: ["meter"], rows: [[.text("\u{1B}]0;owned\u{07}x")], [.text("=HYPERLINK(\"http://x\")")], [.text("plain")]])
+        let shown = hostile.rendered(as: .table)
+        #expect(!shown.contains("\u{1B}") && shown.contains("%1B]0;owned%07x"), "\(shown)")
+        let csv = hostile.rendered(as: .csv)
+        #expect(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\"") && csv.contains("\nplain\n"), "\(csv)")
+    }
+
     @Test func jsonKeepsTypes() throws {
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(table.rendered(as: .json).utf8)) as? [[String: Any]])
         #expect(parsed[0]["count"] as? Int == 3 && parsed[1]["ms"] is NSNull && parsed[0]["name"] as? String == "a, \"quoted\" one")
@@ -313,5 +323,6 @@ final class ReportFixture: @unchecked Sendable {
         #expect(SinceParser.parse("2026-11-20", now: now) == "2026-11-20T00:00:00.000Z")
         #expect(SinceParser.parse("2026-11-20T08:15", now: now) == "2026-11-20T08:15:00.000Z")
         #expect(SinceParser.parse("soon", now: now) == nil)
+        #expect(SinceParser.parse("200000000000d", now: now) == "1970-01-01T00:00:00.000Z", "no overflow: everything")
     }
 }

@@ -264,6 +264,10 @@ struct ConfigurationErrorTests {
         #expect(!Configuration.defaults.retention.isActive)
         #expect(DurationText.seconds(parsing: "45s") == 45 && DurationText.seconds(parsing: "30m") == 1_800)
         #expect(DurationText.seconds(parsing: "2w") == 1_209_600)
+        // A hundred years at most: longer is a typing mistake that would overflow in milliseconds.
+        #expect(DurationText.seconds(parsing: "36000d") != nil)
+        #expect(DurationText.seconds(parsing: "200000000000d") == nil)
+        #expect(throws: (any Error).self) { try Configuration.parse("[retention]\nprod = \"200000000000d\"\n", fileName: "r.toml") }
 
         let unknownEnvironment = try #require(configurationError("[retention]\nstaging = \"7d\"\n"))
         #expect(unknownEnvironment.key == "retention.staging")
@@ -390,7 +394,7 @@ struct ConfigurationErrorTests {
         // Wrong types.
         ("[daemon]\nworkers = \"4\"", "daemon.workers", "must be 0 (one per core) or an integer from 1 to 256, got \"4\""),
         ("[daemon]\nroot = 5", "daemon.root", "must be a non-empty path, got 5"),
-        ("[daemon]\nreconcile_interval_seconds = \"1m\"", "daemon.reconcile_interval_seconds", "must be a positive number of seconds, got \"1m\""),
+        ("[daemon]\nreconcile_interval_seconds = \"1m\"", "daemon.reconcile_interval_seconds", "must be a positive number of seconds, at most a hundred years, got \"1m\""),
         ("[limits]\nmax_width = 1.5", "limits.max_width", "must be a positive integer, got 1.5"),
         ("[derive]\nangles = 90", "derive.angles", "must be an array of angles, each 90, 180, 270 or 360, got 90"),
         ("[watch]\nignore_suffixes = [\".tmp\", 3]", "watch.ignore_suffixes", "must be an array of non-empty strings, got 3"),
@@ -400,7 +404,8 @@ struct ConfigurationErrorTests {
         ("[daemon]\nworkers = 257", "daemon.workers", "got 257"),
         ("[daemon]\nworkers = -1", "daemon.workers", "got -1"),
         ("[daemon]\nlog_level = \"verbose\"", "daemon.log_level", "must be one of trace, debug, info, notice, warning, error, critical, got \"verbose\""),
-        ("[daemon]\nshutdown_grace_seconds = 0", "daemon.shutdown_grace_seconds", "must be a positive number of seconds, got 0"),
+        ("[daemon]\nshutdown_grace_seconds = 0", "daemon.shutdown_grace_seconds", "must be a positive number of seconds, at most a hundred years, got 0"),
+        ("[alerts]\nmin_interval_seconds = 1e300", "alerts.min_interval_seconds", "at most a hundred years, got 1e+300"),
         ("[daemon]\nmetrics_interval_seconds = -0.5", "daemon.metrics_interval_seconds", "got -0.5"),
         ("[daemon]\nreconcile_interval_seconds = inf", "daemon.reconcile_interval_seconds", "got inf"),
         ("[daemon]\nqueue_capacity = 0", "daemon.queue_capacity", "must be a positive integer, got 0"),
@@ -436,7 +441,7 @@ struct ConfigurationErrorTests {
         ("[classify]\nexternal_command = [\"yolo\", 3]", "classify.external_command", "got 3"),
         ("[classify]\nexternal_name = \"\"", "classify.external_name", "must be a name of 1 to 100 characters"),
         ("[classify]\nexternal_name = \"intake\"", "classify.external_name", "which names the built-in labels, got \"intake\""),
-        ("[classify]\nexternal_timeout_seconds = 0", "classify.external_timeout_seconds", "must be a positive number of seconds, got 0"),
+        ("[classify]\nexternal_timeout_seconds = 0", "classify.external_timeout_seconds", "must be a positive number of seconds, at most a hundred years, got 0"),
         ("[web]\ncors_origins = [\"https://field.example/app\"]", "web.cors_origins", "and no path, got \"https://field.example/app\""),
         ("[web]\ncors_origins = [\"field.example\"]", "web.cors_origins", "got \"field.example\""),
         ("[retry]\nmax_backoff_seconds = 0.5", "retry.max_backoff_seconds", "must be at least initial_backoff_seconds (1.0), got 0.5"),

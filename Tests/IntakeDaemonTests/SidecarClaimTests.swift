@@ -31,6 +31,9 @@ import Glibc
         (#"{"reading": "about 4"}"#, #"reading "about 4" is not a number"#),
         (#"{"reading": true}"#, "not a JSON object"),
         (#"{"time": "yesterday"}"#, #"time "yesterday" is not an ISO 8601 time"#),
+        (#"{"meter": "\u001b]0;x\u0007"}"#, "meter name contains control characters"),
+        (#"{"meter": "a/../etc"}"#, "meter name contains '/'"),
+        (#"{"time": "2026-02-31T08:00:00Z"}"#, "is not an ISO 8601 time"),
     ])
     func aSidecarThatCannotBeUsedSaysWhy(text: String, fragment: String) {
         guard case .failure(let problem)? = claim(text) else {

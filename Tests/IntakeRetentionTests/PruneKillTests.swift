@@ -77,6 +77,20 @@ struct PruneKillTests {
         #expect(storage.standardOutput.contains("days_until_full") && storage.standardOutput.contains("free"), "\(storage.standardOutput)")
     }
 
+    /// A state root named through a link and with a trailing slash is the same root: the files go
+    /// with the rows. (Compared as text, every path seemed outside it: the rows went, the files stayed.)
+    @Test func aRootSpeltAnotherWayStillPrunesTheFilesWithTheRows() throws {
+        let fixture = try StateFixture()
+        let job = try fixture.finishedJob(environment: "beta", daysAgo: 9)
+        let config = fixture.folder.write("intake.toml", Array("[retention]\nbeta = \"7d\"\n".utf8))
+        let link = fixture.folder.path + "/root-link"
+        #expect(symlink(fixture.root.path, link) == 0)
+        let run = try ChildProcess.run(ChildProcess.built("intake"), ["prune", "--config", config, "--root", link + "/"])
+        #expect(run.status == 0 && run.standardOutput.contains("removed: 1 jobs"), "\(run.standardOutput)\(run.standardError)")
+        #expect(try !fixture.rowExists(job.id))
+        for file in job.files { #expect(access(file, F_OK) != 0, "\(file) outlived its rows") }
+    }
+
     /// The files of a job whose rows remain are all there, and no row names a missing file.
     private func expectEveryJobWhole(_ fixture: StateFixture, _ jobs: [FixtureJob]) throws {
         let database = try Database(path: fixture.root.database, readOnly: true)

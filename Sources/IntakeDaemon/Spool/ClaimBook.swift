@@ -91,9 +91,13 @@ final class ClaimBook: Sendable {
     }
 
     /// The file of a claim taken over, moved from the old holder's spool into this host's, as a
-    /// job to run; nil when it is not there (see `fetch`).
+    /// job to run; nil when it is not there (see `fetch`). Looked for in the old holder's spool
+    /// first, then in every other host's: a holder that took the claim over itself may have died
+    /// before it moved the file from the host before it.
     private func adopt(_ taken: TakenOverClaim) -> QueuedJob? {
-        guard var job = fetch(taken.claim, from: [taken.previousHost]) else { return nil }
+        let others = BytePath(root.path + "/hosts").entries().map { String(decoding: $0, as: UTF8.self) }
+            .filter { $0 != root.host && $0 != taken.previousHost }
+        guard var job = fetch(taken.claim, from: [taken.previousHost] + others.sorted()) else { return nil }
         logger.warning(
             "took over a claim whose host stopped renewing it",
             metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)", "from": "\(taken.previousHost)", "generation": "\(taken.claim.generation)"])

@@ -41,7 +41,8 @@ struct MeterNaming {
         let fromName = patternGroups(job.name)
         let claim = try? sidecar?.get()
         let folder = job.meter.flatMap { folderNamesMeter($0, isKnown: isKnown) ? $0 : nil }
-        guard let meter = folder ?? claim?.meter ?? fromName["meter"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        let patterned = fromName["meter"].flatMap { SafeName.refusal(ofComponent: $0) == nil ? $0 : nil }
+        guard let meter = folder ?? claim?.meter ?? patterned else { return nil }
         var named = Named(meter: meter)
         named.claimed = claim?.reading ?? fromName["reading"].flatMap(Double.init)
         named.time = claim?.time ?? fromName["time"].flatMap(ISOTime.milliseconds)

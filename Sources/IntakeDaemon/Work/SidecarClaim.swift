@@ -65,6 +65,10 @@ package struct SidecarClaim: Equatable {
         } catch {
             return .failure(SidecarProblem("the sidecar is not a JSON object with reading, meter and time (\(Self.describe(error)))"))
         }
+        if let meter = fields.meter, !meter.isEmpty, let refusal = SafeName.refusal(ofComponent: meter) {
+            // The same rule as a meter's folder or an upload's: a name no profile can have.
+            return .failure(SidecarProblem("the sidecar's meter name \(refusal)"))
+        }
         var claim = SidecarClaim(meter: fields.meter?.isEmpty == false ? fields.meter : nil)
         if let job = fields.job {
             guard let id = JobID(job) else { return .failure(SidecarProblem("the sidecar's job \"\(job)\" is not a job id")) }
