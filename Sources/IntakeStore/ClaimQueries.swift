@@ -1,3 +1,4 @@
+import IntakeCore
 /// One host's claim on a file of a shared inbox.
 public struct ClaimRecord: Sendable, Equatable {
     /// Below inbox/, as the spool names it.
@@ -66,6 +67,17 @@ extension Database {
     /// Every claim `host` holds.
     public func claims(host: String) throws(StoreError) -> [ClaimRecord] {
         try rows("SELECT \(ClaimRecord.columns) FROM claims WHERE host = ? ORDER BY job_id", [.text(host)], ClaimRecord.init(row:))
+    }
+
+    /// The store's own clock, Unix milliseconds: on PostgreSQL the server's, which every host
+    /// sharing it reads alike, so that leases written by one host are judged by another on the
+    /// same clock whatever the hosts' own clocks say; with SQLite, this machine's.
+    public func clockMilliseconds() throws(StoreError) -> Int64 {
+        guard engine == .postgresql else { return Timestamp.nowMilliseconds() }
+        guard let now = try query("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now").first?["now"]?.integerValue else {
+            throw StoreError("the store did not say what time it is")
+        }
+        return now
     }
 
     /// Renews every claim of `host` until `leaseUntil`; returns how many it holds.

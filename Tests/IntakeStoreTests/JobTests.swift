@@ -1,5 +1,6 @@
 import Testing
 
+import IntakeCore
 @testable import IntakeStore
 
 @Suite("Jobs")
@@ -241,6 +242,18 @@ struct JobTests {
         let rules = [ExpiryRule(environment: "prod", failed: false, cutoff: 2_000), ExpiryRule(environment: "prod", failed: true, cutoff: 2_000)]
         #expect(try database.expiredJobs(rules, limit: 10, host: "alpha").map(\.id) == [jobID(3), jobID(5)])
         #expect(try database.expiredJobs(rules, limit: 10).map(\.id) == [jobID(3), jobID(4), jobID(5), jobID(6)])
+    }
+
+    /// Leases are judged on the store's clock, which every host reads alike: PostgreSQL's own, or
+    /// (with SQLite, one machine) this one's.
+    @Test(arguments: TestEngine.available) func theStoresClockIsReadFromTheStore(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        _ = folder
+        let before = Timestamp.nowMilliseconds()
+        let store = try database.clockMilliseconds()
+        let after = Timestamp.nowMilliseconds()
+        // The same machine's clock either way here: the server's reading falls between ours.
+        #expect(store >= before - 5 && store <= after + 5, "\(before) \(store) \(after)")
     }
 
     @Test(arguments: TestEngine.available) func aClaimIsTakenOnceAndAHostWhoseClaimWasTakenOverIsFencedOff(engine: TestEngine) throws {

@@ -45,10 +45,27 @@ final class ClaimBook: Sendable {
 
     enum Answer { case ours, another, unavailable }
 
+    /// How far the store's clock is ahead of this machine's, in milliseconds, as the keeper last
+    /// measured it (a round trip's error at most): claims made between rounds need no query of
+    /// their own. Nil until first measured.
+    private let clockOffset = Mutex<Int64?>(nil)
+
+    /// Reads the store's clock; kept as it was when the store does not answer.
+    private func measureClock() {
+        guard let storeClock = withDatabase({ database throws(StoreError) in try database.clockMilliseconds() }) else { return }
+        clockOffset.withLock { $0 = storeClock - Timestamp.nowMilliseconds() }
+    }
+
+    /// Now on the store's clock (this machine's, until the store has once said).
+    private func storeNow() -> Int64 {
+        if clockOffset.withLock({ $0 }) == nil { measureClock() }
+        return Timestamp.nowMilliseconds() + (clockOffset.withLock { $0 } ?? 0)
+    }
+
     /// Claims the file at `path` (below inbox/) with `identity` as job `job`, to wait at
     /// `spoolName` below spool/active.
     func claim(path: String, identity: String, job: JobID, spoolName: String) -> Answer {
-        let leaseUntil = Timestamp.nowMilliseconds() + Int64(leaseSeconds * 1000)
+        let leaseUntil = storeNow() + Int64(leaseSeconds * 1000)
         switch withDatabase({ database throws(StoreError) in
             try database.claim(path: path, identity: identity, jobID: job.rawValue, host: root.host, spoolName: spoolName,
                                leaseUntil: leaseUntil)
@@ -77,7 +94,10 @@ final class ClaimBook: Sendable {
     /// One round of the keeper: this host's claims renewed, then the claims of hosts that stopped
     /// renewing taken over, their files moved into this host's spool. Returns the jobs to queue.
     func renewAndTakeOver() -> [QueuedJob] {
-        let now = Timestamp.nowMilliseconds()
+        // Leases are written and judged on the store's clock: with each host's own, a host whose
+        // clock ran a lease's length ahead took over healthy hosts' claims, round after round.
+        measureClock()
+        let now = storeNow()
         let leaseUntil = now + Int64(leaseSeconds * 1000)
         guard withDatabase({ database throws(StoreError) in try database.renewClaims(host: root.host, until: leaseUntil) }) != nil,
             let taken = withDatabase({ database throws(StoreError) in
