@@ -197,7 +197,14 @@ struct Reconciler {
         let finished = FinishedJob(
             job: job, error: error, facts: ImageFacts(bytes: 0), timings: [], labels: [], outputs: nil, errorReport: destination + ".error.json",
             destination: destination, startedAt: now, finishedAt: now)
-        try database.transaction { try database.complete(JobCompletion(finished)) }
+        try database.transaction {
+            try database.complete(JobCompletion(finished))
+            // Final, so its claim goes with it, as the committer's final event removes it: kept, it
+            // was renewed for as long as this host ran, and `intake retry` could not claim it again.
+            if root.sharedInbox, let generation = job.claimGeneration {
+                _ = try database.releaseClaim(jobID: job.id.rawValue, host: root.host, generation: generation)
+            }
+        }
         return Filing(job: job.id, spoolPath: job.spoolPath, destination: destination)
     }
 
