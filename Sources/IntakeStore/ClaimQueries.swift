@@ -53,10 +53,13 @@ extension Database {
     }
 
     /// Whether `host` still holds the claim on job `jobID` at `generation`: a host whose claim was
-    /// taken over must not write anything more about the job.
+    /// taken over must not write anything more about the job. On PostgreSQL the row is locked
+    /// for the rest of the transaction (`FOR SHARE`), so that a takeover (which skips locked rows)
+    /// cannot commit between this check and the writes it allows.
     public func holdsClaim(jobID: String, host: String, generation: Int) throws(StoreError) -> Bool {
-        try !rows("SELECT 1 FROM claims WHERE job_id = ? AND host = ? AND generation = ?",
-                  [.text(jobID), .text(host), .integer(Int64(generation))]) { _ throws(StoreError) in true }.isEmpty
+        let locking = engine == .postgresql ? " FOR SHARE" : ""
+        return try !rows("SELECT 1 FROM claims WHERE job_id = ? AND host = ? AND generation = ?\(locking)",
+                         [.text(jobID), .text(host), .integer(Int64(generation))]) { _ throws(StoreError) in true }.isEmpty
     }
 
     /// The claim on job `jobID`, whoever holds it.

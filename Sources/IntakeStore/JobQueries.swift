@@ -1,15 +1,27 @@
 /// A job's life before it finishes: claimed, started, retried, interrupted, sent back.
 extension Database {
     /// Records a file just claimed from an inbox, queued with no attempts yet.
+    ///
+    /// Recording the same job again is nothing (a batch tried again after its commit's answer was
+    /// lost); a different job under the id (another host's, the same millisecond and random bits)
+    /// is refused, never merged into it.
     public func insertJob(_ job: NewJob) throws(StoreError) {
         try execute(
             """
             INSERT INTO jobs (id, environment, name, source_path, meter, status, attempts, spool_path, created_at, updated_at, host)
             VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?7, ?7, ?8)
+            ON CONFLICT (id) DO NOTHING
             """,
             [.text(job.id), .text(job.environment), .text(job.name), .text(job.sourcePath), SQLValue(job.meter),
              .text(job.spoolPath), SQLValue(timestamp: job.createdAt), SQLValue(job.host)]
         )
+        guard changes == 0 else { return }
+        let existing = try rows("SELECT host, source_path FROM jobs WHERE id = ?", [.text(job.id)]) { row throws(StoreError) in
+            (row.text(0), row.text(1))
+        }.first
+        guard let existing, existing.0 == job.host, existing.1 == job.sourcePath else {
+            throw StoreError("job id \(job.id) is already another job's (\(existing?.1 ?? "?") on host \(existing?.0 ?? "?"))")
+        }
     }
 
     /// The job with this id, or nil.

@@ -244,6 +244,20 @@ struct JobTests {
         #expect(try database.expiredJobs(rules, limit: 10).map(\.id) == [jobID(3), jobID(4), jobID(5), jobID(6)])
     }
 
+    /// A batch tried again after its commit's answer was lost records its job again: nothing
+    /// happens. Another job under the same id (another host's, same millisecond and random bits)
+    /// is refused, and the first job's row is left as it was.
+    @Test(arguments: TestEngine.available) func aJobRecordedTwiceIsOneAndAnotherJobUnderItsIdIsRefused(engine: TestEngine) throws {
+        let (folder, database) = try openStore(engine)
+        defer { withExtendedLifetime(folder) {} }
+        try database.insertJob(newJob(jobID(1), name: "a.jpg"))
+        try database.markProcessing(id: jobID(1), attempt: 1, at: 1_795_271_121_500)
+        try database.insertJob(newJob(jobID(1), name: "a.jpg"))
+        #expect(try database.job(id: jobID(1))?.status == .processing, "recording it again reset it")
+        #expect(throws: StoreError.self) { try database.insertJob(newJob(jobID(1), name: "b.jpg")) }
+        #expect(try database.job(id: jobID(1))?.name == "a.jpg")
+    }
+
     /// Leases are judged on the store's clock, which every host reads alike: PostgreSQL's own, or
     /// (with SQLite, one machine) this one's.
     @Test(arguments: TestEngine.available) func theStoresClockIsReadFromTheStore(engine: TestEngine) throws {

@@ -324,8 +324,14 @@ final class Committer: Sendable {
         let (job, generation) = event.subject
         guard root.sharedInbox, let generation else { return true }
         switch event {
-        case .finished:
-            return try database.releaseClaim(jobID: job.rawValue, host: root.host, generation: generation)
+        case .finished(let finished):
+            if try database.releaseClaim(jobID: job.rawValue, host: root.host, generation: generation) { return true }
+            // No claim to release: taken over, or released by this very batch already, committed
+            // with its answer lost (a connection cut) and now tried again. Then the row is final,
+            // this host's, at this attempt: recording it again changes nothing, and the original
+            // must still be filed.
+            guard let row = try database.job(id: job.rawValue) else { return false }
+            return row.host == root.host && row.attempts == finished.job.attempt && (row.status == .done || row.status == .failed)
         case .requeued(let requeued):
             return try database.claim(
                 path: "requeued/" + job.rawValue, identity: "attempt \(requeued.attempt)", jobID: job.rawValue, host: root.host,
