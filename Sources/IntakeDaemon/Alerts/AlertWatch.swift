@@ -83,13 +83,18 @@ final class AlertWatch: Sendable {
         })
     }
 
-    /// How long the queue's oldest job has waited, each tick.
+    /// How long the queue's oldest job has waited, each tick. Raised when the wait goes over the
+    /// threshold, and again only once the queue has caught up (the wait under half the threshold,
+    /// or nothing queued): a backlog hovering about the threshold is one alert, not one a tick.
     func observe(oldestWait: Double) {
         guard alerter.isEnabled else { return }
-        let stale = oldestWait > settings.queueAgeSeconds
         let begins = state.withLock { state -> Bool in
-            defer { state.queueStale = stale }
-            return stale && !state.queueStale
+            if oldestWait > settings.queueAgeSeconds {
+                defer { state.queueStale = true }
+                return !state.queueStale
+            }
+            if oldestWait < settings.queueAgeSeconds / 2 { state.queueStale = false }
+            return false
         }
         guard begins else { return }
         alerter.raise(event(.queueStale, "the oldest queued job has waited \(Int(oldestWait)) s, over \(Int(settings.queueAgeSeconds)) s") {
