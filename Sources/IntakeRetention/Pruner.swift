@@ -132,7 +132,7 @@ public struct Pruner: Sendable {
         var manifests: [String: [ArchiveManifestLine]] = [:]
         for job in journal.entries where removed.contains(job.id) {
             var bytes: Int64 = 0
-            var kept: [String] = []
+            var kept: [String] = [], leftBehind: [String] = []
             for current in files(of: job) {
                 let size = FileSize.regularFile(current)
                 if let archive = journal.archiveFolder {
@@ -147,14 +147,18 @@ public struct Pruner: Sendable {
                     }
                     if FileSize.exists(target) { kept.append(relative) }
                 } else if unlink(current) != 0 && errno != ENOENT {
-                    throw RetentionError("cannot delete \(current): \(ErrnoText.current)")
+                    // What no later try will delete either (a folder made where the file was, a
+                    // file made immutable) is left and said: thrown, it stopped every batch after
+                    // this one, each finishing this journal first. A passing fault is thrown.
+                    guard Self.deletedByNoRetry.contains(errno) else { throw RetentionError("cannot delete \(current): \(ErrnoText.current)") }
+                    leftBehind.append("\(current) (\(ErrnoText.current))")
                 }
                 bytes += size
             }
             if let archive = journal.archiveFolder {
                 manifests[monthFolder(archive, job), default: []].append(manifestLine(job, files: kept))
             }
-            pruned.append(PrunedJob(id: job.id, environment: job.environment, failed: job.failed, bytes: bytes))
+            pruned.append(PrunedJob(id: job.id, environment: job.environment, failed: job.failed, bytes: bytes, leftBehind: leftBehind))
         }
         for (folder, lines) in manifests { try appendManifest(lines, in: folder) }
         do {
@@ -166,6 +170,9 @@ public struct Pruner: Sendable {
         unlink(path)
         return pruned
     }
+
+    /// The `unlink` errors a later try would meet again.
+    static let deletedByNoRetry: Set<Int32> = [EISDIR, EPERM, EACCES, ENOTDIR]
 
     // MARK: files
 
@@ -245,6 +252,16 @@ public struct PrunedJob: Sendable, Equatable {
     public let failed: Bool
     /// The bytes of its files.
     public let bytes: Int64
+    /// Its files that could not be deleted, with why (see `Pruner.deletedByNoRetry`): a person's to remove.
+    public var leftBehind: [String] = []
+
+    public init(id: String, environment: String, failed: Bool, bytes: Int64, leftBehind: [String] = []) {
+        self.id = id
+        self.environment = environment
+        self.failed = failed
+        self.bytes = bytes
+        self.leftBehind = leftBehind
+    }
 }
 
 /// What the rules expire (or expired) in one environment.

@@ -51,6 +51,7 @@ struct PruneCommand: ParsableCommand {
             var pruned: [PrunedJob] = []
             while case let batch = try pruner.pruneBatch(database, now: now), !batch.isEmpty { pruned += batch }
             output(Self.describe(PruneTally.per(environmentOf: pruned), verb: pruner.archiveFolder.map { "archived to \($0)" } ?? "removed"))
+            for job in pruned { for file in job.leftBehind { output("left behind, cannot be deleted: \(file)\n") } }
         } catch {
             fail("\(error)")
         }

@@ -224,6 +224,23 @@ struct PrunerTests {
         #expect(try fixture.rowExists(job.id))
     }
 
+    /// A file no later try could delete either (here a folder made where the derivative was) is
+    /// left and named, and pruning goes on: thrown, it stopped every batch after it for good.
+    @Test func aFileThatCannotBeDeletedIsLeftAndNamedAndPruningGoesOn() throws {
+        let fixture = try StateFixture()
+        let first = try fixture.finishedJob(daysAgo: 40), second = try fixture.finishedJob(daysAgo: 39)
+        let blocked = try #require(first.files.first { $0.hasSuffix("_256x256.jpg") })
+        unlink(blocked)
+        mkdir(blocked, 0o755)
+        mkdir(blocked + "/inside", 0o755)
+        let retention = IntakeConfiguration.Retention(environments: ["prod": Self.day], batchSize: 1)
+        let pruned = try pruneAll(pruner(fixture, retention), fixture)
+        #expect(pruned.map(\.id) == [first.id, second.id])
+        #expect(pruned.first?.leftBehind.count == 1 && pruned.first?.leftBehind.first?.hasPrefix(blocked) == true, "\(pruned)")
+        #expect(try !fixture.rowExists(first.id) && !fixture.rowExists(second.id))
+        #expect(FileManagerless.list(fixture.root.path + "/spool/prune").isEmpty, "a journal was left to finish")
+    }
+
     @Test func aPathOutsideTheStateRootIsNeverDeletedWhateverARowSays() throws {
         let fixture = try StateFixture()
         let outside = try TemporaryFolder()

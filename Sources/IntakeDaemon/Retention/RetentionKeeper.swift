@@ -67,6 +67,10 @@ final class RetentionKeeper: Sendable {
             outage.recovered()
             guard !pruned.isEmpty else { return false }
             for job in pruned { metrics.recordPruned(environment: job.environment, failed: job.failed, bytes: job.bytes) }
+            for job in pruned where !job.leftBehind.isEmpty {
+                logger.error("pruned a job whose files could not all be deleted; remove them by hand",
+                             metadata: ["job": "\(job.id)", "files": "\(job.leftBehind.joined(separator: "; "))"])
+            }
             let environments = Set(pruned.map(\.environment)).sorted()
             logger.info(
                 pruner.archiveFolder == nil ? "pruned expired jobs" : "archived expired jobs",
