@@ -70,16 +70,8 @@ public struct Pruner: Sendable {
         let lock = try PruneLock(root: root)
         defer { lock.release() }
         var pruned = try finishInterrupted(database)
-        let expired: [ExpiredJob]
-        do {
-            expired = try database.expiredJobs(expiryRules(now: now), limit: retention.batchSize, host: root.jobsHost)
-        } catch {
-            throw RetentionError("cannot read the expired jobs: \(error)")
-        }
-        guard !expired.isEmpty else { return pruned }
-
-        // A dead letter `intake retry` sent back is about to run again: not ours to remove.
-        let expiring = expired.filter { !isOnItsWayBack($0) }
+        let expiring = try expiringJobs(database, now: now)
+        guard !expiring.isEmpty else { return pruned }
         let journal = PruneJournal(entries: expiring, archiveFolder: archiveFolder)
         let journalPath = "\(root.spoolPrune)/\(Timestamp.nowMilliseconds())-\(getpid()).json"
         do {
@@ -201,6 +193,28 @@ public struct Pruner: Sendable {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+
+    /// The oldest expired jobs, at most a batch, less the dead letters `intake retry` sent back
+    /// (about to run again: not ours to remove). Read past those, so that a batch's worth of them
+    /// at the head of the line does not look like "nothing has expired" and stop pruning.
+    private func expiringJobs(_ database: Database, now: Int64) throws(RetentionError) -> [ExpiredJob] {
+        var onTheirWayBack: Set<String> = []
+        while true {
+            let limit = retention.batchSize + onTheirWayBack.count
+            let expired: [ExpiredJob]
+            do {
+                expired = try database.expiredJobs(expiryRules(now: now), limit: limit, host: root.jobsHost)
+            } catch {
+                throw RetentionError("cannot read the expired jobs: \(error)")
+            }
+            var expiring: [ExpiredJob] = []
+            for job in expired where !onTheirWayBack.contains(job.id) {
+                if isOnItsWayBack(job) { onTheirWayBack.insert(job.id) } else { expiring.append(job) }
+            }
+            // Some to prune, or nothing more to read.
+            if !expiring.isEmpty || expired.count < limit { return Array(expiring.prefix(retention.batchSize)) }
+        }
     }
 
     /// Whether `intake retry` has sent this dead letter back: its original is no longer in

@@ -86,6 +86,21 @@ struct PrunerTests {
         #expect(fixture.exists(requeued))
     }
 
+    /// A batch's worth of dead letters sent back, at the head of the line, does not stop pruning:
+    /// the batch reads past them (it used to come back empty, as if nothing had expired).
+    @Test func deadLettersSentBackAtTheHeadOfTheLineDoNotStopPruning() throws {
+        let fixture = try StateFixture()
+        let failed = try fixture.finishedJob(daysAgo: 41, failed: true)
+        let younger = try fixture.finishedJob(daysAgo: 40)
+        let requeued = fixture.root.spoolRequeue + "/prod/\(failed.id)-photo 1.jpg"
+        try fixture.write(requeued, bytes: 1)
+        #expect(rename(failed.original, requeued) == 0)
+        let retention = IntakeConfiguration.Retention(environments: ["prod": Self.day], failed: Self.day, batchSize: 1)
+        let pruned = try pruneAll(pruner(fixture, retention), fixture)
+        #expect(pruned.map(\.id) == [younger.id])
+        #expect(try fixture.rowExists(failed.id) && fixture.exists(requeued))
+    }
+
     @Test func keepingMeterReadingsKeepsTheReadingAndTheRowButNotTheFilesOrTheRowsThatNameThem() throws {
         let fixture = try StateFixture()
         let reading = try fixture.finishedJob(daysAgo: 40, meter: "MTR-1")
