@@ -77,7 +77,8 @@ public enum SafeName {
         return String(name[..<dot])
     }
 
-    private static func percent(_ byte: UInt8) -> String {
+    /// `%XX`, as escapes are written in names.
+    public static func percent(_ byte: UInt8) -> String {
         let digits = Array("0123456789ABCDEF")
         return "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
     }

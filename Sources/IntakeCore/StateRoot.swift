@@ -107,10 +107,7 @@ public struct StateRoot: Sendable {
     }
 
     /// The filesystem (device) holding `path`, nil when it cannot be seen.
-    private static func device(of path: String) -> UInt64? {
-        var status = stat()
-        return stat(path, &status) == 0 ? UInt64(status.st_dev) : nil
-    }
+    private static func device(of path: String) -> UInt64? { FileVersion(path)?.device }
 
     /// The folders the daemon creates at start.
     public func folders(environments: [String]) -> [String] {

@@ -1,4 +1,5 @@
 public import IntakeCodecs
+import IntakeCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -76,23 +77,6 @@ public final class MeterStation: Sendable {
         }
         models.withLock { $0 = loaded }
         return loaded
-    }
-}
-
-/// Which version of a file a path names: a file replaced (by rename, as `meter setup` writes) or
-/// rewritten in place has another inode, size or modification time.
-struct FileVersion: Equatable, Sendable {
-    let device: UInt64, inode: UInt64, size: Int64, modifiedSeconds: Int, modifiedNanoseconds: Int
-
-    /// Nil when nothing is there.
-    init?(_ path: String) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        device = UInt64(status.st_dev)
-        inode = UInt64(status.st_ino)
-        size = Int64(status.st_size)
-        modifiedSeconds = status.st_mtim.tv_sec
-        modifiedNanoseconds = status.st_mtim.tv_nsec
     }
 }
 

@@ -221,11 +221,9 @@ public enum DurableFile {
     /// exist holds nothing to sync; `path` must exist.
     public static func sync(filesystemOf path: String, alsoOf others: [String], stage: Stage = .commit) throws(IntakeError) {
         try sync(filesystemOf: path, stage: stage)
-        var synced: Set<UInt64> = []
-        var status = stat()
-        if stat(path, &status) == 0 { synced.insert(UInt64(status.st_dev)) }
-        for other in others where stat(other, &status) == 0 && synced.insert(UInt64(status.st_dev)).inserted {
-            try sync(filesystemOf: other, stage: stage)
+        var synced = Set([FileVersion(path)?.device].compactMap { $0 })
+        for other in others {
+            if let device = FileVersion(other)?.device, synced.insert(device).inserted { try sync(filesystemOf: other, stage: stage) }
         }
     }
 

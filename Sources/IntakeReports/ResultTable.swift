@@ -42,7 +42,7 @@ public enum Cell: Sendable, Equatable {
         var out = ""
         for scalar in text.unicodeScalars {
             if isControl(scalar) {
-                for byte in String(scalar).utf8 { out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2) }
+                for byte in String(scalar).utf8 { out += SafeName.percent(byte) }
             } else {
                 out.unicodeScalars.append(scalar)
             }
@@ -205,8 +205,4 @@ extension String {
         while text.last == " " { text.removeLast() }
         return text
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -57,11 +57,11 @@ final class Committer: Sendable {
     nonisolated(unsafe) private var unmoved: [Filing] = []
     private let databaseOutage: Outage
     private let filingOutage: Outage
-    /// The SQLite file the daemon opened at start (device, inode), nil on PostgreSQL. A file
+    /// The SQLite file the daemon opened at start (compared by device and inode), nil on PostgreSQL. A file
     /// removed or replaced under a running daemon would otherwise take every later record
     /// without an error (SQLite writes on into the unlinked inode), and lose them at the next
     /// start; so each batch first checks that the path still names this file (committer thread only).
-    nonisolated(unsafe) private var databaseFile: FileIdentity?
+    nonisolated(unsafe) private var databaseFile: FileVersion?
 
     /// `observer` hears of every job made final (for the log line and metrics), after its commit;
     /// `batchObserver` of how many jobs each durable commit carried.
@@ -121,7 +121,7 @@ final class Committer: Sendable {
         } catch {
             throw DaemonError("cannot open the database \(root.database): \(error)")
         }
-        databaseFile = database.engine == .sqlite ? FileIdentity(of: root.database) : nil
+        databaseFile = database.engine == .sqlite ? FileVersion(root.database) : nil
         let connection = UncheckedTransfer(database)
         thread = SystemThread(name: "intake-commit") { [self] in
             loop(connection.value)
@@ -229,7 +229,7 @@ final class Committer: Sendable {
 
     /// One try at recording `events` in one transaction.
     private func record(_ events: [CommitEvent], syncFirst: Bool, _ database: inout Database?) -> Outcome {
-        if let databaseFile, FileIdentity(of: root.database) != databaseFile {
+        if let databaseFile, FileVersion(root.database).map(databaseFile.isSameFile) != true {
             databaseOutage.failed(
                 "the database file \(root.database) was removed or replaced while intaked ran: put it back, or restart intaked to "
                     + "record in the file now there (the jobs wait in the spool, and the restart recovers them)",
@@ -402,16 +402,4 @@ struct Filing: Sendable {
 struct UncheckedTransfer<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
-}
-
-/// Which file a path names: its device and inode.
-struct FileIdentity: Equatable {
-    let device: UInt64, inode: UInt64
-
-    /// nil when nothing is at `path`.
-    init?(of path: String) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        (device, inode) = (UInt64(status.st_dev), UInt64(status.st_ino))
-    }
 }

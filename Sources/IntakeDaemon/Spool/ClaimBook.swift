@@ -115,9 +115,7 @@ final class ClaimBook: Sendable {
     /// first, then in every other host's: a holder that took the claim over itself may have died
     /// before it moved the file from the host before it.
     private func adopt(_ taken: TakenOverClaim) -> QueuedJob? {
-        let others = BytePath(root.path + "/hosts").entries().map { String(decoding: $0, as: UTF8.self) }
-            .filter { $0 != root.host && $0 != taken.previousHost }
-        guard var job = fetch(taken.claim, from: [taken.previousHost] + others.sorted()) else { return nil }
+        guard var job = fetch(taken.claim, preferring: taken.previousHost) else { return nil }
         logger.warning(
             "took over a claim whose host stopped renewing it",
             metadata: ["job": "\(job.id)", "file": "\(job.sourcePath)", "from": "\(taken.previousHost)", "generation": "\(taken.claim.generation)"])
@@ -128,18 +126,18 @@ final class ClaimBook: Sendable {
     }
 
     /// Brings a claim's file into this host's spool from wherever a host of the shared root left
-    /// it (`hosts`, else every host's spool), with its sidecar. When it is in none — the old
+    /// it (any other host's spool, `preferring`'s first), with its sidecar. When it is in none — the old
     /// holder's rename never happened, and it is still in the inbox — the claim and its row go,
     /// so that the file is claimed afresh.
-    func fetch(_ claim: ClaimRecord, from hosts: [String]? = nil) -> QueuedJob? {
+    func fetch(_ claim: ClaimRecord, preferring preferred: String? = nil) -> QueuedJob? {
         guard var job = SpoolEntry(relativePath: claim.spoolName, root: root, createdAtFallback: JobID.nowMilliseconds())?.job else {
             logger.error("a claim names no spool file intake could have made; left alone", metadata: ["job": "\(claim.jobID)"])
             return nil
         }
         job.claimGeneration = claim.generation
         if BytePath(job.spoolPath).linkStatus() != nil { return job }
-        let candidates = hosts
-            ?? BytePath(root.path + "/hosts").entries().map { String(decoding: $0, as: UTF8.self) }.filter { $0 != root.host }
+        let others = BytePath(root.path + "/hosts").entries().map { String(decoding: $0, as: UTF8.self) }.filter { $0 != root.host }
+        let candidates = others.sorted { ($0 == preferred ? 0 : 1, $0) < ($1 == preferred ? 0 : 1, $1) }
         for host in candidates {
             let there = root.spoolActive(ofHost: host) + "/" + claim.spoolName
             guard BytePath(there).linkStatus() != nil else { continue }
