@@ -4,11 +4,14 @@ public struct ManualReading: Sendable, Equatable {
     /// Unix milliseconds.
     public let readAt: Int64
     public let value: Double
+    /// The unit the person wrote down; nil when none was, which means the meter's own.
+    public let unit: String?
 
-    public init(meter: String, readAt: Int64, value: Double) {
+    public init(meter: String, readAt: Int64, value: Double, unit: String? = nil) {
         self.meter = meter
         self.readAt = readAt
         self.value = value
+        self.unit = unit
     }
 }
 
@@ -69,26 +72,38 @@ public enum MeterJudge {
         value: Double, capturedAt: Int64, manual: [ManualReading], history: [AcceptedReading], limits: MeterLimits
     ) -> MeterVerdict {
         let plausibility = plausibilityProblem(value: value, capturedAt: capturedAt, history: history, limits: limits)
-        let before = manual.filter { $0.readAt <= capturedAt }.max { $0.readAt < $1.readAt }
-        let after = manual.filter { $0.readAt >= capturedAt }.min { $0.readAt < $1.readAt }
-        guard before != nil || after != nil else {
-            return MeterVerdict(
-                status: .noReference, delta: nil, manual: nil, reason: "no manual reading for this meter to compare with",
-                plausibility: plausibility)
+        let (comparable, otherUnits) = inMeterUnit(manual, limits: limits)
+        // Readings taken at one time that disagree (two people, or a typo corrected by adding
+        // another) both stand: the range takes in each, so neither makes a false mismatch.
+        let before = latest(comparable.filter { $0.readAt <= capturedAt }, earliest: false)
+        let after = latest(comparable.filter { $0.readAt >= capturedAt }, earliest: true)
+        guard !before.isEmpty || !after.isEmpty else {
+            let reason = otherUnits.isEmpty
+                ? "no manual reading for this meter to compare with"
+                : "the manual readings are in \(otherUnits.sorted().joined(separator: ", ")), "
+                    + "which cannot be compared with the meter's \(limits.unit)"
+            return MeterVerdict(status: .noReference, delta: nil, manual: nil, reason: reason, plausibility: plausibility)
         }
-        let hoursBefore = before.map { Double(capturedAt - $0.readAt) / 3_600_000 }
-        let hoursAfter = after.map { Double($0.readAt - capturedAt) / 3_600_000 }
+        let hoursBefore = before.first.map { Double(capturedAt - $0.readAt) / 3_600_000 }
+        let hoursAfter = after.first.map { Double($0.readAt - capturedAt) / 3_600_000 }
         var lower = -Double.infinity, upper = Double.infinity
-        if let before {
-            lower = before.value
-            if after == nil, let rate = limits.maximumRatePerHour, let hours = hoursBefore { upper = before.value + rate * hours }
+        if let least = before.map(\.value).min(), let most = before.map(\.value).max() {
+            lower = least
+            if after.isEmpty, let rate = limits.maximumRatePerHour, let hours = hoursBefore { upper = most + rate * hours }
         }
-        if let after {
-            upper = after.value
-            if before == nil, let rate = limits.maximumRatePerHour, let hours = hoursAfter { lower = after.value - rate * hours }
+        if let least = after.map(\.value).min(), let most = after.map(\.value).max() {
+            upper = most
+            if before.isEmpty, let rate = limits.maximumRatePerHour, let hours = hoursAfter { lower = least - rate * hours }
         }
-        let nearest = [before, after].compactMap { $0 }.min { abs($0.readAt - capturedAt) < abs($1.readAt - capturedAt) }
-        let expected = describeRange(lower, upper, limits)
+        let nearest = (before + after).min { abs($0.readAt - capturedAt) < abs($1.readAt - capturedAt) }
+        var expected = describeRange(lower, upper, limits)
+        for group in [before, after] where (group.map(\.value).max() ?? 0) - (group.map(\.value).min() ?? 0) > limits.tolerance {
+            expected += " (manual readings taken at one time disagree: "
+                + Set(group.map(\.value)).sorted().map { show($0, limits) }.joined(separator: ", ") + "; each allowed)"
+        }
+        if let nearest, let original = manual.first(where: { $0.readAt == nearest.readAt && $0.unit != nearest.unit }), let unit = original.unit {
+            expected += " (the manual reading of \(number(original.value, limits.decimals)) \(unit) taken as \(show(nearest.value, limits)))"
+        }
         if value >= lower - limits.tolerance && value <= upper + limits.tolerance {
             return MeterVerdict(
                 status: .match, delta: 0, manual: nearest,
@@ -99,6 +114,31 @@ public enum MeterJudge {
             status: .mismatch, delta: delta, manual: nearest,
             reason: "read \(show(value, limits)), expected \(expected): \(delta > 0 ? "+" : "")\(show(delta, limits)) off",
             plausibility: plausibility)
+    }
+
+    /// The manual readings in the meter's unit (converted where the unit written down is another
+    /// of the same quantity), and the units of those that cannot be compared at all.
+    static func inMeterUnit(_ manual: [ManualReading], limits: MeterLimits) -> (comparable: [ManualReading], otherUnits: Set<String>) {
+        var comparable: [ManualReading] = [], otherUnits = Set<String>()
+        for reading in manual {
+            guard let unit = reading.unit, !unit.isEmpty, !limits.unit.isEmpty else {
+                comparable.append(reading)
+                continue
+            }
+            guard let factor = MeterUnit.factor(from: unit, to: limits.unit) else {
+                otherUnits.insert(unit)
+                continue
+            }
+            comparable.append(
+                factor == 1 ? reading : ManualReading(meter: reading.meter, readAt: reading.readAt, value: reading.value * factor, unit: limits.unit))
+        }
+        return (comparable, otherUnits)
+    }
+
+    /// The readings at the latest (or the earliest) time among `readings`: usually one.
+    private static func latest(_ readings: [ManualReading], earliest: Bool) -> [ManualReading] {
+        guard let time = earliest ? readings.map(\.readAt).min() : readings.map(\.readAt).max() else { return [] }
+        return readings.filter { $0.readAt == time }
     }
 
     /// Checks the reading against the accepted history: negative consumption, or a rate the
@@ -146,6 +186,9 @@ public enum MeterJudge {
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()
+        // Past 2^53 a Double has no fraction left to show, and past Int's range converting traps:
+        // a manual reading of 1e300 must not stop the daemon.
+        guard scaled < 9.0e15 else { return "\(value)" }
         let whole = Int(scaled / scale)
         var fraction = String(Int(scaled) - whole * Int(scale))
         while fraction.count < decimals { fraction = "0" + fraction }

@@ -50,10 +50,10 @@ extension Database {
 
     /// Every meter's manual readings, oldest first: what the daemon keeps in memory to judge by.
     public func allManualReadings() throws(StoreError) -> [ManualReadingRecord] {
-        try query("SELECT meter_id, read_at, value FROM manual_readings ORDER BY meter_id, read_at, id").compactMap { row in
+        try query("SELECT meter_id, read_at, value, unit FROM manual_readings ORDER BY meter_id, read_at, id").compactMap { row in
             guard let meter = row["meter_id"]?.textValue, let readAt = row["read_at"]?.textValue.flatMap(Timestamp.milliseconds(from:)),
                 let value = row["value"]?.realValue else { return nil }
-            return ManualReadingRecord(meterID: meter, readAt: readAt, value: value)
+            return ManualReadingRecord(meterID: meter, readAt: readAt, value: value, unit: row["unit"]?.textValue)
         }
     }
 

@@ -14,7 +14,7 @@ extension OneShotProcessor.MeterRequest {
         let path = configuration.stateRoot().database
         let database = Database.exists(at: path) ? try? Database(path: path, readOnly: true) : nil
         let manual = ((try? database?.manualReadings(meter: meter)) ?? []).map {
-            ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value)
+            ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value, unit: $0.unit)
         }
         let history = ((try? database?.acceptedMeterReadings(meter: meter)) ?? []).map {
             AcceptedReading(capturedAt: $0.capturedAt, value: $0.value)

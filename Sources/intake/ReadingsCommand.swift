@@ -74,6 +74,7 @@ struct ReadingsCommand: ParsableCommand {
         @Option(help: "Who or what read it.") var by: String?
 
         func run() throws {
+            guard value.isFinite else { fail("\(value) is not a reading: give a finite number") }
             var time = Timestamp.nowMilliseconds()
             if let at {
                 guard let parsed = ISOTime.milliseconds(at) else { fail("--at \(at) is not an ISO 8601 time like 2026-11-20T08:30:00Z") }

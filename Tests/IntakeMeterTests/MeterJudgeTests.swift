@@ -59,4 +59,47 @@ import Testing
         let next = MeterJudge.judge(value: 531, capturedAt: 2 * hour, manual: [manual(0, 530), manual(4, 532)], history: history, limits: limits)
         #expect(next.status == .match && next.plausibility == nil)
     }
+
+    @Test func aManualReadingInAnotherUnitOfTheSameQuantityIsConverted() {
+        // Written down in litres for a meter that counts cubic metres: 530,100 L is 530.1 m3.
+        let litres = [ManualReading(meter: "M", readAt: 0, value: 530_100, unit: "litres"), ManualReading(meter: "M", readAt: 10 * hour, value: 531, unit: "m³")]
+        let verdict = MeterJudge.judge(value: 530.5, capturedAt: 2 * hour, manual: litres, history: [], limits: limits)
+        #expect(verdict.status == .match)
+        #expect(verdict.manual?.value == 530.1 && verdict.manual?.unit == "m3")
+        #expect(verdict.reason.contains("the manual reading of 530100.000 litres taken as 530.100 m3"))
+        // Unconverted, 530.5 would have been a mismatch of about -529,570.
+        #expect(MeterJudge.judge(value: 529, capturedAt: 2 * hour, manual: litres, history: [], limits: limits).status == .mismatch)
+        #expect(MeterUnit.factor(from: "kWh", to: "MWh") == 0.001 && MeterUnit.factor(from: "M^3", to: "m3") == 1)
+    }
+
+    @Test func aManualReadingOfAnotherQuantityIsNotComparedAndSaysWhy() {
+        let energy = [ManualReading(meter: "M", readAt: 0, value: 530, unit: "kWh")]
+        let verdict = MeterJudge.judge(value: 530.5, capturedAt: 2 * hour, manual: energy, history: [], limits: limits)
+        #expect(verdict.status == .noReference)
+        #expect(verdict.reason == "the manual readings are in kWh, which cannot be compared with the meter's m3")
+        // One comparable reading is enough; the other is left out.
+        let mixed = energy + [manual(4, 531)]
+        let judged = MeterJudge.judge(value: 530.5, capturedAt: 2 * hour, manual: mixed, history: [], limits: limits)
+        #expect(judged.status == .match && judged.manual == manual(4, 531))
+    }
+
+    @Test func manualReadingsTakenAtOneTimeThatDisagreeEachStand() {
+        // Two readings at hour 0 (530 and 530.4): whichever is right, 530.1 and 530.5 are possible.
+        let twice = [manual(0, 530), manual(0, 530.4), manual(10, 531)]
+        for value in [530.1, 530.5] {
+            let verdict = MeterJudge.judge(value: value, capturedAt: 5 * hour, manual: twice, history: [], limits: limits)
+            #expect(verdict.status == .match)
+            #expect(verdict.reason.contains("manual readings taken at one time disagree: 530.000 m3, 530.400 m3; each allowed"))
+        }
+        // With only the earlier side, the higher of the two bounds the range from above: 530.4 + 2 × 3.
+        let earlierOnly = [manual(0, 530), manual(0, 530.4)]
+        #expect(MeterJudge.judge(value: 536.3, capturedAt: 3 * hour, manual: earlierOnly, history: [], limits: limits).status == .match)
+        #expect(MeterJudge.judge(value: 529.9, capturedAt: 3 * hour, manual: earlierOnly, history: [], limits: limits).status == .mismatch)
+    }
+
+    @Test func anAbsurdManualReadingIsJudgedNotTrappedOn() {
+        // Shown with fixed decimals through Int, 1e300 used to trap the daemon on every photo of the meter.
+        let verdict = MeterJudge.judge(value: 530, capturedAt: 2 * hour, manual: [manual(0, 1e300)], history: [], limits: limits)
+        #expect(verdict.status == .mismatch && verdict.reason.contains("e+300"))
+    }
 }

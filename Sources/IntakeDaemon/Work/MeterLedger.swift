@@ -100,7 +100,7 @@ final class MeterLedger: Sendable {
             break
         case .success(let records?):
             let manual = Dictionary(grouping: records, by: \.meterID).mapValues { readings in
-                readings.map { ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value) }
+                readings.map { ManualReading(meter: $0.meterID, readAt: $0.readAt, value: $0.value, unit: $0.unit) }
             }
             book.withLock { book in
                 book.manual = manual
