@@ -28,11 +28,21 @@ public struct ChildRun: Sendable {
     /// before the program starts can never block.
     public static let largestInput = 60 << 10
 
+    /// What to do with standard output past its limit.
+    public enum OutputOverflow: Sendable {
+        /// Kill the program: its output is its answer, and one that large is not an answer.
+        case kill
+        /// Keep reading and drop the rest: the output is only for the log (an alert script that
+        /// prints much has still done its work).
+        case discard
+    }
+
     /// Runs `program` (looked up on `PATH` when it has no slash) with `arguments` and
     /// `standardInput` (at most ``largestInput`` bytes; empty: /dev/null); a failure is the reason
     /// it could not be started.
     public static func run(
-        program: String, arguments: [String], standardInput: [UInt8] = [], timeoutSeconds: Double, outputLimit: Int, errorLimit: Int
+        program: String, arguments: [String], standardInput: [UInt8] = [], timeoutSeconds: Double, outputLimit: Int, errorLimit: Int,
+        overOutputLimit: OutputOverflow = .kill
     ) -> Result<ChildRun, SpawnFailure> {
         let deadline = Deadline(seconds: timeoutSeconds)
         guard let output = CapturePipe(), let errors = CapturePipe() else {
@@ -79,9 +89,10 @@ public struct ChildRun: Sendable {
                 let count = buffer.withUnsafeMutableBytes { read(readers[index].fd, $0.baseAddress, $0.count) }
                 if count > 0 {
                     if index == 0 {
-                        run.standardOutput += buffer[0..<count]
+                        run.standardOutput += buffer[0..<min(count, outputLimit + 1 - run.standardOutput.count)]
                         if run.standardOutput.count > outputLimit {
-                            run.standardOutput.removeLast(run.standardOutput.count - outputLimit)
+                            run.standardOutput.removeLast()
+                            if overOutputLimit == .discard { continue }
                             stopEarly = .outputTooLarge
                             break reading
                         }

@@ -100,4 +100,20 @@ struct AlertWatchTests {
         alerter.stop()
         #expect(alerter.counts.failed == 1 && alerter.counts.sent == 0)
     }
+
+    @Test func aCommandThatPrintsMuchHasStillSentItsAlert() throws {
+        // A notifier that echoes its whole request, or a curl run verbosely: 100 KiB on standard
+        // output, then it finishes its work. It used to be killed at 4 KiB, and the alert lost.
+        let scratch = try TemporaryFolder()
+        let script = scratch.write(
+            "chatty.sh", Array("#!/bin/sh\nyes xxxxxxx | head -c 102400\ncat > \"$1/message.json\"\n".utf8))
+        chmod(script, 0o755)
+        let settings = IntakeConfiguration.Alerts(command: [script, scratch.path], gatherSeconds: 0.01, diskFreeBytes: 10)
+        let alerter = Alerter(settings: settings, logger: Logger(label: "test"))
+        alerter.start()
+        AlertWatch(alerter: alerter, settings: settings).observe(freeBytes: 1)
+        alerter.stop()
+        #expect(alerter.counts.sent == 1 && alerter.counts.failed == 0)
+        #expect(Fixtures.readFile(scratch.path + "/message.json")?.isEmpty == false)
+    }
 }

@@ -107,7 +107,7 @@ final class Alerter: Sendable {
         let program = settings.command[0]
         let result = ChildRun.run(
             program: program, arguments: Array(settings.command.dropFirst()), standardInput: message.json(),
-            timeoutSeconds: settings.timeoutSeconds, outputLimit: 4 << 10, errorLimit: 2 << 10)
+            timeoutSeconds: settings.timeoutSeconds, outputLimit: 4 << 10, errorLimit: 2 << 10, overOutputLimit: .discard)
         var metadata: Logger.Metadata = ["event": "\(kind.rawValue)", "count": "\(message.count)", "command": "\(program)"]
         switch result {
         case .failure(let failure):
