@@ -279,6 +279,33 @@ final class ReportFixture: @unchecked Sendable {
         #expect(done.status == 2 && done.standardError.contains("it is done, not failed"))
         daemon.stop()
     }
+
+    /// `intake retry` across filesystems copies the dead letter into the spool, then unlinks it
+    /// from failed/; killed in between, it leaves the original in both. The copy in the spool runs;
+    /// once it has succeeded, the one in failed/ is a leftover that no row names, and it goes.
+    @Test func aRetryCutShortBeforeItsUnlinkLeavesNothingInFailedOnceTheJobIsDone() throws {
+        let daemon = try DaemonHarness(settings: "[limits]\nmax_pixels = 50000\n")
+        try daemon.start()
+        daemon.drop("prod/big.jpg", Photos.jpeg(width: 400, height: 300, seed: 92))
+        try daemon.waitForAll(1)
+        let failed = try #require(try daemon.database().jobs(status: .failed).first)
+        let original = try #require(failed.finalPath)
+        let bytes = try #require(Fixtures.readFile(original))
+        daemon.stop()
+
+        let config = String(decoding: Fixtures.readFile(daemon.configPath)!, as: UTF8.self).replacing("max_pixels = 50000", with: "max_pixels = 500000")
+        _ = daemon.folder.write("intake.toml", Array(config.utf8))
+        let result = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, failed.id])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(access(original, F_OK) != 0)
+        // What the cut-short move leaves: the original back in failed/, beside its report.
+        #expect(FileManager.default.createFile(atPath: original, contents: Data(bytes)))
+        try daemon.start()
+        try daemon.waitUntil("the retried job is done", timeout: 30) { try daemon.database().job(id: failed.id)?.status == .done }
+        try daemon.waitUntil("failed/ is emptied of it", timeout: 10) { access(original, F_OK) != 0 && access(original + ".error.json", F_OK) != 0 }
+        #expect(access(try #require(try daemon.database().job(id: failed.id)?.finalPath), F_OK) == 0, "the processed original is kept")
+        daemon.stop()
+    }
 }
 
 @Suite struct ReportFormattingTests {

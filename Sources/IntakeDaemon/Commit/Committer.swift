@@ -214,8 +214,8 @@ final class Committer: Sendable {
             // replaced it (by rename, with the new reason); a success removes it, only now that the
             // success is recorded. Removed when the requeue was, it could take the new report with
             // it: the new run may write that before the requeue's batch commits. Tried on every
-            // success, not only on retried ones: one unlink costs less than knowing for sure.
-            if job.error == nil { unlink(root.failedOriginal(job.job) + ".error.json") }
+            // success, not only on retried ones: three unlinks cost less than knowing for sure.
+            if job.error == nil { root.removeFailureLeftovers(of: job.job) }
             let filing = Filing(job)
             if !moveOriginal(filing) { unmoved.append(filing) }
             observer(job)

@@ -87,8 +87,8 @@ struct Reconciler {
             switch row.status {
             case .done, .failed:
                 let destination = row.finalPath ?? (row.status == .done ? root.processedOriginal(job) : root.failedOriginal(job))
-                // A retried job that succeeded: its old error report, if a crash kept it (see `Committer`).
-                if row.status == .done { unlink(root.failedOriginal(job) + ".error.json") }
+                // A retried job that succeeded: what failed/ kept of it, if a crash kept it (see `Committer`).
+                if row.status == .done { root.removeFailureLeftovers(of: job) }
                 if let filing = file(Filing(job: job.id, spoolPath: path, destination: destination)) {
                     unfiled.append(filing)
                 } else {

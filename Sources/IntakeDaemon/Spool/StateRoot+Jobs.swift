@@ -26,6 +26,16 @@ extension StateRoot {
         outputs.failed(environment: job.environment, job: job.id, name: job.name)
     }
 
+    /// Removes what failed/ still holds of a job that has now succeeded: the error report of an
+    /// earlier attempt that `intake retry` sent back, and, where that move across filesystems was
+    /// cut short between its copy and its unlink, the original and its sidecar too. Every name
+    /// there carries the job's id, so nothing of another job can go. Called only once the success
+    /// is recorded; a new failure instead replaces the report by rename.
+    func removeFailureLeftovers(of job: QueuedJob) {
+        let original = failedOriginal(job)
+        for path in [original + ".error.json", original, OutputLayout.filedSidecar(beside: original)] { unlink(path) }
+    }
+
     /// Every output a job may have written, for removing those of an interrupted attempt.
     func possibleOutputs(_ job: QueuedJob, derivativeSize: Int, angles: [Int]) -> [String] {
         let date = CalendarDate(unixMilliseconds: job.createdAt)
