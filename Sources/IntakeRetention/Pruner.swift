@@ -21,7 +21,8 @@ import Glibc
 /// A journal found at the next run is finished from step 3, with the database as the judge of
 /// which jobs went. The whole batch holds the state root's prune lock, which `intake retry` also
 /// takes to send a dead letter back: so a job is never pruned while it is being sent back, and a
-/// dead letter already on its way back (in spool/requeue or spool/active) is left alone.
+/// dead letter already on its way back (in spool/requeue or spool/active) is left alone, as is a
+/// finished job whose original still waits in spool/active to be filed.
 public struct Pruner: Sendable {
     public let root: StateRoot
     public let retention: IntakeConfiguration.Retention
@@ -195,13 +196,13 @@ public struct Pruner: Sendable {
         return String(cString: resolved)
     }
 
-    /// The oldest expired jobs, at most a batch, less the dead letters `intake retry` sent back
-    /// (about to run again: not ours to remove). Read past those, so that a batch's worth of them
-    /// at the head of the line does not look like "nothing has expired" and stop pruning.
+    /// The oldest expired jobs, at most a batch, less those whose original is still in the spool
+    /// (see `isStillInTheSpool`). Read past those, so that a batch's worth of them at the head of
+    /// the line does not look like "nothing has expired" and stop pruning.
     private func expiringJobs(_ database: Database, now: Int64) throws(RetentionError) -> [ExpiredJob] {
-        var onTheirWayBack: Set<String> = []
+        var stillInTheSpool: Set<String> = []
         while true {
-            let limit = retention.batchSize + onTheirWayBack.count
+            let limit = retention.batchSize + stillInTheSpool.count
             let expired: [ExpiredJob]
             do {
                 expired = try database.expiredJobs(expiryRules(now: now), limit: limit, host: root.jobsHost)
@@ -209,18 +210,22 @@ public struct Pruner: Sendable {
                 throw RetentionError("cannot read the expired jobs: \(error)")
             }
             var expiring: [ExpiredJob] = []
-            for job in expired where !onTheirWayBack.contains(job.id) {
-                if isOnItsWayBack(job) { onTheirWayBack.insert(job.id) } else { expiring.append(job) }
+            for job in expired where !stillInTheSpool.contains(job.id) {
+                if isStillInTheSpool(job) { stillInTheSpool.insert(job.id) } else { expiring.append(job) }
             }
             // Some to prune, or nothing more to read.
             if !expiring.isEmpty || expired.count < limit { return Array(expiring.prefix(retention.batchSize)) }
         }
     }
 
-    /// Whether `intake retry` has sent this dead letter back: its original is no longer in
-    /// failed/ but in spool/requeue, or already in spool/active with the requeue not yet recorded.
-    private func isOnItsWayBack(_ job: ExpiredJob) -> Bool {
-        guard job.failed, let original = job.finalPath, !FileSize.exists(original) else { return false }
+    /// Whether the job's original is in the spool rather than where its row says: a dead letter
+    /// `intake retry` sent back (in spool/requeue, or already in spool/active with the requeue not
+    /// yet recorded: about to run again), or a finished job whose filing is waiting out an outage
+    /// (processed/ or failed/ unwritable, in spool/active). Neither is ours to remove: pruned, its
+    /// row would go and its original be filed later with no row naming it, or be taken at the
+    /// next start for a claim never recorded, and run again.
+    private func isStillInTheSpool(_ job: ExpiredJob) -> Bool {
+        guard let original = job.finalPath, !FileSize.exists(original) else { return false }
         return FolderListing.containsJob(job.id, under: root.spoolRequeue) || FolderListing.containsJob(job.id, under: root.spoolActive)
     }
 

@@ -101,6 +101,26 @@ struct PrunerTests {
         #expect(try fixture.rowExists(failed.id) && fixture.exists(requeued))
     }
 
+    /// A finished job whose original could not be filed yet (processed/ unwritable for a while)
+    /// waits in spool/active; under a short retention it may expire before the committer files
+    /// it. Pruned then, the committer would file it with no row naming it, or a restart would take
+    /// it for a claim never recorded and run it again.
+    @Test func aFinishedJobWhoseOriginalWaitsInTheSpoolIsNotPrunedUntilItIsFiled() throws {
+        let fixture = try StateFixture()
+        let unfiled = try fixture.finishedJob(daysAgo: 41)
+        let filed = try fixture.finishedJob(daysAgo: 40)
+        let waiting = fixture.root.spoolActive + "/prod/\(unfiled.id)-photo 1.jpg"
+        try fixture.write(waiting, bytes: 1)
+        #expect(rename(unfiled.original, waiting) == 0)
+        let retention = IntakeConfiguration.Retention(environments: ["prod": Self.day], batchSize: 1)
+        #expect(try pruneAll(pruner(fixture, retention), fixture).map(\.id) == [filed.id])
+        #expect(try fixture.rowExists(unfiled.id) && fixture.exists(waiting))
+        // Filed at last: pruned like any other.
+        #expect(rename(waiting, unfiled.original) == 0)
+        #expect(try pruneAll(pruner(fixture, retention), fixture).map(\.id) == [unfiled.id])
+        #expect(try !fixture.rowExists(unfiled.id))
+    }
+
     @Test func keepingMeterReadingsKeepsTheReadingAndTheRowButNotTheFilesOrTheRowsThatNameThem() throws {
         let fixture = try StateFixture()
         let reading = try fixture.finishedJob(daysAgo: 40, meter: "MTR-1")
