@@ -84,6 +84,9 @@ public struct IntakeConfiguration: Sendable, Equatable {
         /// Uploads received at once; one more is refused (503, `Retry-After`) rather than queued,
         /// so that a burst cannot hold every connection and file descriptor.
         public var maxConcurrentUploads: Int
+        /// The least average pace of an upload once twice `idleTimeoutSeconds` have passed; a
+        /// slower one is cut off (408) and its partial file removed. 0: no least pace.
+        public var minUploadBytesPerSecond: Int
         /// Web pages served elsewhere that may call the API from a browser (CORS), as
         /// `scheme://host[:port]`, lowercase, or `*` for any; empty for none, the default. A
         /// browser request from any other page is refused (403).
@@ -92,12 +95,13 @@ public struct IntakeConfiguration: Sendable, Equatable {
         /// Creates web settings; each omitted value takes its default.
         public init(listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), maxBytes: Int = 268_435_456,
                     idleTimeoutSeconds: Double = 30, tokensFile: String = "tokens", maxConcurrentUploads: Int = 32,
-                    corsOrigins: [String] = []) {
+                    minUploadBytesPerSecond: Int = 1024, corsOrigins: [String] = []) {
             self.listen = listen
             self.maxBytes = maxBytes
             self.idleTimeoutSeconds = idleTimeoutSeconds
             self.tokensFile = tokensFile
             self.maxConcurrentUploads = maxConcurrentUploads
+            self.minUploadBytesPerSecond = minUploadBytesPerSecond
             self.corsOrigins = corsOrigins
         }
     }

@@ -207,6 +207,8 @@ extension IntakeConfiguration.Web {
         let tokens = try section.string("tokens_file", default: defaults.tokensFile, mustBe: "a non-empty path") { !$0.isEmpty }
         let concurrent = try section.integer(
             "max_concurrent_uploads", default: defaults.maxConcurrentUploads, mustBe: "a positive integer") { $0 >= 1 }
+        let pace = try section.integer(
+            "min_upload_bytes_per_second", default: defaults.minUploadBytesPerSecond, mustBe: "an integer, 0 or more") { $0 >= 0 }
         let origins = try section.array(
             "cors_origins", default: defaults.corsOrigins,
             mustBe: "an array of origins, each \"*\" or scheme://host[:port] with the scheme http or https and no path"
@@ -217,7 +219,7 @@ extension IntakeConfiguration.Web {
         try section.rejectUnknownKeys()
         self.init(
             listen: listen, maxBytes: maxBytes, idleTimeoutSeconds: idle, tokensFile: tokens, maxConcurrentUploads: concurrent,
-            corsOrigins: origins)
+            minUploadBytesPerSecond: pace, corsOrigins: origins)
     }
 
     /// `origin` lowercased, as browsers send it in `Origin`: `*`, or `http`/`https`, `://`, a host

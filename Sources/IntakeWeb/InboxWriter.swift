@@ -29,16 +29,20 @@ final class InboxWriter: Sendable {
     let root: StateRoot
     let maxBytes: Int
     let maxConcurrent: Int
+    /// The least pace of an upload (see `UploadPace`).
+    let pace: UploadPace
 
     /// Ids answered but not yet claimed by the daemon, so that asking for one says PENDING.
     private let pending = Mutex<[String: UploadReceipt]>([:])
     /// Uploads being received now.
     private let receiving = Mutex(0)
 
-    init(root: StateRoot, maxBytes: Int, maxConcurrent: Int = 32) {
+    init(root: StateRoot, maxBytes: Int, maxConcurrent: Int = 32,
+         pace: UploadPace = UploadPace(minimumBytesPerSecond: 0, idleTimeoutSeconds: 30)) {
         self.root = root
         self.maxBytes = maxBytes
         self.maxConcurrent = maxConcurrent
+        self.pace = pace
     }
 
     var uploadFolder: String { root.inbox + "/.intake-uploads" }
@@ -72,9 +76,11 @@ final class InboxWriter: Sendable {
         var hash = SHA256.Stream()
         var head: [UInt8] = []
         var judged = false
+        let watch = pace.start()
         do {
             for try await buffer in body {
                 guard file.bytes + buffer.readableBytes <= maxBytes else { throw Self.tooLarge(maxBytes) }
+                try watch.check(received: file.bytes + buffer.readableBytes)
                 try buffer.withUnsafeReadableBytes { bytes throws(APIError) in
                     hash.update(bytes)
                     if !judged {

@@ -22,7 +22,9 @@ public enum IntakeAPI {
     static func router(root: StateRoot, configuration: IntakeConfiguration, events: JobEvents, tokens: TokenCheck? = nil,
                        metrics: ServeMetrics = ServeMetrics()) -> Router<BasicRequestContext>
     {
-        let writer = InboxWriter(root: root, maxBytes: configuration.web.maxBytes, maxConcurrent: configuration.web.maxConcurrentUploads)
+        let writer = InboxWriter(
+            root: root, maxBytes: configuration.web.maxBytes, maxConcurrent: configuration.web.maxConcurrentUploads,
+            pace: UploadPace(minimumBytesPerSecond: configuration.web.minUploadBytesPerSecond, idleTimeoutSeconds: configuration.web.idleTimeoutSeconds))
         _ = writer.sweepLeftovers()
         let rules = InboxRules(configuration, root: root)
         let environments = rules.environments
@@ -148,8 +150,12 @@ public enum IntakeAPI {
         }
 
         router.get("/v1/events") { _, _ -> Response in
-            let (stream, end) = events.listen()
             let body = ResponseBody { writer in
+                // Listening begins here, not in the handler: a client gone before the response's
+                // head is written never gets this far, and a listener made for it would be kept
+                // and fed for good. Ended however the body ends.
+                let (stream, end) = events.listen()
+                defer { end() }
                 // A comment first, so that the client knows it is listening (JobEvents sends one
                 // more after each quiet spell).
                 try await writer.write(ByteBuffer(string: ": listening for job outcomes\n\n"))

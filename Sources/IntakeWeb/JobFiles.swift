@@ -1,6 +1,7 @@
 import Hummingbird
 import IntakeCodecs
 import IntakeCore
+import Synchronization
 import IntakeStore
 
 #if canImport(Glibc)
@@ -76,9 +77,18 @@ enum JobFiles {
     }
 }
 
-/// A file descriptor handed to the response body, which closes it when done.
+/// A file descriptor handed to the response body, which closes it when done. Closed also when
+/// the body never runs: a client gone before the response's head is written makes writing the
+/// head throw, and the body closure is then dropped without being called.
 private final class FileDescriptor: Sendable {
     let fd: Int32
+    private let isClosed = Atomic<Bool>(false)
+
     init(_ fd: Int32) { self.fd = fd }
-    func close() { _ = Glibc.close(fd) }
+
+    deinit { close() }
+
+    func close() {
+        if !isClosed.exchange(true, ordering: .relaxed) { _ = Glibc.close(fd) }
+    }
 }

@@ -107,8 +107,12 @@ struct MultipartUpload {
             }
         }
 
+        let watch = writer.pace.start()
+        var received = 0
         do {
             for try await buffer in body {
+                received += buffer.readableBytes
+                try watch.check(received: received)
                 let events: [MultipartReader.Event]
                 do { events = try buffer.withUnsafeReadableBytes { bytes throws(MultipartReader.Malformed) in try reader.feed(bytes) } } catch {
                     throw APIError.badRequest("bad_multipart", "the multipart body is malformed: \(error)")

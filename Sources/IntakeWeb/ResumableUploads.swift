@@ -106,10 +106,17 @@ final class ResumableUploads: Sendable {
     /// The upload's state; 404 for one never made here, finished long ago, or expired.
     func state(_ text: String) throws(APIError) -> (id: JobID, upload: ResumableUpload) {
         guard let id = JobID(text), let bytes = try? WholeFile.read(statePath(id)),
-              let upload = try? JSONDecoder().decode(ResumableUpload.self, from: Data(bytes))
+              var upload = try? JSONDecoder().decode(ResumableUpload.self, from: Data(bytes))
         else { throw APIError.notFound("no upload \(text)") }
+        // Placed, with its new state unsaved (the disk filled just after the rename into the
+        // inbox): the part file leaves the upload folder only by being placed, or removed with
+        // its state. Without this, HEAD would say a byte is missing and its PATCH find no file.
+        if !upload.placed, upload.offset >= upload.length - 1, access(partPath(id), F_OK) != 0 {
+            (upload.placed, upload.offset) = (true, upload.length)
+        }
         if !upload.placed, let madeAt = JobID.milliseconds(of: id), madeAt + Self.lifetimeSeconds * 1000 < JobID.nowMilliseconds() {
-            remove(id)
+            // Not from under a request writing it (as the sweep does not): that one finds it gone when it next looks.
+            if !writing.withLock({ $0.contains(id.rawValue) }) { remove(id) }
             throw APIError(.gone, "expired", "upload \(text) was not finished within \(Self.lifetimeSeconds / 3600) hours and was dropped; start again")
         }
         return (id, upload)
@@ -164,7 +171,9 @@ final class ResumableUploads: Sendable {
         let receipt = try writer.place(partPath(id), as: UploadReceipt(job: id, target: target, sha256: try FileDigest.sha256(partPath(id), length: upload.length), bytes: upload.length))
         var placed = upload
         (placed.env, placed.meter, placed.placed) = (environment, meter, true)
-        try save(placed, id)
+        // The file is in the inbox and its job under way: a state that cannot be saved now does
+        // not make that a refusal (`state` reads a placed upload from the missing part file).
+        try? save(placed, id)
         return (placed, receipt)
     }
 
@@ -234,8 +243,14 @@ final class ResumableUploads: Sendable {
         }
         var offset = upload.offset
         var failure: APIError?
+        let watch = writer.pace.start()
         do {
             for try await buffer in body {
+                do throws(APIError) { try watch.check(received: offset - upload.offset + buffer.readableBytes) } catch {
+                    // Too slow for this request; what arrived stays, for the client to go on from.
+                    failure = APIError(.requestTimeout, error.code, error.message + "; \(offset) bytes are kept: ask HEAD and go on")
+                    break
+                }
                 guard offset + buffer.readableBytes <= upload.length else {
                     failure = APIError.badRequest("beyond_length", "the bytes go past the upload's length of \(upload.length); nothing of this request was kept")
                     offset = upload.offset

@@ -549,7 +549,9 @@ struct ShippedConfigurationTests {
                 "minimum_side", "grayscale_chroma",
                 "meter_score", "minimum_confidence", "external_command", "external_name", "external_timeout_seconds",
             ],
-            "web": ["listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "tokens_file", "cors_origins"],
+            "web": [
+                "listen", "max_bytes", "idle_timeout_seconds", "max_concurrent_uploads", "min_upload_bytes_per_second", "tokens_file", "cors_origins",
+            ],
             "retention": ["keep_meter_readings", "archive", "batch", "interval_seconds"],
             "store": ["url", "claim_lease_seconds"],
             "alerts": [

@@ -249,6 +249,95 @@ import Glibc
         #expect(field("status", in: accepted) == "PENDING", "\(accepted)")
     }
 
+    /// A client that trickles (a few bytes every half second: never idle long enough to be cut
+    /// off for silence) would hold its upload's place for good. Past twice the idle timeout, an
+    /// upload under `min_upload_bytes_per_second` on average is cut off with 408.
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0 && hasCurl, "needs python3 to play a trickling client, and curl"))
+    func aTricklingUploadIsCutOffOnceItFallsBehindTheLeastPace() throws {
+        let daemon = try DaemonHarness(
+            settings: "[web]\nidle_timeout_seconds = 1\nmax_concurrent_uploads = 1\nmin_upload_bytes_per_second = 1000\n")
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            ChildProcess.waitFor(server.pid)
+        }
+        let port = String(server.url.split(separator: ":").last!)
+        let script = """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
+            s.settimeout(0.5)
+            answer = b""
+            for _ in range(40):
+                try:
+                    s.sendall(b"x" * 5)
+                except OSError:
+                    break
+                try:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+                    if b"}}" in answer:
+                        break
+                except socket.timeout:
+                    pass
+            print(answer.decode("latin-1"))
+            """
+        let started = ContinuousClock.now
+        let client = try ChildProcess.run("/usr/bin/python3", ["-c", script])
+        #expect(client.standardOutput.hasPrefix("HTTP/1.1 408"), "\(client.standardOutput) \(client.standardError)")
+        #expect(client.standardOutput.contains("\"code\":\"too_slow\""), "\(client.standardOutput)")
+        #expect(ContinuousClock.now - started < .seconds(15), "cut off by the pace, not by the client giving up")
+        let uploads = daemon.inbox + "/.intake-uploads"
+        try daemon.waitUntil("the trickled upload is removed", timeout: 10) { FileManagerless.list(uploads).isEmpty }
+        #expect(FileManagerless.list(daemon.inbox + "/prod").isEmpty, "a partial file reached the inbox")
+        let good = daemon.folder.write("good.jpg", Photos.jpeg(width: 64, height: 64, seed: 6))
+        #expect(field("status", in: try curl(["--data-binary", "@\(good)", "\(server.url)/v1/inbox/prod?name=good.jpg"])) == "PENDING")
+    }
+
+    /// Clients that ask for a file or the event stream and reset the connection at once: the
+    /// response's head then fails to be written and its body is never run. The file each opened
+    /// used to stay open for good; the server's descriptors must not grow with such requests.
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0 && hasCurl, "needs python3 to reset connections, and curl"))
+    func requestsWhoseClientsResetAtOnceLeaveNoDescriptorOpen() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            ChildProcess.waitFor(server.pid)
+            daemon.stop()
+        }
+        let photo = daemon.folder.write("p.jpg", Photos.jpeg(width: 64, height: 64, seed: 8))
+        let job = try #require(field("jobId", in: try curl(["--data-binary", "@\(photo)", "\(server.url)/v1/inbox/prod?name=p.jpg"])))
+        try daemon.waitUntil("the job is done", timeout: 30) { try daemon.database().job(id: job)?.status == .done }
+        let port = String(server.url.split(separator: ":").last!)
+        func descriptors() -> Int { FileManagerless.list("/proc/\(server.pid)/fd").count }
+        // Warmed up first: the database, the log, the pools a first request opens.
+        _ = try curl(["\(server.url)/v1/files/\(job)/original", "-o", "/dev/null"])
+        let before = descriptors()
+        let script = """
+            import socket, struct, time
+            for n in range(300):
+                s = socket.create_connection(("127.0.0.1", \(port)))
+                path = "/v1/files/\(job)/original" if n % 2 == 0 else "/v1/events"
+                s.sendall(("GET %s HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" % path).encode())
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+            """
+        let client = try ChildProcess.run("/usr/bin/python3", ["-c", script])
+        #expect(client.status == 0, "\(client.standardError)")
+        // The server notices each reset within moments; what is still open after that leaked.
+        var after = descriptors()
+        for _ in 0..<50 where after > before + 4 {
+            usleep(100_000)
+            after = descriptors()
+        }
+        #expect(after <= before + 4, "\(after - before) more descriptors open after 300 reset requests")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(server.url)/v1/files/\(job)/original"]) == "200")
+    }
+
     /// A tus upload over a link that breaks: the client sends half the file and the connection
     /// drops; `intake serve` is then killed and started again. HEAD says how much arrived, the
     /// rest is sent from there, and the daemon processes the whole file under the upload's id.
