@@ -54,6 +54,13 @@ public final class Daemon {
         }
         let lock = try Self.lock(root)
         defer { close(lock) }
+        // Before recovery, which deletes this host's rows whose files it does not have.
+        let hostName = Database.isPostgreSQL(root.database)
+            ? HostNameLease(root: root, leaseSeconds: Double(configuration.store.claimLeaseSeconds), logger: logger) : nil
+        try hostName?.take()
+        let hostNameThread = hostName.map { lease in
+            SystemThread(name: "intake-host") { lease.keep(lost: { kill(getpid(), SIGTERM) }) }
+        }
 
         let settings = SharedSettings(WorkSettings(configuration))
         let queue = JobQueue(
@@ -155,6 +162,9 @@ public final class Daemon {
         // their lease runs out, so a quick restart takes them up again itself.
         claimKeeper?.stop()
         claimKeeperThread?.join()
+        hostName?.stop()
+        hostNameThread?.join()
+        hostName?.release()
         keeper.stop()
         keeperThread.join()
         // After the last commit, so that the dead letters of the final jobs are told too.

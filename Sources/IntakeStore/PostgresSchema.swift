@@ -9,7 +9,7 @@
 ///   `json_group_array`, to the same text (no spaces).
 /// - The version is a row of `intake_schema`, SQLite's `PRAGMA user_version`.
 enum PostgresSchema {
-    static let migrations = [version1, version2, version3, version4, version5, version6, version7]
+    static let migrations = [version1, version2, version3, version4, version5, version6, version7, Schema.version8]
 
     /// The advisory lock hosts take to migrate one at a time.
     static let migrationLock = 7_412_001

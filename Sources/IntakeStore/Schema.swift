@@ -7,7 +7,7 @@ enum Schema {
     /// The migrations of one engine; both engines have the same versions, each in its own dialect.
     static func migrations(for engine: Database.Engine) -> [String] {
         switch engine {
-        case .sqlite: [version1, version2, version3, version4, version5, version6, version7]
+        case .sqlite: [version1, version2, version3, version4, version5, version6, version7, version8]
         case .postgresql: PostgresSchema.migrations
         }
     }
@@ -206,6 +206,19 @@ enum Schema {
         );
         CREATE INDEX claims_host ON claims(host);
         CREATE INDEX claims_lease ON claims(lease_until);
+        """
+
+    /// Version 8: the host names in use on a store shared by several hosts, each held by one
+    /// running intaked under a lease, so that two machines set up alike (a cloned virtual
+    /// machine keeps its host name) cannot record, recover and prune under one name. Unused with a
+    /// root's own SQLite file, which its lock file already keeps to one daemon.
+    static let version8 = """
+        CREATE TABLE host_names (
+            -- A host name jobs are recorded under, and the intaked that holds it.
+            host TEXT PRIMARY KEY,            -- [daemon] host, or the machine's name
+            holder TEXT NOT NULL,             -- the running intaked: its boot and state root
+            lease_until TEXT NOT NULL         -- renewed while it runs; once past, another may take the name
+        );
         """
 
     /// `<environment>_results`: the shape of the old cloud table, finished images and their label names.

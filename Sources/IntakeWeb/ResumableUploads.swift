@@ -206,6 +206,10 @@ final class ResumableUploads: Sendable {
             throw APIError(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "upload_busy", "one of the uploads is being written by another request")
         }
         defer { writing.withLock { $0.subtract(texts) } }
+        // Placing hashes every file (up to 100 of `max_bytes` each): counted as an upload being
+        // received, so that a few such requests cannot take every thread from the other routes.
+        try writer.admit()
+        defer { writer.release() }
         var held: [(id: JobID, upload: ResumableUpload)] = []
         for text in texts {
             let (id, upload) = try state(text)

@@ -7,7 +7,7 @@ struct SchemaTests {
     @Test func migrationFromEmptyCreatesTheCurrentSchemaInWALMode() throws {
         let folder = try TemporaryFolder()
         let database = try Database(path: folder.databasePath)
-        #expect(Database.schemaVersion == 7)
+        #expect(Database.schemaVersion == 8)
         #expect(try database.scalar("PRAGMA user_version") == .integer(Int64(Database.schemaVersion)))
         #expect(try database.scalar("PRAGMA journal_mode") == .text("wal"))
         #expect(try database.scalar("PRAGMA synchronous") == .integer(2))  // FULL
@@ -50,6 +50,7 @@ struct SchemaTests {
         do {
             // Version 1 exactly as the first release left it.
             let database = try Database(path: folder.databasePath)
+            _ = try database.query("DROP TABLE host_names")
             _ = try database.query("DROP TABLE claims")
             _ = try database.query("DROP TABLE meter_readings")
             _ = try database.query("DROP TABLE manual_readings")
@@ -78,6 +79,7 @@ struct SchemaTests {
         let folder = try TemporaryFolder()
         do {
             let database = try Database(path: folder.databasePath)
+            _ = try database.query("DROP TABLE host_names")
             _ = try database.query("DROP TABLE claims")
             _ = try database.query("DROP TABLE storage_samples")
             _ = try database.query("CREATE TABLE storage_samples (at TEXT NOT NULL, folder TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (folder, at))")

@@ -100,6 +100,43 @@ import Glibc
         #expect(rows.count == 40 && rows.allSatisfy { $0.status == .done && $0.host == "bravo" }, "a job was lost or recorded twice")
     }
 
+    /// Two machines set up alike (a clone keeps its host name) on one store: the second would
+    /// record as the first, and its start-up recovery delete the first's unfinished jobs as lost
+    /// claims. It waits out a lease and refuses to start instead; once the first has stopped
+    /// (giving the name up), it starts at once. A daemon killed and started again on its own
+    /// root takes its name back without waiting.
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func aSecondDaemonUnderAHostNameInUseRefusesToStart() throws {
+        let url = try PostgresCluster.shared!.makeDatabase()
+        let lease = "claim_lease_seconds = 3"
+        let first = try DaemonHarness(daemonSettings: "min_free_bytes = 0\nhost = \"twin\"", store: url, storeSettings: lease)
+        let clone = try DaemonHarness(daemonSettings: "min_free_bytes = 0\nhost = \"twin\"", store: url, storeSettings: lease)
+        try first.start()
+        first.drop("prod/a.jpg", Photos.jpeg(seed: 8100))
+        try first.waitForAll(1)
+
+        let started = DaemonHarness.now()
+        let refused = try ChildProcess.run(ChildProcess.built("intaked"), ["--config", clone.configPath])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("another intaked records as host twin on this store"), "\(refused.standardError)")
+        #expect(DaemonHarness.now() - started >= 3.0, "it waited out a lease first")
+        #expect(try first.database().jobs().count == 1 && first.log.contains("intaked started"))
+
+        // Killed and started again: the same machine and root, so the name is taken back at once.
+        #expect(first.stop(with: SIGKILL) == 128 + SIGKILL)
+        let restarted = DaemonHarness.now()
+        try first.start()
+        try first.waitUntil("the daemon is started again", timeout: 10) { first.log.contains("intaked started") }
+        #expect(DaemonHarness.now() - restarted < 3.0, "it did not wait for its own lease")
+        #expect(first.stop() == 0)
+
+        // Stopped cleanly, the name is free for the other at once.
+        try clone.start()
+        clone.drop("prod/b.jpg", Photos.jpeg(seed: 8101))
+        try clone.waitForAll(2)
+        #expect(clone.stop() == 0)
+    }
+
     @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
     func postgreSQLStoppedForFifteenSecondsMidFeedLosesAndDoublesNothing() throws {
         let cluster = try PostgresCluster.dedicated()
