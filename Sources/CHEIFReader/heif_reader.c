@@ -50,11 +50,34 @@ static int coded_size_fits(struct heif_image_handle *handle, uint64_t max_pixels
     return w >= 0 && h >= 0 && (uint64_t)w * (uint64_t)h <= max_pixels;
 }
 
+/// Whether a grid's or overlay's declared canvas, which libheif allocates whatever the primary's
+/// `ispe` says, is within the limits; fills `error` when it is not.
+static int canvas_fits(const uint8_t *data, size_t length, uint32_t max_side, uint64_t max_pixels, char error[256]) {
+    uint64_t width = 0, height = 0;
+    char kind[5] = {0};
+    int found = intake_heif_declared_canvas(data, length, &width, &height, kind);
+    if (found < 0) {
+        snprintf(error, 256, "HEIF's %s image has no readable description of its canvas", kind);
+        return 0;
+    }
+    if (found == 1 && (width == 0 || height == 0 || width > max_side || height > max_side || width * height > max_pixels)) {
+        snprintf(error, 256, "HEIF's %s declares a canvas of %llux%llu, over the size limits", strcmp(kind, "grid") == 0 ? "grid" : "overlay",
+                 (unsigned long long)width, (unsigned long long)height);
+        return 0;
+    }
+    return 1;
+}
+
 int intake_heif_probe(const uint8_t *data, size_t length, uint32_t max_side, uint64_t max_pixels, uint32_t *width,
                       uint32_t *height, char error[256]) {
     struct heif_context *context;
     struct heif_image_handle *handle;
     if (open_primary(data, length, max_side, &context, &handle, error) != 0) return -1;
+    if (!canvas_fits(data, length, max_side, max_pixels, error)) {
+        heif_image_handle_release(handle);
+        heif_context_free(context);
+        return -1;
+    }
     if (!coded_size_fits(handle, max_pixels)) {
         snprintf(error, 256, "HEIF's coded image is over the pixel limit (%dx%d before its crop)",
                  heif_image_handle_get_ispe_width(handle), heif_image_handle_get_ispe_height(handle));
@@ -138,6 +161,12 @@ int intake_heif_decode(const uint8_t *data, size_t length, uint32_t max_side, ui
         heif_context_free(context);
         return fail(out, "HEIF image over the pixel limit", NULL);
     }
+    char canvas_error[256];
+    if (!canvas_fits(data, length, max_side, max_pixels, canvas_error)) {
+        heif_image_handle_release(handle);
+        heif_context_free(context);
+        return fail(out, canvas_error, NULL);
+    }
     out->has_alpha = heif_image_handle_has_alpha_channel(handle);
     out->bit_depth = heif_image_handle_get_luma_bits_per_pixel(handle);
     out->image_count = heif_context_get_number_of_top_level_images(context);
@@ -167,7 +196,9 @@ int intake_heif_decode(const uint8_t *data, size_t length, uint32_t max_side, ui
         heif_image_release(image);
         heif_image_handle_release(handle);
         heif_context_free(context);
-        return fail(out, plane ? "out of memory for the HEIF image" : "HEIF decoder gave no pixels", NULL);
+        return fail(out, !plane ? "HEIF decoder gave no pixels"
+                         : (uint64_t)decoded_width * decoded_height > max_pixels ? "HEIF decoded to more pixels than the limit"
+                                                                                 : "out of memory for the HEIF image", NULL);
     }
     int channels = out->has_alpha ? 4 : 3;
     int premultiplied = out->has_alpha && heif_image_is_premultiplied_alpha(image);

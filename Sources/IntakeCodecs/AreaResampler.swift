@@ -20,10 +20,18 @@ public enum AreaResampler {
                 for j in first...max(first, last) {
                     raw.append(min(to, Double(j + 1)) - max(from, Double(j)))
                 }
-                // Integer weights that sum exactly to `one`, rounding error given to the largest.
-                var w = raw.map { Int32(($0 / ratio * Double(one)).rounded()) }
-                let error = Int32(one) - w.reduce(0, +)
-                if let biggest = w.indices.max(by: { w[$0] < w[$1] }) { w[biggest] += error }
+                // Integer weights that sum exactly to `one`, each the difference of the rounded
+                // running sums: never negative. (Handing the whole rounding error to one weight,
+                // as before, made it negative at ratios like 199, 50,944 pixels to 256: wrong
+                // pixels, and a bright point on dark trapped on the negative sum.)
+                let total = raw.reduce(0, +)
+                var w: [Int32] = [], covered = 0.0, previous = 0
+                for share in raw {
+                    covered += share
+                    let next = total > 0 ? Int((covered / total * Double(one)).rounded()) : one
+                    w.append(Int32(next - previous))
+                    previous = next
+                }
                 starts.append(first)
                 weights.append(w)
             }
@@ -53,9 +61,9 @@ public enum AreaResampler {
                         s &+= 3
                     }
                     let shift = Int32(weightBits - 4), half = Int32(1) << (shift - 1)
-                    out[x * 3] = UInt16((r &+ half) >> shift)
-                    out[x * 3 + 1] = UInt16((g &+ half) >> shift)
-                    out[x * 3 + 2] = UInt16((b &+ half) >> shift)
+                    out[x * 3] = UInt16(clamping: (r &+ half) >> shift)
+                    out[x * 3 + 1] = UInt16(clamping: (g &+ half) >> shift)
+                    out[x * 3 + 2] = UInt16(clamping: (b &+ half) >> shift)
                 }
             }
         }

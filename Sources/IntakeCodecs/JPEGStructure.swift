@@ -33,7 +33,9 @@ public struct JPEGStructure: Sendable {
             switch marker {
             case 0xE1 where exifSegment == nil && length >= 8 && Self.matches(bytes, payload, "Exif\0\0"):
                 exifSegment = payload..<end
-            case 0xE1 where xmpSegment == nil && Self.matches(bytes, payload, Self.xmpNamespace):
+            // The namespace must lie inside the segment, not merely inside the file: a segment
+            // shorter than it would make the packet's range run backwards, which traps.
+            case 0xE1 where xmpSegment == nil && length - 2 >= Self.xmpNamespace.utf8.count && Self.matches(bytes, payload, Self.xmpNamespace):
                 xmpSegment = (payload + Self.xmpNamespace.utf8.count)..<end
             case 0xEE where Self.matches(bytes, payload, "Adobe"):
                 hasAdobeMarker = true

@@ -157,6 +157,34 @@ import Testing
         #expect { try heic.withUnsafeBytes { try HEIFDecoder.readHeader($0, limits: DecodeLimits(maxWidth: 10, maxHeight: 10)) } } throws: { "\($0)".contains("Security limit exceeded") }
     }
 
+    /// A phone's HEIC is a grid of tiles; libheif sizes its output by the grid's declared canvas,
+    /// not by the size its API reports. The canvas of a real iPhone photo, raised to 65000×65000 in
+    /// place (its reported size unchanged), made libheif allocate gigabytes; it is refused first.
+    @Test(.enabled(if: Fixtures.corpus != nil, "needs ../shared/corpus beside the checkout"))
+    func aGridThatDeclaresAHugeCanvasIsRefusedBeforeDecoding() throws {
+        let corpus = try #require(Fixtures.corpus)
+        var bytes = try #require(Fixtures.readFile(corpus + "/images/photoprism-samples/examples/iphone_7.heic"))
+        let stated = try bytes.withUnsafeBytes { try HEIFDecoder.readHeader($0, limits: DecodeLimits()) }
+        // The grid's description: version 0, flags, rows and columns less one, then the 16-bit sides.
+        func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
+        let sides = [be16(stated.width) + be16(stated.height), be16(stated.height) + be16(stated.width)]
+        func describesTheGrid(at i: Int) -> Bool {
+            guard bytes[i - 4] == 0, bytes[i - 3] & 1 == 0 else { return false }
+            let four = Array(bytes[i..<i + 4])
+            return sides.contains(four)
+        }
+        let found = (4..<(bytes.count - 4)).first(where: describesTheGrid(at:))
+        let at = try #require(found, "no grid description of \(stated) in the file")
+        bytes.replaceSubrange(at..<at + 4, with: be16(65000) + be16(65000))
+        let limits = DecodeLimits(maxPixels: 100_000_000)
+        #expect { try bytes.withUnsafeBytes { try HEIFDecoder.readHeader($0, limits: limits) } } throws: {
+            "\($0)".contains("grid declares a canvas of 65000x65000")
+        }
+        #expect { try bytes.withUnsafeBytes { _ = try HEIFDecoder.decode($0, limits: limits) } } throws: {
+            "\($0)".contains("grid declares a canvas of 65000x65000")
+        }
+    }
+
     @Test(.enabled(if: Fixtures.corpus != nil, "needs ../shared/corpus beside the checkout"))
     func theCorpusFilesDecodeToTheSizeTheirHeadersStateOrAreRefusedWithAReason() throws {
         let corpus = try #require(Fixtures.corpus)

@@ -1,4 +1,4 @@
-import IntakeCodecs
+@testable import IntakeCodecs
 import IntakeTestSupport
 import Testing
 
@@ -47,6 +47,27 @@ import Testing
         for x in 0..<100 { #expect(abs(Int(small[x, 1].0) - 128) <= 40) }
         let mean = (0..<100).map { Int(small[$0, 1].0) }.reduce(0, +) / 100
         #expect(abs(mean - 128) <= 3)
+    }
+
+    /// 50,944 pixels to 256 is a ratio of 199: each share rounds to 21/4096, 83 too many, and
+    /// the old rule gave the whole error to one weight, making it negative. A bright point on
+    /// black at that weight came out negative and trapped the daemon; elsewhere pixels were wrong.
+    @Test func aPanoramaOfPointsOnBlackShrinksToTheirMeanAtEveryRatio() {
+        for width in [50_944, 36_608, 25_600] {
+            let points = RGBImage(width: width, height: 1) { p in
+                for i in 0..<width * 3 { p[i] = 0 }
+                for x in stride(from: 0, to: width, by: width / 256) { for c in 0..<3 { p[x * 3 + c] = 255 } }
+            }
+            let small = AreaResampler.resize(points, width: 256, height: 1)
+            // One point in each output's share of the row: 255 over the ratio, as near as 8 bits go.
+            let mean = 255.0 / (Double(width) / 256)
+            for x in 0..<256 { #expect(abs(Double(small[x, 0].0) - mean) <= 1.5, "width \(width), x \(x): \(small[x, 0].0)") }
+        }
+        // Every weight of every ratio from 1 to 256 times: none negative, each output's summing to one.
+        for width in stride(from: 257, through: 65_536, by: 97) {
+            let kernel = AreaResampler.Kernel(source: width, target: 256)
+            #expect(kernel.weights.allSatisfy { $0.allSatisfy { $0 >= 0 } && $0.reduce(0, +) == 4096 }, "width \(width)")
+        }
     }
 
     @Test func uniformStaysUniform() {

@@ -12,6 +12,15 @@ import Testing
         }
     }
 
+    /// An APP1 segment of length 2 followed by XMP's namespace: the namespace is in the file but
+    /// not in the segment, and the packet's range used to run backwards, which traps. About 40
+    /// bytes crashed the daemon at sniffing.
+    @Test func anXMPNamespaceOutsideItsSegmentIsNotTakenForAPacket() {
+        let hostile: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x02] + Array("http://ns.adobe.com/xap/1.0/\0".utf8) + [0xFF, 0xD9]
+        let structure = hostile.withUnsafeBytes { JPEGStructure(scanning: $0) }
+        #expect(structure.xmpSegment == nil)
+    }
+
     @Test func encodeThenDecodeKeepsThePicture() throws {
         let image = Fixtures.gradient(width: 120, height: 80)
         let jpeg = try codec.encode(image, quality: 90)

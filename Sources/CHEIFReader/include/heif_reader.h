@@ -39,4 +39,10 @@ int intake_heif_decode(const uint8_t *data, size_t length, uint32_t max_side, ui
 
 void intake_heif_release(intake_heif_image *image);
 
+/// The canvas the primary image declares when it is a grid of tiles or an overlay, read from the
+/// file's boxes: 1 with `width`, `height` and `kind` ("grid", "iovl") set; 0 when the primary is
+/// a coded image (or the file says too little to tell); -1 when it is a grid or overlay whose
+/// description cannot be read.
+int intake_heif_declared_canvas(const uint8_t *bytes, size_t length, uint64_t *width, uint64_t *height, char kind[5]);
+
 #endif
