@@ -99,6 +99,25 @@ public enum BMPDecoder {
         }
         let fields = header.masks
         let red = BitField(fields.red), green = BitField(fields.green), blue = BitField(fields.blue), alpha = BitField(fields.alpha)
+        // Many writers name an alpha byte and leave it 0 everywhere: read as alpha, the picture is
+        // all white. Alpha that is 0 in every pixel is no alpha, as browsers take it.
+        var usesAlpha = false
+        if fields.alpha != 0, header.bitsPerPixel >= 16 {
+            let bytes = header.bitsPerPixel / 8
+            search: for y in 0..<height {
+                let row = header.pixelOffset + y * stride
+                for x in 0..<width {
+                    let at = row + x * bytes
+                    let value = bytes == 2
+                        ? UInt32(data[at]) | UInt32(data[at + 1]) << 8
+                        : UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
+                    if value & fields.alpha != 0 {
+                        usesAlpha = true
+                        break search
+                    }
+                }
+            }
+        }
         return RGBImage(width: width, height: height) { out in
             for y in 0..<height {
                 let row = header.pixelOffset + (header.topDown ? y : height - 1 - y) * stride
@@ -122,7 +141,7 @@ public enum BMPDecoder {
                             ? UInt32(data[at]) | UInt32(data[at + 1]) << 8
                             : UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
                         (r, g, b) = (red.value(value), green.value(value), blue.value(value))
-                        if fields.alpha != 0 { a = alpha.value(value) }
+                        if usesAlpha { a = alpha.value(value) }
                     }
                     if a < 255 {
                         // Over white, rounded, as PNG's alpha is composited.

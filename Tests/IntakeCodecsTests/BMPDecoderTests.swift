@@ -64,6 +64,17 @@ import Testing
         #expect(pixels == [255, 0, 0, 127, 127, 127])
     }
 
+    /// Plain 32-bit pixels under a V5 header that names an alpha byte, left 0 in every pixel (as
+    /// many writers do): no alpha, as browsers take it. Read as alpha, the picture was all white.
+    @Test func anAlphaByteThatIsZeroEverywhereIsNoAlpha() throws {
+        let masks = [0xFF0000, 0x00FF00, 0x0000FF, Int(0xFF00_0000)]
+        let zero = Self.bmp(width: 2, height: 1, bits: 32, infoSize: 124, masks: masks, rows: [[0, 0, 255, 0, 255, 0, 0, 0]])
+        #expect(try decode(zero).1 == [255, 0, 0, 0, 0, 255])
+        // One pixel with alpha makes it alpha throughout: the transparent one goes white.
+        let some = Self.bmp(width: 2, height: 1, bits: 32, infoSize: 124, masks: masks, rows: [[0, 0, 255, 0, 255, 0, 0, 255]])
+        #expect(try decode(some).1 == [255, 255, 255, 0, 0, 255])
+    }
+
     @Test func whatItDoesNotReadIsRefusedSayingWhy() {
         func reason(_ bytes: [UInt8]) -> String {
             do {
