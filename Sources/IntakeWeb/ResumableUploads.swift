@@ -304,9 +304,10 @@ final class ResumableUploads: Sendable {
         }
     }
 
+    /// The state first: a state left without its part file is read as placed (see `state`).
     private func remove(_ id: JobID) {
-        unlink(partPath(id))
         unlink(statePath(id))
+        unlink(partPath(id))
     }
 
     /// tus `Upload-Metadata`: comma-separated `key base64value` pairs (a key alone has no value).
