@@ -131,12 +131,68 @@ int intake_tiff_probe(const uint8_t *data, size_t length, uint32_t *width, uint3
     return status;
 }
 
+/// Whether the page is 16-bit CMYK in strips of interleaved samples, which libtiff's RGBA
+/// interface reads only at 8 bits ("Can not handle format"): read here line by line instead.
+static int is_strip_cmyk16(TIFF *tiff) {
+    uint16_t photometric = 0, bits = 0, samples = 0, planar = PLANARCONFIG_CONTIG, inkset = INKSET_CMYK;
+    TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &photometric);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_BITSPERSAMPLE, &bits);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_INKSET, &inkset);
+    return photometric == PHOTOMETRIC_SEPARATED && bits == 16 && samples >= 4 && planar == PLANARCONFIG_CONTIG &&
+           inkset == INKSET_CMYK && !TIFFIsTiled(tiff);
+}
+
+/// 16-bit CMYK to 8-bit RGB as libtiff turns 8-bit CMYK: red = (1 - cyan)(1 - black), and so
+/// on; samples past the fourth (alpha, spot inks) are left out. NULL when a line cannot be read.
+static uint8_t *decode_strip_cmyk16(TIFF *tiff, uint32_t width, uint32_t height, uint16_t samples) {
+    tmsize_t line = TIFFScanlineSize(tiff);
+    if (line < (tmsize_t)width * samples * 2) return NULL;
+    uint16_t *row = _TIFFmalloc(line);
+    uint8_t *pixels = malloc((size_t)width * height * 3);
+    if (!row || !pixels) {
+        _TIFFfree(row);
+        free(pixels);
+        return NULL;
+    }
+    for (uint32_t y = 0; y < height; y++) {
+        // In the machine's byte order: libtiff swaps 16-bit samples as it reads them.
+        if (TIFFReadScanline(tiff, row, y, 0) < 0) {
+            _TIFFfree(row);
+            free(pixels);
+            return NULL;
+        }
+        for (uint32_t x = 0; x < width; x++) {
+            const uint16_t *ink = row + (size_t)x * samples;
+            uint64_t paper = 65535u - ink[3];
+            for (int c = 0; c < 3; c++) {
+                uint64_t value = (65535u - ink[c]) * paper;  // up to 65535², in units of 65535 x 257 per 8-bit step
+                pixels[((size_t)y * width + x) * 3 + c] = (uint8_t)((value + 65535u * 257u / 2) / (65535u * 257u));
+            }
+        }
+    }
+    _TIFFfree(row);
+    return pixels;
+}
+
 static int fail(intake_tiff_image *out, TIFF *tiff, uint32_t *raster, const char *what, const char *cause) {
     fill(out->error, what, cause);
     _TIFFfree(raster);
     if (tiff) TIFFClose(tiff);
     out->pixels = NULL;
     return -1;
+}
+
+/// The page decoded: what follows it is noted, and the file closed.
+static int finish(intake_tiff_image *out, TIFF *tiff, uint8_t *pixels, uint32_t width, uint32_t height) {
+    out->first_directory = TIFFCurrentDirOffset(tiff);
+    out->more_pages = !TIFFLastDirectory(tiff);
+    TIFFClose(tiff);
+    out->pixels = pixels;
+    out->width = width;
+    out->height = height;
+    return 0;
 }
 
 int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, uint64_t max_allocation,
@@ -170,6 +226,12 @@ int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
     int grey = out->photometric == PHOTOMETRIC_MINISBLACK || out->photometric == PHOTOMETRIC_MINISWHITE;
     int premultiplied = !grey || (out->has_alpha && extra_kinds[0] == EXTRASAMPLE_ASSOCALPHA);
 
+    if (is_strip_cmyk16(tiff)) {
+        uint8_t *pixels = decode_strip_cmyk16(tiff, width, height, out->samples_per_pixel);
+        if (!pixels) return fail(out, tiff, NULL, "TIFF image data damaged or truncated", cause);
+        out->has_alpha = 0;
+        return finish(out, tiff, pixels, width, height);
+    }
     char refusal[1024] = {0};
     if (!TIFFRGBAImageOK(tiff, refusal)) return fail(out, tiff, NULL, "TIFF of a kind intake cannot read", refusal);
     TIFFRGBAImage reader;
@@ -199,13 +261,7 @@ int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
         }
     }
     _TIFFfree(raster);
-    out->first_directory = TIFFCurrentDirOffset(tiff);
-    out->more_pages = !TIFFLastDirectory(tiff);
-    TIFFClose(tiff);
-    out->pixels = pixels;
-    out->width = width;
-    out->height = height;
-    return 0;
+    return finish(out, tiff, pixels, width, height);
 }
 
 void intake_tiff_release(intake_tiff_image *image) {

@@ -84,7 +84,18 @@ public enum Sniffer {
         if starts([0x49, 0x49, 0x2B, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2B]) { return .tiff }
         if ascii("RIFF") && ascii("WEBP", at: 8) { return .webp }
         if ascii("ftyp", at: 4), b.count >= 12 {
-            let brand = String(decoding: b[8..<12], as: UTF8.self)
+            var brand = String(decoding: b[8..<12], as: UTF8.self)
+            // The generic image brands say only "an image file of ISO media": what it holds is
+            // in the compatible brands (an AVIF often leads with mif1 or miaf).
+            if ["mif1", "msf1", "miaf"].contains(brand) {
+                let boxEnd = min(b.count, Int(b[0]) << 24 | Int(b[1]) << 16 | Int(b[2]) << 8 | Int(b[3]))
+                let compatible = stride(from: 16, to: boxEnd - 3, by: 4).map { String(decoding: b[$0..<$0 + 4], as: UTF8.self) }
+                if let named = compatible.first(where: { ["avif", "avis", "heic", "heix", "hevc", "hevx", "heim", "heis"].contains($0) }) {
+                    brand = named
+                } else if brand == "miaf" {
+                    brand = "mif1"  // MIAF is a profile of HEIF: libheif decides
+                }
+            }
             switch brand {
             case "avif", "avis":
                 return HEIFDecoder.decodesAV1 ? .avif : .refused("AVIF (this machine's libheif has no AV1 decoder)")

@@ -70,6 +70,28 @@ import Testing
         #expect(abs(Self.pixel(grey, 1, 1)[0] - 227) <= 2, "\(Self.pixel(grey, 1, 1))")
     }
 
+    /// 16-bit CMYK, which libtiff's RGBA interface refuses ("Can not handle format"): read line
+    /// by line, the inks turned to RGB as libtiff turns 8-bit ones. Pure magenta and yellow is
+    /// red; black at half strength is mid-grey.
+    @Test func aSixteenBitCMYKTIFFDecodes() throws {
+        func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+        func short(_ v: UInt16) -> [UInt8] { le16(v) + [0, 0] }
+        // Ten entries: the directory ends at 8 + 2 + 120 + 4 = 134, then BitsPerSample's four
+        // values, then two pixels of four 16-bit inks each.
+        let entries: [(UInt16, UInt16, UInt32, [UInt8])] = [
+            (256, 3, 1, short(2)), (257, 3, 1, short(1)), (258, 3, 4, le32(134)), (259, 3, 1, short(1)), (262, 3, 1, short(5)),
+            (273, 4, 1, le32(142)), (277, 3, 1, short(4)), (278, 4, 1, le32(1)), (279, 4, 1, le32(16)), (284, 3, 1, short(1)),
+        ]
+        var bytes = Array("II".utf8) + le16(42) + le32(8) + le16(UInt16(entries.count))
+        for (tag, type, count, value) in entries { bytes += le16(tag) + le16(type) + le32(count) + value }
+        bytes += le32(0) + [16, 16, 16, 16].flatMap(le16) + [0, 65535, 65535, 0, 0, 0, 0, 32768].flatMap(le16)
+        let image = try Self.decode(bytes)
+        #expect(image.width == 2 && image.height == 1)
+        #expect(Self.pixel(image, 0, 0) == [255, 0, 0], "\(Self.pixel(image, 0, 0))")
+        #expect(Self.near(Self.pixel(image, 1, 0), [127, 127, 127], within: 1), "\(Self.pixel(image, 1, 0))")
+    }
+
     @Test func aTIFFKeepsItsOrientationTagAndSaysItHasMorePages() throws {
         let rotated = try Self.fixture("rotated6.tiff").withUnsafeBytes { try TIFFDecoder.decode($0, limits: DecodeLimits()) }
         #expect(rotated.orientation == 6)

@@ -5,6 +5,18 @@ import Testing
     func sniff(_ bytes: [UInt8]) -> ImageType { bytes.withUnsafeBytes { Sniffer.sniff($0) } }
     func sniff(_ text: String, then rest: [UInt8] = []) -> ImageType { sniff(Array(text.utf8) + rest) }
 
+    /// A generic major brand (mif1, miaf) says only "an image file of ISO media": an AVIF that
+    /// leads with one is an AVIF by its compatible brands, and is named so where AV1 is missing.
+    @Test func aGenericHEIFBrandIsReadThroughItsCompatibleBrands() {
+        let avif = "\0\0\0\u{20}ftypmif1\0\0\0\0mif1miafavifMA1B"
+        #expect(sniff(avif, then: [UInt8](repeating: 0, count: 8)) == (HEIFDecoder.decodesAV1 ? .avif : .refused("AVIF (this machine's libheif has no AV1 decoder)")))
+        let heic = "\0\0\0\u{1C}ftypmiaf\0\0\0\0miafheicmif1"
+        #expect(sniff(heic, then: [UInt8](repeating: 0, count: 8)) == (HEIFDecoder.decodesHEVC ? .heif : .refused("HEIF/HEIC (this machine's libheif has no HEVC decoder)")))
+        // Brands past the box's end are not the file's.
+        let short = "\0\0\0\u{14}ftypmif1\0\0\0\0mif1avif"
+        #expect(sniff(short, then: [UInt8](repeating: 0, count: 8)) == (HEIFDecoder.decodesHEVC ? .heif : .refused("HEIF/HEIC (this machine's libheif has no HEVC decoder)")))
+    }
+
     @Test func acceptsEachDecodableFormatByContentOnly() {
         #expect(sniff([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]) == .jpeg)
         #expect(sniff("II*\0", then: [UInt8](repeating: 0, count: 8)) == .tiff && sniff("MM\0*", then: [8]) == .tiff)
