@@ -209,9 +209,10 @@ public struct AlignmentError: Error, Sendable, Equatable, CustomStringConvertibl
 
     /// Fixed-point text without Foundation; trailing zeros dropped (0.60 → 0.6).
     static func format(_ value: Double, decimals: Int) -> String {
-        guard value.isFinite else { return String(value) }
         var factor = 1.0
         for _ in 0..<decimals { factor *= 10 }
+        // Past Int's range converting traps: an absurd fit's figures are shown as they are.
+        guard value.isFinite, abs(value) * factor < 9.0e15 else { return String(value) }
         let scaled = Int((abs(value) * factor).rounded())
         let whole = scaled / Int(factor), fraction = scaled % Int(factor)
         var text = (value < 0 && scaled != 0 ? "-" : "") + String(whole)

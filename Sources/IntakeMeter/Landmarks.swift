@@ -97,6 +97,9 @@ enum LandmarkDetector {
     /// over a grid so that one busy area does not take them all.
     static func corners(in plane: AlignGrayPlane, keep: Int) -> [(x: Int, y: Int, score: Float)] {
         let width = plane.width, height = plane.height
+        // A plane no wider or taller than the two borders has no pixel to test (a reference
+        // cropped to a strip 36 pixels tall): its rows would make a backwards range, which traps.
+        guard width > 2 * border, height > 2 * border else { return [] }
         var scores = [Float](repeating: 0, count: width * height)
         var candidates: [Int] = []
         let offsets = circle.map { $0.1 * width + $0.0 }

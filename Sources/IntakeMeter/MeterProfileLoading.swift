@@ -34,6 +34,13 @@ public struct LoadedProfile: Sendable {
             throw MeterProfileError(file: file, message: "\(profile.marks.count) marks but \(markImages.count) mark images")
         }
         let frame = Box(x: 0, y: 0, width: image.width, height: image.height)
+        // Too small to find the meter in again after the camera moves (its landmarks are
+        // sought 20 pixels in from each edge), and no photo of a meter is this small.
+        guard image.width >= Self.smallestReference, image.height >= Self.smallestReference else {
+            throw MeterProfileError(
+                file: file, key: "reference",
+                message: "the reference picture is \(image.width)×\(image.height); it must be at least \(Self.smallestReference)×\(Self.smallestReference)")
+        }
         for (index, (mark, markImage)) in zip(profile.marks, markImages).enumerated() {
             // Smaller crops correlate with too many places to say anything.
             guard markImage.width >= 16, markImage.height >= 16 else {
@@ -79,8 +86,13 @@ public struct LoadedProfile: Sendable {
         try load(try MeterProfile.load(path: path))
     }
 
+    /// The smallest reference picture, on each side.
+    static let smallestReference = 64
+
+    /// Whether `box` lies inside `frame`, told without adding to an `x` a profile may have set
+    /// to Int.max (which traps).
     private static func contains(_ frame: Box, _ box: Box) -> Bool {
-        box.x >= frame.x && box.y >= frame.y && box.x + box.width <= frame.x + frame.width && box.y + box.height <= frame.y + frame.height
+        box.x >= frame.x && box.y >= frame.y && box.x - frame.x <= frame.width - box.width && box.y - frame.y <= frame.height - box.height
     }
 
     private static func image(at path: String, key: String, file: String, codec: JPEGCodec) throws(MeterProfileError) -> RGBImage {

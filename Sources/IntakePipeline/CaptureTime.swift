@@ -13,7 +13,11 @@ public enum CaptureTime {
         if let taken = facts.exif?.dateTaken, let milliseconds = ISOTime.exifMilliseconds(taken) { return milliseconds }
         if let claimed { return claimed }
         var status = stat()
-        guard stat(path, &status) == 0 else { return Timestamp.nowMilliseconds() }
+        // A modification time past year 9999 or before 1900 (a filesystem keeping 64-bit seconds
+        // keeps any) says nothing of when the photo was taken, and in milliseconds overflows.
+        guard stat(path, &status) == 0, (-2_208_988_800...253_402_300_799).contains(Int64(status.st_mtim.tv_sec)) else {
+            return Timestamp.nowMilliseconds()
+        }
         return Int64(status.st_mtim.tv_sec) * 1000 + Int64(status.st_mtim.tv_nsec) / 1_000_000
     }
 }

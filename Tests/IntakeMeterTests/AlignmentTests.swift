@@ -1,5 +1,5 @@
 import IntakeCodecs
-import IntakeMeter
+@testable import IntakeMeter
 import Testing
 
 #if canImport(Glibc)
@@ -88,6 +88,28 @@ import Testing
         #expect(throws: MeterProfileError.self) {
             try LoadedProfile(profile: profile, reference: RGBImage(width: 330, height: 200, red: 90, green: 90, blue: 90), markImages: [mark, mark])
         }
+    }
+
+    /// Each used to trap the daemon on every photo of the meter, the profile being loaded at the
+    /// first photo: an x near Int.max (the bounds check added to it), and a reference cropped to
+    /// a strip too thin for the landmark search's borders (a backwards range of rows).
+    @Test func anAbsurdBoxOrAThinReferenceIsRefusedNotTrappedOn() throws {
+        let huge = AlignmentFixtures.minimalProfile.replacingFirst("x = 300", with: "x = 9223372036854775807")
+        let profile = try MeterProfile.parse(huge, path: "x.toml")
+        let mark = RGBImage(width: 32, height: 32, red: 1, green: 2, blue: 3)
+        let reference = RGBImage(width: 400, height: 200, red: 90, green: 90, blue: 90)
+        #expect { try LoadedProfile(profile: profile, reference: reference, markImages: [mark, mark]) } throws: {
+            "\($0)".contains("extends past the 400×200 reference frame")
+        }
+        let strip = RGBImage(width: 640, height: 36, red: 90, green: 90, blue: 90)
+        let thin = MeterProfile(
+            name: "strip", referencePath: "", unit: "m3", decimals: 3, tolerance: 0.001, maximumRatePerHour: nil,
+            initialRotationDegrees: 0, marks: [], wheels: [MeterWheel(box: Box(x: 10, y: 4, width: 24, height: 28), place: 1)], dials: [])
+        #expect { try LoadedProfile(profile: thin, reference: strip, markImages: []) } throws: {
+            "\($0)".contains("the reference picture is 640×36; it must be at least 64×64")
+        }
+        // The landmark search itself has nothing to search on so thin a plane, and says so with no corner.
+        #expect(LandmarkDetector.corners(in: AlignGrayPlane(luma: strip), keep: 10).isEmpty)
     }
 }
 
