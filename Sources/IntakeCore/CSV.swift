@@ -101,9 +101,19 @@ public enum CSV {
     }
 
     /// `text` as one field of a record written out: quoted (with quotes doubled) when it must be.
+    /// By Unicode scalar, as a reader splits: as Characters, a CRLF is one that is neither "\r"
+    /// nor "\n", and a quote or comma with a combining mark on it is neither, so such a field went
+    /// out unquoted and split into columns of its own.
     public static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacing("\"", with: "\"\"") + "\""
+        guard text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        var out = String.UnicodeScalarView()
+        out.append("\"")
+        for scalar in text.unicodeScalars {
+            out.append(scalar)
+            if scalar == "\"" { out.append("\"") }
+        }
+        out.append("\"")
+        return String(out)
     }
 
     /// The header (first record, trimmed) and the records under it. A record of a different width

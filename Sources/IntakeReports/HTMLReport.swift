@@ -33,7 +33,9 @@ public struct HTMLReport {
         let stages = try reports.stages()
         var page = """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>intake report</title>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+            <title>intake report</title>
             <style>
             body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
             h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }

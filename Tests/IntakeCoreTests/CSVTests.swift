@@ -42,4 +42,15 @@ import Testing
         let text = values.map(CSV.field).joined(separator: ",") + "\n"
         #expect(try CSV.records(text).map(\.fields) == [values])
     }
+
+    /// Written by Character, a CRLF (one Character, neither "\r" nor "\n") and a quote or a comma
+    /// with a combining mark on it were not seen, and the field went out unquoted: a reader split
+    /// it into more columns (an uploader's text in a report's CSV could forge a column).
+    @Test func aFieldWithACRLFOrAMarkedQuoteOrCommaIsQuotedAndReadBackWhole() throws {
+        let values = ["line\r\nbreak", "a\"\u{301}b", "x,\u{301}y", "\u{600}\"", "plain"]
+        let text = values.map(CSV.field).joined(separator: ",") + "\n"
+        let read = try CSV.records(text).map(\.fields)
+        #expect(read.count == 1 && read[0].count == values.count, "\(read)")
+        #expect(read.first?.elementsEqual(values) { $0.unicodeScalars.elementsEqual($1.unicodeScalars) } == true, "\(read)")
+    }
 }
