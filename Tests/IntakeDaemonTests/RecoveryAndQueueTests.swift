@@ -37,6 +37,18 @@ import Glibc
         #expect(try database.job(id: job.id.rawValue)?.status == .queued)
     }
 
+    /// A name may start with a combining mark; read as Characters, the mark joined the '-' after
+    /// the job id into one Character that is not "-", and the job's file was taken for a foreign
+    /// one and sent back to the inbox, to run again under a new id.
+    @Test func aNameThatStartsWithACombiningMarkIsStillThisJobsFile() throws {
+        let database = try Database(path: root.database)
+        let job = try spooled("\u{301}accent.jpg")
+        let (jobs, summary, _) = try reconciler().run(database)
+        #expect(jobs.map(\.id) == [job.id] && summary.unrecorded == 1)
+        #expect(jobs.first?.name.unicodeScalars.elementsEqual("\u{301}accent.jpg".unicodeScalars) == true)
+        #expect(access(job.spoolPath, F_OK) == 0, "the file stays in the spool")
+    }
+
     @Test func aCommitCutShortBeforeItsMoveIsCompleted() throws {
         let database = try Database(path: root.database)
         let job = try spooled("committed.jpg")

@@ -54,10 +54,14 @@ struct SpoolEntry {
     init?(relativePath: String, root: StateRoot, createdAtFallback: UInt64) {
         var parts = relativePath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard parts.count >= 2, let file = parts.popLast() else { return nil }
-        let idText = String(file.prefix(14))
-        guard let id = JobID(idText), file.dropFirst(14).first == "-" else { return nil }
-        let name = String(file.dropFirst(15))
-        guard !name.isEmpty else { return nil }
+        // By bytes: as Characters, a name that starts with a combining mark (which a name may)
+        // joins the '-' into one Character that is not "-", and the job's file was taken for a
+        // foreign one and sent back to the inbox to run again under a new id.
+        let bytes = Array(file.utf8)
+        guard bytes.count > 15, bytes[14] == UInt8(ascii: "-"), let id = JobID(String(decoding: bytes[..<14], as: UTF8.self)) else {
+            return nil
+        }
+        let name = String(decoding: bytes[15...], as: UTF8.self)
         let createdAt = JobID.milliseconds(of: id) ?? createdAtFallback
         job = QueuedJob(
             id: id, environment: parts[0], name: name, sourcePath: (parts + [name]).joined(separator: "/"),
