@@ -89,10 +89,10 @@ public struct StateRoot: Sendable {
         guard let tree = outputTrees.first(where: { destination.hasPrefix($0 + "/") }),
               let spoolDevice = Self.device(of: spoolTemporary) else { return spoolTemporary }
         // The destination's folder may not exist yet (a new day's): its nearest existing one decides.
-        var folder = String(destination[..<(destination.lastIndex(of: "/") ?? destination.endIndex)])
+        var folder = PathText.folder(of: destination)
         var folderDevice = Self.device(of: folder)
-        while folderDevice == nil, folder.count > tree.count, let slash = folder.lastIndex(of: "/") {
-            folder = String(folder[..<slash])
+        while folderDevice == nil, folder.utf8.count > tree.utf8.count, folder.utf8.contains(UInt8(ascii: "/")) {
+            folder = PathText.folder(of: folder)
             folderDevice = Self.device(of: folder)
         }
         guard let folderDevice, folderDevice != spoolDevice else { return spoolTemporary }

@@ -375,10 +375,7 @@ private struct ProfileTableReader {
 /// Paths in profiles.
 enum ProfileFile {
     /// The folder part of `path`, `.` when it has none.
-    static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
+    static func folder(of path: String) -> String { PathText.folder(of: path) }
 
     /// `path` as written in a profile: absolute as is, relative to the profile's folder otherwise.
     static func resolve(_ path: String, against folder: String) -> String {

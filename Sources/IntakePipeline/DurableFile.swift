@@ -235,10 +235,7 @@ public enum DurableFile {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw failure(stage, "cannot create folder \(path)") }
     }
 
-    public static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
+    public static func parent(of path: String) -> String { PathText.folder(of: path) }
 
     /// An I/O failure, from the `errno` just set: the disk or the folders, never the file, so
     /// worth trying again. A full or read-only disk, or a folder that cannot be written or is not

@@ -111,7 +111,7 @@ public struct OneShotProcessor {
 
     public func process(path: String) -> FileReport {
         let job = JobID.make()
-        let name = SafeName.fitted(SafeName.from(String(path.split(separator: "/").last ?? Substring(path))))
+        let name = SafeName.fitted(SafeName.from(PathText.lastComponent(path)))
         let meterStep = meter.map { meter in
             JobRunner.MeterStep(fullResolution: meter.station.hasProfile(meter.id)) { image in
                 MeterReport(

@@ -74,10 +74,7 @@ public struct ReportSource {
         stateRoot = located
     }
 
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
+    static func parent(of path: String) -> String { PathText.folder(of: path) }
 }
 
 extension Cell {

@@ -64,10 +64,10 @@ public struct Retry {
         guard let original = job.finalPath, access(original, F_OK) == 0 || isLink(original) else {
             return Outcome(job: job.id, file: job.sourcePath, refusal: "its original is no longer in failed/ (\(job.finalPath ?? "unknown"))")
         }
-        var folders = job.sourcePath.split(separator: "/").map(String.init)
+        var folders = PathText.components(job.sourcePath)
         folders.removeLast()
         let target = ([root.spoolRequeue] + folders + ["\(job.id)-\(job.name)"]).joined(separator: "/")
-        makeFolders(String(target[..<target.lastIndex(of: "/")!]))
+        makeFolders(PathText.folder(of: target))
         // The claimed reading goes back with its image (the daemon takes both together). Moves,
         // not renames: failed/ may be a filesystem of its own, and then a move is a copy whose
         // temporary file is made in spool/tmp, which the daemon empties at start. The sidecar goes
@@ -112,7 +112,7 @@ public struct Retry {
 
     private func makeFolders(_ path: String) {
         var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
+        for part in PathText.components(path) {
             current += "/" + part
             mkdir(current, 0o755)
         }

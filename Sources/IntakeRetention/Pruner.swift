@@ -186,7 +186,7 @@ public struct Pruner: Sendable {
         guard let root = Self.resolved(root.path), let folder = Self.resolved(DurableFile.parent(of: path)) else {
             return path.hasPrefix(root.path + "/") && !path.contains("/../") && !path.hasSuffix("/..")
         }
-        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        let name = PathText.lastComponent(path)
         return name != ".." && name != "." && (folder + "/").hasPrefix(root == "/" ? "/" : root + "/")
     }
 

@@ -63,7 +63,7 @@ public enum TokenFile {
         for token in tokens {
             text += "\(token.name)\t\(token.hash)\t\(token.environments.joined(separator: ","))\t\(token.mayRead ? "read" : "upload")\n"
         }
-        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let folder = PathText.folder(of: path)
         // Readable by its owner only: the hashes are not secrets, but nobody else needs them.
         try WholeFile.write(Array(text.utf8), to: path, through: WholeFile.uniqueTemporary(in: folder), sync: true, mode: 0o600)
     }

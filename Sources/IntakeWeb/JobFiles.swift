@@ -28,7 +28,8 @@ enum JobFiles {
         // Written by the daemon under the state root; checked all the same, so that a database
         // from elsewhere or edited by hand cannot make this serve any other file.
         let path = output.path.hasPrefix("/") ? output.path : root.path + "/" + output.path
-        guard path.hasPrefix(root.path + "/"), !path.split(separator: "/").contains(".."), !path.split(separator: "/").contains(".") else {
+        let components = PathText.components(path)
+        guard path.utf8.starts(with: (root.path + "/").utf8), !components.contains(".."), !components.contains(".") else {
             throw APIError(.internalServerError, "bad_record", "the database names a file outside the state root for job \(job)")
         }
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)

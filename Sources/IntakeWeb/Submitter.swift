@@ -44,7 +44,7 @@ public final class Submitter: Sendable {
 
     /// Hands `path` to intake as `environment`[/`meter`]; returns the job id it will run under.
     public func submit(_ path: String, environment: String, meter: String?) async throws(SubmitError) -> String {
-        let name = String(path.split(separator: "/").last ?? Substring(path))
+        let name = PathText.lastComponent(path)
         switch destination {
         case .local(let root, let configuration):
             do {

@@ -47,6 +47,11 @@ import Glibc
         #expect(jobs.map(\.id) == [job.id] && summary.unrecorded == 1)
         #expect(jobs.first?.name.unicodeScalars.elementsEqual("\u{301}accent.jpg".unicodeScalars) == true)
         #expect(access(job.spoolPath, F_OK) == 0, "the file stays in the spool")
+        // A subfolder whose name starts with one: the '/' before it joined the mark as well.
+        let nested = try spooled("x.jpg", environment: "prod/\u{301}sub")
+        let again = try reconciler().run(database)
+        #expect(again.jobs.contains { $0.id == nested.id && $0.environment == "prod" }, "\(again.jobs.map(\.sourcePath))")
+        #expect(access(nested.spoolPath, F_OK) == 0)
     }
 
     @Test func aCommitCutShortBeforeItsMoveIsCompleted() throws {

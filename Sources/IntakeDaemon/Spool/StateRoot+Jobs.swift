@@ -52,7 +52,7 @@ struct SpoolEntry {
     let job: QueuedJob
 
     init?(relativePath: String, root: StateRoot, createdAtFallback: UInt64) {
-        var parts = relativePath.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var parts = PathText.components(relativePath)
         guard parts.count >= 2, let file = parts.popLast() else { return nil }
         // By bytes: as Characters, a name that starts with a combining mark (which a name may)
         // joins the '-' into one Character that is not "-", and the job's file was taken for a
