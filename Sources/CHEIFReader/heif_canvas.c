@@ -63,13 +63,13 @@ static int take(span *s, int bytes, uint64_t *value) {
 
 /// The type of item `id`, from `iinf`'s `infe` entries (versions 2 and 3).
 static int item_type(span iinf, uint64_t id, char type[4]) {
-    uint64_t version, count;
-    if (!take(&iinf, 1, &version) || !take(&iinf, 3, &count) || !take(&iinf, version == 0 ? 2 : 4, &count)) return 0;
+    uint64_t version, flags, count;
+    if (!take(&iinf, 1, &version) || !take(&iinf, 3, &flags) || !take(&iinf, version == 0 ? 2 : 4, &count)) return 0;
     char box[4];
     span entry;
     while (next_box(&iinf, box, &entry)) {
-        uint64_t entry_version, entry_id, protection;
-        if (memcmp(box, "infe", 4) != 0 || !take(&entry, 1, &entry_version) || !take(&entry, 3, &protection)) continue;
+        uint64_t entry_version, entry_flags, entry_id, protection;
+        if (memcmp(box, "infe", 4) != 0 || !take(&entry, 1, &entry_version) || !take(&entry, 3, &entry_flags)) continue;
         if (entry_version < 2) continue;
         if (!take(&entry, entry_version == 2 ? 2 : 4, &entry_id) || !take(&entry, 2, &protection) || entry.n < 4) continue;
         if (entry_id == id) {

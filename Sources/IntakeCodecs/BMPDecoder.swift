@@ -99,24 +99,16 @@ public enum BMPDecoder {
         }
         let fields = header.masks
         let red = BitField(fields.red), green = BitField(fields.green), blue = BitField(fields.blue), alpha = BitField(fields.alpha)
+        /// The bits of the 16- or 32-bit pixel at byte `at`, little-endian.
+        func packed(_ at: Int) -> UInt32 {
+            header.bitsPerPixel == 16
+                ? UInt32(data[at]) | UInt32(data[at + 1]) << 8
+                : UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
+        }
         // Many writers name an alpha byte and leave it 0 everywhere: read as alpha, the picture is
         // all white. Alpha that is 0 in every pixel is no alpha, as browsers take it.
-        var usesAlpha = false
-        if fields.alpha != 0, header.bitsPerPixel >= 16 {
-            let bytes = header.bitsPerPixel / 8
-            search: for y in 0..<height {
-                let row = header.pixelOffset + y * stride
-                for x in 0..<width {
-                    let at = row + x * bytes
-                    let value = bytes == 2
-                        ? UInt32(data[at]) | UInt32(data[at + 1]) << 8
-                        : UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
-                    if value & fields.alpha != 0 {
-                        usesAlpha = true
-                        break search
-                    }
-                }
-            }
+        let usesAlpha = fields.alpha != 0 && (0..<height).contains { y in
+            (0..<width).contains { x in packed(header.pixelOffset + y * stride + x * header.bitsPerPixel / 8) & fields.alpha != 0 }
         }
         return RGBImage(width: width, height: height) { out in
             for y in 0..<height {
@@ -136,10 +128,7 @@ public enum BMPDecoder {
                         let at = row + x * 3
                         (r, g, b) = (data[at + 2], data[at + 1], data[at])
                     default:
-                        let at = row + x * header.bitsPerPixel / 8
-                        let value = header.bitsPerPixel == 16
-                            ? UInt32(data[at]) | UInt32(data[at + 1]) << 8
-                            : UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
+                        let value = packed(row + x * header.bitsPerPixel / 8)
                         (r, g, b) = (red.value(value), green.value(value), blue.value(value))
                         if usesAlpha { a = alpha.value(value) }
                     }

@@ -89,10 +89,9 @@ public struct ChildRun: Sendable {
                 let count = buffer.withUnsafeMutableBytes { read(readers[index].fd, $0.baseAddress, $0.count) }
                 if count > 0 {
                     if index == 0 {
-                        run.standardOutput += buffer[0..<min(count, outputLimit + 1 - run.standardOutput.count)]
-                        if run.standardOutput.count > outputLimit {
-                            run.standardOutput.removeLast()
-                            if overOutputLimit == .discard { continue }
+                        let room = outputLimit - run.standardOutput.count
+                        run.standardOutput += buffer[0..<min(count, room)]
+                        if count > room && overOutputLimit == .kill {
                             stopEarly = .outputTooLarge
                             break reading
                         }

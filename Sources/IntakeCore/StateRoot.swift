@@ -91,7 +91,7 @@ public struct StateRoot: Sendable {
         // The destination's folder may not exist yet (a new day's): its nearest existing one decides.
         var folder = PathText.folder(of: destination)
         var folderDevice = Self.device(of: folder)
-        while folderDevice == nil, folder.utf8.count > tree.utf8.count, folder.utf8.contains(UInt8(ascii: "/")) {
+        while folderDevice == nil, folder.utf8.count > tree.utf8.count {
             folder = PathText.folder(of: folder)
             folderDevice = Self.device(of: folder)
         }

@@ -110,11 +110,6 @@ public struct Retry {
         return lstat(path, &status) == 0
     }
 
-    private func makeFolders(_ path: String) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in PathText.components(path) {
-            current += "/" + part
-            mkdir(current, 0o755)
-        }
-    }
+    /// Made as the daemon makes them; a folder that cannot be made is said by the step that needs it.
+    private func makeFolders(_ path: String) { try? DurableFile.makeFolders(path) }
 }

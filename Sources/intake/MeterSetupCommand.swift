@@ -34,7 +34,7 @@ struct MeterSetupCommand: ParsableCommand {
 
         let proposal = MeterSetup.propose(image)
         let folder = DurableFile.parent(of: profilePath)
-        let base = String(profilePath.dropFirst(profilePath.hasPrefix(folder + "/") ? folder.count + 1 : 0).dropLast(".toml".count))
+        let base = String(PathText.lastComponent(profilePath).dropLast(".toml".count))
         let referenceName = base + ".reference.png", overlayPath = folder + "/\(base).setup.png"
         let referencePath = folder + "/" + referenceName
         do {

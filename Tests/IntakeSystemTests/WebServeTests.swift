@@ -210,6 +210,15 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    /// Python that connects as `s` and begins an upload that promises 100 kB: its header and a
+    /// JPEG's first bytes. What it sends after that is the test's.
+    static func slowUploadBegun(port: String) -> String {
+        """
+        s = socket.create_connection(("127.0.0.1", \(port)))
+        s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
+        """
+    }
+
     @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0 && hasCurl, "needs python3 to play a stalled client, and curl"))
     func aStalledUploadHoldsItsPlaceUntilItIsCutOffAndItsPartialFileRemoved() throws {
         let daemon = try DaemonHarness(settings: "[web]\nidle_timeout_seconds = 2\nmax_concurrent_uploads = 1\n")
@@ -222,8 +231,7 @@ import Glibc
         // A client that promises 100 kB, sends a JPEG's first bytes, then says nothing more.
         let script = """
             import socket, time
-            s = socket.create_connection(("127.0.0.1", \(port)))
-            s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
+            \(Self.slowUploadBegun(port: port))
             time.sleep(20)
             """
         let client = try ChildProcess.spawn("/usr/bin/python3", ["-c", script],
@@ -264,8 +272,7 @@ import Glibc
         let port = String(server.url.split(separator: ":").last!)
         let script = """
             import socket, time
-            s = socket.create_connection(("127.0.0.1", \(port)))
-            s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
+            \(Self.slowUploadBegun(port: port))
             s.settimeout(0.5)
             answer = b""
             for _ in range(40):

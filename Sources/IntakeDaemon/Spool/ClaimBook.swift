@@ -193,8 +193,7 @@ final class ClaimBook: Sendable {
 final class ClaimKeeper: Sendable {
     private let book: ClaimBook
     private let queue: JobQueue
-    private let condition = Condition()
-    nonisolated(unsafe) private var stopping = false  // guarded by `condition`
+    private let stopSignal = StopSignal()
 
     init(book: ClaimBook, queue: JobQueue) {
         self.book = book
@@ -202,21 +201,10 @@ final class ClaimKeeper: Sendable {
     }
 
     func run() {
-        while true {
+        repeat {
             for job in book.renewAndTakeOver() { queue.push(job) }
-            let stop = condition.locked { () -> Bool in
-                let deadline = monotonicSeconds() + book.leaseSeconds / 3
-                while !stopping && monotonicSeconds() < deadline { condition.wait(seconds: deadline - monotonicSeconds()) }
-                return stopping
-            }
-            if stop { return }
-        }
+        } while stopSignal.pause(seconds: book.leaseSeconds / 3)
     }
 
-    func stop() {
-        condition.locked {
-            stopping = true
-            condition.broadcast()
-        }
-    }
+    func stop() { stopSignal.stop() }
 }

@@ -24,8 +24,7 @@ final class HostNameLease: Sendable {
     let leaseSeconds: Double
     private let databasePath: String
     private let logger: Logger
-    private let condition = Condition()
-    nonisolated(unsafe) private var stopping = false  // guarded by `condition`
+    private let stopSignal = StopSignal()
     nonisolated(unsafe) private var connection: Database?  // used by one thread at a time: start, then the keeper's
 
     init(root: StateRoot, leaseSeconds: Double, logger: Logger) {
@@ -70,13 +69,7 @@ final class HostNameLease: Sendable {
     /// Renews the lease every third of it until `stop()`; `lost` is called, once, if another
     /// intaked took the name meanwhile (this one could not reach the store for a whole lease).
     func keep(lost: @Sendable () -> Void) {
-        while true {
-            let stop = condition.locked { () -> Bool in
-                let deadline = monotonicSeconds() + leaseSeconds / 3
-                while !stopping && monotonicSeconds() < deadline { condition.wait(seconds: deadline - monotonicSeconds()) }
-                return stopping
-            }
-            if stop { return }
+        while stopSignal.pause(seconds: leaseSeconds / 3) {
             do throws(StoreError) {
                 let database = try open()
                 let now = try database.clockMilliseconds()
@@ -94,13 +87,8 @@ final class HostNameLease: Sendable {
         }
     }
 
-    /// Ends `keep` and gives the name up.
-    func stop() {
-        condition.locked {
-            stopping = true
-            condition.broadcast()
-        }
-    }
+    /// Ends `keep`.
+    func stop() { stopSignal.stop() }
 
     /// After `keep` has returned: gives the name up, so that another may take it at once.
     func release() {

@@ -53,6 +53,29 @@ final class Condition: @unchecked Sendable {
     func broadcast() { pthread_cond_broadcast(condition) }
 }
 
+/// What a thread that works every so often waits on between rounds: `stop()` ends the wait at
+/// once, and every wait after it.
+final class StopSignal: Sendable {
+    private let condition = Condition()
+    nonisolated(unsafe) private var stopped = false  // guarded by `condition`
+
+    /// Waits `seconds`, or until `stop()`; false once stopped.
+    func pause(seconds: Double) -> Bool {
+        condition.locked {
+            let deadline = monotonicSeconds() + seconds
+            while !stopped && monotonicSeconds() < deadline { condition.wait(seconds: deadline - monotonicSeconds()) }
+            return !stopped
+        }
+    }
+
+    func stop() {
+        condition.locked {
+            stopped = true
+            condition.broadcast()
+        }
+    }
+}
+
 /// A system thread for blocking work (inotify reads, decoding, fsync), named for `top -H`.
 struct SystemThread: Sendable {
     private final class Body: @unchecked Sendable {
