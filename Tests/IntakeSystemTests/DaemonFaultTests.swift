@@ -1,4 +1,5 @@
 import CLinux
+import IntakePipeline
 import IntakeStore
 import IntakeTestSupport
 import Testing
@@ -309,5 +310,39 @@ import Glibc
         }
         #expect(daemon.stop() == 0)
         try checkInvariants(daemon, sources: sources, otherJobs: 2)
+    }
+    /// A share mounted read-only in the inbox: its files can be read (copied into the spool) but
+    /// not removed. Claimed anyway, each would be run again at every scan, a new job each time,
+    /// without a word. Such a file is left where it is and said once; once the daemon may remove
+    /// it and it is dropped again, it is claimed.
+    @Test(.enabled(if: Mounts.available, "needs the right to mount a tmpfs (root)"))
+    func aFileThatCanBeReadButNotRemovedIsLeftAndSaidOnceNotRunAtEveryScan() throws {
+        let daemon = try DaemonHarness(scanSeconds: 0.5)
+        let share = daemon.inbox + "/prod/share"
+        daemon.makeFolders(share)
+        try Mounts.tmpfs(at: share, bytes: 8 << 20)
+        defer { Mounts.unmount(share) }
+        let sources = photos(2, environment: "prod", from: 7100)
+        let (first, second) = (sources.keys.sorted()[0], sources.keys.sorted()[1])
+        try DurableFile.write(sources[first]!, to: share + "/r.jpg")
+        try Mounts.remount(share, readOnly: true)
+        try daemon.start()
+        daemon.drop(first, sources[first]!)
+        // (Not `waitForAll`: the share's file stays in the inbox.)
+        try daemon.waitUntil("the other file is done", timeout: 30) { try daemon.statusCounts()["done", default: 0] == 1 }
+        try daemon.waitUntil("the unremovable file is said", timeout: 30) { daemon.log.contains("cannot remove a file from the inbox") }
+        usleep(2_500_000)  // five scans
+        #expect(try daemon.database().jobs().count == 1, "the file in the read-only share was run")
+        #expect(access(share + "/r.jpg", F_OK) == 0)
+        let said = daemon.log.split(separator: "\n").filter { $0.contains("cannot remove a file from the inbox") }
+        #expect(said.count == 1, "said more than once")
+        #expect(FileManagerless.files(under: daemon.root + "/spool").allSatisfy { !$0.hasSuffix("r.jpg") }, "its copy was left in the spool")
+
+        // Writable again and dropped again (another version of it): claimed.
+        try Mounts.remount(share, readOnly: false)
+        try DurableFile.write(sources[second]!, to: share + "/r.jpg")
+        try daemon.waitForAll(2, timeout: 30)
+        #expect(access(share + "/r.jpg", F_OK) != 0)
+        #expect(daemon.stop() == 0)
     }
 }

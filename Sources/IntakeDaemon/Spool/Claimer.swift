@@ -33,6 +33,12 @@ final class Claimer: Sendable {
     /// the older ones by the time this many more have come.
     private let adopted = Mutex<(set: Set<JobID>, order: [JobID])>(([], []))
     private static let adoptedRemembered = 50_000
+    /// Files of an inbox on another filesystem that could be read but not removed, and when that
+    /// was found (monotonic seconds): each is left alone for `unremovableRetrySeconds`, then
+    /// tried again (its rights may have been given meanwhile). Bounded by `unremovableLimit`.
+    private let unremovable = Mutex<[FileVersion: Double]>([:])
+    private static let unremovableRetrySeconds = 600.0
+    private static let unremovableLimit = 10_000
 
     init(root: StateRoot, claims: ClaimBook? = nil, queue: JobQueue, committer: Committer, space: SpaceFloor, sidecarWaitSeconds: Double,
          settleSeconds: Double, logger: Logger) {
@@ -52,6 +58,10 @@ final class Claimer: Sendable {
     func claim(_ candidate: Candidate) -> Bool {
         guard queue.hasRoom, space.allowsClaiming() else { return false }
         guard let status = candidate.path.linkStatus() else { return true }  // gone: claimed or removed already
+        // Said once already: it stays where it is until it changes (see `moveAcrossFilesystems`).
+        if let foundAt = unremovable.withLock({ $0[FileVersion(status)] }), monotonicSeconds() - foundAt < Self.unremovableRetrySeconds {
+            return true
+        }
         if status.isDirectory { return true }
         if status.isRegularFile && !isComplete(candidate.path, reportedComplete: candidate.reportedComplete, status: status) { return false }
         // A sidecar waits for its image, which takes it along; the scans offer it again meanwhile.
@@ -251,7 +261,21 @@ final class Claimer: Sendable {
                 // Durable in the spool before the original goes: the copy is synced, not batched.
                 try DurableFile.copy(from: fd, to: target, temporaryFolder: root.spoolTemporary, stage: .claim)
             }
-            _ = source.withCString { unlink($0) }
+            guard source.withCString({ unlink($0) }) == 0 || errno == ENOENT else {
+                // Read but not removed (a read-only share, a folder the daemon may not write):
+                // kept, the copy would run again at every scan, a new job each time. The copy is
+                // given up and the file left alone, said once per `unremovableRetrySeconds`.
+                let reason = ErrnoText.describe(errno)
+                unlink(target)
+                unremovable.withLock { files in
+                    if files.count >= Self.unremovableLimit { files.removeAll() }
+                    files[FileVersion(status)] = monotonicSeconds()
+                }
+                logger.error(
+                    "cannot remove a file from the inbox, so it is not claimed: it stays there, and is tried again every 10 minutes or when it changes",
+                    metadata: ["file": "\(source)", "error": "\(reason)"])
+                return .failed
+            }
             return .moved
         } catch {
             logger.warning("cannot claim file across filesystems", metadata: ["file": "\(source)", "error": "\(error)"])
