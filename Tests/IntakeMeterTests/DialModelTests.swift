@@ -147,11 +147,9 @@ import IntakeCore
 
     // MARK: The meter reader
 
-    @Test func theMeterReaderReadsDialsThroughTheModel() throws {
-        guard let folder = DemoDials.folder else {
-            print("DialModelTests: skipped — no meters/demo-meter in the corpus at ../shared/corpus (set INTAKE_CORPUS)")
-            return
-        }
+    @Test(.enabled(if: DemoDials.folder != nil, "needs the corpus's meters/demo-meter (../shared/corpus or INTAKE_CORPUS)"))
+    func theMeterReaderReadsDialsThroughTheModel() throws {
+        let folder = try #require(DemoDials.folder)
         var profile = try MeterProfile.load(path: DigitModelTests.packageRoot + "/etc/meters/demo-meter.toml")
         profile.referencePath = folder + "/reference.jpg"
         for index in profile.marks.indices {

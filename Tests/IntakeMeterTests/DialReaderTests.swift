@@ -54,11 +54,9 @@ import Glibc
 
     // MARK: The labelled corpus
 
-    @Test func corpusNeedleCropsAreReadWithinTolerance() throws {
-        guard let corpus = DialCorpus.location else {
-            print("DialReaderTests: skipped — no corpus at ../shared/corpus (set INTAKE_CORPUS)")
-            return
-        }
+    @Test(.enabled(if: DialCorpus.location != nil, "needs the corpus's needle crops (../shared/corpus or INTAKE_CORPUS)"))
+    func corpusNeedleCropsAreReadWithinTolerance() throws {
+        let corpus = try #require(DialCorpus.location)
         let summary = try DialCorpus.evaluate(corpus: corpus)
         print(summary.report)
         #expect(summary.unreadable == 0, "crops that could not be decoded: \(summary.unreadable)")
@@ -73,11 +71,9 @@ import Glibc
 
     // MARK: The demo meter
 
-    @Test func demoMeterDialsAreReadAsPhotographed() throws {
-        guard let folder = DemoDials.folder else {
-            print("DialReaderTests: skipped — no meters/demo-meter in the corpus at ../shared/corpus (set INTAKE_CORPUS)")
-            return
-        }
+    @Test(.enabled(if: DemoDials.folder != nil, "needs the corpus's meters/demo-meter (../shared/corpus or INTAKE_CORPUS)"))
+    func demoMeterDialsAreReadAsPhotographed() throws {
+        let folder = try #require(DemoDials.folder)
         let readings = try DemoDials.read(folder: folder)
         var confident = 0
         var table = "Demo meter dials, read / as photographed (confidence):\n"

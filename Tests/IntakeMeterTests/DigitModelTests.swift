@@ -187,11 +187,9 @@ import Glibc
 
     // MARK: With the corpus
 
-    @Test func theValidationSplitIsReadAsWellAsTrainingReported() throws {
-        guard let folder = DigitCorpus.digitsFolder(Self.corpus) else {
-            print("DigitModelTests: validation skipped — no meters/digits/labels.csv under \(Self.corpus) (set INTAKE_CORPUS)")
-            return
-        }
+    @Test(.enabled(if: DigitCorpus.digitsFolder(DigitModelTests.corpus) != nil, "needs the corpus's meters/digits/labels.csv (../shared/corpus or INTAKE_CORPUS)"))
+    func theValidationSplitIsReadAsWellAsTrainingReported() throws {
+        let folder = try #require(DigitCorpus.digitsFolder(Self.corpus))
         let model = try DigitModel(weightsAt: Self.weightsPath)
         let validation = try DigitCorpus.samples(folder: folder).filter { DigitCorpus.isValidation($0.path) }
         #expect(validation.count > 2000)

@@ -51,11 +51,10 @@ import Glibc
         }
     }
 
-    @Test func everyCorpusFileIsJudgedLikeTheReferenceDecoders() async throws {
-        guard let corpus = Fixtures.corpus, let manifest = Manifest(corpus: corpus) else {
-            print("CorpusSweepTests: skipped — no corpus at ../shared/corpus (set INTAKE_CORPUS)")
-            return
-        }
+    @Test(.enabled(if: Fixtures.corpus != nil, "needs ../shared/corpus beside the checkout (or INTAKE_CORPUS)"))
+    func everyCorpusFileIsJudgedLikeTheReferenceDecoders() async throws {
+        let corpus = try #require(Fixtures.corpus)
+        let manifest = try #require(Manifest(corpus: corpus), "the corpus has no readable MANIFEST.csv")
         let paths = manifest.rows.map(\.path).filter { $0.hasPrefix("images/") || $0.hasPrefix("fuzz-seeds/") }
         #expect(paths.count > 4000)
         let verdicts = await Self.sweep(paths, corpus: corpus)
