@@ -42,6 +42,7 @@ public enum IntakeAPI {
         }
 
         let submissions = Submissions(root: root)
+        submissions.sweep(force: true)
         let multipart = MultipartUpload(writer: writer, submissions: submissions, maxImages: Self.maxImagesPerJob)
 
         addInboxUploads(to: router, writer: writer, multipart: multipart, metrics: metrics, rules: rules)
@@ -64,6 +65,10 @@ public enum IntakeAPI {
             let database = Result { () throws(APIError) in try openDatabase(root) }
             if let job = try view(id, database) { return try json(job) }
             if let submission = submissions.load(text) {
+                if case .success(let database) = database, try submissions.isExpired(submission, in: database) {
+                    submissions.forget(text)
+                    throw APIError.notFound("no job \(text): none of its images is in the database any more")
+                }
                 let images = try zip(submission.jobs, submission.names).map { job, name in
                     let image = JobID(job) ?? id
                     return try view(image, database) ?? JobView(waiting: image, environment: submission.env, meter: submission.meter, name: name)

@@ -2,6 +2,8 @@ import FoundationEssentials
 import Hummingbird
 import IntakeCore
 import IntakePipeline
+import IntakeStore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -23,17 +25,28 @@ struct Submission: Codable, Sendable, Equatable {
     let createdAt: Int64
 }
 
-struct Submissions: Sendable {
+final class Submissions: Sendable {
     let folder: String
+    private let database: String
+    /// When submissions were last swept (Unix ms): each new one sweeps at most every
+    /// `sweepIntervalSeconds`, as resumable uploads are swept.
+    private let lastSweep = Mutex<UInt64>(0)
+    static let sweepIntervalSeconds: UInt64 = 600
+    /// A submission is kept at least this long whatever the database says: its images may still
+    /// wait in the inbox, and the daemon takes their offered ids within a day of their making.
+    static let unclaimedLifetimeSeconds: UInt64 = 86_400
 
     init(root: StateRoot) {
         folder = root.inbox + "/.intake-submissions"
+        database = root.database
     }
 
     private func path(_ id: String) -> String { "\(folder)/\(id).json" }
 
     /// Written whole and synced before the images are placed: a job id answered is never lost.
+    /// Sweeps the submissions that outlived their images first, when a sweep is due.
     func record(_ submission: Submission) throws(APIError) {
+        sweep()
         do {
             try DurableFile.makeFolders(folder, stage: .claim)
             let encoded = Array(try JSONEncoder().encode(submission))
@@ -53,6 +66,45 @@ struct Submissions: Sendable {
     func load(_ id: String) -> Submission? {
         guard JobID(id) != nil, let bytes = try? WholeFile.read(path(id)) else { return nil }
         return try? JSONDecoder().decode(Submission.self, from: Data(bytes))
+    }
+
+    /// Whether `submission` outlived its images: over a day old (no image of it can still be
+    /// taken under its id) and none of them in the database, which retention has pruned them
+    /// from, or never had them. Such a submission would otherwise read as waiting for good.
+    func isExpired(_ submission: Submission, in database: Database, now: UInt64 = JobID.nowMilliseconds()) throws -> Bool {
+        guard submission.createdAt >= 0, UInt64(submission.createdAt) + Self.unclaimedLifetimeSeconds * 1000 < now else { return false }
+        for job in submission.jobs where try database.job(id: job) != nil { return false }
+        return true
+    }
+
+    /// Removes the submissions that outlived their images (see `isExpired`), and what a crash
+    /// left half-written a day ago, unless a sweep ran in the last `sweepIntervalSeconds`; nothing
+    /// when the database cannot be read, as a job missing from it then proves nothing. Returns
+    /// how many went.
+    @discardableResult
+    func sweep(now: UInt64 = JobID.nowMilliseconds(), force: Bool = false) -> Int {
+        let due = lastSweep.withLock { last in
+            guard force || now >= last + Self.sweepIntervalSeconds * 1000 else { return false }
+            last = now
+            return true
+        }
+        guard due, let database = try? Database(path: database, readOnly: true), let directory = opendir(folder) else { return 0 }
+        defer { closedir(directory) }
+        var removed = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let id = String(name.prefix { $0 != "." })
+            guard JobID(id) != nil else { continue }
+            if name == "\(id).json" {
+                guard let submission = load(id), (try? isExpired(submission, in: database, now: now)) == true else { continue }
+            } else {
+                // `<id>.json.tmp`: a record cut short by a crash, before it was renamed into place.
+                guard name == "\(id).json.tmp", let madeAt = JobID.milliseconds(of: JobID(id)!),
+                      madeAt + Self.unclaimedLifetimeSeconds * 1000 < now else { continue }
+            }
+            if unlink(folder + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
     }
 }
 

@@ -343,6 +343,50 @@ import Glibc
         }
     }
 
+    /// A job of several images is intake serve's own record, kept beside the inbox. Once its
+    /// images are gone from the database (retention pruned them) and no image of it can still
+    /// be taken under its id, it goes too: it no longer reads as waiting for good, and the
+    /// folder does not grow for the life of the server.
+    @Test func aJobOfSeveralImagesGoesOnceItsImagesAreGoneFromTheDatabase() async throws {
+        let database = try Database(path: root.database)
+        let dayAndAnHourAgo = Int64(JobID.nowMilliseconds()) - 25 * 3_600_000
+        func submission(_ images: [JobID], madeAt: Int64) -> Submission {
+            Submission(id: JobID.make(milliseconds: UInt64(madeAt)).rawValue, env: "prod", meter: nil, metadata: nil,
+                       jobs: images.map(\.rawValue), names: images.map { "\($0).jpg" }, createdAt: madeAt)
+        }
+        let kept = JobID.make(milliseconds: UInt64(dayAndAnHourAgo))
+        try database.insertJob(NewJob(id: kept.rawValue, environment: "prod", name: "k.jpg", sourcePath: "prod/k.jpg",
+                                      spoolPath: "/nowhere", createdAt: dayAndAnHourAgo))
+        let pruned = submission([JobID.make(milliseconds: UInt64(dayAndAnHourAgo)), JobID.make(milliseconds: UInt64(dayAndAnHourAgo))], madeAt: dayAndAnHourAgo)
+        let prunedToo = submission([JobID.make(milliseconds: UInt64(dayAndAnHourAgo))], madeAt: dayAndAnHourAgo)
+        let oneImageLeft = submission([JobID.make(milliseconds: UInt64(dayAndAnHourAgo)), kept], madeAt: dayAndAnHourAgo)
+        // Under a day old, its images may still wait in the inbox to be claimed.
+        let young = submission([JobID.make()], madeAt: Int64(JobID.nowMilliseconds()))
+        let store = Submissions(root: root)
+        for made in [pruned, prunedToo, oneImageLeft, young] { try store.record(made) }
+        let late = submission([JobID.make(milliseconds: UInt64(dayAndAnHourAgo))], madeAt: dayAndAnHourAgo)
+        let halfWritten = "\(JobID.make(milliseconds: UInt64(dayAndAnHourAgo))).json.tmp"
+        let halfWrittenToday = "\(JobID.make()).json.tmp"
+        for name in [halfWritten, halfWrittenToday, "notes.txt"] { try DurableFile.write([1], to: store.folder + "/" + name) }
+
+        try await app().test(.router) { client in
+            // Starting the server swept: what outlived its images, and what a crash left a day ago.
+            #expect(FileManagerless.list(store.folder).sorted()
+                == ["\(oneImageLeft.id).json", "\(young.id).json", halfWrittenToday, "notes.txt"].sorted())
+            try await client.execute(uri: "/v1/jobs/\(oneImageLeft.id)", method: .get) { response in
+                #expect(response.status == .ok)
+                let view = try object(response.body)
+                #expect(view["imageCount"] as? Int == 2)
+            }
+            // One that outlives its images while the server runs is not found, and goes, when asked for.
+            try store.record(late)
+            try await client.execute(uri: "/v1/jobs/\(late.id)", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+            #expect(!FileManagerless.list(store.folder).contains("\(late.id).json"))
+        }
+    }
+
     // MARK: Resumable uploads (tus 1.0, core and creation)
 
     static func metadata(_ fields: [(String, String)]) -> String {
