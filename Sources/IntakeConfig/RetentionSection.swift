@@ -204,7 +204,7 @@ extension IntakeConfiguration.Store {
     init(reading section: SectionReader) throws(ConfigurationError) {
         var section = section
         // A password is refused without quoting the value: the message goes to logs.
-        if case .string(let text)? = section.table["url"], Self.holdsPassword(text) {
+        if case .string(let text)? = section.table["url"], PostgresURLText.holdsPassword(text) {
             throw section.error(
                 at: "url", "\"\(section.fullKey("url"))\" must not hold a password; put it in PGPASSFILE, ~/.pgpass or a file named by passfile=")
         }
@@ -216,12 +216,6 @@ extension IntakeConfiguration.Store {
         ) { (3...3600).contains($0) }
         try section.rejectUnknownKeys()
         self.init(url: url.isEmpty ? nil : url, claimLeaseSeconds: lease)
-    }
-
-    /// `user:password@` or `password=`: the password belongs in PGPASSFILE, never in a file others read.
-    static func holdsPassword(_ url: String) -> Bool {
-        let authority = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
-        return (authority.contains("@") && authority.split(separator: "@")[0].contains(":")) || url.contains("password=")
     }
 }
 

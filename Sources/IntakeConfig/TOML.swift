@@ -71,9 +71,12 @@ private final class TableBuilder {
 }
 
 /// A position in the document, 1-based.
+/// Where something was written. Its column is counted only when an error names it: counting it
+/// for every key and value made a long line quadratic to read (a 400 KB line took 37 s).
 private struct Location {
     let line: Int
-    let column: Int
+    /// Byte offsets of the line's start and of the place itself.
+    let lineStart: Int, position: Int
 }
 
 /// One part of a dotted key, with where it was written.
@@ -326,6 +329,8 @@ private struct TOMLParser {
 
     private mutating func parseArray(path: [String]) throws(TOMLError) -> TOMLValue {
         let opening = currentLocation
+        try enterNesting()
+        defer { nesting -= 1 }
         advance()  // [
         var elements: [TOMLValue] = []
         while true {
@@ -355,6 +360,8 @@ private struct TOMLParser {
 
     private mutating func parseInlineTable(path: [String]) throws(TOMLError) -> TOMLValue {
         let opening = currentLocation
+        try enterNesting()
+        defer { nesting -= 1 }
         advance()  // {
         // Keys inside follow dotted-key rules; the finished table is stored as a value, which seals it.
         let table = TableBuilder(origin: .dottedKey, line: opening.line)
@@ -381,6 +388,19 @@ private struct TOMLParser {
                 throw error("expected ',' or '}' after an inline table entry, found \(describeNext())")
             }
         }
+    }
+
+    /// How many arrays and inline tables the value being read is inside.
+    private var nesting = 0
+    /// Deeper than any configuration needs, and far from the stack's end: each level is a few
+    /// frames of recursion, and 20,000 levels ended the process (a reload killed the daemon).
+    static let maximumNesting = 64
+
+    private mutating func enterNesting() throws(TOMLError) {
+        guard nesting < Self.maximumNesting else {
+            throw error("arrays and inline tables nest more than \(Self.maximumNesting) deep here")
+        }
+        nesting += 1
     }
 
     /// Booleans, numbers, and the unquoted words people write by mistake.
@@ -706,17 +726,15 @@ private struct TOMLParser {
         position += 1
     }
 
-    private var currentLocation: Location {
-        // Columns count Unicode scalars, so skip UTF-8 continuation bytes.
-        let scalarsBefore = bytes[lineStart..<position].lazy.filter { $0 & 0xC0 != 0x80 }.count
-        return Location(line: line, column: scalarsBefore + 1)
-    }
+    private var currentLocation: Location { Location(line: line, lineStart: lineStart, position: position) }
 
     // MARK: Errors
 
     private func error(_ message: String, at location: Location? = nil) -> TOMLError {
         let location = location ?? currentLocation
-        return TOMLError(fileName: fileName, line: location.line, column: location.column, message: message)
+        // Columns count Unicode scalars, so skip UTF-8 continuation bytes.
+        let column = bytes[location.lineStart..<location.position].lazy.filter { $0 & 0xC0 != 0x80 }.count + 1
+        return TOMLError(fileName: fileName, line: location.line, column: column, message: message)
     }
 
     private func quote(_ key: [String]) -> String {

@@ -1,4 +1,5 @@
 internal import CPostgres
+import IntakeCore
 import Glibc
 
 /// A connection to a PostgreSQL database through libpq: synchronous, which fits the committer's
@@ -16,7 +17,7 @@ final class PostgresConnection: StoreConnection {
     private var prepared: [String: String] = [:]
 
     init(url: String, readOnly: Bool, password: String? = nil) throws(StoreError) {
-        guard !PostgresURL.hasPassword(url) else {
+        guard !PostgresURLText.holdsPassword(url) else {
             throw StoreError(
                 "the URL holds a password; put it in PGPASSFILE (or ~/.pgpass) or [store] password_file instead", path: PostgresURL.redacted(url))
         }
@@ -162,20 +163,8 @@ final class PostgresConnection: StoreConnection {
 
 /// What the connection needs of a `postgresql://` URL, and C strings for libpq.
 public enum PostgresURL {
-    /// Whether `postgresql://user:password@host/…` carries a password.
-    static func hasPassword(_ url: String) -> Bool {
-        guard let scheme = url.firstRange(of: "://") else { return false }
-        let rest = url[scheme.upperBound...]
-        guard let at = rest.firstIndex(of: "@") else { return url.contains("password=") }
-        return rest[..<at].contains(":") || url.contains("password=")
-    }
-
     /// The URL without a password, for messages.
-    public static func redacted(_ url: String) -> String {
-        guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
-              let colon = url[scheme.upperBound..<at].firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":…" + String(url[at...])
-    }
+    public static func redacted(_ url: String) -> String { PostgresURLText.redacted(url) }
 
     static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
         withOptionalCStrings(strings.map { Optional($0) }) { pointers in

@@ -355,4 +355,18 @@ struct TOMLErrorTests {
         #expect(error.line == 1)
         #expect(error.message.contains(reason), "message: \(error.message)")
     }
+
+    /// Nesting is bounded: 20,000 levels ran the parser off its stack, and every command, and a
+    /// daemon reloading the file, died.
+    @Test func deepNestingIsRefusedWithAReason() throws {
+        let deep = "x = " + String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
+        let error = try #require(parseError(deep))
+        #expect(error.message.contains("nest more than"), "\(error.message)")
+        #expect(try parse("x = " + String(repeating: "[", count: 60) + String(repeating: "]", count: 60))["x"] != nil)
+        let deepTables = "x = " + String(repeating: "{a=", count: 20_000) + "1" + String(repeating: "}", count: 20_000)
+        #expect(parseError(deepTables)?.message.contains("nest more than") == true)
+        // Where an error is deep in a long line, its column is still counted right.
+        let long = "x = [" + String(repeating: "1, ", count: 1000) + "é, 2]"
+        #expect(parseError(long)?.column == 5 + 3 * 1000 + 1)
+    }
 }
