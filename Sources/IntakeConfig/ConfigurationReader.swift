@@ -4,7 +4,7 @@ extension IntakeConfiguration {
     /// and models are found beside the configuration whatever the working directory (systemd's is /).
     public static func load(path: String) throws(ConfigurationError) -> IntakeConfiguration {
         let text = try TextFile.read(path: path)
-        var configuration = try parse(text, fileName: path)
+        var configuration = try parse(text, fileName: path, isFile: true)
         if let slash = path.lastIndex(of: "/") {
             let folder = String(path[...slash])
             if !configuration.meters.profilesDir.hasPrefix("/") { configuration.meters.profilesDir = folder + configuration.meters.profilesDir }
@@ -17,7 +17,8 @@ extension IntakeConfiguration {
     ///
     /// Unknown keys are errors rather than warnings: a misspelt key would otherwise silently
     /// leave its default in force.
-    public static func parse(_ text: String, fileName: String) throws(ConfigurationError) -> IntakeConfiguration {
+    /// `isFile`: the text is a file's, whose relative paths `load` puts beside it.
+    public static func parse(_ text: String, fileName: String, isFile: Bool = false) throws(ConfigurationError) -> IntakeConfiguration {
         let document: TOMLTable
         do {
             document = try TOML.parse(text, fileName: fileName)
@@ -32,7 +33,7 @@ extension IntakeConfiguration {
         let retry = try Retry(reading: root.section("retry"))
         let derive = try Derive(reading: root.section("derive"))
         let watch = try Watch(reading: root.section("watch"))
-        let meters = try Meters(reading: root.section("meters"))
+        let meters = try Meters(reading: root.section("meters"), isFile: isFile)
         let classify = try Classify(reading: root.section("classify"))
         let web = try Web(reading: root.section("web"))
         let retention = try Retention(reading: root.section("retention"), environments: environments.map(\.name))
@@ -57,7 +58,7 @@ extension IntakeConfiguration {
         var environments: [Environment] = []
         for var subsection in subsections {
             let name = subsection.name
-            guard !name.isEmpty, name.utf8.allSatisfy(Self.isEnvironmentNameByte) else {
+            guard Self.isEnvironmentName(name) else {
                 throw section.error(
                     at: name,
                     "\"\(section.fullKey(name))\": environment names may only use lower-case letters, digits, '_' and '-'")
@@ -69,7 +70,11 @@ extension IntakeConfiguration {
         return environments
     }
 
-    /// `[a-z0-9_-]`: environment names become folder names and metric labels.
+    /// Non-empty, of `[a-z0-9_-]`: environment names become folder names and metric labels.
+    public static func isEnvironmentName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy(isEnvironmentNameByte)
+    }
+
     private static func isEnvironmentNameByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
@@ -261,13 +266,19 @@ extension IntakeConfiguration.Watch {
 }
 
 extension IntakeConfiguration.Meters {
-    fileprivate init(reading section: SectionReader) throws(ConfigurationError) {
+    /// `profiles_dir` when a file leaves it out: relative, so beside the file.
+    static let besideTheFile = "meters"
+
+    fileprivate init(reading section: SectionReader, isFile: Bool) throws(ConfigurationError) {
         var section = section
         let defaults = Self()
         let pattern = try section.string(
             "filename_pattern", default: defaults.filenamePattern ?? "",
             mustBe: "a string: a regular expression with named groups, or \"\" for none", where: Self.isRegularExpression)
-        let profilesDir = try section.string("profiles_dir", default: defaults.profilesDir, mustBe: "a non-empty path") {
+        // A file's relative paths are beside it: left out, the profiles are its folder's meters/
+        // (etc/meters in a checkout, /etc/intake/meters installed), as the shipped file writes.
+        // The built-in default, etc/meters, is for running with no file, from the checkout.
+        let profilesDir = try section.string("profiles_dir", default: isFile ? Self.besideTheFile : defaults.profilesDir, mustBe: "a non-empty path") {
             !$0.isEmpty
         }
         let sidecarWait = try section.integer(

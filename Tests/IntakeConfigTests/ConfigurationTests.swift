@@ -284,11 +284,20 @@ struct ConfigurationErrorTests {
         #expect(Configuration.defaults.store.url == nil)
         let url = "postgresql://intake@db.example:5433/intake"
         #expect(try Configuration.parse("[store]\nurl = \"\(url)\"\n", fileName: "s.toml").store.url == url)
-        for bad in ["postgresql://intake:hunter2@db/intake", "mysql://db/intake", "postgresql://db/intake?password=x"] {
+        for bad in ["postgresql://intake:hunter2@db/intake", "mysql://db/intake", "postgresql://db/intake?password=x",
+                    // libpq decodes its keywords: this is password=x too.
+                    "postgresql://db/intake?%70assword=x", "postgresql://db/intake?sslmode=require&PASSWORD=x"] {
             let error = try #require(configurationError("[store]\nurl = \"\(bad)\"\n"))
             #expect(error.key == "store.url")
             #expect(!error.description.contains("hunter2") && !error.description.contains("password=x"), "\(error)")
         }
+        // Odd but no password: refused or taken for what they are, never a crash (an `@` alone
+        // as the authority trapped every command, and a daemon reloading the file).
+        #expect(!PostgresURLText.holdsPassword("postgresql://@/db"))
+        #expect((try? Configuration.parse("[store]\nurl = \"postgresql://@/db\"\n", fileName: "s.toml")) != nil)
+        #expect(!PostgresURLText.holdsPassword("postgresql://127.0.0.1:1/db?application_name=a@b"))
+        #expect(!PostgresURLText.holdsPassword("postgresql://intake@db:5432/intake"))
+        #expect(PostgresURLText.redacted("postgresql://intake:hunter2@db/x?password=y") == "postgresql://intake:…@db/x?…")
     }
 
     @Test func pollingWithAPostgreSQLStoreSharesTheInboxAndKeepsEachHostsOwnFilesApart() throws {
@@ -526,6 +535,11 @@ struct ShippedConfigurationTests {
         #expect(try Configuration.load(path: relative).meters.profilesDir == folder.path + "/profiles")
         let absolute = folder.write("b.toml", Array("[meters]\nprofiles_dir = \"/srv/meters\"\n".utf8))
         #expect(try Configuration.load(path: absolute).meters.profilesDir == "/srv/meters")
+        // Left out, the profiles are the file's folder's meters/, as the shipped file writes (the
+        // built-in etc/meters is for running from a checkout with no file at all): installed as
+        // /etc/intake/intake.toml, that is /etc/intake/meters, not /etc/intake/etc/meters.
+        let silent = folder.write("c.toml", Array("[daemon]\nworkers = 1\n".utf8))
+        #expect(try Configuration.load(path: silent).meters.profilesDir == folder.path + "/meters")
     }
 
     /// The shipped file documents every key, so each one must be present in it.
