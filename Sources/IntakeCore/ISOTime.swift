@@ -54,8 +54,16 @@ public enum ISOTime {
         // The day, then the time of day, less the zone's offset.
         let days = Timestamp.daysSinceEpoch(year: Int64(year), month: Int64(month), day: Int64(day))
         let seconds = ((days * 24 + Int64(hour)) * 60 + Int64(minute)) * 60 + Int64(second - offsetMinutes * 60)
-        return seconds * 1000 + Int64(millisecond)
+        let milliseconds = seconds * 1000 + Int64(millisecond)
+        // A zone can carry a time past year 9999 or before year 0, which no time is written as
+        // back (`0000-01-01T00:00+14:00`): such a reading could be stored but never read.
+        guard (earliest...latest).contains(milliseconds) else { return nil }
+        return milliseconds
     }
+
+    /// The first and last millisecond of years 0000 to 9999, UTC.
+    static let earliest = Timestamp.daysSinceEpoch(year: 0, month: 1, day: 1) * 86_400_000
+    static let latest = Timestamp.daysSinceEpoch(year: 10_000, month: 1, day: 1) * 86_400_000 - 1
 
     /// The days in `month` of `year`: 2026-02-31 is no date, not 3 March.
     static func daysIn(month: Int, year: Int) -> Int {

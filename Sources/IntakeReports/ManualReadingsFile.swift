@@ -5,6 +5,22 @@ import IntakeCore
 /// stops the import with its line number, so a file goes in completely or not at all.
 /// Header: `meter_id,read_at,value` and optionally `unit`, `source`, `note`, in any order.
 public enum ManualReadingsFile {
+    /// The file's bytes read as UTF-8: a byte-order mark (Excel's "CSV UTF-8" writes one) is
+    /// dropped, and bytes that are not UTF-8 (a Latin-1 export) are refused with their line, as
+    /// a meter name read through them could never match its folder.
+    public static func parse(bytes: [UInt8], fileName: String) throws(ReportError) -> [ManualReadingRecord] {
+        let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
+        guard let text = String(validating: body, as: UTF8.self) else {
+            var line = 1
+            for lineBytes in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                if String(validating: lineBytes, as: UTF8.self) == nil { break }
+                line += 1
+            }
+            throw ReportError("\(fileName):\(line): not UTF-8 text; save the file as UTF-8 (\"CSV UTF-8\")")
+        }
+        return try parse(text, fileName: fileName)
+    }
+
     public static func parse(_ text: String, fileName: String) throws(ReportError) -> [ManualReadingRecord] {
         let table: CSV.Table
         do {

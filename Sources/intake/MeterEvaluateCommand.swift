@@ -89,7 +89,8 @@ struct MeterEvaluate: ParsableCommand {
         let folder = corpus + "/meters/demo-meter"
         guard let processor = try? ImageProcessor(options: ProcessingOptions()),
             let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return names.filter { $0.hasPrefix("5") && $0.hasSuffix(".jpg") }.sorted().compactMap { name in
+        // Named by the reading the camera took them at: a file named otherwise is not one of them.
+        return names.filter { $0.hasSuffix(".jpg") && Double($0.dropLast(4)) != nil }.sorted().compactMap { name in
             guard let bytes = try? ImageFile.read(path: folder + "/" + name, maxBytes: 50 << 20, followSymlinks: false),
                 case .success(let image) = processor.decodeUpright(bytes) else { return nil }
             return (name, image)

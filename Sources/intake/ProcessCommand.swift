@@ -35,6 +35,13 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Read this meter in every file with its profile (etc/meters/<ID>.toml) and judge the reading.")
     var meter: String?
 
+    /// The environment names a folder of the output tree: `--env ../x` wrote beside it.
+    func validate() throws {
+        guard IntakeConfiguration.isEnvironmentName(env) else {
+            throw ValidationError("--env must be an environment name: lower-case letters, digits, '_' and '-'")
+        }
+    }
+
     func run() throws {
         let configuration: IntakeConfiguration
         do {

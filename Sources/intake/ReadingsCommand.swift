@@ -26,7 +26,7 @@ struct ReadingsCommand: ParsableCommand {
 
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else { fail("cannot read \(file)") }
-            let readings = report { try ManualReadingsFile.parse(String(decoding: data, as: UTF8.self), fileName: file) }
+            let readings = report { try ManualReadingsFile.parse(bytes: [UInt8](data), fileName: file) }
             let database = ReadingsCommand.writer(source)
             let terminal = isatty(2) != 0
             let added: Int

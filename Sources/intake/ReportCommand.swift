@@ -149,7 +149,10 @@ struct RetryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retry",
         abstract: "Send failed jobs back for another pass.",
-        discussion: "Each original moves from failed/ back into the spool under its job id; intaked records the retry in the job's history.")
+        discussion: """
+            Each original moves from failed/ back into the spool under its job id; intaked records the retry in the job's history.
+            Exits 0 when every job named was sent back (or, with --all-failed, none had failed), 2 when any was not, 1 on an error.
+            """)
     @OptionGroup var source: SourceOptions
     @Argument(help: "Job ids.") var jobs: [String] = []
     @Flag(help: "Every failed job (of --env, if given).") var allFailed = false
@@ -184,5 +187,7 @@ struct RetryCommand: ParsableCommand {
         } else {
             output("\(sent) job(s) sent back; intaked will take them within seconds, or when it next starts\n")
         }
+        // Some were refused (said above, each with its reason): a script must not take it for done.
+        if sent < rows.count { throw ExitCode(2) }
     }
 }

@@ -28,8 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = loadConfiguration(config)
         var address = configuration.web.listen
         if let listen {
-            if listen.hasSuffix(":0"), !listen.dropLast(2).isEmpty {
-                address = .init(host: String(listen.dropLast(2)), port: 0)
+            // Port 0 (the kernel picks one; tests and benchmarks) is read as any other port is.
+            if listen.hasSuffix(":0"), let parsed = IntakeConfiguration.ListenAddress(parsing: listen.dropLast() + "1") {
+                address = .init(host: parsed.host, port: 0)
             } else if let parsed = IntakeConfiguration.ListenAddress(parsing: listen) {
                 address = parsed
             } else {

@@ -37,7 +37,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Wait until every job is done or failed, and print the outcomes.")
     var wait = false
 
-    @Option(help: "Longest wait, in seconds.")
+    @Option(help: "Longest wait, in seconds (up to a week).")
     var timeout: Double = 300
 
     @Option(help: "Configuration file (environments, state root, limits).")
@@ -45,6 +45,16 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @Option(help: "State root, instead of the configuration's (without --url).")
     var root: String?
+
+    /// Checked before anything is submitted: a timeout past `Int64`'s milliseconds used to stop
+    /// the command after the files were in, without the job ids a caller needs to follow them.
+    func validate() throws {
+        guard timeout.isFinite, (0...Self.longestTimeout).contains(timeout) else {
+            throw ValidationError("--timeout must be a number of seconds from 0 to \(Int(Self.longestTimeout)) (a week)")
+        }
+    }
+
+    static let longestTimeout = 7 * 86_400.0
 
     func run() async throws {
         let submitter: Submitter

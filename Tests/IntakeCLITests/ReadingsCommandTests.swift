@@ -47,6 +47,19 @@ import IntakeCore
         #expect(second.standardError.contains("b.csv:2: value \"lots\" is not a number"))
     }
 
+    /// Spreadsheets' CSV: Excel's "CSV UTF-8" begins with a byte-order mark, which is not part
+    /// of the header's first name; a Latin-1 export is refused with its line rather than read
+    /// as a meter name no folder has.
+    @Test func aByteOrderMarkIsDroppedAndTextThatIsNotUTF8IsRefusedWithItsLine() throws {
+        let folder = try TemporaryFolder()
+        let marked = folder.write("excel.csv", [0xEF, 0xBB, 0xBF] + Array("meter_id,read_at,value\nm,2026-11-20,1.5\n".utf8))
+        let first = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, marked])
+        #expect(first.status == 0 && first.standardOutput.contains("imported 1 reading(s)"), "\(first.standardError)")
+        let latin1 = folder.write("latin1.csv", Array("meter_id,read_at,value\nm,2026-11-20,1\nZ".utf8) + [0xE4] + Array("hler,2026-11-21,2\n".utf8))
+        let second = try ChildProcess.run(intake, ["readings", "import", "--root", folder.path, latin1])
+        #expect(second.status == 1 && second.standardError.contains("latin1.csv:3: not UTF-8"), "\(second.standardError)")
+    }
+
     /// The file is read as strict RFC 4180: what a spreadsheet would misread is refused, with its line.
     @Test(arguments: [
         ("meter_id,read_at,value\nm,2026-11-20,1\nm,2026-11-21,\"2\n", "c.csv:3: a quote opened here is never closed"),
@@ -84,5 +97,9 @@ import IntakeCore
         // No such zones.
         #expect(ISOTime.milliseconds("2026-11-20T08:30:00+99:99") == nil)
         #expect(ISOTime.milliseconds("2026-11-20T08:30:00+14:00") != nil)
+        // Zones that carry a time out of the years a time is written in: stored, it could not be read back.
+        #expect(ISOTime.milliseconds("0000-01-01T00:00:00+14:00") == nil)
+        #expect(ISOTime.milliseconds("9999-12-31T23:59:59-14:00") == nil)
+        #expect(ISOTime.milliseconds("9999-12-31T23:59:59Z") != nil && ISOTime.milliseconds("0000-01-01T00:00:00Z") != nil)
     }
 }

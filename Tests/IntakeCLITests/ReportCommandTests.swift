@@ -277,6 +277,9 @@ final class ReportFixture: @unchecked Sendable {
         #expect(String(decoding: Fixtures.readFile(report) ?? [], as: UTF8.self).contains("\"attempts\" : 3"))
         let done = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, prod.id])
         #expect(done.status == 2 && done.standardError.contains("it is done, not failed"))
+        // One sent back and one refused: a script must not take that for all sent (it exited 0).
+        let mixed = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, psd.id, prod.id])
+        #expect(mixed.status == 2 && mixed.standardOutput.contains("retrying \(psd.id)"), "\(mixed.standardError)")
         daemon.stop()
     }
 
