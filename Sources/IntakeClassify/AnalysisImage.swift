@@ -117,9 +117,11 @@ final class AnalysisImage {
                         var g = runningSums[end &+ 1] &- runningSums[start &+ 1]
                         var b = runningSums[end &+ 2] &- runningSums[start &+ 2]
                         let scale = reciprocal[rows &* columns]
-                        r = (r &* scale &+ 32768) &>> 16
-                        g = (g &* scale &+ 32768) &>> 16
-                        b = (b &* scale &+ 32768) &>> 16
+                        // At most 255: a reciprocal rounded up overshoots on bins over 256 pixels
+                        // (an image far over the analysis size), and white would wrap to black.
+                        r = min((r &* scale &+ 32768) &>> 16, 255)
+                        g = min((g &* scale &+ 32768) &>> 16, 255)
+                        b = min((b &* scale &+ 32768) &>> 16, 255)
                         let i = y &* width &+ x
                         // 0.299, 0.587, 0.114 in 8-bit fixed point; the weights sum to 256, so white stays 255.
                         let l = (77 &* r &+ 150 &* g &+ 29 &* b &+ 128) &>> 8

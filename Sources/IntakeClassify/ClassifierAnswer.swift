@@ -4,8 +4,12 @@ internal import FoundationEssentials
 /// label `{"name": …, "confidence": …, "box": …}`. Every rule broken is reported with the label's
 /// number (counting from 1) and what was wrong with it.
 package enum ClassifierAnswer {
-    /// The longest label name accepted, in characters.
-    static let longestName = 100
+    /// The longest label name accepted, in bytes of UTF-8: counted in characters, one letter
+    /// with thousands of combining marks passed as one, and on PostgreSQL its row outgrew the
+    /// index on label names, so the job could never be recorded.
+    static let longestName = 200
+    /// The most labels one answer may give: each is a row of the job's.
+    static let mostLabels = 256
 
     package static func labels(from output: [UInt8], source: String) -> Result<[Label], InvalidAnswer> {
         let trimmed = output.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
@@ -28,6 +32,9 @@ package enum ClassifierAnswer {
         default:
             return .failure(InvalidAnswer(reason: "answered JSON that is neither {\"labels\": [...]} nor an array: \(excerpt(output))"))
         }
+        guard items.count <= mostLabels else {
+            return .failure(InvalidAnswer(reason: "answered \(items.count) labels; at most \(mostLabels) are allowed"))
+        }
         var labels: [Label] = []
         for (index, item) in items.enumerated() {
             switch label(item, number: index + 1, source: source) {
@@ -47,8 +54,12 @@ package enum ClassifierAnswer {
             return .failure(InvalidAnswer(reason: "\(subject) has no name: \"name\" must be a string, got \(fields["name"]?.kind ?? "nothing")"))
         }
         guard !name.isEmpty else { return .failure(InvalidAnswer(reason: "\(subject) has an empty name")) }
-        guard name.count <= longestName else {
-            return .failure(InvalidAnswer(reason: "\(subject) has a name of \(name.count) characters; at most \(longestName) are allowed"))
+        guard name.utf8.count <= longestName else {
+            return .failure(InvalidAnswer(reason: "\(subject) has a name of \(name.utf8.count) bytes; at most \(longestName) are allowed"))
+        }
+        // Names go into logs, reports and the database (where PostgreSQL would cut one at a NUL).
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            return .failure(InvalidAnswer(reason: "\(subject) (\(ExternalClassifier.escapingControls(name))) has a control character in its name"))
         }
         guard case .number(let confidence)? = fields["confidence"] else {
             return .failure(

@@ -22,8 +22,8 @@
 /// grey levels, again at half and a quarter of it, the largest counting: a blur so heavy that
 /// its edges step by a grey level or so at 256 (where rounding to whole grey levels would make
 /// it look crisp) still has steps to judge there. Shrinking sharpens, so a sharp photo stays
-/// sharp at every scale. An image with nothing to judge (flat at every scale, or under 19
-/// pixels a side) measures 0, as sharp: with no edges, "blurred" would say nothing useful.
+/// sharp at every scale. An image with nothing to judge (flat at every scale, or 10 pixels
+/// a side or fewer) measures 0, as sharp: with no edges, "blurred" would say nothing useful.
 enum Sharpness {
     /// The re-blur's length, in pixels of the plane measured.
     static let reblurTaps = 5

@@ -77,13 +77,21 @@ public struct ChildRun: Sendable {
         var stopEarly: Ending? = nil
         var readers = [pollfd(fd: output.readEnd, events: Int16(POLLIN), revents: 0), pollfd(fd: errors.readEnd, events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        // The program's own exit, seen while reading: something it started in the background may
+        // hold the pipes open long after it answered and exited 0. Its output is then read for
+        // `leftoverGraceSeconds` more, and the run ends as the program did, not timed out.
+        var exitStatus: Int32?
+        var leftoversDeadline: Deadline?
         reading: while readers.contains(where: { $0.fd >= 0 }) {
+            if let leftoversDeadline, leftoversDeadline.remainingMilliseconds == 0 { break }
             let wait = deadline.remainingMilliseconds
             guard wait > 0 else {
                 stopEarly = .timedOut
                 break
             }
-            let ready = poll(&readers, nfds_t(readers.count), Int32(min(wait, Int(Int32.max))))
+            // Woken every `exitCheckMilliseconds` until the program has exited, to notice that.
+            let pollWait = min(wait, leftoversDeadline?.remainingMilliseconds ?? Self.exitCheckMilliseconds)
+            let ready = poll(&readers, nfds_t(readers.count), Int32(min(pollWait, Int(Int32.max))))
             if ready < 0 && errno != EINTR { break }
             for index in readers.indices where readers[index].fd >= 0 && readers[index].revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { read(readers[index].fd, $0.baseAddress, $0.count) }
@@ -105,8 +113,17 @@ public struct ChildRun: Sendable {
                     readers[index].fd = -1  // end of file: poll skips negative descriptors
                 }
             }
+            if exitStatus == nil {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    exitStatus = status
+                    leftoversDeadline = Deadline(seconds: Self.leftoverGraceSeconds)
+                }
+            }
         }
-        if stopEarly == nil {
+        if stopEarly == nil, let exitStatus {
+            run.ending = ending(of: exitStatus)
+        } else if stopEarly == nil {
             // The pipes closed; the program may still be running (it closed them, or passed them on).
             switch waitForExit(pid, until: deadline) {
             case .some(let status): run.ending = ending(of: status)
@@ -124,6 +141,11 @@ public struct ChildRun: Sendable {
         }
         return .success(run)
     }
+
+    /// How often the read loop looks whether the program has exited.
+    static let exitCheckMilliseconds = 50
+    /// How long what the program left running may keep writing to its pipes once it has exited.
+    static let leftoverGraceSeconds = 0.1
 
     /// Starts the program with standard input from `input` (else /dev/null) and the two pipes as
     /// standard output and error, in a new process group, with no signal blocked and the usual

@@ -119,6 +119,29 @@ struct ExternalClassifierTests {
         #expect(processHasEnded(child), "what the classifier started is still running")
     }
 
+    /// A classifier that answers and exits, leaving something it started in the background with
+    /// its output still open, has answered: its labels count, and what it left goes with its
+    /// group. (It was waited for to the deadline and its answer dropped as "timed out".)
+    @Test func aClassifierThatAnswersAndLeavesABackgroundProcessHasAnswered() throws {
+        let answering = classifier(
+            "answer.sh",
+            """
+            echo '[{"name": "cat", "confidence": 0.9}]'
+            sleep 30 &
+            echo $! > "\(folder.path)/child"
+            exit 0
+            """, timeout: 3)
+        let labels = try answering.classify(originalPath: "o", derivativePath: "d").get()
+        #expect(labels.map(\.name) == ["cat"])
+        let child = try #require(folder.read("child").flatMap { Int32($0.filter(\.isNumber)) })
+        var waited = 0.0
+        while !processHasEnded(child) && waited < 1 {
+            usleep(10_000)
+            waited += 0.01
+        }
+        #expect(processHasEnded(child), "what the classifier left running is still running")
+    }
+
     /// Closing standard output is not finishing: the run still ends at the deadline.
     @Test func classifierThatClosesItsOutputAndStaysIsKilled() throws {
         let lingering = classifier("linger.sh", "exec >&- 2>&-; sleep 30", timeout: 0.5)
@@ -244,11 +267,23 @@ struct ClassifierAnswerTests {
         #expect(reason(json) == expected)
     }
 
-    @Test func namesAreAtMostAHundredCharacters() throws {
+    /// Counted in bytes: one letter with 50,000 combining marks is one Character, and passed a
+    /// count of characters into logs and the database (on PostgreSQL its row outgrew the index
+    /// on label names, and the finished job was never recorded).
+    @Test func namesAreAtMostTwoHundredBytesWithoutControlCharacters() throws {
         let longest = String(repeating: "é", count: 100)
         let labels = try ClassifierAnswer.labels(from: Array("[{\"name\": \"\(longest)\", \"confidence\": 0.5}]".utf8), source: "x").get()
         #expect(labels.first?.name == longest)
-        #expect(reason("[{\"name\": \"\(longest)e\", \"confidence\": 0.5}]") == "label 1 has a name of 101 characters; at most 100 are allowed")
+        #expect(reason("[{\"name\": \"\(longest)e\", \"confidence\": 0.5}]") == "label 1 has a name of 201 bytes; at most 200 are allowed")
+        let marked = "a" + String(repeating: "\u{301}", count: 50_000)
+        #expect(marked.count == 1)
+        #expect(reason("[{\"name\": \"\(marked)\", \"confidence\": 0.5}]") == "label 1 has a name of 100001 bytes; at most 200 are allowed")
+        // Escaped in the reason, so that a log line cannot be forged.
+        #expect(reason(#"[{"name": "a\u001b[31mRED\nFAKE", "confidence": 0.5}]"#)
+            == #"label 1 (a\u{1B}[31mRED\nFAKE) has a control character in its name"#)
+        #expect(reason(#"[{"name": "a\u0000b", "confidence": 0.5}]"#)?.contains("control character") == true)
+        let many = "[" + Array(repeating: #"{"name": "cat", "confidence": 0.5}"#, count: 257).joined(separator: ",") + "]"
+        #expect(reason(many) == "answered 257 labels; at most 256 are allowed")
     }
 
     @Test func longGarbageIsCutAtEightyBytes() {

@@ -20,6 +20,17 @@ func labelNames(
 struct SyntheticLabelTests {
     let photo = TestImages.photoLike(width: 512, height: 384)
 
+    /// The analysis copy averages bins of up to hundreds of pixels when it is given an image
+    /// far over its size (the daemon reduces first; callers of `labels(for:)` need not): white
+    /// averaged to 256 there, which wrapped to black.
+    @Test func whiteStaysWhiteThroughBinsOfMoreThan256Pixels() {
+        let white = RGBImage(width: 6144, height: 23, red: 255, green: 255, blue: 255)  // bins of 24 × 23, as a 6000 × 4000 photo has
+        let analysis = AnalysisImage(white)
+        #expect(analysis.width == 256 && analysis.height == 1)
+        #expect(Array(analysis.luma).allSatisfy { $0 == 255 }, "\(Array(analysis.luma).prefix(8))")
+        #expect(Array(analysis.colour).allSatisfy { $0 == 0xFFFFFF })
+    }
+
     @Test func aCleanPhotoGetsOnlyItsShapeAndPhoto() {
         #expect(labelNames(photo) == ["landscape", "photo"])
     }
