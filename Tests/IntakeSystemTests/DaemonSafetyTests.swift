@@ -97,15 +97,20 @@ import Glibc
 
     /// Names too long to file (with `<job>-` before and `.error.json` after, over the 255 bytes
     /// a file system takes) are filed under their start, a digest and their extension: before,
-    /// a 246-byte name could not even be claimed, and stayed in the inbox for good.
+    /// a 246-byte name could not even be claimed, and stayed in the inbox for good. Folders too.
     @Test func filesWhoseNamesAreTooLongToFileAreFiledUnderAShortenedName() throws {
         let daemon = try DaemonHarness()
         try daemon.start()
         let bad = String(repeating: "n", count: 231) + ".jpg", good = String(repeating: "g", count: 246) + ".jpg"
         daemon.drop("prod/" + bad, Array("not an image".utf8))
         daemon.drop("prod/" + good, Photos.jpeg(seed: 61))
-        try daemon.waitForAll(2, timeout: 30)
-        let jobs = try daemon.database().jobs()
+        // A folder whose name is over the limit once escaped (90 '%' are 270 bytes as %25): its
+        // files failed every claim with "File name too long", for good.
+        let folder = String(repeating: "%", count: 90)
+        daemon.drop("prod/\(folder)/in-folder.jpg", Photos.jpeg(seed: 62))
+        try daemon.waitForAll(3, timeout: 30)
+        #expect(try daemon.database().jobs().first { $0.name == "in-folder.jpg" }?.status == .done)
+        let jobs = try daemon.database().jobs().filter { $0.name != "in-folder.jpg" }
         let failed = try #require(jobs.first { $0.name.hasPrefix("nnn") }), done = try #require(jobs.first { $0.name.hasPrefix("ggg") })
         #expect(failed.status == .failed && done.status == .done)
         for job in [failed, done] {

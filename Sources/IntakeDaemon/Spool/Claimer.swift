@@ -76,7 +76,9 @@ final class Claimer: Sendable {
 
         let job = jobID(offeredBy: offer(on: candidate.path, orIn: sidecar), imageBytes: Int64(status.st_size))
         let environment = SafeName.from(bytes: candidate.components[0])
-        let directories = candidate.components.dropLast().map { SafeName.from(bytes: $0) }
+        // Folders are fitted as names are: escaped, 100 Latin-1 bytes (an SMB client's "é"s) are
+        // 300, and every claim into such a folder failed with "File name too long", for good.
+        let directories = candidate.components.dropLast().map { SafeName.fitted(SafeName.from(bytes: $0)) }
         let name = SafeName.fitted(SafeName.from(bytes: candidate.components.last!))
         let spoolPath = root.spoolPath(directories: directories, job: job, name: name)
         let sourcePath = (directories + [name]).joined(separator: "/")
