@@ -180,6 +180,34 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    /// A filesystem mounted on a watched folder (a share, a disk) hides the folder the watch is
+    /// on: inotify says nothing of it, and every file dropped there waited for the periodic scan.
+    /// The mount table's change sets the watch afresh, on what is there now; so does its unmount.
+    @Test(.enabled(if: Mounts.available, "needs the right to mount a tmpfs (root)"))
+    func aFilesystemMountedOnAWatchedFolderIsWatchedAtOnce() throws {
+        let daemon = try DaemonHarness(scanSeconds: 3600)
+        let share = daemon.inbox + "/prod/share"
+        try DurableFile.makeFolders(share)
+        try daemon.start()
+        daemon.drop("prod/share/before.jpg", Photos.jpeg(seed: 85))
+        try daemon.waitForAll(1, timeout: 30)
+        try Mounts.tmpfs(at: share, bytes: 16 << 20)
+        var mounted = true
+        defer { if mounted { Mounts.unmount(share) } }
+        usleep(2_000_000)  // the scan the mount sets off, a second after it
+        // Written on the share itself, as its users would: moved in there, on its filesystem.
+        try DurableFile.write(Photos.jpeg(seed: 86), to: share + "/on-the-share.jpg")
+        try daemon.waitUntil("the file on the mounted share is claimed", timeout: 20) {
+            try daemon.statusCounts()["done", default: 0] == 2
+        }
+        Mounts.unmount(share)
+        mounted = false
+        usleep(2_000_000)
+        daemon.drop("prod/share/after.jpg", Photos.jpeg(seed: 87))
+        try daemon.waitForAll(3, timeout: 20)
+        #expect(daemon.stop() == 0)
+    }
+
     /// How many inotify watches the process `pid` holds, as the kernel counts them.
     static func inotifyWatches(of pid: Int32) -> Int {
         FileManagerless.list("/proc/\(pid)/fdinfo").reduce(0) { total, fd in

@@ -49,6 +49,10 @@ final class InboxWatcher: Sendable {
     private struct State: ~Copyable {
         var folders: [Int32: [[UInt8]]] = [:]  // watch descriptor → components below the inbox root
         var watched: Set<[[UInt8]]> = []
+        /// The device and inode each watched folder had when its watch was set: a folder made
+        /// again after an overflow lost its events, or a filesystem mounted on it, is another
+        /// folder under the same name, which the old watch never hears from.
+        var identities: [[[UInt8]]: FolderIdentity] = [:]
         /// Folders seen moving away (IN_MOVED_FROM), by the move's cookie, until their IN_MOVED_TO
         /// (moved within the inbox) or their own IN_MOVE_SELF (moved out of it) settles where they went.
         var movingAway: [UInt32: [[UInt8]]] = [:]
@@ -76,6 +80,10 @@ final class InboxWatcher: Sendable {
     private let handler: CandidateHandler
     private let inotify: Int32
     private let wakeRead: Int32, wakeWrite: Int32
+    /// The mount table, which polls as changed when a filesystem is mounted or unmounted
+    /// anywhere: inotify says nothing of a mount on a watched folder, whose watch then stays on
+    /// the folder beneath. A change sets watches afresh at the next scan; -1 when unreadable.
+    private let mountTable: Int32
     private let state: Mutex<State>
 
     init(inboxRoot: String, environments: [String], rules: InboxRules, scanInterval: Double, pollSeconds: Double? = nil,
@@ -93,9 +101,11 @@ final class InboxWatcher: Sendable {
         var fds: [Int32] = [0, 0]
         guard intake_pipe(&fds) == 0 else { throw DaemonError("cannot create a pipe: \(ErrnoText.current)") }
         (wakeRead, wakeWrite) = (fds[0], fds[1])
+        mountTable = pollSeconds == nil ? open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC) : -1
     }
 
     deinit {
+        if mountTable >= 0 { close(mountTable) }
         close(inotify)
         close(wakeRead)
         close(wakeWrite)
@@ -128,21 +138,28 @@ final class InboxWatcher: Sendable {
     func run() {
         scanAll()
         var lastScan = monotonicSeconds()
+        var mountsChanged = false
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let (stopping, interval, requested) = state.withLock {
                 ($0.stopping, pollSeconds ?? ($0.counters.degraded ? 1.0 : $0.scanInterval), $0.scanRequested)
             }
             if stopping { return }
-            let untilScan = interval - (monotonicSeconds() - lastScan)
+            // A mount changed: a scan within a second (not at once, so that a burst of mounts
+            // elsewhere, containers starting, is one scan).
+            let untilScan = (mountsChanged ? min(interval, Self.mountScanDelay) : interval) - (monotonicSeconds() - lastScan)
             if requested || untilScan <= 0 {
                 state.withLock { $0.scanRequested = false }
+                mountsChanged = false
                 scanAll()
                 lastScan = monotonicSeconds()
                 continue
             }
-            var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, Int32(min(untilScan, 3600) * 1000) + 1)
+            var fds = [
+                pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: mountTable, events: Int16(POLLPRI), revents: 0),
+            ]
+            let ready = poll(&fds, nfds_t(fds.count), Int32(min(untilScan, 3600) * 1000) + 1)
             if ready < 0 && errno != EINTR {
                 logger.error("poll on inotify failed", metadata: ["error": "\(ErrnoText.current)"])
                 usleep(100_000)
@@ -155,6 +172,7 @@ final class InboxWatcher: Sendable {
                 let count = read(inotify, &buffer, buffer.count)
                 if count > 0 { handleEvents(buffer, count: count) }
             }
+            if fds[2].revents & Int16(POLLPRI) != 0 { mountsChanged = true }
         }
     }
 
@@ -176,12 +194,22 @@ final class InboxWatcher: Sendable {
 
     private func handle(_ event: intake_inotify_event, name: [UInt8]) {
         if event.mask & Self.overflow != 0 {
-            let overflows = state.withLock { state in
+            // Events were lost, among them perhaps a folder's deletion and making again: every
+            // watch is set afresh by the rescan, rather than trusting what the lost events left.
+            let (overflows, dropped) = state.withLock { state in
                 state.counters.overflows += 1
                 state.scanRequested = true
-                return state.counters.overflows
+                let dropped = Array(state.folders.keys)
+                state.folders = [:]
+                state.watched = []
+                state.identities = [:]
+                state.movingAway = [:]
+                state.movedWithin = []
+                state.counters.watches = 0
+                return (state.counters.overflows, dropped)
             }
-            logger.warning("inotify queue overflowed; rescanning the inboxes", metadata: ["overflows": "\(overflows)"])
+            for wd in dropped { inotify_rm_watch(inotify, wd) }
+            logger.warning("inotify queue overflowed; watching and rescanning the inboxes afresh", metadata: ["overflows": "\(overflows)"])
             return
         }
         if event.mask & Self.moveSelf != 0, state.withLock({ $0.movedWithin.remove(event.wd) }) != nil {
@@ -194,14 +222,7 @@ final class InboxWatcher: Sendable {
             // again under the same names are watched afresh.
             let (folder, below) = state.withLock { state -> ([[UInt8]]?, [Int32]) in
                 guard let folder = state.folders.removeValue(forKey: event.wd) else { return (nil, []) }
-                state.watched.remove(folder)
-                let below = state.folders.filter { $0.value.count > folder.count && $0.value.starts(with: folder) }.map(\.key)
-                for wd in below {
-                    if let inner = state.folders.removeValue(forKey: wd) { state.watched.remove(inner) }
-                }
-                state.movingAway = state.movingAway.filter { $0.value != folder }
-                state.counters.watches = state.folders.count
-                return (folder, below)
+                return (folder, Self.forget(folder, below: true, in: &state))
             }
             if event.mask & Self.moveSelf != 0 { inotify_rm_watch(inotify, event.wd) }
             for wd in below { inotify_rm_watch(inotify, wd) }
@@ -257,11 +278,55 @@ final class InboxWatcher: Sendable {
         components.reduce(inboxRoot) { $0.appending($1) }
     }
 
+    /// Seconds from a change of the mount table to the scan that sets watches afresh.
+    static let mountScanDelay = 1.0
+
+    /// Forgets the watch of `folder` (already out of `folders`) and, with `below`, those of the
+    /// folders below it; returns the watch descriptors below, for the caller to remove.
+    private static func forget(_ folder: [[UInt8]], below: Bool, in state: inout State) -> [Int32] {
+        state.watched.remove(folder)
+        state.identities[folder] = nil
+        let inner = state.folders.filter { $0.value.count > folder.count && $0.value.starts(with: folder) }.map(\.key)
+        for wd in inner {
+            if let path = state.folders.removeValue(forKey: wd) {
+                state.watched.remove(path)
+                state.identities[path] = nil
+            }
+        }
+        state.movingAway = state.movingAway.filter { $0.value != folder }
+        state.counters.watches = state.folders.count
+        return inner
+    }
+
+    /// The identity of the folder at `components`: an environment's folder through a link an
+    /// administrator made, below it the entry itself.
+    private func identity(_ components: [[UInt8]]) -> FolderIdentity? {
+        let folder = path(components)
+        return (components.count == 1 ? folder.status() : folder.linkStatus()).map(FolderIdentity.init)
+    }
+
+    /// Whether the folder at `components` needs a watch: none yet, or its watch is on another
+    /// folder that had the name (made again while events were lost, or mounted over). Such a
+    /// stale watch, and those below it, are removed here.
+    private func needsWatch(_ components: [[UInt8]]) -> Bool {
+        let current = identity(components)
+        let stale: [Int32]? = state.withLock { state in
+            guard state.watched.contains(components) else { return [] }
+            guard let known = state.identities[components], let current, known != current else { return nil }
+            let own = state.folders.first { $0.value == components }?.key
+            if let own { state.folders[own] = nil }
+            return Self.forget(components, below: true, in: &state) + (own.map { [$0] } ?? [])
+        }
+        guard let stale else { return false }
+        for wd in stale { inotify_rm_watch(inotify, wd) }
+        return true
+    }
+
     /// Watches the folder at `components` and every folder below it.
     private func watchTree(_ components: [[UInt8]], depth: Int = 0) {
         guard depth < 16, pollSeconds == nil else { return }
         let folder = path(components)
-        if !state.withLock({ $0.watched.contains(components) }) {
+        if needsWatch(components) {
             // An environment's own folder may be a link an administrator made (to a network share,
             // say); below it, links are what people dropped and are never followed.
             let mask = components.count == 1 ? Self.watchMask & ~Self.dontFollow : Self.watchMask
@@ -282,9 +347,11 @@ final class InboxWatcher: Sendable {
                     logger.warning("cannot watch folder", metadata: ["folder": "\(folder)", "error": "\(ErrnoText.describe(code))"])
                 }
             } else {
+                let identity = identity(components)
                 state.withLock { state in
                     state.folders[wd] = components
                     state.watched.insert(components)
+                    state.identities[components] = identity
                     state.counters.watches = state.folders.count
                 }
             }
@@ -302,7 +369,7 @@ final class InboxWatcher: Sendable {
         watchInboxRoot()
         for environment in environments where environmentFolderIsReady(environment) {
             let components = [Array(environment.utf8)]
-            if !state.withLock({ $0.watched.contains(components) }) { watchTree(components) }
+            if pollSeconds == nil, needsWatch(components) { watchTree(components) }
             scan(components)
         }
     }
@@ -353,7 +420,7 @@ final class InboxWatcher: Sendable {
         for name in entries[start...] + entries[..<start] {
             let child = components + [name]
             if rules.reasonToIgnore(name) == nil, folder.appending(name).linkStatus()?.isDirectory == true {
-                if !state.withLock({ $0.watched.contains(child) }) { watchTree(child, depth: depth + 1) }
+                if pollSeconds == nil, needsWatch(child) { watchTree(child, depth: depth + 1) }
                 scan(child, depth: depth + 1)
             } else {
                 offer(child, reportedComplete: false)
@@ -372,5 +439,15 @@ final class InboxWatcher: Sendable {
             return
         }
         _ = handler(candidate)
+    }
+}
+
+/// Which folder a watch was set on: its device and inode.
+private struct FolderIdentity: Hashable {
+    let device: UInt64, inode: UInt64
+
+    init(_ status: stat) {
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
     }
 }
