@@ -82,8 +82,12 @@ train-dials: deps
 	.build/release/intake-train dials --corpus $${INTAKE_CORPUS:-../shared/corpus} --out etc/meters/dials.weights
 
 ## Binaries, configuration and unit in their FHS places. With DESTDIR (packaging) nothing on
-## this machine changes; without it, the intake user and /var/lib/intake are made too.
-install: release
+## this machine changes; without it, the intake user and /var/lib/intake are made too. It
+## installs what `make release` built and builds nothing itself: under sudo, swift is not on
+## the PATH, and a build as root would leave .build/ root's.
+install:
+	@test -x .build/release/intaked -a -x .build/release/intake || \
+		{ echo "no release binaries: build them first as yourself with make release, then sudo make install" >&2; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/intake $(DESTDIR)/etc/systemd/system $(DESTDIR)/var/lib/intake
 	install -d $(DESTDIR)$(PREFIX)/share/doc/intake
 	install -m 0755 .build/release/intaked .build/release/intake $(DESTDIR)$(PREFIX)/bin/
@@ -104,6 +108,7 @@ install: release
 		getent group intake >/dev/null || groupadd --system intake; \
 		getent passwd intake >/dev/null || useradd --system --gid intake --home-dir /var/lib/intake --shell /usr/sbin/nologin intake; \
 		chown intake:intake /var/lib/intake; \
+		test -e /etc/intake/tokens || install -m 0640 -g intake /dev/null /etc/intake/tokens; \
 		systemctl daemon-reload 2>/dev/null || true; \
 		echo "installed; start with: systemctl enable --now intaked"; \
 	fi

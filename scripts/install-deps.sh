@@ -4,6 +4,12 @@
 set -euo pipefail
 
 packages=(libturbojpeg0-dev libpng-dev libgif-dev libwebp-dev libtiff-dev libheif-dev libexif-dev libsqlite3-dev libpq-dev libssl-dev pkg-config)
+# From Debian 13 on, libheif's decoders are plugins that libheif1 only recommends (12's depends
+# on them), and recommendations are not installed here: HEIC needs libde265's.
+. /etc/os-release 2>/dev/null || true
+if [[ "${ID:-}" == debian && "${VERSION_ID:-0}" =~ ^[0-9]+$ ]] && ((VERSION_ID >= 13)); then
+    packages+=(libheif-plugin-libde265)
+fi
 case "${1:-}" in
     # GNU time measures the contenders' peak RSS (bench/benchlib.py).
     --bench) packages+=(python3 python3-venv time) ;;

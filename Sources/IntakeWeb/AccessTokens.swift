@@ -64,8 +64,16 @@ public enum TokenFile {
             text += "\(token.name)\t\(token.hash)\t\(token.environments.joined(separator: ","))\t\(token.mayRead ? "read" : "upload")\n"
         }
         let folder = PathText.folder(of: path)
+        var existing = stat()
+        let hadOne = stat(path, &existing) == 0
         // Readable by its owner only: the hashes are not secrets, but nobody else needs them.
         try WholeFile.write(Array(text.utf8), to: path, through: WholeFile.uniqueTemporary(in: folder), sync: true, mode: 0o600)
+        // A file there already keeps its owner, group and mode: an administrator's root:intake
+        // 0640, which lets intake serve (as user intake) read what `sudo intake token add` wrote.
+        if hadOne {
+            _ = chown(path, existing.st_uid, existing.st_gid)
+            _ = chmod(path, existing.st_mode & 0o7777)
+        }
     }
 
     private static func hex64(_ value: UInt64) -> String {

@@ -28,6 +28,10 @@ public struct WebServer: Sendable {
             tokens = nil
         } else {
             let check = TokenCheck(path: configuration.web.tokensFile)
+            // Said as it is: a file the server may not read looked like a file without tokens.
+            do { _ = try TokenFile.read(configuration.web.tokensFile) } catch {
+                throw WebServerError("cannot read the tokens file \(configuration.web.tokensFile): \(error)")
+            }
             guard check.count > 0 else {
                 throw WebServerError(
                     "\(listen) is not a loopback address, so every request needs a bearer token, and \(configuration.web.tokensFile) has none: add one with intake token add NAME --env ENV")

@@ -33,6 +33,12 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             guard !env.isEmpty || read else { fail("give the token something to do: --env ENV to upload, --read to read") }
+            // A token for an environment the configuration does not have (a typo) would be
+            // printed and never let anything through.
+            let configured = loadConfiguration(options.config).environments.map(\.name)
+            for environment in env where !configured.contains(environment) {
+                fail("--env \(environment) is not an environment of the configuration (\(configured.joined(separator: ", ")))")
+            }
             do {
                 let secret = try TokenFile.add(name: name, environments: env, mayRead: read, to: options.tokensFile)
                 output(secret + "\n")

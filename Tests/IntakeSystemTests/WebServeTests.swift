@@ -464,9 +464,26 @@ import Glibc
 
     @Test func anAddressButLoopbackIsNotServedWithoutATokenToAccept() throws {
         let daemon = try DaemonHarness()
-        let result = try ChildProcess.run(ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"])
+        let intake = ChildProcess.built("intake")
+        let result = try ChildProcess.run(intake, ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"])
         #expect(result.status != 0)
         #expect(result.standardError.contains("intake token add"), "\(result.standardError)")
+
+        // A token for an environment there is not (a typo) would be printed and let nothing through.
+        let typo = try ChildProcess.run(intake, ["token", "add", "ci", "--env", "prdo", "--config", daemon.configPath])
+        #expect(typo.status != 0 && typo.standardError.contains("prdo") && typo.standardOutput.isEmpty, "\(typo.standardError)")
+        // The file keeps the mode an administrator gave it (0640, for intake serve's group), and a
+        // file the server cannot read is said as such, not as a file without tokens.
+        let tokens = daemon.folder.path + "/tokens"
+        #expect(try ChildProcess.run(intake, ["token", "add", "ci", "--env", "beta", "--config", daemon.configPath]).status == 0)
+        #expect(chmod(tokens, 0o640) == 0)
+        #expect(try ChildProcess.run(intake, ["token", "add", "ui", "--read", "--config", daemon.configPath]).status == 0)
+        var status = stat()
+        #expect(stat(tokens, &status) == 0 && status.st_mode & 0o777 == 0o640)
+        unlink(tokens)
+        mkdir(tokens, 0o755)  // unreadable as a file, whoever runs the test
+        let unreadable = try ChildProcess.run(intake, ["serve", "--config", daemon.configPath, "--listen", "127.0.0.2:0"])
+        #expect(unreadable.status != 0 && unreadable.standardError.contains("cannot read the tokens file"), "\(unreadable.standardError)")
     }
 
     @Test(.enabled(if: hasCurl, "needs curl (scripts/install-deps.sh --test installs it)"))
