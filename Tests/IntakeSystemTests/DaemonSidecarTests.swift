@@ -62,6 +62,28 @@ import Glibc
         daemon.stop()
     }
 
+    /// An image whose sidecar is still being written waits for it; once the sidecar is done, the
+    /// image is claimed at once, with the sidecar. Nothing else offers the image again (the
+    /// sidecar's own event is the sidecar's), so it waited for the periodic scan, an hour here.
+    @Test func anImageWaitingForItsSidecarIsClaimedOnceTheSidecarIsDoneNotAtTheNextScan() throws {
+        let daemon = try DaemonHarness(settings: Self.settings, scanSeconds: 3600)
+        try daemon.start()
+        daemon.makeFolders(daemon.inbox + "/prod/MTR-7")
+        let sidecar = daemon.inbox + "/prod/MTR-7/w.jpg.json"
+        let writer = open(sidecar, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        try #require(writer >= 0)
+        let claim = Array(#"{"reading": 7.5}"#.utf8)
+        _ = claim.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
+        daemon.drop("prod/MTR-7/w.jpg", Photos.jpeg(seed: 9))
+        usleep(1_000_000)
+        #expect(try daemon.statusCounts().values.reduce(0, +) == 0, "claimed while its sidecar was being written")
+        close(writer)
+        try daemon.waitForAll(1, timeout: 5)
+        let reading = try daemon.database().query("SELECT claimed_value FROM meter_readings").first
+        #expect(reading?["claimed_value"]?.realValue == 7.5, "the sidecar's claim was not taken with the image")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func aJobIdOfferedBySidecarIsTakenOnlyWhenFreshUnusedAndForThisImage() throws {
         let daemon = try DaemonHarness(settings: Self.settings)
         try daemon.start()

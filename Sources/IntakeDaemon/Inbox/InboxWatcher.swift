@@ -62,6 +62,8 @@ final class InboxWatcher: Sendable {
         var scanRequested = false
         var stopping = false
         var loggedIgnored: Set<BytePath> = []
+        /// Candidates the claim answered "not now", offered again soon (see `retryDelay`).
+        var retries: [BytePath: (candidate: Candidate, due: Double, left: Int)] = [:]
         var scanInterval: Double
         /// Environments whose folder was found missing or not a folder, so that it is said once.
         var unavailableEnvironments: Set<String> = []
@@ -148,6 +150,7 @@ final class InboxWatcher: Sendable {
             // A mount changed: a scan within a second (not at once, so that a burst of mounts
             // elsewhere, containers starting, is one scan).
             let untilScan = (mountsChanged ? min(interval, Self.mountScanDelay) : interval) - (monotonicSeconds() - lastScan)
+            let untilRetry = state.withLock { $0.retries.values.map(\.due).min() }.map { $0 - monotonicSeconds() }
             if requested || untilScan <= 0 {
                 state.withLock { $0.scanRequested = false }
                 mountsChanged = false
@@ -159,7 +162,7 @@ final class InboxWatcher: Sendable {
                 pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: mountTable, events: Int16(POLLPRI), revents: 0),
             ]
-            let ready = poll(&fds, nfds_t(fds.count), Int32(min(untilScan, 3600) * 1000) + 1)
+            let ready = poll(&fds, nfds_t(fds.count), Int32(max(0, min(untilScan, untilRetry ?? 3600, 3600)) * 1000) + 1)
             if ready < 0 && errno != EINTR {
                 logger.error("poll on inotify failed", metadata: ["error": "\(ErrnoText.current)"])
                 usleep(100_000)
@@ -173,6 +176,7 @@ final class InboxWatcher: Sendable {
                 if count > 0 { handleEvents(buffer, count: count) }
             }
             if fds[2].revents & Int16(POLLPRI) != 0 { mountsChanged = true }
+            offerDueRetries()
         }
     }
 
@@ -438,7 +442,43 @@ final class InboxWatcher: Sendable {
             if first { logger.info("left in the inbox", metadata: ["file": "\(candidate.path)", "why": "\(reason)"]) }
             return
         }
-        _ = handler(candidate)
+        if handler(candidate) {
+            state.withLock { _ = $0.retries.removeValue(forKey: candidate.path) }
+        } else {
+            retrySoon(candidate)
+        }
+    }
+
+    /// How long a candidate the claim answered "not now" waits before it is offered again, and how
+    /// many times. "Not now" is often over within seconds with no event to say so: a sidecar
+    /// another user wrote settles (no lease tells the daemon its writer is done), a full queue
+    /// frees a slot. Without this such a file waited for the periodic scan, a minute by default.
+    static let retryDelay = 0.5
+    static let retryTimes = 12
+    static let retriesKept = 10_000
+
+    private func retrySoon(_ candidate: Candidate) {
+        state.withLock { state in
+            let left = (state.retries[candidate.path]?.left ?? Self.retryTimes + 1) - 1
+            guard left > 0, state.retries.count < Self.retriesKept || state.retries[candidate.path] != nil else {
+                state.retries[candidate.path] = nil
+                return
+            }
+            state.retries[candidate.path] = (candidate, monotonicSeconds() + Self.retryDelay, left)
+        }
+    }
+
+    /// Offers again the candidates whose wait is over.
+    private func offerDueRetries() {
+        let now = monotonicSeconds()
+        let due = state.withLock { state in state.retries.values.filter { $0.due <= now }.map(\.candidate) }
+        for candidate in due {
+            guard candidate.path.linkStatus() != nil else {
+                state.withLock { _ = $0.retries.removeValue(forKey: candidate.path) }
+                continue
+            }
+            if handler(candidate) { state.withLock { _ = $0.retries.removeValue(forKey: candidate.path) } } else { retrySoon(candidate) }
+        }
     }
 }
 

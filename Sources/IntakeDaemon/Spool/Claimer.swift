@@ -64,9 +64,15 @@ final class Claimer: Sendable {
         }
         if status.isDirectory { return true }
         if status.isRegularFile && !isComplete(candidate.path, reportedComplete: candidate.reportedComplete, status: status) { return false }
-        // A sidecar waits for its image, which takes it along; the scans offer it again meanwhile.
-        if status.isRegularFile && Sidecar.isSidecarName(candidate.path.name) && secondsSinceChange(status) < sidecarWaitSeconds {
-            return true
+        if status.isRegularFile && Sidecar.isSidecarName(candidate.path.name) {
+            // Its image is there already (it waited for this sidecar to be written): the image is
+            // claimed now, taking it along. Nothing else would offer the image again before the
+            // next scan, and a sidecar past its wait was set aside as one whose image never came.
+            if let image = Sidecar.image(for: candidate.path) {
+                return claim(Candidate(path: image, components: candidate.components.dropLast() + [image.name], reportedComplete: false))
+            }
+            // A sidecar waits for its image, which takes it along; the scans offer it again meanwhile.
+            if secondsSinceChange(status) < sidecarWaitSeconds { return true }
         }
         // The image waits for a sidecar still being written, so that the claim it carries counts.
         let sidecar = Sidecar.beside(candidate.path)

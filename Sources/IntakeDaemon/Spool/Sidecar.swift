@@ -37,6 +37,23 @@ enum Sidecar {
         return nil
     }
 
+    /// The image waiting beside the inbox sidecar `sidecar` that would take it along (the one
+    /// whose `beside` it is), if any: `<name>` for `<name>.json`, else a `<stem>.<ext>` for
+    /// `<stem>.json`.
+    static func image(for sidecar: BytePath) -> BytePath? {
+        let name = sidecar.name
+        guard isSidecarName(name) else { return nil }
+        let folder = BytePath(Array(sidecar.bytes.dropLast(name.count + 1)))
+        let base = Array(name.dropLast(suffix.count))
+        let exact = folder.appending(base)
+        if exact.linkStatus()?.isRegularFile == true, beside(exact) == sidecar { return exact }
+        for entry in folder.entries() where entry.count > base.count + 1 && entry.starts(with: base + [UInt8(ascii: ".")]) {
+            let path = folder.appending(entry)
+            if !isSidecarName(entry), path.linkStatus()?.isRegularFile == true, beside(path) == sidecar { return path }
+        }
+        return nil
+    }
+
     /// The claim in the job's sidecar in the spool: nil when it has none. Read when the job is
     /// queued (claimed, recovered or sent back), never again.
     static func claim(of job: JobID, root: StateRoot) -> Result<SidecarClaim, SidecarProblem>? {
