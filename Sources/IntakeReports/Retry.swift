@@ -99,7 +99,8 @@ public struct Retry {
         }
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = read(fd, &buffer, buffer.count - 1)
-        guard count > 0, let pid = Int32(String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n").first ?? "") else {
+        // A pid of 0 or below would signal a whole process group, or every process we may signal.
+        guard count > 0, let pid = Int32(String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n").first ?? ""), pid > 0 else {
             return false
         }
         return kill(pid, SIGUSR1) == 0

@@ -15,7 +15,14 @@ struct ReadingsCommand: ParsableCommand {
     /// transactions that wait for the daemon's.
     static func writer(_ source: SourceOptions) -> Database {
         let path = report { try ReportSource.locate(root: source.root, databasePath: source.db, configPath: source.config).database }
-        do { return try Database(path: path) } catch { fail("cannot write \(path): \(error)") }
+        // A store of an older schema is intaked's to migrate, as the reports say: migrated from
+        // here after an upgrade, the intaked still running would find it newer than itself.
+        if Database.exists(at: path), let reader = try? Database(path: path, readOnly: true),
+           let version = try? reader.storedSchemaVersion(), version > 0, version < Database.schemaVersion {
+            fail("\(PostgresURL.redacted(path)) has schema version \(version), older than this intake's \(Database.schemaVersion): "
+                + "start this version of intaked once and it migrates the database")
+        }
+        do { return try Database(path: path) } catch { fail("cannot write \(PostgresURL.redacted(path)): \(error)") }
     }
 
     struct Import: ParsableCommand {

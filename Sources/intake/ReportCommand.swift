@@ -58,6 +58,8 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "At most this many.") var limit = 50
         @Option(help: "Only the jobs of this host (several intaked sharing one PostgreSQL).") var host: String?
 
+        func validate() throws { try checkLimit(limit) }
+
         func run() throws {
             let opened = try source.open()
             var filter = Reports.JobFilter(environment: env, status: status, limit: limit, host: host)
@@ -81,6 +83,8 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "Only this environment.") var env: String?
         @Option(help: "At most this many.") var limit = 100
 
+        func validate() throws { try checkLimit(limit) }
+
         func run() throws {
             let opened = try source.open()
             output(report { try Reports(database: opened.database).failed(environment: env, limit: limit) }.rendered(as: format.format))
@@ -94,6 +98,8 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "Only this meter.") var meter: String?
         @Option(help: "Only this verdict: match, mismatch, unreadable, no_reference, no_profile, or unnamed (a photo labelled meter that named no meter).") var verdict: String?
         @Option(help: "At most this many.") var limit = 100
+
+        func validate() throws { try checkLimit(limit) }
 
         func run() throws {
             let opened = try source.open()
@@ -190,4 +196,9 @@ struct RetryCommand: ParsableCommand {
         // Some were refused (said above, each with its reason): a script must not take it for done.
         if sent < rows.count { throw ExitCode(2) }
     }
+}
+
+/// `--limit` of a report: SQLite took -1 for no limit and PostgreSQL refused it; at least one row, on both.
+func checkLimit(_ limit: Int) throws {
+    if limit < 1 { throw ValidationError("--limit must be 1 or more") }
 }

@@ -45,4 +45,12 @@ import Glibc
         let store = try ChildProcess.run(intake, ["report", "--config", odd])
         #expect(store.status == 1, "\(store.status) \(store.standardError)")
     }
+
+    /// -1 meant "no limit" on SQLite and an error on PostgreSQL: refused on both.
+    @Test(arguments: ["jobs", "failed", "meters"])
+    func aReportLimitUnderOneIsRefused(report: String) throws {
+        let folder = try TemporaryFolder()
+        let result = try ChildProcess.run(intake, ["report", report, "--root", folder.path, "--limit=-1"])
+        #expect(result.status == 64 && result.standardError.contains("--limit must be 1 or more"), "\(result.standardError)")
+    }
 }

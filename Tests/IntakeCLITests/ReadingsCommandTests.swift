@@ -74,6 +74,21 @@ import IntakeCore
         #expect(result.standardError.contains(message), "\(result.standardError)")
     }
 
+    /// A store of an older schema is left for intaked to migrate, as the reports leave it: a
+    /// readings command that migrated it after an upgrade left the intaked still running on a
+    /// schema newer than itself.
+    @Test func aStoreOfAnOlderSchemaIsNotMigratedByTheReadingsCommands() throws {
+        let folder = try TemporaryFolder()
+        do {
+            let database = try Database(path: folder.path + "/intake.db")
+            _ = try database.query("PRAGMA user_version = \(Database.schemaVersion - 1)")
+        }
+        let added = try ChildProcess.run(intake, ["readings", "add", "--root", folder.path, "m", "1.5", "--at", "2026-11-21T06:30:00Z"])
+        #expect(added.status == 1 && added.standardError.contains("start this version of intaked once"), "\(added.standardError)")
+        let database = try Database(path: folder.path + "/intake.db", readOnly: true)
+        #expect(try database.storedSchemaVersion() == Database.schemaVersion - 1)
+    }
+
     @Test func oneReadingCanBeAddedByHand() throws {
         let folder = try TemporaryFolder()
         let added = try ChildProcess.run(intake, ["readings", "add", "--root", folder.path, "demo-meter", "530.9", "--at", "2026-11-21T06:30:00+01:00"])
