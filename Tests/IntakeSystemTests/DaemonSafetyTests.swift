@@ -208,6 +208,30 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    /// What the daemon never takes is said, once: a file in the inbox itself or in a folder that
+    /// is no environment's (a mistyped `Prod/`), and a folder nested past the limit, whether it
+    /// was there at the start or made while the daemon ran (made then, its files were taken,
+    /// and after a restart not).
+    @Test func filesOutsideEveryEnvironmentAndTooDeepAreSaidOnceAndLeft() throws {
+        let daemon = try DaemonHarness(scanSeconds: 0.5)
+        let deep = "prod/" + (1...16).map { "d\($0)" }.joined(separator: "/")
+        daemon.drop(deep + "/at-start.jpg", Photos.jpeg(seed: 88))
+        try daemon.start()
+        daemon.drop("stray.jpg", Photos.jpeg(seed: 89))
+        daemon.drop("Prod/typo.jpg", Photos.jpeg(seed: 90))
+        daemon.drop("prod/made/" + (1...16).map { "e\($0)" }.joined(separator: "/") + "/while-running.jpg", Photos.jpeg(seed: 91))
+        daemon.drop("prod/fine.jpg", Photos.jpeg(seed: 92))
+        usleep(2_500_000)  // five scans
+        let lines = daemon.log.split(separator: "\n")
+        for name in ["stray.jpg", "Prod"] {
+            #expect(lines.filter { $0.contains("not in an environment's folder") && $0.contains("/inbox/\(name)") }.count == 1, "\(name)")
+        }
+        #expect(lines.filter { $0.contains("nested too deep") }.count == 2, "\(lines.filter { $0.contains("nested too deep") })")
+        #expect(try daemon.database().jobs().map(\.name) == ["fine.jpg"])
+        #expect(access(daemon.inbox + "/" + deep + "/at-start.jpg", F_OK) == 0)
+        #expect(daemon.stop() == 0)
+    }
+
     /// How many inotify watches the process `pid` holds, as the kernel counts them.
     static func inotifyWatches(of pid: Int32) -> Int {
         FileManagerless.list("/proc/\(pid)/fdinfo").reduce(0) { total, fd in

@@ -62,6 +62,8 @@ final class InboxWatcher: Sendable {
         var scanRequested = false
         var stopping = false
         var loggedIgnored: Set<BytePath> = []
+        /// Whether the kernel's watch limit refused a watch during the current scan.
+        var watchLimitHit = false
         /// Candidates the claim answered "not now", offered again soon (see `retryDelay`).
         var retries: [BytePath: (candidate: Candidate, due: Double, left: Int)] = [:]
         var scanInterval: Double
@@ -327,8 +329,8 @@ final class InboxWatcher: Sendable {
     }
 
     /// Watches the folder at `components` and every folder below it.
-    private func watchTree(_ components: [[UInt8]], depth: Int = 0) {
-        guard depth < 16, pollSeconds == nil else { return }
+    private func watchTree(_ components: [[UInt8]]) {
+        guard pollSeconds == nil, isShallowEnough(components) else { return }
         let folder = path(components)
         if needsWatch(components) {
             // An environment's own folder may be a link an administrator made (to a network share,
@@ -339,7 +341,10 @@ final class InboxWatcher: Sendable {
                 let code = errno
                 if code == ENOSPC {
                     let alreadyDegraded = state.withLock { state in
-                        defer { state.counters.degraded = true }
+                        defer {
+                            state.counters.degraded = true
+                            state.watchLimitHit = true
+                        }
                         return state.counters.degraded
                     }
                     if !alreadyDegraded {
@@ -361,7 +366,7 @@ final class InboxWatcher: Sendable {
             }
         }
         for name in folder.entries() where rules.reasonToIgnore(name) == nil {
-            if folder.appending(name).linkStatus()?.isDirectory == true { watchTree(components + [name], depth: depth + 1) }
+            if folder.appending(name).linkStatus()?.isDirectory == true { watchTree(components + [name]) }
         }
     }
 
@@ -369,12 +374,37 @@ final class InboxWatcher: Sendable {
     /// folder exist and are watched: a folder deleted under the running daemon is made again
     /// (and said once); one replaced by a file is said once and left to the administrator.
     private func scanAll() {
-        state.withLock { $0.counters.rescans += 1 }
+        let degradedBefore = state.withLock { state in
+            state.counters.rescans += 1
+            state.watchLimitHit = false
+            return state.counters.degraded
+        }
         watchInboxRoot()
         for environment in environments where environmentFolderIsReady(environment) {
             let components = [Array(environment.utf8)]
             if pollSeconds == nil, needsWatch(components) { watchTree(components) }
             scan(components)
+        }
+        sayWhatIsInNoEnvironment()
+        // Every watch set this time (folders were removed, or the limit raised): events again.
+        if degradedBefore, pollSeconds == nil, state.withLock({ state in
+            guard !state.watchLimitHit else { return false }
+            state.counters.degraded = false
+            return true
+        }) {
+            logger.notice("every inbox folder is watched again; scanning every second is over")
+        }
+    }
+
+    /// Files and folders in the inbox itself that are no environment's (`inbox/x.jpg`,
+    /// `inbox/Prod/`): never taken, each said once, so that a mistyped folder is noticed.
+    private func sayWhatIsInNoEnvironment() {
+        for name in inboxRoot.entries() where name.first != UInt8(ascii: ".") && !environments.contains(String(decoding: name, as: UTF8.self)) {
+            let path = inboxRoot.appending(name)
+            guard state.withLock({ $0.loggedIgnored.insert(path).inserted }) else { continue }
+            logger.warning("left in the inbox: not in an environment's folder", metadata: [
+                "file": "\(path)", "environments": "\(environments.joined(separator: ", "))",
+            ])
         }
     }
 
@@ -395,6 +425,9 @@ final class InboxWatcher: Sendable {
         var problem: String?
         if let status = folder.status() {
             if !status.isDirectory { problem = "is not a folder: files for \(environment) cannot arrive until it is one again" }
+        } else if folder.linkStatus()?.isSymbolicLink == true {
+            // Nothing can be made there: the link stays, and its target is for its administrator.
+            problem = "is a link to a folder that is missing (a share not mounted?): files for \(environment) cannot arrive until it is back"
         } else {
             do {
                 try DurableFile.makeFolders(folder.description, stage: .claim)
@@ -416,20 +449,38 @@ final class InboxWatcher: Sendable {
     }
 
     /// Offers every file below `components` as a candidate, watching any folder not yet watched.
-    private func scan(_ components: [[UInt8]], depth: Int = 0) {
-        guard depth < 16 else { return }
+    private func scan(_ components: [[UInt8]]) {
+        guard isShallowEnough(components) else { return }
         let folder = path(components)
         let entries = folder.entries()
         let start = entries.isEmpty ? 0 : Int(scanStart % UInt64(entries.count))
         for name in entries[start...] + entries[..<start] {
             let child = components + [name]
             if rules.reasonToIgnore(name) == nil, folder.appending(name).linkStatus()?.isDirectory == true {
-                if pollSeconds == nil, needsWatch(child) { watchTree(child, depth: depth + 1) }
-                scan(child, depth: depth + 1)
+                if pollSeconds == nil, needsWatch(child) { watchTree(child) }
+                scan(child)
             } else {
                 offer(child, reportedComplete: false)
             }
         }
+    }
+
+    /// The most folders a file may be below its environment's, counting that one: the same limit
+    /// for the scans and for folders made while the daemon runs (those counted from themselves,
+    /// so that a tree made at run time was taken and, after a restart, not).
+    static let deepestFolder = 16
+
+    /// Whether the folder at `components` is within `deepestFolder`; one past it is said once,
+    /// as its files stay in the inbox.
+    private func isShallowEnough(_ components: [[UInt8]]) -> Bool {
+        guard components.count > Self.deepestFolder else { return true }
+        let path = path(components)
+        if state.withLock({ $0.loggedIgnored.insert(path).inserted }) {
+            logger.warning("folder nested too deep in the inbox; its files are left there", metadata: [
+                "folder": "\(path)", "deepest": "\(Self.deepestFolder) folders below the inbox",
+            ])
+        }
+        return false
     }
 
     private func offer(_ components: [[UInt8]], reportedComplete: Bool) {

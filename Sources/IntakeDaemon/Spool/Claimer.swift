@@ -37,6 +37,8 @@ final class Claimer: Sendable {
     /// was found (monotonic seconds): each is left alone for `unremovableRetrySeconds`, then
     /// tried again (its rights may have been given meanwhile). Bounded by `unremovableLimit`.
     private let unremovable = Mutex<[FileVersion: Double]>([:])
+    /// Inbox folders the daemon may not write, said once each (until a claim from one works).
+    private let unwritableFolders = Mutex<Set<BytePath>>([])
     private static let unremovableRetrySeconds = 600.0
     private static let unremovableLimit = 10_000
 
@@ -224,13 +226,33 @@ final class Claimer: Sendable {
         }
         guard status != 0 else {
             spoolOutage.recovered()
+            if unwritableFolders.withLock({ !$0.isEmpty }), let folder = Self.folder(of: source),
+               unwritableFolders.withLock({ $0.remove(folder) }) != nil {
+                logger.notice("files move out of the inbox folder again", metadata: ["folder": "\(folder)"])
+            }
             return .moved
         }
         let code = errno
         if code == EXDEV { return moveAcrossFilesystems(source, to: target) }
         // Taken meanwhile by a scan racing an event, or removed by its writer.
         if code == ENOENT && source.linkStatus() == nil { return .gone }
+        // The inbox folder's rights, not the spool's: a folder a producer made without group
+        // write (its umask) lets the daemon read its files but not move them. Said per folder,
+        // not as the spool's outage, which the next file's success would call over.
+        if code == EACCES || code == EPERM, let folder = Self.folder(of: source), access(folder.description, W_OK) != 0 {
+            if unwritableFolders.withLock({ $0.count < Self.unremovableLimit && $0.insert(folder).inserted }) {
+                logger.error(
+                    "cannot move files out of an inbox folder: intaked may not write it; they stay there until it may (group-writable, see Installing)",
+                    metadata: ["folder": "\(folder)", "error": "\(ErrnoText.describe(code))"])
+            }
+            return .failed
+        }
         return refused(source, ErrnoText.describe(code), blocking: DurableFile.blockingCodes.contains(code))
+    }
+
+    private static func folder(of path: BytePath) -> BytePath? {
+        guard let slash = path.bytes.lastIndex(of: UInt8(ascii: "/")), slash > 0 else { return nil }
+        return BytePath(Array(path.bytes[..<slash]))
     }
 
     /// A claim the spool refused: a blocking reason (full, read-only, unwritable) is one outage,
