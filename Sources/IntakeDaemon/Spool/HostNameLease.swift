@@ -108,6 +108,14 @@ final class HostNameLease: Sendable {
     private static func bootID() -> String {
         let text = (try? WholeFile.read("/proc/sys/kernel/random/boot_id")).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let id = text.filter { !$0.isWhitespace }
-        return id.isEmpty ? "pid-\(getpid())" : id
+        if !id.isEmpty { return id }
+        // The shipped unit's ProcSubset=pid hides /proc/sys: the moment of boot, from the clocks,
+        // serves as well (it moves only when the wall clock is set, and then a restart waits out
+        // one lease, as it would with nothing to go by).
+        var now = timespec(), sinceBoot = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        clock_gettime(CLOCK_BOOTTIME, &sinceBoot)
+        let bootedAt = (Double(now.tv_sec) - Double(sinceBoot.tv_sec)) + Double(now.tv_nsec - sinceBoot.tv_nsec) / 1e9
+        return "booted-\(Int64(bootedAt.rounded()))"
     }
 }
