@@ -27,7 +27,7 @@ struct Submission: Codable, Sendable, Equatable {
 
 final class Submissions: Sendable {
     let folder: String
-    private let database: String
+    private let databasePath: String
     /// When submissions were last swept (Unix ms): each new one sweeps at most every
     /// `sweepIntervalSeconds`, as resumable uploads are swept.
     private let lastSweep = Mutex<UInt64>(0)
@@ -38,7 +38,7 @@ final class Submissions: Sendable {
 
     init(root: StateRoot) {
         folder = root.inbox + "/.intake-submissions"
-        database = root.database
+        databasePath = root.database
     }
 
     private func path(_ id: String) -> String { "\(folder)/\(id).json" }
@@ -88,7 +88,7 @@ final class Submissions: Sendable {
             last = now
             return true
         }
-        guard due, let database = try? Database(path: database, readOnly: true), let directory = opendir(folder) else { return 0 }
+        guard due, let database = try? Database(path: databasePath, readOnly: true), let directory = opendir(folder) else { return 0 }
         defer { closedir(directory) }
         var removed = 0
         while let entry = readdir(directory) {

@@ -228,7 +228,7 @@ final class InboxWatcher: Sendable {
             // again under the same names are watched afresh.
             let (folder, below) = state.withLock { state -> ([[UInt8]]?, [Int32]) in
                 guard let folder = state.folders.removeValue(forKey: event.wd) else { return (nil, []) }
-                return (folder, Self.forget(folder, below: true, in: &state))
+                return (folder, Self.forget(folder, in: &state))
             }
             if event.mask & Self.moveSelf != 0 { inotify_rm_watch(inotify, event.wd) }
             for wd in below { inotify_rm_watch(inotify, wd) }
@@ -287,9 +287,9 @@ final class InboxWatcher: Sendable {
     /// Seconds from a change of the mount table to the scan that sets watches afresh.
     static let mountScanDelay = 1.0
 
-    /// Forgets the watch of `folder` (already out of `folders`) and, with `below`, those of the
-    /// folders below it; returns the watch descriptors below, for the caller to remove.
-    private static func forget(_ folder: [[UInt8]], below: Bool, in state: inout State) -> [Int32] {
+    /// Forgets the watch of `folder` (already out of `folders`) and those of the folders below
+    /// it; returns the watch descriptors below, for the caller to remove.
+    private static func forget(_ folder: [[UInt8]], in state: inout State) -> [Int32] {
         state.watched.remove(folder)
         state.identities[folder] = nil
         let inner = state.folders.filter { $0.value.count > folder.count && $0.value.starts(with: folder) }.map(\.key)
@@ -321,7 +321,7 @@ final class InboxWatcher: Sendable {
             guard let known = state.identities[components], let current, known != current else { return nil }
             let own = state.folders.first { $0.value == components }?.key
             if let own { state.folders[own] = nil }
-            return Self.forget(components, below: true, in: &state) + (own.map { [$0] } ?? [])
+            return Self.forget(components, in: &state) + (own.map { [$0] } ?? [])
         }
         guard let stale else { return false }
         for wd in stale { inotify_rm_watch(inotify, wd) }
