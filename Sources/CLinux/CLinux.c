@@ -3,11 +3,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "CLinux.h"
 
 int intake_syncfs(int fd) { return syncfs(fd); }
+
+int intake_has_exited(int pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    return info.si_pid == pid ? 1 : 0;
+}
 
 int intake_has_writers(int fd) {
     if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {

@@ -70,9 +70,9 @@ private final class TableBuilder {
     }
 }
 
-/// A position in the document, 1-based.
-/// Where something was written. Its column is counted only when an error names it: counting it
-/// for every key and value made a long line quadratic to read (a 400 KB line took 37 s).
+/// Where something was written: its line, 1-based, and byte offsets. Its column is counted only
+/// when an error names it: counting it for every key and value made a long line quadratic to
+/// read (a 400 KB line took 37 s).
 private struct Location {
     let line: Int
     /// Byte offsets of the line's start and of the place itself.

@@ -80,13 +80,13 @@ public struct ChildRun: Sendable {
         // The program's own exit, seen while reading: something it started in the background may
         // hold the pipes open long after it answered and exited 0. Its output is then read for
         // `leftoverGraceSeconds` more, and the run ends as the program did, not timed out.
-        var exitStatus: Int32?
+        var exited = false
         var leftoversDeadline: Deadline?
         reading: while readers.contains(where: { $0.fd >= 0 }) {
             if let leftoversDeadline, leftoversDeadline.remainingMilliseconds == 0 { break }
             let wait = deadline.remainingMilliseconds
             guard wait > 0 else {
-                stopEarly = .timedOut
+                if !exited { stopEarly = .timedOut }
                 break
             }
             // Woken every `exitCheckMilliseconds` until the program has exited, to notice that.
@@ -113,17 +113,18 @@ public struct ChildRun: Sendable {
                     readers[index].fd = -1  // end of file: poll skips negative descriptors
                 }
             }
-            if exitStatus == nil {
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid {
-                    exitStatus = status
-                    leftoversDeadline = Deadline(seconds: Self.leftoverGraceSeconds)
-                }
+            if !exited, intake_has_exited(pid) == 1 {
+                exited = true
+                leftoversDeadline = Deadline(seconds: Self.leftoverGraceSeconds)
             }
         }
-        if stopEarly == nil, let exitStatus {
-            run.ending = ending(of: exitStatus)
-        } else if stopEarly == nil {
+        if exited && stopEarly == nil {
+            // What it left goes while its zombie still holds the group's id; then it is reaped.
+            kill(-pid, SIGKILL)
+            run.ending = ending(of: reap(pid))
+            return .success(run)
+        }
+        if stopEarly == nil {
             // The pipes closed; the program may still be running (it closed them, or passed them on).
             switch waitForExit(pid, until: deadline) {
             case .some(let status): run.ending = ending(of: status)

@@ -1,17 +1,18 @@
-/// What a `postgresql://` URL says about its password, read as libpq reads it: the authority
-/// runs from `//` to the next `/`, `?` or `#`, its user part up to the last `@` in it; query
-/// keywords are percent-decoded (libpq takes `?%70assword=` for `password=`). The configuration
-/// refuses a password in a file others read, and a `--db` URL is never echoed with one.
+/// What a `postgresql://` URL says about its password, read as libpq reads it: the user part
+/// runs to the first `@` that comes before the first `/` (a password may hold `?` or `#`), and
+/// a password is what follows a `:` in it; query keywords (after the first `?` past the user
+/// part) are percent-decoded, so that `?%70assword=` counts too. The configuration refuses a
+/// password in a file others read, and a `--db` URL is never echoed with one.
 public enum PostgresURLText {
-    /// Whether `url` carries a password: `user:password@` in its authority, or a `password`
-    /// keyword in its query.
+    /// Whether `url` carries a password: `user:password@`, or a `password` keyword in its query
+    /// (compared without case: stricter than libpq, which refuses `PASSWORD=` as unknown).
     public static func holdsPassword(_ url: String) -> Bool {
         let parts = split(url)
         if let user = parts.user, user.contains(":") { return true }
         return parts.query.contains { keyword in percentDecoded(keyword.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "") == "password" }
     }
 
-    /// `url` with what a password could be put as `…`: the user part after its first `:` and
+    /// `url` with what a password could be put as `…`: the user part after its first `:`, and
     /// the whole query, for messages and logs.
     public static func redacted(_ url: String) -> String {
         guard let scheme = url.firstRange(of: "://") else { return url }
@@ -22,23 +23,23 @@ public enum PostgresURLText {
             text += (user.contains(":") ? ":…" : "") + "@"
         }
         text += parts.hostAndPath
-        if !parts.query.isEmpty { text += "?…" }
+        if parts.hasQuery { text += "?…" }
         return text
     }
 
-    private static func split(_ url: String) -> (user: String?, hostAndPath: String, query: [Substring]) {
-        guard let scheme = url.firstRange(of: "://") else { return (nil, url, []) }
-        let rest = url[scheme.upperBound...]
-        let queryStart = rest.firstIndex(of: "?")
-        let beforeQuery = rest[..<(queryStart ?? rest.endIndex)]
-        let authorityEnd = beforeQuery.firstIndex { $0 == "/" || $0 == "#" } ?? beforeQuery.endIndex
-        let authority = beforeQuery[..<authorityEnd]
-        let query = queryStart.map { rest[rest.index(after: $0)...].split(separator: "&") } ?? []
-        guard let at = authority.lastIndex(of: "@") else { return (nil, String(beforeQuery), query) }
-        return (String(authority[..<at]), String(beforeQuery[beforeQuery.index(after: at)...]), query)
+    private static func split(_ url: String) -> (user: String?, hostAndPath: String, query: [Substring], hasQuery: Bool) {
+        guard let scheme = url.firstRange(of: "://") else { return (nil, url, [], false) }
+        var rest = url[scheme.upperBound...]
+        var user: String?
+        if let end = rest.firstIndex(where: { $0 == "@" || $0 == "/" }), rest[end] == "@" {
+            user = String(rest[..<end])
+            rest = rest[rest.index(after: end)...]
+        }
+        guard let queryStart = rest.firstIndex(of: "?") else { return (user, String(rest), [], false) }
+        return (user, String(rest[..<queryStart]), rest[rest.index(after: queryStart)...].split(separator: "&"), true)
     }
 
-    /// `%XX` decoded, bytes that do not decode left as they are; lowercased, as libpq's keywords are matched.
+    /// `%XX` decoded, bytes that do not decode left as they are; lowercased.
     private static func percentDecoded(_ text: String) -> String {
         var bytes: [UInt8] = []
         var input = Array(text.utf8)[...]

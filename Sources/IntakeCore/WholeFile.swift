@@ -49,12 +49,17 @@ public enum WholeFile {
     /// renamed over it, so a reader sees the old file or the new one, never half of one. The mode
     /// is set whatever the umask; `sync` makes the data durable before the rename (otherwise the
     /// caller makes a batch durable at once). A symbolic link at `temporary` is never followed.
-    public static func write(_ bytes: [UInt8], to path: String, through temporary: String, sync: Bool, mode: UInt32 = 0o644)
-        throws(Failure)
-    {
+    public static func write(
+        _ bytes: [UInt8], to path: String, through temporary: String, sync: Bool, mode: UInt32 = 0o644,
+        owner: (user: UInt32, group: UInt32)? = nil
+    ) throws(Failure) {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
         guard fd >= 0 else { throw Failure(path: temporary, operation: "open", code: errno) }
         do throws(Failure) {
+            // Owner first: changing it clears set-id bits, which the mode then gives back.
+            if let owner, fchown(fd, uid_t(owner.user), gid_t(owner.group)) != 0 {
+                throw Failure(path: temporary, operation: "chown", code: errno)
+            }
             guard fchmod(fd, mode_t(mode)) == 0 else { throw Failure(path: temporary, operation: "chmod", code: errno) }
             try writeAll(bytes, to: fd, path: temporary)
             // Without it a crash soon after the rename can leave an empty file on ext4 or xfs.

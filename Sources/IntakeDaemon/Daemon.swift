@@ -103,12 +103,13 @@ public final class Daemon {
         let requeuer = Requeuer(root: root, queue: queue, committer: committer, logger: logger)
         requeuer.run()
         let space = SpaceFloor(path: root.path, minimumFreeBytes: UInt64(configuration.daemon.minFreeBytes), logger: logger, notifier: notifier)
+        let rules = InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes)
         let claimer = Claimer(
-            root: root, claims: claims, queue: queue, committer: committer, space: space,
+            root: root, claims: claims, queue: queue, committer: committer, space: space, rules: rules,
             sidecarWaitSeconds: Double(configuration.meters.sidecarWaitSeconds),
             settleSeconds: Double(configuration.watch.settleMilliseconds) / 1000, logger: logger)
         let watcher = try InboxWatcher(
-            inboxRoot: root.inbox, environments: environments, rules: InboxRules(ignoredSuffixes: configuration.watch.ignoreSuffixes),
+            inboxRoot: root.inbox, environments: environments, rules: rules,
             scanInterval: configuration.daemon.reconcileIntervalSeconds,
             pollSeconds: configuration.watch.mode == .poll ? Double(configuration.watch.pollMilliseconds) / 1000 : nil,
             scanStart: root.sharedInbox ? StableHash.fnv1a(root.host) : 0, logger: logger

@@ -64,16 +64,16 @@ public enum TokenFile {
             text += "\(token.name)\t\(token.hash)\t\(token.environments.joined(separator: ","))\t\(token.mayRead ? "read" : "upload")\n"
         }
         let folder = PathText.folder(of: path)
+        // A file there already keeps its owner, group and mode, given before it is renamed into
+        // place (a server reading it in between must not find it unreadable): an administrator's
+        // root:intake 0640 lets intake serve (as user intake) read what `sudo intake token add`
+        // wrote. A new one is readable by its owner only: the hashes are not secrets, but nobody
+        // else needs them.
         var existing = stat()
         let hadOne = stat(path, &existing) == 0
-        // Readable by its owner only: the hashes are not secrets, but nobody else needs them.
-        try WholeFile.write(Array(text.utf8), to: path, through: WholeFile.uniqueTemporary(in: folder), sync: true, mode: 0o600)
-        // A file there already keeps its owner, group and mode: an administrator's root:intake
-        // 0640, which lets intake serve (as user intake) read what `sudo intake token add` wrote.
-        if hadOne {
-            _ = chown(path, existing.st_uid, existing.st_gid)
-            _ = chmod(path, existing.st_mode & 0o7777)
-        }
+        try WholeFile.write(
+            Array(text.utf8), to: path, through: WholeFile.uniqueTemporary(in: folder), sync: true,
+            mode: hadOne ? UInt32(existing.st_mode & 0o7777) : 0o600, owner: hadOne ? (existing.st_uid, existing.st_gid) : nil)
     }
 
     private static func hex64(_ value: UInt64) -> String {
@@ -92,6 +92,8 @@ final class TokenCheck: Sendable {
     let path: String
     private struct Cache {
         var modified = timespec()
+        /// The inode's change time too: a change of owner or mode alone moves only it.
+        var changed = timespec()
         var size: Int64 = -1
         var byHash: [String: AccessToken] = [:]
     }
@@ -118,12 +120,16 @@ final class TokenCheck: Sendable {
         let found = stat(path, &status) == 0
         let changed = cache.withLock { cache in
             !found ? cache.size != -1 : (cache.modified.tv_sec != status.st_mtim.tv_sec || cache.modified.tv_nsec != status.st_mtim.tv_nsec
+                || cache.changed.tv_sec != status.st_ctim.tv_sec || cache.changed.tv_nsec != status.st_ctim.tv_nsec
                 || cache.size != Int64(status.st_size))
         }
         guard changed else { return }
-        let tokens = (try? TokenFile.read(path)) ?? []
+        // A file that cannot be read now keeps the tokens read last, and is read again next time:
+        // taken for a file without tokens, it shut every client out until it next changed.
+        guard let tokens = try? TokenFile.read(path) else { return }
         cache.withLock { cache in
             cache.modified = found ? status.st_mtim : timespec()
+            cache.changed = found ? status.st_ctim : timespec()
             cache.size = found ? Int64(status.st_size) : -1
             cache.byHash = Dictionary(tokens.map { ($0.hash, $0) }, uniquingKeysWith: { $1 })
         }

@@ -65,7 +65,7 @@ public enum IntakeAPI {
             let database = Result { () throws(APIError) in try openDatabase(root) }
             if let job = try view(id, database) { return try json(job) }
             if let submission = submissions.load(text) {
-                if case .success(let database) = database, try submissions.isExpired(submission, in: database) {
+                if case .success(let database) = database, (try? submissions.isExpired(submission, in: database)) == true {
                     submissions.forget(text)
                     throw APIError.notFound("no job \(text): none of its images is in the database any more")
                 }

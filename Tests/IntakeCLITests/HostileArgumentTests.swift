@@ -16,7 +16,7 @@ import Glibc
     func aTimeoutNoWaitCanHaveIsRefusedBeforeAnythingIsSubmitted(timeout: String) throws {
         let folder = try TemporaryFolder()
         let photo = folder.write("a.jpg", Photos.jpeg(width: 32, height: 24, seed: 5))
-        let result = try ChildProcess.run(intake, ["submit", photo, "--env", "prod", "--root", folder.path + "/state", "--wait", "--timeout", timeout])
+        let result = try ChildProcess.run(intake, ["submit", photo, "--env", "prod", "--root", folder.path + "/state", "--wait", "--timeout=\(timeout)"])
         #expect(result.status == 64, "\(result.standardError)")
         #expect(result.standardError.contains("--timeout"))
         #expect(access(folder.path + "/state/inbox/prod/a.jpg", F_OK) != 0, "submitted before the refusal")

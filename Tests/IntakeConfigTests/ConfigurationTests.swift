@@ -298,6 +298,12 @@ struct ConfigurationErrorTests {
         #expect(!PostgresURLText.holdsPassword("postgresql://127.0.0.1:1/db?application_name=a@b"))
         #expect(!PostgresURLText.holdsPassword("postgresql://intake@db:5432/intake"))
         #expect(PostgresURLText.redacted("postgresql://intake:hunter2@db/x?password=y") == "postgresql://intake:…@db/x?…")
+        // A password may hold '?' or '#': libpq's user part runs to the first '@' before any '/'.
+        for url in ["postgresql://intake:pa#ss@db/intake", "postgresql://intake:pa?ss@db/intake"] {
+            #expect(PostgresURLText.holdsPassword(url), "\(url)")
+        }
+        #expect(PostgresURLText.redacted("postgresql://intake:pa?ss@db/intake") == "postgresql://intake:…@db/intake")
+        #expect(PostgresURLText.redacted("postgresql://intake:pa#ss@db/intake") == "postgresql://intake:…@db/intake")
     }
 
     @Test func pollingWithAPostgreSQLStoreSharesTheInboxAndKeepsEachHostsOwnFilesApart() throws {

@@ -221,7 +221,8 @@ import Glibc
         daemon.drop("Prod/typo.jpg", Photos.jpeg(seed: 90))
         daemon.drop("prod/made/" + (1...16).map { "e\($0)" }.joined(separator: "/") + "/while-running.jpg", Photos.jpeg(seed: 91))
         daemon.drop("prod/fine.jpg", Photos.jpeg(seed: 92))
-        usleep(2_500_000)  // five scans
+        try daemon.waitUntil("the file in its environment is done", timeout: 30) { try daemon.statusCounts()["done", default: 0] == 1 }
+        usleep(2_500_000)  // five scans more
         let lines = daemon.log.split(separator: "\n")
         for name in ["stray.jpg", "Prod"] {
             #expect(lines.filter { $0.contains("not in an environment's folder") && $0.contains("/inbox/\(name)") }.count == 1, "\(name)")

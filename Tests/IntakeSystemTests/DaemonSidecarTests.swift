@@ -75,10 +75,12 @@ import Glibc
         let claim = Array(#"{"reading": 7.5}"#.utf8)
         _ = claim.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
         daemon.drop("prod/MTR-7/w.jpg", Photos.jpeg(seed: 9))
-        usleep(1_000_000)
+        // Longer than the image's own retries (6 s), so that only the sidecar's event is left to claim it.
+        usleep(7_000_000)
         #expect(try daemon.statusCounts().values.reduce(0, +) == 0, "claimed while its sidecar was being written")
         close(writer)
-        try daemon.waitForAll(1, timeout: 5)
+        // Well within the hour to the next scan.
+        try daemon.waitForAll(1, timeout: 30)
         let reading = try daemon.database().query("SELECT claimed_value FROM meter_readings").first
         #expect(reading?["claimed_value"]?.realValue == 7.5, "the sidecar's claim was not taken with the image")
         #expect(daemon.stop() == 0)

@@ -14,6 +14,11 @@ int intake_syncfs(int fd);
 /// file's owner and no CAP_LEASE, or a filesystem without leases); errno says which.
 int intake_has_writers(int fd);
 
+/// Whether the child `pid` has ended, asked without reaping it (waitid with WNOWAIT): its
+/// zombie keeps the pid, and so its process group's id, from being taken by another process
+/// until it is reaped. Returns 1 (ended), 0 (running), or -1 (no such child; errno says why).
+int intake_has_exited(int pid);
+
 /// Names the calling thread (15 bytes at most), for `top -H` and debuggers.
 void intake_name_thread(const char *name);
 

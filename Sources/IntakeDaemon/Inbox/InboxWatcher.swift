@@ -149,8 +149,8 @@ final class InboxWatcher: Sendable {
                 ($0.stopping, pollSeconds ?? ($0.counters.degraded ? 1.0 : $0.scanInterval), $0.scanRequested)
             }
             if stopping { return }
-            // A mount changed: a scan within a second (not at once, so that a burst of mounts
-            // elsewhere, containers starting, is one scan).
+            // A mount changed: a scan, at most one a second (a burst of mounts elsewhere,
+            // containers starting, is not a scan each).
             let untilScan = (mountsChanged ? min(interval, Self.mountScanDelay) : interval) - (monotonicSeconds() - lastScan)
             let untilRetry = state.withLock { $0.retries.values.map(\.due).min() }.map { $0 - monotonicSeconds() }
             if requested || untilScan <= 0 {
@@ -200,22 +200,16 @@ final class InboxWatcher: Sendable {
 
     private func handle(_ event: intake_inotify_event, name: [UInt8]) {
         if event.mask & Self.overflow != 0 {
-            // Events were lost, among them perhaps a folder's deletion and making again: every
-            // watch is set afresh by the rescan, rather than trusting what the lost events left.
-            let (overflows, dropped) = state.withLock { state in
+            // Events were lost, among them perhaps a folder's deletion and making again: the
+            // rescan compares each watched folder with the one its watch was set on (`needsWatch`)
+            // and watches a new one afresh. (Removing every watch instead would queue an event
+            // per watch, which on a big tree overflows the queue again, round after round.)
+            let overflows = state.withLock { state in
                 state.counters.overflows += 1
                 state.scanRequested = true
-                let dropped = Array(state.folders.keys)
-                state.folders = [:]
-                state.watched = []
-                state.identities = [:]
-                state.movingAway = [:]
-                state.movedWithin = []
-                state.counters.watches = 0
-                return (state.counters.overflows, dropped)
+                return state.counters.overflows
             }
-            for wd in dropped { inotify_rm_watch(inotify, wd) }
-            logger.warning("inotify queue overflowed; watching and rescanning the inboxes afresh", metadata: ["overflows": "\(overflows)"])
+            logger.warning("inotify queue overflowed; rescanning the inboxes", metadata: ["overflows": "\(overflows)"])
             return
         }
         if event.mask & Self.moveSelf != 0, state.withLock({ $0.movedWithin.remove(event.wd) }) != nil {
@@ -272,6 +266,7 @@ final class InboxWatcher: Sendable {
             for (wd, path) in state.folders where path.starts(with: old) {
                 let renamed = components + path.dropFirst(old.count)
                 state.folders[wd] = renamed
+                state.identities[renamed] = state.identities.removeValue(forKey: path)
                 if path.count == old.count { state.movedWithin.insert(wd) }
             }
             state.watched = Set(state.watched.map { $0.starts(with: old) ? components + $0.dropFirst(old.count) : $0 })
@@ -496,7 +491,8 @@ final class InboxWatcher: Sendable {
         if handler(candidate) {
             state.withLock { _ = $0.retries.removeValue(forKey: candidate.path) }
         } else {
-            retrySoon(candidate)
+            // Offered again as found by a scan: a close seen once says nothing of a rewrite since.
+            retrySoon(Candidate(path: candidate.path, components: candidate.components, reportedComplete: false))
         }
     }
 

@@ -29,6 +29,8 @@ final class Claimer: Sendable {
     private let spoolOutage: Outage
     /// How long a sidecar waits for its image before it is claimed alone, to be set aside.
     private let sidecarWaitSeconds: Double
+    /// The watcher's: an image a sidecar would claim must be one the watcher would offer.
+    private let rules: InboxRules
     /// The ids taken from sidecars by this process, newest last; bounded, as the database knows
     /// the older ones by the time this many more have come.
     private let adopted = Mutex<(set: Set<JobID>, order: [JobID])>(([], []))
@@ -42,9 +44,10 @@ final class Claimer: Sendable {
     private static let unremovableRetrySeconds = 600.0
     private static let unremovableLimit = 10_000
 
-    init(root: StateRoot, claims: ClaimBook? = nil, queue: JobQueue, committer: Committer, space: SpaceFloor, sidecarWaitSeconds: Double,
-         settleSeconds: Double, logger: Logger) {
+    init(root: StateRoot, claims: ClaimBook? = nil, queue: JobQueue, committer: Committer, space: SpaceFloor, rules: InboxRules,
+         sidecarWaitSeconds: Double, settleSeconds: Double, logger: Logger) {
         self.root = root
+        self.rules = rules
         self.claims = claims
         self.space = space
         self.settleSeconds = settleSeconds
@@ -70,7 +73,7 @@ final class Claimer: Sendable {
             // Its image is there already (it waited for this sidecar to be written): the image is
             // claimed now, taking it along. Nothing else would offer the image again before the
             // next scan, and a sidecar past its wait was set aside as one whose image never came.
-            if let image = Sidecar.image(for: candidate.path) {
+            if let image = Sidecar.image(for: candidate.path, ignoring: { rules.reasonToIgnore($0) != nil }) {
                 return claim(Candidate(path: image, components: candidate.components.dropLast() + [image.name], reportedComplete: false))
             }
             // A sidecar waits for its image, which takes it along; the scans offer it again meanwhile.

@@ -39,17 +39,21 @@ enum Sidecar {
 
     /// The image waiting beside the inbox sidecar `sidecar` that would take it along (the one
     /// whose `beside` it is), if any: `<name>` for `<name>.json`, else a `<stem>.<ext>` for
-    /// `<stem>.json`.
-    static func image(for sidecar: BytePath) -> BytePath? {
+    /// `<stem>.json`. Names `ignoring` says are not candidates (`w.part`, `w.jpg~`) are not it.
+    static func image(for sidecar: BytePath, ignoring: (_ name: [UInt8]) -> Bool) -> BytePath? {
         let name = sidecar.name
         guard isSidecarName(name) else { return nil }
         let folder = BytePath(Array(sidecar.bytes.dropLast(name.count + 1)))
         let base = Array(name.dropLast(suffix.count))
-        let exact = folder.appending(base)
-        if exact.linkStatus()?.isRegularFile == true, beside(exact) == sidecar { return exact }
-        for entry in folder.entries() where entry.count > base.count + 1 && entry.starts(with: base + [UInt8(ascii: ".")]) {
+        func isImage(_ entry: [UInt8]) -> BytePath? {
             let path = folder.appending(entry)
-            if !isSidecarName(entry), path.linkStatus()?.isRegularFile == true, beside(path) == sidecar { return path }
+            guard !isSidecarName(entry), !ignoring(entry), path.linkStatus()?.isRegularFile == true, beside(path) == sidecar else { return nil }
+            return path
+        }
+        if let exact = isImage(base) { return exact }
+        for entry in folder.entries().sorted(by: { $0.lexicographicallyPrecedes($1) })
+        where entry.count > base.count + 1 && entry.starts(with: base + [UInt8(ascii: ".")]) {
+            if let path = isImage(entry) { return path }
         }
         return nil
     }
