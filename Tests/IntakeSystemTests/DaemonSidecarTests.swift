@@ -86,6 +86,23 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    /// rsync and shell globs send `x.jpg` before `x.jpg.json`: the image runs without the claim,
+    /// and the sidecar, alone, is set aside. Its reason names the job that ran without it, where
+    /// it said "whose image never came".
+    @Test func aSidecarThatCameAfterItsImageSaysWhichJobRanWithoutIt() throws {
+        let daemon = try DaemonHarness(settings: Self.settings)
+        try daemon.start()
+        daemon.drop("prod/MTR-7/late.jpg", Photos.jpeg(seed: 11))
+        try daemon.waitForAll(1, timeout: 30)
+        let image = try #require(try daemon.database().jobs().first)
+        daemon.drop("prod/MTR-7/late.jpg.json", Array(#"{"reading": 2.5}"#.utf8))
+        try daemon.waitForAll(2, timeout: 30)
+        let sidecar = try #require(try daemon.database().jobs().first { $0.name == "late.jpg.json" })
+        #expect(sidecar.status == .failed)
+        #expect(sidecar.error?.contains("came after its image: late.jpg came first and ran as job \(image.id)") == true, "\(sidecar.error ?? "")")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func aJobIdOfferedBySidecarIsTakenOnlyWhenFreshUnusedAndForThisImage() throws {
         let daemon = try DaemonHarness(settings: Self.settings)
         try daemon.start()

@@ -26,6 +26,9 @@ struct QueuedJob: Sendable {
     /// The generation of this host's claim on the file, in a shared inbox (see `ClaimBook`);
     /// nil in a root's own inbox, where the rename alone is the claim.
     var claimGeneration: Int? = nil
+    /// For a sidecar claimed alone: the image it belongs to, claimed before it without it (it
+    /// came first, as rsync and shell globs send files), when this process saw that; else nil.
+    var imageThatCameFirst: (name: String, job: JobID)? = nil
 }
 
 /// The in-process priority queue. Order: class weight lifted by aging, then first tries before

@@ -41,6 +41,10 @@ final class Claimer: Sendable {
     private let unremovable = Mutex<[FileVersion: Double]>([:])
     /// Inbox folders the daemon may not write, said once each (until a claim from one works).
     private let unwritableFolders = Mutex<Set<BytePath>>([])
+    /// Images claimed without a sidecar lately, by source path, oldest first: a sidecar that comes
+    /// after its image is told which job ran without it. Bounded by `claimedRemembered`.
+    private let claimedWithoutSidecar = Mutex<(jobs: [String: (name: String, job: JobID)], order: [String])>(([:], []))
+    private static let claimedRemembered = 10_000
     private static let unremovableRetrySeconds = 600.0
     private static let unremovableLimit = 10_000
 
@@ -132,10 +136,36 @@ final class Claimer: Sendable {
             meter: directories.count >= 2 ? directories[1] : nil, spoolPath: spoolPath, createdAt: JobID.milliseconds(of: job)!)
         queued.claimGeneration = generation
         if sidecar != nil { queued.sidecar = Sidecar.claim(of: job, root: root) }
+        if Sidecar.isSidecarName(name) {
+            queued.imageThatCameFirst = imageClaimed(before: sourcePath)
+        } else if sidecar == nil {
+            rememberClaimedWithoutSidecar(sourcePath, name: name, job: job)
+        }
         // The row first, then the queue: the committer records events in the order they are posted.
         committer.post(.claimed(queued))
         queue.push(queued)
         return true
+    }
+
+    private func rememberClaimedWithoutSidecar(_ sourcePath: String, name: String, job: JobID) {
+        claimedWithoutSidecar.withLock { recent in
+            if recent.jobs.updateValue((name, job), forKey: sourcePath) == nil { recent.order.append(sourcePath) }
+            if recent.order.count > Self.claimedRemembered {
+                let dropped = recent.order.prefix(recent.order.count / 2)
+                for path in dropped { recent.jobs[path] = nil }
+                recent.order.removeFirst(dropped.count)
+            }
+        }
+    }
+
+    /// The image that the sidecar at `sidecarPath` (a source path) belongs to, if it was claimed
+    /// lately without a sidecar: `<name>` for `<name>.json`, else a `<stem>.<ext>` for `<stem>.json`.
+    private func imageClaimed(before sidecarPath: String) -> (name: String, job: JobID)? {
+        let base = String(sidecarPath.dropLast(Sidecar.suffix.count))
+        return claimedWithoutSidecar.withLock { recent in
+            if let exact = recent.jobs[base] { return exact }
+            return recent.order.last { $0.hasPrefix(base + ".") && !Sidecar.isSidecarName($0) }.flatMap { recent.jobs[$0] }
+        }
     }
 
     /// What offers the image a job id: its `user.intake.job` label (`intake serve`'s way, see

@@ -143,6 +143,12 @@ final class WorkerPool: Sendable {
     /// A sidecar is claimed alone only once it has waited `meters.sidecar_wait_seconds` for its image.
     private static func sidecarWithoutImage(_ job: QueuedJob) -> IntakeError {
         let image = String(job.name.dropLast(5))
+        if let first = job.imageThatCameFirst {
+            return .permanent(
+                .sniff,
+                "a JSON sidecar that came after its image: \(first.name) came first and ran as job \(first.job) without what this "
+                    + "sidecar claims; a sidecar is taken with the image dropped after it, so drop both again, the sidecar first")
+        }
         return .permanent(
             .sniff,
             "a JSON sidecar whose image never came: a sidecar is taken with the image \(image) (or \(image).*) dropped "
