@@ -62,10 +62,24 @@ struct SectionReader {
         _ key: String, default defaultValue: Value, mustBe requirement: String, _ convert: (String) -> Value?
     ) throws(ConfigurationError) -> Value {
         guard let value = lookUp(key) else { return defaultValue }
+        try refuseNUL(in: value, key)
         guard case .string(let string) = value, let converted = convert(string) else {
             throw invalid(key, mustBe: requirement, got: value)
         }
         return converted
+    }
+
+    /// Every string setting is a path, a command, a pattern or a name, which the system reads up
+    /// to a NUL: `root = "/srv/x\u0000y"` opened /srv/x, with a bare "disk I/O error".
+    private func refuseNUL(in value: TOMLValue, _ key: String) throws(ConfigurationError) {
+        switch value {
+        case .string(let string) where string.unicodeScalars.contains("\u{0}"):
+            throw error(at: key, "\"\(fullKey(key))\" holds U+0000 (NUL), which would cut it short where it is used")
+        case .array(let elements):
+            for element in elements { try refuseNUL(in: element, key) }
+        default:
+            break
+        }
     }
 
     mutating func string(
@@ -80,6 +94,7 @@ struct SectionReader {
         _ key: String, default defaultValue: [Element], mustBe requirement: String, _ convert: (TOMLValue) -> Element?
     ) throws(ConfigurationError) -> [Element] {
         guard let value = lookUp(key) else { return defaultValue }
+        try refuseNUL(in: value, key)
         guard case .array(let elements) = value else { throw invalid(key, mustBe: requirement, got: value) }
         var converted: [Element] = []
         for element in elements {

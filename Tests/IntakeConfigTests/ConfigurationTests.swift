@@ -280,6 +280,14 @@ struct ConfigurationErrorTests {
         #expect(badFlag.description.contains("must be true or false"))
     }
 
+    /// A NUL cuts a path or a command short where the system reads it: refused, with its key.
+    @Test func aStringSettingHoldingANULIsRefused() throws {
+        let root = try #require(configurationError("[daemon]\nroot = \"/srv/x\\u0000junk\"\n"))
+        #expect(root.key == "daemon.root" && root.description.contains("NUL"), "\(root)")
+        let command = try #require(configurationError("[classify]\nexternal_command = [\"run\", \"a\\u0000b\"]\n"))
+        #expect(command.key == "classify.external_command" && command.description.contains("NUL"), "\(command)")
+    }
+
     @Test func theStoreIsTheFileOrAPostgreSQLURLWithoutAPassword() throws {
         #expect(Configuration.defaults.store.url == nil)
         let url = "postgresql://intake@db.example:5433/intake"
