@@ -44,7 +44,7 @@ public struct ReportSource {
             return StateRoot(
                 path: root ?? configured?.daemon.root ?? ".", store: databasePath, host: host, sharedInbox: configured?.sharesInbox ?? false)
         }
-        if let databasePath { return StateRoot(path: root ?? parent(of: databasePath), store: databasePath) }
+        if let databasePath { return StateRoot(path: root ?? PathText.folder(of: databasePath), store: databasePath) }
         // Without --db, the configuration's store: its [store] url, else the file in the state root.
         switch configuration {
         case .success(let configuration):
@@ -67,14 +67,18 @@ public struct ReportSource {
             throw ReportError("cannot read \(PostgresURL.redacted(path)): \(error)")
         }
         if let version = try? database.storedSchemaVersion(), version < Database.schemaVersion {
-            throw ReportError(
-                "\(PostgresURL.redacted(path)) has schema version \(version), older than this intake's \(Database.schemaVersion): "
-                    + "start this version of intaked once and it migrates the database")
+            throw Self.olderSchema(at: path, version: version)
         }
         stateRoot = located
     }
 
-    static func parent(of path: String) -> String { PathText.folder(of: path) }
+    /// A store of an older schema is intaked's to migrate: commands neither read it as it is nor
+    /// migrate it under a running intaked, which would then find it newer than itself.
+    public static func olderSchema(at path: String, version: Int) -> ReportError {
+        ReportError(
+            "\(PostgresURL.redacted(path)) has schema version \(version), older than this intake's \(Database.schemaVersion): "
+                + "start this version of intaked once and it migrates the database")
+    }
 }
 
 extension Cell {

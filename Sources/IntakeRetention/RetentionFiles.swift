@@ -41,19 +41,7 @@ enum FileSize {
     }
 }
 
-enum FolderListing {
-    /// The entries of a folder, without `.` and `..`; empty when it cannot be read.
-    static func names(in folder: String) -> [String] {
-        guard let directory = opendir(folder) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
-
+extension FolderListing {
     /// Whether `intake retry` has put a file of this job under `folder` (its name starts with the id).
     static func containsJob(_ id: String, under folder: String) -> Bool {
         for name in names(in: folder) {

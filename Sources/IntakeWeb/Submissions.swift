@@ -88,11 +88,9 @@ final class Submissions: Sendable {
             last = now
             return true
         }
-        guard due, let database = try? Database(path: databasePath, readOnly: true), let directory = opendir(folder) else { return 0 }
-        defer { closedir(directory) }
+        guard due, let database = try? Database(path: databasePath, readOnly: true) else { return 0 }
         var removed = 0
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        for name in FolderListing.names(in: folder) {
             let id = String(name.prefix { $0 != "." })
             guard JobID(id) != nil else { continue }
             if name == "\(id).json" {

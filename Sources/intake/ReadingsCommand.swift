@@ -19,8 +19,7 @@ struct ReadingsCommand: ParsableCommand {
         // here after an upgrade, the intaked still running would find it newer than itself.
         if Database.exists(at: path), let reader = try? Database(path: path, readOnly: true),
            let version = try? reader.storedSchemaVersion(), version > 0, version < Database.schemaVersion {
-            fail("\(PostgresURL.redacted(path)) has schema version \(version), older than this intake's \(Database.schemaVersion): "
-                + "start this version of intaked once and it migrates the database")
+            fail(ReportSource.olderSchema(at: path, version: version).description)
         }
         do { return try Database(path: path) } catch { fail("cannot write \(PostgresURL.redacted(path)): \(error)") }
     }

@@ -210,13 +210,16 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
-    /// Python that connects as `s` and begins an upload that promises 100 kB: its header and a
-    /// JPEG's first bytes. What it sends after that is the test's.
-    static func slowUploadBegun(port: String) -> String {
-        """
-        s = socket.create_connection(("127.0.0.1", \(port)))
-        s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
-        """
+    /// A Python script that connects to the server at `url` as `s` and begins an upload that
+    /// promises 100 kB (its header and a JPEG's first bytes), then runs `rest`: the test's.
+    static func slowUploadScript(to url: String, then rest: String) -> String {
+        let port = String(url.split(separator: ":").last!)
+        return """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.sendall(b"POST /v1/inbox/prod?name=slow.jpg HTTP/1.1\\r\\nHost: 127.0.0.1:\(port)\\r\\nContent-Length: 100000\\r\\n\\r\\n" + b"\\xff\\xd8\\xff\\xe0" + b"x" * 100)
+
+            """ + rest
     }
 
     @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0 && hasCurl, "needs python3 to play a stalled client, and curl"))
@@ -227,13 +230,8 @@ import Glibc
             kill(server.pid, SIGTERM)
             ChildProcess.waitFor(server.pid)
         }
-        let port = String(server.url.split(separator: ":").last!)
         // A client that promises 100 kB, sends a JPEG's first bytes, then says nothing more.
-        let script = """
-            import socket, time
-            \(Self.slowUploadBegun(port: port))
-            time.sleep(20)
-            """
+        let script = Self.slowUploadScript(to: server.url, then: "time.sleep(20)\n")
         let client = try ChildProcess.spawn("/usr/bin/python3", ["-c", script],
                                             standardOutput: daemon.folder.path + "/client.out", standardError: daemon.folder.path + "/client.err")
         defer {
@@ -269,10 +267,7 @@ import Glibc
             kill(server.pid, SIGTERM)
             ChildProcess.waitFor(server.pid)
         }
-        let port = String(server.url.split(separator: ":").last!)
-        let script = """
-            import socket, time
-            \(Self.slowUploadBegun(port: port))
+        let script = Self.slowUploadScript(to: server.url, then: """
             s.settimeout(0.5)
             answer = b""
             for _ in range(40):
@@ -290,7 +285,7 @@ import Glibc
                 except socket.timeout:
                     pass
             print(answer.decode("latin-1"))
-            """
+            """)
         let started = ContinuousClock.now
         let client = try ChildProcess.run("/usr/bin/python3", ["-c", script])
         #expect(client.standardOutput.hasPrefix("HTTP/1.1 408"), "\(client.standardOutput) \(client.standardError)")

@@ -49,10 +49,10 @@ final class InboxWatcher: Sendable {
     private struct State: ~Copyable {
         var folders: [Int32: [[UInt8]]] = [:]  // watch descriptor → components below the inbox root
         var watched: Set<[[UInt8]]> = []
-        /// The device and inode each watched folder had when its watch was set: a folder made
+        /// The folder each watch was set on (its device and inode are what count): a folder made
         /// again after an overflow lost its events, or a filesystem mounted on it, is another
         /// folder under the same name, which the old watch never hears from.
-        var identities: [[[UInt8]]: FolderIdentity] = [:]
+        var identities: [[[UInt8]]: FileVersion] = [:]
         /// Folders seen moving away (IN_MOVED_FROM), by the move's cookie, until their IN_MOVED_TO
         /// (moved within the inbox) or their own IN_MOVE_SELF (moved out of it) settles where they went.
         var movingAway: [UInt32: [[UInt8]]] = [:]
@@ -301,9 +301,9 @@ final class InboxWatcher: Sendable {
 
     /// The identity of the folder at `components`: an environment's folder through a link an
     /// administrator made, below it the entry itself.
-    private func identity(_ components: [[UInt8]]) -> FolderIdentity? {
+    private func identity(_ components: [[UInt8]]) -> FileVersion? {
         let folder = path(components)
-        return (components.count == 1 ? folder.status() : folder.linkStatus()).map(FolderIdentity.init)
+        return (components.count == 1 ? folder.status() : folder.linkStatus()).map(FileVersion.init)
     }
 
     /// Whether the folder at `components` needs a watch: none yet, or its watch is on another
@@ -313,7 +313,7 @@ final class InboxWatcher: Sendable {
         let current = identity(components)
         let stale: [Int32]? = state.withLock { state in
             guard state.watched.contains(components) else { return [] }
-            guard let known = state.identities[components], let current, known != current else { return nil }
+            guard let known = state.identities[components], let current, !known.isSameFile(as: current) else { return nil }
             let own = state.folders.first { $0.value == components }?.key
             if let own { state.folders[own] = nil }
             return Self.forget(components, in: &state) + (own.map { [$0] } ?? [])
@@ -515,26 +515,12 @@ final class InboxWatcher: Sendable {
         }
     }
 
-    /// Offers again the candidates whose wait is over.
+    /// Offers again the candidates whose wait is over (one gone meanwhile the claim takes as done).
     private func offerDueRetries() {
         let now = monotonicSeconds()
         let due = state.withLock { state in state.retries.values.filter { $0.due <= now }.map(\.candidate) }
         for candidate in due {
-            guard candidate.path.linkStatus() != nil else {
-                state.withLock { _ = $0.retries.removeValue(forKey: candidate.path) }
-                continue
-            }
             if handler(candidate) { state.withLock { _ = $0.retries.removeValue(forKey: candidate.path) } } else { retrySoon(candidate) }
         }
-    }
-}
-
-/// Which folder a watch was set on: its device and inode.
-private struct FolderIdentity: Hashable {
-    let device: UInt64, inode: UInt64
-
-    init(_ status: stat) {
-        device = UInt64(status.st_dev)
-        inode = UInt64(status.st_ino)
     }
 }

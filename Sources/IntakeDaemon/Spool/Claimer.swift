@@ -259,9 +259,8 @@ final class Claimer: Sendable {
         }
         guard status != 0 else {
             spoolOutage.recovered()
-            if unwritableFolders.withLock({ !$0.isEmpty }), let folder = Self.folder(of: source),
-               unwritableFolders.withLock({ $0.remove(folder) }) != nil {
-                logger.notice("files move out of the inbox folder again", metadata: ["folder": "\(folder)"])
+            if unwritableFolders.withLock({ !$0.isEmpty && $0.remove(source.folder) != nil }) {
+                logger.notice("files move out of the inbox folder again", metadata: ["folder": "\(source.folder)"])
             }
             return .moved
         }
@@ -272,7 +271,7 @@ final class Claimer: Sendable {
         // The inbox folder's rights, not the spool's: a folder a producer made without group
         // write (its umask) lets the daemon read its files but not move them. Said per folder,
         // not as the spool's outage, which the next file's success would call over.
-        if code == EACCES || code == EPERM, let folder = Self.folder(of: source), access(folder.description, W_OK) != 0 {
+        if code == EACCES || code == EPERM, case let folder = source.folder, access(folder.description, W_OK) != 0 {
             if unwritableFolders.withLock({ $0.count < Self.unremovableLimit && $0.insert(folder).inserted }) {
                 logger.error(
                     "cannot move files out of an inbox folder: intaked may not write it; they stay there until it may (group-writable, see Installing)",
@@ -281,11 +280,6 @@ final class Claimer: Sendable {
             return .failed
         }
         return refused(source, ErrnoText.describe(code), blocking: DurableFile.blockingCodes.contains(code))
-    }
-
-    private static func folder(of path: BytePath) -> BytePath? {
-        guard let slash = path.bytes.lastIndex(of: UInt8(ascii: "/")), slash > 0 else { return nil }
-        return BytePath(Array(path.bytes[..<slash]))
     }
 
     /// A claim the spool refused: a blocking reason (full, read-only, unwritable) is one outage,

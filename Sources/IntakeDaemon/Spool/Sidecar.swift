@@ -27,7 +27,7 @@ enum Sidecar {
     static func beside(_ image: BytePath) -> BytePath? {
         let name = image.name
         guard !isSidecarName(name) else { return nil }
-        let folder = BytePath(Array(image.bytes.dropLast(name.count + 1)))
+        let folder = image.folder
         var candidates = [name + suffix]
         if let dot = name.lastIndex(of: UInt8(ascii: ".")), dot > 0 { candidates.append(Array(name[..<dot]) + suffix) }
         for candidate in candidates {
@@ -43,7 +43,7 @@ enum Sidecar {
     static func image(for sidecar: BytePath, ignoring: (_ name: [UInt8]) -> Bool) -> BytePath? {
         let name = sidecar.name
         guard isSidecarName(name) else { return nil }
-        let folder = BytePath(Array(sidecar.bytes.dropLast(name.count + 1)))
+        let folder = sidecar.folder
         let base = Array(name.dropLast(suffix.count))
         func isImage(_ entry: [UInt8]) -> BytePath? {
             let path = folder.appending(entry)

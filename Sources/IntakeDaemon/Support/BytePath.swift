@@ -19,6 +19,9 @@ struct BytePath: Hashable, Sendable, CustomStringConvertible {
         return Array(bytes[(slash + 1)...])
     }
 
+    /// The folder it is in: the path without its last component.
+    var folder: BytePath { BytePath(Array(bytes.dropLast(name.count + 1))) }
+
     /// Calls `body` with the path as a NUL-terminated C string.
     func withCString<T>(_ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
         try (bytes + [0]).withUnsafeBufferPointer { buffer in
