@@ -23,83 +23,16 @@ struct DialFace {
 
     /// Searches centres within `searchRadius` of (`nearX`, `nearY`); `ink` is how dark each
     /// pixel is, `excluded` the needle's pixels (whose ink is not the face's).
-    static func find(ink: [Float], excluded: [Bool], width: Int, height: Int,
-                     nearX: Double, nearY: Double, searchRadius: Double) -> DialFace? {
+    static func find(
+        ink: [Float], excluded: [Bool], width: Int, height: Int,
+        nearX: Double, nearY: Double, searchRadius: Double
+    ) -> DialFace? {
         let size = Double(min(width, height))
         let bandCount = 7
         let innerRadius = 0.14 * size, bandWidth = 0.05 * size
-        let outerRadius = innerRadius + Double(bandCount) * bandWidth
-        // Ink of the face, with the needle masked out, and only where the ring can fall for
-        // some centre searched; coordinates relative to the search's middle.
-        let reach = outerRadius + searchRadius + 1
-        var full = InkPoints()
-        for y in 0..<height {
-            for x in 0..<width where !excluded[y * width + x] && ink[y * width + x] > 0 {
-                let dx = Double(x) - nearX, dy = Double(y) - nearY
-                guard dx * dx + dy * dy <= reach * reach else { continue }
-                full.append(dx, dy, Double(ink[y * width + x]))
-            }
-        }
-        guard !full.x.isEmpty else { return nil }
-        /// The strongest band's harmonic magnitude, and that band's total ink.
-        struct Harmonic { var score = 0.0, total = 0.0, re = 0.0, im = 0.0 }
-        let inverseBandWidth = 1 / bandWidth
-        /// The harmonic around each of `centres`, in one pass over the points: each point is
-        /// loaded once, and the centres' sums are independent chains the processor runs side by
-        /// side (a chain per centre would wait on its own last addition at every point). Each
-        /// centre's sums are added in the points' order, so the result is that of one pass per centre.
-        func evaluate(_ centres: [(x: Double, y: Double)], on points: InkPoints) -> [Harmonic] {
-            let count = centres.count
-            // Per centre, three rows (real, imaginary, total) of `bandCount`, indexed without checks.
-            let rowLength = 3 * bandCount
-            let sums = UnsafeMutablePointer<Double>.allocate(capacity: count * rowLength)
-            sums.initialize(repeating: 0, count: count * rowLength)
-            defer { sums.deallocate() }
-            let inner2 = innerRadius * innerRadius, outer2 = outerRadius * outerRadius
-            centres.withUnsafeBufferPointer { centres in
-                points.x.withUnsafeBufferPointer { xs in
-                    points.y.withUnsafeBufferPointer { ys in
-                        points.weight.withUnsafeBufferPointer { ws in
-                            for i in 0..<xs.count {
-                                for c in 0..<count {
-                                    let dx = xs[i] - centres[c].x, dy = ys[i] - centres[c].y
-                                    let r2 = dx * dx + dy * dy
-                                    guard r2 >= inner2, r2 < outer2 else { continue }
-                                    // One division, not three: the square root's inverse serves them all.
-                                    let r = r2.squareRoot(), inverseR = 1 / r
-                                    let band = min(Int((r - innerRadius) * inverseBandWidth), bandCount - 1)
-                                    // ((dx + i·dy)/r)^10 is e^(10iφ) without trigonometry (φ from +x,
-                                    // clockwise on screen since y points down).
-                                    let zr = dx * inverseR, zi = dy * inverseR
-                                    let z2r = zr * zr - zi * zi, z2i = 2 * zr * zi
-                                    let z4r = z2r * z2r - z2i * z2i, z4i = 2 * z2r * z2i
-                                    let z8r = z4r * z4r - z4i * z4i, z8i = 2 * z4r * z4i
-                                    // Weight by 1/r so that each band counts angles, not area.
-                                    let w = ws[i] * inverseR
-                                    let row = sums + c * rowLength
-                                    row[band] += w * (z8r * z2r - z8i * z2i)
-                                    row[bandCount + band] += w * (z8r * z2i + z8i * z2r)
-                                    row[2 * bandCount + band] += w
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            return (0..<count).map { c in
-                let re = sums + c * rowLength, im = re + bandCount, total = re + 2 * bandCount
-                var best = Harmonic()
-                for band in 0..<bandCount {
-                    let magnitude = (re[band] * re[band] + im[band] * im[band]).squareRoot()
-                    if magnitude > best.score { best = Harmonic(score: magnitude, total: total[band], re: re[band], im: im[band]) }
-                }
-                return best
-            }
-        }
-
         // The coarse search: ink summed in 2×2 blocks, scored at block centres 2 pixels apart by
-        // a table of the ring's kernel (no root, no division per point). It picks where the
-        // exact search below starts; it does not decide.
+        // a table of the ring's kernel. It picks where the finer search below starts; it
+        // does not decide.
         let middle = (x: Int((nearX / 2).rounded(.down)), y: Int((nearY / 2).rounded(.down)))
         let reachInBlocks = Int((searchRadius / 2).rounded(.up))
         let kernel = RingKernel.cached(RingKernel.Shape(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 2))
@@ -109,37 +42,36 @@ struct DialFace {
         let blocks = BlockedInk(
             ink: ink, excluded: excluded, width: width, height: height, margin: kernel.halfSide + reachInBlocks + middleOutside + 1)
         let offsets = kernel.offsets(columns: blocks.columns)
+        let columns = (middle.x - reachInBlocks)...(middle.x + reachInBlocks), rows = (middle.y - reachInBlocks)...(middle.y + reachInBlocks)
+        let scores = kernel.scores(blocks, offsets: offsets, columns: columns, rows: rows)
         var coarseBest = (x: middle.x, y: middle.y, score: -1.0)
-        for blockY in (middle.y - reachInBlocks)...(middle.y + reachInBlocks) {
-            for blockX in (middle.x - reachInBlocks)...(middle.x + reachInBlocks) {
+        for (row, blockY) in rows.enumerated() {
+            for (column, blockX) in columns.enumerated() {
                 let dx = Double(blockX - middle.x), dy = Double(blockY - middle.y)
                 guard dx * dx + dy * dy <= Double(reachInBlocks * reachInBlocks) + 0.5 else { continue }
-                let score = kernel.score(blocks, offsets: offsets, centreX: blockX, centreY: blockY)
+                let score = scores[row * columns.count + column]
                 if score > coarseBest.score { coarseBest = (blockX, blockY, score) }
             }
         }
-        // Then finer steps around the best on every pixel, exactly: 1 pixel, then half a pixel.
-        let start = (x: 2 * Double(coarseBest.x) + 0.5 - nearX, y: 2 * Double(coarseBest.y) + 0.5 - nearY)
-        // Every centre tried below lies within 1.5 px of the start: ink farther from the ring
-        // around it than that adds nothing to any of them (and the order of what is added stays).
-        let near = max(0, innerRadius - 1.6), far = outerRadius + 1.6
-        var ring = InkPoints()
-        for i in full.x.indices {
-            let dx = full.x[i] - start.x, dy = full.y[i] - start.y
-            let r2 = dx * dx + dy * dy
-            if r2 >= near * near && r2 < far * far { ring.append(full.x[i], full.y[i], full.weight[i]) }
-        }
-        var best = (x: start.x, y: start.y, result: evaluate([start], on: ring)[0])
-        var step = 1.0
-        while step >= 0.5 {
-            var neighbours: [(x: Double, y: Double)] = []
+        // Then finer steps around the best, 1 pixel and then half a pixel, each centre scored on
+        // every pixel by a table of the ring's kernel at half-pixel offsets (`HalfPixelRing`).
+        // Centres and pixels are counted in half pixels, so that every offset is whole.
+        let ring = HalfPixelRing.cached(RingKernel.Shape(innerRadius: innerRadius, bandWidth: bandWidth, bandCount: bandCount, spacing: 0.5))
+        var best = (x: 4 * coarseBest.x + 1, y: 4 * coarseBest.y + 1, result: Harmonic())
+        // Every centre tried lies within 1.5 pixels of the first: ink farther from its ring than
+        // that adds nothing to any of them.
+        let points = HalfPixelRing.Points(
+            ink: ink, excluded: excluded, width: width, height: height, aroundX: best.x, aroundY: best.y,
+            from: 2 * (innerRadius - 1.6), to: 2 * (innerRadius + Double(bandCount) * bandWidth + 1.6))
+        best.result = ring.harmonic(points, centreX: best.x, centreY: best.y)
+        for step in [2, 1] {
+            let around = best
             for dy in [-step, 0, step] {
-                for dx in [-step, 0, step] where dx != 0 || dy != 0 { neighbours.append((best.x + dx, best.y + dy)) }
+                for dx in [-step, 0, step] where dx != 0 || dy != 0 {
+                    let result = ring.harmonic(points, centreX: around.x + dx, centreY: around.y + dy)
+                    if result.score > best.result.score { best = (around.x + dx, around.y + dy, result) }
+                }
             }
-            for (centre, result) in zip(neighbours, evaluate(neighbours, on: ring)) where result.score > best.result.score {
-                best = (centre.x, centre.y, result)
-            }
-            step /= 2
         }
         let result = best.result
         guard result.total > 0 else { return nil }
@@ -147,19 +79,134 @@ struct DialFace {
         // on an upright face, and turning the face by δ dial units adds 36°·δ·10 = 360°·δ to it.
         var phase = atan2(result.im, result.re) - Double.pi
         if phase < -Double.pi { phase += 2 * Double.pi }
-        return DialFace(centerX: nearX + best.x, centerY: nearY + best.y, strength: result.score / result.total,
-                        rotation: phase / (2 * Double.pi))
+        return DialFace(
+            centerX: Double(best.x) / 2, centerY: Double(best.y) / 2, strength: result.score / result.total,
+            rotation: phase / (2 * Double.pi))
     }
 }
 
-/// Ink points relative to the search's middle, in three parallel arrays for a tight loop.
-private struct InkPoints {
-    var x: [Double] = [], y: [Double] = [], weight: [Double] = []
+/// One band's harmonic around one centre: the strongest band's magnitude, its total ink, and
+/// its real and imaginary sums.
+private struct Harmonic {
+    var score = 0.0, total = 0.0, re = 0.0, im = 0.0
+}
 
-    mutating func append(_ x: Double, _ y: Double, _ weight: Double) {
-        self.x.append(x)
-        self.y.append(y)
-        self.weight.append(weight)
+/// The tenth harmonic's kernel at every offset from a centre counted in half pixels: for an offset
+/// (a/2, b/2) inside the ring, its band and e^(10iφ)/r and 1/r, the weights `DialFace` gives a
+/// pixel there (r and φ of the offset, φ from +x, clockwise on screen since y points down; 1/r so
+/// that each band counts angles, not area). Centres on a half-pixel grid and pixels on the whole
+/// one are then whole numbers of half pixels apart, and scoring a centre needs no root, division
+/// or trigonometry per pixel.
+private struct HalfPixelRing: Sendable {
+    /// The largest offset tabulated, in half pixels either way; the table is `side` × `side`.
+    let reach: Int, side: Int
+    let bandCount: Int
+    /// Per offset, its band, or −1 outside the ring.
+    private var band: [Int8] = []
+    private var re: [Float] = [], im: [Float] = [], weight: [Float] = []
+
+    /// The pixels with ink, needle left out, at their coordinates in half pixels.
+    struct Points {
+        var x: [Int32] = [], y: [Int32] = [], ink: [Double] = []
+
+        /// Those from `near` to `far` half pixels from (`aroundX`, `aroundY`).
+        init(ink: [Float], excluded: [Bool], width: Int, height: Int, aroundX: Int, aroundY: Int, from near: Double, to far: Double) {
+            let near2 = max(0, near) * max(0, near), far2 = far * far
+            for row in 0..<height {
+                for column in 0..<width where !excluded[row * width + column] && ink[row * width + column] > 0 {
+                    let dx = Double(2 * column - aroundX), dy = Double(2 * row - aroundY)
+                    guard dx * dx + dy * dy >= near2, dx * dx + dy * dy < far2 else { continue }
+                    x.append(Int32(2 * column))
+                    y.append(Int32(2 * row))
+                    self.ink.append(Double(ink[row * width + column]))
+                }
+            }
+        }
+    }
+
+    /// The tables of the shapes seen lately (each under a megabyte): a profile's dials share one size.
+    private static let cache = Mutex<[RingKernel.Shape: HalfPixelRing]>([:])
+    /// Past this many shapes (only a corpus of crops of every size gets there) the cache starts afresh.
+    private static let cacheLimit = 8
+
+    static func cached(_ shape: RingKernel.Shape) -> HalfPixelRing {
+        if let ring = cache.withLock({ $0[shape] }) { return ring }
+        let ring = HalfPixelRing(shape)
+        cache.withLock { cache in
+            if cache.count >= cacheLimit { cache.removeAll() }
+            cache[shape] = ring
+        }
+        return ring
+    }
+
+    private init(_ shape: RingKernel.Shape) {
+        let innerRadius = shape.innerRadius, bandWidth = shape.bandWidth
+        bandCount = shape.bandCount
+        let outerRadius = innerRadius + Double(bandCount) * bandWidth
+        reach = Int((2 * outerRadius).rounded(.up)) + 1
+        side = 2 * reach + 1
+        band = [Int8](repeating: -1, count: side * side)
+        re = [Float](repeating: 0, count: side * side)
+        im = re
+        weight = re
+        for b in -reach...reach {
+            for a in -reach...reach {
+                let dx = 0.5 * Double(a), dy = 0.5 * Double(b)
+                let r2 = dx * dx + dy * dy
+                guard r2 >= innerRadius * innerRadius, r2 < outerRadius * outerRadius else { continue }
+                let r = r2.squareRoot(), inverseR = 1 / r
+                // ((dx + i·dy)/r)^10 is e^(10iφ) without trigonometry.
+                let zr = dx * inverseR, zi = dy * inverseR
+                let z2r = zr * zr - zi * zi, z2i = 2 * zr * zi
+                let z4r = z2r * z2r - z2i * z2i, z4i = 2 * z2r * z2i
+                let z8r = z4r * z4r - z4i * z4i, z8i = 2 * z4r * z4i
+                let index = (b + reach) * side + a + reach
+                band[index] = Int8(min(Int((r - innerRadius) / bandWidth), bandCount - 1))
+                re[index] = Float(inverseR * (z8r * z2r - z8i * z2i))
+                im[index] = Float(inverseR * (z8r * z2i + z8i * z2r))
+                weight[index] = Float(inverseR)
+            }
+        }
+    }
+
+    /// The harmonic of `points` around the centre at (`centreX`, `centreY`) half pixels.
+    func harmonic(_ points: Points, centreX: Int, centreY: Int) -> Harmonic {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * bandCount) { sums in
+            sums.initialize(repeating: 0)
+            let sumRe = sums.baseAddress!, sumIm = sumRe + bandCount, total = sumIm + bandCount
+            points.x.withUnsafeBufferPointer { xs in
+                points.y.withUnsafeBufferPointer { ys in
+                    points.ink.withUnsafeBufferPointer { inks in
+                        band.withUnsafeBufferPointer { band in
+                            re.withUnsafeBufferPointer { re in
+                                im.withUnsafeBufferPointer { im in
+                                    weight.withUnsafeBufferPointer { weight in
+                                        for i in 0..<xs.count {
+                                            // Both offsets within ±reach, as one unsigned comparison each.
+                                            let a = Int(xs[i]) - centreX + reach, b = Int(ys[i]) - centreY + reach
+                                            guard UInt(bitPattern: a) < UInt(side), UInt(bitPattern: b) < UInt(side) else { continue }
+                                            let index = b * side + a
+                                            let k = Int(band[index])
+                                            guard k >= 0 else { continue }
+                                            let ink = inks[i]
+                                            sumRe[k] += ink * Double(re[index])
+                                            sumIm[k] += ink * Double(im[index])
+                                            total[k] += ink * Double(weight[index])
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            var best = Harmonic()
+            for k in 0..<bandCount {
+                let magnitude = (sumRe[k] * sumRe[k] + sumIm[k] * sumIm[k]).squareRoot()
+                if magnitude > best.score { best = Harmonic(score: magnitude, total: total[k], re: sumRe[k], im: sumIm[k]) }
+            }
+            return best
+        }
     }
 }
 
@@ -190,8 +237,8 @@ private struct BlockedInk {
 
 /// The tenth harmonic's kernel, tabulated on a grid of `spacing` pixels: for each offset from a
 /// centre inside the ring, e^(10iφ)/r, the weight `DialFace` gives a point there. The offsets are
-/// grouped by band, in reading order within each, so that a band's sums gather in two registers
-/// in the same order as a scan of the square would add them (the same sums to the last bit).
+/// grouped by band, in reading order within each, so that each centre's sums add them in the
+/// same order as a scan of the square would (the same sums to the last bit).
 private struct RingKernel: Sendable {
     let halfSide: Int, bandCount: Int
     /// Per band, where its entries start; `bandStarts[bandCount]` is the end.
@@ -253,23 +300,36 @@ private struct RingKernel: Sendable {
         zip(dx, dy).map { $0.1 * columns + $0.0 }
     }
 
-    /// The strongest band's harmonic magnitude with the ring centred on block (`centreX`, `centreY`)
-    /// of `ink`, whose grid `offsets` were made for.
-    func score(_ ink: BlockedInk, offsets: [Int], centreX: Int, centreY: Int) -> Double {
-        let centre = ink.index(x: centreX, y: centreY)
-        var best = 0.0
+    /// The strongest band's harmonic magnitude with the ring centred on each block of `columns` ×
+    /// `rows` of `ink`, whose grid `offsets` were made for; row by row. Each entry of the kernel is
+    /// laid on every centre before the next, so that the inner loop runs along a row of blocks
+    /// with no sum waiting on another: each centre's sums still add the entries in their order.
+    func scores(_ ink: BlockedInk, offsets: [Int], columns: ClosedRange<Int>, rows: ClosedRange<Int>) -> [Double] {
+        let width = columns.count, count = width * rows.count
+        var best = [Double](repeating: 0, count: count)
+        var sumRe = [Float](repeating: 0, count: count), sumIm = sumRe
         offsets.withUnsafeBufferPointer { offsets in
-            re.withUnsafeBufferPointer { re in
-                im.withUnsafeBufferPointer { im in
-                    ink.sums.withUnsafeBufferPointer { sums in
+            ink.sums.withUnsafeBufferPointer { sums in
+                sumRe.withUnsafeMutableBufferPointer { sumRe in
+                    sumIm.withUnsafeMutableBufferPointer { sumIm in
                         for band in 0..<bandCount {
-                            var sumRe: Float = 0, sumIm: Float = 0
+                            sumRe.update(repeating: 0)
+                            sumIm.update(repeating: 0)
                             for k in bandStarts[band]..<bandStarts[band + 1] {
-                                let weight = sums[centre + offsets[k]]
-                                sumRe += weight * re[k]
-                                sumIm += weight * im[k]
+                                let weightRe = re[k], weightIm = im[k]
+                                for (row, y) in rows.enumerated() {
+                                    let source = sums.baseAddress! + ink.index(x: columns.lowerBound, y: y) + offsets[k]
+                                    let targetRe = sumRe.baseAddress! + row * width, targetIm = sumIm.baseAddress! + row * width
+                                    for column in 0..<width {
+                                        let weight = source[column]
+                                        targetRe[column] += weight * weightRe
+                                        targetIm[column] += weight * weightIm
+                                    }
+                                }
                             }
-                            best = max(best, Double(sumRe * sumRe + sumIm * sumIm).squareRoot())
+                            for i in 0..<count {
+                                best[i] = max(best[i], Double(sumRe[i] * sumRe[i] + sumIm[i] * sumIm[i]).squareRoot())
+                            }
                         }
                     }
                 }
