@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "CHEIFReader", dependencies: ["CHEIF"], cSettings: [.unsafeFlags(["-O2"])]),
         // Linux system calls that Glibc's Swift module does not export.
         .target(name: "CLinux"),
+        // The networks' convolution in AVX, chosen at run time (the rest is built for baseline x86-64).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
@@ -77,7 +79,7 @@ let package = Package(
         .target(name: "IntakeStore", dependencies: ["IntakeCore", "CSQLite", "CPostgres"], swiftSettings: swiftSettings),
         // Optimised in debug builds too: its tests align and read hundreds of photos, which
         // unoptimised code does some twenty times slower.
-        .target(name: "IntakeMeter", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeConfig"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
+        .target(name: "IntakeMeter", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeConfig", "CKernels"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
         .target(name: "IntakeClassify", dependencies: ["IntakeCore", "IntakeCodecs", "CLinux"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeDaemon",

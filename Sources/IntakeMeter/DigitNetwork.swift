@@ -1,10 +1,13 @@
+import CKernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The network of the digit and dial readers: a short stack of 3×3 convolutions, max-pools and
 /// dense layers over a small crop of one or more channels (luma; luma and redness for dials), in
-/// plain Swift, ending in 100 classes, tenths 0.0…9.9. Forward here, for inference and training;
+/// Swift (the convolutions in C with AVX where the processor has it, `CKernels`), ending in 100
+/// classes, tenths 0.0…9.9. Forward here, for inference and training;
 /// the backward pass lives with the trainer (IntakeTraining), which alone needs it.
 ///
 /// Activations are stored height × width × channels (channels last), weights with the output
@@ -67,7 +70,8 @@ package struct DigitNetwork: Sendable {
             case .convolution(let outputs):
                 guard shape.width > 1, outputs > 0, outputs % Block.scalarCount == 0, outputs <= 512 else {
                     throw DigitModelError(
-                        "layer \(index): a convolution needs a multiple of \(Block.scalarCount) channels up to 512 (got \(outputs)) on a spatial input")
+                        "layer \(index): a convolution needs a multiple of \(Block.scalarCount) channels up to 512 (got \(outputs)) on a spatial input"
+                    )
                 }
                 weights = 9 * shape.channels * outputs
                 shape.channels = outputs
@@ -104,9 +108,17 @@ package struct DigitNetwork: Sendable {
 
     // MARK: Forward
 
+    /// Whether this processor runs the AVX convolution (`intake_convolution3x3_avx`): the build
+    /// targets baseline x86-64, whose SSE registers hold half as many floats.
+    package static let hasAVX = intake_has_avx()
+
     /// Runs `input` (the preprocessed crop) through every layer, writing each layer's output into
     /// `activations` (at `activationOffsets`); the logits are the last `outputCount` floats.
-    package func forward(input: UnsafePointer<Float>, parameters: UnsafePointer<Float>, activations: UnsafeMutablePointer<Float>) {
+    /// The convolutions run in AVX where the processor has it, with the same results to the last
+    /// bit (`usingAVX: false` keeps them in Swift, for the test that says so).
+    package func forward(
+        input: UnsafePointer<Float>, parameters: UnsafePointer<Float>, activations: UnsafeMutablePointer<Float>, usingAVX: Bool = Self.hasAVX
+    ) {
         var source = input
         for (index, layer) in layers.enumerated() {
             let from = shapes[index], to = shapes[index + 1]
@@ -114,7 +126,12 @@ package struct DigitNetwork: Sendable {
             let weights = parameters + weightOffsets[index], bias = weights + weightCounts[index]
             switch layer {
             case .convolution:
-                Self.convolutionForward(source, from, weights, bias, output, to.channels)
+                if usingAVX {
+                    intake_convolution3x3_avx(
+                        source, Int32(from.height), Int32(from.width), Int32(from.channels), weights, bias, output, Int32(to.channels))
+                } else {
+                    Self.convolutionForward(source, from, weights, bias, output, to.channels)
+                }
             case .maxPool:
                 Self.maxPoolForward(source, from, output)
             case .dense(let outputs, let relu):
@@ -156,19 +173,18 @@ package struct DigitNetwork: Sendable {
                         for kx in columns {
                             let pixel = input + ((y &+ ky &- 1) &* width &+ (x &+ kx &- 1)) &* inputs
                             var tap = weights + ((ky &* 3 &+ kx) &* inputs &* outputs &+ block)
+                            // No test for the zeros ReLU leaves: the branch mispredicts on half
+                            // of them, and a zero input adds a zero.
                             if pair {
                                 for c in 0..<inputs {
                                     let a = pixel[c]
-                                    if a != 0 {
-                                        sum += a * loadBlock(tap)
-                                        sum2 += a * loadBlock(tap + Block.scalarCount)
-                                    }
+                                    sum += a * loadBlock(tap)
+                                    sum2 += a * loadBlock(tap + Block.scalarCount)
                                     tap += outputs
                                 }
                             } else {
                                 for c in 0..<inputs {
-                                    let a = pixel[c]
-                                    if a != 0 { sum += a * loadBlock(tap) }  // ReLU left many inputs at zero.
+                                    sum += pixel[c] * loadBlock(tap)
                                     tap += outputs
                                 }
                             }
