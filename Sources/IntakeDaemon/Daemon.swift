@@ -112,7 +112,8 @@ public final class Daemon {
             inboxRoot: root.inbox, environments: environments, rules: rules,
             scanInterval: configuration.daemon.reconcileIntervalSeconds,
             pollSeconds: configuration.watch.mode == .poll ? Double(configuration.watch.pollMilliseconds) / 1000 : nil,
-            scanStart: root.sharedInbox ? StableHash.fnv1a(root.host) : 0, logger: logger
+            scanStart: root.sharedInbox ? StableHash.fnv1a(root.host) : 0,
+            settleSeconds: Double(configuration.watch.settleMilliseconds) / 1000, logger: logger
         ) { candidate in claimer.claim(candidate) }
         queue.whenRoomAgain { watcher.requestScan() }
         space.whenResumed { watcher.requestScan() }

@@ -90,9 +90,12 @@ final class InboxWatcher: Sendable {
     private let mountTable: Int32
     private let state: Mutex<State>
 
+    /// `settleSeconds` is how long the claim waits for a file no close reported to stay unchanged
+    /// (`[watch] settle_milliseconds`): the retries of a file answered "not now" last longer.
     init(inboxRoot: String, environments: [String], rules: InboxRules, scanInterval: Double, pollSeconds: Double? = nil,
-         scanStart: UInt64 = 0, logger: Logger, handler: @escaping CandidateHandler) throws(DaemonError) {
+         scanStart: UInt64 = 0, settleSeconds: Double = 2, logger: Logger, handler: @escaping CandidateHandler) throws(DaemonError) {
         self.inboxRoot = BytePath(inboxRoot)
+        retryTimes = Self.retryTimes(settleSeconds: settleSeconds)
         self.pollSeconds = pollSeconds
         self.scanStart = scanStart
         self.environments = environments
@@ -501,12 +504,18 @@ final class InboxWatcher: Sendable {
     /// another user wrote settles (no lease tells the daemon its writer is done), a full queue
     /// frees a slot. Without this such a file waited for the periodic scan, a minute by default.
     static let retryDelay = 0.5
-    static let retryTimes = 12
     static let retriesKept = 10_000
+    /// How many times: for six seconds, or a second longer than a file takes to settle.
+    let retryTimes: Int
+
+    static func retryTimes(settleSeconds: Double) -> Int {
+        let window = max(6, settleSeconds.isFinite ? settleSeconds + 1 : 6)
+        return Int((window / retryDelay).rounded(.up))
+    }
 
     private func retrySoon(_ candidate: Candidate) {
         state.withLock { state in
-            let left = (state.retries[candidate.path]?.left ?? Self.retryTimes + 1) - 1
+            let left = (state.retries[candidate.path]?.left ?? retryTimes + 1) - 1
             guard left > 0, state.retries.count < Self.retriesKept || state.retries[candidate.path] != nil else {
                 state.retries[candidate.path] = nil
                 return
