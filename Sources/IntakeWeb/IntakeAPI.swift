@@ -226,7 +226,9 @@ public enum IntakeAPI {
         /// Several files in one `multipart/form-data` body: one job of them all.
         @Sendable func uploadForm(_ request: Request, _ context: BasicRequestContext, _ reader: MultipartReader) async throws -> Response {
             let environment = URLQuery.decoded(context.parameters.get("env") ?? ""), meter = context.parameters.get("meter").map(URLQuery.decoded)
-            let (submission, receipts) = try await multipart.receive(request.body, reader: reader, environment: environment, meter: meter, rules: rules)
+            let declared = request.headers[.contentLength].flatMap { Int($0) }
+            let (submission, receipts) = try await multipart.receive(
+                request.body, declaredLength: declared, reader: reader, environment: environment, meter: meter, rules: rules)
             for receipt in receipts { metrics.tookUpload("form", bytes: receipt.bytes) }
             struct Image: Encodable {
                 let jobId, name, sha256: String

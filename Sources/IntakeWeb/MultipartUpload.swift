@@ -16,6 +16,9 @@ import Glibc
 struct MultipartUpload {
     static let maximumFields = 50
     static let maximumFieldBytes = 4 << 10
+    /// What a form may hold besides its files' bytes: every field at its largest, and the part
+    /// headers and boundaries of a hundred files and fifty fields, generously.
+    static let formOverhead = maximumFields * maximumFieldBytes + (1 << 20)
 
     let writer: InboxWriter
     let submissions: Submissions
@@ -32,11 +35,17 @@ struct MultipartUpload {
         var labelled = false
     }
 
+    /// `[web] max_bytes` bounds the form's files together, as it bounds a single upload: the
+    /// form is one upload of several files. `declaredLength` (Content-Length) over that and the
+    /// form's overhead is refused before anything is written.
     func receive<Body: AsyncSequence>(
-        _ body: Body, reader: MultipartReader, environment: String, meter: String?, rules: InboxRules
+        _ body: Body, declaredLength: Int?, reader: MultipartReader, environment: String, meter: String?, rules: InboxRules
     ) async throws(APIError) -> (submission: Submission, receipts: [UploadReceipt]) where Body.Element == ByteBuffer {
         try rules.checkEnvironment(environment)
         if let meter { try rules.checkMeter(meter) }
+        let maximumBody = writer.maxBytes.addingReportingOverflow(Self.formOverhead)
+        let bodyLimit = maximumBody.overflow ? Int.max : maximumBody.partialValue
+        if let declaredLength, declaredLength > bodyLimit { throw InboxWriter.tooLarge(writer.maxBytes) }
         try writer.admit()
         defer { writer.release() }
         do { try DurableFile.makeFolders(writer.uploadFolder, stage: .claim) } catch { throw InboxWriter.refusal(error) }
@@ -46,6 +55,7 @@ struct MultipartUpload {
         var metadata: [String: String] = [:]
         var field: (name: String, value: [UInt8])?
         var file: (fd: Int32, head: [UInt8])?
+        var filesBytes = 0
         // Whatever was received goes unless every file is placed.
         var placed = false
         defer {
@@ -80,7 +90,9 @@ struct MultipartUpload {
                     }
                 } else if file != nil {
                     let index = files.count - 1
-                    guard files[index].bytes + bytes.count <= writer.maxBytes else { throw InboxWriter.tooLarge(writer.maxBytes) }
+                    guard filesBytes + bytes.count <= writer.maxBytes else {
+                        throw APIError(.contentTooLarge, "too_large", "the form's files together are over the limit of \(writer.maxBytes) bytes ([web] max_bytes)")
+                    }
                     if file!.head.count < Sniffer.headerLength {
                         file!.head += bytes.prefix(Sniffer.headerLength - file!.head.count)
                         if file!.head.count == Sniffer.headerLength { try InboxWriter.judge(file!.head) }
@@ -89,6 +101,7 @@ struct MultipartUpload {
                         throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(files[index].path)"))
                     }
                     files[index].bytes += bytes.count
+                    filesBytes += bytes.count
                 }
             case .partEnd:
                 if let ended = field {
@@ -112,6 +125,7 @@ struct MultipartUpload {
         do {
             for try await buffer in body {
                 received += buffer.readableBytes
+                guard received <= bodyLimit else { throw InboxWriter.tooLarge(writer.maxBytes) }
                 try watch.check(received: received)
                 let events: [MultipartReader.Event]
                 do { events = try buffer.withUnsafeReadableBytes { bytes throws(MultipartReader.Malformed) in try reader.feed(bytes) } } catch {

@@ -760,6 +760,37 @@ import Glibc
         }
     }
 
+    /// A form is one upload of several files: `max_bytes` bounds them together, not each alone,
+    /// and a declared length over it is refused before anything is written.
+    @Test func aFormWhoseFilesTogetherAreOverTheLimitIsRefusedAndLeavesNothing() async throws {
+        let photos = [Photos.jpeg(width: 200, height: 150, seed: 51), Photos.jpeg(width: 200, height: 150, seed: 52)]
+        let limit = max(photos[0].count, photos[1].count) * 3 / 2
+        #expect(photos[0].count + photos[1].count > limit)
+        let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(MultipartReaderTests.boundary)"]
+        try await app(maxBytes: limit).test(.router) { client in
+            let both = MultipartReaderTests.body([
+                (name: "files", filename: "a.jpg", content: photos[0]), (name: "files", filename: "b.jpg", content: photos[1]),
+            ])
+            try await client.execute(uri: "/v1/inbox/prod", method: .post, headers: headers, body: ByteBuffer(bytes: both)) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(String(buffer: response.body).contains("the form's files together are over the limit of \(limit) bytes"))
+            }
+            var declared = headers
+            declared[.contentLength] = "\(Int.max)"
+            try await client.execute(uri: "/v1/inbox/prod", method: .post, headers: declared, body: ByteBuffer(bytes: both)) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+            #expect(inboxFiles.isEmpty, "\(inboxFiles)")
+            #expect(FileManagerless.list(root.inbox + "/.intake-uploads").isEmpty)
+            // Each alone is within it.
+            let one = MultipartReaderTests.body([(name: "files", filename: "a.jpg", content: photos[0])])
+            try await client.execute(uri: "/v1/inbox/prod", method: .post, headers: headers, body: ByteBuffer(bytes: one)) { response in
+                #expect(response.status == .accepted)
+            }
+        }
+        #expect(inboxFiles.filter { !$0.hasPrefix(".intake-submissions/") } == ["prod/a.jpg"], "\(inboxFiles)")
+    }
+
     /// Names are told apart by their bytes, as the file system does: "é" composed and decomposed
     /// are two files, not a duplicate.
     @Test func namesThatDifferOnlyInUnicodeFormAreTwoFiles() async throws {
