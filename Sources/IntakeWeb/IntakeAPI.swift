@@ -189,7 +189,13 @@ public enum IntakeAPI {
             })))
         }
 
-        Page.add(to: router, environments: environments)
+        // The page is served without a token: where tokens are asked for, it holds no names, and
+        // asks this route for them with the token it is given.
+        Page.add(to: router, environments: tokens == nil ? environments : [])
+        router.get("/v1/environments") { _, _ -> Response in
+            struct Environments: Encodable { let environments: [String] }
+            return try json(Environments(environments: environments))
+        }
 
         router.get("/metrics") { _, _ -> Response in
             Response(

@@ -62,6 +62,8 @@ struct TokenMiddleware: RouterMiddleware {
             // A body without one is refused by the route, after this says what the token may do.
             try mayUpload(to: (try? JSONDecoder().decode(Destination.self, from: Data(body.readableBytesView)))?.env ?? "")
             return try await next(request, context)
+        } else if request.method == .get, path == "/v1/environments" {
+            // Any token: the page needs the names to upload with an upload-only token too.
         } else if !token.mayRead {
             throw APIError(.forbidden, "forbidden", "token \(token.name) may upload but not read")
         }

@@ -13,6 +13,34 @@ import Glibc
     /// Screenshots kept after the run, for a person to look at (`.build` is never committed).
     static let artifacts = Fixtures.packageRoot + "/.build/test-artifacts"
 
+    /// Off loopback the page is served without a token and names no environment; given a token,
+    /// it asks for them and offers them.
+    @Test(.enabled(if: Chromium.path != nil, "needs Chromium (scripts/install-deps.sh --test installs it)"))
+    func offLoopbackThePageOffersTheEnvironmentsOnceItHasAToken() throws {
+        let daemon = try DaemonHarness()
+        try daemon.start()
+        defer { _ = daemon.stop() }
+        let added = try ChildProcess.run(ChildProcess.built("intake"), ["token", "add", "ci", "--env", "beta", "--config", daemon.configPath])
+        #expect(added.status == 0, "\(added.standardError)")
+        let token = added.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try WebServeTests().serve(daemon, host: "127.0.0.2")
+        defer {
+            kill(server.pid, SIGTERM)
+            ChildProcess.waitFor(server.pid)
+        }
+        let browser = try Chromium()
+        try browser.navigate(server.url + "/")
+        try browser.waitUntil("the page asks for a token", "!document.querySelector('#token-box').hidden")
+        #expect(try browser.evaluate("document.querySelectorAll('#env option').length") as? Int == 0)
+        _ = try browser.evaluate("""
+            (() => { const t = document.querySelector('#token'); t.value = '\(token)'; t.dispatchEvent(new Event('change')); })()
+            """)
+        try browser.waitUntil("the environments are offered", """
+            [...document.querySelectorAll('#env option')].map(o => o.value).join(' ') === 'prod beta' &&
+            [...document.querySelectorAll('#review-env option')].map(o => o.value).join(' ') === ' prod beta'
+            """)
+    }
+
     @Test(.enabled(if: Chromium.path != nil, "needs Chromium (scripts/install-deps.sh --test installs it)"))
     func filesPickedOnThePageAreUploadedAndTheirOutcomesShownLive() throws {
         let daemon = try DaemonHarness(settings: #"""

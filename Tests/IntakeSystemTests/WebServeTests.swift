@@ -516,6 +516,11 @@ import Glibc
         #expect(try status(["-H", "Authorization: Bearer \(ci)", "\(url)/metrics"]) == "403", "an upload-only token read the metrics")
         #expect(try status(["-H", "Authorization: Bearer \(reader)", "\(url)/metrics"]) == "200")
         #expect(try status(["\(url)/healthz"]) == "200")
+        // The page needs no token, and holds no environment's name: they come with a token, any token.
+        let page = try curl(["\(url)/"])
+        #expect(page.contains("data-environments=\"\"") && !page.contains("prod"), "the page named the environments without a token")
+        #expect(try status(["\(url)/v1/environments"]) == "401")
+        #expect(try curl(["-H", "Authorization: Bearer \(ci)", "\(url)/v1/environments"]) == #"{"environments":["prod","beta"]}"#)
 
         // A resumable upload takes the right to upload where its metadata says, and so does every
         // request that appends to it.

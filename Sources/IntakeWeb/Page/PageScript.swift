@@ -249,17 +249,26 @@ function showView(name) {
   if (name === "review") loadReview();
 }
 
+function showEnvironments(environments) {
+  const options = () => environments.map(env => el("option", { value: env }, env));
+  $("#env").replaceChildren(...options());
+  $("#review-env").replaceChildren(el("option", { value: "" }, "all"), ...options());
+}
+
+/// Where tokens are asked for, the page holds no environment names: they come with the token.
+async function loadEnvironments() {
+  try { showEnvironments((await api("/v1/environments")).environments); } catch (error) { /* the token box says what is needed */ }
+}
+
 window.addEventListener("DOMContentLoaded", () => {
   const environments = (document.body.dataset.environments || "").split(" ").filter(Boolean);
-  for (const env of environments) {
-    $("#env").append(el("option", { value: env }, env));
-    $("#review-env").append(el("option", { value: env }, env));
-  }
+  if (environments.length > 0) showEnvironments(environments); else loadEnvironments();
   $("#token").value = state.token;
   $("#token-box").hidden = !state.token;
   $("#token").addEventListener("change", () => {
     state.token = $("#token").value.trim();
     localStorage.setItem("intake.token", state.token);
+    if (environments.length === 0) loadEnvironments();
   });
   $("#files").addEventListener("change", event => { addFiles(event.target.files); event.target.value = ""; });
   const drop = $("#drop");
