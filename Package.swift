@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "CHEIFReader", dependencies: ["CHEIF"], cSettings: [.unsafeFlags(["-O2"])]),
         // Linux system calls that Glibc's Swift module does not export.
         .target(name: "CLinux"),
-        // The networks' convolution in AVX, chosen at run time (the rest is built for baseline x86-64).
+        // The networks' convolution in AVX and the descriptors' comparison with POPCNT, chosen at run
+        // time (the rest is built for baseline x86-64).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),

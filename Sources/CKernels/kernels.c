@@ -1,8 +1,10 @@
-// Kernels compiled for AVX and chosen at run time: the rest of intake is built for baseline
-// x86-64 (SSE2) so that it runs on any machine, and a function marked with a target may use
-// more where the processor has it.
+// Kernels compiled for AVX or POPCNT and chosen at run time: the rest of intake is built for
+// baseline x86-64 (SSE2) so that it runs on any machine, and a function marked with a target may
+// use more where the processor has it.
 
 #include "CKernels.h"
+
+#include <limits.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -67,9 +69,49 @@ __attribute__((target("avx"))) void intake_convolution3x3_avx(const float *input
     }
 }
 
+bool intake_has_popcnt(void) {
+    static int answer = -1;
+    if (answer < 0) {
+        __builtin_cpu_init();
+        answer = __builtin_cpu_supports("popcnt") ? 1 : 0;
+    }
+    return answer == 1;
+}
+
+__attribute__((target("popcnt"))) void intake_hamming_nearest_popcnt(const uint64_t *queries, int queryCount,
+                                                                      const uint64_t *references, int referenceCount,
+                                                                      int32_t *bestIndex, int32_t *best, int32_t *second) {
+    for (int i = 0; i < queryCount; i++) {
+        const uint64_t *a = queries + 4 * (long)i;
+        int32_t nearest = INT32_MAX, next = INT32_MAX, index = -1;
+        for (int j = 0; j < referenceCount; j++) {
+            const uint64_t *b = references + 4 * (long)j;
+            const int32_t distance = __builtin_popcountll(a[0] ^ b[0]) + __builtin_popcountll(a[1] ^ b[1]) +
+                                     __builtin_popcountll(a[2] ^ b[2]) + __builtin_popcountll(a[3] ^ b[3]);
+            if (distance < nearest) {
+                next = nearest;
+                nearest = distance;
+                index = j;
+            } else if (distance < next) {
+                next = distance;
+            }
+        }
+        bestIndex[i] = index;
+        best[i] = nearest;
+        second[i] = next;
+    }
+}
+
 #else
 
 bool intake_has_avx(void) { return false; }
+
+bool intake_has_popcnt(void) { return false; }
+
+void intake_hamming_nearest_popcnt(const uint64_t *queries, int queryCount, const uint64_t *references, int referenceCount,
+                                   int32_t *bestIndex, int32_t *best, int32_t *second) {
+    (void)queries, (void)queryCount, (void)references, (void)referenceCount, (void)bestIndex, (void)best, (void)second;
+}
 
 void intake_convolution3x3_avx(const float *input, int height, int width, int inputs, const float *weights,
                                const float *bias, float *output, int outputs) {

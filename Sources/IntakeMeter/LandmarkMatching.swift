@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -48,31 +49,54 @@ enum LandmarkMatching {
 
     /// For each photo landmark, its nearest reference landmark when that one is clearly the nearest.
     static func pairs(reference: LandmarkSet, photo: LandmarkSet) -> [LandmarkPair] {
+        let nearest = Self.nearest(reference: reference, photo: photo)
         var pairs: [LandmarkPair] = []
+        for i in 0..<photo.count {
+            let (bestIndex, best, second) = (Int(nearest.index[i]), Int(nearest.best[i]), Int(nearest.second[i]))
+            guard bestIndex >= 0, best <= maximumDistance, Double(best) < ratio * Double(second) else { continue }
+            pairs.append(LandmarkPair(reference.landmarks[bestIndex], photo.landmarks[i]))
+        }
+        return pairs
+    }
+
+    /// Whether the descriptors are compared with the processor's POPCNT (`CKernels`).
+    static let hasPOPCNT = intake_has_popcnt()
+
+    /// For each photo landmark, the nearest reference landmark by descriptor (−1 when there is
+    /// none), its Hamming distance and the next nearest's (`Int32.max` when missing); the first
+    /// of equals wins. With POPCNT where the processor has it, the same answers in Swift otherwise.
+    static func nearest(reference: LandmarkSet, photo: LandmarkSet, usingPOPCNT: Bool = hasPOPCNT)
+        -> (index: [Int32], best: [Int32], second: [Int32])
+    {
+        var index = [Int32](repeating: -1, count: photo.count)
+        var best = [Int32](repeating: .max, count: photo.count), second = best
         reference.descriptors.withUnsafeBufferPointer { r in
             photo.descriptors.withUnsafeBufferPointer { p in
+                if usingPOPCNT {
+                    intake_hamming_nearest_popcnt(p.baseAddress, Int32(photo.count), r.baseAddress, Int32(reference.count), &index, &best, &second)
+                    return
+                }
                 for i in 0..<photo.count {
                     let a = p.baseAddress! + 4 * i
-                    var best = Int.max, second = Int.max, bestIndex = -1
+                    var nearest = Int32.max, next = Int32.max, nearestIndex: Int32 = -1
                     for j in 0..<reference.count {
                         let b = r.baseAddress! + 4 * j
-                        let distance =
+                        let distance = Int32(
                             (a[0] ^ b[0]).nonzeroBitCount + (a[1] ^ b[1]).nonzeroBitCount + (a[2] ^ b[2]).nonzeroBitCount
-                            + (a[3] ^ b[3]).nonzeroBitCount
-                        if distance < best {
-                            second = best
-                            best = distance
-                            bestIndex = j
-                        } else if distance < second {
-                            second = distance
+                                + (a[3] ^ b[3]).nonzeroBitCount)
+                        if distance < nearest {
+                            next = nearest
+                            nearest = distance
+                            nearestIndex = Int32(j)
+                        } else if distance < next {
+                            next = distance
                         }
                     }
-                    guard bestIndex >= 0, best <= maximumDistance, Double(best) < ratio * Double(second) else { continue }
-                    pairs.append(LandmarkPair(reference.landmarks[bestIndex], photo.landmarks[i]))
+                    (index[i], best[i], second[i]) = (nearestIndex, nearest, next)
                 }
             }
         }
-        return pairs
+        return (index, best, second)
     }
 
     /// Every (reference, photo) pair whose photo landmark lies within `radius` photo pixels of where
