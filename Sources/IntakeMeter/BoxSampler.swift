@@ -15,10 +15,20 @@ public enum BoxSampler {
         let width = box.width, height = box.height
         let sourceWidth = photo.width, sourceHeight = photo.height
         let source = photo.storage.base
+        // Where each pixel of a row samples is worked out for the whole row first: the divisions
+        // of a perspective transform then overlap, where each held up its own pixel's sampling.
+        let sampleX = UnsafeMutablePointer<Double>.allocate(capacity: width), sampleY = UnsafeMutablePointer<Double>.allocate(capacity: width)
+        defer {
+            sampleX.deallocate()
+            sampleY.deallocate()
+        }
         return RGBImage(width: width, height: height) { out in
             for y in 0..<height {
                 for x in 0..<width {
-                    let (sx, sy) = transform.apply(x: Double(box.x + x), y: Double(box.y + y))
+                    (sampleX[x], sampleY[x]) = transform.apply(x: Double(box.x + x), y: Double(box.y + y))
+                }
+                for x in 0..<width {
+                    let sx = sampleX[x], sy = sampleY[x]
                     let target = out + (y * width + x) * 3
                     // Checked before any conversion to Int, which would trap on a point far outside
                     // (or NaN). For whole bounds, ⌊s⌋ ≥ −1 exactly when s ≥ −1, and ⌊s⌋ < w when s < w.
