@@ -207,14 +207,15 @@ enum DialDistance {
         }
         // Plain loops and comparisons: debug builds (the tests) are slow on generic `min`. Each
         // pass takes a row in two steps: first what the row before offers (three neighbours, no
-        // dependence between pixels, so the compiler vectorises it), then the one neighbour along
-        // the row, which depends on the pixel just finished.
+        // dependence between pixels, so the compiler vectorises it; a pixel outside the mask is
+        // 0 and stays 0, every neighbour offering at least 3, so no test skips it), then the one
+        // neighbour along the row, which depends on the pixel just finished.
         padded.withUnsafeMutableBufferPointer { buffer in
             guard let d = buffer.baseAddress else { return }
             var y = 1
             while y <= height {
                 let row = d + y * stride + 1, above = row - stride
-                for x in 0..<width where row[x] > 0 {
+                for x in 0..<width {
                     var v = row[x]
                     let b = above[x] + 3, c = above[x - 1] + 4, e = above[x + 1] + 4
                     if b < v { v = b }
@@ -231,7 +232,7 @@ enum DialDistance {
             y = height
             while y >= 1 {
                 let row = d + y * stride + 1, below = row + stride
-                for x in 0..<width where row[x] > 0 {
+                for x in 0..<width {
                     var v = row[x]
                     let b = below[x] + 3, c = below[x + 1] + 4, e = below[x - 1] + 4
                     if b < v { v = b }
