@@ -106,20 +106,36 @@ enum LandmarkMatching {
     static func guidedPairs(reference: LandmarkSet, photo: LandmarkSet, through transform: PlaneTransform, radius: Double)
         -> [LandmarkPair]
     {
-        // A coarse grid of the photo landmarks, so each reference landmark looks at a few cells.
+        // A coarse grid of the photo landmarks, so each reference landmark looks at a few cells:
+        // the landmarks sorted by cell, each cell's run found by its start (a dictionary of
+        // cells spent half of this function hashing).
         let cell = max(radius, 8)
         func cellOf(_ x: Double, _ y: Double) -> (x: Int, y: Int) { (Int((x / cell).rounded(.down)), Int((y / cell).rounded(.down))) }
-        func key(_ cell: (x: Int, y: Int)) -> Int { cell.y * 1_000_003 + cell.x }
-        var grid: [Int: [Int]] = [:]
-        for (index, landmark) in photo.landmarks.enumerated() { grid[key(cellOf(landmark.x, landmark.y)), default: []].append(index) }
+        let cells = photo.landmarks.map { cellOf($0.x, $0.y) }
+        let low = (x: cells.map(\.x).min() ?? 0, y: cells.map(\.y).min() ?? 0)
+        let columns = (cells.map(\.x).max() ?? 0) - low.x + 1, rows = (cells.map(\.y).max() ?? 0) - low.y + 1
+        var cellStart = [Int](repeating: 0, count: columns * rows + 1)
+        for c in cells { cellStart[(c.y - low.y) * columns + c.x - low.x + 1] += 1 }
+        for i in 0..<(columns * rows) { cellStart[i + 1] += cellStart[i] }
+        var byCell = [Int](repeating: 0, count: cells.count), filled = cellStart
+        for (index, c) in cells.enumerated() {
+            let k = (c.y - low.y) * columns + c.x - low.x
+            byCell[filled[k]] = index
+            filled[k] += 1
+        }
         var candidates: [(reference: Int, photo: Int, distance: Int)] = []
         for (j, landmark) in reference.landmarks.enumerated() {
             let predicted = transform.apply(x: landmark.x, y: landmark.y)
             guard predicted.x.isFinite, predicted.y.isFinite, abs(predicted.x) < 1e6, abs(predicted.y) < 1e6 else { continue }
             let centre = cellOf(predicted.x, predicted.y)
-            for gy in (centre.y - 1)...(centre.y + 1) {
-                for gx in (centre.x - 1)...(centre.x + 1) {
-                    for i in grid[key((gx, gy))] ?? [] {
+            // The 3×3 cells around it, those of them the grid has.
+            let firstRow = max(centre.y - 1, low.y), lastRow = min(centre.y + 1, low.y + rows - 1)
+            let firstColumn = max(centre.x - 1, low.x), lastColumn = min(centre.x + 1, low.x + columns - 1)
+            guard firstRow <= lastRow, firstColumn <= lastColumn else { continue }
+            for gy in firstRow...lastRow {
+                for gx in firstColumn...lastColumn {
+                    let k = (gy - low.y) * columns + gx - low.x
+                    for i in byCell[cellStart[k]..<cellStart[k + 1]] {
                         let other = photo.landmarks[i]
                         guard squaredDistance((other.x, other.y), predicted) <= radius * radius else { continue }
                         let distance = hamming(reference.descriptors, j, photo.descriptors, i)
@@ -128,12 +144,14 @@ enum LandmarkMatching {
                 }
             }
         }
+        // Nearest descriptor first; equals by reference, then photo landmark: one order whatever
+        // order the cells were visited in.
         candidates.sort { ($0.distance, $0.reference, $0.photo) < ($1.distance, $1.reference, $1.photo) }
-        var usedReference = Set<Int>(), usedPhoto = Set<Int>()
+        var usedReference = [Bool](repeating: false, count: reference.count), usedPhoto = [Bool](repeating: false, count: photo.count)
         var pairs: [LandmarkPair] = []
-        for candidate in candidates where !usedReference.contains(candidate.reference) && !usedPhoto.contains(candidate.photo) {
-            usedReference.insert(candidate.reference)
-            usedPhoto.insert(candidate.photo)
+        for candidate in candidates where !usedReference[candidate.reference] && !usedPhoto[candidate.photo] {
+            usedReference[candidate.reference] = true
+            usedPhoto[candidate.photo] = true
             pairs.append(LandmarkPair(reference.landmarks[candidate.reference], photo.landmarks[candidate.photo]))
         }
         return pairs
