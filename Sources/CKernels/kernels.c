@@ -9,15 +9,22 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-bool intake_has_avx(void) {
-    // Also true only where the kernel saves the AVX registers (the builtin checks XGETBV).
+enum { hasAVX = 1, hasPOPCNT = 2 };
+
+/// The features the kernels use that this processor has, asked once. AVX counts only where the
+/// kernel saves its registers (the builtin checks XGETBV).
+static int features(void) {
     static int answer = -1;
     if (answer < 0) {
         __builtin_cpu_init();
-        answer = __builtin_cpu_supports("avx") ? 1 : 0;
+        answer = (__builtin_cpu_supports("avx") ? hasAVX : 0) | (__builtin_cpu_supports("popcnt") ? hasPOPCNT : 0);
     }
-    return answer == 1;
+    return answer;
 }
+
+bool intake_has_avx(void) { return features() & hasAVX; }
+
+bool intake_has_popcnt(void) { return features() & hasPOPCNT; }
 
 __attribute__((target("avx"))) static inline __m256 relu(__m256 sum) {
     // Negative lanes to zero; -0 and NaN stay, as in the Swift loop.
@@ -67,15 +74,6 @@ __attribute__((target("avx"))) void intake_convolution3x3_avx(const float *input
             }
         }
     }
-}
-
-bool intake_has_popcnt(void) {
-    static int answer = -1;
-    if (answer < 0) {
-        __builtin_cpu_init();
-        answer = __builtin_cpu_supports("popcnt") ? 1 : 0;
-    }
-    return answer == 1;
 }
 
 __attribute__((target("popcnt"))) void intake_hamming_nearest_popcnt(const uint64_t *queries, int queryCount,

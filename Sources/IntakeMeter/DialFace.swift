@@ -124,20 +124,10 @@ private struct HalfPixelRing: Sendable {
         }
     }
 
-    /// The tables of the shapes seen lately (each under a megabyte): a profile's dials share one size.
-    private static let cache = Mutex<[RingKernel.Shape: HalfPixelRing]>([:])
-    /// Past this many shapes (only a corpus of crops of every size gets there) the cache starts afresh.
-    private static let cacheLimit = 8
+    /// The tables of the shapes seen lately (each under a megabyte, so fewer of them).
+    private static let cache = ShapeCache<HalfPixelRing>(limit: 8)
 
-    static func cached(_ shape: RingKernel.Shape) -> HalfPixelRing {
-        if let ring = cache.withLock({ $0[shape] }) { return ring }
-        let ring = HalfPixelRing(shape)
-        cache.withLock { cache in
-            if cache.count >= cacheLimit { cache.removeAll() }
-            cache[shape] = ring
-        }
-        return ring
-    }
+    static func cached(_ shape: RingKernel.Shape) -> HalfPixelRing { cache.value(for: shape, made: HalfPixelRing.init) }
 
     private init(_ shape: RingKernel.Shape) {
         let innerRadius = shape.innerRadius, bandWidth = shape.bandWidth
@@ -251,22 +241,12 @@ private struct RingKernel: Sendable {
         let innerRadius: Double, bandWidth: Double, bandCount: Int, spacing: Double
     }
 
-    /// The kernels of the shapes seen lately: a profile's dials share one size, and a kernel
-    /// costs a few thousand sines and cosines, more than a search with it.
-    private static let cache = Mutex<[Shape: RingKernel]>([:])
-    /// Past this many shapes (only a corpus of crops of every size gets there) the cache starts afresh.
-    private static let cacheLimit = 32
+    /// The kernels of the shapes seen lately: a kernel costs a few thousand sines and cosines,
+    /// more than a search with it.
+    private static let cache = ShapeCache<RingKernel>(limit: 32)
 
     /// The kernel of `shape`, made the first time it is asked for.
-    static func cached(_ shape: Shape) -> RingKernel {
-        if let kernel = cache.withLock({ $0[shape] }) { return kernel }
-        let kernel = RingKernel(shape)
-        cache.withLock { cache in
-            if cache.count >= cacheLimit { cache.removeAll() }
-            cache[shape] = kernel
-        }
-        return kernel
-    }
+    static func cached(_ shape: Shape) -> RingKernel { cache.value(for: shape, made: RingKernel.init) }
 
     private init(_ shape: Shape) {
         let innerRadius = shape.innerRadius, bandWidth = shape.bandWidth, bandCount = shape.bandCount, spacing = shape.spacing
@@ -336,5 +316,26 @@ private struct RingKernel: Sendable {
             }
         }
         return best
+    }
+}
+
+/// Tables made from a ring's shape, kept for the shapes seen lately: a profile's dials share one
+/// size, so the table is made once and every photo after uses it. Past `limit` shapes (only a
+/// corpus of crops of every size gets there) it starts afresh.
+private final class ShapeCache<Table: Sendable>: Sendable {
+    private let tables = Mutex<[RingKernel.Shape: Table]>([:])
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// The table of `shape`, `made` the first time it is asked for.
+    func value(for shape: RingKernel.Shape, made: (RingKernel.Shape) -> Table) -> Table {
+        if let table = tables.withLock({ $0[shape] }) { return table }
+        let table = made(shape)
+        tables.withLock { tables in
+            if tables.count >= limit { tables.removeAll() }
+            tables[shape] = table
+        }
+        return table
     }
 }
