@@ -66,13 +66,13 @@ public enum WholeFile {
             if sync, fsync(fd) != 0 { throw Failure(path: temporary, operation: "fsync", code: errno) }
         } catch {
             close(fd)
-            unlink(temporary)
+            StrandedTemporaries.remove(temporary)
             throw error
         }
         close(fd)
         guard rename(temporary, path) == 0 else {
             let failure = Failure(path: path, operation: "rename", code: errno)
-            unlink(temporary)
+            StrandedTemporaries.remove(temporary)
             throw failure
         }
     }

@@ -127,6 +127,7 @@ public final class Daemon {
             interval: configuration.daemon.metricsIntervalSeconds, notifier: notifier, logger: logger,
             everyTick: {
                 requeuer.run()
+                StrandedTemporaries.retry()
                 alertWatch.observe(freeBytes: space.freeBytes)
                 alertWatch.observe(oldestWait: queue.snapshot().oldestWait)
             },
@@ -160,6 +161,10 @@ public final class Daemon {
             logger.warning("jobs still running at the end of the grace period will run again at the next start", metadata: ["jobs": "\(busy)"])
         }
         committer.stop()
+        let stranded = StrandedTemporaries.retry()
+        if stranded > 0 {
+            logger.warning("temporary files of failed writes cannot be removed yet; the next start removes them", metadata: ["files": "\(stranded)"])
+        }
         // After the last commit: the claims of jobs still unfinished stay this host's until
         // their lease runs out, so a quick restart takes them up again itself.
         claimKeeper?.stop()

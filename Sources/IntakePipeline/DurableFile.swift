@@ -46,7 +46,7 @@ public enum DurableFile {
         }
         guard status == 0 else {
             let error = failure(stage, "cannot rename into \(path)")
-            unlink(temporary)
+            StrandedTemporaries.remove(temporary)
             throw error
         }
     }
@@ -93,7 +93,7 @@ public enum DurableFile {
         let saved = errno
         close(target)
         guard ok else {
-            unlink(temporary)
+            StrandedTemporaries.remove(temporary)
             errno = saved
             throw failure(stage, "cannot copy into \(path)")
         }

@@ -75,3 +75,22 @@ public enum Mounts {
         return total
     }
 }
+
+/// Folders made append-only (`chattr +a`): files can be made in one, and neither removed nor
+/// renamed out of it, the fault a write meets when its filesystem goes read-only between making
+/// its temporary file and renaming it. Needs root and a filesystem that keeps the flag.
+public enum AppendOnlyFolders {
+    public static let available: Bool = {
+        guard let folder = try? TemporaryFolder() else { return false }
+        let probe = folder.path + "/probe"
+        mkdir(probe, 0o755)
+        defer { set(probe, appendOnly: false) }
+        return set(probe, appendOnly: true)
+    }()
+
+    /// Sets or clears the flag; whether `chattr` did it.
+    @discardableResult
+    public static func set(_ path: String, appendOnly: Bool) -> Bool {
+        (try? ChildProcess.run("/usr/bin/chattr", [appendOnly ? "+a" : "-a", path]))?.status == 0
+    }
+}
