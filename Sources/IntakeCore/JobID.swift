@@ -4,32 +4,52 @@ import Synchronization
 import Glibc
 #endif
 
-/// A job's identity: 14 characters of lowercase Crockford base32, 48 bits of milliseconds since
-/// 1970 then 22 random bits. Sorts by creation time, safe in file names, unique without a database.
+/// A job's identity: 16 characters of lowercase Crockford base32, 48 bits of milliseconds since
+/// 1970 then 32 random bits. Sorts by creation time, safe in file names, unique without a database.
+///
+/// Ids made by earlier versions have 14 characters and 22 random bits. They stay valid: both lengths
+/// begin with the same 48 bits of milliseconds, so old and new ids still sort by creation time
+/// together, and `milliseconds(of:)` reads either.
 public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     public let rawValue: String
 
     private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
+    /// The length of the ids `make` issues, and of those issued before the random part widened.
+    public static let length = 16, legacyLength = 14
+    private static let randomBits: UInt128 = 32
 
     public init?(_ text: String) {
-        guard text.utf8.count == 14, text.utf8.allSatisfy(Self.alphabet.contains) else { return nil }
+        let count = text.utf8.count
+        guard count == Self.length || count == Self.legacyLength, text.utf8.allSatisfy(Self.alphabet.contains) else { return nil }
         rawValue = text
+    }
+
+    /// The id that `name` begins with, followed by a '-', and where the rest of the name starts
+    /// (in bytes); nil when the name does not begin so. A legacy id is followed by its '-' at
+    /// index 14, which is not a base32 digit: no name is read both ways.
+    public static func leading(_ name: [UInt8]) -> (id: JobID, rest: Int)? {
+        for length in [Self.length, Self.legacyLength] where name.count > length + 1 && name[length] == UInt8(ascii: "-") {
+            if let id = JobID(String(decoding: name[..<length], as: UTF8.self)) { return (id, length + 1) }
+        }
+        return nil
     }
 
     /// A new identifier for now, never one this process has issued before.
     ///
-    /// Random bits alone are not enough: a burst claims dozens of files a millisecond, and among
-    /// 2,000 ids drawn with 22 random bits in a few milliseconds two are alike about once in 170
-    /// bursts, which would merge two files' records. So within a millisecond the ids count up from
-    /// the first one's random draw, and a new millisecond draws afresh; the random start keeps ids
-    /// of other processes and hosts, issued in the same millisecond, apart as before. A clock set
+    /// Random bits alone are not enough: a burst claims dozens of files a millisecond, and two ids
+    /// drawn alike would merge two files' records. So within a millisecond the ids count up from
+    /// the first one's random draw, and a new millisecond draws afresh. The random start keeps the
+    /// ids of other hosts on a shared store apart: two hosts collide only when both claim in the
+    /// same millisecond and their runs of ids overlap, about (a + b) / 2³² for runs of a and b ids.
+    /// With 22 bits (the legacy ids) two hosts each claiming 100 files a second would have met
+    /// every two or three days; with 32, once in several years. A clock set
     /// back by a little (under `clockStepTolerance`) keeps counting on from the last id, so ids
     /// still sort as issued; set back by more (an NTP step, a restored virtual machine), the ids
     /// follow the clock again rather than stay at the old time until it catches up.
     public static func make() -> JobID {
         let drawn = value(milliseconds: nowMilliseconds(), random: UInt32.random(in: .min ... .max))
         let value = lastIssued.withLock { last in
-            let lastMilliseconds = last >> 22, drawnMilliseconds = drawn >> 22
+            let lastMilliseconds = last >> randomBits, drawnMilliseconds = drawn >> randomBits
             if drawnMilliseconds > lastMilliseconds || lastMilliseconds - drawnMilliseconds > clockStepTolerance {
                 last = drawn
             } else {
@@ -53,13 +73,13 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Co
     private static let lastIssued = Mutex<UInt128>(0)
 
     private static func value(milliseconds: UInt64, random: UInt32) -> UInt128 {
-        (UInt128(milliseconds & 0xFFFF_FFFF_FFFF) << 22) | UInt128(random & 0x3F_FFFF)
+        (UInt128(milliseconds & 0xFFFF_FFFF_FFFF) << randomBits) | UInt128(random)
     }
 
     private init(value: UInt128) {
-        var characters = [UInt8](repeating: 0, count: 14)
+        var characters = [UInt8](repeating: 0, count: Self.length)
         var rest = value
-        for i in (0..<14).reversed() {
+        for i in (0..<Self.length).reversed() {
             characters[i] = Self.alphabet[Int(rest & 31)]
             rest >>= 5
         }
@@ -73,7 +93,8 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Co
             guard let digit = alphabet.firstIndex(of: character) else { return nil }
             value = value << 5 | UInt128(digit)
         }
-        return UInt64(value >> 22)
+        // A legacy id's random part is 22 bits: 14 characters are 70 bits, 48 of them milliseconds.
+        return UInt64(value >> (id.rawValue.utf8.count == legacyLength ? 22 : randomBits))
     }
 
     public static func nowMilliseconds() -> UInt64 { UInt64(Timestamp.nowMilliseconds()) }

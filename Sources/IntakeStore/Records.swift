@@ -34,7 +34,7 @@ public enum AttemptOutcome: String, Sendable, CaseIterable {
 
 /// A job to record when a file is claimed from an inbox.
 public struct NewJob: Sendable, Equatable {
-    /// 14-character job id; sorts by creation time.
+    /// 16-character job id (14 when made by earlier versions); sorts by creation time.
     public var id: String
     /// Inbox it came from: prod, beta…
     public var environment: String
@@ -67,7 +67,7 @@ public struct NewJob: Sendable, Equatable {
 
 /// One row of `jobs`; times in Unix milliseconds.
 public struct JobRow: Sendable, Equatable {
-    /// 14-character job id; sorts by creation time.
+    /// 16-character job id (14 when made by earlier versions); sorts by creation time.
     public var id: String
     /// Inbox it came from: prod, beta…
     public var environment: String

@@ -141,7 +141,7 @@ struct JobCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job", abstract: "One job as JSON: jobId, status, detections… and intake's own fields.")
     @OptionGroup var source: SourceOptions
-    @Argument(help: "The job id (14 characters).") var id: String
+    @Argument(help: "The job id (16 characters; 14 for jobs made by earlier versions).") var id: String
 
     func run() throws {
         let opened = try source.open()

@@ -36,7 +36,7 @@ struct TestSetupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Job ids as the daemon makes them: 14 characters that sort by time.
+/// Job ids of the legacy 14-character form, which sort by time as the daemon's do.
 func jobID(_ n: Int) -> String {
     let digits = String(n)
     return "01jz" + String(repeating: "0", count: 10 - digits.count) + digits

@@ -58,10 +58,8 @@ struct SpoolEntry {
         // joins the '-' into one Character that is not "-", and the job's file was taken for a
         // foreign one and sent back to the inbox to run again under a new id.
         let bytes = Array(file.utf8)
-        guard bytes.count > 15, bytes[14] == UInt8(ascii: "-"), let id = JobID(String(decoding: bytes[..<14], as: UTF8.self)) else {
-            return nil
-        }
-        let name = String(decoding: bytes[15...], as: UTF8.self)
+        guard let (id, rest) = JobID.leading(bytes) else { return nil }
+        let name = String(decoding: bytes[rest...], as: UTF8.self)
         let createdAt = JobID.milliseconds(of: id) ?? createdAtFallback
         job = QueuedJob(
             id: id, environment: parts[0], name: name, sourcePath: (parts + [name]).joined(separator: "/"),
