@@ -226,6 +226,8 @@ extension IntakeConfiguration {
 
     /// The state root this configuration describes, at `path` when given (a command's `--root`).
     public func stateRoot(path: String? = nil) -> StateRoot {
-        StateRoot(path: path ?? daemon.root, store: store.url, host: daemon.host, sharedInbox: sharesInbox)
+        StateRoot(
+            path: path ?? daemon.root, store: store.url, host: daemon.host, sharedInbox: sharesInbox,
+            storeAnswerSeconds: Double(store.claimLeaseSeconds))
     }
 }

@@ -19,9 +19,16 @@ public struct StateRoot: Sendable {
     /// `hosts/<host>/`, and shares inbox/, processed/, augmented/ and failed/.
     public let sharedInbox: Bool
 
-    public init(path: String, store: String? = nil, host: String? = nil, sharedInbox: Bool = false) {
+    /// How long the daemon waits for a PostgreSQL store to answer a statement before it gives the
+    /// connection up as lost and opens another: `[store] claim_lease_seconds`, since a host that
+    /// has not heard from the store for a lease has lost its claims to the others anyway. Nil
+    /// waits as long as the server takes (the commands' reports).
+    public let storeAnswerSeconds: Double?
+
+    public init(path: String, store: String? = nil, host: String? = nil, sharedInbox: Bool = false, storeAnswerSeconds: Double? = nil) {
         self.path = path
         self.store = store
+        self.storeAnswerSeconds = storeAnswerSeconds
         self.host = host ?? Self.machineHost
         self.sharedInbox = sharedInbox
         outputs = OutputLayout(root: path)

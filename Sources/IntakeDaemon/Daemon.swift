@@ -77,7 +77,7 @@ public final class Daemon {
         let alerter = Alerter(settings: configuration.alerts, logger: logger)
         let alertWatch = AlertWatch(alerter: alerter, settings: configuration.alerts, host: root.host)
         alerter.start()
-        let ledger = MeterLedger(databasePath: root.database)
+        let ledger = MeterLedger(databasePath: root.database, answerTimeout: root.storeAnswerSeconds)
         let committer = Committer(
             root: root, claimLeaseSeconds: Double(configuration.store.claimLeaseSeconds), logger: logger,
             observer: { job in
@@ -187,7 +187,7 @@ public final class Daemon {
         -> (Reconciler.Summary, unfiled: [Filing])
     {
         do {
-            let database = try Database(path: root.database)
+            let database = try Database(path: root.database, answerTimeout: root.storeAnswerSeconds)
             let recovered = try Reconciler(root: root, settings: settings, logger: logger, claims: claims).run(database)
             for job in recovered.jobs { queue.push(job) }
             return (recovered.summary, recovered.unfiled)

@@ -39,9 +39,14 @@ public final class Database {
     ///
     /// A writer brings the schema up to ``schemaVersion``. A reader refuses a missing file and a
     /// schema newer than this build, rather than misreading it.
-    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+    ///
+    /// `answerTimeout` (PostgreSQL only) is how long a statement may go without a word from the
+    /// server before the connection is given up as lost, the error saying so; nil waits as long
+    /// as the server takes, as a report over a large store may need to. A SQLite file answers or
+    /// fails by itself.
+    public init(path: String, readOnly: Bool = false, answerTimeout: Double? = nil) throws(StoreError) {
         if Self.isPostgreSQL(path) {
-            connection = try PostgresConnection(url: path, readOnly: readOnly)
+            connection = try PostgresConnection(url: path, readOnly: readOnly, answerTimeout: answerTimeout)
             engine = .postgresql
         } else {
             connection = try SQLiteConnection(path: path, readOnly: readOnly)

@@ -8,15 +8,24 @@ import Glibc
 ///
 /// The password never comes in the URL (which ends up in logs and process lists): libpq reads it
 /// from `PGPASSFILE` or `~/.pgpass`, or `[store] password_file` names a file for it.
+///
+/// Each statement is sent, then its answer awaited with `poll`, not inside libpq's blocking calls:
+/// a server that stops answering (its machine stalled, the network cut, the process stopped)
+/// would otherwise hold the caller for as long as TCP keeps the connection, a quarter of an hour
+/// or for ever. With `answerTimeout`, a statement unanswered for that long gives the connection
+/// up as lost, and the caller opens a new one, as after any lost connection.
 final class PostgresConnection: StoreConnection {
     let url: String
     private let handle: OpaquePointer
+    private let answerTimeout: Double?
+    /// Set when a statement went unanswered: the protocol's state is unknown, the connection unusable.
+    private var abandoned = false
     private(set) var changes = 0
     /// The name of each statement prepared on this connection, by its SQLite text: parsed and
     /// planned once per connection, as SQLite's statements are cached.
     private var prepared: [String: String] = [:]
 
-    init(url: String, readOnly: Bool, password: String? = nil) throws(StoreError) {
+    init(url: String, readOnly: Bool, password: String? = nil, answerTimeout: Double? = nil) throws(StoreError) {
         guard !PostgresURLText.holdsPassword(url) else {
             throw StoreError(
                 "the URL holds a password; put it in PGPASSFILE (or ~/.pgpass) or [store] password_file instead", path: PostgresURL.redacted(url))
@@ -41,6 +50,7 @@ final class PostgresConnection: StoreConnection {
             throw StoreError("cannot connect to \(url): \(message)", sqlState: "08006", path: url)
         }
         handle = connection
+        self.answerTimeout = answerTimeout
         // Durability is PostgreSQL's: a commit returns once it is on the server's disk.
         // A transaction of intake's never waits on anything but the server, so one left open is a
         // client frozen mid-batch (a stalled VM, a cut network): the server ends it after 15 s,
@@ -55,8 +65,10 @@ final class PostgresConnection: StoreConnection {
     func run(_ sql: String, _ arguments: [SQLValue], _ each: (Row) throws(StoreError) -> Void) throws(StoreError) -> [String] {
         let name = try statementName(for: sql)
         let texts = arguments.map(Self.text)
-        let result = PostgresURL.withOptionalCStrings(texts) { values in
-            PQexecPrepared(handle, name, Int32(arguments.count), values, nil, nil, 0)
+        let result = try answer(to: sql) {
+            PostgresURL.withOptionalCStrings(texts) { values in
+                PQsendQueryPrepared(handle, name, Int32(arguments.count), values, nil, nil, 0)
+            }
         }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
@@ -85,7 +97,7 @@ final class PostgresConnection: StoreConnection {
     }
 
     func executeScript(_ sql: String) throws(StoreError) {
-        let result = PQexec(handle, sql)
+        let result = try answer(to: sql) { PQsendQuery(handle, sql) }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
@@ -105,11 +117,67 @@ final class PostgresConnection: StoreConnection {
     private func statementName(for sql: String) throws(StoreError) -> String {
         if let name = prepared[sql] { return name }
         let name = "intake_\(prepared.count + 1)"
-        let result = PQprepare(handle, name, PostgresDialect.translate(sql), 0, nil)
+        let result = try answer(to: sql) { PQsendPrepare(handle, name, PostgresDialect.translate(sql), 0, nil) }
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw error(result, sql: sql) }
         prepared[sql] = name
         return name
+    }
+
+    // MARK: waiting for the server
+
+    /// Sends a statement with `send` (one of libpq's `PQsend…`) and waits for its answer: as
+    /// `PQexec` would, the first error among its results, else the last result (the caller
+    /// clears it). Throws a lost connection's error when it cannot be sent, when the connection
+    /// fails meanwhile, or when the server has said nothing for `answerTimeout`.
+    private func answer(to sql: String, send: () -> Int32) throws(StoreError) -> OpaquePointer? {
+        guard !abandoned else {
+            throw StoreError("this connection was given up after the server stopped answering", sqlState: "08006", sql: sql)
+        }
+        guard send() == 1 else { throw error(nil, sql: sql) }
+        var kept: OpaquePointer? = nil
+        while true {
+            while PQisBusy(handle) == 1 {
+                guard waitForInput() else {
+                    PQclear(kept)
+                    abandoned = true
+                    // Whole seconds as such ("3 s"), not as a Double prints them ("3.0 s").
+                    let seconds = answerTimeout.map { $0 == $0.rounded() ? String(Int($0)) : String($0) } ?? "?"
+                    throw StoreError("the server has not answered for \(seconds) s; giving this connection up", sqlState: "08006", sql: sql)
+                }
+                guard PQconsumeInput(handle) == 1 else {
+                    PQclear(kept)
+                    throw error(nil, sql: sql)
+                }
+            }
+            guard let result = PQgetResult(handle) else { return kept }
+            if let earlier = kept, Self.isError(earlier) {
+                PQclear(result)  // read to the end, so the connection is ready for the next statement
+            } else {
+                PQclear(kept)
+                kept = result
+            }
+        }
+    }
+
+    /// Waits until the server's socket has something to read; false when `answerTimeout` passes
+    /// in silence. Any answer at all (a notice, a part of the rows) starts the wait again.
+    private func waitForInput() -> Bool {
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        let milliseconds = answerTimeout.map { Int32(min($0 * 1000, Double(Int32.max))) } ?? -1
+        while true {
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            // An error on the socket is left to PQconsumeInput, which reports it.
+            return ready != 0
+        }
+    }
+
+    private static func isError(_ result: OpaquePointer) -> Bool {
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: false
+        default: true
+        }
     }
 
     // MARK: values
@@ -148,7 +216,7 @@ final class PostgresConnection: StoreConnection {
         var state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
         // A lost connection is the connection's fault whatever the last result said (a server
         // terminating the session answers 57P01, then the socket is gone): open a new one.
-        if PQstatus(handle) != CONNECTION_OK { state = "08006" }
+        if PQstatus(handle) != CONNECTION_OK || abandoned { state = "08006" }
         let text = message.isEmpty ? Self.trimmed(PQerrorMessage(handle)) : message
         return StoreError(text.isEmpty ? "the server gave no reason" : text, sqlState: state ?? "XX000", sql: sql)
     }

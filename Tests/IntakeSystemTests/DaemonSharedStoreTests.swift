@@ -166,4 +166,49 @@ import Glibc
         #expect(Set(rows.map(\.sourcePath)).count == 80)
         #expect(daemon.files("processed").filter { !$0.hasSuffix("_256x256.jpg") }.count == 80)
     }
+
+    /// A server that stops answering without closing anything (its machine stalled, the network
+    /// cut) must not hold the committer for as long as TCP keeps the connection: a statement
+    /// unanswered for a claim lease gives the connection up, the outage is said, and everything
+    /// is recorded once the server answers again, without a restart.
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func aServerThatStopsAnsweringIsGivenUpAfterALeaseAndEverythingRecordedOnceItAnswers() throws {
+        let cluster = try PostgresCluster.dedicated()
+        let daemon = try DaemonHarness(store: try cluster.makeDatabase(), storeSettings: "claim_lease_seconds = 3\n")
+        try daemon.start()
+        var sources: [String: [UInt8]] = [:]
+        for n in 0..<10 {
+            let bytes = Photos.jpeg(width: 320, height: 240, seed: 8200 + n)
+            sources["prod/before-\(n).jpg"] = bytes
+            daemon.drop("prod/before-\(n).jpg", bytes)
+        }
+        try daemon.waitForAll(10)
+        cluster.freeze()
+        var frozen = true
+        defer { if frozen { cluster.thaw() } }
+        for n in 0..<20 {
+            let bytes = Photos.jpeg(width: 320, height: 240, seed: 8300 + n)
+            sources["beta/during-\(n).jpg"] = bytes
+            daemon.drop("beta/during-\(n).jpg", bytes)
+        }
+        try daemon.waitUntil("the daemon says the server does not answer", timeout: 20) {
+            daemon.log.contains("the server has not answered for 3 s")
+        }
+        #expect(daemon.log.contains("the database cannot record"), "the outage was not said")
+        cluster.thaw()
+        frozen = false
+        try daemon.waitForAll(30, timeout: 60)
+        #expect(daemon.log.contains("over: the database cannot record"))
+        #expect(daemon.stop() == 0)
+        let rows = try daemon.database().jobs()
+        #expect(rows.count == 30, "a job was lost or recorded twice")
+        #expect(rows.allSatisfy { $0.status == .done }, "\(rows.filter { $0.status != .done }.map { "\($0.sourcePath): \($0.error ?? "")" })")
+        for (source, bytes) in sources {
+            guard let row = rows.first(where: { $0.sourcePath == source }), let original = row.finalPath else {
+                Issue.record("\(source) has no row or no original")
+                continue
+            }
+            #expect(Fixtures.readFile(original) == bytes, "\(source) lost or changed")
+        }
+    }
 }

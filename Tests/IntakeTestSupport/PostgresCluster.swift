@@ -73,6 +73,28 @@ public final class PostgresCluster: @unchecked Sendable {
     /// Stops the server (for the tests of an outage): at once, as a crash or a cut would.
     public func stop() throws { try run("pg_ctl", ["-D", data, "-w", "-m", "immediate", "stop"]) }
 
+    /// Stops every process of the server where it stands (SIGSTOP), as a stalled machine would:
+    /// its sockets stay open and accept, and nothing answers. `thaw` lets them go on.
+    public func freeze() { signalServer(SIGSTOP) }
+
+    public func thaw() { signalServer(SIGCONT) }
+
+    /// Sends `signal` to the postmaster (the first line of postmaster.pid) and to its children.
+    private func signalServer(_ signal: Int32) {
+        guard let text = Fixtures.readFile(data + "/postmaster.pid"),
+              let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first, let postmaster = pid_t(line)
+        else { return }
+        kill(postmaster, signal)
+        for entry in FileManagerless.list("/proc") {
+            guard let pid = pid_t(entry), let stat = Fixtures.readFile("/proc/\(entry)/stat") else { continue }
+            // "pid (name) state ppid …": the name may hold spaces, so the fields after its last ')'.
+            let text = String(decoding: stat, as: UTF8.self)
+            guard let close = text.lastIndex(of: ")") else { continue }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == postmaster { kill(pid, signal) }
+        }
+    }
+
     /// Starts the server on the folder's private socket (again, after `stop`).
     public func start() throws {
         try run("pg_ctl", ["-D", data, "-l", folder + "/server.log", "-w", "-t", "60", "-o",

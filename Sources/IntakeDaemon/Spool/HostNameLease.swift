@@ -98,7 +98,7 @@ final class HostNameLease: Sendable {
 
     private func open() throws(StoreError) -> Database {
         if let connection { return connection }
-        let database = try Database(path: databasePath)
+        let database = try Database(path: databasePath, answerTimeout: leaseSeconds)
         connection = database
         return database
     }

@@ -34,14 +34,18 @@ final class MeterLedger: Sendable {
     }
 
     private let databasePath: String
+    /// How long a statement waits for a PostgreSQL store's answer (`StateRoot.storeAnswerSeconds`):
+    /// the workers ask, and a store that stopped answering must not hold them.
+    private let answerTimeout: Double?
     private let book = Mutex(Book())
     /// Guards `reader`: a Mutex cannot hold the connection, which is not Sendable.
     private let readerLock = Condition()
     nonisolated(unsafe) private var reader = Reader()
 
     /// Loads every meter's references from the database at `databasePath`.
-    init(databasePath: String) {
+    init(databasePath: String, answerTimeout: Double? = nil) {
         self.databasePath = databasePath
+        self.answerTimeout = answerTimeout
         reloadManualReadings(force: true)
         switch read({ database, _ throws(StoreError) in try database.allAcceptedMeterReadings() }) {
         case .success(let accepted):
@@ -124,7 +128,7 @@ final class MeterLedger: Sendable {
                 if let open = reader.database {
                     database = open
                 } else {
-                    database = try Database(path: databasePath, readOnly: true)
+                    database = try Database(path: databasePath, readOnly: true, answerTimeout: answerTimeout)
                 }
                 reader.database = database
                 return .success(try body(database, &reader))
