@@ -7,9 +7,9 @@ import Glibc
 /// A job's identity: 16 characters of lowercase Crockford base32, 48 bits of milliseconds since
 /// 1970 then 32 random bits. Sorts by creation time, safe in file names, unique without a database.
 ///
-/// Ids made by earlier versions have 14 characters and 22 random bits. They stay valid: both lengths
-/// begin with the same 48 bits of milliseconds, so old and new ids still sort by creation time
-/// together, and `milliseconds(of:)` reads either.
+/// Ids made by earlier versions have 14 characters and 22 random bits. They stay valid: both
+/// lengths begin with the same 48 bits of milliseconds, so old and new ids still sort by creation
+/// time together, and `milliseconds(of:)` reads either.
 public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     public let rawValue: String
 
@@ -42,10 +42,11 @@ public struct JobID: Sendable, Hashable, Comparable, CustomStringConvertible, Co
     /// ids of other hosts on a shared store apart: two hosts collide only when both claim in the
     /// same millisecond and their runs of ids overlap, about (a + b) / 2³² for runs of a and b ids.
     /// With 22 bits (the legacy ids) two hosts each claiming 100 files a second would have met
-    /// every two or three days; with 32, once in several years. A clock set
-    /// back by a little (under `clockStepTolerance`) keeps counting on from the last id, so ids
-    /// still sort as issued; set back by more (an NTP step, a restored virtual machine), the ids
-    /// follow the clock again rather than stay at the old time until it catches up.
+    /// every two or three days; with 32, once in several years.
+    ///
+    /// A clock set back by a little (under `clockStepTolerance`) keeps counting on from the last
+    /// id, so ids still sort as issued; set back by more (an NTP step, a restored virtual
+    /// machine), the ids follow the clock again rather than stay at the old time until it catches up.
     public static func make() -> JobID {
         let drawn = value(milliseconds: nowMilliseconds(), random: UInt32.random(in: .min ... .max))
         let value = lastIssued.withLock { last in
