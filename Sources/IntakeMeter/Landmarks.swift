@@ -3,6 +3,7 @@
 #elseif canImport(Musl)
     import Musl
 #endif
+import CKernels
 import IntakeCodecs
 
 /// One distinctive point of a picture (a corner of a numeral, a washer's rim, a print's edge),
@@ -132,14 +133,8 @@ enum LandmarkDetector {
                             guard any(pass) else { continue }
                             for lane in 0..<lanes where pass[lane] {
                                 let i = i0 + lane
-                                let bright = high[lane], dark = low[lane]
-                                var brightBits: UInt32 = 0, darkBits: UInt32 = 0
-                                for k in 0..<16 {
-                                    let v = p[i + circleOffsets[k]]
-                                    brightBits |= UInt32(v > bright ? 1 : 0) << UInt32(k)
-                                    darkBits |= UInt32(v < dark ? 1 : 0) << UInt32(k)
-                                }
-                                guard hasRun(brightBits) || hasRun(darkBits) else { continue }
+                                let bits = intake_fast_circle_bits(p + i, circleOffsets.baseAddress!, high[lane], low[lane])
+                                guard hasRun(bits & 0xFFFF) || hasRun(bits >> 16) else { continue }
                                 score[i] = harris(p, width: width, x: start + lane, y: y)
                                 candidates.append(i)
                             }

@@ -7,7 +7,9 @@ import Testing
 @Suite struct CornerDetectorTests {
     /// Random bright and dark rectangles and discs on a mid-grey ground, with a little noise:
     /// corners of both signs, edges that are not corners, flat areas, and all of it up to the borders.
-    static func plane(width: Int, height: Int, seed: UInt64) -> AlignGrayPlane {
+    /// `quantized`: every value a multiple of FAST's threshold, so that many circle pixels differ
+    /// from their centre by exactly the threshold, which is not enough: the comparisons are strict.
+    static func plane(width: Int, height: Int, seed: UInt64, quantized: Bool = false) -> AlignGrayPlane {
         var random = SplitMix64(seed)
         func uniform(_ range: ClosedRange<Double>) -> Double {
             range.lowerBound + (range.upperBound - range.lowerBound) * Double(random.next() >> 11) / Double(1 << 53)
@@ -24,6 +26,10 @@ import Testing
             }
         }
         for i in plane.pixels.indices { plane.pixels[i] = max(0, min(255, plane.pixels[i] + Float(uniform(-4...4)))) }
+        if quantized {
+            let step = LandmarkDetector.fastThreshold
+            for i in plane.pixels.indices { plane.pixels[i] = (plane.pixels[i] / step).rounded() * step }
+        }
         return plane
     }
 
@@ -60,9 +66,9 @@ import Testing
         return found.sorted { $0.score > $1.score || ($0.score == $1.score && ($0.y, $0.x) < ($1.y, $1.x)) }
     }
 
-    @Test(arguments: [(160, 120, UInt64(1)), (203, 97, UInt64(2)), (77, 301, UInt64(3))])
-    func theSixteenAtATimeTestFindsWhatThePixelByPixelTestFinds(width: Int, height: Int, seed: UInt64) {
-        let plane = Self.plane(width: width, height: height, seed: seed)
+    @Test(arguments: [(160, 120, UInt64(1), false), (203, 97, UInt64(2), false), (77, 301, UInt64(3), false), (160, 120, UInt64(4), true)])
+    func theSixteenAtATimeTestFindsWhatThePixelByPixelTestFinds(width: Int, height: Int, seed: UInt64, quantized: Bool) {
+        let plane = Self.plane(width: width, height: height, seed: seed, quantized: quantized)
         let expected = Self.expectedCorners(plane)
         let found = LandmarkDetector.corners(in: plane, keep: 1_000_000)
         #expect(expected.count > 20, "the plane has corners to find")
