@@ -17,7 +17,8 @@ import Glibc
 final class PostgresConnection: StoreConnection {
     let url: String
     private let handle: OpaquePointer
-    private let answerTimeout: Double?
+    /// How long a statement may go without a word from the server (nil: as long as it takes).
+    var answerTimeout: Double?
     /// Set when a statement went unanswered: the protocol's state is unknown, the connection unusable.
     private var abandoned = false
     private(set) var changes = 0

@@ -262,6 +262,11 @@ extension Database {
         let found = try userVersion()
         if found > Self.schemaVersion { throw newerSchemaError(found) }
         guard found < Self.schemaVersion else { return }  // the usual case: nothing to lock for
+        // A migration takes as long as its schema change needs (an index over a large table, or
+        // another host's migration ahead of it on the lock): never given up for a silent server.
+        let postgres = connection as? PostgresConnection, answerTimeout = postgres?.answerTimeout
+        postgres?.answerTimeout = nil
+        defer { postgres?.answerTimeout = answerTimeout }
         for (index, script) in Schema.migrations(for: engine).enumerated() {
             let target = index + 1
             try atomically { () throws(StoreError) in

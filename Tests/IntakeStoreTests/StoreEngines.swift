@@ -1,6 +1,11 @@
 import Testing
 
 import class IntakeTestSupport.PostgresCluster
+import struct IntakeTestSupport.ChildProcess
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import IntakeStore
 
@@ -26,6 +31,29 @@ func openStore(_ engine: TestEngine) throws -> (TemporaryFolder, Database) {
 
 @Suite("Store engines")
 struct StoreEngineTests {
+    /// The daemon's connections give a silent server up after a lease; a migration must not be:
+    /// it takes as long as its schema change, or another host's migration ahead of it, needs.
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func aMigrationWaitsOnAnotherHostsMigrationLongerThanTheAnswerTimeout() throws {
+        let cluster = try #require(PostgresCluster.shared)
+        let url = try cluster.makeDatabase()
+        let folder = try TemporaryFolder()
+        // Another host migrating this fresh store: it holds the migration lock for 3 s.
+        let other = try cluster.spawnSQL(
+            "BEGIN; SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock)); SELECT pg_sleep(3); COMMIT;", on: url,
+            output: folder.path + "/psql.out")
+        defer { _ = ChildProcess.waitFor(other) }
+        usleep(1_000_000)
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let database = try Database(path: url, answerTimeout: 0.5)
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        let waited = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+        #expect(waited > 1, "the other session never held the lock: nothing was waited for")
+        #expect(try database.userVersion() == Database.schemaVersion)
+        #expect((database.connection as? PostgresConnection)?.answerTimeout == 0.5, "the limit is back once migrated")
+    }
+
     @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql): the store tests ran on SQLite only"))
     func aPostgreSQLStoreIsMigratedToTheSameVersionAndAReaderSeesIt() throws {
         let url = try PostgresCluster.shared!.makeDatabase()

@@ -73,6 +73,12 @@ public final class PostgresCluster: @unchecked Sendable {
     /// Stops the server (for the tests of an outage): at once, as a crash or a cut would.
     public func stop() throws { try run("pg_ctl", ["-D", data, "-w", "-m", "immediate", "stop"]) }
 
+    /// Starts `psql` running `sql` on the database at `url` (as another host's session would);
+    /// its pid, to wait for.
+    public func spawnSQL(_ sql: String, on url: String, output: String) throws -> Int32 {
+        try ChildProcess.spawn(binaries + "/psql", [url, "-v", "ON_ERROR_STOP=1", "-c", sql], standardOutput: output, standardError: output)
+    }
+
     /// Stops every process of the server where it stands (SIGSTOP), as a stalled machine would:
     /// its sockets stay open and accept, and nothing answers. `thaw` lets them go on.
     public func freeze() { signalServer(SIGSTOP) }
