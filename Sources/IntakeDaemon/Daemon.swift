@@ -187,7 +187,7 @@ public final class Daemon {
         -> (Reconciler.Summary, unfiled: [Filing])
     {
         do {
-            let database = try Database(path: root.database, answerTimeout: root.storeAnswerSeconds)
+            let database = try root.openDatabase()
             let recovered = try Reconciler(root: root, settings: settings, logger: logger, claims: claims).run(database)
             for job in recovered.jobs { queue.push(job) }
             return (recovered.summary, recovered.unfiled)

@@ -347,7 +347,7 @@ public enum IntakeAPI {
     private static func openDatabase(_ root: StateRoot) throws(APIError) -> Database {
         do {
             // A server that stopped answering fails the request (503) after a lease, never holds it.
-            return try Database(path: root.database, readOnly: true, answerTimeout: root.storeAnswerSeconds)
+            return try root.openDatabase(readOnly: true)
         } catch {
             throw APIError(.serviceUnavailable, "database_unavailable", "the database cannot be read (is intaked running on this root?): \(error)")
         }

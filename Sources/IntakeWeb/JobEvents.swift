@@ -90,7 +90,7 @@ private final class Follower {
     private var cursor: (Int64, String)
 
     init(root: StateRoot) throws {
-        database = try Database(path: root.database, readOnly: true, answerTimeout: root.storeAnswerSeconds)
+        database = try root.openDatabase(readOnly: true)
         dataVersion = try database.dataVersion()
         // Only what happens from now on: a listener wants outcomes, not history.
         let last = try database.lastFinishedJob()

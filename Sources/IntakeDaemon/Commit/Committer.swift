@@ -117,7 +117,7 @@ final class Committer: Sendable {
         }
         let database: Database
         do {
-            database = try Database(path: root.database, answerTimeout: root.storeAnswerSeconds)
+            database = try root.openDatabase()
         } catch {
             throw DaemonError("cannot open the database \(root.database): \(error)")
         }
@@ -244,7 +244,7 @@ final class Committer: Sendable {
             connection = database
         } else {
             do {
-                connection = try Database(path: root.database, answerTimeout: root.storeAnswerSeconds)
+                connection = try root.openDatabase()
             } catch {
                 databaseOutage.failed("cannot open the database: \(error)", metadata: ["events": "\(events.count)"])
                 return .unavailable

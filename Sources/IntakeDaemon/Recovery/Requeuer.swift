@@ -23,7 +23,7 @@ struct Requeuer: Sendable {
         guard !files.isEmpty else { return }
         let database: Database
         do {
-            database = try Database(path: root.database, readOnly: true, answerTimeout: root.storeAnswerSeconds)
+            database = try root.openDatabase(readOnly: true)
         } catch {
             logger.error("cannot read the database to requeue jobs", metadata: ["error": "\(error)"])
             return

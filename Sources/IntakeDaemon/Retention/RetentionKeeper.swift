@@ -62,7 +62,7 @@ final class RetentionKeeper: Sendable {
     /// One batch; true when it was full (more are probably waiting).
     private func pruneOnce(_ pruner: Pruner) -> Bool {
         do {
-            let database = try Database(path: root.database, answerTimeout: root.storeAnswerSeconds)
+            let database = try root.openDatabase()
             let pruned = try pruner.pruneBatch(database, now: Timestamp.nowMilliseconds())
             outage.recovered()
             guard !pruned.isEmpty else { return false }
@@ -91,7 +91,7 @@ final class RetentionKeeper: Sendable {
         var sizes = StorageSizes.measure(root, archive: archive)
         var growth: [String: Double] = [:]
         do {
-            let database = try Database(path: root.database, answerTimeout: root.storeAnswerSeconds)
+            let database = try root.openDatabase()
             if let serverBytes = try database.serverDatabaseBytes() { sizes["database"] = serverBytes }
             let now = Timestamp.nowMilliseconds()
             let host = root.jobsHost ?? ""

@@ -173,7 +173,7 @@ final class ClaimBook: Sendable {
                 if let connection {
                     database = connection
                 } else {
-                    database = try Database(path: root.database, answerTimeout: root.storeAnswerSeconds)
+                    database = try root.openDatabase()
                     connection = database
                 }
                 let result = try body(database)

@@ -193,7 +193,7 @@ final class Claimer: Sendable {
         // Read only when an id is offered (uploads through `intake serve`). A database that cannot
         // be read is no reason to break the uploader's id: a copied sidecar is the rare case.
         let used = adopted.withLock { $0.set.contains(offered) }
-            || ((try? Database(path: root.database, readOnly: true, answerTimeout: root.storeAnswerSeconds).job(id: offered.rawValue)) ?? nil) != nil
+            || ((try? root.openDatabase(readOnly: true).job(id: offered.rawValue)) ?? nil) != nil
         guard fresh, sameImage, !used else {
             logger.warning("the job id offered is old, already used or given for another image; the file gets a new one",
                            metadata: ["from": "\(offer.source)", "offered": "\(offered)"])
