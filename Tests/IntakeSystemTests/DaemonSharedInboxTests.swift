@@ -77,10 +77,12 @@ import Glibc
         #expect(try database.query("SELECT count(*) AS n FROM claims").first?["n"] == .integer(0), "claims left behind")
         let originals = alpha.files("processed").filter { !$0.hasSuffix("_256x256.jpg") && !$0.hasSuffix(".json") }
         #expect(originals.count == count)
-        // Each file was done by one host: one "job done" line per file across every host's logs.
+        // Each file was done by one host: no file has two "job done" lines across every host's
+        // logs. Not one line for each: a host killed between a commit and its log lines loses
+        // those lines (the rows above say every file is done).
         let logs = alpha.allLogs + bravo.allLogs + charlie.allLogs
         let doneFiles = Self.doneFiles(in: logs)
-        #expect(doneFiles.count == count && Set(doneFiles).count == count, "\(doneFiles.count) outcomes for \(Set(doneFiles).count) files")
+        #expect(Set(doneFiles).count == doneFiles.count && doneFiles.count <= count, "\(doneFiles.count) outcomes for \(Set(doneFiles).count) files")
         try #require(bravoHeld > 0, "bravo held no claim when it was killed: the takeover went untested")
         #expect(logs.contains("took over a claim whose host stopped renewing it"), "bravo's \(bravoHeld) claims were not taken over")
         #expect(rows.contains { $0.host == "bravo" } || bravoHeld == rows.count)
