@@ -53,8 +53,9 @@ let package = Package(
         .target(name: "CHEIFReader", dependencies: ["CHEIF"], cSettings: [.unsafeFlags(["-O2"])]),
         // Linux system calls that Glibc's Swift module does not export.
         .target(name: "CLinux"),
-        // The networks' convolution in AVX and the descriptors' comparison with POPCNT, chosen at run
-        // time (the rest is built for baseline x86-64).
+        // Hot loops in C: the networks' convolution in AVX and the descriptors' comparison with
+        // POPCNT, chosen at run time (the rest is built for baseline x86-64); the classifier's passes
+        // over its analysis copy, which the C compiler vectorises.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // SHA-256 from OpenSSL's libcrypto, which uses the CPU's SHA instructions.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
@@ -81,7 +82,7 @@ let package = Package(
         // Optimised in debug builds too: its tests align and read hundreds of photos, which
         // unoptimised code does some twenty times slower.
         .target(name: "IntakeMeter", dependencies: ["IntakeCore", "IntakeCodecs", "IntakeConfig", "CKernels"], swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]),
-        .target(name: "IntakeClassify", dependencies: ["IntakeCore", "IntakeCodecs", "CLinux"], swiftSettings: swiftSettings),
+        .target(name: "IntakeClassify", dependencies: ["IntakeCore", "IntakeCodecs", "CLinux", "CKernels"], swiftSettings: swiftSettings),
         .target(
             name: "IntakeDaemon",
             dependencies: [

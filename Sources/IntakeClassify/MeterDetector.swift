@@ -118,7 +118,7 @@ struct DialFace {
 }
 
 /// The connected regions (8-neighbour) of the analysis image's red pixels (see
-/// ``AnalysisImage/isRed(red:green:blue:)``), found run by run: each row's runs of red are joined
+/// ``AnalysisImage/red``), found run by run: each row's runs of red are joined
 /// to the runs they touch in the row above, so a large red area costs its runs, not its pixels.
 struct RedRegions {
     struct Region {

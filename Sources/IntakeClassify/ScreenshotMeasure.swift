@@ -1,3 +1,5 @@
+import CKernels
+
 /// What sets a screen capture apart from a camera picture: large areas of exactly one colour,
 /// hard edges between them, and none of the sensor grain that keeps a photo's smooth areas from
 /// being perfectly flat.
@@ -13,33 +15,13 @@ struct ScreenshotMeasure {
     /// Fraction of pixels where luma jumps by 40 or more towards a neighbour.
     let edgeFraction: Double
 
+    /// The counts are CKernels' `intake_screenshot_counts`, which the compiler vectorises.
     init(_ image: AnalysisImage) {
-        let width = image.width, height = image.height, luma = image.luma, colour = image.colour
-        // Three counters packed in one word (21 bits each, enough for 256 × 256 pixels) and a table
-        // from luma step to increment: counting without branches, since whether a pixel is flat or
-        // grainy is a coin toss to a branch predictor.
-        let increments: [UInt64] = (0..<256).map { step in
-            step == 0 ? 1 : step <= 3 ? 1 << 21 : step >= 40 ? 1 << 42 : 0
-        }
-        var flat = 0
-        var counters: UInt64 = 0
-        increments.withUnsafeBufferPointer { increments in
-            for y in 0..<(height - 1) {
-                let row = y &* width
-                for x in 0..<(width - 1) {
-                    let i = row &+ x
-                    let right = i &+ 1, below = i &+ width
-                    let here = colour[i]
-                    flat &+= (here ^ colour[right]) | (here ^ colour[below]) == 0 ? 1 : 0
-                    let level = Int32(luma[i])
-                    let step = max(abs(Int32(luma[right]) &- level), abs(Int32(luma[below]) &- level))
-                    counters &+= increments[Int(step)]
-                }
-            }
-        }
-        let mask: UInt64 = (1 << 21) - 1
-        let still = Int(counters & mask), grain = Int((counters >> 21) & mask), edges = Int(counters >> 42)
-        let count = Double(max(1, (width - 1) * (height - 1)))
+        var flat: Int32 = 0, still: Int32 = 0, grain: Int32 = 0, edges: Int32 = 0
+        intake_screenshot_counts(
+            image.luma.baseAddress, image.colour.baseAddress, Int32(image.width), Int32(image.height),
+            &flat, &still, &grain, &edges)
+        let count = Double(max(1, (image.width - 1) * (image.height - 1)))
         flatFraction = Double(flat) / count
         noise = still + grain == 0 ? 1 : Double(grain) / Double(still + grain)
         edgeFraction = Double(edges) / count

@@ -1,3 +1,5 @@
+import CKernels
+
 /// How blurred the image is, 0 (its edges crisp) to 1 (its edges all soft): on the image's
 /// strongest edges, the share of their step from one pixel to the next that blurring the image
 /// again does not take away, along rows, columns and both diagonals, the largest of the four
@@ -40,21 +42,33 @@ enum Sharpness {
     static let faintStep = 3
 
     static func measure(_ image: AnalysisImage) -> Double {
-        var plane = LumaPlane(values: Array(image.luma), width: image.width, height: image.height)
+        // One step a pixel, for each direction in turn.
+        let steps = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: image.pixelCount)
+        defer { steps.deallocate() }
         var blur = 0.0
-        for _ in 0..<scales {
-            guard plane.width > 2 * reblurTaps, plane.height > 2 * reblurTaps else { break }
+        /// Measures one scale into `blur`; true when its strongest steps are faint in every direction.
+        func measureScale(_ luma: UnsafeBufferPointer<UInt8>, width: Int, height: Int) -> Bool {
             var faint = true
-            plane.values.withUnsafeBufferPointer { luma in
-                for (dx, dy) in directions {
-                    guard let measured = directional(luma, width: plane.width, height: plane.height, dx: dx, dy: dy) else { continue }
-                    blur = max(blur, measured.blur)
-                    if measured.strongestStep > faintStep { faint = false }
-                }
+            for (dx, dy) in directions {
+                guard let measured = directional(luma, width: width, height: height, dx: dx, dy: dy, scratch: steps) else { continue }
+                blur = max(blur, measured.blur)
+                if measured.strongestStep > faintStep { faint = false }
             }
+            return faint
+        }
+        // The analysis scale is measured where it lies; only the coarser ones are made.
+        var coarser: [UInt8]?
+        var width = image.width, height = image.height
+        func withPlane<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+            coarser.map { $0.withUnsafeBufferPointer(body) } ?? body(UnsafeBufferPointer(image.luma))
+        }
+        for _ in 0..<scales {
+            guard width > 2 * reblurTaps, height > 2 * reblurTaps else { break }
             // Coarser scales only add to what the finer ones saw when rounding could hide a blur.
-            guard faint else { break }
-            plane = plane.halved()
+            guard withPlane({ measureScale($0, width: width, height: height) }) else { break }
+            coarser = withPlane { halved($0, width: width, height: height) }
+            width /= 2
+            height /= 2
         }
         return blur
     }
@@ -64,67 +78,37 @@ enum Sharpness {
     ///
     /// The 5-pixel mean's step between a pixel p and its neighbour p − d telescopes to
     /// (I(p + 2d) − I(p − 3d)) / 5, so no blurred copy is made: each pixel far enough from the
-    /// border that both lie inside is judged. Two passes: the first finds how large a step must
-    /// be to count among the strongest, the second adds those up.
+    /// border that both lie inside is judged. The passes are CKernels' `intake_reblur_directional`:
+    /// the steps, the threshold that the strongest share of them reach, then the sums over those.
     private static func directional(
-        _ luma: UnsafeBufferPointer<UInt8>, width: Int, height: Int, dx: Int, dy: Int
+        _ luma: UnsafeBufferPointer<UInt8>, width: Int, height: Int, dx: Int, dy: Int, scratch: UnsafeMutableBufferPointer<UInt8>
     ) -> (blur: Double, strongestStep: Int)? {
         let ahead = reblurTaps / 2, behind = ahead + 1
         let xRange = (behind * max(0, dx) + ahead * max(0, -dx))..<(width - ahead * max(0, dx) - behind * max(0, -dx))
         let yRange = (behind * max(0, dy) + ahead * max(0, -dy))..<(height - ahead * max(0, dy) - behind * max(0, -dy))
         guard !xRange.isEmpty, !yRange.isEmpty else { return nil }
-        let offset = dy &* width &+ dx
-        var histogram = [Int](repeating: 0, count: 256)
-        histogram.withUnsafeMutableBufferPointer { histogram in
-            for y in yRange {
-                let row = y &* width
-                for x in xRange {
-                    let p = row &+ x
-                    histogram[Int(abs(Int32(luma[p]) &- Int32(luma[p &- offset])))] &+= 1
-                }
-            }
-        }
-        // The smallest step among the strongest share.
-        var wanted = max(1, Int(Double(xRange.count * yRange.count) * strongestShare)), cutoff = 255
-        while cutoff > 0 && wanted > histogram[cutoff] {
-            wanted -= histogram[cutoff]
-            cutoff -= 1
-        }
-        guard cutoff >= 1 else { return nil }
-        let taps = Int32(reblurTaps), threshold = Int32(cutoff)
-        var total = 0, kept = 0
-        for y in yRange {
-            let row = y &* width
-            for x in xRange {
-                let p = row &+ x
-                let step = abs(Int32(luma[p]) &- Int32(luma[p &- offset]))
-                guard step >= threshold else { continue }
-                // Both ×9: the step, and the re-blurred image's step at the same place.
-                let reblurred = abs(Int32(luma[p &+ ahead &* offset]) &- Int32(luma[p &- behind &* offset]))
-                total &+= Int(step &* taps)
-                kept &+= Int(max(0, step &* taps &- reblurred))
-            }
-        }
-        guard total > 0 else { return nil }
-        return (1 - Double(kept) / Double(total), cutoff)
+        let wanted = max(1, Int(Double(xRange.count * yRange.count) * strongestShare))
+        var cutoff: Int32 = 0, total: Int64 = 0, kept: Int64 = 0
+        guard
+            intake_reblur_directional(
+                luma.baseAddress, Int32(width), Int32(xRange.lowerBound), Int32(xRange.upperBound), Int32(yRange.lowerBound),
+                Int32(yRange.upperBound), Int32(dx), Int32(dy), Int32(reblurTaps), Int32(wanted), scratch.baseAddress,
+                &cutoff, &total, &kept)
+        else { return nil }
+        return (1 - Double(kept) / Double(total), Int(cutoff))
     }
 }
 
-/// A luma plane that can be halved (each pixel the rounded mean of a 2×2 block).
-private struct LumaPlane {
-    var values: [UInt8]
-    let width: Int, height: Int
-
-    func halved() -> LumaPlane {
-        let halfWidth = width / 2, halfHeight = height / 2
-        var half = [UInt8](repeating: 0, count: halfWidth * halfHeight)
-        for y in 0..<halfHeight {
-            for x in 0..<halfWidth {
-                let top = 2 * y * width + 2 * x, bottom = top + width
-                let sum = Int(values[top]) + Int(values[top + 1]) + Int(values[bottom]) + Int(values[bottom + 1])
-                half[y * halfWidth + x] = UInt8((sum + 2) / 4)
-            }
+/// `luma` (`width` × `height`) halved: each pixel the rounded mean of a 2×2 block.
+private func halved(_ luma: UnsafeBufferPointer<UInt8>, width: Int, height: Int) -> [UInt8] {
+    let halfWidth = width / 2, halfHeight = height / 2
+    var half = [UInt8](repeating: 0, count: halfWidth * halfHeight)
+    for y in 0..<halfHeight {
+        for x in 0..<halfWidth {
+            let top = 2 * y * width + 2 * x, bottom = top + width
+            let sum = Int(luma[top]) + Int(luma[top + 1]) + Int(luma[bottom]) + Int(luma[bottom + 1])
+            half[y * halfWidth + x] = UInt8((sum + 2) / 4)
         }
-        return LumaPlane(values: half, width: halfWidth, height: halfHeight)
     }
+    return half
 }

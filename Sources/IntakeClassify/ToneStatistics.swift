@@ -32,16 +32,7 @@ struct ToneStatistics {
         clippedFraction = Double(clipped) / total
         unclippedMean = (count - clipped) * 10 >= count ? Double(sum - clippedSum) / Double(count - clipped) : 255
         meanChroma = Double(image.chromaSum) / total
-        // One flat table, red then green then blue: nested arrays cost a uniqueness check per
-        // increment, which was most of this pass.
-        var channels = [Int](repeating: 0, count: 3 * 256)
-        channels.withUnsafeMutableBufferPointer { channels in
-            for packed in image.colour {
-                channels[Int(packed >> 16 & 0xFF)] &+= 1
-                channels[256 &+ Int(packed >> 8 & 0xFF)] &+= 1
-                channels[512 &+ Int(packed & 0xFF)] &+= 1
-            }
-        }
+        let channels = image.channelHistograms
         colourSpread = (0..<3).map { channel in
             let histogram = Array(channels[(channel * 256)..<((channel + 1) * 256)])
             return Self.percentile(0.95, of: histogram, count: count) - Self.percentile(0.05, of: histogram, count: count)

@@ -55,4 +55,36 @@ static inline uint32_t intake_fast_circle_bits(const float *centre, const ptrdif
 #endif
 }
 
+/// The classifier's analysis copy of packed RGB `source` (`sourceWidth` × `sourceHeight`), area-averaged
+/// over whole-pixel bins to `width` × `height` (each at most its source's): BT.601 luma, chroma
+/// (largest minus smallest of R, G, B), packed colour (R << 16 | G << 8 | B) and the red mask,
+/// a pixel each; how many red pixels each row has; and, counted as the pixels are made, the
+/// histograms of luma, of the luma of pixels whose chroma is at most `paleChroma`, and of red,
+/// green and blue (768 entries, in that order), and the sum of chroma. See `AnalysisImage`.
+/// False when memory for its scratch rows runs out.
+bool intake_analysis_reduce(const uint8_t *source, int sourceWidth, int sourceHeight, int width, int height,
+                            int paleChroma, uint8_t *luma, uint8_t *chroma, uint32_t *colour, uint8_t *red,
+                            int32_t *redPerRow, int32_t *lumaHistogram, int32_t *paleLumaHistogram,
+                            int32_t *channelHistograms, int64_t *chromaSum);
+
+/// The re-blur measure along one direction (see `Sharpness`): over the pixels p of columns
+/// `left..<right` and rows `top..<bottom` of `luma` (`width` a row), the steps |I(p) − I(p − d)|;
+/// `cutoff`, the smallest of the `wanted` largest; and over the steps at least `cutoff`, `total`,
+/// the sum of step × `taps`, and `kept`, the sum of what the `taps`-pixel mean's step at p,
+/// |I(p + (taps / 2)d) − I(p − (taps / 2 + 1)d)|, leaves of it. `steps` is scratch for one step a
+/// pixel. At most 65,536 pixels (an analysis copy), so that its sums fit 32 bits. False when
+/// fewer than `wanted` steps are above zero: nothing strong enough to judge.
+bool intake_reblur_directional(const uint8_t *luma, int width, int left, int right, int top, int bottom, int dx, int dy,
+                               int taps, int wanted, uint8_t *steps, int32_t *cutoff, int64_t *total, int64_t *kept);
+
+/// The screenshot measure's counts over every pixel with a right and a lower neighbour: `flat`,
+/// those whose colour equals both neighbours'; and by the larger luma step towards them, `still`
+/// (0), `grain` (1–3) and `edges` (40 or more).
+void intake_screenshot_counts(const uint8_t *luma, const uint32_t *colour, int width, int height, int32_t *flat,
+                              int32_t *still, int32_t *grain, int32_t *edges);
+
+/// For each of `height` rows of `luma` (`width` a row), how far its pixels in columns
+/// `left..<right` fall below `paper`, summed: the document measure's profile of one strip.
+void intake_row_darkness(const uint8_t *luma, int width, int height, int left, int right, int paper, int64_t *darkness);
+
 #endif
