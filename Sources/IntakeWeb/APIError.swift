@@ -26,6 +26,16 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
+
+    /// The database cannot answer now (not there yet, locked, its server gone or silent, the disk
+    /// failing): 503 with `Retry-After`, for the same request may well succeed in a few seconds.
+    static func databaseUnavailable(_ error: some Error) -> APIError {
+        var refusal = APIError(
+            .serviceUnavailable, "database_unavailable", "the database cannot be read (is intaked running on this root?): \(error)")
+        refusal.headers[.retryAfter] = "5"
+        return refusal
+    }
+
     static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
 }
 

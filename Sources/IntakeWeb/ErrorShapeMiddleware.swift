@@ -1,8 +1,10 @@
 import Hummingbird
+import IntakeStore
 
 /// Every refusal in one shape, `{"error": {"code", "message"}}`: Hummingbird's own (a route that
-/// does not exist, a method a route does not take) and any unexpected error (the database failing
-/// mid-answer), which would otherwise come back as plain text.
+/// does not exist, a method a route does not take), the database failing mid-answer for the
+/// machine's sake (503, to be tried again, as when it cannot be opened), and any other unexpected
+/// error (500), which would otherwise come back as plain text.
 struct ErrorShapeMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
 
@@ -21,6 +23,8 @@ struct ErrorShapeMiddleware: RouterMiddleware {
             var shaped = APIError(error.status, code, error.body ?? error.status.reasonPhrase)
             shaped.headers = error.headers
             throw shaped
+        } catch let error as StoreError where error.isUnavailable {
+            throw APIError.databaseUnavailable(error)
         } catch {
             throw APIError(.internalServerError, "internal", "\(error)")
         }

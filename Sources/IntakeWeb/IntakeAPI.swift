@@ -349,7 +349,7 @@ public enum IntakeAPI {
             // A server that stopped answering fails the request (503) after a lease, never holds it.
             return try root.openDatabase(readOnly: true)
         } catch {
-            throw APIError(.serviceUnavailable, "database_unavailable", "the database cannot be read (is intaked running on this root?): \(error)")
+            throw .databaseUnavailable(error)
         }
     }
 
