@@ -178,13 +178,15 @@ enum LandmarkDetector {
         return run != 0
     }
 
-    /// The Harris corner measure over a 5×5 window of central-difference gradients.
+    /// The Harris corner measure over a 5×5 window of central-difference gradients. Its indices
+    /// wrap rather than trap: the caller keeps the window inside the plane (its border is 20
+    /// pixels), and checking each of the 25 taps' indices for overflow is work on every corner.
     static func harris(_ p: UnsafePointer<Float>, width: Int, x: Int, y: Int) -> Float {
         var xx: Float = 0, yy: Float = 0, xy: Float = 0
         for dy in -2...2 {
             for dx in -2...2 {
-                let i = (y + dy) * width + x + dx
-                let gx = p[i + 1] - p[i - 1], gy = p[i + width] - p[i - width]
+                let i = (y &+ dy) &* width &+ x &+ dx
+                let gx = p[i &+ 1] - p[i &- 1], gy = p[i &+ width] - p[i &- width]
                 xx += gx * gx
                 yy += gy * gy
                 xy += gx * gy
