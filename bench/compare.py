@@ -194,6 +194,8 @@ def print_subset(subset, result):
     if stages:
         print("  intake's own stages, ms/img: " + "  ".join(f"{k} {v:.2f}" for k, v in stages.items())
               + "  (metadata is SHA-256 of every byte, plus EXIF)")
+        print(f"  classify: {100 * stages.get('classify', 0) / max(sum(stages.values()), 1e-9):.1f}% of those stages "
+              "(goal: under 10% of a job)")
     for note in result["notes"]:
         print(f"  note: {note}")
     print(flush=True)
