@@ -33,6 +33,7 @@ struct AnalysisKernelTests {
             ("a screen, reduced 4:1", TestImages.screen(width: 1024, height: 640)),
             ("a faint ramp, judged at coarser scales", faint),
             ("flat grey", RGBImage(width: 64, height: 48, red: 90, green: 90, blue: 90)),
+            ("a sliver, one analysis pixel wide", TestImages.photoLike(width: 3, height: 2000, seed: 13)),
             ("white in bins of 24 × 23", RGBImage(width: 6144, height: 23, red: 255, green: 255, blue: 255)),
         ]
     }()
