@@ -58,9 +58,9 @@ static inline uint32_t intake_fast_circle_bits(const float *centre, const ptrdif
 /// The classifier's analysis copy of packed RGB `source` (`sourceWidth` × `sourceHeight`), area-averaged
 /// over whole-pixel bins to `width` × `height` (each at most its source's): BT.601 luma, chroma
 /// (largest minus smallest of R, G, B), packed colour (R << 16 | G << 8 | B) and the red mask,
-/// a pixel each; how many red pixels each row has; and, counted as the pixels are made, the
-/// histograms of luma, of the luma of pixels whose chroma is at most `paleChroma`, and of red,
-/// green and blue (768 entries, in that order), and the sum of chroma. See `AnalysisImage`.
+/// a pixel each; how many red pixels each row has; and, counted over the copy once it is made,
+/// the histograms of luma, of the luma of pixels whose chroma is at most `paleChroma`, and of
+/// red, green and blue (768 entries, in that order), and the sum of chroma. See `AnalysisImage`.
 /// False when memory for its scratch rows runs out.
 bool intake_analysis_reduce(const uint8_t *source, int sourceWidth, int sourceHeight, int width, int height,
                             int paleChroma, uint8_t *luma, uint8_t *chroma, uint32_t *colour, uint8_t *red,
