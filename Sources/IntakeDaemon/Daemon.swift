@@ -77,7 +77,7 @@ public final class Daemon {
         let alerter = Alerter(settings: configuration.alerts, logger: logger)
         let alertWatch = AlertWatch(alerter: alerter, settings: configuration.alerts, host: root.host)
         alerter.start()
-        let ledger = MeterLedger(databasePath: root.database, answerTimeout: root.storeAnswerSeconds)
+        let ledger = MeterLedger(root: root)
         let committer = Committer(
             root: root, claimLeaseSeconds: Double(configuration.store.claimLeaseSeconds), logger: logger,
             observer: { job in

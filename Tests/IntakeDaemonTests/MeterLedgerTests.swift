@@ -1,3 +1,4 @@
+import IntakeCore
 @testable import IntakeDaemon
 import IntakeStore
 import IntakeTestSupport
@@ -11,16 +12,15 @@ import Glibc
 /// The meter ledger: what verdicts are judged against, as one value the committer keeps current.
 @Suite struct MeterLedgerTests {
     let folder = try! TemporaryFolder()
-    var path: String { folder.path + "/intake.db" }
 
     /// On both stores: PostgreSQL has no `PRAGMA data_version`, and a ledger that asked it for
     /// one never loaded a manual reading there.
     @Test(arguments: DaemonStore.available)
     func manualReadingsAddedByAnotherWriterAreSeenAtTheNextLook(store: DaemonStore) throws {
-        let path = try store.makeURL() ?? self.path
-        let writer = try Database(path: path)
+        let root = StateRoot(path: folder.path, store: try store.makeURL())
+        let writer = try Database(path: root.database)
         try writer.addManualReadings([ManualReadingRecord(meterID: "M1", readAt: 1_000, value: 10)])
-        let ledger = MeterLedger(databasePath: path)
+        let ledger = MeterLedger(root: root)
         #expect(ledger.references(for: "M1").manual.map(\.value) == [10])
         #expect(!ledger.hasManualReadings("M2"))
 
@@ -32,8 +32,9 @@ import Glibc
     }
 
     @Test func acceptedReadingsJoinTheHistoryInCaptureOrder() throws {
-        _ = try Database(path: path)
-        let ledger = MeterLedger(databasePath: path)
+        let root = StateRoot(path: folder.path)
+        _ = try Database(path: root.database)
+        let ledger = MeterLedger(root: root)
         ledger.accept(meter: "M1", capturedAt: 3_000, value: 3)
         ledger.accept(meter: "M1", capturedAt: 1_000, value: 1)
         ledger.accept(meter: "M1", capturedAt: 2_000, value: 2)
@@ -42,7 +43,7 @@ import Glibc
     }
 
     @Test func aDatabaseThatCannotBeReadIsAStatedReasonNotASilentEmptyList() throws {
-        let ledger = MeterLedger(databasePath: folder.path + "/missing/intake.db")
+        let ledger = MeterLedger(root: StateRoot(path: folder.path + "/missing"))
         let references = ledger.references(for: "M1")
         #expect(references.manual.isEmpty)
         #expect(references.problem?.contains("could not be read") == true, "\(references.problem ?? "no problem stated")")

@@ -1,3 +1,4 @@
+import IntakeCore
 import IntakeMeter
 import IntakeStore
 import Synchronization
@@ -33,19 +34,17 @@ final class MeterLedger: Sendable {
         var signature: String?
     }
 
-    private let databasePath: String
-    /// How long a statement waits for a PostgreSQL store's answer (`StateRoot.storeAnswerSeconds`):
-    /// the workers ask, and a store that stopped answering must not hold them.
-    private let answerTimeout: Double?
+    /// Its store, opened as the long-running parts open it: the workers ask, and a PostgreSQL
+    /// store that stopped answering must not hold them.
+    private let root: StateRoot
     private let book = Mutex(Book())
     /// Guards `reader`: a Mutex cannot hold the connection, which is not Sendable.
     private let readerLock = Condition()
     nonisolated(unsafe) private var reader = Reader()
 
-    /// Loads every meter's references from the database at `databasePath`.
-    init(databasePath: String, answerTimeout: Double? = nil) {
-        self.databasePath = databasePath
-        self.answerTimeout = answerTimeout
+    /// Loads every meter's references from `root`'s store.
+    init(root: StateRoot) {
+        self.root = root
         reloadManualReadings(force: true)
         switch read({ database, _ throws(StoreError) in try database.allAcceptedMeterReadings() }) {
         case .success(let accepted):
@@ -128,7 +127,7 @@ final class MeterLedger: Sendable {
                 if let open = reader.database {
                     database = open
                 } else {
-                    database = try Database(path: databasePath, readOnly: true, answerTimeout: answerTimeout)
+                    database = try root.openDatabase(readOnly: true)
                 }
                 reader.database = database
                 return .success(try body(database, &reader))
