@@ -13,6 +13,17 @@ struct AlignGrayPlane: Sendable {
         pixels = [Float](repeating: 0, count: width * height)
     }
 
+    /// A plane whose every pixel `fill` writes (the kernels that make a whole plane), so that it
+    /// is not first filled with zeros.
+    init(width: Int, height: Int, filling fill: (UnsafeMutablePointer<Float>) -> Void) {
+        self.width = width
+        self.height = height
+        pixels = [Float](unsafeUninitializedCapacity: width * height) { buffer, count in
+            fill(buffer.baseAddress!)
+            count = width * height
+        }
+    }
+
     /// Rec. 601 luma, 0…255.
     init(luma image: RGBImage) {
         self.init(width: image.width, height: image.height)

@@ -88,12 +88,6 @@ enum LandmarkDetector {
         (0, -3), (1, -3), (2, -2), (3, -1), (3, 0), (3, 1), (2, 2), (1, 3), (0, 3), (-1, 3), (-2, 2), (-3, 1), (-3, 0), (-3, -1), (-2, -2), (-1, -3),
     ]
 
-    /// Sixteen consecutive floats from `pointer`, which need not be aligned.
-    @inline(__always)
-    private static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
     /// FAST-9 corners ranked by the Harris response, local maxima only, at most `keep`, spread
     /// over a grid so that one busy area does not take them all.
     static func corners(in plane: AlignGrayPlane, keep: Int) -> [(x: Int, y: Int, score: Float)] {
@@ -102,51 +96,23 @@ enum LandmarkDetector {
         // cropped to a strip 36 pixels tall): its rows would make a backwards range, which traps.
         guard width > 2 * border, height > 2 * border else { return [] }
         var scores = [Float](repeating: 0, count: width * height)
-        var candidates: [Int] = []
         let offsets = circle.map { $0.1 * width + $0.0 }
-        let (north, east, south, west) = (offsets[0], offsets[4], offsets[8], offsets[12])
-        plane.pixels.withUnsafeBufferPointer { buffer in
-            let p = buffer.baseAddress!
-            offsets.withUnsafeBufferPointer { circleOffsets in
-                scores.withUnsafeMutableBufferPointer { score in
-                    // Sixteen pixels at a time through the compass test: a block where none passes
-                    // (flat or smooth parts) is done with at once, and only the pixels that pass go
-                    // on, one by one, to the full circle. The comparisons are those of one pixel at
-                    // a time. A row's last block may reach 15 pixels into the border, which is
-                    // wider than that and the circle's 3: every load is in the row.
-                    typealias Block = SIMD16<Float>
-                    let threshold = Block(repeating: fastThreshold)
-                    for y in border..<(height - border) {
-                        let row = y * width
-                        var x0 = border
-                        while x0 < width - border {
-                            let i0 = row + x0
-                            let centre = load16(p + i0), high = centre + threshold, low = centre - threshold
-                            let n = load16(p + i0 + north), e = load16(p + i0 + east), s = load16(p + i0 + south), w = load16(p + i0 + west)
-                            // Nine contiguous pixels of the sixteen always include two neighbouring
-                            // compass points: without such a pair on either side, no corner.
-                            let bn = n .> high, be = e .> high, bs = s .> high, bw = w .> high
-                            let dn = n .< low, de = e .< low, ds = s .< low, dw = w .< low
-                            let pass = (bn .& be) .| (be .& bs) .| (bs .& bw) .| (bw .& bn) .| (dn .& de) .| (de .& ds) .| (ds .& dw) .| (dw .& dn)
-                            let start = x0, lanes = min(Block.scalarCount, width - border - x0)
-                            x0 += Block.scalarCount
-                            guard any(pass) else { continue }
-                            for lane in 0..<lanes where pass[lane] {
-                                let i = i0 + lane
-                                let bits = intake_fast_circle_bits(p + i, circleOffsets.baseAddress!, high[lane], low[lane])
-                                guard hasRun(bits & 0xFFFF) || hasRun(bits >> 16) else { continue }
-                                score[i] = harris(p, width: width, x: start + lane, y: y)
-                                candidates.append(i)
-                            }
-                        }
+        // FAST-9 with the compass screen, and the Harris measure of each corner, in C
+        // (`intake_fast_corners`): the same comparisons and sums as one pixel at a time.
+        let candidates = [Int32](unsafeUninitializedCapacity: (width - 2 * border) * (height - 2 * border)) { buffer, count in
+            count = plane.pixels.withUnsafeBufferPointer { p in
+                offsets.withUnsafeBufferPointer { circle in
+                    scores.withUnsafeMutableBufferPointer { score in
+                        Int(intake_fast_corners(p.baseAddress!, Int32(width), Int32(height), Int32(border), fastThreshold,
+                                                circle.baseAddress!, score.baseAddress!, buffer.baseAddress!))
                     }
                 }
             }
         }
         var found: [(x: Int, y: Int, score: Float)] = []
         scores.withUnsafeBufferPointer { score in
-            for i in candidates {
-                let s = score[i]
+            for candidate in candidates {
+                let i = Int(candidate), s = score[i]
                 // A local maximum of its 3×3 neighbourhood; ties go to the first in reading order.
                 guard score[i - width - 1] < s, score[i - width] < s, score[i - width + 1] < s, score[i - 1] < s,
                     score[i + 1] <= s, score[i + width - 1] <= s, score[i + width] <= s, score[i + width + 1] <= s
@@ -167,33 +133,6 @@ enum LandmarkDetector {
             chosen.append(corner)
         }
         return chosen
-    }
-
-    /// Whether nine or more of the circle's 16 bits are set in a row, wrapping around.
-    @inline(__always)
-    static func hasRun(_ bits: UInt32) -> Bool {
-        guard bits.nonzeroBitCount >= 9 else { return false }
-        var run = bits | (bits << 16)
-        for _ in 0..<8 { run &= run >> 1 }
-        return run != 0
-    }
-
-    /// The Harris corner measure over a 5×5 window of central-difference gradients. Its indices
-    /// wrap rather than trap: the caller keeps the window inside the plane (its border is 20
-    /// pixels), and checking each of the 25 taps' indices for overflow is work on every corner.
-    static func harris(_ p: UnsafePointer<Float>, width: Int, x: Int, y: Int) -> Float {
-        var xx: Float = 0, yy: Float = 0, xy: Float = 0
-        for dy in -2...2 {
-            for dx in -2...2 {
-                let i = (y &+ dy) &* width &+ x &+ dx
-                let gx = p[i &+ 1] - p[i &- 1], gy = p[i &+ width] - p[i &- width]
-                xx += gx * gx
-                yy += gy * gy
-                xy += gx * gy
-            }
-        }
-        let response = xx * yy - xy * xy - 0.04 * (xx + yy) * (xx + yy)
-        return max(response, Float.leastNonzeroMagnitude)
     }
 
     // MARK: Orientation and descriptor
@@ -252,16 +191,14 @@ enum LandmarkDetector {
         var step = Int((angle / (2 * .pi) * Double(angleSteps)).rounded()) % angleSteps
         if step < 0 { step += angleSteps }
         let width = plane.width
-        let turned = turnedPatterns[step]
-        plane.pixels.withUnsafeBufferPointer { buffer in
-            let p = buffer.baseAddress! + (y * width + x)
-            for word in 0..<4 {
-                var bits: UInt64 = 0
-                for bit in 0..<64 {
-                    let (ax, ay, bx, by) = turned[word * 64 + bit]
-                    if p[Int(ay) * width + Int(ax)] < p[Int(by) * width + Int(bx)] { bits |= 1 << UInt64(bit) }
+        let start = descriptors.count
+        descriptors.append(contentsOf: repeatElement(0, count: 4))
+        turnedPatterns[step].withUnsafeBytes { pairs in
+            plane.pixels.withUnsafeBufferPointer { pixels in
+                descriptors.withUnsafeMutableBufferPointer { words in
+                    intake_brief_describe(pixels.baseAddress! + (y * width + x), width, pairs.bindMemory(to: Int8.self).baseAddress!,
+                                          words.baseAddress! + start)
                 }
-                descriptors.append(bits)
             }
         }
     }
@@ -271,28 +208,22 @@ extension AlignGrayPlane {
     /// The plane stretched so that its 1st and 99th percentiles become 0 and 255: a dark or
     /// washed-out photo gives the corner detector the same contrast as a good one.
     func contrastStretched() -> AlignGrayPlane {
-        var histogram = [Int](repeating: 0, count: 256)
-        histogram.withUnsafeMutableBufferPointer { histogram in
-            pixels.withUnsafeBufferPointer { pixels in
-                for value in pixels { histogram[Int(max(0, min(255, value)))] += 1 }
-            }
-        }
+        var histogram = [Int64](repeating: 0, count: 256)
+        pixels.withUnsafeBufferPointer { pixels in intake_histogram_255(pixels.baseAddress!, pixels.count, &histogram) }
         let total = pixels.count
         var low = 0, high = 255, running = 0
         for (bin, count) in histogram.enumerated() {
-            running += count
+            running += Int(count)
             if running > total / 100 { low = bin; break }
         }
         running = 0
         for (bin, count) in histogram.enumerated().reversed() {
-            running += count
+            running += Int(count)
             if running > total / 100 { high = bin; break }
         }
         var stretched = self
         let span = Float(max(high - low, 16)), offset = Float(low)
-        stretched.pixels.withUnsafeMutableBufferPointer { out in
-            for i in out.indices { out[i] = max(0, min(255, (out[i] - offset) * 255 / span)) }
-        }
+        stretched.pixels.withUnsafeMutableBufferPointer { intake_stretch($0.baseAddress!, $0.count, offset, span) }
         return stretched
     }
 
@@ -300,60 +231,42 @@ extension AlignGrayPlane {
     func smoothed() -> AlignGrayPlane {
         let w = width, h = height
         guard w >= 3, h >= 3 else { return self }
-        var horizontal = AlignGrayPlane(width: w, height: h)
-        var out = AlignGrayPlane(width: w, height: h)
-        pixels.withUnsafeBufferPointer { source in
-            horizontal.pixels.withUnsafeMutableBufferPointer { target in
-                let p = source.baseAddress!, t = target.baseAddress!
-                for y in 0..<h {
-                    let row = y * w
-                    t[row] = 0.75 * p[row] + 0.25 * p[row + 1]
-                    for x in 1..<(w - 1) { t[row + x] = 0.25 * (p[row + x - 1] + p[row + x + 1]) + 0.5 * p[row + x] }
-                    t[row + w - 1] = 0.25 * p[row + w - 2] + 0.75 * p[row + w - 1]
-                }
+        var scratch = [Float](unsafeUninitializedCapacity: w * h) { _, count in count = w * h }
+        return AlignGrayPlane(width: w, height: h) { out in
+            pixels.withUnsafeBufferPointer { source in
+                scratch.withUnsafeMutableBufferPointer { intake_smooth_121(source.baseAddress!, Int32(w), Int32(h), $0.baseAddress!, out) }
             }
         }
-        horizontal.pixels.withUnsafeBufferPointer { source in
-            out.pixels.withUnsafeMutableBufferPointer { target in
-                let t = source.baseAddress!, o = target.baseAddress!
-                for y in 0..<h {
-                    let above = max(y - 1, 0) * w, row = y * w, below = min(y + 1, h - 1) * w
-                    for x in 0..<w { o[row + x] = 0.25 * (t[above + x] + t[below + x]) + 0.5 * t[row + x] }
-                }
-            }
-        }
-        return out
     }
 
     /// Resampled bilinearly to `width` × `height` (pixel centres aligned); blur first when
     /// shrinking by more than a little.
     func resampled(width newWidth: Int, height newHeight: Int) -> AlignGrayPlane {
-        var out = AlignGrayPlane(width: newWidth, height: newHeight)
         let sx = Double(width) / Double(newWidth), sy = Double(height) / Double(newHeight)
         let w = width, h = height
-        // Where each column samples is the same on every row: worked out once.
-        let columns = (0..<newWidth).map { x in
+        // Where each column samples is the same on every row, and where each row samples the
+        // same in every column: worked out once each, in doubles, then sampled in C.
+        var x0 = [Int32](), x1 = [Int32](), wx = [Float]()
+        for x in 0..<newWidth {
             let fx = max(0, min(Double(w - 1), (Double(x) + 0.5) * sx - 0.5))
-            let x0 = min(Int(fx), w - 2 < 0 ? 0 : w - 2)
-            return (x0: x0, x1: min(x0 + 1, w - 1), wx: Float(fx - Double(x0)))
+            let left = min(Int(fx), w - 2 < 0 ? 0 : w - 2)
+            x0.append(Int32(left))
+            x1.append(Int32(min(left + 1, w - 1)))
+            wx.append(Float(fx - Double(left)))
         }
-        pixels.withUnsafeBufferPointer { p in
-            out.pixels.withUnsafeMutableBufferPointer { o in
-                columns.withUnsafeBufferPointer { columns in
-                    for y in 0..<newHeight {
-                        let fy = max(0, min(Double(h - 1), (Double(y) + 0.5) * sy - 0.5))
-                        let y0 = min(Int(fy), h - 2 < 0 ? 0 : h - 2), wy = Float(fy - Double(y0))
-                        let y1 = min(y0 + 1, h - 1)
-                        for x in 0..<newWidth {
-                            let (x0, x1, wx) = columns[x]
-                            let top = p[y0 * w + x0] * (1 - wx) + p[y0 * w + x1] * wx
-                            let bottom = p[y1 * w + x0] * (1 - wx) + p[y1 * w + x1] * wx
-                            o[y * newWidth + x] = top * (1 - wy) + bottom * wy
-                        }
-                    }
-                }
+        var y0 = [Int32](), y1 = [Int32](), wy = [Float]()
+        for y in 0..<newHeight {
+            let fy = max(0, min(Double(h - 1), (Double(y) + 0.5) * sy - 0.5))
+            let top = min(Int(fy), h - 2 < 0 ? 0 : h - 2)
+            y0.append(Int32(top))
+            y1.append(Int32(min(top + 1, h - 1)))
+            wy.append(Float(fy - Double(top)))
+        }
+        var rows = [Float](repeating: 0, count: 2 * newWidth)
+        return AlignGrayPlane(width: newWidth, height: newHeight) { out in
+            pixels.withUnsafeBufferPointer { source in
+                intake_resample_bilinear(source.baseAddress!, Int32(w), Int32(newWidth), Int32(newHeight), x0, x1, wx, y0, y1, wy, &rows, out)
             }
         }
-        return out
     }
 }

@@ -44,6 +44,23 @@ import Testing
         return false
     }
 
+    /// The Harris corner measure over a 5×5 window of central-difference gradients, summed in
+    /// reading order: the detector's C kernel must give the same floats.
+    static func harris(_ p: UnsafePointer<Float>, width: Int, x: Int, y: Int) -> Float {
+        var xx: Float = 0, yy: Float = 0, xy: Float = 0
+        for dy in -2...2 {
+            for dx in -2...2 {
+                let i = (y + dy) * width + x + dx
+                let gx = p[i + 1] - p[i - 1], gy = p[i + width] - p[i - width]
+                xx += gx * gx
+                yy += gy * gy
+                xy += gx * gy
+            }
+        }
+        let response = xx * yy - xy * xy - 0.04 * (xx + yy) * (xx + yy)
+        return max(response, Float.leastNonzeroMagnitude)
+    }
+
     /// Every local maximum of the Harris score among the FAST corners, strongest first, as
     /// `corners(in:keep:)` lists them when it may keep them all.
     static func expectedCorners(_ plane: AlignGrayPlane) -> [(x: Int, y: Int, score: Float)] {
@@ -52,7 +69,7 @@ import Testing
         plane.pixels.withUnsafeBufferPointer { p in
             for y in border..<(plane.height - border) {
                 for x in border..<(width - border) where isCorner(plane, x, y) {
-                    score[y * width + x] = LandmarkDetector.harris(p.baseAddress!, width: width, x: x, y: y)
+                    score[y * width + x] = Self.harris(p.baseAddress!, width: width, x: x, y: y)
                 }
             }
         }

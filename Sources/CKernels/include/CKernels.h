@@ -87,4 +87,40 @@ void intake_screenshot_counts(const uint8_t *luma, const uint32_t *colour, int w
 /// `left..<right` fall below `paper`, summed: the document measure's profile of one strip.
 void intake_row_darkness(const uint8_t *luma, int width, int height, int left, int right, int paper, int64_t *darkness);
 
+// MARK: The landmark detector's passes (landmarks.c), the same to the last bit as the Swift
+// loops they replace.
+
+/// `AlignGrayPlane.smoothed`: a [1 2 1]/4 blur across, then down, edges repeated; `source`,
+/// `scratch` and `smoothed` are `width` × `height` (each at least 3).
+void intake_smooth_121(const float *source, int width, int height, float *scratch, float *smoothed);
+
+/// `AlignGrayPlane.resampled`: bilinear samples of `source` (`width` a row) at the columns
+/// `x0`, `x1`, `wx` and rows `y0`, `y1`, `wy` the caller works out, `newWidth` × `newHeight`
+/// into `resampled`; `rows` is scratch for two interpolated rows (2 × `newWidth`).
+void intake_resample_bilinear(const float *source, int width, int newWidth, int newHeight, const int32_t *x0,
+                              const int32_t *x1, const float *wx, const int32_t *y0, const int32_t *y1,
+                              const float *wy, float *rows, float *resampled);
+
+/// `AlignGrayPlane.contrastStretched`'s mapping, in place: (v − `offset`) · 255 / `span`, held to 0…255.
+void intake_stretch(float *pixels, size_t count, float offset, float span);
+
+/// Adds each pixel, held to 0…255 and truncated, to its bin of `histogram` (256 bins).
+void intake_histogram_255(const float *pixels, size_t count, int64_t *histogram);
+
+/// The Harris corner measure at (`x`, `y`) over a 5×5 window of central-difference gradients
+/// (at least three pixels inside every edge), at least the least positive float.
+float intake_harris(const float *p, ptrdiff_t width, ptrdiff_t x, ptrdiff_t y);
+
+/// FAST-9 over the pixels of `p` at least `border` (≥ 4) inside every edge: each centre with nine
+/// contiguous pixels of the 16-pixel circle (`circle`, the offsets `intake_fast_circle_bits`
+/// takes) all brighter than it plus `threshold` or all darker than it less `threshold` gets its
+/// Harris measure in `scores` (the rest is left as it is), and its index appended to `candidates`
+/// in reading order. `candidates` must hold one index for every pixel tested. Returns the count.
+int intake_fast_corners(const float *p, int width, int height, int border, float threshold, const ptrdiff_t *circle,
+                        float *scores, int32_t *candidates);
+
+/// A BRIEF descriptor: bit k of the four `words` says whether the first point of pair k of
+/// `pairs` (256 pairs of x, y, x, y offsets) is darker than the second, both around `centre`.
+void intake_brief_describe(const float *centre, ptrdiff_t width, const int8_t *pairs, uint64_t *words);
+
 #endif
