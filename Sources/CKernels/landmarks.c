@@ -167,3 +167,57 @@ void intake_brief_describe(const float *centre, ptrdiff_t width, const int8_t *p
         words[word] = bits;
     }
 }
+
+void intake_correlation_sums(const float *image, ptrdiff_t imageWidth, const float *patch, int width, int height,
+                             ptrdiff_t left, ptrdiff_t top, int count, double *product, double *sum, double *squares) {
+    int lane = 0;
+#if defined(__SSE2__)
+    // Four positions side by side, one to a lane: each lane's sums run over the same terms in the
+    // same order as one position's alone, so only the positions are done together, not the terms.
+    for (; lane + 4 <= count; lane += 4) {
+        __m128d product01 = _mm_setzero_pd(), product23 = _mm_setzero_pd(), sum01 = _mm_setzero_pd(),
+                sum23 = _mm_setzero_pd(), squares01 = _mm_setzero_pd(), squares23 = _mm_setzero_pd();
+        for (int y = 0; y < height; y++) {
+            const float *row = image + (top + y) * imageWidth + left + lane, *values = patch + (ptrdiff_t)y * width;
+            __m128 rowProduct = _mm_setzero_ps(), rowSum = _mm_setzero_ps(), rowSquares = _mm_setzero_ps();
+            for (int x = 0; x < width; x++) {
+                const __m128 value = _mm_loadu_ps(row + x);
+                rowProduct = _mm_add_ps(rowProduct, _mm_mul_ps(value, _mm_set1_ps(values[x])));
+                rowSum = _mm_add_ps(rowSum, value);
+                rowSquares = _mm_add_ps(rowSquares, _mm_mul_ps(value, value));
+            }
+            product01 = _mm_add_pd(product01, _mm_cvtps_pd(rowProduct));
+            product23 = _mm_add_pd(product23, _mm_cvtps_pd(_mm_movehl_ps(rowProduct, rowProduct)));
+            sum01 = _mm_add_pd(sum01, _mm_cvtps_pd(rowSum));
+            sum23 = _mm_add_pd(sum23, _mm_cvtps_pd(_mm_movehl_ps(rowSum, rowSum)));
+            squares01 = _mm_add_pd(squares01, _mm_cvtps_pd(rowSquares));
+            squares23 = _mm_add_pd(squares23, _mm_cvtps_pd(_mm_movehl_ps(rowSquares, rowSquares)));
+        }
+        _mm_storeu_pd(product + lane, product01);
+        _mm_storeu_pd(product + lane + 2, product23);
+        _mm_storeu_pd(sum + lane, sum01);
+        _mm_storeu_pd(sum + lane + 2, sum23);
+        _mm_storeu_pd(squares + lane, squares01);
+        _mm_storeu_pd(squares + lane + 2, squares23);
+    }
+#endif
+    for (; lane < count; lane++) {
+        double p = 0, s = 0, q = 0;
+        for (int y = 0; y < height; y++) {
+            const float *row = image + (top + y) * imageWidth + left + lane, *values = patch + (ptrdiff_t)y * width;
+            float rowProduct = 0, rowSum = 0, rowSquares = 0;
+            for (int x = 0; x < width; x++) {
+                const float value = row[x];
+                rowProduct += value * values[x];
+                rowSum += value;
+                rowSquares += value * value;
+            }
+            p += (double)rowProduct;
+            s += (double)rowSum;
+            q += (double)rowSquares;
+        }
+        product[lane] = p;
+        sum[lane] = s;
+        squares[lane] = q;
+    }
+}

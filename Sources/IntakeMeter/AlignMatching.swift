@@ -1,3 +1,4 @@
+import CKernels
 import IntakeCodecs
 
 /// A grayscale plane of floats: what the aligner matches marks on (colour adds little to
@@ -112,22 +113,16 @@ struct CorrelationPatch: Sendable {
         var product = 0.0, sum = 0.0, squares = 0.0
         plane.pixels.withUnsafeBufferPointer { image in
             values.withUnsafeBufferPointer { template in
-                for y in 0..<height {
-                    let row = (top + y) * plane.width + left
-                    // Float within a row (at most a few hundred terms), Double across rows.
-                    var rowProduct: Float = 0, rowSum: Float = 0, rowSquares: Float = 0
-                    for x in 0..<width {
-                        let value = image[row + x]
-                        rowProduct += value * template[y * width + x]
-                        rowSum += value
-                        rowSquares += value * value
-                    }
-                    product += Double(rowProduct)
-                    sum += Double(rowSum)
-                    squares += Double(rowSquares)
-                }
+                intake_correlation_sums(image.baseAddress!, plane.width, template.baseAddress!, Int32(width), Int32(height),
+                                        left, top, 1, &product, &sum, &squares)
             }
         }
+        return score(product: product, sum: sum, squares: squares)
+    }
+
+    /// The correlation from the sums over the part of the plane the patch lies on: each row of
+    /// the patch summed in floats (at most a few hundred terms), the rows in doubles.
+    private func score(product: Double, sum: Double, squares: Double) -> Double {
         let variance = squares - sum * sum / Double(width * height)
         guard variance > 1e-6, norm > 1e-6 else { return 0 }
         return product / (variance.squareRoot() * norm)
@@ -144,11 +139,19 @@ struct CorrelationPatch: Sendable {
         let columns = lefts.count
         var scores = [Double](repeating: 0, count: columns * tops.count)
         var best = (index: 0, score: -Double.infinity)
-        for (row, top) in tops.enumerated() {
-            for (column, left) in lefts.enumerated() {
-                let score = correlation(in: plane, left: left, top: top)
-                scores[row * columns + column] = score
-                if score > best.score { best = (row * columns + column, score) }
+        // A row of positions at a time, side by side in the kernel's lanes.
+        var product = [Double](repeating: 0, count: columns), sum = product, squares = product
+        plane.pixels.withUnsafeBufferPointer { image in
+            values.withUnsafeBufferPointer { template in
+                for (row, top) in tops.enumerated() {
+                    intake_correlation_sums(image.baseAddress!, plane.width, template.baseAddress!, Int32(width), Int32(height),
+                                            lefts.lowerBound, top, Int32(columns), &product, &sum, &squares)
+                    for column in 0..<columns {
+                        let score = score(product: product[column], sum: sum[column], squares: squares[column])
+                        scores[row * columns + column] = score
+                        if score > best.score { best = (row * columns + column, score) }
+                    }
+                }
             }
         }
         let row = best.index / columns, column = best.index % columns

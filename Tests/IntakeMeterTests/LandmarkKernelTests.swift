@@ -131,4 +131,43 @@ import Testing
         }
         #expect(checked > 400, "the patches are not flat")
     }
+
+    /// The normalised cross-correlation one position at a time, as `CorrelationPatch` computed it.
+    static func correlation(_ patch: CorrelationPatch, in plane: AlignGrayPlane, left: Int, top: Int) -> Double {
+        var product = 0.0, sum = 0.0, squares = 0.0
+        for y in 0..<patch.height {
+            var rowProduct: Float = 0, rowSum: Float = 0, rowSquares: Float = 0
+            for x in 0..<patch.width {
+                let value = plane.pixels[(top + y) * plane.width + left + x]
+                rowProduct += value * patch.values[y * patch.width + x]
+                rowSum += value
+                rowSquares += value * value
+            }
+            product += Double(rowProduct)
+            sum += Double(rowSum)
+            squares += Double(rowSquares)
+        }
+        let variance = squares - sum * sum / Double(patch.width * patch.height)
+        guard variance > 1e-6, patch.norm > 1e-6 else { return 0 }
+        return product / (variance.squareRoot() * patch.norm)
+    }
+
+    /// Every position of a search, four side by side in the kernel and the rest alone (rows of
+    /// 1, 3, 4, 7 and 9 positions), and the best of them with its sub-pixel refinement.
+    @Test(arguments: [1, 3, 4, 7, 9])
+    func correlationIsTheSwiftSums(columns: Int) {
+        let plane = Self.planes[3]
+        let patch = CorrelationPatch(AlignGrayPlane(copying: plane, left: 60, top: 30, width: 21, height: 17))
+        var expectedBest = (left: 0, top: 0, score: -Double.infinity)
+        for top in 25...35 {
+            for left in 57..<(57 + columns) {
+                let expected = Self.correlation(patch, in: plane, left: left, top: top)
+                #expect(patch.correlation(in: plane, left: left, top: top).bitPattern == expected.bitPattern, "at (\(left), \(top))")
+                if expected > expectedBest.score { expectedBest = (left, top, expected) }
+            }
+        }
+        let found = patch.bestMatch(in: plane, lefts: 57...(56 + columns), tops: 25...35)
+        #expect(found?.score.bitPattern == expectedBest.score.bitPattern)
+        #expect(found.map { (Int($0.x.rounded()), Int($0.y.rounded())) } ?? (-1, -1) == (expectedBest.left, expectedBest.top) || columns < 3)
+    }
 }

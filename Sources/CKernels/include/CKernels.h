@@ -123,4 +123,10 @@ int intake_fast_corners(const float *p, int width, int height, int border, float
 /// `pairs` (256 pairs of x, y, x, y offsets) is darker than the second, both around `centre`.
 void intake_brief_describe(const float *centre, ptrdiff_t width, const int8_t *pairs, uint64_t *words);
 
+/// `CorrelationPatch`'s sums for `count` positions side by side, the patch's top-left at
+/// (`left` + k, `top`) for k = 0 ..< `count`: the sum over the patch's pixels of image × patch,
+/// of image, and of image², each row summed in floats and the rows in doubles, in reading order.
+void intake_correlation_sums(const float *image, ptrdiff_t imageWidth, const float *patch, int width, int height,
+                             ptrdiff_t left, ptrdiff_t top, int count, double *product, double *sum, double *squares);
+
 #endif
