@@ -129,4 +129,13 @@ void intake_brief_describe(const float *centre, ptrdiff_t width, const int8_t *p
 void intake_correlation_sums(const float *image, ptrdiff_t imageWidth, const float *patch, int width, int height,
                              ptrdiff_t left, ptrdiff_t top, int count, double *product, double *sum, double *squares);
 
+// MARK: The meter's crop sampler (sampling.c)
+
+/// `BoxSampler.crop`: the `width` × `height` box at (`boxX`, `boxY`) of the reference frame,
+/// each pixel taken from packed RGB `source` at the point the transform `m` (row-major 3×3,
+/// reference → photo) maps it to, bilinear, into packed RGB `out`; points outside the photo are
+/// black. `scratch` holds 2 × `width` doubles.
+void intake_box_sample(const uint8_t *source, int sourceWidth, int sourceHeight, const double *m, int boxX, int boxY,
+                       int width, int height, double *scratch, uint8_t *out);
+
 #endif
