@@ -11,6 +11,10 @@
 
 int intake_syncfs(int fd) { return syncfs(fd); }
 
+int intake_start_writeback(int fd, int64_t offset, int64_t length) {
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
 int intake_has_exited(int pid) {
     siginfo_t info;
     memset(&info, 0, sizeof info);

@@ -253,6 +253,7 @@ private struct PartFile: ~Copyable {
     let path: String
     private let fd: Int32
     private(set) var bytes = 0
+    private var writeback = EarlyWriteback()
     private var isPlaced = false
     private var isClosed = false
 
@@ -265,6 +266,7 @@ private struct PartFile: ~Copyable {
     mutating func append(_ data: UnsafeRawBufferPointer) throws(APIError) {
         guard WholeFile.writeAll(data, to: fd) == nil else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(path)")) }
         bytes += data.count
+        writeback.wrote(to: fd, end: bytes)
     }
 
     /// Labelled with `job` where the filesystem allows (returns whether it did), synced and

@@ -54,7 +54,7 @@ struct MultipartUpload {
         var files: [Received] = []
         var metadata: [String: String] = [:]
         var field: (name: String, value: [UInt8])?
-        var file: (fd: Int32, head: [UInt8])?
+        var file: (fd: Int32, head: [UInt8], writeback: EarlyWriteback)?
         var filesBytes = 0
         // Whatever was received goes unless every file is placed.
         var placed = false
@@ -78,7 +78,7 @@ struct MultipartUpload {
                 let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
                 guard fd >= 0 else { throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot create \(path)")) }
                 files.append(Received(job: job, path: path, name: checked))
-                file = (fd, [])
+                file = (fd, [], EarlyWriteback())
             case .part(let name, nil):
                 guard metadata.count < Self.maximumFields else { throw APIError.badRequest("too_many_fields", "a request holds at most \(Self.maximumFields) fields") }
                 field = (name, [])
@@ -101,6 +101,7 @@ struct MultipartUpload {
                         throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot write \(files[index].path)"))
                     }
                     files[index].bytes += bytes.count
+                    file!.writeback.wrote(to: file!.fd, end: files[index].bytes)
                     filesBytes += bytes.count
                 }
             case .partEnd:

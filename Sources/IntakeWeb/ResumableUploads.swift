@@ -246,6 +246,7 @@ final class ResumableUploads: Sendable {
             throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot rewind \(path)"))
         }
         var offset = upload.offset
+        var writeback = EarlyWriteback(from: upload.offset)
         var failure: APIError?
         let watch = writer.pace.start()
         do {
@@ -265,6 +266,7 @@ final class ResumableUploads: Sendable {
                     break
                 }
                 offset += buffer.readableBytes
+                writeback.wrote(to: fd, end: offset)
             }
         } catch {
             // The connection broke: what arrived stays, for the client to resume after.

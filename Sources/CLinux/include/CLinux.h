@@ -8,6 +8,11 @@
 /// syncfs(2): commit the filesystem holding `fd` — one journal commit for a batch of writes.
 int intake_syncfs(int fd);
 
+/// sync_file_range(SYNC_FILE_RANGE_WRITE): starts writing the dirty pages of `length` bytes at
+/// `offset` of `fd` to disk and returns without waiting, so that the fsync that follows has
+/// less left to wait for. It makes nothing durable by itself (no metadata, no disk cache flush).
+int intake_start_writeback(int fd, int64_t offset, int64_t length);
+
 /// Whether any process has the file behind `fd` (opened read-only) open for writing, asked by
 /// trying to take a read lease: the kernel refuses one while a writer exists.
 /// Returns 0 (no writer), 1 (a writer), or -1 when leases are not available to us (not the
