@@ -75,7 +75,8 @@ void intake_histogram_255(const float *pixels, size_t count, int64_t *histogram)
     }
 }
 
-float intake_harris(const float *p, ptrdiff_t width, ptrdiff_t x, ptrdiff_t y) {
+/// The Harris corner measure at (`x`, `y`), three or more pixels inside every edge.
+static float harris(const float *p, ptrdiff_t width, ptrdiff_t x, ptrdiff_t y) {
     float xx = 0, yy = 0, xy = 0;
     for (ptrdiff_t dy = -2; dy <= 2; dy++) {
         for (ptrdiff_t dx = -2; dx <= 2; dx++) {
@@ -148,7 +149,7 @@ int intake_fast_corners(const float *p, int width, int height, int border, float
                 const float high = p[i] + threshold, low = p[i] - threshold;
                 const uint32_t bits = intake_fast_circle_bits(p + i, circle, high, low);
                 if (!has_run(bits & 0xFFFF) && !has_run(bits >> 16)) continue;
-                scores[i] = intake_harris(p, width, x0 + lane, y);
+                scores[i] = harris(p, width, x0 + lane, y);
                 candidates[found++] = (int32_t)i;
             }
         }

@@ -196,7 +196,7 @@ enum LandmarkDetector {
         turnedPatterns[step].withUnsafeBytes { pairs in
             plane.pixels.withUnsafeBufferPointer { pixels in
                 descriptors.withUnsafeMutableBufferPointer { words in
-                    intake_brief_describe(pixels.baseAddress! + (y * width + x), width, pairs.bindMemory(to: Int8.self).baseAddress!,
+                    intake_brief_describe(pixels.baseAddress! + (y * width + x), width, pairs.baseAddress!.assumingMemoryBound(to: Int8.self),
                                           words.baseAddress! + start)
                 }
             }

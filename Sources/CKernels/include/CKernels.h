@@ -107,15 +107,14 @@ void intake_stretch(float *pixels, size_t count, float offset, float span);
 /// Adds each pixel, held to 0…255 and truncated, to its bin of `histogram` (256 bins).
 void intake_histogram_255(const float *pixels, size_t count, int64_t *histogram);
 
-/// The Harris corner measure at (`x`, `y`) over a 5×5 window of central-difference gradients
-/// (at least three pixels inside every edge), at least the least positive float.
-float intake_harris(const float *p, ptrdiff_t width, ptrdiff_t x, ptrdiff_t y);
-
-/// FAST-9 over the pixels of `p` at least `border` (≥ 4) inside every edge: each centre with nine
-/// contiguous pixels of the 16-pixel circle (`circle`, the offsets `intake_fast_circle_bits`
+/// FAST-9 over the pixels of `p` at least `border` inside every edge (6 or more: a step of four
+/// reads three pixels past the last one tested, and the circle three further): each centre with
+/// nine contiguous pixels of the 16-pixel circle (`circle`, the offsets `intake_fast_circle_bits`
 /// takes) all brighter than it plus `threshold` or all darker than it less `threshold` gets its
 /// Harris measure in `scores` (the rest is left as it is), and its index appended to `candidates`
 /// in reading order. `candidates` must hold one index for every pixel tested. Returns the count.
+/// The Harris measure is summed over a 5×5 window of central-difference gradients in reading
+/// order, and is at least the least positive float.
 int intake_fast_corners(const float *p, int width, int height, int border, float threshold, const ptrdiff_t *circle,
                         float *scores, int32_t *candidates);
 
