@@ -61,7 +61,8 @@ final class InboxWatcher: Sendable {
         var counters = WatcherCounters()
         var scanRequested = false
         var stopping = false
-        var loggedIgnored: Set<BytePath> = []
+        /// The files left in the inbox that were named in the log (see `SaidOnce`).
+        var leftInInbox: SaidOnce
         /// Whether the kernel's watch limit refused a watch during the current scan.
         var watchLimitHit = false
         /// Candidates the claim answered "not now", offered again soon (see `retryDelay`).
@@ -69,6 +70,11 @@ final class InboxWatcher: Sendable {
         var scanInterval: Double
         /// Environments whose folder was found missing or not a folder, so that it is said once.
         var unavailableEnvironments: Set<String> = []
+
+        init(scanInterval: Double, namedLimit: Int) {
+            self.scanInterval = scanInterval
+            leftInInbox = SaidOnce(limit: namedLimit)
+        }
     }
 
     private let inboxRoot: BytePath
@@ -92,8 +98,10 @@ final class InboxWatcher: Sendable {
 
     /// `settleSeconds` is how long the claim waits for a file no close reported to stay unchanged
     /// (`[watch] settle_milliseconds`): the retries of a file answered "not now" last longer.
+    /// `namedLimit`: the most files left in the inbox that are named in the log one by one.
     init(inboxRoot: String, environments: [String], rules: InboxRules, scanInterval: Double, pollSeconds: Double? = nil,
-         scanStart: UInt64 = 0, settleSeconds: Double = 2, logger: Logger, handler: @escaping CandidateHandler) throws(DaemonError) {
+         scanStart: UInt64 = 0, settleSeconds: Double = 2, namedLimit: Int = 100_000, logger: Logger,
+         handler: @escaping CandidateHandler) throws(DaemonError) {
         self.inboxRoot = BytePath(inboxRoot)
         retryTimes = Self.retryTimes(settleSeconds: settleSeconds)
         self.pollSeconds = pollSeconds
@@ -102,7 +110,7 @@ final class InboxWatcher: Sendable {
         self.rules = rules
         self.logger = logger
         self.handler = handler
-        state = Mutex(State(scanInterval: scanInterval))
+        state = Mutex(State(scanInterval: scanInterval, namedLimit: namedLimit))
         inotify = inotify_init1(Int32(IN_CLOEXEC))
         guard inotify >= 0 else { throw DaemonError("cannot start inotify: \(ErrnoText.current)") }
         var fds: [Int32] = [0, 0]
@@ -375,6 +383,7 @@ final class InboxWatcher: Sendable {
         let degradedBefore = state.withLock { state in
             state.counters.rescans += 1
             state.watchLimitHit = false
+            state.leftInInbox.scanStarted()
             return state.counters.degraded
         }
         watchInboxRoot()
@@ -384,6 +393,7 @@ final class InboxWatcher: Sendable {
             scan(components)
         }
         sayWhatIsInNoEnvironment()
+        state.withLock { $0.leftInInbox.scanEnded() }
         // Every watch set this time (folders were removed, or the limit raised): events again.
         if degradedBefore, pollSeconds == nil, state.withLock({ state in
             guard !state.watchLimitHit else { return false }
@@ -399,7 +409,7 @@ final class InboxWatcher: Sendable {
     private func sayWhatIsInNoEnvironment() {
         for name in inboxRoot.entries() where name.first != UInt8(ascii: ".") && !environments.contains(String(decoding: name, as: UTF8.self)) {
             let path = inboxRoot.appending(name)
-            guard state.withLock({ $0.loggedIgnored.insert(path).inserted }) else { continue }
+            guard isFirstSaying(path) else { continue }
             logger.warning("left in the inbox: not in an environment's folder", metadata: [
                 "file": "\(path)", "environments": "\(environments.joined(separator: ", "))",
             ])
@@ -473,7 +483,7 @@ final class InboxWatcher: Sendable {
     private func isShallowEnough(_ components: [[UInt8]]) -> Bool {
         guard components.count > Self.deepestFolder else { return true }
         let path = path(components)
-        if state.withLock({ $0.loggedIgnored.insert(path).inserted }) {
+        if isFirstSaying(path) {
             logger.warning("folder nested too deep in the inbox; its files are left there", metadata: [
                 "folder": "\(path)", "deepest": "\(Self.deepestFolder) folders below the inbox",
             ])
@@ -481,14 +491,22 @@ final class InboxWatcher: Sendable {
         return false
     }
 
+    /// Whether `path`, a file or folder left in the inbox, is to be named in the log now: once
+    /// while it stays, and past `SaidOnce.limit` such files not at all, which is said once.
+    private func isFirstSaying(_ path: BytePath) -> Bool {
+        let answer = state.withLock { $0.leftInInbox.first(path) }
+        if answer == .overLimit(first: true) {
+            logger.warning("more files are left in the inbox than are named one by one; the rest are not named", metadata: [
+                "named": "\(state.withLock { $0.leftInInbox.limit })",
+            ])
+        }
+        return answer == .say
+    }
+
     private func offer(_ components: [[UInt8]], reportedComplete: Bool) {
         let candidate = Candidate(path: path(components), components: components, reportedComplete: reportedComplete)
         if let reason = rules.reasonToIgnore(components.last!) {
-            let first = state.withLock { state in
-                if state.loggedIgnored.count > 10_000 { state.loggedIgnored.removeAll() }
-                return state.loggedIgnored.insert(candidate.path).inserted
-            }
-            if first { logger.info("left in the inbox", metadata: ["file": "\(candidate.path)", "why": "\(reason)"]) }
+            if isFirstSaying(candidate.path) { logger.info("left in the inbox", metadata: ["file": "\(candidate.path)", "why": "\(reason)"]) }
             return
         }
         if handler(candidate) {
