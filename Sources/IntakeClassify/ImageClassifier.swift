@@ -30,7 +30,10 @@ public import IntakeCore
 ///   `DocumentMeasure`); the least sure of those conditions.
 /// - `screenshot`: flat colour over 30% of the image, no sensor grain, hard edges (see
 ///   `ScreenshotMeasure`); the least sure of those conditions.
-/// - `photo`: 1 − the larger of the `document` and `screenshot` confidences.
+/// - `blank`: an empty frame (a lens cap, a wall of fog, a white card, a failed capture): the
+///   widest channel spread under `blankSpread` (4 levels of 255, width 1), where JPEG noise on a
+///   flat colour stays. Its exposure labels stay, as they still say what the frame is.
+/// - `photo`: 1 − the largest of the `document`, `screenshot` and `blank` confidences.
 /// - `meter`: red-dial evidence above `meterScore` (width 0.05), with a box around the dials (see
 ///   `MeterDetector`).
 ///
@@ -41,6 +44,11 @@ public import IntakeCore
 public enum ImageClassifier {
     /// What every built-in label gives as its source.
     public static let source = "intake"
+    /// The widest channel spread (95th minus 5th percentile) at which a frame is as likely blank
+    /// as not: a flat colour saved as JPEG spreads by 0–2, and the flattest photo of the label
+    /// bench's corpus by far more (see `blank` above). Fixed, not configured: an empty frame is
+    /// empty whatever the collection.
+    static let blankSpread = 4.0
 
     /// The built-in labels of `image`, the decoded upright picture at whatever scale it was
     /// decoded, whose original is stored as `originalWidth` × `originalHeight`.
@@ -95,9 +103,11 @@ public enum ImageClassifier {
 
         add(upright.shape, 1)
 
+        let blank = Confidence.below(quality.spread, blankSpread, width: 1)
+        add("blank", blank)
         add("document", document)
         add("screenshot", screenshot)
-        add("photo", 1 - max(document, screenshot))
+        add("photo", 1 - max(document, screenshot, blank))
         add(
             "meter", Confidence.above(meter.evidence, thresholds.meterScore, width: 0.05),
             box: meter.dialArea.map { box(of: $0, analysis: analysis, upright: upright) })

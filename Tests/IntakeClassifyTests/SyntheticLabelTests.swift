@@ -1,5 +1,6 @@
 import IntakeCodecs
 import IntakeCore
+import IntakeMeter
 import Testing
 
 @testable import IntakeClassify
@@ -138,6 +139,32 @@ struct SyntheticLabelTests {
         let sure = ImageClassifier.labels(
             for: photo, originalWidth: 512, originalHeight: 384, thresholds: ClassifierThresholds(minimumConfidence: 0.99))
         #expect(sure.allSatisfy { $0.confidence >= 0.99 })
+    }
+
+    /// An empty frame (black, white, grey or a colour, with the ±1 noise a JPEG leaves on a flat
+    /// colour, or a faint gradient) is `blank`, not a `photo`; a photo, even with a tenth of its
+    /// contrast left, a page and a screen are not blank.
+    @Test func anEmptyFrameIsBlankNotAPhoto() {
+        var random = SplitMix64(5)
+        for (red, green, blue) in [(0, 0, 0), (255, 255, 255), (128, 128, 128), (40, 90, 200)] {
+            let flat = RGBImage(width: 640, height: 480) { out in
+                for i in 0..<(640 * 480) {
+                    let noise = Int(random.next() % 3) - 1
+                    out[3 * i] = UInt8(max(0, min(255, red + noise)))
+                    out[3 * i + 1] = UInt8(max(0, min(255, green + noise)))
+                    out[3 * i + 2] = UInt8(max(0, min(255, blue + noise)))
+                }
+            }
+            let names = labelNames(flat)
+            #expect(names.contains("blank") && !names.contains("photo"), "(\(red), \(green), \(blue)): \(names)")
+        }
+        let card = RGBImage(width: 400, height: 300) { out in
+            for i in 0..<(400 * 300) { for c in 0..<3 { out[3 * i + c] = UInt8(230 + (i % 400) * 3 / 400) } }
+        }
+        #expect(labelNames(card).contains("blank"), "a white card lit a little unevenly: \(labelNames(card))")
+        for image in [photo, TestImages.flattened(photo, keep: 0.1), TestImages.page(width: 512, height: 384), TestImages.screen(width: 512, height: 384)] {
+            #expect(!labelNames(image).contains("blank"), "\(labelNames(image))")
+        }
     }
 
     @Test func thresholdsMoveTheLabels() {
