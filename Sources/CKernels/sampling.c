@@ -1,8 +1,8 @@
 // The meter's crop sampler (see `BoxSampler`): a box of the reference frame taken from the photo
 // through a plane transform, bilinear. The same operations in the same order as the Swift loop it
 // replaces (no FMA on baseline x86-64), so every crop, and so every reading, is the same to the
-// last bit; here the loop runs without Swift's per-pixel checks, and the transform's divisions of
-// a row are vectorised.
+// last bit; here the loop runs without Swift's per-pixel checks, and the transform's divisions are
+// worked out for a whole row first, so that they overlap.
 
 #include "CKernels.h"
 

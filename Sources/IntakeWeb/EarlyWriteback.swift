@@ -5,8 +5,8 @@ import CLinux
 /// for all of it, and the client for that. Only the writing starts early; what makes the upload
 /// durable is still that fsync (data, metadata and the disk's cache), and an error shows there.
 struct EarlyWriteback {
-    /// Written since the last start, at least this much before the next: a few starts for a
-    /// camera JPEG, none for a small one, and not a system call for every chunk of the body.
+    /// Written since the last start, at least this much before the next: none for a small file,
+    /// and at most one for each chunk of the body (NIO reads up to 64 KiB at a time).
     static let step = 64 << 10
     private var startedTo: Int
 

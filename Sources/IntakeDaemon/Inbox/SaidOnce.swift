@@ -8,8 +8,8 @@ struct SaidOnce {
         /// Not said before: say it.
         case say
         case alreadySaid
-        /// More files are being remembered than `limit`: not named; `first` for the first such,
-        /// which says so once until the inbox holds fewer again.
+        /// `limit` files are remembered already: this one is not named; `first` for the first
+        /// such, which says so, once until the inbox holds fewer again.
         case overLimit(first: Bool)
     }
 
@@ -21,8 +21,6 @@ struct SaidOnce {
     private var saidOverLimit = false
 
     init(limit: Int) { self.limit = limit }
-
-    var count: Int { said.count }
 
     mutating func first(_ path: BytePath) -> Answer {
         seenThisScan?.insert(path)
