@@ -67,7 +67,7 @@ import Glibc
         #expect(try browser.evaluate("[...document.querySelectorAll('#env option')].map(o => o.value).join(' ')") as? String == "prod beta")
         try browser.setFiles("#files", [first, second, broken])
 
-        try browser.waitUntil("two files completed and one failed, shown on the page", timeout: 60, """
+        try browser.waitUntil("two files completed and one failed, shown on the page", timeout: 120, """
             document.querySelectorAll('#uploads .card.completed').length === 2 &&
             document.querySelectorAll('#uploads .card.failed').length === 1
             """)
@@ -85,7 +85,7 @@ import Glibc
         // A file sent to a meter: its card gives the meter's verdict.
         _ = try browser.evaluate("document.querySelector('#meter').value = 'MTR-5'")
         try browser.setFiles("#files", [meterPhoto])
-        try browser.waitUntil("the meter photo's verdict is on its card", timeout: 60, """
+        try browser.waitUntil("the meter photo's verdict is on its card", timeout: 120, """
             [...document.querySelectorAll('#uploads .card.completed p.meter')].some(p => p.textContent.startsWith('MTR-5: no_profile'))
             """)
         try keep(try browser.screenshot(), as: "upload-page.png")
