@@ -239,34 +239,33 @@ extension AlignGrayPlane {
         }
     }
 
-    /// Resampled bilinearly to `width` × `height` (pixel centres aligned); blur first when
-    /// shrinking by more than a little.
+    /// Resampled bilinearly to `width` × `height` (pixel centres aligned); a caller shrinking it
+    /// by more than a little smooths it first.
     func resampled(width newWidth: Int, height newHeight: Int) -> AlignGrayPlane {
-        let sx = Double(width) / Double(newWidth), sy = Double(height) / Double(newHeight)
-        let w = width, h = height
         // Where each column samples is the same on every row, and where each row samples the
         // same in every column: worked out once each, in doubles, then sampled in C.
-        var x0 = [Int32](), x1 = [Int32](), wx = [Float]()
-        for x in 0..<newWidth {
-            let fx = max(0, min(Double(w - 1), (Double(x) + 0.5) * sx - 0.5))
-            let left = min(Int(fx), w - 2 < 0 ? 0 : w - 2)
-            x0.append(Int32(left))
-            x1.append(Int32(min(left + 1, w - 1)))
-            wx.append(Float(fx - Double(left)))
-        }
-        var y0 = [Int32](), y1 = [Int32](), wy = [Float]()
-        for y in 0..<newHeight {
-            let fy = max(0, min(Double(h - 1), (Double(y) + 0.5) * sy - 0.5))
-            let top = min(Int(fy), h - 2 < 0 ? 0 : h - 2)
-            y0.append(Int32(top))
-            y1.append(Int32(min(top + 1, h - 1)))
-            wy.append(Float(fy - Double(top)))
-        }
+        let (x0, x1, wx) = Self.taps(count: newWidth, from: width)
+        let (y0, y1, wy) = Self.taps(count: newHeight, from: height)
         var rows = [Float](repeating: 0, count: 2 * newWidth)
         return AlignGrayPlane(width: newWidth, height: newHeight) { out in
             pixels.withUnsafeBufferPointer { source in
-                intake_resample_bilinear(source.baseAddress!, Int32(w), Int32(newWidth), Int32(newHeight), x0, x1, wx, y0, y1, wy, &rows, out)
+                intake_resample_bilinear(source.baseAddress!, Int32(width), Int32(newWidth), Int32(newHeight), x0, x1, wx, y0, y1, wy, &rows, out)
             }
         }
+    }
+
+    /// For each of `count` samples along an axis of `size` pixels: the two neighbouring pixels
+    /// it lies between and the second one's weight.
+    private static func taps(count: Int, from size: Int) -> (first: [Int32], second: [Int32], weight: [Float]) {
+        let scale = Double(size) / Double(count)
+        var first = [Int32](), second = [Int32](), weight = [Float]()
+        for i in 0..<count {
+            let f = max(0, min(Double(size - 1), (Double(i) + 0.5) * scale - 0.5))
+            let low = min(Int(f), size - 2 < 0 ? 0 : size - 2)
+            first.append(Int32(low))
+            second.append(Int32(min(low + 1, size - 1)))
+            weight.append(Float(f - Double(low)))
+        }
+        return (first, second, weight)
     }
 }
