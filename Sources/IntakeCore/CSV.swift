@@ -36,68 +36,98 @@ public enum CSV {
 
     /// The records of `text`; an empty line is a record of one empty field, as the RFC has it.
     public static func records(_ text: String) throws(CSV.Error) -> [Record] {
+        var reader = Reader(text)
         var records: [Record] = []
-        var fields: [String] = []
-        var field = String.UnicodeScalarView()
-        var line = 1, start = 1
+        while let record = try reader.next() { records.append(record) }
+        return records
+    }
+
+    /// The records of a text one at a time, for a file too large to hold as records all at once.
+    /// It reads UTF-8 bytes: every character CSV gives a meaning to is ASCII, and no byte of
+    /// another character's encoding is, so splitting bytes splits the text where its scalars would.
+    public struct Reader {
         /// Where the reader is within the current field.
-        enum Place { case fieldStart, unquoted, quoted, afterClosingQuote }
-        var place = Place.fieldStart
-        var quoteLine = 1
-        var scalars = text.unicodeScalars[...]
+        private enum Place { case fieldStart, unquoted, quoted, afterClosingQuote }
+        private static let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n"),
+            carriageReturn = UInt8(ascii: "\r")
+        private let bytes: [UInt8]
+        private var index = 0
+        private var line = 1
+        private var finished = false
+        /// The field being read, kept to reuse its storage.
+        private var field: [UInt8] = []
 
-        func endField() {
-            fields.append(String(field))
-            field = String.UnicodeScalarView()
-            place = .fieldStart
-        }
-        func endRecord() {
-            endField()
-            records.append(Record(fields: fields, line: start))
-            fields = []
+        public init(_ text: String) {
+            bytes = Array(text.utf8)
         }
 
-        while let scalar = scalars.popFirst() {
-            switch place {
-            case .quoted:
-                if scalar == "\"" {
-                    if scalars.first == "\"" {
-                        scalars.removeFirst()
-                        field.append("\"")
+        /// Text already known to be UTF-8, read where it lies.
+        public init(utf8 bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
+        /// The next record, or nil after the last.
+        public mutating func next() throws(CSV.Error) -> Record? {
+            guard !finished else { return nil }
+            var fields: [String] = []
+            let start = line
+            var place = Place.fieldStart
+            var quoteLine = line
+
+            func endField() {
+                fields.append(String(decoding: field, as: UTF8.self))
+                field.removeAll(keepingCapacity: true)
+                place = .fieldStart
+            }
+
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                let nextByte = index < bytes.count ? bytes[index] : nil
+                switch place {
+                case .quoted:
+                    if byte == Self.quote {
+                        if nextByte == Self.quote {
+                            index += 1
+                            field.append(Self.quote)
+                        } else {
+                            place = .afterClosingQuote
+                        }
                     } else {
-                        place = .afterClosingQuote
+                        if byte == Self.newline { line += 1 }
+                        field.append(byte)
                     }
-                } else {
-                    if scalar == "\n" { line += 1 }
-                    field.append(scalar)
-                }
-            case .fieldStart, .unquoted, .afterClosingQuote:
-                switch scalar {
-                case ",":
-                    endField()
-                case "\n":
-                    endRecord()
-                    line += 1
-                    start = line
-                case "\r" where scalars.first == "\n":
-                    break  // the CR of a CRLF
-                case "\"" where place == .fieldStart:
-                    place = .quoted
-                    quoteLine = line
-                case "\"":
-                    throw Error(line: line, message: "a quote inside a field that does not start with one (quote the whole field and double the quote: \"\"\"\")")
-                default:
-                    if place == .afterClosingQuote {
-                        throw Error(line: line, message: "text after a closing quote (a quote inside a quoted field is written \"\")")
+                case .fieldStart, .unquoted, .afterClosingQuote:
+                    switch byte {
+                    case Self.comma:
+                        endField()
+                    case Self.newline:
+                        endField()
+                        line += 1
+                        return Record(fields: fields, line: start)
+                    case Self.carriageReturn where nextByte == Self.newline:
+                        break  // the CR of a CRLF
+                    case Self.quote where place == .fieldStart:
+                        place = .quoted
+                        quoteLine = line
+                    case Self.quote:
+                        throw Error(line: line, message: "a quote inside a field that does not start with one (quote the whole field and double the quote: \"\"\"\")")
+                    default:
+                        if place == .afterClosingQuote {
+                            throw Error(line: line, message: "text after a closing quote (a quote inside a quoted field is written \"\")")
+                        }
+                        field.append(byte)
+                        place = .unquoted
                     }
-                    field.append(scalar)
-                    place = .unquoted
                 }
             }
+            finished = true
+            if place == .quoted { throw Error(line: quoteLine, message: "a quote opened here is never closed") }
+            // The last record may end without a line break; a text ending in one has no record after it.
+            guard place != .fieldStart || !field.isEmpty || !fields.isEmpty else { return nil }
+            endField()
+            return Record(fields: fields, line: start)
         }
-        if place == .quoted { throw Error(line: quoteLine, message: "a quote opened here is never closed") }
-        if place != .fieldStart || !field.isEmpty || !fields.isEmpty { endRecord() }
-        return records
     }
 
     /// `text` as one field of a record written out: quoted (with quotes doubled) when it must be.
@@ -119,26 +149,63 @@ public enum CSV {
     /// The header (first record, trimmed) and the records under it. A record of a different width
     /// than the header is an error naming its line; empty lines are skipped.
     public static func table(_ text: String) throws(CSV.Error) -> Table {
-        var records = try records(text)[...]
-        guard let first = records.popFirst() else { throw Error(line: 1, message: "the file is empty: it needs a header row") }
-        let header = first.fields.map(\.trimmedWhitespace)
+        var reader = try TableReader(text)
         var rows: [Record] = []
-        for record in records where !(record.fields.count == 1 && record.fields[0].trimmedWhitespace.isEmpty) {
-            guard record.fields.count == header.count else {
-                throw Error(line: record.line, message: "\(record.fields.count) fields, the header has \(header.count)")
-            }
-            rows.append(record)
+        while let row = try reader.next() { rows.append(row) }
+        return Table(header: reader.header, rows: rows)
+    }
+
+    /// A header and the records under it one at a time, with ``table(_:)``'s checks.
+    public struct TableReader {
+        public let header: [String]
+        private var records: Reader
+
+        public init(_ text: String) throws(CSV.Error) {
+            try self.init(records: Reader(text))
         }
-        return Table(header: header, rows: rows)
+
+        /// Text already known to be UTF-8, read where it lies.
+        public init(utf8 bytes: [UInt8]) throws(CSV.Error) {
+            try self.init(records: Reader(utf8: bytes))
+        }
+
+        private init(records: Reader) throws(CSV.Error) {
+            var records = records
+            guard let first = try records.next() else { throw Error(line: 1, message: "the file is empty: it needs a header row") }
+            header = first.fields.map(\.trimmedWhitespace)
+            self.records = records
+        }
+
+        /// The next record as wide as the header, or nil after the last.
+        public mutating func next() throws(CSV.Error) -> Record? {
+            while let record = try records.next() {
+                if record.fields.count == 1 && record.fields[0].trimmedWhitespace.isEmpty { continue }
+                guard record.fields.count == header.count else {
+                    throw Error(line: record.line, message: "\(record.fields.count) fields, the header has \(header.count)")
+                }
+                return record
+            }
+            return nil
+        }
     }
 }
 
 extension String {
     /// Without leading and trailing whitespace.
     public var trimmedWhitespace: String {
+        // Most text has nothing to trim, and a byte below 0x80 at either end that is not a space
+        // settles that without breaking the text into Characters (a whitespace Character neither
+        // starts nor ends with such a byte).
+        if let first = utf8.first, let last = utf8.last, first < 0x80, last < 0x80,
+            !Self.isASCIISpace(first), !Self.isASCIISpace(last) {
+            return self
+        }
         var text = Substring(self)
         while let first = text.first, first.isWhitespace { text.removeFirst() }
         while let last = text.last, last.isWhitespace { text.removeLast() }
         return String(text)
     }
+
+    /// The ASCII bytes `Character.isWhitespace` holds to be whitespace: tab to carriage return, and space.
+    private static func isASCIISpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
 }

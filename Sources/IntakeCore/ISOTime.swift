@@ -2,28 +2,31 @@
 /// seconds and fraction, and an optional zone (Z or ±HH:MM). Without a zone, UTC.
 public enum ISOTime {
     public static func milliseconds(_ text: String) -> Int64? {
-        let characters = Array(text.trimmedWhitespace)
+        // Bytes, not Characters: every part of such a time is ASCII, so text with anything else
+        // (once trimmed) is no time, and reading bytes keeps a large import from waiting on
+        // Unicode's tables.
+        let characters = Array(text.trimmedWhitespace.utf8)
         var index = 0
+        func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
         func number(_ digits: Int) -> Int? {
             guard index + digits <= characters.count else { return nil }
             var value = 0
-            for character in characters[index..<index + digits] {
-                guard let digit = character.wholeNumberValue, character.isASCII else { return nil }
-                value = value * 10 + digit
+            for byte in characters[index..<index + digits] {
+                guard isDigit(byte) else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
             }
             index += digits
             return value
         }
-        func skip(_ character: Character) -> Bool {
-            guard index < characters.count, characters[index] == character else { return false }
+        func skip(_ character: Unicode.Scalar) -> Bool {
+            guard index < characters.count, characters[index] == UInt8(ascii: character) else { return false }
             index += 1
             return true
         }
         guard let year = number(4), skip("-"), let month = number(2), skip("-"), let day = number(2),
             (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { return nil }
         var hour = 0, minute = 0, second = 0, millisecond = 0, offsetMinutes = 0
-        if index < characters.count && (characters[index] == "T" || characters[index] == " ") {
-            index += 1
+        if skip("T") || skip(" ") {
             guard let h = number(2), skip(":"), let m = number(2), h < 24, m < 60 else { return nil }
             (hour, minute) = (h, m)
             if skip(":") {
@@ -31,8 +34,8 @@ public enum ISOTime {
                 second = s
                 if skip(".") || skip(",") {
                     var scale = 100
-                    while index < characters.count, let digit = characters[index].wholeNumberValue, characters[index].isASCII {
-                        millisecond += digit * scale
+                    while index < characters.count, isDigit(characters[index]) {
+                        millisecond += Int(characters[index] - UInt8(ascii: "0")) * scale
                         scale /= 10
                         index += 1
                     }
@@ -40,9 +43,8 @@ public enum ISOTime {
             }
         }
         if skip("Z") || skip("z") {
-        } else if index < characters.count, characters[index] == "+" || characters[index] == "-" {
-            let sign = characters[index] == "-" ? -1 : 1
-            index += 1
+        } else if skip("+") || skip("-") {
+            let sign = characters[index - 1] == UInt8(ascii: "-") ? -1 : 1
             guard let h = number(2) else { return nil }
             _ = skip(":")
             let m = number(2) ?? 0

@@ -24,10 +24,10 @@ extension Database {
     /// Adds readings in one transaction, ignoring any already there (same meter, time and value),
     /// so importing a file twice adds nothing. Returns how many were new.
     @discardableResult
-    public func addManualReadings(_ readings: [ManualReadingRecord], progress: (Int) -> Void = { _ in }) throws(StoreError) -> Int {
+    public func addManualReadings(_ readings: [ManualReadingRecord]) throws(StoreError) -> Int {
         try atomically { () throws(StoreError) in
             var added = 0
-            for (index, reading) in readings.enumerated() {
+            for reading in readings {
                 try execute(
                     """
                     INSERT INTO manual_readings (meter_id, read_at, value, unit, source, note)
@@ -36,9 +36,7 @@ extension Database {
                     [.text(reading.meterID), SQLValue(timestamp: reading.readAt), .real(reading.value), SQLValue(reading.unit),
                      SQLValue(reading.source), SQLValue(reading.note)])
                 added += changes
-                if index % 500 == 0 { progress(index) }
             }
-            progress(readings.count)
             return added
         }
     }

@@ -26,28 +26,65 @@ struct ReadingsCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Load readings from CSV: meter_id,read_at,value[,unit,source,note]. All or nothing; duplicates ignored.")
+            abstract: "Load readings from CSV: meter_id,read_at,value[,unit,source,note]. Checked whole first; duplicates ignored.")
         @OptionGroup var source: SourceOptions
         @Argument(help: "The CSV file.") var file: String
 
+        /// Rows written per transaction. The daemon's writes wait for the lock an import holds
+        /// (SQLite has one writer), up to its busy timeout of 5 s: one transaction for a file of
+        /// 300,000 rows held it for several seconds, and memory for every row.
+        static let batchSize = 10_000
+
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: file) else { fail("cannot read \(file)") }
-            let readings = report { try ManualReadingsFile.parse(bytes: [UInt8](data), fileName: file) }
-            let database = ReadingsCommand.writer(source)
-            let terminal = isatty(2) != 0
-            let added: Int
-            do {
-                added = try database.addManualReadings(readings) { done in
-                    guard terminal, !readings.isEmpty else { return }
-                    let width = 30, filled = done * width / readings.count
-                    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-                    FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(readings.count)".utf8))
-                }
-            } catch {
-                fail("import failed, nothing was imported: \(error)")
+            let bytes: [UInt8]
+            do { bytes = try WholeFile.read(file) } catch { fail(error.description) }
+            // Every row is checked before any is written, so a bad row leaves the store as it was.
+            let total = report { () throws(ReportError) in
+                var reader = try ManualReadingsFile.Reader(bytes: bytes, fileName: file)
+                var count = 0
+                while try reader.next() != nil { count += 1 }
+                return count
             }
-            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            output("imported \(added) reading(s) from \(file); \(readings.count - added) were already there\n")
+            let database = ReadingsCommand.writer(source)
+            let progress = Progress(total: total, shown: isatty(2) != 0)
+            var reader = report { try ManualReadingsFile.Reader(bytes: bytes, fileName: file) }
+            var written = 0, added = 0
+            var batch: [ManualReadingRecord] = []
+            batch.reserveCapacity(Self.batchSize)
+            repeat {
+                batch.removeAll(keepingCapacity: true)
+                while batch.count < Self.batchSize, let reading = report({ try reader.next() }) { batch.append(reading) }
+                guard !batch.isEmpty else { break }
+                do {
+                    added += try database.addManualReadings(batch)
+                } catch {
+                    progress.end()
+                    fail(written == 0 ? "import failed, nothing was imported: \(error)"
+                        : "import failed after \(written) of \(total) reading(s) were written: \(error); "
+                            + "importing the same file again adds the rest (rows already there are skipped)")
+                }
+                written += batch.count
+                progress.show(written)
+            } while batch.count == Self.batchSize
+            progress.end()
+            output("imported \(added) reading(s) from \(file); \(total - added) were already there\n")
+        }
+
+        /// A bar on a terminal's standard error.
+        struct Progress {
+            let total: Int
+            let shown: Bool
+
+            func show(_ done: Int) {
+                guard shown, total > 0 else { return }
+                let width = 30, filled = done * width / total
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+            }
+
+            func end() {
+                if shown { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
         }
     }
 

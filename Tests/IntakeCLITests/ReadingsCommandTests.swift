@@ -37,6 +37,41 @@ import IntakeCore
         #expect(rows.last?["read_at"] as? String == "2026-11-20T20:00:00.000Z")
     }
 
+    /// A large file is written in batches, each its own short transaction, so that another
+    /// writer (the daemon, `readings add`) gets in between them rather than waiting for the whole
+    /// file: SQLite has one writer, and the daemon gives up on the lock after 5 s. The import
+    /// used to be one transaction, and the row added during it came after all of the file's.
+    @Test func aLargeImportLetsAnotherWriterInBetweenItsBatches() throws {
+        let folder = try TemporaryFolder()
+        var text = "meter_id,read_at,value\n"
+        for row in 0..<60_000 { text += "m\(row % 7),2026-11-\(10 + row % 20)T\(10 + row % 12):\(10 + row % 50):00Z,\(row)\n" }
+        let file = folder.write("large.csv", Array(text.utf8))
+        let pid = try ChildProcess.spawn(intake, ["readings", "import", "--root", folder.path, file],
+                                         standardOutput: folder.path + "/import.out", standardError: folder.path + "/import.err")
+        // Once the first batch is in, add one reading by hand while the rest are still coming.
+        let deadline = Date().addingTimeInterval(120)
+        var firstBatchIn = false
+        while !firstBatchIn && Date() < deadline {
+            if let database = try? Database(path: folder.path + "/intake.db", readOnly: true),
+               let count = try? database.query("SELECT count(*) AS n FROM manual_readings").first?["n"]?.integerValue, count > 0 {
+                firstBatchIn = true
+            } else {
+                usleep(5_000)
+            }
+        }
+        try #require(firstBatchIn, "no batch of the import was written within 120 s")
+        let added = try ChildProcess.run(intake, ["readings", "add", "--root", folder.path, "by-hand", "1.5", "--at", "2026-11-21T06:30:00Z"])
+        #expect(added.status == 0, "\(added.standardError)")
+        #expect(ChildProcess.waitFor(pid) == 0, "\(String(decoding: Fixtures.readFile(folder.path + "/import.err") ?? [], as: UTF8.self))")
+        #expect(String(decoding: Fixtures.readFile(folder.path + "/import.out") ?? [], as: UTF8.self).contains("imported 60000 reading(s)"))
+
+        let database = try Database(path: folder.path + "/intake.db", readOnly: true)
+        let byHand = try #require(try database.query("SELECT id FROM manual_readings WHERE meter_id = 'by-hand'").first?["id"]?.integerValue)
+        let lastImported = try #require(try database.query("SELECT max(id) AS id FROM manual_readings WHERE meter_id <> 'by-hand'").first?["id"]?.integerValue)
+        #expect(byHand < lastImported, "the reading added by hand waited for the whole import")
+        #expect(try database.query("SELECT count(*) AS n FROM manual_readings").first?["n"]?.integerValue == 60_001)
+    }
+
     @Test func aMissingColumnOrNumberIsNamed() throws {
         let folder = try TemporaryFolder()
         let noValue = folder.write("a.csv", Array("meter_id,read_at\nm,2026-11-20\n".utf8))

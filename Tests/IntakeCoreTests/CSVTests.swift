@@ -53,4 +53,15 @@ import Testing
         #expect(read.count == 1 && read[0].count == values.count, "\(read)")
         #expect(read.first?.elementsEqual(values) { $0.unicodeScalars.elementsEqual($1.unicodeScalars) } == true, "\(read)")
     }
+
+    /// Trimming answers at once for text with a letter at each end; whitespace of any kind,
+    /// ASCII or not, is still trimmed.
+    @Test func whitespaceIsTrimmedWhateverItIs() {
+        #expect("plain".trimmedWhitespace == "plain")
+        #expect(" a b\t".trimmedWhitespace == "a b")
+        #expect("x\r\n".trimmedWhitespace == "x")
+        #expect("\u{A0}x\u{3000}".trimmedWhitespace == "x")
+        #expect("e\u{301}".trimmedWhitespace == "e\u{301}")
+        #expect(" \u{2028} ".trimmedWhitespace.isEmpty)
+    }
 }
