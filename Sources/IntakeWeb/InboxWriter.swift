@@ -150,13 +150,80 @@ final class InboxWriter: Sendable {
         return receipt
     }
 
+    /// One image of a job of several, received and waiting at `temporary` to be placed.
+    struct HeldImage {
+        let temporary: String
+        let receipt: UploadReceipt
+        /// Whether its job id is on the file already (see `UploadLabel`).
+        var labelled = false
+    }
+
+    /// Why the images of one job could not all be placed, and which of them are jobs anyway.
+    struct PlacementFailure: Error {
+        let error: APIError
+        /// Placed before the failure and claimed by the daemon before they could be taken back.
+        let claimed: [UploadReceipt]
+
+        /// The refusal to answer, saying which images became jobs, under which submission.
+        func answer(submission: String) -> APIError {
+            guard !claimed.isEmpty else { return error }
+            let names = claimed.map(\.target.name).joined(separator: ", ")
+            var answer = APIError(error.status, error.code, error.message
+                + "; \(claimed.count) image(s) placed before that (\(names)) were claimed by intaked before they could be"
+                + " taken back and are processed as job \(submission); the others were not kept")
+            answer.headers = error.headers
+            return answer
+        }
+    }
+
+    /// Places the images of one job all or none, as far as the daemon allows. When one cannot be
+    /// placed (its name taken since `checkFree`, the disk failing), those placed before it are
+    /// taken back to their temporaries — unless the daemon claimed one first (it claims within
+    /// milliseconds): that one is a job now, and the failure says so.
+    func placeAll(_ images: [HeldImage]) throws(PlacementFailure) -> [UploadReceipt] {
+        var placed: [(image: HeldImage, inode: ino_t)] = []
+        for image in images {
+            var status = stat()
+            let inode = lstat(image.temporary, &status) == 0 ? status.st_ino : 0
+            do {
+                _ = try place(image.temporary, as: image.receipt, labelled: image.labelled)
+                placed.append((image, inode))
+            } catch {
+                let claimed = placed.filter { !withdraw($0.image, inode: $0.inode) }.map(\.image.receipt)
+                throw PlacementFailure(error: error, claimed: claimed)
+            }
+        }
+        return images.map(\.receipt)
+    }
+
+    /// Moves a placed image back to its temporary, with its sidecar if it has one: true when it
+    /// was still waiting in the inbox. The inode tells it from a file of the same name another
+    /// producer dropped after the daemon claimed this one (a window of microseconds remains,
+    /// between the check and the rename).
+    func withdraw(_ image: HeldImage, inode: ino_t) -> Bool {
+        let folder = root.inbox + "/" + image.receipt.target.folder
+        let placed = folder + "/" + image.receipt.target.name
+        var status = stat()
+        guard lstat(placed, &status) == 0, status.st_ino == inode,
+              intake_rename_noreplace(placed, image.temporary) == 0 else { return false }
+        _ = pending.withLock { $0.removeValue(forKey: image.receipt.job.rawValue) }
+        let sidecar = placed + ".json"
+        if let bytes = try? WholeFile.read(sidecar), String(decoding: bytes, as: UTF8.self).contains("\"\(image.receipt.job)\"") {
+            unlink(sidecar)
+        }
+        try? DurableFile.syncFolder(folder, stage: .claim)
+        return true
+    }
+
     /// 409 when a file of `target`'s name already waits in its inbox folder. A job of several
     /// images asks this of every image before placing the first, so that a name taken refuses
     /// the whole job instead of leaving its first images behind as jobs of their own. (`place`
     /// checks again: a producer may drop the same name in between.)
     func checkFree(_ target: UploadTarget) throws(APIError) {
         let image = root.inbox + "/" + target.folder + "/" + target.name
-        if access(image, F_OK) == 0 { throw Self.conflict(target) }
+        // Not followed: a link whose target is gone still holds the name, as the rename finds.
+        var status = stat()
+        if lstat(image, &status) == 0 { throw Self.conflict(target) }
     }
 
     /// Notes an upload as pending. Past `pendingLimit` the ones over a day old go (the daemon

@@ -111,6 +111,13 @@ public enum IntakeAPI {
                         names: names, createdAt: Int64(JobID.nowMilliseconds())))
                     recorded = true
                 }
+            } catch let failure as InboxWriter.PlacementFailure {
+                if let submission = submissions.load(job), !failure.claimed.isEmpty {
+                    try? submissions.record(submission.keeping(failure.claimed))
+                } else {
+                    submissions.forget(job)
+                }
+                throw failure.answer(submission: job)
             } catch {
                 if recorded { submissions.forget(job) }
                 throw error

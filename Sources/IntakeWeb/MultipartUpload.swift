@@ -152,20 +152,22 @@ struct MultipartUpload {
             jobs: files.map(\.job.rawValue), names: files.map(\.name), createdAt: Int64(JobID.nowMilliseconds()))
         // Recorded before the images are placed, so that none is ever a job its submission does not know.
         try submissions.record(submission)
-        var receipts: [UploadReceipt] = []
+        let receipts: [UploadReceipt]
         do {
-            for (received, target) in zip(files, targets) {
-                receipts.append(try writer.place(
-                    received.path, as: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes),
-                    labelled: received.labelled))
-            }
+            receipts = try writer.placeAll(zip(files, targets).map { received, target in
+                InboxWriter.HeldImage(
+                    temporary: received.path, receipt: UploadReceipt(job: received.job, target: target, sha256: received.sha256, bytes: received.bytes),
+                    labelled: received.labelled)
+            })
         } catch {
-            // Only when a name was taken since `checkFree`, or the disk failed: those placed are
-            // jobs of their own now; the rest are removed.
-            for received in files.dropFirst(receipts.count) { unlink(received.path) }
-            submissions.forget(submission.id)
-            placed = true
-            throw error
+            // Those taken back are at their temporaries again, which the deferred clean-up
+            // removes; those the daemon claimed first stay this submission's.
+            if error.claimed.isEmpty {
+                submissions.forget(submission.id)
+            } else {
+                try? submissions.record(submission.keeping(error.claimed))
+            }
+            throw error.answer(submission: submission.id)
         }
         placed = true
         return (submission, receipts)

@@ -192,8 +192,9 @@ final class ResumableUploads: Sendable {
     /// `environment[/meter]`: the images of one job (`POST /v1/jobs`). Everything is checked
     /// before the first is placed, and `beforePlacing` is told the uploads' file names between
     /// the two (to record the job that groups them); the receipts come back in the order given.
+    /// Throws an `APIError`, or an `InboxWriter.PlacementFailure` once placing has begun.
     func placeHeld(_ texts: [String], environment: String, meter: String?,
-                   beforePlacing: (_ names: [String]) throws(APIError) -> Void) throws(APIError) -> [UploadReceipt] {
+                   beforePlacing: (_ names: [String]) throws(APIError) -> Void) throws -> [UploadReceipt] {
         try rules.checkEnvironment(environment)
         if let meter { try rules.checkMeter(meter) }
         guard Set(texts).count == texts.count else { throw APIError.badRequest("duplicate_upload", "an upload is named twice") }
@@ -227,10 +228,28 @@ final class ResumableUploads: Sendable {
         for (_, upload) in held {
             try writer.checkFree(UploadTarget(environment: environment, meter: meter, name: upload.name, rules: rules.alreadyChecked))
         }
+        let images = try held.map { id, upload throws(APIError) in
+            InboxWriter.HeldImage(temporary: partPath(id), receipt: UploadReceipt(
+                job: id, target: try UploadTarget(environment: environment, meter: meter, name: upload.name, rules: rules.alreadyChecked),
+                sha256: try FileDigest.sha256(partPath(id), length: upload.length), bytes: upload.length))
+        }
         try beforePlacing(held.map(\.upload.name))
-        var receipts: [UploadReceipt] = []
-        for (id, upload) in held { receipts.append(try place(id, upload, environment: environment, meter: meter).receipt) }
-        return receipts
+        // Those taken back after a failure wait as they were, for the job to be sent again.
+        func placed(_ receipts: [UploadReceipt]) {
+            for (id, upload) in held where receipts.contains(where: { $0.job == id }) {
+                var placed = upload
+                (placed.env, placed.meter, placed.placed) = (environment, meter, true)
+                try? save(placed, id)
+            }
+        }
+        do {
+            let receipts = try writer.placeAll(images)
+            placed(receipts)
+            return receipts
+        } catch {
+            placed(error.claimed)
+            throw error
+        }
     }
 
     /// Writes the body at the upload's offset and returns the new, synced offset.

@@ -23,6 +23,14 @@ struct Submission: Codable, Sendable, Equatable {
     let names: [String]
     /// Unix milliseconds.
     let createdAt: Int64
+
+    /// The same submission with only the images of `receipts` (those that became jobs when the
+    /// others could not be placed).
+    func keeping(_ receipts: [UploadReceipt]) -> Submission {
+        let kept = Set(receipts.map(\.job.rawValue))
+        let images = zip(jobs, names).filter { kept.contains($0.0) }
+        return Submission(id: id, env: env, meter: meter, metadata: metadata, jobs: images.map(\.0), names: images.map(\.1), createdAt: createdAt)
+    }
 }
 
 final class Submissions: Sendable {

@@ -855,6 +855,78 @@ import Glibc
         #expect(Fixtures.readFile(root.inbox + "/prod/b.jpg") == photos[1])
     }
 
+    /// A link whose target is gone holds its name in the inbox as a file does: the job is
+    /// refused before any of its images is placed (the check used to follow the link, and the
+    /// rename of the second image then failed after the first was in).
+    @Test func aDanglingLinkHoldsItsNameAgainstAJobOfSeveralImages() async throws {
+        let photos = [Photos.jpeg(width: 24, height: 16, seed: 34), Photos.jpeg(width: 24, height: 16, seed: 35)]
+        try DurableFile.makeFolders(root.inbox + "/prod")
+        #expect(symlink("/nonexistent/b.jpg", root.inbox + "/prod/b.jpg") == 0)
+        let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(MultipartReaderTests.boundary)"]
+        try await app().test(.router) { client in
+            let body = MultipartReaderTests.body([
+                (name: "files", filename: "a.jpg", content: photos[0]), (name: "files", filename: "b.jpg", content: photos[1]),
+            ])
+            try await client.execute(uri: "/v1/inbox/prod", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status == .conflict)
+            }
+        }
+        #expect(inboxFiles == ["prod/b.jpg"], "\(inboxFiles)")
+    }
+
+    /// When an image of a job cannot be placed after others were, those others are taken back
+    /// out of the inbox to where they waited, and the client is told nothing became a job.
+    @Test func anImageThatCannotBePlacedTakesBackThoseBeforeIt() throws {
+        let writer = InboxWriter(root: root, maxBytes: 1_000_000)
+        try DurableFile.makeFolders(writer.uploadFolder)
+        let photo = Photos.jpeg(width: 24, height: 16, seed: 36)
+        let first = InboxWriter.HeldImage(temporary: writer.uploadFolder + "/first.part", receipt: Self.receipt("a.jpg", photo))
+        try DurableFile.write(photo, to: first.temporary)
+        // The second's bytes are gone (a disk that failed would refuse its rename the same way).
+        let second = InboxWriter.HeldImage(temporary: writer.uploadFolder + "/second.part", receipt: Self.receipt("b.jpg", photo))
+        do {
+            _ = try writer.placeAll([first, second])
+            Issue.record("a job with an image that cannot be placed was accepted")
+        } catch {
+            #expect(error.claimed.isEmpty)
+            #expect(error.answer(submission: "S").message == error.error.message)
+        }
+        #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.isEmpty, "\(inboxFiles)")
+        #expect(Fixtures.readFile(first.temporary) == photo, "the image taken back is not where it waited")
+        #expect(writer.pendingUpload(first.receipt.job) == nil)
+    }
+
+    /// An image the daemon claimed before it could be taken back is a job: it is left to the
+    /// daemon, and so is a file of the same name dropped after that claim.
+    @Test func anImageClaimedAlreadyIsNotTakenBackNorAnotherOfItsName() throws {
+        let writer = InboxWriter(root: root, maxBytes: 1_000_000)
+        try DurableFile.makeFolders(writer.uploadFolder)
+        let photo = Photos.jpeg(width: 24, height: 16, seed: 37)
+        let image = InboxWriter.HeldImage(temporary: writer.uploadFolder + "/first.part", receipt: Self.receipt("a.jpg", photo))
+        try DurableFile.write(photo, to: image.temporary)
+        var status = stat()
+        #expect(lstat(image.temporary, &status) == 0)
+        #expect(try writer.placeAll([image]) == [image.receipt])
+        // The daemon's claim: a rename out of the inbox.
+        #expect(rename(root.inbox + "/prod/a.jpg", folder.path + "/claimed.jpg") == 0)
+        #expect(!writer.withdraw(image, inode: status.st_ino))
+        let other = Photos.jpeg(width: 8, height: 8, seed: 38)
+        try DurableFile.write(other, to: root.inbox + "/prod/a.jpg")
+        #expect(!writer.withdraw(image, inode: status.st_ino))
+        #expect(Fixtures.readFile(root.inbox + "/prod/a.jpg") == other)
+        #expect(Fixtures.readFile(image.temporary) == nil)
+
+        let failure = InboxWriter.PlacementFailure(error: APIError(.conflict, "name_waiting", "b.jpg is waiting"), claimed: [image.receipt])
+        #expect(failure.answer(submission: "S").message.contains("a.jpg) were claimed by intaked before they could be taken back and are processed as job S"))
+        #expect(failure.answer(submission: "S").status == .conflict)
+    }
+
+    static func receipt(_ name: String, _ bytes: [UInt8]) -> UploadReceipt {
+        UploadReceipt(job: JobID.make(), target: try! UploadTarget(environment: "prod", meter: nil, name: name,
+                      rules: InboxRules(environments: ["prod"], ignoredSuffixes: [], meters: .any).alreadyChecked),
+                      sha256: "", bytes: bytes.count)
+    }
+
     @Test(arguments: [
         ("psd", 415, "not_an_image"),
         ("same names", 400, "duplicate_name"),
