@@ -1,4 +1,5 @@
 import ArgumentParser
+import IntakeCore
 
 /// `intake`: the companion command of the intake daemon.
 @main
@@ -12,4 +13,9 @@ struct Intake: AsyncParsableCommand {
             """,
         subcommands: [ProcessCommand.self, ReportCommand.self, JobCommand.self, RetryCommand.self, PruneCommand.self, ReadingsCommand.self, MeterCommand.self, ServeCommand.self, SubmitCommand.self, TokenCommand.self]
     )
+
+    static func main() async {
+        CommandLineBytes.refuseAnyNotUTF8(program: "intake")
+        await main(nil)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import IntakeConfig
+import IntakeCore
 import IntakeDaemon
 import Logging
 import Synchronization
@@ -16,6 +17,11 @@ struct Intaked: ParsableCommand {
         abstract: "Watch inbox/prod and inbox/beta and take every file through the intake pipeline.",
         discussion: "SIGTERM or SIGINT: finish the jobs in hand and stop. SIGHUP: reload the configuration."
     )
+
+    static func main() {
+        CommandLineBytes.refuseAnyNotUTF8(program: "intaked")
+        main(nil)
+    }
 
     @Option(help: "Configuration file (default: etc/intake.toml if present, else /etc/intake/intake.toml, else built-in defaults).")
     var config: String?
