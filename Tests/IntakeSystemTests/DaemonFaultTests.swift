@@ -345,4 +345,44 @@ import Glibc
         #expect(access(share + "/r.jpg", F_OK) != 0)
         #expect(daemon.stop() == 0)
     }
+
+    /// An inbox folder with the sticky bit (`chmod 1777`, as /tmp is) lets a file be moved only
+    /// by its owner, the folder's owner or root. A file another user dropped there is refused
+    /// with EPERM: that is the file's owner, not the spool failing. It is said once for the file,
+    /// which stays, and the files intaked may move go on being claimed. (It was said as the
+    /// spool's outage, called over by the next file's success, and said again at every scan.)
+    @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root and setpriv, to run intaked as another user"))
+    func aFileOfAnotherUserInAStickyInboxFolderIsSaidOnceAndTheOthersGoOn() throws {
+        let nobody: uid_t = 65534
+        let daemon = try DaemonHarness(scanSeconds: 0.5)
+        #expect(chmod(daemon.folder.path, 0o755) == 0)
+        daemon.makeFolders(daemon.inbox + "/beta")
+        #expect(chown(daemon.root, nobody, nobody) == 0 && chown(daemon.inbox, nobody, nobody) == 0)
+        #expect(chown(daemon.inbox + "/prod", nobody, nobody) == 0 || access(daemon.inbox + "/prod", F_OK) != 0)
+        // beta is root's and sticky, as a shared drop folder would be.
+        #expect(chmod(daemon.inbox + "/beta", 0o1777) == 0)
+        try daemon.start(through: ["/usr/bin/setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups"])
+        defer { daemon.stop() }
+
+        let foreign = daemon.drop("beta/foreign.jpg", Photos.jpeg(width: 64, height: 48, seed: 71))
+        var sources: [String: [UInt8]] = [:]
+        for n in 0..<3 {
+            let bytes = Photos.jpeg(width: 64, height: 48, seed: 72 + n)
+            let path = daemon.drop("beta/own-\(n).jpg", bytes)
+            #expect(chown(path, nobody, nobody) == 0)
+            sources["beta/own-\(n).jpg"] = bytes
+        }
+        // The foreign file stays in the inbox, so not `waitForAll`.
+        try daemon.waitUntil("the daemon's own files are done and the foreign one was tried", timeout: 60) {
+            try daemon.statusCounts()["done", default: 0] == sources.count && daemon.log.contains("sticky inbox folder")
+        }
+        // Several scans of the folder pass with the foreign file still in it.
+        usleep(2_000_000)
+        #expect(access(foreign, F_OK) == 0, "the foreign file left the inbox")
+        let log = daemon.log
+        #expect(count("cannot move a file out of a sticky inbox folder", in: log) == 1, "\(log.suffix(3000))")
+        #expect(log.contains("owner=0"), "the file's owner is not said")
+        #expect(!log.contains("files cannot be claimed into the spool"), "said as the spool's outage")
+        #expect(try daemon.statusCounts()["done", default: 0] == sources.count)
+    }
 }

@@ -58,11 +58,13 @@ public final class DaemonHarness {
     public var inbox: String { root + "/inbox" }
     public var logPath: String { folder.path + "/intaked-\(runs).log" }
 
-    /// Starts intaked and waits until it has created its folders and database.
-    public func start(environment: [String: String] = [:]) throws {
+    /// Starts intaked and waits until it has created its folders and database. `through` is a
+    /// command that runs it (`setpriv` and its options, to run it as another user).
+    public func start(environment: [String: String] = [:], through wrapper: [String] = []) throws {
         runs += 1
+        let command = wrapper + [ChildProcess.built("intaked"), "--config", configPath]
         pid = try ChildProcess.spawn(
-            ChildProcess.built("intaked"), ["--config", configPath], environment: environment,
+            command[0], Array(command.dropFirst()), environment: environment,
             standardOutput: folder.path + "/stdout-\(runs)", standardError: logPath)
         try waitUntil("the daemon created its folders", timeout: 30) {
             (store != nil || access(root + "/intake.db", F_OK) == 0) && access(inbox + "/prod", F_OK) == 0

@@ -279,7 +279,32 @@ final class Claimer: Sendable {
             }
             return .failed
         }
+        if code == EACCES || code == EPERM, let owner = ownerInStickyFolder(source) {
+            // One file's owner, not the spool: said for the file (as the spool's outage, the
+            // next file's success called it over, and the next scan said it again).
+            if let status = source.linkStatus() { setAside(status) }
+            logger.error(
+                "cannot move a file out of a sticky inbox folder: it belongs to another user (only its owner, the folder's owner or root may move it); it stays there, and is tried again every 10 minutes or when it changes. Clear the folder's sticky bit (chmod -t), or have the producer run as intaked's user or group",
+                metadata: ["file": "\(source)", "owner": "\(owner)"])
+            return .failed
+        }
         return refused(source, ErrnoText.describe(code), blocking: DurableFile.blockingCodes.contains(code))
+    }
+
+    /// The user owning `source`, when its folder is sticky (`chmod +t`, as /tmp is) and neither
+    /// the file nor the folder is this process's: such a file may not be moved by us.
+    private func ownerInStickyFolder(_ source: BytePath) -> uid_t? {
+        guard let folder = source.folder.status(), folder.st_mode & S_ISVTX != 0, folder.st_uid != geteuid(),
+              let file = source.linkStatus(), file.st_uid != geteuid() else { return nil }
+        return file.st_uid
+    }
+
+    /// Leaves the file of `status` alone until it changes or `unremovableRetrySeconds` pass.
+    private func setAside(_ status: stat) {
+        unremovable.withLock { files in
+            if files.count >= Self.unremovableLimit { files.removeAll() }
+            files[FileVersion(status)] = monotonicSeconds()
+        }
     }
 
     /// A claim the spool refused: a blocking reason (full, read-only, unwritable) is one outage,
@@ -324,10 +349,7 @@ final class Claimer: Sendable {
                 // given up and the file left alone, said once per `unremovableRetrySeconds`.
                 let reason = ErrnoText.describe(errno)
                 unlink(target)
-                unremovable.withLock { files in
-                    if files.count >= Self.unremovableLimit { files.removeAll() }
-                    files[FileVersion(status)] = monotonicSeconds()
-                }
+                setAside(status)
                 logger.error(
                     "cannot remove a file from the inbox, so it is not claimed: it stays there, and is tried again every 10 minutes or when it changes",
                     metadata: ["file": "\(source)", "error": "\(reason)"])
