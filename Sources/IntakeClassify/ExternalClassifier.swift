@@ -8,7 +8,9 @@ import IntakeCore
 /// of its own, so that on a timeout it and everything it started are killed together. Its answer
 /// is either `{"labels": [...]}` or a bare array `[...]` of
 /// `{"name": "cat", "confidence": 0.93, "box": [x, y, width, height]}`, the box optional and also
-/// accepted as `{"x": …, "y": …, "width": …, "height": …}`; other keys are ignored.
+/// accepted as `{"x": …, "y": …, "width": …, "height": …}`, in pixels of the upright original
+/// (as intake's own boxes are), whose size the program finds in `INTAKE_IMAGE_WIDTH` and
+/// `INTAKE_IMAGE_HEIGHT`; other keys are ignored.
 ///
 /// Calls share nothing, so workers may classify on several threads at once. The daemon must not
 /// reap children it did not start (`waitpid(-1, …)`), or it would take this one's exit status.
@@ -35,7 +37,10 @@ public struct ExternalClassifier: Sendable {
     /// Runs the program on one image and returns its labels, each with ``name`` as its source, or
     /// why there are none: a program that cannot start, fails, hangs or answers nonsense is a
     /// failure, never a crash or a throw.
-    public func classify(originalPath: String, derivativePath: String) -> Result<[Label], ExternalClassifierError> {
+    /// `uprightSize` is the original's size turned upright, told to the program in its environment.
+    public func classify(originalPath: String, derivativePath: String, uprightSize: (width: Int, height: Int)? = nil)
+        -> Result<[Label], ExternalClassifierError>
+    {
         func failure(_ problem: ExternalClassifierError.Problem) -> Result<[Label], ExternalClassifierError> {
             .failure(ExternalClassifierError(classifier: name, problem: problem))
         }
@@ -45,6 +50,7 @@ public struct ExternalClassifier: Sendable {
         let run: ChildRun
         switch ChildRun.run(
             program: program, arguments: Array(command.dropFirst()) + [originalPath, derivativePath],
+            environment: uprightSize.map { ["INTAKE_IMAGE_WIDTH": String($0.width), "INTAKE_IMAGE_HEIGHT": String($0.height)] } ?? [:],
             timeoutSeconds: timeoutSeconds, outputLimit: Self.answerLimit, errorLimit: Self.standardErrorLimit)
         {
         case .success(let finished): run = finished
@@ -65,6 +71,27 @@ public struct ExternalClassifier: Sendable {
                 ExternalClassifierError(classifier: name, problem: .invalidAnswer($0.reason))
             }
         }
+    }
+
+    /// The labels with every box that lies outside a `width` × `height` image (by more than the
+    /// pixel rounding may put it) taken off, and what was wrong with each: the label itself is
+    /// kept, as its name and confidence still say something, but a box that cannot be drawn on
+    /// the image (given in another space: the derivative's, a model's input, fractions) would
+    /// send a reader of the API to the wrong place.
+    public static func checkingBoxes(_ labels: [Label], width: Int, height: Int) -> (labels: [Label], problems: [String]) {
+        var checked: [Label] = []
+        var problems: [String] = []
+        let slack = 1.0
+        for var label in labels {
+            if let box = label.box, !(box.x >= -slack && box.y >= -slack
+                && box.x + box.width <= Double(width) + slack && box.y + box.height <= Double(height) + slack) {
+                problems.append("\(label.source)'s label \(label.name) has a box [\(box.x), \(box.y), \(box.width), \(box.height)] "
+                    + "outside the \(width)×\(height) image (boxes are in pixels of the upright original); the box is dropped")
+                label.box = nil
+            }
+            checked.append(label)
+        }
+        return (checked, problems)
     }
 
     /// The last line or so of standard error, as text that is safe to put in a log line.

@@ -23,8 +23,9 @@ public struct Label: Sendable, Equatable, Codable {
 
 /// Where a label sits in an image: the top-left corner and the size of a rectangle.
 ///
-/// Built-in labels give it in pixels of the upright image at its original size, whatever scale
-/// the image was decoded at; external classifiers give whatever their program answered.
+/// In pixels of the upright image at its original size, whatever scale the image was decoded
+/// at: built-in labels and external classifiers alike (the latter are told that size, and a box
+/// of theirs outside it is dropped, see ``ExternalClassifier/checkingBoxes(_:width:height:)``).
 public struct LabelBox: Sendable, Equatable, Codable {
     /// Left edge.
     public var x: Double

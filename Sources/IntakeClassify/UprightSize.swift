@@ -1,12 +1,12 @@
 /// The original's size turned the way the decoded image stands: the stored width and height,
 /// swapped when EXIF orientation turned the picture on its side.
-struct UprightSize {
-    let width: Int
-    let height: Int
+public struct UprightSize: Sendable {
+    public let width: Int
+    public let height: Int
 
     /// The stored size is swapped when its long side lies the other way than the image's. (An
     /// image within a pixel of square gives the same answer either way.)
-    init(imageWidth: Int, imageHeight: Int, originalWidth: Int, originalHeight: Int) {
+    public init(imageWidth: Int, imageHeight: Int, originalWidth: Int, originalHeight: Int) {
         let imageIsWide = imageWidth >= imageHeight, originalIsWide = originalWidth >= originalHeight
         if imageIsWide == originalIsWide || originalWidth == originalHeight {
             (width, height) = (originalWidth, originalHeight)

@@ -38,11 +38,11 @@ public struct ChildRun: Sendable {
     }
 
     /// Runs `program` (looked up on `PATH` when it has no slash) with `arguments` and
-    /// `standardInput` (at most ``largestInput`` bytes; empty: /dev/null); a failure is the reason
-    /// it could not be started.
+    /// `standardInput` (at most ``largestInput`` bytes; empty: /dev/null), in this process's
+    /// environment with `environment` added; a failure is the reason it could not be started.
     public static func run(
-        program: String, arguments: [String], standardInput: [UInt8] = [], timeoutSeconds: Double, outputLimit: Int, errorLimit: Int,
-        overOutputLimit: OutputOverflow = .kill
+        program: String, arguments: [String], environment: [String: String] = [:], standardInput: [UInt8] = [], timeoutSeconds: Double,
+        outputLimit: Int, errorLimit: Int, overOutputLimit: OutputOverflow = .kill
     ) -> Result<ChildRun, SpawnFailure> {
         let deadline = Deadline(seconds: timeoutSeconds)
         guard let output = CapturePipe(), let errors = CapturePipe() else {
@@ -65,7 +65,7 @@ public struct ChildRun: Sendable {
             errors.closeBoth()
         }
         let pid: pid_t
-        switch spawn(program: program, arguments: arguments, input: input?.readEnd, output: output.writeEnd, errors: errors.writeEnd) {
+        switch spawn(program: program, arguments: arguments, environment: environment, input: input?.readEnd, output: output.writeEnd, errors: errors.writeEnd) {
         case .success(let started): pid = started
         case .failure(let reason): return .failure(reason)
         }
@@ -151,7 +151,8 @@ public struct ChildRun: Sendable {
     /// Starts the program with standard input from `input` (else /dev/null) and the two pipes as
     /// standard output and error, in a new process group, with no signal blocked and the usual
     /// signals at their defaults (the daemon's own handling must not leak into it).
-    private static func spawn(program: String, arguments: [String], input: Int32?, output: Int32, errors: Int32) -> Result<pid_t, SpawnFailure> {
+    private static func spawn(program: String, arguments: [String], environment: [String: String], input: Int32?, output: Int32,
+                              errors: Int32) -> Result<pid_t, SpawnFailure> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -178,8 +179,25 @@ public struct ChildRun: Sendable {
 
         let argv = ([program] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // This process's own, unless there is something to add: then a copy with those added
+        // (and any of the same names left out).
+        var environmentEntries: [UnsafeMutablePointer<CChar>?] = []
+        if !environment.isEmpty {
+            var index = 0
+            while let entry = environ[index] {
+                let name = String(cString: entry).prefix { $0 != "=" }
+                if environment[String(name)] == nil { environmentEntries.append(strdup(entry)) }
+                index += 1
+            }
+            environmentEntries += environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        }
+        defer { environmentEntries.forEach { free($0) } }
         var pid: pid_t = 0
-        var status = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        func start() -> Int32 {
+            guard !environment.isEmpty else { return posix_spawnp(&pid, program, &actions, &attributes, argv, environ) }
+            return environmentEntries.withUnsafeBufferPointer { posix_spawnp(&pid, program, &actions, &attributes, argv, $0.baseAddress) }
+        }
+        var status = start()
         // "Text file busy": the program is open for writing somewhere, most often for the instant
         // another thread's child holds a copy of that descriptor between its fork and its exec, or
         // while someone replaces the program. Tried again for up to about a fifth of a second.
@@ -187,7 +205,7 @@ public struct ChildRun: Sendable {
         while status == ETXTBSY && pause <= 80_000 {
             usleep(pause)
             pause *= 2
-            status = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+            status = start()
         }
         guard status == 0 else { return .failure(SpawnFailure(reason: "\(program): \(ErrnoText.describe(status))")) }
         return .success(pid)

@@ -40,6 +40,14 @@ public struct ProcessedImage: Sendable {
     /// Decoded and turned upright, made when asked: only the meter stage needs every pixel
     /// upright; the derivative and the classifier turn the small fitted image instead.
     public var upright: RGBImage { stored.applying(orientation) }
+    /// The original's size turned upright: what boxes on it are measured in, as the built-in
+    /// classifier measures them.
+    public var uprightSize: (width: Int, height: Int) {
+        let (imageWidth, imageHeight) = orientation.swapsSides ? (stored.height, stored.width) : (stored.width, stored.height)
+        let size = UprightSize(imageWidth: imageWidth, imageHeight: imageHeight,
+                               originalWidth: facts.width ?? imageWidth, originalHeight: facts.height ?? imageHeight)
+        return (size.width, size.height)
+    }
     /// The derivative, a JPEG of derivativeSize²; also the "360-degree" rotation.
     public var derivative: [UInt8]
     /// Counter-clockwise angle → JPEG bytes, for every configured angle.

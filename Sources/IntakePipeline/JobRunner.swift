@@ -123,9 +123,15 @@ public final class JobRunner {
         }
         if let externalClassifier, let derivative = run.outputs?.derivative {
             // Never fails the job: a classifier that crashes, hangs or talks nonsense is noted.
-            let found = run.clock.measure(.classify) { externalClassifier.classify(originalPath: request.path, derivativePath: derivative) }
+            let size = image.uprightSize
+            let found = run.clock.measure(.classify) {
+                externalClassifier.classify(originalPath: request.path, derivativePath: derivative, uprightSize: size)
+            }
             switch found {
-            case .success(let labels): run.labels += labels
+            case .success(let labels):
+                let checked = ExternalClassifier.checkingBoxes(labels, width: size.width, height: size.height)
+                run.labels += checked.labels
+                run.facts.warnings += checked.problems
             case .failure(let error): run.facts.warnings.append("\(error)")
             }
         }

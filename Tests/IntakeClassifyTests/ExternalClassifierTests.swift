@@ -48,6 +48,30 @@ struct ExternalClassifierTests {
         #expect(folder.read("arguments") == "/in/a b.jpg\n/out/a_256x256.jpg\n")
     }
 
+    /// Boxes are in pixels of the upright original; one outside it (given in another space) is
+    /// taken off its label, which stays, and said. Rounding may put an edge a pixel out.
+    @Test func aBoxOutsideTheImageIsDroppedAndSaid() {
+        let labels = [
+            Label(name: "in", confidence: 0.9, source: "m", box: LabelBox(x: 0, y: 0, width: 640, height: 480)),
+            Label(name: "rounded", confidence: 0.9, source: "m", box: LabelBox(x: -0.5, y: 10, width: 641, height: 100)),
+            Label(name: "fractions", confidence: 0.8, source: "m", box: LabelBox(x: 0.1, y: 0.2, width: 0.3, height: 0.4)),
+            Label(name: "derivative", confidence: 0.7, source: "m", box: LabelBox(x: 600, y: 200, width: 256, height: 256)),
+            Label(name: "above", confidence: 0.6, source: "m", box: LabelBox(x: 10, y: -20, width: 5, height: 5)),
+            Label(name: "none", confidence: 0.5, source: "m"),
+        ]
+        let checked = ExternalClassifier.checkingBoxes(labels, width: 640, height: 480)
+        #expect(checked.labels.map(\.name) == labels.map(\.name))
+        #expect(checked.labels.filter { $0.box != nil }.map(\.name) == ["in", "rounded", "fractions"])
+        #expect(checked.problems.count == 2)
+        #expect(checked.problems.first == "m's label derivative has a box [600.0, 200.0, 256.0, 256.0] outside the 640×480 image (boxes are in pixels of the upright original); the box is dropped")
+    }
+
+    @Test func theProgramIsToldTheUprightSize() throws {
+        let sized = classifier("size.sh", #"printf '[{"name": "%sx%s", "confidence": 0.5}]' "$INTAKE_IMAGE_WIDTH" "$INTAKE_IMAGE_HEIGHT""#)
+        #expect(try sized.classify(originalPath: "o", derivativePath: "d", uprightSize: (3024, 4032)).get().map(\.name) == ["3024x4032"])
+        #expect(try sized.classify(originalPath: "o", derivativePath: "d").get().map(\.name) == ["x"])
+    }
+
     @Test func leadingArgumentsComeFirstAndABareArrayIsAnAnswer() throws {
         let path = folder.script("args.sh", #"printf '[{"name": "%s-%s", "confidence": 0.5}]' "$1" "$2""#)
         let external = ExternalClassifier(command: [path, "--model", "small"], name: "args", timeoutSeconds: 5)

@@ -138,7 +138,10 @@ import Glibc
 
     @Test func labelsAreStoredWithTheirSourceAndAFailingClassifierNeverFailsTheJob() throws {
         let tools = try TemporaryFolder()
-        let good = script(tools, "good.sh", #"echo '{"labels": [{"name": "gauge", "confidence": 0.91, "box": [1, 2, 30, 40]}]}'"#)
+        // It is told the upright size its boxes are measured in; a box outside the image is dropped.
+        let good = script(tools, "good.sh", #"""
+            printf '{"labels": [{"name": "gauge", "confidence": 0.91, "box": [1, 2, 30, 40]}, {"name": "size-%sx%s", "confidence": 0.5}, {"name": "far", "confidence": 0.7, "box": [250, 100, 100, 50]}]}' "$INTAKE_IMAGE_WIDTH" "$INTAKE_IMAGE_HEIGHT"
+            """#)
         let daemon = try DaemonHarness(settings: "[classify]\nexternal_command = [\"\(good)\"]\nexternal_name = \"yolo\"\n")
         try daemon.start()
         daemon.drop("prod/wide.jpg", Photos.jpeg(width: 300, height: 120, seed: 5))
@@ -149,6 +152,11 @@ import Glibc
         #expect(labels.contains { $0.name == "landscape" && $0.source == "intake" && $0.confidence == 1 })
         let external = try #require(labels.first { $0.source == "yolo" })
         #expect(external.name == "gauge" && external.confidence == 0.91 && external.box == LabelBox(x: 1, y: 2, w: 30, h: 40))
+        #expect(labels.contains { $0.name == "size-300x120" && $0.source == "yolo" }, "\(labels)")
+        let far = try #require(labels.first { $0.name == "far" })
+        #expect(far.box == nil)
+        let firstWarnings = try database.image(jobID: job.id)?.warnings ?? ""
+        #expect(firstWarnings.contains("yolo's label far has a box [250.0, 100.0, 100.0, 50.0] outside the 300×120 image"), "\(firstWarnings)")
         let view = try database.query("SELECT filename, labels, label_count FROM prod_results")
         #expect(view.first?["filename"] == .text("wide.jpg"))
         #expect(view.first?["labels"]?.textValue?.contains("\"gauge\"") == true)
