@@ -169,12 +169,17 @@ final class ResumableUploads: Sendable {
     {
         let target = try UploadTarget(environment: environment, meter: meter, name: upload.name, rules: rules.alreadyChecked)
         let receipt = try writer.place(partPath(id), as: UploadReceipt(job: id, target: target, sha256: try FileDigest.sha256(partPath(id), length: upload.length), bytes: upload.length))
+        return (markPlaced(id, upload, environment: environment, meter: meter), receipt)
+    }
+
+    /// Saves the state of an upload now in the inbox. Its job is under way: a state that cannot
+    /// be saved now does not make that a refusal (`state` reads a placed upload from the missing
+    /// part file).
+    private func markPlaced(_ id: JobID, _ upload: ResumableUpload, environment: String, meter: String?) -> ResumableUpload {
         var placed = upload
         (placed.env, placed.meter, placed.placed) = (environment, meter, true)
-        // The file is in the inbox and its job under way: a state that cannot be saved now does
-        // not make that a refusal (`state` reads a placed upload from the missing part file).
         try? save(placed, id)
-        return (placed, receipt)
+        return placed
     }
 
     /// After a whole upload could not be placed (a file of its name waiting in the inbox, a full
@@ -237,9 +242,7 @@ final class ResumableUploads: Sendable {
         // Those taken back after a failure wait as they were, for the job to be sent again.
         func placed(_ receipts: [UploadReceipt]) {
             for (id, upload) in held where receipts.contains(where: { $0.job == id }) {
-                var placed = upload
-                (placed.env, placed.meter, placed.placed) = (environment, meter, true)
-                try? save(placed, id)
+                _ = markPlaced(id, upload, environment: environment, meter: meter)
             }
         }
         do {
