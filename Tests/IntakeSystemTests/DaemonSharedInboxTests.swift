@@ -118,5 +118,6 @@ import Glibc
         #expect(doneFiles.count == count && Set(doneFiles).count == count, "\(doneFiles.count) outcomes for \(Set(doneFiles).count) files")
         #expect(try database.query("SELECT count(*) AS n FROM claims").first?["n"] == .integer(0), "claims left behind")
         #expect(alpha.files("processed").filter { !$0.hasSuffix("_256x256.jpg") && !$0.hasSuffix(".json") }.count == count)
+        #expect(alpha.files("failed").isEmpty, "\(alpha.files("failed"))")
     }
 }
