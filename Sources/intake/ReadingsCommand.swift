@@ -59,8 +59,10 @@ struct ReadingsCommand: ParsableCommand {
                     added += try database.addManualReadings(batch)
                 } catch {
                     progress.end()
-                    fail(written == 0 ? "import failed, nothing was imported: \(error)"
-                        : "import failed after \(written) of \(total) reading(s) were written: \(error); "
+                    // A full disk or a lock is the machine's; its SQL would only hide that.
+                    let reason = error.isUnavailable ? error.message : error.description
+                    fail(written == 0 ? "import failed, nothing was imported: \(reason)"
+                        : "import failed after \(written) of \(total) reading(s) were written: \(reason); "
                             + "importing the same file again adds the rest (rows already there are skipped)")
                 }
                 written += batch.count

@@ -72,6 +72,42 @@ import IntakeCore
         #expect(try database.query("SELECT count(*) AS n FROM manual_readings").first?["n"]?.integerValue == 60_001)
     }
 
+    /// A disk that fills part-way through a large import: the batches written stay, the
+    /// command says how many rows went in, and the same import run again once there is room
+    /// adds exactly the rest.
+    @Test(.enabled(if: Mounts.available, "needs the right to mount a tmpfs (root)"))
+    func anImportCutShortByAFullDiskSaysHowFarItGotAndTheSameImportFinishesIt() throws {
+        let folder = try TemporaryFolder()
+        let root = folder.path + "/state"
+        try Mounts.tmpfs(at: root, bytes: 6 << 20)
+        defer { Mounts.unmount(root) }
+        let rows = 150_000
+        var text = "meter_id,read_at,value\n"
+        for row in 0..<rows { text += "m\(row % 7),2026-11-\(10 + row % 20)T\(10 + row % 12):\(10 + row % 50):00Z,\(row)\n" }
+        let file = folder.write("large.csv", Array(text.utf8))
+
+        let cut = try ChildProcess.run(intake, ["readings", "import", "--root", root, file])
+        #expect(cut.status == 1)
+        let prefix = "intake: import failed after "
+        let written = cut.standardError.hasPrefix(prefix)
+            ? Int(cut.standardError.dropFirst(prefix.count).prefix { $0.isNumber }) : nil
+        let done = try #require(written, "\(cut.standardError)")
+        #expect(done > 0 && done < rows && done % ReadingsCommandTests.batchSize == 0, "\(done)")
+        #expect(cut.standardError.contains("of \(rows) reading(s) were written: database or disk is full; importing the same file again adds the rest"),
+                "\(cut.standardError)")
+        #expect(try Database(path: root + "/intake.db", readOnly: true).query("SELECT count(*) AS n FROM manual_readings").first?["n"]?.integerValue == Int64(done))
+
+        try Mounts.resize(root, bytes: 256 << 20)
+        let rest = try ChildProcess.run(intake, ["readings", "import", "--root", root, file])
+        #expect(rest.status == 0, "\(rest.standardError)")
+        #expect(rest.standardOutput.contains("imported \(rows - done) reading(s)") && rest.standardOutput.contains("\(done) were already there"),
+                "\(rest.standardOutput)")
+        #expect(try Database(path: root + "/intake.db", readOnly: true).query("SELECT count(*) AS n FROM manual_readings").first?["n"]?.integerValue == Int64(rows))
+    }
+
+    /// `intake readings import`'s rows per transaction.
+    static let batchSize = 10_000
+
     @Test func aMissingColumnOrNumberIsNamed() throws {
         let folder = try TemporaryFolder()
         let noValue = folder.write("a.csv", Array("meter_id,read_at\nm,2026-11-20\n".utf8))

@@ -28,6 +28,11 @@ public enum Mounts {
         try mount(["-t", "ramfs", "ramfs", path])
     }
 
+    /// Gives the tmpfs mounted at `path` a new size: a full disk given room again.
+    public static func resize(_ path: String, bytes: Int) throws {
+        try mount(["-o", "remount,size=\(bytes)", path])
+    }
+
     /// Remounts the filesystem mounted at `path` read-only or writable again.
     public static func remount(_ path: String, readOnly: Bool) throws {
         try mount(["-o", "remount,\(readOnly ? "ro" : "rw")", path])
