@@ -131,9 +131,9 @@ int intake_tiff_probe(const uint8_t *data, size_t length, uint32_t *width, uint3
     return status;
 }
 
-/// Whether the page is 16-bit CMYK in strips of interleaved samples, which libtiff's RGBA
-/// interface reads only at 8 bits ("Can not handle format"): read here line by line instead.
-static int is_strip_cmyk16(TIFF *tiff) {
+/// Whether the page is 16-bit CMYK of interleaved samples, in strips or tiles, which libtiff's
+/// RGBA interface reads only at 8 bits ("Can not handle format"): read here instead.
+static int is_cmyk16(TIFF *tiff) {
     uint16_t photometric = 0, bits = 0, samples = 0, planar = PLANARCONFIG_CONTIG, inkset = INKSET_CMYK;
     TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &photometric);
     TIFFGetFieldDefaulted(tiff, TIFFTAG_BITSPERSAMPLE, &bits);
@@ -141,11 +141,21 @@ static int is_strip_cmyk16(TIFF *tiff) {
     TIFFGetFieldDefaulted(tiff, TIFFTAG_PLANARCONFIG, &planar);
     TIFFGetFieldDefaulted(tiff, TIFFTAG_INKSET, &inkset);
     return photometric == PHOTOMETRIC_SEPARATED && bits == 16 && samples >= 4 && planar == PLANARCONFIG_CONTIG &&
-           inkset == INKSET_CMYK && !TIFFIsTiled(tiff);
+           inkset == INKSET_CMYK;
 }
 
-/// 16-bit CMYK to 8-bit RGB as libtiff turns 8-bit CMYK: red = (1 - cyan)(1 - black), and so
-/// on; samples past the fourth (alpha, spot inks) are left out. NULL when a line cannot be read.
+/// One pixel's 16-bit inks to 8-bit RGB as libtiff turns 8-bit CMYK: red = (1 - cyan)(1 - black),
+/// and so on; samples past the fourth (alpha, spot inks) are left out.
+static inline void cmyk16_to_rgb(const uint16_t *ink, uint8_t *rgb) {
+    uint64_t paper = 65535u - ink[3];
+    for (int c = 0; c < 3; c++) {
+        uint64_t value = (65535u - ink[c]) * paper;  // up to 65535², in units of 65535 x 257 per 8-bit step
+        rgb[c] = (uint8_t)((value + 65535u * 257u / 2) / (65535u * 257u));
+    }
+}
+
+/// A 16-bit CMYK page in strips, line by line (in the machine's byte order: libtiff swaps 16-bit
+/// samples as it reads them). NULL when a line cannot be read.
 static uint8_t *decode_strip_cmyk16(TIFF *tiff, uint32_t width, uint32_t height, uint16_t samples) {
     tmsize_t line = TIFFScanlineSize(tiff);
     if (line < (tmsize_t)width * samples * 2) return NULL;
@@ -157,22 +167,49 @@ static uint8_t *decode_strip_cmyk16(TIFF *tiff, uint32_t width, uint32_t height,
         return NULL;
     }
     for (uint32_t y = 0; y < height; y++) {
-        // In the machine's byte order: libtiff swaps 16-bit samples as it reads them.
         if (TIFFReadScanline(tiff, row, y, 0) < 0) {
             _TIFFfree(row);
             free(pixels);
             return NULL;
         }
-        for (uint32_t x = 0; x < width; x++) {
-            const uint16_t *ink = row + (size_t)x * samples;
-            uint64_t paper = 65535u - ink[3];
-            for (int c = 0; c < 3; c++) {
-                uint64_t value = (65535u - ink[c]) * paper;  // up to 65535², in units of 65535 x 257 per 8-bit step
-                pixels[((size_t)y * width + x) * 3 + c] = (uint8_t)((value + 65535u * 257u / 2) / (65535u * 257u));
+        for (uint32_t x = 0; x < width; x++) cmyk16_to_rgb(row + (size_t)x * samples, pixels + ((size_t)y * width + x) * 3);
+    }
+    _TIFFfree(row);
+    return pixels;
+}
+
+/// A 16-bit CMYK page in tiles, tile by tile; the tile's size is held to `max_allocation`, as
+/// libtiff's own buffers are (a tile may declare itself far larger than its page). NULL when a
+/// tile cannot be read.
+static uint8_t *decode_tiled_cmyk16(TIFF *tiff, uint32_t width, uint32_t height, uint16_t samples, uint64_t max_allocation) {
+    uint32_t tile_width = 0, tile_height = 0;
+    if (!TIFFGetField(tiff, TIFFTAG_TILEWIDTH, &tile_width) || !TIFFGetField(tiff, TIFFTAG_TILELENGTH, &tile_height) ||
+        tile_width == 0 || tile_height == 0 || tile_width > 65536 || tile_height > 65536)
+        return NULL;
+    tmsize_t size = TIFFTileSize(tiff);
+    if (size <= 0 || (uint64_t)size > max_allocation || (uint64_t)size < (uint64_t)tile_width * tile_height * samples * 2) return NULL;
+    uint16_t *tile = _TIFFmalloc(size);
+    uint8_t *pixels = malloc((size_t)width * height * 3);
+    if (!tile || !pixels) {
+        _TIFFfree(tile);
+        free(pixels);
+        return NULL;
+    }
+    for (uint32_t top = 0; top < height; top += tile_height) {
+        for (uint32_t left = 0; left < width; left += tile_width) {
+            if (TIFFReadTile(tiff, tile, left, top, 0, 0) < 0) {
+                _TIFFfree(tile);
+                free(pixels);
+                return NULL;
+            }
+            for (uint32_t y = 0; y < tile_height && top + y < height; y++) {
+                for (uint32_t x = 0; x < tile_width && left + x < width; x++) {
+                    cmyk16_to_rgb(tile + ((size_t)y * tile_width + x) * samples, pixels + ((size_t)(top + y) * width + left + x) * 3);
+                }
             }
         }
     }
-    _TIFFfree(row);
+    _TIFFfree(tile);
     return pixels;
 }
 
@@ -226,8 +263,9 @@ int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
     int grey = out->photometric == PHOTOMETRIC_MINISBLACK || out->photometric == PHOTOMETRIC_MINISWHITE;
     int premultiplied = !grey || (out->has_alpha && extra_kinds[0] == EXTRASAMPLE_ASSOCALPHA);
 
-    if (is_strip_cmyk16(tiff)) {
-        uint8_t *pixels = decode_strip_cmyk16(tiff, width, height, out->samples_per_pixel);
+    if (is_cmyk16(tiff)) {
+        uint8_t *pixels = TIFFIsTiled(tiff) ? decode_tiled_cmyk16(tiff, width, height, out->samples_per_pixel, max_allocation)
+                                            : decode_strip_cmyk16(tiff, width, height, out->samples_per_pixel);
         if (!pixels) return fail(out, tiff, NULL, "TIFF image data damaged or truncated", cause);
         out->has_alpha = 0;
         return finish(out, tiff, pixels, width, height);

@@ -92,6 +92,42 @@ import Testing
         #expect(Self.near(Self.pixel(image, 1, 0), [127, 127, 127], within: 1), "\(Self.pixel(image, 1, 0))")
     }
 
+    /// The same in tiles (scanners write large pages so): 20 × 18 pixels in four 16 × 16 tiles,
+    /// the right and bottom ones reaching past the page. Left of x = 10 magenta and yellow (red),
+    /// right of it black at half strength (mid-grey), the last pixel cyan alone.
+    @Test func aTiledSixteenBitCMYKTIFFDecodes() throws {
+        func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+        func short(_ v: UInt16) -> [UInt8] { le16(v) + [0, 0] }
+        let (width, height, tile) = (20, 18, 16)
+        let tileBytes = tile * tile * 4 * 2
+        // Eleven entries: the directory ends at 8 + 2 + 132 + 4 = 146; then BitsPerSample's four
+        // values (8 bytes), the four tile offsets and byte counts (16 each), then the tiles.
+        let firstTile: UInt32 = 146 + 8 + 16 + 16
+        let entries: [(UInt16, UInt16, UInt32, [UInt8])] = [
+            (256, 3, 1, short(UInt16(width))), (257, 3, 1, short(UInt16(height))), (258, 3, 4, le32(146)), (259, 3, 1, short(1)),
+            (262, 3, 1, short(5)), (277, 3, 1, short(4)), (284, 3, 1, short(1)), (322, 3, 1, short(UInt16(tile))),
+            (323, 3, 1, short(UInt16(tile))), (324, 4, 4, le32(154)), (325, 4, 4, le32(170)),
+        ]
+        var bytes = Array("II".utf8) + le16(42) + le32(8) + le16(UInt16(entries.count))
+        for (tag, type, count, value) in entries { bytes += le16(tag) + le16(type) + le32(count) + value }
+        bytes += le32(0) + [16, 16, 16, 16].flatMap(le16)
+        bytes += (0..<4).flatMap { le32(firstTile + UInt32($0 * tileBytes)) } + (0..<4).flatMap { _ in le32(UInt32(tileBytes)) }
+        for (top, left) in [(0, 0), (0, tile), (tile, 0), (tile, tile)] {
+            for y in top..<top + tile {
+                for x in left..<left + tile {
+                    let inks: [UInt16] = x == width - 1 && y == height - 1 ? [65535, 0, 0, 0] : x < 10 ? [0, 65535, 65535, 0] : [0, 0, 0, 32768]
+                    bytes += inks.flatMap(le16)
+                }
+            }
+        }
+        let image = try Self.decode(bytes)
+        #expect(image.width == width && image.height == height)
+        for (x, y) in [(0, 0), (9, 17), (3, 16)] { #expect(Self.pixel(image, x, y) == [255, 0, 0], "\(x),\(y): \(Self.pixel(image, x, y))") }
+        for (x, y) in [(10, 0), (18, 17), (19, 15)] { #expect(Self.near(Self.pixel(image, x, y), [127, 127, 127], within: 1), "\(x),\(y)") }
+        #expect(Self.pixel(image, 19, 17) == [0, 255, 255], "\(Self.pixel(image, 19, 17))")
+    }
+
     @Test func aTIFFKeepsItsOrientationTagAndSaysItHasMorePages() throws {
         let rotated = try Self.fixture("rotated6.tiff").withUnsafeBytes { try TIFFDecoder.decode($0, limits: DecodeLimits()) }
         #expect(rotated.orientation == 6)
