@@ -3,7 +3,7 @@
 #include <string.h>
 
 // The canvas a HEIF's primary image declares when it is a derived image: a grid of tiles
-// ('grid') or an overlay ('iovl'). libheif 1.15 sizes its output by this box, not by the
+// ('grid') or an overlay ('iovl'), in front or behind identities ('iden'). libheif 1.15 sizes its output by this box, not by the
 // primary's `ispe` property that its API reports, and checks only each side against its limit:
 // a file may say 64x64 and make it allocate 65000x65000 x 3 planes. Read here from the file's
 // boxes, with every length checked, before anything is decoded.
@@ -118,6 +118,23 @@ static int item_data(span iloc, span file, span idat, uint64_t id, span *data) {
     return 0;
 }
 
+/// The item that item `id` is derived from, by its first 'dimg' reference in `iref`; 0 when none.
+static uint64_t derived_from(span iref, uint64_t id) {
+    uint64_t version, flags;
+    if (!take(&iref, 1, &version) || !take(&iref, 3, &flags)) return 0;
+    int field = version == 0 ? 2 : 4;
+    char type[4];
+    span reference;
+    while (next_box(&iref, type, &reference)) {
+        uint64_t from, count, to;
+        if (memcmp(type, "dimg", 4) != 0) continue;
+        if (!take(&reference, field, &from) || !take(&reference, 2, &count)) return 0;
+        if (from != id) continue;
+        return count > 0 && take(&reference, field, &to) ? to : 0;
+    }
+    return 0;
+}
+
 int intake_heif_declared_canvas(const uint8_t *bytes, size_t length, uint64_t *width, uint64_t *height, char kind[5]) {
     span file = {bytes, length}, meta, pitm, iinf, iloc, idat = {NULL, 0}, data;
     uint64_t version, flags, primary;
@@ -126,6 +143,15 @@ int intake_heif_declared_canvas(const uint8_t *bytes, size_t length, uint64_t *w
         !take(&pitm, version == 0 ? 2 : 4, &primary)) return 0;
     char type[4];
     if (!find_box(meta, "iinf", &iinf) || !item_type(iinf, primary, type)) return 0;
+    // An identity ('iden': the source turned, mirrored or cropped) is as large as what it is
+    // derived from, which libheif decodes whole first: a grid behind it is checked as one in front.
+    span iref;
+    int has_iref = find_box(meta, "iref", &iref);
+    for (int depth = 0; depth < 8 && memcmp(type, "iden", 4) == 0; depth++) {
+        uint64_t source = has_iref ? derived_from(iref, primary) : 0;
+        if (source == 0 || !item_type(iinf, source, type)) return 0;
+        primary = source;
+    }
     int grid = memcmp(type, "grid", 4) == 0, overlay = memcmp(type, "iovl", 4) == 0;
     if (!grid && !overlay) return 0;
     memcpy(kind, type, 4);

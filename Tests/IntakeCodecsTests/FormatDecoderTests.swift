@@ -1,4 +1,5 @@
 import IntakeCodecs
+import CHEIFReader
 import IntakeTestSupport
 import Testing
 
@@ -241,6 +242,39 @@ import Testing
         #expect { try bytes.withUnsafeBytes { _ = try HEIFDecoder.decode($0, limits: limits) } } throws: {
             "\($0)".contains("grid declares a canvas of 65000x65000")
         }
+    }
+
+    /// An identity item ('iden': its source turned, mirrored or cropped) as the primary, derived
+    /// from a grid: libheif decodes the grid whole first, so its canvas is checked as if it were
+    /// the primary. Only the boxes the check reads are built: meta with pitm, iinf, iref, iloc, idat.
+    @Test func aGridBehindAnIdentityIsCheckedAsOneInFront() {
+        func box(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let size = UInt32(8 + body.count)
+            return [UInt8(size >> 24), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)] + Array(type.utf8) + body
+        }
+        func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
+        let fullBox: [UInt8] = [0, 0, 0, 0]  // version 0, no flags
+        func infe(_ id: Int, _ type: String) -> [UInt8] { box("infe", [2, 0, 0, 0] + be16(id) + be16(0) + Array(type.utf8) + [0]) }
+        func meta(primary: Int, references: Bool) -> [UInt8] {
+            let grid: [UInt8] = [0, 0, 0, 0] + be16(65000) + be16(65000)  // version, flags, rows and columns less one, sides
+            let iloc = box("iloc", [1, 0, 0, 0, 0x44, 0x00] + be16(1) + be16(1) + be16(1) + be16(0) + be16(1) + [0, 0, 0, 0, 0, 0, 0, 8])
+            return box("meta", fullBox + box("pitm", fullBox + be16(primary))
+                + box("iinf", fullBox + be16(2) + infe(1, "grid") + infe(2, "iden"))
+                + (references ? box("iref", fullBox + box("dimg", be16(2) + be16(1) + be16(1))) : [])
+                + iloc + box("idat", grid))
+        }
+        func canvas(_ file: [UInt8]) -> (found: Int32, width: UInt64, height: UInt64, kind: String) {
+            var width: UInt64 = 0, height: UInt64 = 0
+            var kind = [CChar](repeating: 0, count: 5)
+            let found = file.withUnsafeBufferPointer { intake_heif_declared_canvas($0.baseAddress, $0.count, &width, &height, &kind) }
+            return (found, width, height, String(cString: kind))
+        }
+        let behind = canvas(meta(primary: 2, references: true))
+        #expect(behind.found == 1 && behind.width == 65000 && behind.height == 65000 && behind.kind == "grid", "\(behind)")
+        let inFront = canvas(meta(primary: 1, references: true))
+        #expect(inFront.found == 1 && inFront.width == 65000 && inFront.kind == "grid", "\(inFront)")
+        // An identity derived from nothing the file names: nothing to check (libheif refuses it).
+        #expect(canvas(meta(primary: 2, references: false)).found == 0)
     }
 
     @Test(.enabled(if: Fixtures.corpus != nil, "needs ../shared/corpus beside the checkout"))
