@@ -3,10 +3,10 @@
 #include <string.h>
 
 // The canvas a HEIF's primary image declares when it is a derived image: a grid of tiles
-// ('grid') or an overlay ('iovl'), in front or behind identities ('iden'). libheif 1.15 sizes its output by this box, not by the
-// primary's `ispe` property that its API reports, and checks only each side against its limit:
-// a file may say 64x64 and make it allocate 65000x65000 x 3 planes. Read here from the file's
-// boxes, with every length checked, before anything is decoded.
+// ('grid') or an overlay ('iovl'), itself or behind identities ('iden'). libheif 1.15 sizes its
+// output by this box, not by the primary's `ispe` property that its API reports, and checks only
+// each side against its limit: a file may say 64x64 and make it allocate 65000x65000 x 3 planes.
+// Read here from the file's boxes, with every length checked, before anything is decoded.
 
 typedef struct {
     const uint8_t *p;
