@@ -154,62 +154,42 @@ static inline void cmyk16_to_rgb(const uint16_t *ink, uint8_t *rgb) {
     }
 }
 
-/// A 16-bit CMYK page in strips, line by line (in the machine's byte order: libtiff swaps 16-bit
-/// samples as it reads them). NULL when a line cannot be read.
-static uint8_t *decode_strip_cmyk16(TIFF *tiff, uint32_t width, uint32_t height, uint16_t samples) {
-    tmsize_t line = TIFFScanlineSize(tiff);
-    if (line < (tmsize_t)width * samples * 2) return NULL;
-    uint16_t *row = _TIFFmalloc(line);
+/// A 16-bit CMYK page, read a piece at a time: a line of a page in strips, a tile of one in tiles
+/// (in the machine's byte order: libtiff swaps 16-bit samples as it reads them). A tile's size is
+/// held to `max_allocation`, as libtiff's own buffers are: a tile may declare itself far larger
+/// than its page. NULL when a piece cannot be read.
+static uint8_t *decode_cmyk16(TIFF *tiff, uint32_t width, uint32_t height, uint16_t samples, uint64_t max_allocation) {
+    const int tiled = TIFFIsTiled(tiff);
+    uint32_t piece_width = width, piece_height = 1;
+    if (tiled && (!TIFFGetField(tiff, TIFFTAG_TILEWIDTH, &piece_width) || !TIFFGetField(tiff, TIFFTAG_TILELENGTH, &piece_height) ||
+                  piece_width == 0 || piece_height == 0 || piece_width > 65536 || piece_height > 65536))
+        return NULL;
+    const tmsize_t size = tiled ? TIFFTileSize(tiff) : TIFFScanlineSize(tiff);
+    if (size <= 0 || (tiled && (uint64_t)size > max_allocation) ||
+        (uint64_t)size < (uint64_t)piece_width * piece_height * samples * 2)
+        return NULL;
+    uint16_t *piece = _TIFFmalloc(size);
     uint8_t *pixels = malloc((size_t)width * height * 3);
-    if (!row || !pixels) {
-        _TIFFfree(row);
+    if (!piece || !pixels) {
+        _TIFFfree(piece);
         free(pixels);
         return NULL;
     }
-    for (uint32_t y = 0; y < height; y++) {
-        if (TIFFReadScanline(tiff, row, y, 0) < 0) {
-            _TIFFfree(row);
-            free(pixels);
-            return NULL;
-        }
-        for (uint32_t x = 0; x < width; x++) cmyk16_to_rgb(row + (size_t)x * samples, pixels + ((size_t)y * width + x) * 3);
-    }
-    _TIFFfree(row);
-    return pixels;
-}
-
-/// A 16-bit CMYK page in tiles, tile by tile; the tile's size is held to `max_allocation`, as
-/// libtiff's own buffers are (a tile may declare itself far larger than its page). NULL when a
-/// tile cannot be read.
-static uint8_t *decode_tiled_cmyk16(TIFF *tiff, uint32_t width, uint32_t height, uint16_t samples, uint64_t max_allocation) {
-    uint32_t tile_width = 0, tile_height = 0;
-    if (!TIFFGetField(tiff, TIFFTAG_TILEWIDTH, &tile_width) || !TIFFGetField(tiff, TIFFTAG_TILELENGTH, &tile_height) ||
-        tile_width == 0 || tile_height == 0 || tile_width > 65536 || tile_height > 65536)
-        return NULL;
-    tmsize_t size = TIFFTileSize(tiff);
-    if (size <= 0 || (uint64_t)size > max_allocation || (uint64_t)size < (uint64_t)tile_width * tile_height * samples * 2) return NULL;
-    uint16_t *tile = _TIFFmalloc(size);
-    uint8_t *pixels = malloc((size_t)width * height * 3);
-    if (!tile || !pixels) {
-        _TIFFfree(tile);
-        free(pixels);
-        return NULL;
-    }
-    for (uint32_t top = 0; top < height; top += tile_height) {
-        for (uint32_t left = 0; left < width; left += tile_width) {
-            if (TIFFReadTile(tiff, tile, left, top, 0, 0) < 0) {
-                _TIFFfree(tile);
+    for (uint32_t top = 0; top < height; top += piece_height) {
+        for (uint32_t left = 0; left < width; left += piece_width) {
+            if ((tiled ? TIFFReadTile(tiff, piece, left, top, 0, 0) : TIFFReadScanline(tiff, piece, top, 0)) < 0) {
+                _TIFFfree(piece);
                 free(pixels);
                 return NULL;
             }
-            for (uint32_t y = 0; y < tile_height && top + y < height; y++) {
-                for (uint32_t x = 0; x < tile_width && left + x < width; x++) {
-                    cmyk16_to_rgb(tile + ((size_t)y * tile_width + x) * samples, pixels + ((size_t)(top + y) * width + left + x) * 3);
+            for (uint32_t y = 0; y < piece_height && top + y < height; y++) {
+                for (uint32_t x = 0; x < piece_width && left + x < width; x++) {
+                    cmyk16_to_rgb(piece + ((size_t)y * piece_width + x) * samples, pixels + ((size_t)(top + y) * width + left + x) * 3);
                 }
             }
         }
     }
-    _TIFFfree(tile);
+    _TIFFfree(piece);
     return pixels;
 }
 
@@ -264,8 +244,7 @@ int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
     int premultiplied = !grey || (out->has_alpha && extra_kinds[0] == EXTRASAMPLE_ASSOCALPHA);
 
     if (is_cmyk16(tiff)) {
-        uint8_t *pixels = TIFFIsTiled(tiff) ? decode_tiled_cmyk16(tiff, width, height, out->samples_per_pixel, max_allocation)
-                                            : decode_strip_cmyk16(tiff, width, height, out->samples_per_pixel);
+        uint8_t *pixels = decode_cmyk16(tiff, width, height, out->samples_per_pixel, max_allocation);
         if (!pixels) return fail(out, tiff, NULL, "TIFF image data damaged or truncated", cause);
         out->has_alpha = 0;
         return finish(out, tiff, pixels, width, height);

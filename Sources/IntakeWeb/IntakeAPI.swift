@@ -100,26 +100,23 @@ public enum IntakeAPI {
                 throw APIError.badRequest("bad_uploads", "a job has 1 to \(Self.maxImagesPerJob) uploads")
             }
             let job = JobID.make().rawValue
-            var recorded = false
+            var recorded: Submission?
             let receipts: [UploadReceipt]
             do {
                 // Recorded once every upload is checked and before any is placed, so that none is
                 // ever a job its submission does not know.
                 receipts = try uploads.placeHeld(submitted.uploads, environment: submitted.env, meter: submitted.meter) { names throws(APIError) in
-                    try submissions.record(Submission(
+                    let submission = Submission(
                         id: job, env: submitted.env, meter: submitted.meter, metadata: submitted.metadata, jobs: submitted.uploads,
-                        names: names, createdAt: Int64(JobID.nowMilliseconds())))
-                    recorded = true
+                        names: names, createdAt: Int64(JobID.nowMilliseconds()))
+                    try submissions.record(submission)
+                    recorded = submission
                 }
             } catch let failure as InboxWriter.PlacementFailure {
-                if let submission = submissions.load(job), !failure.claimed.isEmpty {
-                    try? submissions.record(submission.keeping(failure.claimed))
-                } else {
-                    submissions.forget(job)
-                }
+                if let recorded { submissions.settle(recorded, after: failure) }
                 throw failure.answer(submission: job)
             } catch {
-                if recorded { submissions.forget(job) }
+                if recorded != nil { submissions.forget(job) }
                 throw error
             }
             for receipt in receipts { metrics.tookUpload("resumable", bytes: receipt.bytes) }

@@ -160,13 +160,8 @@ struct MultipartUpload {
                     labelled: received.labelled)
             })
         } catch {
-            // Those taken back are at their temporaries again, which the deferred clean-up
-            // removes; those the daemon claimed first stay this submission's.
-            if error.claimed.isEmpty {
-                submissions.forget(submission.id)
-            } else {
-                try? submissions.record(submission.keeping(error.claimed))
-            }
+            // Those taken back are at their temporaries again, which the deferred clean-up removes.
+            submissions.settle(submission, after: error)
             throw error.answer(submission: submission.id)
         }
         placed = true

@@ -71,6 +71,16 @@ final class Submissions: Sendable {
 
     func forget(_ id: String) { unlink(path(id)) }
 
+    /// After placing `submission`'s images failed part-way: it keeps the images the daemon had
+    /// claimed already (jobs by then), or goes when there are none.
+    func settle(_ submission: Submission, after failure: InboxWriter.PlacementFailure) {
+        if failure.claimed.isEmpty {
+            forget(submission.id)
+        } else {
+            try? record(submission.keeping(failure.claimed))
+        }
+    }
+
     func load(_ id: String) -> Submission? {
         guard JobID(id) != nil, let bytes = try? WholeFile.read(path(id)) else { return nil }
         return try? JSONDecoder().decode(Submission.self, from: Data(bytes))

@@ -279,24 +279,24 @@ final class Claimer: Sendable {
             }
             return .failed
         }
-        if code == EACCES || code == EPERM, let owner = ownerInStickyFolder(source) {
+        if code == EACCES || code == EPERM, let file = othersFileInStickyFolder(source) {
             // One file's owner, not the spool: said for the file (as the spool's outage, the
             // next file's success called it over, and the next scan said it again).
-            if let status = source.linkStatus() { setAside(status) }
+            setAside(file)
             logger.error(
                 "cannot move a file out of a sticky inbox folder: it belongs to another user (only its owner, the folder's owner or root may move it); it stays there, and is tried again every 10 minutes or when it changes. Clear the folder's sticky bit (chmod -t), or have the producer run as intaked's user or group",
-                metadata: ["file": "\(source)", "owner": "\(owner)"])
+                metadata: ["file": "\(source)", "owner": "\(file.st_uid)"])
             return .failed
         }
         return refused(source, ErrnoText.describe(code), blocking: DurableFile.blockingCodes.contains(code))
     }
 
-    /// The user owning `source`, when its folder is sticky (`chmod +t`, as /tmp is) and neither
-    /// the file nor the folder is this process's: such a file may not be moved by us.
-    private func ownerInStickyFolder(_ source: BytePath) -> uid_t? {
+    /// The status of `source` when its folder is sticky (`chmod +t`, as /tmp is) and neither the
+    /// file nor the folder is this process's: such a file may not be moved by us.
+    private func othersFileInStickyFolder(_ source: BytePath) -> stat? {
         guard let folder = source.folder.status(), folder.st_mode & S_ISVTX != 0, folder.st_uid != geteuid(),
               let file = source.linkStatus(), file.st_uid != geteuid() else { return nil }
-        return file.st_uid
+        return file
     }
 
     /// Leaves the file of `status` alone until it changes or `unremovableRetrySeconds` pass.
