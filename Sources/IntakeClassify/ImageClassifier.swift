@@ -9,12 +9,12 @@ public import IntakeCore
 /// they map to 0–1:
 ///
 /// - `blurred`: the blur of the strongest edges (see `Sharpness`) above `blur` (width 0.02).
-/// - `dark`: the less sure of mean luma under `darkMean` (width 5) and the 90th luma percentile
-///   under `darkHighlights` (width 5): the picture is dim and not even its bright parts are
-///   bright, as an underexposed photo is; or, surer of the two, mean luma under `veryDarkMean`
-///   (width 5) whatever the highlights: a photo sunk mostly into black may keep a few bright
-///   parts (on the label bench's tuning half, the one underexposure the first rule missed kept
-///   its 90th percentile at 118).
+/// - `dark`: the less sure of mean luma under `darkMean` (width 5) and the 99th luma percentile
+///   under `darkHighlights` (width 5): the picture is dim and not even its brightest hundredth
+///   is bright, as an underexposed photo is (two stops under, white itself is 118 of 255),
+///   unlike a low-key one (a flower on black, a night street), whose few bright parts are as
+///   bright as any; or, surer of the two, mean luma under `veryDarkMean` (width 5) whatever
+///   the highlights: a photo sunk mostly into black may keep a lamp or two.
 /// - `overexposed`: the less sure of the fraction of pixels with luma ≥ 250 above
 ///   `overexposedFraction` (width 0.02) and the mean luma of the others above
 ///   `overexposedMidtones` (width 5): highlights blown over a meaningful area and the rest of
@@ -84,7 +84,7 @@ public enum ImageClassifier {
                 * max(
                     Confidence.all(
                         Confidence.below(quality.meanLuma, thresholds.darkMean, width: 5),
-                        Confidence.below(quality.percentile90, thresholds.darkHighlights, width: 5)),
+                        Confidence.below(quality.percentile99, thresholds.darkHighlights, width: 5)),
                     Confidence.below(quality.meanLuma, thresholds.veryDarkMean, width: 5)))
         add(
             "overexposed",

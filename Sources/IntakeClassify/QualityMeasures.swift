@@ -9,8 +9,8 @@ public struct QualityMeasures: Sendable {
     public let blur: Double
     /// Mean luma, 0–255.
     public let meanLuma: Double
-    /// Luma at the 90th percentile.
-    public let percentile90: Double
+    /// Luma at the 99th percentile: the brightest hundredth of the picture.
+    public let percentile99: Double
     /// Fraction of pixels with luma 250 or more.
     public let clippedFraction: Double
     /// Mean luma of the pixels under 250.
@@ -25,7 +25,7 @@ public struct QualityMeasures: Sendable {
     init(_ analysis: AnalysisImage, tone: ToneStatistics, screenshot: Double, document: Double) {
         blur = Sharpness.measure(analysis)
         meanLuma = tone.meanLuma
-        percentile90 = Double(tone.percentile90)
+        percentile99 = Double(tone.percentile99)
         clippedFraction = tone.clippedFraction
         unclippedMean = tone.unclippedMean
         spread = Double(tone.colourSpread)

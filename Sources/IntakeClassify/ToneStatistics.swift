@@ -4,6 +4,9 @@ struct ToneStatistics {
     let meanLuma: Double
     /// Luma at the 90th percentile: the picture's bright parts.
     let percentile90: Int
+    /// Luma at the 99th percentile: the brightest hundredth of the picture, as bright as the
+    /// exposure let anything be.
+    let percentile99: Int
     /// Fraction of pixels with luma 250 or more: highlights with no detail left.
     let clippedFraction: Double
     /// Mean luma of the pixels under 250: how bright the picture is where it still has detail;
@@ -29,6 +32,7 @@ struct ToneStatistics {
         let total = Double(count)
         meanLuma = Double(sum) / total
         percentile90 = Self.percentile(0.90, of: histogram, count: count)
+        percentile99 = Self.percentile(0.99, of: histogram, count: count)
         clippedFraction = Double(clipped) / total
         unclippedMean = (count - clipped) * 10 >= count ? Double(sum - clippedSum) / Double(count - clipped) : 255
         meanChroma = Double(image.chromaSum) / total

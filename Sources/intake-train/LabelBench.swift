@@ -264,9 +264,9 @@ enum LabelBench {
     static func list(_ samples: [Sample]) {
         for sample in samples {
             let m = sample.measures
-            say(String(format: "sample\t%@\t%@\towed=%@\tblur=%.3f\tmean=%.1f\tp90=%.0f\tclipped=%.3f\tunclipped=%.0f\tspread=%.0f\tscreen=%.2f\tdoc=%.2f\t%@",
+            say(String(format: "sample\t%@\t%@\towed=%@\tblur=%.3f\tmean=%.1f\tp99=%.0f\tclipped=%.3f\tunclipped=%.0f\tspread=%.0f\tscreen=%.2f\tdoc=%.2f\t%@",
                        (sample.photo as NSString).lastPathComponent, sample.degradation,
-                       qualityLabels.filter { sample.truth[$0] == .positive }.joined(separator: "+"), m.blur, m.meanLuma, m.percentile90,
+                       qualityLabels.filter { sample.truth[$0] == .positive }.joined(separator: "+"), m.blur, m.meanLuma, m.percentile99,
                        m.clippedFraction, m.unclippedMean, m.spread, m.screenshot, m.document, sample.labels.sorted().joined(separator: ",")))
         }
     }

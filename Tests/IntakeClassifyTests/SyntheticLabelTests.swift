@@ -54,6 +54,26 @@ struct SyntheticLabelTests {
         #expect(!labelNames(TestImages.exposed(photo, by: 0.8)).contains("dark"))
     }
 
+    /// A low-key picture (a flower on black, a street at night) is dim, and even its 90th
+    /// percentile is dim, but a few parts of it are as bright as any well-exposed photo's: it is
+    /// not underexposed. An underexposed photo has nothing bright at all.
+    @Test func aDimPictureWithAFewBrightPartsIsNotDark() {
+        let dim = TestImages.exposed(photo, by: 0.42)
+        let lowKey = RGBImage(width: dim.width, height: dim.height) { target in
+            let source = dim.pixels
+            let brightRows = dim.height * 4 / 100  // 4% of the picture
+            for i in 0..<source.count { target[i] = i < brightRows * dim.width * 3 ? 240 : source[i] }
+        }
+        let measures = ImageClassifier.qualityMeasures(of: lowKey)
+        // What made the 90th percentile rule call it dark: dim on average, and dim at the 90th
+        // percentile; and what the rule now sees: the brightest hundredth near white.
+        #expect(measures.meanLuma > ClassifierThresholds.defaults.veryDarkMean + 10 && measures.meanLuma < ClassifierThresholds.defaults.darkMean)
+        #expect(ToneStatistics(AnalysisImage(lowKey)).percentile90 < 100)
+        #expect(measures.percentile99 >= 235)
+        #expect(!labelNames(lowKey).contains("dark"))
+        #expect(labelNames(dim).contains("dark"))
+    }
+
     @Test func overexposedAppearsWhenHighlightsClip() {
         #expect(!labelNames(photo).contains("overexposed"))
         #expect(labelNames(TestImages.exposed(photo, by: 2.5)).contains("overexposed"))

@@ -37,7 +37,7 @@ struct ConfigurationValueTests {
             defaults.classify
                 == .init(
                     thresholds: .init(
-                        blur: 0.42, darkMean: 65, darkHighlights: 100, veryDarkMean: 50, overexposedFraction: 0.12, overexposedMidtones: 115,
+                        blur: 0.42, darkMean: 72, darkHighlights: 150, veryDarkMean: 40, overexposedFraction: 0.12, overexposedMidtones: 115,
                         lowContrastSpread: 75, minimumSide: 256, grayscaleChroma: 3, meterScore: 0.7, minimumConfidence: 0.5),
                     externalCommand: [], externalName: "external", externalTimeoutSeconds: 10))
     }
