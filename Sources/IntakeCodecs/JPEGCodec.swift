@@ -111,7 +111,14 @@ public final class JPEGCodec {
                 return JPEGHeader(width: Int(width), height: Int(height), colorSpace: frame.colorSpace)
             }
         }
-        guard width > 0, height > 0 else { throw CodecError("JPEG header declares an empty image (\(width)×\(height))") }
+        guard width > 0, height > 0 else {
+            // libjpeg reads a file that ends early as if it ended there, and then finds no frame
+            // header, so no size: the file is cut short, not an image declared empty.
+            guard (structure ?? JPEGStructure(scanning: jpeg)).frameMarker != nil else {
+                throw CodecError("JPEG cut short: its \(jpeg.count) bytes end before the frame header that gives the image's size")
+            }
+            throw CodecError("JPEG header declares an empty image (\(width)×\(height))")
+        }
         let space: JPEGHeader.ColorSpace =
             switch colorSpace {
             case Int32(TJCS_RGB.rawValue): .rgb

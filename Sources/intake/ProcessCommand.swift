@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IntakeConfig
+import IntakeCore
 import IntakeClassify
 import IntakeMeter
 import IntakePipeline
@@ -86,16 +87,18 @@ struct ProcessCommand: ParsableCommand {
         }
     }
 
-    /// One human line per file.
+    /// One human line per file: a name with a line break or other control characters in it is
+    /// shown escaped as the daemon keeps such names (`SafeName`), so it cannot split the line.
     static func summary(_ report: FileReport) -> String {
+        let file = SafeName.from(report.file)
         let ms = String(format: "%.1f ms", report.stagesMilliseconds.values.reduce(0, +))
         switch report.status {
         case .ok:
             let size = "\(report.facts.width ?? 0)×\(report.facts.height ?? 0)"
             let warnings = report.facts.warnings.isEmpty ? "" : "  warning: " + report.facts.warnings.joined(separator: "; ")
-            return "ok       \(report.file)  \(report.facts.type ?? "") \(size)  \(ms)\(warnings)"
+            return "ok       \(file)  \(report.facts.type ?? "") \(size)  \(ms)\(warnings)"
         case .refused, .error:
-            return "\(report.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(report.file)  "
+            return "\(report.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(file)  "
                 + "\(report.stage?.rawValue ?? ""): \(report.reason ?? "")"
         }
     }

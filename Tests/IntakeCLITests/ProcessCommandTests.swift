@@ -86,6 +86,8 @@ import Testing
         #expect((reports[1]["reason"] as? String)?.contains("Photoshop") == true)
         #expect(reports[1]["stage"] as? String == "sniff")
         #expect((reports[2]["reason"] as? String)?.contains("empty file") == true)
+        // Not "declares an empty image (0×0)": the file ends before any header gives a size.
+        #expect((reports[3]["reason"] as? String)?.contains("JPEG cut short: its 5 bytes end before the frame header") == true, "\(reports[3])")
         #expect((reports[4]["reason"] as? String)?.contains("no such file") == true)
     }
 
@@ -93,12 +95,15 @@ import Testing
         let folder = try TemporaryFolder()
         let good = folder.write("good.jpg", try photo(width: 300, height: 200))
         let text = folder.write("notes.jpg", Array("shopping list\n".utf8))
-        let result = try ChildProcess.run(intake, ["process", good, text])
+        // A line break in a name must not split its line.
+        let broken = folder.write("two\nlines.jpg", try photo(width: 30, height: 20))
+        let result = try ChildProcess.run(intake, ["process", good, text, broken])
         #expect(result.status == 2)
         let lines = result.standardOutput.split(separator: "\n")
-        #expect(lines.count == 2)
+        #expect(lines.count == 3)
         #expect(lines[0].hasPrefix("ok") && lines[0].contains("300×200"))
         #expect(lines[1].hasPrefix("refused") && lines[1].contains("sniff: not a supported image: the content is text"))
+        #expect(lines.last?.hasPrefix("ok") == true && lines.last?.contains("/two%0Alines.jpg  jpeg 30×20") == true, "\(lines)")
     }
 
     @Test func aBadConfigurationIsAnErrorNamingTheKey() throws {

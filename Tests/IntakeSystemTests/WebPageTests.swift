@@ -78,7 +78,7 @@ import Glibc
             """)
         #expect(try browser.evaluate("document.querySelectorAll('#uploads img.rotation').length") as? Int ?? 0 >= 2)
         let failedText = try browser.evaluate("document.querySelector('#uploads .card.failed').textContent") as? String ?? ""
-        #expect(failedText.contains("broken.jpg") && failedText.contains("failed at sniff: JPEG header declares an empty image"), "\(failedText)")
+        #expect(failedText.contains("broken.jpg") && failedText.contains("failed at sniff: JPEG cut short"), "\(failedText)")
         let completedText = try browser.evaluate("document.querySelector('#uploads .card.completed').textContent") as? String ?? ""
         #expect(completedText.contains("job "), "\(completedText)")
 
@@ -96,7 +96,7 @@ import Glibc
             document.querySelector('#failures').textContent.includes('broken.jpg') &&
             document.querySelector('#summary .count.completed b')?.textContent === '3'
             """)
-        #expect((try browser.evaluate("document.querySelector('#failures').textContent") as? String ?? "").contains("sniff: JPEG header declares an empty image"))
+        #expect((try browser.evaluate("document.querySelector('#failures').textContent") as? String ?? "").contains("sniff: JPEG cut short"))
         try browser.waitUntil("the review lists the meter photo without a match", """
             document.querySelector('#meters').textContent.includes('MTR-5') && document.querySelector('#meters').textContent.includes('no_profile')
             """)
@@ -112,7 +112,7 @@ import Glibc
         try browser.waitUntil("filtered by meter, only the meter photo is left", """
             document.querySelectorAll('#failures tr').length === 0 && document.querySelectorAll('#meters tr').length === 1
             """)
-        try filter("empty image")
+        try filter("cut short")
         try browser.waitUntil("filtered by reason, only the failure is left", """
             document.querySelectorAll('#failures tr').length === 1 && document.querySelectorAll('#meters tr').length === 0
             """)
