@@ -56,7 +56,9 @@ public struct WebServer: Sendable {
         let idle = configuration.web.idleTimeoutSeconds
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(idle * 1000)))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [LargerReads(maximum: LargerReads.uploadReads)],
+                idleTimeout: .milliseconds(Int64(idle * 1000)))),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "intake"),
             services: [events],
             onServerRunning: { channel in
