@@ -12,8 +12,8 @@ public import IntakeCore
 /// - `dark`: the less sure of mean luma under `darkMean` (width 5) and the 99th luma percentile
 ///   under `darkHighlights` (width 5): the picture is dim and not even its brightest hundredth
 ///   is bright, as an underexposed photo is (two stops under, white itself is 118 of 255),
-///   unlike a low-key one (a flower on black, a night street), whose few bright parts are as
-///   bright as any; or, surer of the two, mean luma under `veryDarkMean` (width 5) whatever
+///   unlike a low-key one (a night street, a face lit in the dark), whose few bright parts are
+///   as bright as any; or, surer of the two, mean luma under `veryDarkMean` (width 5) whatever
 ///   the highlights: a photo sunk mostly into black may keep a lamp or two.
 /// - `overexposed`: the less sure of the fraction of pixels with luma ≥ 250 above
 ///   `overexposedFraction` (width 0.02) and the mean luma of the others above

@@ -17,6 +17,7 @@ final class LargerReads: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         let allocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: maximum)
+        // Advisory: a connection that cannot take it reads 64 KiB at a time, as before.
         context.channel.setOption(ChannelOptions.recvAllocator, value: allocator).whenComplete { _ in }
     }
 }
