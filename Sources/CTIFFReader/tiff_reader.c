@@ -252,7 +252,9 @@ int intake_tiff_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
     char refusal[1024] = {0};
     if (!TIFFRGBAImageOK(tiff, refusal)) return fail(out, tiff, NULL, "TIFF of a kind intake cannot read", refusal);
     TIFFRGBAImage reader;
-    if (!TIFFRGBAImageBegin(&reader, tiff, 0, refusal)) return fail(out, tiff, NULL, "TIFF of a kind intake cannot read", refusal);
+    // Stop at the first strip or tile that cannot be read: otherwise libtiff leaves its rows
+    // black and reports success, and a file cut short would pass as a whole picture.
+    if (!TIFFRGBAImageBegin(&reader, tiff, 1, refusal)) return fail(out, tiff, NULL, "TIFF of a kind intake cannot read", refusal);
     // Rows as stored, top first: the Orientation tag is applied later with EXIF's, never twice.
     reader.req_orientation = ORIENTATION_TOPLEFT;
     reader.orientation = ORIENTATION_TOPLEFT;

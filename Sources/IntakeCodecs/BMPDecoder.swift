@@ -42,8 +42,11 @@ public enum BMPDecoder {
         if infoSize == 12 {
             (width, rawHeight, bits, compression, colours) = (u16(18), u16(20), u16(24), 0, 0)
         } else {
-            guard [40, 52, 56, 64, 108, 124].contains(infoSize), data.count >= 14 + 40 else {
+            guard [40, 52, 56, 64, 108, 124].contains(infoSize) else {
                 throw CodecError("BMP has an info header of \(infoSize) bytes, which no BMP version has")
+            }
+            guard data.count >= 14 + 40 else {
+                throw CodecError("BMP cut short: its \(data.count) bytes end inside its \(infoSize)-byte info header")
             }
             width = Int(Int32(bitPattern: u32(18)))
             rawHeight = Int(Int32(bitPattern: u32(22)))

@@ -13,9 +13,17 @@ public struct DecodedGIF: Sendable {
 /// pixels white (as a PNG's alpha is composited). The screen's size is checked against the
 /// limits before anything is allocated.
 public enum GIFDecoder {
-    /// The logical screen's size, straight from the header.
+    /// The logical screen's size, straight from the header. A file that ends before its header
+    /// and global colour table do is said to be cut short: giflib would call it "no screen
+    /// descriptor detected".
     public static func readHeader(_ gif: UnsafeRawBufferPointer) throws(CodecError) -> (width: Int, height: Int) {
-        guard gif.count >= 13 else { throw CodecError("GIF too short for its header") }
+        guard gif.count >= 13 else { throw CodecError("GIF cut short: its \(gif.count) bytes end inside its 13-byte header") }
+        if gif[10] & 0x80 != 0 {
+            let table = 3 << (Int(gif[10] & 7) + 1)
+            guard gif.count >= 13 + table else {
+                throw CodecError("GIF cut short: its \(gif.count) bytes end inside its colour table of \(table) bytes")
+            }
+        }
         return (Int(gif[6]) | Int(gif[7]) << 8, Int(gif[8]) | Int(gif[9]) << 8)
     }
 

@@ -25,11 +25,36 @@ public enum TIFFDecoder {
     static let exifReach = 0xFFF0
 
     public static func readHeader(_ tiff: UnsafeRawBufferPointer, limits: DecodeLimits) throws(CodecError) -> (width: Int, height: Int) {
+        if let cut = cutShort(tiff) { throw CodecError(cut) }
         var width: UInt32 = 0, height: UInt32 = 0
         var error = CText.buffer()
         let status = intake_tiff_probe(tiff.baseAddress?.assumingMemoryBound(to: UInt8.self), tiff.count, &width, &height, &error)
         guard status == 0 else { throw CodecError(CText.string(error)) }
         return (Int(width), Int(height))
+    }
+
+    /// Why a file that ends before its first directory does is cut short, or nil: libtiff would
+    /// say only "Can not read TIFF directory count". Classic TIFF and BigTIFF, either byte order.
+    /// A damaged offset or count looks the same from here, so both are named.
+    static func cutShort(_ tiff: UnsafeRawBufferPointer) -> String? {
+        let big = tiff.count >= 4 && (tiff[2] == 43 || tiff[3] == 43)
+        let headerSize = big ? 16 : 8, countSize = big ? 8 : 2, entrySize = big ? 20 : 12
+        guard tiff.count >= headerSize else { return "TIFF cut short: its \(tiff.count) bytes end inside its \(headerSize)-byte header" }
+        let littleEndian = tiff[0] == UInt8(ascii: "I")
+        func number(at offset: Int, bytes: Int) -> UInt64? {
+            guard offset + bytes <= tiff.count else { return nil }
+            var value: UInt64 = 0
+            for k in 0..<bytes { value |= UInt64(tiff[offset + (littleEndian ? k : bytes - 1 - k)]) << (8 * k) }
+            return value
+        }
+        guard let directory = number(at: big ? 8 : 4, bytes: big ? 8 : 4) else { return nil }
+        guard directory <= UInt64(tiff.count), let entries = number(at: Int(directory), bytes: countSize) else {
+            return "TIFF cut short or damaged: its first directory is at byte \(directory), past the end of its \(tiff.count) bytes"
+        }
+        guard entries <= UInt64((tiff.count - Int(directory) - countSize) / entrySize) else {
+            return "TIFF cut short or damaged: its first directory (\(entries) entries at byte \(directory)) runs past the end of its \(tiff.count) bytes"
+        }
+        return nil
     }
 
     public static func decode(_ tiff: UnsafeRawBufferPointer, limits: DecodeLimits) throws(CodecError) -> DecodedTIFF {

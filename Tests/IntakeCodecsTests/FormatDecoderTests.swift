@@ -164,6 +164,63 @@ import Testing
         return bytes + le32(0) + pixels
     }
 
+    /// A TIFF, GIF or BMP that ends before its headers do is said to be cut short, not given
+    /// the words libtiff ("Can not read TIFF directory count") or giflib ("No screen descriptor
+    /// detected") have for what they then failed to find, nor called a BMP version that is none.
+    @Test func aFileThatEndsInItsHeadersIsSaidToBeCutShort() throws {
+        func reason(_ bytes: [UInt8], _ readHeader: (UnsafeRawBufferPointer) throws -> Any) -> String {
+            do {
+                _ = try bytes.withUnsafeBytes { try readHeader($0) }
+                return "read"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let tiff: (UnsafeRawBufferPointer) throws -> Any = { try TIFFDecoder.readHeader($0, limits: DecodeLimits()) }
+        let whole = Self.tiff(width: 64, height: 64)
+        #expect(reason(whole, tiff) == "read")
+        #expect(reason(Array(whole.prefix(6)), tiff).contains("TIFF cut short: its 6 bytes end inside its 8-byte header"))
+        #expect(reason(Array(whole.prefix(50)), tiff).contains("its first directory (9 entries at byte 8) runs past the end of its 50 bytes"))
+        // Big-endian, its directory written after the pixels, as many writers do, and cut before it.
+        let directoryAfterTheEnd = Array("MM".utf8) + [0, 42, 0, 0, 0x03, 0xE8] + [UInt8](repeating: 0, count: 12)
+        #expect(reason(directoryAfterTheEnd, tiff).contains("its first directory is at byte 1000, past the end of its 20 bytes"))
+
+        // A GIF whose global colour table (256 colours, 768 bytes) is cut after 100 of them.
+        let gif = Array("GIF89a".utf8) + [1, 0, 1, 0, 0xF7, 0, 0] + [UInt8](repeating: 0, count: 100)
+        #expect(reason(gif, { try GIFDecoder.readHeader($0) }).contains("GIF cut short: its 113 bytes end inside its colour table of 768 bytes"))
+        #expect(reason(Array(gif.prefix(9)), { try GIFDecoder.readHeader($0) }).contains("GIF cut short: its 9 bytes end inside its 13-byte header"))
+
+        let bmp = BMPDecoderTests.bmp(width: 2, height: 2, bits: 24, rows: [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]])
+        #expect(reason(bmp, { try BMPDecoder.readHeader($0) }) == "read")
+        #expect(reason(Array(bmp.prefix(40)), { try BMPDecoder.readHeader($0) }).contains("BMP cut short: its 40 bytes end inside its 40-byte info header"))
+    }
+
+    /// A grey 64×64 TIFF in two strips of 32 rows (100, then 200), the second strip cut to
+    /// `keep` of its 2,048 bytes.
+    static func twoStrips(keep: Int = 2048) -> [UInt8] {
+        func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+        let offsets = 8 + 2 + 9 * 12 + 4, counts = offsets + 8, pixels = counts + 8
+        let entries: [(tag: Int, type: Int, count: Int, value: Int)] = [
+            (256, 4, 1, 64), (257, 4, 1, 64), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+            (273, 4, 2, offsets), (277, 3, 1, 1), (278, 4, 1, 32), (279, 4, 2, counts),
+        ]
+        var bytes = Array("II".utf8) + le16(42) + le32(8) + le16(entries.count)
+        for entry in entries {
+            bytes += le16(entry.tag) + le16(entry.type) + le32(entry.count) + (entry.type == 3 ? le16(entry.value) + [0, 0] : le32(entry.value))
+        }
+        bytes += le32(0) + le32(pixels) + le32(pixels + 2048) + le32(2048) + le32(2048)
+        return bytes + [UInt8](repeating: 100, count: 2048) + [UInt8](repeating: 200, count: keep)
+    }
+
+    /// libtiff, left to itself, reads on past a strip it cannot read and leaves its rows black:
+    /// a TIFF cut inside its pixels would pass as a whole picture.
+    @Test func aTIFFCutInsideItsPixelsIsRefusedNotFilledWithBlack() throws {
+        let whole = try Self.decode(Self.twoStrips())
+        #expect(Self.pixel(whole, 5, 5) == [100, 100, 100] && Self.pixel(whole, 5, 60) == [200, 200, 200])
+        #expect { try Self.decode(Self.twoStrips(keep: 1000)) } throws: { "\($0)".contains("TIFF image data damaged or truncated") }
+    }
+
     @Test func aHandMadeTIFFDecodesAndRawsAndBombsAreRefusedByName() throws {
         let grey = try Self.decode(Self.tiff(width: 4, height: 2))
         #expect(grey.width == 4 && grey.height == 2 && Self.pixel(grey, 3, 1) == [128, 128, 128])
