@@ -29,6 +29,16 @@ static int fail(intake_gif_image *out, GifFileType *gif, uint8_t *pixels, uint8_
     return -1;
 }
 
+/// A giflib call failed before the first image was whole. Where every byte was read, the file
+/// ends early: giflib says only that a read failed, or (reading an image's code size) nothing.
+static int failed_call(intake_gif_image *out, GifFileType *gif, uint8_t *pixels, uint8_t *line, const char *what) {
+    const memory_source *source = gif->UserData;
+    if (source->offset < source->length) return fail(out, gif, pixels, line, what, gif->Error);
+    char cut[96];
+    snprintf(cut, sizeof cut, "GIF cut short: its %zu bytes end before its first image does", source->length);
+    return fail(out, gif, pixels, line, cut, 0);
+}
+
 int intake_gif_decode(const uint8_t *data, size_t length, uint64_t max_pixels, intake_gif_image *out) {
     memset(out, 0, sizeof *out);
     memory_source source = {data, length, 0};
@@ -45,21 +55,21 @@ int intake_gif_decode(const uint8_t *data, size_t length, uint64_t max_pixels, i
     int transparent = -1;
     GifRecordType record;
     for (;;) {
-        if (DGifGetRecordType(gif, &record) == GIF_ERROR) return fail(out, gif, pixels, line, "GIF damaged before its first image", gif->Error);
+        if (DGifGetRecordType(gif, &record) == GIF_ERROR) return failed_call(out, gif, pixels, line, "GIF damaged before its first image");
         if (record == TERMINATE_RECORD_TYPE) return fail(out, gif, pixels, line, "GIF holds no image", 0);
         if (record == EXTENSION_RECORD_TYPE) {
             int extension = 0;
             GifByteType *block = NULL;
-            if (DGifGetExtension(gif, &extension, &block) == GIF_ERROR) return fail(out, gif, pixels, line, "GIF extension damaged", gif->Error);
+            if (DGifGetExtension(gif, &extension, &block) == GIF_ERROR) return failed_call(out, gif, pixels, line, "GIF extension damaged");
             // The graphic control extension before the first image names its transparent colour.
             if (extension == GRAPHICS_EXT_FUNC_CODE && block && block[0] >= 4 && (block[1] & 1)) transparent = block[4];
             while (block) {
-                if (DGifGetExtensionNext(gif, &block) == GIF_ERROR) return fail(out, gif, pixels, line, "GIF extension damaged", gif->Error);
+                if (DGifGetExtensionNext(gif, &block) == GIF_ERROR) return failed_call(out, gif, pixels, line, "GIF extension damaged");
             }
             continue;
         }
         if (record != IMAGE_DESC_RECORD_TYPE) continue;
-        if (DGifGetImageDesc(gif) == GIF_ERROR) return fail(out, gif, pixels, line, "GIF image descriptor damaged", gif->Error);
+        if (DGifGetImageDesc(gif) == GIF_ERROR) return failed_call(out, gif, pixels, line, "GIF image descriptor damaged");
         break;
     }
     GifImageDesc *frame = &gif->Image;
@@ -76,7 +86,7 @@ int intake_gif_decode(const uint8_t *data, size_t length, uint64_t max_pixels, i
     for (int pass = 0; pass < passes; pass++) {
         int start = frame->Interlace ? starts[pass] : 0, step = frame->Interlace ? steps[pass] : 1;
         for (int row = start; row < frame->Height; row += step) {
-            if (DGifGetLine(gif, line, frame->Width) == GIF_ERROR) return fail(out, gif, pixels, line, "GIF image data damaged", gif->Error);
+            if (DGifGetLine(gif, line, frame->Width) == GIF_ERROR) return failed_call(out, gif, pixels, line, "GIF image data damaged");
             int y = frame->Top + row;
             if (y < 0 || (uint32_t)y >= height) continue;
             for (int column = 0; column < frame->Width; column++) {

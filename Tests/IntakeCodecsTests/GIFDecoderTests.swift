@@ -25,8 +25,12 @@ import Testing
 
     @Test func damageAndSizeAreRefusedSayingWhy() {
         let whole = Self.onePixel(red: 1, green: 2, blue: 3)
-        #expect(throws: CodecError.self) { try decode(Array(whole.prefix(whole.count - 6))) }
+        #expect { try decode(Array(whole.prefix(whole.count - 6))) } throws: {
+            "\($0)".contains("GIF cut short: its \(whole.count - 6) bytes end before its first image does")
+        }
         #expect(throws: CodecError.self) { try decode(Array(whole.prefix(13)) + [0x3B]) }  // no image at all
+        // Whole, with its colour table and trailer, and no image: not cut short, just empty.
+        #expect { try decode(Array(whole.prefix(19)) + [0x3B]) } throws: { "\($0)".contains("GIF holds no image") }
         var huge = whole
         (huge[6], huge[7], huge[8], huge[9]) = (0xFF, 0xFF, 0xFF, 0xFF)
         #expect { try decode(huge) } throws: { "\($0)".contains("pixel limit") }
