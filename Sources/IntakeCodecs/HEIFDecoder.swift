@@ -24,8 +24,36 @@ public enum HEIFDecoder {
         var error = CText.buffer()
         let status = intake_heif_probe(heif.baseAddress?.assumingMemoryBound(to: UInt8.self), heif.count, maxSide(limits),
                                        UInt64(limits.maxPixels), &width, &height, &error)
-        guard status == 0 else { throw CodecError(CText.string(error)) }
+        guard status == 0 else { throw CodecError(cutShort(heif) ?? CText.string(error)) }
         return (Int(width), Int(height))
+    }
+
+    /// Where a file libheif refused ends inside one of its top-level boxes, that said plainly:
+    /// libheif's words for it ("No 'meta' box", "Extent in iloc box references data outside of
+    /// file bounds") name what it then missed. Nil when every box is whole.
+    static func cutShort(_ heif: UnsafeRawBufferPointer) -> String? {
+        func number(at offset: Int, bytes: Int) -> UInt64 {
+            (0..<bytes).reduce(UInt64(0)) { $0 << 8 | UInt64(heif[offset + $1]) }
+        }
+        var offset = 0
+        while offset < heif.count {
+            guard offset + 8 <= heif.count else { return "HEIF cut short: its \(heif.count) bytes end inside a box's header" }
+            let type = heif[(offset + 4)..<(offset + 8)].allSatisfy { (0x20..<0x7F).contains($0) }
+                ? "its '\(String(decoding: heif[(offset + 4)..<(offset + 8)], as: UTF8.self))' box" : "a box"
+            var size = number(at: offset, bytes: 4), header = 8
+            if size == 1 {
+                guard offset + 16 <= heif.count else { return "HEIF cut short: its \(heif.count) bytes end inside \(type)'s header" }
+                (size, header) = (number(at: offset + 8, bytes: 8), 16)
+            }
+            // A box to the end of the file is whole whatever its length; one shorter than its own
+            // header is damage, not truncation.
+            guard size != 0, size >= UInt64(header) else { return nil }
+            guard size <= UInt64(heif.count - offset) else {
+                return "HEIF cut short: its \(heif.count) bytes end inside \(type), which declares \(size) bytes from byte \(offset)"
+            }
+            offset += Int(size)
+        }
+        return nil
     }
 
     public static func decode(_ heif: UnsafeRawBufferPointer, limits: DecodeLimits) throws(CodecError) -> DecodedHEIF {

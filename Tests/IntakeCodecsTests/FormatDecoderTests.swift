@@ -190,6 +190,14 @@ import Testing
         #expect(reason(gif, { try GIFDecoder.readHeader($0) }).contains("GIF cut short: its 113 bytes end inside its colour table of 768 bytes"))
         #expect(reason(Array(gif.prefix(9)), { try GIFDecoder.readHeader($0) }).contains("GIF cut short: its 9 bytes end inside its 13-byte header"))
 
+        // HEIF: libheif would say "No 'meta' box" or "Extent in iloc box references data outside of file bounds".
+        let heif: (UnsafeRawBufferPointer) throws -> Any = { try HEIFDecoder.readHeader($0, limits: DecodeLimits()) }
+        let heic = try Self.fixture("still.heic")
+        #expect(reason(heic, heif) == "read")
+        for length in [40, heic.count / 3, heic.count - 10] {
+            #expect(reason(Array(heic.prefix(length)), heif).contains("HEIF cut short: its \(length) bytes end inside its '"), "\(length)")
+        }
+
         let bmp = BMPDecoderTests.bmp(width: 2, height: 2, bits: 24, rows: [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]])
         #expect(reason(bmp, { try BMPDecoder.readHeader($0) }) == "read")
         #expect(reason(Array(bmp.prefix(40)), { try BMPDecoder.readHeader($0) }).contains("BMP cut short: its 40 bytes end inside its 40-byte info header"))
