@@ -40,15 +40,14 @@ public enum TIFFDecoder {
         let big = tiff.count >= 4 && (tiff[2] == 43 || tiff[3] == 43)
         let headerSize = big ? 16 : 8, countSize = big ? 8 : 2, entrySize = big ? 20 : 12
         guard tiff.count >= headerSize else { return "TIFF cut short: its \(tiff.count) bytes end inside its \(headerSize)-byte header" }
-        let littleEndian = tiff[0] == UInt8(ascii: "I")
-        func number(at offset: Int, bytes: Int) -> UInt64? {
-            guard offset + bytes <= tiff.count else { return nil }
-            var value: UInt64 = 0
-            for k in 0..<bytes { value |= UInt64(tiff[offset + (littleEndian ? k : bytes - 1 - k)]) << (8 * k) }
-            return value
+        let reader = TIFFMetadataCopy.Reader(bytes: tiff, bigEndian: tiff[0] == UInt8(ascii: "M"))
+        guard let directory = big ? reader.uint64(at: 8) : reader.uint32(at: 4).map(UInt64.init) else { return nil }
+        // The directory's count of entries, nil where the directory lies past the end.
+        func entryCount(at offset: UInt64) -> UInt64? {
+            guard offset <= UInt64(tiff.count) else { return nil }
+            return big ? reader.uint64(at: Int(offset)) : reader.uint16(at: Int(offset)).map(UInt64.init)
         }
-        guard let directory = number(at: big ? 8 : 4, bytes: big ? 8 : 4) else { return nil }
-        guard directory <= UInt64(tiff.count), let entries = number(at: Int(directory), bytes: countSize) else {
+        guard let entries = entryCount(at: directory) else {
             return "TIFF cut short or damaged: its first directory is at byte \(directory), past the end of its \(tiff.count) bytes"
         }
         guard entries <= UInt64((tiff.count - Int(directory) - countSize) / entrySize) else {

@@ -89,6 +89,12 @@ public enum TIFFMetadataCopy {
             return UInt32(high) << 16 | UInt32(low)
         }
 
+        /// BigTIFF's offsets and counts.
+        func uint64(at offset: Int) -> UInt64? {
+            guard let high = uint32(at: offset + (bigEndian ? 0 : 4)), let low = uint32(at: offset + (bigEndian ? 4 : 0)) else { return nil }
+            return UInt64(high) << 32 | UInt64(low)
+        }
+
         /// Bytes per value of each TIFF type (1…13), nil for a type TIFF does not define.
         static func size(ofType type: UInt16) -> Int? {
             switch type {

@@ -861,14 +861,25 @@ import Glibc
         #expect(Fixtures.readFile(root.inbox + "/prod/b.jpg") == photos[1])
     }
 
+    /// A writer on the test's root, its upload folder made, as `placeAll` finds it.
+    func uploadWriter() throws -> InboxWriter {
+        let writer = InboxWriter(root: root, maxBytes: 1_000_000)
+        try DurableFile.makeFolders(writer.uploadFolder)
+        return writer
+    }
+
+    /// `photo` written at `temporary`, held there to be placed as `name`.
+    static func held(_ photo: [UInt8], as name: String, at temporary: String) throws -> InboxWriter.HeldImage {
+        try DurableFile.write(photo, to: temporary)
+        return InboxWriter.HeldImage(temporary: temporary, receipt: receipt(name, photo))
+    }
+
     /// When an image of a job cannot be placed after others were, those others are taken back
     /// out of the inbox to where they waited, and the client is told nothing became a job.
     @Test func anImageThatCannotBePlacedTakesBackThoseBeforeIt() throws {
-        let writer = InboxWriter(root: root, maxBytes: 1_000_000)
-        try DurableFile.makeFolders(writer.uploadFolder)
+        let writer = try uploadWriter()
         let photo = Photos.jpeg(width: 24, height: 16, seed: 36)
-        let first = InboxWriter.HeldImage(temporary: writer.uploadFolder + "/first.part", receipt: Self.receipt("a.jpg", photo))
-        try DurableFile.write(photo, to: first.temporary)
+        let first = try Self.held(photo, as: "a.jpg", at: writer.uploadFolder + "/first.part")
         // The second's bytes are gone (a disk that failed would refuse its rename the same way).
         let second = InboxWriter.HeldImage(temporary: writer.uploadFolder + "/second.part", receipt: Self.receipt("b.jpg", photo))
         do {
@@ -886,11 +897,9 @@ import Glibc
     /// An image the daemon claimed before it could be taken back is a job: it is left to the
     /// daemon, and so is a file of the same name dropped after that claim.
     @Test func anImageClaimedAlreadyIsNotTakenBackNorAnotherOfItsName() throws {
-        let writer = InboxWriter(root: root, maxBytes: 1_000_000)
-        try DurableFile.makeFolders(writer.uploadFolder)
+        let writer = try uploadWriter()
         let photo = Photos.jpeg(width: 24, height: 16, seed: 37)
-        let image = InboxWriter.HeldImage(temporary: writer.uploadFolder + "/first.part", receipt: Self.receipt("a.jpg", photo))
-        try DurableFile.write(photo, to: image.temporary)
+        let image = try Self.held(photo, as: "a.jpg", at: writer.uploadFolder + "/first.part")
         var status = stat()
         #expect(lstat(image.temporary, &status) == 0)
         #expect(try writer.placeAll([image]) == [image.receipt])
