@@ -34,37 +34,49 @@ static inline void convert(long i, int32_t sumR, int32_t sumG, int32_t sumB, int
 
 /// A row of an image already at the analysis size (the pipeline's, reduced to the derivative's
 /// size first): every bin is one pixel, whose reciprocal, 65536, leaves it as it is. Its own
-/// function, with pointers that do not alias, so that the compiler vectorises it.
+/// function, with pointers that do not alias, so that the compiler vectorises it; and built
+/// twice, for AVX2 and for any x86-64, the loader choosing: three-byte pixels take shuffles
+/// that SSE2 lacks, and the AVX2 build took a third of the time.
+#if defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void convertRow(const uint8_t *restrict source, long width, uint8_t *restrict luma, uint8_t *restrict chroma,
                        uint32_t *restrict colour, uint8_t *restrict red) {
     for (long x = 0; x < width; x++) convert(x, source[3 * x], source[3 * x + 1], source[3 * x + 2], 65536, luma, chroma, colour, red);
 }
 
 /// The histograms of `count` analysis pixels, in a pass of their own (counted as the pixels are
-/// made, they took half as long again). Two interleaved copies of each, added up at the end,
-/// since runs of equal values would otherwise make each increment wait for the one before; a
-/// table for each, as four in one were slower. Luma is counted once, in the upper half of its
-/// table for pale pixels and in the lower half for the others.
+/// made, they took half as long again). Two pixels a step, each into its own copy of each table,
+/// added up at the end, since runs of equal values would otherwise make each increment wait for
+/// the one before; red, green and blue share one table of 768 (a third less time than a
+/// table each and a pixel a step). Luma is counted once, in the upper half of its table for
+/// pale pixels and in the lower half for the others.
 static void count(const uint8_t *luma, const uint8_t *chroma, const uint32_t *colour, long count, int paleChroma,
                   int32_t *lumaHistogram, int32_t *paleLumaHistogram, int32_t *channelHistograms, int64_t *chromaSum) {
-    int32_t lumaCounts[2][512] = {{0}}, redCounts[2][256] = {{0}}, greenCounts[2][256] = {{0}}, blueCounts[2][256] = {{0}};
+    int32_t lumaCounts[2][512] = {{0}}, channelCounts[2][768] = {{0}};
     int64_t sum = 0;
-    for (long i = 0; i < count; i++) {
-        const int lane = i & 1, c = chroma[i];
-        const uint32_t packed = colour[i];
-        lumaCounts[lane][(c <= paleChroma) << 8 | luma[i]]++;
-        redCounts[lane][packed >> 16 & 0xFF]++;
-        greenCounts[lane][packed >> 8 & 0xFF]++;
-        blueCounts[lane][packed & 0xFF]++;
-        sum += c;
+    long i = 0;
+    for (; i + 1 < count; i += 2) {
+        const int firstChroma = chroma[i], secondChroma = chroma[i + 1];
+        const uint32_t first = colour[i], second = colour[i + 1];
+        lumaCounts[0][(firstChroma <= paleChroma) << 8 | luma[i]]++;
+        lumaCounts[1][(secondChroma <= paleChroma) << 8 | luma[i + 1]]++;
+        channelCounts[0][first >> 16 & 0xFF]++, channelCounts[0][256 + (first >> 8 & 0xFF)]++, channelCounts[0][512 + (first & 0xFF)]++;
+        channelCounts[1][second >> 16 & 0xFF]++, channelCounts[1][256 + (second >> 8 & 0xFF)]++, channelCounts[1][512 + (second & 0xFF)]++;
+        sum += firstChroma + secondChroma;
+    }
+    if (i < count) {
+        const int lastChroma = chroma[i];
+        const uint32_t last = colour[i];
+        lumaCounts[0][(lastChroma <= paleChroma) << 8 | luma[i]]++;
+        channelCounts[0][last >> 16 & 0xFF]++, channelCounts[0][256 + (last >> 8 & 0xFF)]++, channelCounts[0][512 + (last & 0xFF)]++;
+        sum += lastChroma;
     }
     for (int v = 0; v < 256; v++) {
         paleLumaHistogram[v] = lumaCounts[0][256 + v] + lumaCounts[1][256 + v];
         lumaHistogram[v] = paleLumaHistogram[v] + lumaCounts[0][v] + lumaCounts[1][v];
-        channelHistograms[v] = redCounts[0][v] + redCounts[1][v];
-        channelHistograms[256 + v] = greenCounts[0][v] + greenCounts[1][v];
-        channelHistograms[512 + v] = blueCounts[0][v] + blueCounts[1][v];
     }
+    for (int v = 0; v < 768; v++) channelHistograms[v] = channelCounts[0][v] + channelCounts[1][v];
     *chromaSum = sum;
 }
 
@@ -219,6 +231,10 @@ bool intake_reblur_directional(const uint8_t *luma, int width, int left, int rig
     return allSteps > 0;
 }
 
+/// Built for AVX2 and for any x86-64, as `convertRow` is: the AVX2 build took 60% of the time.
+#if defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void intake_screenshot_counts(const uint8_t *luma, const uint32_t *colour, int width, int height, int32_t *flat,
                               int32_t *still, int32_t *grain, int32_t *edges) {
     int32_t flatCount = 0, stillCount = 0, grainCount = 0, edgeCount = 0;

@@ -28,6 +28,7 @@ struct AnalysisKernelTests {
             ("a photo at the analysis size", TestImages.shrunk(photo, toFit: 256)),
             ("a soft photo, reduced by irregular bins", TestImages.boxBlurred(TestImages.photoLike(width: 333, height: 250, seed: 5), radius: 3)),
             ("a tall photo", TestImages.photoLike(width: 37, height: 300, seed: 9)),
+            ("a small photo of an odd number of pixels, counted two at a time", TestImages.photoLike(width: 45, height: 33, seed: 17)),
             ("grain in every colour, reduced", grain),
             ("a page of text", TestImages.page(width: 400, height: 520)),
             ("a screen, reduced 4:1", TestImages.screen(width: 1024, height: 640)),
