@@ -31,9 +31,11 @@ public struct BMPHeader: Sendable, Equatable {
 /// PNG's is. Run-length and embedded JPEG or PNG compression are refused by name.
 public enum BMPDecoder {
     public static func readHeader(_ data: UnsafeRawBufferPointer) throws(CodecError) -> BMPHeader {
-        guard data.count >= 26, data[0] == UInt8(ascii: "B"), data[1] == UInt8(ascii: "M") else {
-            throw CodecError("BMP too short for its headers")
+        guard data.count >= 2, data[0] == UInt8(ascii: "B"), data[1] == UInt8(ascii: "M") else {
+            throw CodecError("BMP does not begin with \"BM\"")
         }
+        guard data.count >= 14 else { throw CodecError("BMP cut short: its \(data.count) bytes end inside its 14-byte file header") }
+        guard data.count >= 26 else { throw CodecError("BMP cut short: its \(data.count) bytes end inside its info header") }
         func u16(_ at: Int) -> Int { Int(data[at]) | Int(data[at + 1]) << 8 }
         func u32(_ at: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(data[at + $1]) << (8 * $1) } }
         let pixelOffset = Int(u32(10))

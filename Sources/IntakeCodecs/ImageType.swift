@@ -66,6 +66,7 @@ public enum Sniffer {
         func ascii(_ text: String, at offset: Int = 0) -> Bool { starts(Array(text.utf8), at: offset) }
 
         if b.isEmpty { return .refused("an empty file") }
+        if let cut = cutInsideSignature(b) { return cut }
         if starts([0xFF, 0xD8, 0xFF]) { return .jpeg }
         if starts([0xFF, 0xD8]) { return .refused("a damaged JPEG (start-of-image marker not followed by a marker)") }
         if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
@@ -135,6 +136,28 @@ public enum Sniffer {
             return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
         }.joined(separator: " ")
         return .refused("an unknown type (first bytes \(hex))")
+    }
+
+    /// The type of a whole file so short that it ends inside its format's signature or the BMP
+    /// file header, which marks it a copy cut short rather than text or an unknown type: its
+    /// header reader then says how far it got. Two bytes of a binary signature are enough; GIF's
+    /// is letters, so four ("GIF8") are asked; and "BM" begins words too, so a BMP's declared
+    /// size must also be one a BMP could have, larger than what arrived. Callers pass the whole
+    /// file when it is shorter than ``headerLength``.
+    private static func cutInsideSignature(_ b: [UInt8]) -> ImageType? {
+        func cut(_ signature: [UInt8], least: Int) -> Bool {
+            b.count >= least && b.count < signature.count && Array(signature.prefix(b.count)) == b
+        }
+        if cut([0xFF, 0xD8, 0xFF], least: 2) { return .jpeg }
+        if cut([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], least: 2) { return .png }
+        if cut(Array("GIF87a".utf8), least: 4) || cut(Array("GIF89a".utf8), least: 4) { return .gif }
+        if b.count >= 6, b.count < 14, b[0] == UInt8(ascii: "B"), b[1] == UInt8(ascii: "M") {
+            let declared = (2..<6).reduce(0) { $0 | Int(b[$1]) << (8 * ($1 - 2)) }
+            // Up to 256 MiB: text after "BM" declares at least 512 MiB (its sixth byte, the
+            // size's highest, is a letter or a space).
+            if declared > b.count && declared <= 1 << 28 { return .bmp }
+        }
+        return nil
     }
 }
 

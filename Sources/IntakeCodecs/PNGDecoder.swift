@@ -86,6 +86,11 @@ public enum PNGDecoder {
     /// Reads IHDR straight from the bytes: enough to enforce the pixel limit before libpng
     /// inflates anything (a 6 MB file can declare 50 gigapixels).
     public static func readHeader(_ png: UnsafeRawBufferPointer) throws(CodecError) -> PNGHeader {
+        // The signature (8 bytes) and the IHDR chunk (25) hold the size: a file that ends inside
+        // them, where they are what a PNG's are, is cut short.
+        if png.count < 33, png.count < 12 || Array("IHDR".utf8).starts(with: png[12..<min(png.count, 16)]) {
+            throw CodecError("PNG cut short: its \(png.count) bytes end inside its signature and header chunk (IHDR), 33 bytes")
+        }
         guard png.count >= 33, String(decoding: png[12..<16], as: UTF8.self) == "IHDR" else {
             throw CodecError("PNG has no IHDR chunk where the header belongs")
         }

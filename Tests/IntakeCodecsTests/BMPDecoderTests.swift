@@ -90,6 +90,7 @@ import Testing
         #expect(reason(Self.bmp(width: 2, height: 2, bits: 7, rows: [])).contains("7 bits"))
         let whole = Self.bmp(width: 4, height: 3, bits: 24, rows: Array(repeating: [UInt8](repeating: 9, count: 12), count: 3))
         #expect(reason(Array(whole.dropLast(20))).contains("2 of 3 rows missing"))
-        #expect(reason(Array("BM".utf8) + [1, 2, 3]).contains("too short"))
+        #expect(reason(Array("BM".utf8) + [1, 2, 3]).contains("BMP cut short: its 5 bytes end inside its 14-byte file header"))
+        #expect(reason(Array(whole.prefix(20))).contains("BMP cut short: its 20 bytes end inside its info header"))
     }
 }

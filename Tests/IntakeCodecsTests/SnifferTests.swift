@@ -53,6 +53,32 @@ import Testing
         #expect(sniff([0xFF, 0xD8, 0x00, 0x01]).description.contains("damaged JPEG"))
     }
 
+    /// A file that ends inside its format's signature (or a BMP's file header) is that format
+    /// cut short, and its header reader says so; it is not "text" or "an unknown type".
+    @Test func aFileEndingInsideItsSignatureIsItsFormatCutShort() {
+        func reason(_ bytes: [UInt8], _ read: (UnsafeRawBufferPointer) throws -> Void) -> String {
+            do {
+                try bytes.withUnsafeBytes { try read($0) }
+                return "read"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A]
+        #expect(sniff(png) == .png)
+        #expect(reason(png, { _ = try PNGDecoder.readHeader($0) }).contains("PNG cut short: its 6 bytes end inside its signature"))
+        #expect(sniff("GIF89") == .gif)
+        #expect(reason(Array("GIF89".utf8), { _ = try GIFDecoder.readHeader($0) }).contains("GIF cut short: its 5 bytes end inside its 13-byte header"))
+        let bmp = Array("BM".utf8) + [0x36, 0x30, 0, 0, 0, 0]
+        #expect(sniff(bmp) == .bmp)
+        #expect(reason(bmp, { _ = try BMPDecoder.readHeader($0) }).contains("BMP cut short: its 8 bytes end inside its 14-byte file header"))
+        #expect(sniff([0xFF, 0xD8]) == .jpeg)
+        // Too little to tell, or words: still text.
+        #expect(sniff("GIF").description.contains("text"))
+        #expect(sniff("BMW cars\n").description.contains("text"))
+        #expect(sniff("BM    .\n").description.contains("text"))
+    }
+
     @Test func namesEmptyAndUnknownContent() {
         #expect(sniff([]) == .refused("an empty file"))
         #expect(sniff([0x00, 0x01, 0x02, 0xFE, 0xFD]).description.contains("unknown type (first bytes 00 01 02 fe fd)"))
