@@ -22,19 +22,12 @@ public enum CommandLineBytes {
             guard let argument = CommandLine.unsafeArgv[index] else { continue }
             let bytes = UnsafeBufferPointer(start: argument, count: strlen(argument)).map { UInt8(bitPattern: $0) }
             guard String(validating: bytes, as: UTF8.self) == nil else { continue }
-            return "\(program): argument \(index) (\(escaped(bytes))) is not UTF-8 text, and intake names files and folders in UTF-8: "
+            // Shown as intake shows every name it keeps (`SafeName`): the bytes that are not
+            // UTF-8 as %XX, so the refusal reads as the file's name would in the state root.
+            return "\(program): argument \(index) (\(SafeName.from(bytes: bytes))) is not UTF-8 text, and intake names files and folders in UTF-8: "
                 + "rename it, or link to it from a UTF-8 name"
         }
         return nil
     }
 
-    /// Printable ASCII as it is, every other byte as `\xNN`.
-    static func escaped(_ bytes: [UInt8]) -> String {
-        bytes.map { (0x20..<0x7F).contains($0) && $0 != UInt8(ascii: "\\") ? String(UnicodeScalar($0)) : "\\x" + hex($0) }.joined()
-    }
-
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-    }
 }

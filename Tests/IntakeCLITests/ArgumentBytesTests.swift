@@ -15,7 +15,7 @@ import Testing
             "-c", "exec \"$0\" \(subcommand)--root \"$1$(printf '\\351')\"", ChildProcess.built(program), folder.path + "/caf",
         ])
         #expect(result.status == 64, "\(result.standardError)")
-        #expect(result.standardError.contains("\(program): argument \(program == "intake" ? 3 : 2) (\(folder.path)/caf\\xe9) is not UTF-8 text"),
+        #expect(result.standardError.contains("\(program): argument \(program == "intake" ? 3 : 2) (\(folder.path)/caf%E9) is not UTF-8 text"),
                 "\(result.standardError)")
         #expect(FileManagerless.list(folder.path).isEmpty, "\(FileManagerless.list(folder.path))")
     }
