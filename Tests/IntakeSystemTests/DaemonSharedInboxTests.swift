@@ -120,4 +120,50 @@ import Glibc
         #expect(alpha.files("processed").filter { !$0.hasSuffix("_256x256.jpg") && !$0.hasSuffix(".json") }.count == count)
         #expect(alpha.files("failed").isEmpty, "\(alpha.files("failed"))")
     }
+
+    /// A host frozen with jobs in its queue, whose runs of them fail (here by its own pixel
+    /// limit, where the other host's succeed), writes their error reports after it resumes:
+    /// after the other host has done those jobs. The commit that finds them taken over must take
+    /// those reports out of failed/ again, or a job that is done has a report saying it failed.
+    @Test(.enabled(if: PostgresCluster.isAvailable, "no PostgreSQL server binaries (Debian's postgresql)"))
+    func aFrozenHostsLateFailureLeavesNoReportBesideAJobAnotherHostDid() throws {
+        let url = try PostgresCluster.shared!.makeDatabase()
+        let shared = try TemporaryFolder()
+        let root = shared.path + "/state"
+        let alpha = try Self.host("alpha", root: root, store: url)
+        let bravo = try DaemonHarness(
+            workers: 1, settings: Self.watch + "\n[limits]\nmax_pixels = 100_000", daemonSettings: "min_free_bytes = 0\nhost = \"bravo\"",
+            store: url, storeSettings: "claim_lease_seconds = 3", root: root)
+        let count = 300
+        for n in 0..<count { alpha.drop("prod/f-\(n).jpg", Photos.jpeg(width: 1200, height: 900, seed: 13_000 + n)) }
+        try bravo.start()
+        try bravo.waitUntil("bravo holds claims", timeout: 60) {
+            guard try bravo.database().claims(host: "bravo").count >= 3 else { return false }
+            bravo.signal(SIGSTOP)
+            return true
+        }
+        // What it still held when it froze: some run and failed, their commits not made.
+        let held = try bravo.database().claims(host: "bravo").map(\.jobID)
+        try #require(!held.isEmpty, "bravo finished its claims before it froze: nothing to take over")
+        try alpha.start()
+        // Resumed only once alpha has done every job bravo held, so that bravo's failures of them
+        // come later. (A claim whose job bravo had not recorded yet is taken over as a new job.)
+        let database = try alpha.database()
+        try alpha.waitUntil("alpha does bravo's claimed jobs", timeout: 60) {
+            try database.claims(host: "bravo").isEmpty && held.allSatisfy { try database.job(id: $0).map { $0.status == .done } ?? true }
+        }
+        bravo.signal(SIGCONT)
+
+        try Self.waitForEveryFile(count, watchedBy: alpha)
+        try bravo.waitUntil("bravo's late results reach its committer", timeout: 30) { bravo.log.contains("another host took this job over") }
+        usleep(500_000)
+        #expect(alpha.stop() == 0 && bravo.stop() == 0)
+        let rows = try database.jobs()
+        let failed = Set(rows.filter { $0.status == .failed }.map(\.id))
+        #expect(rows.count == count)
+        let reports = alpha.files("failed").filter { $0.hasSuffix(".error.json") }
+        let strays = reports.filter { report in !failed.contains { report.contains($0) } }
+        #expect(strays.isEmpty, "error reports of jobs that are done: \(strays)")
+        #expect(reports.count == failed.count, "\(reports.count) reports for \(failed.count) failed jobs")
+    }
 }

@@ -192,6 +192,7 @@ final class Committer: Sendable {
             switch record(batch, syncFirst: !finished.isEmpty, &database) {
             case .recorded(let fencedOff):
                 recorded = finished.filter { !fencedOff.contains($0.job.id) }
+                dropReports(of: finished.filter { fencedOff.contains($0.job.id) }, database)
             case .invalid:
                 // The database works but refuses something in the batch: one event may be at
                 // fault. Record them one by one, so that it cannot hold back the jobs behind it.
@@ -279,6 +280,19 @@ final class Committer: Sendable {
         }
     }
 
+    /// Removes the error reports this host wrote for failed runs of jobs another host has since
+    /// done. A report is written before the commit that finds the job taken over, so it can land
+    /// after the other host's success was recorded, which removes the reports there before it;
+    /// left, it would stand in failed/ beside a job that is done. While the other host's run
+    /// goes on, its success removes the report; if that run fails, its own report replaces it.
+    private func dropReports(of fencedOff: [FinishedJob], _ database: Database?) {
+        for job in fencedOff where job.errorReport != nil {
+            guard let row = try? database?.job(id: job.job.id.rawValue), row.status == .done else { continue }
+            root.removeFailureLeftovers(of: job.job)
+            logger.info("removed this host's error report of a job another host did", metadata: ["job": "\(job.job.id)"])
+        }
+    }
+
     /// Waits before another try, doubling the wait up to `longestRetryDelay`; false when stopping.
     /// Every post wakes the condition, so the wait runs to its deadline, not to the first wake.
     private func pause(_ delay: inout Double) -> Bool {
@@ -303,7 +317,9 @@ final class Committer: Sendable {
             retrying: while true {
                 switch record([event], syncFirst: false, &database) {
                 case .recorded(let fencedOff):
-                    if case .finished(let job) = event, !fencedOff.contains(job.job.id) { recorded.append(job) }
+                    if case .finished(let job) = event {
+                        if fencedOff.contains(job.job.id) { dropReports(of: [job], database) } else { recorded.append(job) }
+                    }
                 case .invalid:
                     logger.critical("the database refused an event as invalid; this is a bug, please report it", metadata: ["event": "\(event)"])
                 case .unavailable:
