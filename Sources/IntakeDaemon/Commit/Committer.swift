@@ -282,7 +282,7 @@ final class Committer: Sendable {
 
     /// Removes the error reports this host wrote for failed runs of jobs another host has since
     /// done. A report is written before the commit that finds the job taken over, so it can land
-    /// after the other host's success was recorded, which removes the reports there before it;
+    /// after the other host's success was recorded (which removed only the reports there then);
     /// left, it would stand in failed/ beside a job that is done. While the other host's run
     /// goes on, its success removes the report; if that run fails, its own report replaces it.
     private func dropReports(of fencedOff: [FinishedJob], _ database: Database?) {
