@@ -153,9 +153,9 @@ public enum Sniffer {
         if cut(Array("GIF87a".utf8), least: 4) || cut(Array("GIF89a".utf8), least: 4) { return .gif }
         if b.count >= 6, b.count < 14, b[0] == UInt8(ascii: "B"), b[1] == UInt8(ascii: "M") {
             let declared = (2..<6).reduce(0) { $0 | Int(b[$1]) << (8 * ($1 - 2)) }
-            // Up to 256 MiB: text after "BM" declares at least 512 MiB (its sixth byte, the
-            // size's highest, is a letter or a space).
-            if declared > b.count && declared <= 1 << 28 { return .bmp }
+            // Under 144 MiB, its highest byte (the sixth) under 9: text after "BM" has a
+            // letter, a digit, a space, a tab or a line break there, and declares more.
+            if declared > b.count && declared < 9 << 24 { return .bmp }
         }
         return nil
     }

@@ -77,6 +77,7 @@ import Testing
         #expect(sniff("GIF").description.contains("text"))
         #expect(sniff("BMW cars\n").description.contains("text"))
         #expect(sniff("BM    .\n").description.contains("text"))
+        #expect(sniff("BMW x\n").description.contains("text"))
     }
 
     @Test func namesEmptyAndUnknownContent() {
