@@ -57,6 +57,8 @@ public enum ImageType: Sendable, Equatable, CustomStringConvertible {
 public enum Sniffer {
     /// How many leading bytes `sniff` looks at; callers may pass more.
     public static let headerLength = 64
+    /// The eight bytes every PNG begins with.
+    static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     public static func sniff(_ bytes: UnsafeRawBufferPointer) -> ImageType {
         let b = Array(bytes.prefix(headerLength))
@@ -69,11 +71,10 @@ public enum Sniffer {
         if let cut = cutInsideSignature(b) { return cut }
         if starts([0xFF, 0xD8, 0xFF]) { return .jpeg }
         if starts([0xFF, 0xD8]) { return .refused("a damaged JPEG (start-of-image marker not followed by a marker)") }
-        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+        if starts(pngSignature) {
             // Apple's "iPhone-optimised" PNG puts a CgBI chunk first: raw deflate, BGRA, premultiplied.
             return ascii("CgBI", at: 12) ? .refused("an Apple CgBI PNG (not standard PNG)") : .png
         }
-        let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         if b.count >= 8, zip(b, pngSignature).filter({ $0 == $1 }).count >= 6 {
             // One or two bytes off: the classic damage of a transfer in text mode (CR/LF rewritten).
             return .refused("a PNG with a damaged signature (altered by a text-mode transfer?)")
@@ -149,7 +150,7 @@ public enum Sniffer {
             b.count >= least && b.count < signature.count && Array(signature.prefix(b.count)) == b
         }
         if cut([0xFF, 0xD8, 0xFF], least: 2) { return .jpeg }
-        if cut([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], least: 2) { return .png }
+        if cut(pngSignature, least: 2) { return .png }
         if cut(Array("GIF87a".utf8), least: 4) || cut(Array("GIF89a".utf8), least: 4) { return .gif }
         if b.count >= 6, b.count < 14, b[0] == UInt8(ascii: "B"), b[1] == UInt8(ascii: "M") {
             let declared = (2..<6).reduce(0) { $0 | Int(b[$1]) << (8 * ($1 - 2)) }

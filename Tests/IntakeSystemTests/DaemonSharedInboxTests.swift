@@ -17,9 +17,10 @@ import Glibc
         settle_milliseconds = 0
         """
 
-    static func host(_ name: String, root: String, store: String) throws -> DaemonHarness {
+    /// `settings` are added to the shared `[watch]` section: a host's own limits, say.
+    static func host(_ name: String, root: String, store: String, workers: Int = 2, settings: String = "") throws -> DaemonHarness {
         try DaemonHarness(
-            settings: watch, daemonSettings: "min_free_bytes = 0\nhost = \"\(name)\"", store: store,
+            workers: workers, settings: watch + "\n" + settings, daemonSettings: "min_free_bytes = 0\nhost = \"\(name)\"", store: store,
             storeSettings: "claim_lease_seconds = 3", root: root)
     }
 
@@ -131,9 +132,7 @@ import Glibc
         let shared = try TemporaryFolder()
         let root = shared.path + "/state"
         let alpha = try Self.host("alpha", root: root, store: url)
-        let bravo = try DaemonHarness(
-            workers: 1, settings: Self.watch + "\n[limits]\nmax_pixels = 100_000", daemonSettings: "min_free_bytes = 0\nhost = \"bravo\"",
-            store: url, storeSettings: "claim_lease_seconds = 3", root: root)
+        let bravo = try Self.host("bravo", root: root, store: url, workers: 1, settings: "[limits]\nmax_pixels = 100_000")
         let count = 300
         for n in 0..<count { alpha.drop("prod/f-\(n).jpg", Photos.jpeg(width: 1200, height: 900, seed: 13_000 + n)) }
         try bravo.start()
