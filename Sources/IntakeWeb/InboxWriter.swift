@@ -126,27 +126,27 @@ final class InboxWriter: Sendable {
     /// `temporary` stays where it was.
     func place(_ temporary: String, as receipt: UploadReceipt, labelled: Bool = false) throws(APIError) -> UploadReceipt {
         let target = receipt.target, job = receipt.job
-        let folder = root.inbox + "/" + target.folder
         // Only now, so that a refused upload leaves no folder behind either.
-        do { try DurableFile.makeFolders(folder, stage: .claim) } catch { throw Self.refusal(error) }
-        let image = folder + "/" + target.name
-        let sidecar = image + ".json"
+        guard let folder = try InboxFolder.open(inbox: root.inbox, target: target, create: true) else {
+            throw Self.refusal(DurableFile.failure(.claim, "cannot make inbox/\(target.folder)"))
+        }
+        let sidecar = target.name + ".json"
         // Said before the sidecar goes in: a same-named image claimed meanwhile would take it along.
-        try checkFree(target)
+        if folder.holds(target.name) { throw Self.conflict(target) }
         var sidecarNeeded = false
         if !labelled { sidecarNeeded = try !Self.label(temporary, job: job, bytes: receipt.bytes) }
         if sidecarNeeded {
-            try Self.place(sidecar: sidecar, job: job, bytes: receipt.bytes, temporary: "\(uploadFolder)/\(job).json.part")
+            try Self.place(sidecar: sidecar, in: folder, job: job, bytes: receipt.bytes, temporary: "\(uploadFolder)/\(job).json.part")
         }
-        guard intake_rename_noreplace(temporary, image) == 0 else {
+        guard intake_renameat_noreplace(AT_FDCWD, temporary, folder.fd, target.name) == 0 else {
             let code = errno
-            if sidecarNeeded { unlink(sidecar) }
+            if sidecarNeeded { unlinkat(folder.fd, sidecar, 0) }
             if code == EEXIST { throw Self.conflict(target) }
             throw Self.refusal(DurableFile.failure(.claim, "cannot move the upload into inbox/\(target.folder)"))
         }
         remember(receipt)
         // The rename itself made durable: a 202 promises the file is in the inbox.
-        do { try DurableFile.syncFolder(folder, stage: .claim) } catch { throw Self.refusal(error) }
+        try folder.sync()
         return receipt
     }
 
@@ -201,17 +201,23 @@ final class InboxWriter: Sendable {
     /// producer dropped after the daemon claimed this one (a window of microseconds remains,
     /// between the check and the rename).
     func withdraw(_ image: HeldImage, inode: ino_t) -> Bool {
-        let folder = root.inbox + "/" + image.receipt.target.folder
-        let placed = folder + "/" + image.receipt.target.name
-        var status = stat()
-        guard lstat(placed, &status) == 0, status.st_ino == inode,
-              intake_rename_noreplace(placed, image.temporary) == 0 else { return false }
+        let target = image.receipt.target
+        guard let folder = try? InboxFolder.open(inbox: root.inbox, target: target, create: false),
+              folder.inode(of: target.name) == inode,
+              intake_renameat_noreplace(folder.fd, target.name, AT_FDCWD, image.temporary) == 0 else { return false }
         _ = pending.withLock { $0.removeValue(forKey: image.receipt.job.rawValue) }
-        let sidecar = placed + ".json"
-        if let bytes = try? WholeFile.read(sidecar), String(decoding: bytes, as: UTF8.self).contains("\"\(image.receipt.job)\"") {
-            unlink(sidecar)
+        let sidecar = target.name + ".json"
+        // Ours only if it names the job (a sidecar is a line of a few dozen bytes).
+        let sidecarFD = openat(folder.fd, sidecar, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if sidecarFD >= 0 {
+            var head = [UInt8](repeating: 0, count: 512)
+            let count = head.withUnsafeMutableBytes { read(sidecarFD, $0.baseAddress, $0.count) }
+            close(sidecarFD)
+            if count > 0, String(decoding: head[..<count], as: UTF8.self).contains("\"\(image.receipt.job)\"") {
+                unlinkat(folder.fd, sidecar, 0)
+            }
         }
-        try? DurableFile.syncFolder(folder, stage: .claim)
+        try? folder.sync()
         return true
     }
 
@@ -220,10 +226,8 @@ final class InboxWriter: Sendable {
     /// the whole job instead of leaving its first images behind as jobs of their own. (`place`
     /// checks again: a producer may drop the same name in between.)
     func checkFree(_ target: UploadTarget) throws(APIError) {
-        let image = root.inbox + "/" + target.folder + "/" + target.name
-        // Not followed: a link whose target is gone still holds the name, as the rename finds.
-        var status = stat()
-        if lstat(image, &status) == 0 { throw Self.conflict(target) }
+        guard let folder = try InboxFolder.open(inbox: root.inbox, target: target, create: false) else { return }
+        if folder.holds(target.name) { throw Self.conflict(target) }
     }
 
     /// Notes an upload as pending. Past `pendingLimit` the ones over a day old go (the daemon
@@ -270,18 +274,18 @@ final class InboxWriter: Sendable {
     }
 
     /// The sidecar naming the job id, renamed into place before the image so that the claim sees it.
-    private static func place(sidecar: String, job: JobID, bytes: Int, temporary: String) throws(APIError) {
+    private static func place(sidecar: String, in folder: borrowing InboxFolder, job: JobID, bytes: Int, temporary: String) throws(APIError) {
         do {
             // Synced before the rename, as the image is: after a power cut the sidecar is whole or absent.
             try WholeFile.write(Array("{\"job\": \"\(job)\", \"bytes\": \(bytes)}\n".utf8), to: temporary, through: temporary + ".tmp", sync: true)
         } catch {
             throw refusal(DurableFile.failure(.claim, error))
         }
-        guard intake_rename_noreplace(temporary, sidecar) == 0 else {
+        guard intake_renameat_noreplace(AT_FDCWD, temporary, folder.fd, sidecar) == 0 else {
             let code = errno
             unlink(temporary)
             if code == EEXIST {
-                throw APIError(.conflict, "name_waiting", "a sidecar \(sidecar.split(separator: "/").last!) is waiting in the inbox; send the image again in a moment")
+                throw APIError(.conflict, "name_waiting", "a sidecar \(sidecar) is waiting in the inbox; send the image again in a moment")
             }
             throw refusal(DurableFile.failure(.claim, "cannot place the upload's sidecar"))
         }

@@ -257,6 +257,44 @@ import Glibc
         #expect(inboxFiles == ["prod/same.jpg"])
     }
 
+    /// Producers may make meter folders, and so links in their place: a link must not carry an
+    /// upload into another environment (a beta-only token's into prod) or out of the inbox.
+    @Test func aMeterFolderThatIsALinkOrAFileIsRefusedAndNothingGoesThroughIt() async throws {
+        let outside = try TemporaryFolder()
+        try DurableFile.makeFolders(root.inbox + "/prod")
+        try DurableFile.makeFolders(root.inbox + "/beta")
+        #expect(symlink("../prod", root.inbox + "/beta/MTR-1") == 0)
+        #expect(symlink(outside.path, root.inbox + "/beta/MTR-2") == 0)
+        try DurableFile.write([1, 2, 3], to: root.inbox + "/beta/MTR-3")
+        let photo = Photos.jpeg(width: 16, height: 16, seed: 9)
+        let boundary = MultipartReaderTests.boundary
+        let form = MultipartReaderTests.body([(name: "files", filename: "form.jpg", content: photo)])
+        try await app().test(.router) { client in
+            for (meter, what) in [("MTR-1", "is a symbolic link"), ("MTR-2", "is a symbolic link"), ("MTR-3", "is not a folder")] {
+                try await client.execute(uri: "/v1/inbox/beta/\(meter)?name=one.jpg", method: .post, body: ByteBuffer(bytes: photo)) { response in
+                    #expect(response.status == .conflict)
+                    let error = try #require(try object(response.body)["error"] as? [String: Any])
+                    #expect(error["code"] as? String == "folder_refused")
+                    #expect((error["message"] as? String)?.contains("inbox/beta/\(meter) \(what)") == true, "\(error)")
+                }
+                try await client.execute(
+                    uri: "/v1/inbox/beta/\(meter)", method: .post, headers: [.contentType: "multipart/form-data; boundary=\(boundary)"],
+                    body: ByteBuffer(bytes: form)
+                ) { response in
+                    #expect(response.status == .conflict)
+                }
+            }
+            // A real folder beside them still takes uploads.
+            try await client.execute(uri: "/v1/inbox/beta/MTR-4?name=one.jpg", method: .post, body: ByteBuffer(bytes: photo)) { response in
+                #expect(response.status == .accepted)
+            }
+        }
+        #expect(FileManagerless.list(root.inbox + "/prod").isEmpty)
+        #expect(FileManagerless.list(outside.path).isEmpty)
+        #expect(FileManagerless.list(root.inbox + "/.intake-uploads").isEmpty)
+        #expect(Fixtures.readFile(root.inbox + "/beta/MTR-4/one.jpg") == photo)
+    }
+
     @Test func jobsArePagedNewestFirstAndFiltered() async throws {
         let database = try Database(path: root.database)
         var ids: [String] = []

@@ -46,6 +46,10 @@ int intake_exchange(const char *a, const char *b);
 /// rename(2) that fails with EEXIST instead of replacing what is at `to`.
 int intake_rename_noreplace(const char *from, const char *to);
 
+/// The same between two folders held open (either may be AT_FDCWD): the name in a folder reached
+/// safely once is the name the file lands under, whatever is done to the path meanwhile.
+int intake_renameat_noreplace(int fromFolder, const char *from, int toFolder, const char *to);
+
 /// The fixed part of an inotify event, then `len` bytes of name.
 typedef struct {
     int32_t wd;
