@@ -91,6 +91,16 @@ import Glibc
         #expect(link.status == .failed)
         #expect(try curl(["-o", fetched, "-w", "%{http_code}", "\(server.url)/v1/files/\(link.id)/original"]) == "403")
         #expect(!(String(decoding: Fixtures.readFile(fetched) ?? [], as: UTF8.self).contains("root:")), "the link was followed")
+        // A folder on the way made a link to a look-alike holding a file of the same name: not followed either.
+        let rotation = try #require(try daemon.database().outputs(jobID: id).first { $0.kind == "rotation" && $0.angle == 90 })
+        let rotationFolder = PathText.folder(of: rotation.path), decoy = daemon.folder.path + "/decoy"
+        try DurableFile.makeFolders(decoy)
+        try DurableFile.write(Array("decoy".utf8), to: decoy + "/" + String(rotation.path.split(separator: "/").last!))
+        #expect(rename(rotationFolder, rotationFolder + ".moved") == 0 && symlink(decoy, rotationFolder) == 0)
+        #expect(try curl(["-o", fetched, "-w", "%{http_code}", "\(server.url)/v1/files/\(id)/rotation-90"]) == "403")
+        #expect(Fixtures.readFile(fetched).map { String(decoding: $0, as: UTF8.self) } != "decoy", "the folder's link was followed")
+        #expect(unlink(rotationFolder) == 0 && rename(rotationFolder + ".moved", rotationFolder) == 0)
+        #expect(try curl(["-o", fetched, "-w", "%{http_code}", "\(server.url)/v1/files/\(id)/rotation-90"]) == "200")
 
         let health = try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(server.url)/healthz"])
         #expect(health == "200")
