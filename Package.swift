@@ -40,6 +40,9 @@ let package = Package(
         // `intake submit --url`: the HTTP client Hummingbird's tests already build.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The HTTP parts Hummingbird's pipeline carries, for the handler that answers 100-continue
+        // (already built for Hummingbird: naming it costs nothing).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         // The metrics registry of both processes and its Prometheus text (with swift-metrics, which
         // Hummingbird's request metrics report to).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -126,6 +129,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -197,6 +201,8 @@ let package = Package(
             dependencies: [
                 "IntakeWeb", "IntakeCore", "IntakeStore", "IntakeConfig", "IntakeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "IntakeCLITests", dependencies: ["IntakeCore", "IntakePipeline", "IntakeCodecs", "IntakeTestSupport", "IntakeStore", "IntakeReports"], swiftSettings: swiftSettings),

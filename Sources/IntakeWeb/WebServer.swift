@@ -57,7 +57,7 @@ public struct WebServer: Sendable {
         let app = Application(
             router: router,
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [LargerReads(maximum: LargerReads.uploadReads)],
+                additionalChannelHandlers: [LargerReads(maximum: LargerReads.uploadReads), ContinueAnswer(maxBytes: configuration.web.maxBytes)],
                 idleTimeout: .milliseconds(Int64(idle * 1000)))),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "intake"),
             services: [events],

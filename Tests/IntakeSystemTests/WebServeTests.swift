@@ -265,6 +265,55 @@ import Glibc
         #expect(field("status", in: accepted) == "PENDING", "\(accepted)")
     }
 
+    /// curl sends `Expect: 100-continue` before any body over 1 MiB (so do apps on libcurl) and
+    /// waits for `100 Continue` (curl a second, a strict client for good): it is answered, except
+    /// to a declared length over `max_bytes`, which gets its 413 before any body is sent.
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0 && hasCurl, "needs python3 to play a client that waits for 100, and curl"))
+    func aClientThatAsksWhetherToSendItsBodyIsToldToContinue() throws {
+        let daemon = try DaemonHarness(settings: "[web]\nmax_bytes = 3000000\nidle_timeout_seconds = 5\n")
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            ChildProcess.waitFor(server.pid)
+        }
+        var photo = Photos.jpeg(width: 64, height: 64, seed: 8)
+        photo += [UInt8](repeating: 0, count: 1_500_000)  // past the end of the image: still a JPEG to the sniffer
+        // curl -v says what it sent and received on standard error.
+        func verbose(_ arguments: [String]) throws -> String {
+            let result = try ChildProcess.run("/usr/bin/curl", ["-s", "-v", "--max-time", "30"] + arguments)
+            return result.standardError + result.standardOutput
+        }
+        let big = daemon.folder.write("big.jpg", photo)
+        let told = try verbose(["--data-binary", "@\(big)", "\(server.url)/v1/inbox/prod?name=big.jpg"])
+        #expect(told.contains("> Expect: 100-continue"), "\(told)")
+        #expect(told.contains("< HTTP/1.1 100 Continue") && told.contains("< HTTP/1.1 202 Accepted"), "\(told)")
+        #expect(Fixtures.readFile(daemon.inbox + "/prod/big.jpg") == photo || daemon.files("processed").contains { $0.hasSuffix("-big.jpg") })
+
+        let tooBig = daemon.folder.write("toobig.jpg", photo + photo)
+        let refused = try verbose(["--data-binary", "@\(tooBig)", "\(server.url)/v1/inbox/prod?name=toobig.jpg"])
+        #expect(refused.contains("< HTTP/1.1 413") && !refused.contains("100 Continue"), "\(refused)")
+
+        // A strict client sends nothing until told to: without the 100 it would wait for ever.
+        let port = server.url.split(separator: ":").last!
+        let script = """
+            import socket, sys
+            body = open(sys.argv[1], "rb").read()
+            s = socket.create_connection(("127.0.0.1", \(port)), timeout=4)
+            s.sendall(b"POST /v1/inbox/prod?name=strict.jpg HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nExpect: 100-continue\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body))
+            interim = s.recv(100)
+            print(interim.split(b"\\r\\n")[0].decode())
+            if interim.startswith(b"HTTP/1.1 100"):
+                s.sendall(body)
+                print(s.recv(100).split(b"\\r\\n")[0].decode())
+            """
+        let strict = daemon.folder.write("strict.jpg", Photos.jpeg(width: 32, height: 32, seed: 3))
+        let out = daemon.folder.path + "/strict.out"
+        let client = try ChildProcess.spawn("/usr/bin/python3", ["-c", script, strict], standardOutput: out, standardError: out + ".err")
+        _ = ChildProcess.waitFor(client)
+        let lines = String(decoding: Fixtures.readFile(out) ?? [], as: UTF8.self)
+        #expect(lines == "HTTP/1.1 100 Continue\nHTTP/1.1 202 Accepted\n", "\(lines) \(String(decoding: Fixtures.readFile(out + ".err") ?? [], as: UTF8.self))")
+    }
+
     /// A client that trickles (a few bytes every half second: never idle long enough to be cut
     /// off for silence) would hold its upload's place for good. Past twice the idle timeout, an
     /// upload under `min_upload_bytes_per_second` on average is cut off with 408.
