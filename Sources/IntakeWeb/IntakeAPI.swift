@@ -91,11 +91,12 @@ public enum IntakeAPI {
                 let metadata: [String: String]?
             }
             var request = request
-            let body = try await request.collectBody(upTo: 256 << 10)
+            let body = try await JobDescription.body(of: &request)
             let submitted: Submitted
             do { submitted = try JSONDecoder().decode(Submitted.self, from: Data(body.readableBytesView)) } catch {
                 throw APIError.badRequest("bad_json", "the body is {\"uploads\": [ID…], \"env\": ENV, \"meter\"?: METER, \"metadata\"?: {…strings}}: \(error)")
             }
+            if let metadata = submitted.metadata { try JobDescription.check(metadata) }
             guard (1...Self.maxImagesPerJob).contains(submitted.uploads.count) else {
                 throw APIError.badRequest("bad_uploads", "a job has 1 to \(Self.maxImagesPerJob) uploads")
             }

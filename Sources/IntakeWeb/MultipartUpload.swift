@@ -14,8 +14,9 @@ import Glibc
 /// Nothing is placed until the whole body has arrived and every file is good; a refusal leaves
 /// nothing behind.
 struct MultipartUpload {
-    static let maximumFields = 50
-    static let maximumFieldBytes = 4 << 10
+    /// The limits of `JobDescription`, which `POST /v1/jobs` holds its metadata to as well.
+    static let maximumFields = JobDescription.maximumFields
+    static let maximumFieldBytes = JobDescription.maximumFieldBytes
     /// What a form may hold besides its files' bytes: every field at its largest, and the part
     /// headers and boundaries of a hundred files and fifty fields, generously.
     static let formOverhead = maximumFields * maximumFieldBytes + (1 << 20)

@@ -57,7 +57,7 @@ struct TokenMiddleware: RouterMiddleware {
         } else if request.method == .post, path == "/v1/jobs" {
             // The destination is in the body: read here (it is small) and handed on whole.
             var request = request
-            let body = try await request.collectBody(upTo: 256 << 10)
+            let body = try await JobDescription.body(of: &request)
             struct Destination: Decodable { let env: String }
             // A body without one is refused by the route, after this says what the token may do.
             try mayUpload(to: (try? JSONDecoder().decode(Destination.self, from: Data(body.readableBytesView)))?.env ?? "")

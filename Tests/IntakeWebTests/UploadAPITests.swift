@@ -385,6 +385,28 @@ import Glibc
     /// images are gone from the database (retention pruned them) and no image of it can still
     /// be taken under its id, it goes too: it no longer reads as waiting for good, and the
     /// folder does not grow for the life of the server.
+    /// `POST /v1/jobs` holds its metadata to a form's limits, and a body past its own limit is a
+    /// 413 in the API's shape, not a 500 naming NIO's error.
+    @Test(arguments: [
+        ("51 fields", "{\"uploads\": [\"x\"], \"env\": \"prod\", \"metadata\": {\(( 0..<51).map { "\"k\($0)\": \"v\"" }.joined(separator: ", "))}}", 400, "too_many_fields"),
+        ("a long value", "{\"uploads\": [\"x\"], \"env\": \"prod\", \"metadata\": {\"k\": \"\(String(repeating: "v", count: 5000))\"}}", 400, "field_too_large"),
+        ("a long name", "{\"uploads\": [\"x\"], \"env\": \"prod\", \"metadata\": {\"\(String(repeating: "k", count: 5000))\": \"v\"}}", 400, "field_too_large"),
+        ("a huge body", "{\"uploads\": [\"x\"], \"env\": \"prod\", \"metadata\": {\"k\": \"\(String(repeating: "v", count: 300_000))\"}}", 413, "too_large"),
+        ("huge whitespace", String(repeating: " ", count: 270_000) + "{}", 413, "too_large"),
+    ])
+    func aJobDescriptionOverItsLimitsIsRefusedSayingWhich(what: String, body: String, status: Int, code: String) async throws {
+        try await app().test(.router) { client in
+            try await client.execute(
+                uri: "/v1/jobs", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)
+            ) { response in
+                #expect(response.status.code == status, "\(what)")
+                let error = try #require(try object(response.body)["error"] as? [String: Any], "\(what)")
+                #expect(error["code"] as? String == code, "\(what): \(error)")
+                #expect(!((error["message"] as? String) ?? "").contains("NIO"), "\(what): \(error)")
+            }
+        }
+    }
+
     @Test func aJobOfSeveralImagesGoesOnceItsImagesAreGoneFromTheDatabase() async throws {
         let database = try Database(path: root.database)
         let dayAndAnHourAgo = Int64(JobID.nowMilliseconds()) - 25 * 3_600_000
