@@ -29,7 +29,8 @@ public enum IntakeAPI {
         let rules = InboxRules(configuration, root: root)
         let environments = rules.environments
         let uploads = ResumableUploads(writer: writer, rules: rules)
-        let router = Router()
+        // HEAD wherever GET is (uptime checkers ask it), answered by the GET route without its body.
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware())
         // Outside the error shaping, so that refusals carry the CORS headers a page needs to read them.
         router.add(middleware: CrossOriginMiddleware(allowed: configuration.web.corsOrigins))

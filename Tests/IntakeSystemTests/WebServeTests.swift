@@ -104,6 +104,13 @@ import Glibc
 
         let health = try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(server.url)/healthz"])
         #expect(health == "200")
+        // HEAD wherever GET is (uptime checkers ask it): the GET's head, no body, and the
+        // connection still good for the next request (curl reuses it across these URLs).
+        let heads = try curl(["-I", "\(server.url)/healthz", "\(server.url)/v1/files/\(id)/original", "\(server.url)/v1/jobs/\(badID)"])
+        let statuses = heads.split(separator: "\r\n").filter { $0.hasPrefix("HTTP/1.1 ") }
+        #expect(statuses == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "\(heads)")
+        #expect(heads.lowercased().contains("content-length: \(goodBytes.count)\r\n"), "\(heads)")
+        #expect(try curl(["-I", "-o", "/dev/null", "-w", "%{http_code}", "\(server.url)/v1/jobs/06h4xje04fh4px4z"]) == "404")
 
         // A page on a domain pointed at 127.0.0.1 (DNS rebinding) is its own origin to the browser,
         // but its Host names that domain: refused, and nothing goes in. Another site's page too.
