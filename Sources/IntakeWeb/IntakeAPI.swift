@@ -299,12 +299,26 @@ public enum IntakeAPI {
             }
             return headers
         }
-        /// A client speaking another version of tus is told which one this is (412).
+        /// A client speaking another version of tus, or not saying which (tus asks every request but
+        /// OPTIONS to), is told which one this is (412), as tusd does.
         @Sendable func checkVersion(_ request: Request) throws(APIError) {
-            guard let version = request.headers[.tusResumable], version != ResumableUploads.version else { return }
-            var error = APIError(.preconditionFailed, "tus_version", "this server speaks tus \(ResumableUploads.version), not \(version)")
+            let version = request.headers[.tusResumable]
+            guard version != ResumableUploads.version else { return }
+            var error = APIError(
+                .preconditionFailed, "tus_version",
+                version.map { "this server speaks tus \(ResumableUploads.version), not \($0)" }
+                    ?? "a tus request says which version it speaks: Tus-Resumable: \(ResumableUploads.version)")
             error.headers[.tusVersion] = ResumableUploads.version
             throw error
+        }
+        /// Every answer of the tus routes names the version, refusals too (tus asks it of all but OPTIONS).
+        @Sendable func speakingTus(_ respond: () async throws -> Response) async throws -> Response {
+            do {
+                return try await respond()
+            } catch var error as APIError {
+                error.headers[.tusResumable] = ResumableUploads.version
+                throw error
+            }
         }
         router.on("/v1/uploads", method: .options) { _, _ -> Response in
             var headers = tusHeaders()
@@ -313,7 +327,7 @@ public enum IntakeAPI {
             headers[.tusMaxSize] = String(uploads.writer.maxBytes)
             return Response(status: .noContent, headers: headers)
         }
-        router.post("/v1/uploads") { request, _ -> Response in
+        router.post("/v1/uploads") { request, _ -> Response in try await speakingTus {
             try checkVersion(request)
             let (id, upload) = try uploads.create(
                 length: request.headers[.uploadLength], metadata: request.headers[.uploadMetadata])
@@ -327,13 +341,13 @@ public enum IntakeAPI {
             response.headers.append(contentsOf: tusHeaders(upload))
             response.headers[.location] = "/v1/uploads/\(id)"
             return response
-        }
-        router.head("/v1/uploads/:id") { request, context -> Response in
+        } }
+        router.head("/v1/uploads/:id") { request, context -> Response in try await speakingTus {
             try checkVersion(request)
             let (_, upload) = try uploads.state(context.parameters.get("id") ?? "")
             return Response(status: .ok, headers: tusHeaders(upload))
-        }
-        router.patch("/v1/uploads/:id") { request, context -> Response in
+        } }
+        router.patch("/v1/uploads/:id") { request, context -> Response in try await speakingTus {
             try checkVersion(request)
             let id = context.parameters.get("id") ?? ""
             let offset = request.headers[.uploadOffset]
@@ -344,7 +358,7 @@ public enum IntakeAPI {
             // Once whole, the file is in the inbox and the job is known by the upload's id.
             if upload.placed { headers[.location] = "/v1/jobs/\(id)" }
             return Response(status: .noContent, headers: headers)
-        }
+        } }
     }
 
     /// Images in one job of several.

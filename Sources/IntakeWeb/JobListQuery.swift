@@ -18,7 +18,9 @@ struct JobListQuery: Sendable {
 
     init(_ parameters: Parameters, environments: [String]) throws(APIError) {
         if let env = parameters.get("env") {
-            guard environments.contains(env) else { throw APIError.notFound("no environment \"\(env)\"") }
+            guard environments.contains(env) else {
+                throw APIError.badRequest("bad_env", "env is one of \(environments.joined(separator: ", ")); not \"\(env)\"")
+            }
             environment = env
             given.append(("env", env))
         }

@@ -68,7 +68,7 @@ struct MultipartUpload {
             switch event {
             case .part(_, let filename?):
                 guard files.count < maxImages else { throw APIError.badRequest("too_many_files", "a request holds at most \(maxImages) files") }
-                let checked = try UploadTarget.checkedName(filename, ignoredSuffixes: rules.ignoredSuffixes)
+                let checked = try UploadTarget.checkedName(filename, ignoredSuffixes: rules.ignoredSuffixes, askedAs: UploadTarget.askedInForm)
                 // By bytes, as the file system tells names apart: Swift's == takes "é" composed and
                 // decomposed for one name, which a folder holds as two.
                 guard !files.contains(where: { $0.name.utf8.elementsEqual(checked.utf8) }) else {

@@ -51,14 +51,18 @@ final class ResumableUploads: Sendable {
         self.rules = rules
     }
 
+    /// A header's value as given, quoted and cut to 40 characters, for a refusal.
+    static func shown(_ value: String) -> String { "\"\(value.prefix(40))\(value.count > 40 ? "…" : "")\"" }
+
     private func statePath(_ id: JobID) -> String { "\(writer.uploadFolder)/\(id).tus" }
     private func partPath(_ id: JobID) -> String { "\(writer.uploadFolder)/\(id).tus.part" }
 
     /// A new upload of `length` bytes to where `metadata` (tus `Upload-Metadata`: `env`,
     /// `filename` or `name`, `meter`) says; its destination is checked now, not at the end.
     func create(length: String?, metadata: String?) throws(APIError) -> (id: JobID, upload: ResumableUpload) {
-        guard let length, let bytes = Int(length), bytes >= 0 else {
-            throw APIError.badRequest("length_missing", "give the upload's size in bytes in Upload-Length")
+        guard let length else { throw APIError.badRequest("length_missing", "give the upload's size in bytes in Upload-Length") }
+        guard let bytes = Int(length), bytes >= 0 else {
+            throw APIError.badRequest("bad_length", "Upload-Length is the upload's size, a whole number of bytes; not \(Self.shown(length))")
         }
         guard bytes > 0 else { throw APIError.badRequest("empty", "an upload of 0 bytes is no image") }
         sweepExpired()
@@ -67,12 +71,12 @@ final class ResumableUploads: Sendable {
         let name = fields["filename"] ?? fields["name"]
         let upload: ResumableUpload
         if let environment = fields["env"] {
-            let target = try UploadTarget(environment: environment, meter: fields["meter"], name: name, rules: rules)
+            let target = try UploadTarget(environment: environment, meter: fields["meter"], name: name, rules: rules, askedAs: UploadTarget.askedInMetadata)
             upload = ResumableUpload(length: bytes, offset: 0, env: target.environment, meter: target.meter, name: target.name)
         } else {
             if let meter = fields["meter"] { try rules.checkMeter(meter) }
             upload = ResumableUpload(
-                length: bytes, offset: 0, env: nil, meter: fields["meter"], name: try UploadTarget.checkedName(name, ignoredSuffixes: rules.ignoredSuffixes))
+                length: bytes, offset: 0, env: nil, meter: fields["meter"], name: try UploadTarget.checkedName(name, ignoredSuffixes: rules.ignoredSuffixes, askedAs: UploadTarget.askedInMetadata))
         }
         do { try DurableFile.makeFolders(writer.uploadFolder, stage: .claim) } catch { throw InboxWriter.refusal(error) }
         let id = JobID.make()
@@ -130,8 +134,9 @@ final class ResumableUploads: Sendable {
         guard contentType?.lowercased().hasPrefix("application/offset+octet-stream") == true else {
             throw APIError(.unsupportedMediaType, "wrong_content_type", "a PATCH carries Content-Type: application/offset+octet-stream")
         }
-        guard let offset, let at = Int(offset), at >= 0 else {
-            throw APIError.badRequest("offset_missing", "give the offset the bytes start at in Upload-Offset (HEAD says it)")
+        guard let offset else { throw APIError.badRequest("offset_missing", "give the offset the bytes start at in Upload-Offset (HEAD says it)") }
+        guard let at = Int(offset), at >= 0 else {
+            throw APIError.badRequest("bad_offset", "Upload-Offset is a whole number of bytes (HEAD says it); not \(Self.shown(offset))")
         }
         var (id, upload) = try state(text)
         let taken = writing.withLock { $0.insert(id.rawValue).inserted }
@@ -150,6 +155,17 @@ final class ResumableUploads: Sendable {
             try writer.admit()
             defer { writer.release() }
             upload.offset = try await receive(body, into: id, upload)
+        } else {
+            // Whole already: a byte more is past its length, refused as it is with the last ones.
+            do {
+                for try await buffer in body where buffer.readableBytes > 0 {
+                    throw APIError.badRequest("beyond_length", "upload \(id) is whole, all \(upload.length) bytes; nothing more can be appended")
+                }
+            } catch let error as APIError {
+                throw error
+            } catch {
+                // A body cut short adds nothing to an upload that is whole.
+            }
         }
         // Whole: placed now when it knows where it goes, else held for `POST /v1/jobs`.
         if upload.offset == upload.length && !upload.placed, let environment = upload.env {
@@ -219,8 +235,11 @@ final class ResumableUploads: Sendable {
         var held: [(id: JobID, upload: ResumableUpload)] = []
         for text in texts {
             let (id, upload) = try state(text)
-            guard upload.env == nil, !upload.placed else {
-                throw APIError(.conflict, "upload_placed", "upload \(text) was made with its own destination and is a job of its own")
+            guard !upload.placed else {
+                throw APIError(.conflict, "upload_placed", "upload \(text) is placed already: it is job \(text) (GET /v1/jobs/\(text))")
+            }
+            guard upload.env == nil else {
+                throw APIError(.conflict, "upload_placed", "upload \(text) was made with its own destination: it becomes a job of its own when whole")
             }
             guard upload.offset == upload.length else {
                 throw APIError(.conflict, "upload_incomplete", "upload \(text) has \(upload.offset) of its \(upload.length) bytes; finish it first")

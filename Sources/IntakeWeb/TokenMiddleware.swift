@@ -17,7 +17,8 @@ struct TokenMiddleware: RouterMiddleware {
         // must meet the same checks.
         let path = "/" + request.uri.path.split(separator: "/").joined(separator: "/")
         if path == "/healthz" || (request.method == .get && Page.paths.contains(path)) { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+        // The scheme's name in any case, as HTTP has it (RFC 9110, 11.1).
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
             let token = check.token(String(header.dropFirst("Bearer ".count)))
         else {
             var error = APIError(.unauthorized, "unauthorized", "this needs a valid bearer token (intake token add NAME --env ENV)")

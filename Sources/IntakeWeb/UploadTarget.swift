@@ -13,9 +13,10 @@ struct UploadTarget: Sendable, Equatable {
 
     /// The destination checked against `rules`: 404 for an unknown environment or meter, 400 for
     /// a name the daemon would not take.
-    init(environment: String, meter: String?, name: String?, rules: InboxRules) throws(APIError) {
+    /// `askedAs` says where a missing name is given (`?name=FILE`, a field of the metadata).
+    init(environment: String, meter: String?, name: String?, rules: InboxRules, askedAs: String = UploadTarget.askedInQuery) throws(APIError) {
         try rules.checkEnvironment(environment)
-        let name = try Self.checkedName(name, ignoredSuffixes: rules.ignoredSuffixes)
+        let name = try Self.checkedName(name, ignoredSuffixes: rules.ignoredSuffixes, askedAs: askedAs)
         if let meter { try rules.checkMeter(meter) }
         self.environment = environment
         self.meter = meter
@@ -24,9 +25,9 @@ struct UploadTarget: Sendable, Equatable {
 
     /// The file name, checked as the daemon will see it; `ignoredSuffixes` are the suffixes it
     /// leaves alone as uploads in progress (`[watch] ignore_suffixes`).
-    static func checkedName(_ name: String?, ignoredSuffixes: [String]) throws(APIError) -> String {
+    static func checkedName(_ name: String?, ignoredSuffixes: [String], askedAs: String = askedInQuery) throws(APIError) -> String {
         guard let name, !name.isEmpty else {
-            throw APIError.badRequest("name_missing", "give the file's name: ?name=FILE")
+            throw APIError.badRequest("name_missing", "give the file's name: \(askedAs)")
         }
         try Self.check(name, what: "file name")
         // The daemon would never take these: say so now rather than leave the file waiting. Bytes,
@@ -44,6 +45,11 @@ struct UploadTarget: Sendable, Equatable {
     static func check(_ component: String, what: String) throws(APIError) {
         if let refusal = SafeName.refusal(ofComponent: component) { throw APIError.badRequest("name_refused", "the \(what) \(refusal)") }
     }
+
+    /// Where each way of uploading takes the file's name, for the refusal of one without.
+    static let askedInQuery = "?name=FILE"
+    static let askedInMetadata = "filename in Upload-Metadata (base64, as tus sends it)"
+    static let askedInForm = "filename=\"FILE\" in the file part's Content-Disposition"
 
     /// The folder below the inbox root it goes to.
     var folder: String { meter.map { "\(environment)/\($0)" } ?? environment }

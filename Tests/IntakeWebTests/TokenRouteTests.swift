@@ -42,6 +42,12 @@ import Testing
                     #expect(response.status == .forbidden, "\(uri) let a read-only token upload")
                 }
             }
+            // The scheme's name in any case (RFC 9110): the token is known, and may read.
+            for scheme in ["bearer", "BEARER"] {
+                try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "\(scheme) \(reader)"]) { response in
+                    #expect(response.status == .ok, "\(scheme)")
+                }
+            }
         }
         #expect(!FileManagerless.list(root.inbox).contains("prod"))
     }

@@ -328,7 +328,7 @@ import Glibc
         #expect(try await page("/v1/jobs?status=FAILED").ids == [ids[4]])
         #expect(try await page("/v1/jobs?status=pending&since=2023-11-14T22:13:21Z").ids == [ids[3], ids[2], ids[1]])
         try await app().test(.router) { client in
-            for bad in ["/v1/jobs?status=LOST", "/v1/jobs?limit=0", "/v1/jobs?since=yesterday", "/v1/jobs?before=x"] {
+            for bad in ["/v1/jobs?status=LOST", "/v1/jobs?limit=0", "/v1/jobs?since=yesterday", "/v1/jobs?before=x", "/v1/jobs?env=staging", "/v1/jobs?env="] {
                 try await client.execute(uri: bad, method: .get) { response in
                     #expect(response.status == .badRequest, "\(bad)")
                 }
@@ -527,6 +527,22 @@ import Glibc
             try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(jpeg.count), body: ByteBuffer()) { response in
                 #expect(response.status == .noContent)
             }
+            // A byte past the end of a whole upload is refused, not dropped in silence.
+            try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(jpeg.count), body: ByteBuffer(bytes: [0])) { response in
+                #expect(response.status == .badRequest)
+                let error = try object(response.body)["error"] as? [String: Any]
+                #expect(error?["code"] as? String == "beyond_length")
+                #expect(header(response, "Tus-Resumable") == "1.0.0")
+            }
+            // An offset that is no offset is said to be one, not to be missing.
+            for offset in ["-1", "99999999999999999999999"] {
+                try await client.execute(uri: "/v1/uploads/\(id)", method: .patch, headers: Self.patch(0).replacing("Upload-Offset", with: offset), body: ByteBuffer(bytes: [0])) {
+                    response in
+                    let error = try object(response.body)["error"] as? [String: Any]
+                    #expect(error?["code"] as? String == "bad_offset", "\(offset)")
+                }
+            }
+            #expect(Fixtures.readFile(root.inbox + "/beta/MTR-9/field photo.jpg") == jpeg)
             #expect(inboxFiles.filter { !$0.hasPrefix(".intake-uploads/") }.sorted() == ["beta/MTR-9/field photo.jpg"])
             #expect(inboxFiles.filter { $0.hasPrefix(".intake-uploads/") } == [".intake-uploads/\(id).tus"], "\(inboxFiles)")
         }
@@ -595,6 +611,8 @@ import Glibc
 
     @Test(arguments: [
         ("length", "", "filename a.jpg,env prod", 400, "length_missing"),
+        ("length", "-1", "filename a.jpg,env prod", 400, "bad_length"),
+        ("length", "99999999999999999999999", "filename a.jpg,env prod", 400, "bad_length"),
         ("length", "0", "filename a.jpg,env prod", 400, "empty"),
         ("length", "2000000", "filename a.jpg,env prod", 413, "too_large"),
         ("environment", "500", "filename a.jpg,env staging", 404, "not_found"),
@@ -602,9 +620,11 @@ import Glibc
         ("name", "500", "filename .hidden.jpg,env prod", 400, "name_refused"),
         ("metadata", "500", "filename a.jpg,env !!!", 400, "bad_metadata"),
         ("version", "500", "filename a.jpg,env prod", 412, "tus_version"),
+        ("no version", "500", "filename a.jpg,env prod", 412, "tus_version"),
     ])
     func aBadResumableUploadIsRefusedAtItsCreationSayingWhy(what: String, length: String, fields: String, status: Int, code: String) async throws {
-        var headers: HTTPFields = [HTTPFields.Element.Name("Tus-Resumable")!: what == "version" ? "0.2.2" : "1.0.0"]
+        var headers: HTTPFields = [:]
+        if what != "no version" { headers[HTTPFields.Element.Name("Tus-Resumable")!] = what == "version" ? "0.2.2" : "1.0.0" }
         if !length.isEmpty { headers[HTTPFields.Element.Name("Upload-Length")!] = length }
         // Plain text in the test's table, base64 on the wire (a value that is not base64 stays as it is).
         headers[HTTPFields.Element.Name("Upload-Metadata")!] = fields.split(separator: ",").map { pair in
@@ -617,6 +637,10 @@ import Glibc
                 #expect(response.status.code == status, "\(what)")
                 let error = try #require(try object(response.body)["error"] as? [String: Any])
                 #expect(error["code"] as? String == code)
+                // Said where a tus client gives it, not as a query the protocol has no place for.
+                if code == "name_missing" { #expect((error["message"] as? String)?.contains("Upload-Metadata") == true, "\(error)") }
+                // A refusal is a tus answer too, and names the version.
+                #expect(header(response, "Tus-Resumable") == "1.0.0", "\(what)")
             }
         }
         #expect(inboxFiles.isEmpty, "\(inboxFiles)")
@@ -748,8 +772,10 @@ import Glibc
             #expect(accepted["images"] as? [String] == [first, second])
             #expect(Fixtures.readFile(root.inbox + "/prod/MTR-3/a.jpg") == photos[0])
             #expect(Fixtures.readFile(root.inbox + "/prod/MTR-3/b.jpg") == photos[1])
-            let (again, _) = try await submit("{\"uploads\": [\"\(first)\"], \"env\": \"prod\"}")
+            let (again, refusal) = try await submit("{\"uploads\": [\"\(first)\"], \"env\": \"prod\"}")
             #expect(again == 409, "an image was placed twice")
+            // Said as it is: placed by the job that took it, not made with a destination of its own.
+            #expect(((refusal["error"] as? [String: Any])?["message"] as? String)?.contains("placed already") == true, "\(refusal)")
 
             func shown() async throws -> [String: Any] {
                 try await client.execute(uri: "/v1/jobs/\(job)", method: .get) { response in
@@ -990,6 +1016,7 @@ import Glibc
         ("cut short", 400, "bad_multipart"),
         ("empty file", 400, "empty"),
         ("hidden name", 400, "name_refused"),
+        ("empty name", 400, "name_missing"),
     ])
     func aBadFormIsRefusedWholeSayingWhyAndLeavesNothing(what: String, status: Int, code: String) async throws {
         let jpeg = Photos.jpeg(width: 16, height: 16, seed: 23)
@@ -1000,6 +1027,7 @@ import Glibc
             case "no file": [(name: "site", filename: nil, content: Array("x".utf8))]
             case "empty file": [(name: "f", filename: "a.jpg", content: jpeg), (name: "f", filename: "b.jpg", content: [])]
             case "hidden name": [(name: "f", filename: ".a.jpg", content: jpeg)]
+            case "empty name": [(name: "f", filename: "", content: jpeg)]
             default: [(name: "f", filename: "a.jpg", content: jpeg)]
             }
         let body = MultipartReaderTests.body(parts, closed: what != "cut short")
@@ -1009,6 +1037,8 @@ import Glibc
                 #expect(response.status.code == status, "\(what)")
                 let error = try #require(try object(response.body)["error"] as? [String: Any])
                 #expect(error["code"] as? String == code, "\(what): \(error)")
+                // Asked for where a form gives it, not as a query.
+                if code == "name_missing" { #expect((error["message"] as? String)?.contains("Content-Disposition") == true, "\(error)") }
             }
         }
         #expect(inboxFiles.isEmpty, "\(what): \(inboxFiles)")
@@ -1028,5 +1058,14 @@ import Glibc
                 #expect(health["inbox"] as? String == "writable")
             }
         }
+    }
+}
+
+extension HTTPFields {
+    /// These fields with `name` set to `value`.
+    func replacing(_ name: String, with value: String) -> HTTPFields {
+        var fields = self
+        fields[HTTPFields.Element.Name(name)!] = value
+        return fields
     }
 }
