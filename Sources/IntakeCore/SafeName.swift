@@ -40,7 +40,19 @@ public enum SafeName {
         if Array(from(bytes: bytes).utf8) != bytes || component.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "contains control characters or '%'"
         }
+        if component.unicodeScalars.contains(where: reordersText) {
+            return "contains a character that reorders text (U+202E and the like), which makes a name read as another"
+        }
         return nil
+    }
+
+    /// The bidirectional formatting characters: shown, they turn the text after them round, so
+    /// that `\u{202E}gpj.exe` reads as `exe.jpg` in a log, a terminal or a page.
+    static func reordersText(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     /// The longest name, in bytes, intake files a file under. A file system takes 255, and the

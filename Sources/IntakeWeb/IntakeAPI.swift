@@ -269,7 +269,7 @@ public enum IntakeAPI {
             }
             let target = try UploadTarget(
                 environment: URLQuery.decoded(context.parameters.get("env") ?? ""), meter: context.parameters.get("meter").map(URLQuery.decoded),
-                name: request.uri.queryParameters.get("name"), rules: rules)
+                name: try URLQuery.name(inQuery: request.uri.query), rules: rules)
             let declared = request.headers[.contentLength].flatMap { Int($0) }
             let receipt = try await writer.receive(request.body, declaredLength: declared, into: target)
             metrics.tookUpload("body", bytes: receipt.bytes)

@@ -85,7 +85,10 @@ struct MultipartReader {
                     }
                     return events
                 }
-                let block = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
+                // Not repaired: two file names with different stray bytes would become one.
+                guard let block = String(validating: buffer[..<end.lowerBound], as: UTF8.self) else {
+                    throw Malformed(description: "a part's headers are not UTF-8 text (a file name in another encoding?)")
+                }
                 buffer.removeSubrange(..<end.upperBound)
                 events.append(try Self.part(block))
                 state = .content

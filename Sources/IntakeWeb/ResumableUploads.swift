@@ -366,7 +366,11 @@ final class ResumableUploads: Sendable {
             guard let data = Data(base64Encoded: String(parts[1])) else {
                 throw APIError.badRequest("bad_metadata", "Upload-Metadata's value for \(key) is not base64")
             }
-            fields[String(key)] = String(decoding: data, as: UTF8.self)
+            // Not repaired: two names with different stray bytes would become one.
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw APIError.badRequest("bad_metadata", "Upload-Metadata's value for \(key) is not UTF-8 text")
+            }
+            fields[String(key)] = text
         }
         return fields
     }

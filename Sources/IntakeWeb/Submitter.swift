@@ -197,10 +197,15 @@ private struct FileChunks: AsyncSequence, Sendable {
 enum URLQuery {
     /// The text `escaped` gave, or `text` itself when it holds no well-formed escape (its '%' is
     /// then refused by the name checks). The router leaves path parameters encoded.
-    static func decoded(_ text: String) -> String {
+    static func decoded(_ text: String) -> String { String(validating: bytes(of: text), as: UTF8.self) ?? text }
+
+    /// The bytes `text`'s escapes stand for; a '%' not followed by two hex digits stays as it is.
+    static func bytes(of text: String) -> [UInt8] {
         var bytes: [UInt8] = [], input = Array(text.utf8), index = 0
         while index < input.count {
+            // Two hex digits, no more: UInt8("+5", radix: 16) would take a sign.
             if input[index] == UInt8(ascii: "%"), index + 2 < input.count,
+                input[(index + 1)...(index + 2)].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }),
                 let value = UInt8(String(decoding: input[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
             {
                 bytes.append(value)
@@ -210,7 +215,24 @@ enum URLQuery {
                 index += 1
             }
         }
-        return String(validating: bytes, as: UTF8.self) ?? text
+        return bytes
+    }
+
+    /// The `name` parameter of a raw query, its escapes undone; nil when there is none. Hummingbird's
+    /// own decoding puts U+FFFD for bytes that are not UTF-8, so that `%FF.jpg` and `%FE.jpg` would
+    /// both become one name: such a name is refused instead, saying so.
+    static func name(inQuery query: String?) throws(APIError) -> String? {
+        guard let query else { return nil }
+        for parameter in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts[0] == "name" else { continue }
+            let raw = parts.count == 2 ? String(parts[1]) : ""
+            guard let name = String(validating: bytes(of: raw), as: UTF8.self) else {
+                throw APIError.badRequest("name_refused", "the file name \(raw) is not UTF-8 text once its escapes are undone: name files in UTF-8")
+            }
+            return name
+        }
+        return nil
     }
 
     static func escaped(_ text: String) -> String {

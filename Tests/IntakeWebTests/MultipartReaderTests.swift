@@ -62,6 +62,11 @@ import Testing
         #expect(throws: MultipartReader.Malformed.self) {
             _ = try long.feed(Array("--b\r\nX-Filler: ".utf8) + [UInt8](repeating: 65, count: MultipartReader.maximumHeaderBytes + 10))
         }
+        // A file name in Latin-1 is refused, not made U+FFFD (two such names would become one).
+        var latin = try #require(MultipartReader(contentType: "multipart/form-data; boundary=b"))
+        #expect(throws: MultipartReader.Malformed.self) {
+            _ = try latin.feed(Array("--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"caf".utf8) + [0xE9] + Array(".jpg\"\r\n\r\nx".utf8))
+        }
         #expect(MultipartReader(contentType: "multipart/form-data") == nil)
         #expect(MultipartReader(contentType: "multipart/mixed; boundary=b") == nil)
         #expect(MultipartReader(contentType: "multipart/form-data; boundary=\(String(repeating: "x", count: 71))") == nil)

@@ -214,6 +214,11 @@ import Glibc
         // Combining marks do not hide a leading dot or a .json suffix: the checks are on bytes.
         ("/v1/inbox/prod?name=.%CC%81x.jpg", "jpeg", 400, "name_refused"),
         ("/v1/inbox/prod?name=x%D8%80.json", "jpeg", 400, "name_refused"),
+        // Stray bytes are refused, not made U+FFFD (which would make %FF.jpg and %FE.jpg one name).
+        ("/v1/inbox/prod?name=%FF%FE.jpg", "jpeg", 400, "name_refused"),
+        ("/v1/inbox/prod?name=100%25.jpg", "jpeg", 400, "name_refused"),
+        // A right-to-left override makes "\u{202E}gpj.exe" read as "exe.jpg".
+        ("/v1/inbox/prod?name=%E2%80%AEgpj.exe", "jpeg", 400, "name_refused"),
     ])
     func aBadUploadIsRefusedSayingWhyAndLeavesNothing(uri: String, bodyName: String, status: Int, code: String) async throws {
         let body = Self.body(bodyName)
@@ -619,6 +624,7 @@ import Glibc
         ("name", "500", "env prod", 400, "name_missing"),
         ("name", "500", "filename .hidden.jpg,env prod", 400, "name_refused"),
         ("metadata", "500", "filename a.jpg,env !!!", 400, "bad_metadata"),
+        ("metadata", "500", "filename b64:/w==,env prod", 400, "bad_metadata"),  // the byte FF: no UTF-8
         ("version", "500", "filename a.jpg,env prod", 412, "tus_version"),
         ("no version", "500", "filename a.jpg,env prod", 412, "tus_version"),
     ])
@@ -629,6 +635,7 @@ import Glibc
         // Plain text in the test's table, base64 on the wire (a value that is not base64 stays as it is).
         headers[HTTPFields.Element.Name("Upload-Metadata")!] = fields.split(separator: ",").map { pair in
             let parts = pair.split(separator: " ")
+            if parts[1].hasPrefix("b64:") { return "\(parts[0]) \(parts[1].dropFirst(4))" }  // already base64
             return parts[1] == "!!!" ? String(pair) : "\(parts[0]) \(Data(parts[1].utf8).base64EncodedString())"
         }.joined(separator: ",")
         let creation = headers
