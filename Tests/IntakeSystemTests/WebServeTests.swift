@@ -272,6 +272,37 @@ import Glibc
         #expect(field("status", in: accepted) == "PENDING", "\(accepted)")
     }
 
+    /// A failure on the server's side is in its log (the journal, under systemd), not only in the
+    /// answer a client may not keep: here the database is not there yet. A client's own mistake
+    /// (a 404) is not, at the default level.
+    @Test(.enabled(if: hasCurl, "needs curl (scripts/install-deps.sh --test installs it)"))
+    func aFailureOnTheServersSideIsLogged() throws {
+        let folder = try TemporaryFolder()
+        try DurableFile.makeFolders(folder.path + "/state/inbox/prod")
+        let output = folder.path + "/serve.out", errors = folder.path + "/serve.err"
+        let pid = try ChildProcess.spawn(
+            ChildProcess.built("intake"), ["serve", "--root", folder.path + "/state", "--listen", "127.0.0.1:0"],
+            standardOutput: output, standardError: errors)
+        defer {
+            kill(pid, SIGTERM)
+            _ = ChildProcess.waitFor(pid)
+        }
+        var url = ""
+        let deadline = Date().addingTimeInterval(30)
+        while url.isEmpty && Date() < deadline {
+            let text = String(decoding: Fixtures.readFile(output) ?? [], as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) { url = String(line.split(separator: " ").last!) }
+            usleep(20_000)
+        }
+        try #require(!url.isEmpty, "intake serve did not say where it listens")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(url)/v1/jobs"]) == "503")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(url)/v1/nothing-here"]) == "404")
+        let log = String(decoding: Fixtures.readFile(errors) ?? [], as: UTF8.self)
+        let lines = log.split(separator: "\n").filter { $0.contains("database_unavailable") }
+        #expect(lines.count == 1 && lines[0].contains("503") && lines[0].contains("/v1/jobs"), "\(log)")
+        #expect(!log.contains("/v1/nothing-here"), "\(log)")
+    }
+
     /// curl sends `Expect: 100-continue` before any body over 1 MiB (so do apps on libcurl) and
     /// waits for `100 Continue` (curl a second, a strict client for good): it is answered, except
     /// to a declared length over `max_bytes`, which gets its 413 before any body is sent.
