@@ -37,6 +37,9 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
+
+    /// What a client sent, quoted and cut to 40 characters, for a refusal that shows it.
+    static func quoted(_ value: String) -> String { "\"\(value.prefix(40))\(value.count > 40 ? "…" : "")\"" }
 }
 
 /// `{"error": {"code": …, "message": …}}`.

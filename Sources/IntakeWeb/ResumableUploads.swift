@@ -51,9 +51,6 @@ final class ResumableUploads: Sendable {
         self.rules = rules
     }
 
-    /// A header's value as given, quoted and cut to 40 characters, for a refusal.
-    static func shown(_ value: String) -> String { "\"\(value.prefix(40))\(value.count > 40 ? "…" : "")\"" }
-
     private func statePath(_ id: JobID) -> String { "\(writer.uploadFolder)/\(id).tus" }
     private func partPath(_ id: JobID) -> String { "\(writer.uploadFolder)/\(id).tus.part" }
 
@@ -62,7 +59,7 @@ final class ResumableUploads: Sendable {
     func create(length: String?, metadata: String?) throws(APIError) -> (id: JobID, upload: ResumableUpload) {
         guard let length else { throw APIError.badRequest("length_missing", "give the upload's size in bytes in Upload-Length") }
         guard let bytes = Int(length), bytes >= 0 else {
-            throw APIError.badRequest("bad_length", "Upload-Length is the upload's size, a whole number of bytes; not \(Self.shown(length))")
+            throw APIError.badRequest("bad_length", "Upload-Length is the upload's size, a whole number of bytes; not \(APIError.quoted(length))")
         }
         guard bytes > 0 else { throw APIError.badRequest("empty", "an upload of 0 bytes is no image") }
         sweepExpired()
@@ -136,7 +133,7 @@ final class ResumableUploads: Sendable {
         }
         guard let offset else { throw APIError.badRequest("offset_missing", "give the offset the bytes start at in Upload-Offset (HEAD says it)") }
         guard let at = Int(offset), at >= 0 else {
-            throw APIError.badRequest("bad_offset", "Upload-Offset is a whole number of bytes (HEAD says it); not \(Self.shown(offset))")
+            throw APIError.badRequest("bad_offset", "Upload-Offset is a whole number of bytes (HEAD says it); not \(APIError.quoted(offset))")
         }
         var (id, upload) = try state(text)
         let taken = writing.withLock { $0.insert(id.rawValue).inserted }

@@ -228,7 +228,8 @@ enum URLQuery {
             guard parts[0] == "name" else { continue }
             let raw = parts.count == 2 ? String(parts[1]) : ""
             guard let name = String(validating: bytes(of: raw), as: UTF8.self) else {
-                throw APIError.badRequest("name_refused", "the file name \(raw) is not UTF-8 text once its escapes are undone: name files in UTF-8")
+                throw APIError.badRequest(
+                    "name_refused", "the file name \(APIError.quoted(raw)) is not UTF-8 text once its escapes are undone: name files in UTF-8")
             }
             return name
         }
