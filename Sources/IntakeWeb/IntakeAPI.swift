@@ -35,6 +35,7 @@ public enum IntakeAPI {
         // Outside the error shaping, so that refusals carry the CORS headers a page needs to read them.
         router.add(middleware: CrossOriginMiddleware(allowed: configuration.web.corsOrigins))
         router.add(middleware: ErrorShapeMiddleware())
+        router.add(middleware: OneHostMiddleware())
         if let tokens {
             router.add(middleware: TokenMiddleware(check: tokens, uploads: uploads))
         } else {

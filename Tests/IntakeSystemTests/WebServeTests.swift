@@ -303,6 +303,31 @@ import Glibc
         #expect(!log.contains("/v1/nothing-here"), "\(log)")
     }
 
+    /// Two `Host` fields are refused (RFC 9112): the loopback check would read the first, and a
+    /// proxy in front may have read the other.
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs python3 to send two Host fields"))
+    func aRequestWithTwoHostsIsRefused() throws {
+        let daemon = try DaemonHarness()
+        let server = try serve(daemon)
+        defer {
+            kill(server.pid, SIGTERM)
+            _ = ChildProcess.waitFor(server.pid)
+        }
+        let port = server.url.split(separator: ":").last!
+        let script = """
+            import socket
+            for hosts in ([b"127.0.0.1"], [b"127.0.0.1", b"evil.example"]):
+                s = socket.create_connection(("127.0.0.1", \(port)), timeout=5)
+                s.sendall(b"GET /v1/environments HTTP/1.1\\r\\n" + b"".join(b"Host: " + h + b"\\r\\n" for h in hosts) + b"Connection: close\\r\\n\\r\\n")
+                print(s.recv(200).split(b"\\r\\n")[0].decode())
+            """
+        let out = daemon.folder.path + "/hosts.out"
+        let client = try ChildProcess.spawn("/usr/bin/python3", ["-c", script], standardOutput: out, standardError: out + ".err")
+        _ = ChildProcess.waitFor(client)
+        let lines = String(decoding: Fixtures.readFile(out) ?? [], as: UTF8.self)
+        #expect(lines == "HTTP/1.1 200 OK\nHTTP/1.1 400 Bad Request\n", "\(lines) \(String(decoding: Fixtures.readFile(out + ".err") ?? [], as: UTF8.self))")
+    }
+
     /// curl sends `Expect: 100-continue` before any body over 1 MiB (so do apps on libcurl) and
     /// waits for `100 Continue` (curl a second, a strict client for good): it is answered, except
     /// to a declared length over `max_bytes`, which gets its 413 before any body is sent.
