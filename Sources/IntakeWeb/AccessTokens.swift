@@ -28,7 +28,8 @@ public enum TokenFile {
         } catch where error.code == ENOENT {
             return []
         }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line -> AccessToken? in
+        // Any line break: a file saved with CRLF on another machine holds the same tokens.
+        return String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line -> AccessToken? in
             guard !line.hasPrefix("#") else { return nil }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 4, fields[1].count == 64 else { return nil }
@@ -44,18 +45,33 @@ public enum TokenFile {
         }
         var generator = SystemRandomNumberGenerator()
         let secret = "intake_" + (0..<4).map { _ in hex64(generator.next()) }.joined()
-        let kept = try read(path).filter { $0.name != name }
         let token = AccessToken(name: name, hash: SHA256.hex(of: Array(secret.utf8)), environments: environments, mayRead: mayRead)
-        try write(kept + [token], to: path)
+        try locked(path) {
+            let kept = try read(path).filter { $0.name != name }
+            try write(kept + [token], to: path)
+        }
         return secret
     }
 
     /// Removes the token named `name`; false when there is none.
     public static func remove(name: String, from path: String) throws -> Bool {
-        let tokens = try read(path)
-        guard tokens.contains(where: { $0.name == name }) else { return false }
-        try write(tokens.filter { $0.name != name }, to: path)
-        return true
+        try locked(path) {
+            let tokens = try read(path)
+            guard tokens.contains(where: { $0.name == name }) else { return false }
+            try write(tokens.filter { $0.name != name }, to: path)
+            return true
+        }
+    }
+
+    /// `change` with the file's lock held (`<path>.lock`, beside it): two `intake token add`s at
+    /// once each wrote back what it had read, and all but one of their tokens were lost, though
+    /// each had been printed.
+    private static func locked<Result>(_ path: String, _ change: () throws -> Result) throws -> Result {
+        guard let lock = FileLock(path: path + ".lock") else {
+            throw TokenFileError("cannot lock \(path).lock: \(ErrnoText.current)")
+        }
+        defer { lock.release() }
+        return try change()
     }
 
     private static func write(_ tokens: [AccessToken], to path: String) throws {

@@ -6,6 +6,7 @@ import IntakeCore
 import IntakePipeline
 import IntakeTestSupport
 @testable import IntakeWeb
+import Synchronization
 import Testing
 
 /// The token checks through HummingbirdTesting, on the spellings of a path the router treats as
@@ -53,6 +54,33 @@ import Testing
     }
 
     /// `/healthz` needs no token; off loopback it says what failed but not the paths behind it.
+    /// Tokens added at once are all kept: each add read the file and wrote it back, and all but
+    /// one of theirs were lost, though every one had been printed.
+    @Test func tokensAddedAtOnceAreAllKept() throws {
+        let path = folder.path + "/tokens"
+        let secrets = Mutex<[String: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 12) { index in
+            let secret = try? TokenFile.add(name: "ci\(index)", environments: ["beta"], mayRead: false, to: path)
+            secrets.withLock { $0["ci\(index)"] = secret }
+        }
+        let kept = try TokenFile.read(path)
+        #expect(Set(kept.map(\.name)) == Set((0..<12).map { "ci\($0)" }))
+        for (name, secret) in secrets.withLock({ $0 }) {
+            #expect(kept.first { $0.name == name }?.hash == SHA256.hex(of: Array(secret.utf8)), "\(name)")
+        }
+    }
+
+    /// A tokens file saved with CRLF line breaks holds the same tokens.
+    @Test func aTokensFileWithCRLFLineBreaksIsReadTheSame() throws {
+        let path = folder.path + "/tokens"
+        _ = try TokenFile.add(name: "one", environments: ["beta"], mayRead: true, to: path)
+        _ = try TokenFile.add(name: "two", environments: ["prod"], mayRead: false, to: path)
+        let text = String(decoding: try #require(Fixtures.readFile(path)), as: UTF8.self)
+        try DurableFile.write(Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8), to: path)
+        #expect(try TokenFile.read(path).map(\.name) == ["one", "two"])
+        #expect(try TokenFile.read(path).map(\.mayRead) == [true, false])
+    }
+
     @Test func healthWithoutATokenNamesNoPath() async throws {
         let tokens = folder.path + "/tokens"
         _ = try TokenFile.add(name: "ci", environments: ["prod"], mayRead: false, to: tokens)
