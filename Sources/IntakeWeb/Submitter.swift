@@ -4,6 +4,7 @@ import FoundationEssentials
 import Hummingbird
 import IntakeCore
 import IntakeStore
+import NIOCore
 import NIOHTTP1
 
 #if canImport(Glibc)
@@ -53,7 +54,8 @@ public final class Submitter: Sendable {
                 let chunks = try FileChunks(path: path)
                 return try await writer!.receive(chunks, declaredLength: chunks.length, into: target).job.rawValue
             } catch let error as APIError {
-                throw SubmitError("\(path): \(error.message)")
+                // The inbox failing (a full disk) stops the rest too; a refusal is this file's.
+                throw SubmitError("\(path): \(error.message)", stopsAll: error.status.code >= 500)
             } catch {
                 throw SubmitError("\(path): \(error)")
             }
@@ -69,8 +71,13 @@ public final class Submitter: Sendable {
             } catch {
                 throw SubmitError("\(path): \(error)")
             }
-            let (status, body) = try await Self.execute(request)
-            guard status == 202 else { throw SubmitError("\(path): \(Self.errorMessage(body, status: status))") }
+            let (status, body) = try await Self.execute(request, timeout: .seconds(60))
+            // What is wrong with this file (400, 409, 413, 415) is its own; anything else (a token
+            // refused, an unknown environment or meter, the server failing) would be the same for
+            // every file, and stops the rest.
+            guard status == 202 else {
+                throw SubmitError("\(path): \(Self.errorMessage(body, status: status))", stopsAll: ![400, 409, 413, 415].contains(status))
+            }
             struct Accepted: Decodable { let jobId: String }
             guard let accepted = try? JSONDecoder().decode(Accepted.self, from: Data(body.utf8)) else {
                 throw SubmitError("\(path): the server answered 202 without a job id: \(body)")
@@ -79,8 +86,8 @@ public final class Submitter: Sendable {
         }
     }
 
-    /// How the job stands now.
-    public func state(of id: String) async throws(SubmitError) -> JobState {
+    /// How the job stands now, asked for at most `timeout`.
+    public func state(of id: String, timeoutSeconds: Double = 60) async throws(SubmitError) -> JobState {
         switch destination {
         case .local(let root, let configuration):
             guard let job = JobID(id) else { throw SubmitError("\(id) is not a job id") }
@@ -99,7 +106,7 @@ public final class Submitter: Sendable {
         case .remote(let base, let token):
             var request = HTTPClientRequest(url: base + "/v1/jobs/" + id)
             if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            let (status, body) = try await Self.execute(request)
+            let (status, body) = try await Self.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
             guard status == 200 else { throw SubmitError("job \(id): \(Self.errorMessage(body, status: status))") }
             struct Status: Decodable { let status: String }
             guard let state = try? JSONDecoder().decode(Status.self, from: Data(body.utf8)) else {
@@ -114,7 +121,12 @@ public final class Submitter: Sendable {
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         var states: [String: JobState] = [:]
         while true {
-            for id in ids where states[id]?.isFinal != true { states[id] = try await state(of: id) }
+            // Each question within what is left of the wait: a server gone silent ends it on time.
+            for id in ids where states[id]?.isFinal != true {
+                let left = (deadline - ContinuousClock.now).components
+                let seconds = Double(left.seconds) + Double(left.attoseconds) * 1e-18
+                states[id] = try await state(of: id, timeoutSeconds: min(max(seconds, 1), 60))
+            }
             if states.values.allSatisfy(\.isFinal) { return ids.map { states[$0]! } }
             guard ContinuousClock.now < deadline else {
                 let waiting = ids.filter { states[$0]?.isFinal != true }
@@ -124,15 +136,25 @@ public final class Submitter: Sendable {
         }
     }
 
-    private static func execute(_ request: HTTPClientRequest) async throws(SubmitError) -> (Int, String) {
+    private static func execute(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(SubmitError) -> (Int, String) {
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
             return (Int(response.status.code), String(buffer: body))
         } catch {
-            throw SubmitError("\(request.url): \(error)")
+            throw SubmitError("\(request.url): \(error)", stopsAll: true)
         }
     }
+
+    /// A connection refused fails at once, and one that is not answered within 10 s fails then:
+    /// the shared client tried again and again until each request's own timeout, so a wrong port
+    /// took a minute to say so. (Lives as long as the command: never shut down.)
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     private static func errorMessage(_ body: String, status: Int) -> String {
         struct Failure: Decodable {
@@ -153,7 +175,13 @@ public final class Submitter: Sendable {
 /// Why a submission failed.
 public struct SubmitError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    /// Whether it would be the same for every file (the server out of reach, a token refused),
+    /// not only this one's: the files after it are then not tried.
+    public let stopsAll: Bool
+    init(_ description: String, stopsAll: Bool = false) {
+        self.description = description
+        self.stopsAll = stopsAll
+    }
 }
 
 /// A local file read in pieces, as an upload's body would arrive.

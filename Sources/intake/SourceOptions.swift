@@ -31,8 +31,13 @@ extension OutputFormat: ExpressibleByArgument {}
 
 /// Prints `message` on standard error and exits 1.
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("intake: \(message)\n".utf8))
+    warn(message)
     Foundation.exit(1)
+}
+
+/// Prints `message` on standard error, and goes on.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("intake: \(message)\n".utf8))
 }
 
 func output(_ text: String) {

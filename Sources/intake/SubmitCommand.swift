@@ -66,14 +66,33 @@ struct SubmitCommand: AsyncParsableCommand {
             submitter = Submitter(.local(root: root ?? configuration.daemon.root, configuration: configuration))
         }
         var ids: [String] = []
+        // Every file is tried: one refused (a name waiting, not an image) says so and the others
+        // go on; what would refuse every file (the server out of reach) stops the rest, naming them.
+        var refused = 0
+        for (index, file) in files.enumerated() {
+            do {
+                ids.append(try await submitter.submit(file, environment: env, meter: meter))
+            } catch {
+                refused += 1
+                warn(error.description)
+                guard !error.stopsAll else {
+                    let rest = files[(index + 1)...]
+                    if !rest.isEmpty { warn("not submitted: \(rest.joined(separator: ", "))") }
+                    refused += rest.count
+                    break
+                }
+            }
+        }
         do {
-            for file in files { ids.append(try await submitter.submit(file, environment: env, meter: meter)) }
+            guard refused == 0 || !ids.isEmpty else { throw ExitCode(1) }
             guard wait else {
                 output("[" + ids.map { #"{"jobId":"\#($0)","status":"PENDING"}"# }.joined(separator: ",") + "]\n")
+                if refused > 0 { throw ExitCode(1) }
                 return
             }
             let states = try await submitter.wait(for: ids, timeout: timeout)
             output("[" + states.map(\.json).joined(separator: ",\n") + "]\n")
+            if refused > 0 { throw ExitCode(1) }
             if states.contains(where: { $0.status == "FAILED" }) { throw ExitCode(2) }
         } catch let error as SubmitError {
             if !ids.isEmpty { output("[" + ids.map { #"{"jobId":"\#($0)"}"# }.joined(separator: ",") + "]\n") }

@@ -224,6 +224,19 @@ import Glibc
         let refused = try ChildProcess.run(intake, ["submit", text, "--env", "beta", "--url", server.url])
         #expect(refused.status == 1)
         #expect(refused.standardError.contains("intake takes \(ImageType.decodableNames)"), "\(refused.standardError)")
+
+        // One file refused among others: said, and the others still go (they were dropped in silence).
+        let second = daemon.folder.write("second.jpg", Photos.jpeg(width: 64, height: 48, seed: 961))
+        let mixed = try ChildProcess.run(intake, ["submit", good, text, second, "--env", "beta", "--url", server.url])
+        #expect(mixed.status == 1)
+        #expect(mixed.standardError.contains("notes.txt") && !mixed.standardError.contains("not submitted"), "\(mixed.standardError)")
+        #expect(mixed.standardOutput.components(separatedBy: "\"jobId\"").count == 3, "\(mixed.standardOutput)")
+
+        // A server out of reach is said at once (the shared client retried for a minute), and
+        // the files after the first are named as not submitted.
+        let closed = try ChildProcess.run(intake, ["submit", good, second, "--env", "beta", "--url", "http://127.0.0.1:1"])
+        #expect(closed.status == 1)
+        #expect(closed.standardError.contains("Connection refused") && closed.standardError.contains("not submitted: \(second)"), "\(closed.standardError)")
         #expect(daemon.stop() == 0)
     }
 
