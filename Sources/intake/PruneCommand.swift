@@ -39,6 +39,7 @@ struct PruneCommand: ParsableCommand {
             output("[retention] sets no rule: every job is kept.\n")
             return
         }
+        actAsOwner(of: stateRoot.path)
         let pruner = Pruner(root: stateRoot, retention: configuration.retention, environments: configuration.environments.map(\.name))
         let database: Database
         do { database = try Database(path: stateRoot.database) } catch { fail("cannot open \(stateRoot.database): \(error)") }

@@ -15,6 +15,8 @@ struct ReadingsCommand: ParsableCommand {
     /// transactions that wait for the daemon's.
     static func writer(_ source: SourceOptions) -> Database {
         let path = report { try ReportSource.locate(root: source.root, databasePath: source.db, configPath: source.config).database }
+        // A PostgreSQL URL names no folder here; SQLite's journal goes beside the database.
+        if !path.contains("://") { actAsOwner(of: PathText.folder(of: path)) }
         // A store of an older schema is intaked's to migrate, as the reports say: migrated from
         // here after an upgrade, the intaked still running would find it newer than itself.
         if Database.exists(at: path), let reader = try? Database(path: path, readOnly: true),

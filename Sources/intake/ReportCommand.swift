@@ -172,6 +172,7 @@ struct RetryCommand: ParsableCommand {
 
     func run() throws {
         let opened = try source.open()
+        actAsOwner(of: opened.stateRoot.path)
         let retry = Retry(source: opened)
         let rows = report { try retry.jobs(named: jobs, allFailed: allFailed, environment: env) }
         var sent = 0

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 public import IntakeReports
+import IntakeCore
 
 /// Where the daemon's state is, and how to print: shared by every reading command.
 struct SourceOptions: ParsableArguments {
@@ -42,4 +43,18 @@ func warn(_ message: String) {
 
 func output(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Run as root on a state root another user owns (an installed one is user intake's), a command
+/// that writes there first becomes that user: what it makes is then the daemon's to move and
+/// write. Made by root, a retry's `spool/requeue/prod/` left the file where intaked could not take
+/// it, with nothing said anywhere; a readings import's database journal would lock intaked out.
+func actAsOwner(of folder: String) {
+    guard geteuid() == 0 else { return }
+    var status = stat()
+    guard stat(folder, &status) == 0, status.st_uid != 0 else { return }
+    var group = status.st_gid
+    guard setgroups(1, &group) == 0, setgid(status.st_gid) == 0, setuid(status.st_uid) == 0 else {
+        fail("cannot act as \(folder)'s owner (uid \(status.st_uid)), as a command writing there must: \(ErrnoText.current)")
+    }
 }

@@ -283,6 +283,30 @@ final class ReportFixture: @unchecked Sendable {
         daemon.stop()
     }
 
+    /// Run as root on a state root another user owns (the installed daemon's is user intake's),
+    /// `intake retry` acts as that user: what it makes in the spool is the daemon's to move. Made
+    /// by root, `spool/requeue/prod/` kept the file from a daemon running as that user for good.
+    @Test(.enabled(if: geteuid() == 0, "needs root: the command runs as root on a state root another user owns"))
+    func aRetryRunAsRootLeavesWhatItMakesToTheStateRootsOwner() throws {
+        let daemon = try DaemonHarness(settings: "[limits]\nmax_pixels = 50000\n")
+        try daemon.start()
+        daemon.drop("prod/big.jpg", Photos.jpeg(width: 400, height: 300, seed: 93))
+        try daemon.waitForAll(1)
+        let failed = try #require(try daemon.database().jobs(status: .failed).first)
+        _ = daemon.stop()
+        // The state root handed to user nobody, as an installed one is user intake's.
+        let nobody: uid_t = 65534
+        #expect(try ChildProcess.run("/bin/chown", ["-R", "\(nobody):\(nobody)", daemon.root]).status == 0)
+        // Its way in open to that user too (a temporary folder is its maker's alone).
+        #expect(chmod(daemon.folder.path, 0o755) == 0)
+        let result = try ChildProcess.run(ChildProcess.built("intake"), ["retry", "--root", daemon.root, failed.id])
+        #expect(result.status == 0, "\(result.standardError)")
+        for made in ["spool/requeue", "spool/requeue/prod", "spool/requeue/prod/\(failed.id)-big.jpg", "spool/prune.lock"] {
+            var status = stat()
+            #expect(stat(daemon.root + "/" + made, &status) == 0 && status.st_uid == nobody, "\(made) is uid \(status.st_uid)")
+        }
+    }
+
     /// `intake retry` across filesystems copies the dead letter into the spool, then unlinks it
     /// from failed/; killed in between, it leaves the original in both. The copy in the spool runs;
     /// once it has succeeded, the one in failed/ is a leftover that no row names, and it goes.
