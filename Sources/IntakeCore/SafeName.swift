@@ -1,6 +1,7 @@
 /// A file name made safe to keep: what people drop can hold any byte but '/' and NUL.
-/// Printable UTF-8 stays as it is; control characters, invalid UTF-8 and '%' become %XX,
-/// so the original bytes can always be read back and no name breaks a log line or a terminal.
+/// Printable UTF-8 stays as it is; control characters, invalid UTF-8, '%' and the characters that
+/// reorder text become %XX, so the original bytes can always be read back and no name breaks a
+/// log line or a terminal, nor reads as another there.
 public enum SafeName {
     public static func from(bytes: [UInt8]) -> String {
         var out = ""
@@ -10,7 +11,9 @@ public enum SafeName {
             if length > 0 {
                 let scalarBytes = bytes[index..<index + length]
                 let scalar = String(decoding: scalarBytes, as: UTF8.self).unicodeScalars.first!
-                if scalar.properties.generalCategory == .control || scalar == "%" || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                if scalar.properties.generalCategory == .control || scalar == "%" || scalar == "\u{2028}" || scalar == "\u{2029}"
+                    || reordersText(scalar)
+                {
                     scalarBytes.forEach { out += percent($0) }
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -36,12 +39,12 @@ public enum SafeName {
         if bytes.count > maximumBytes { return "is over \(maximumBytes) bytes (the job id and suffixes need the rest of 255)" }
         if bytes.first == UInt8(ascii: ".") { return "starts with a dot: hidden names are never processed" }
         if bytes.contains(UInt8(ascii: "/")) { return "contains '/'" }
+        if component.unicodeScalars.contains(where: reordersText) {
+            return "contains a character that reorders text (U+202E and the like), which makes a name read as another"
+        }
         // Compared as bytes: escaping changed something exactly when a byte needed it.
         if Array(from(bytes: bytes).utf8) != bytes || component.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "contains control characters or '%'"
-        }
-        if component.unicodeScalars.contains(where: reordersText) {
-            return "contains a character that reorders text (U+202E and the like), which makes a name read as another"
         }
         return nil
     }

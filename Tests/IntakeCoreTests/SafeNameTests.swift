@@ -26,4 +26,15 @@ import Testing
         let dotted = SafeName.fitted("x." + String(repeating: "e", count: 250))
         #expect(dotted.utf8.count <= SafeName.maximumBytes && dotted.hasPrefix("x.eee"))
     }
+
+    /// A character that reorders text makes "rtl\u{202E}gpj.exe" show as "rtlexe.jpg", and turns
+    /// round the rest of a log line: kept escaped, as control characters are, and refused as a
+    /// name someone chooses. Letters of right-to-left scripts are text, and stay.
+    @Test func charactersThatReorderTextAreEscapedAndRefused() {
+        #expect(SafeName.from("rtl\u{202E}gpj.exe") == "rtl%E2%80%AEgpj.exe")
+        #expect(SafeName.from("a\u{2066}b\u{200F}.jpg") == "a%E2%81%A6b%E2%80%8F.jpg")
+        #expect(SafeName.from("שלום.jpg") == "שלום.jpg")
+        #expect(SafeName.refusal(ofComponent: "x\u{202E}gpj.exe")?.contains("reorders text") == true)
+        #expect(SafeName.refusal(ofComponent: "שלום.jpg") == nil)
+    }
 }
