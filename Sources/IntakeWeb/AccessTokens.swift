@@ -21,21 +21,31 @@ public struct AccessToken: Sendable, Equatable {
 /// comments. Written whole and atomically by `intake token`, read by `intake serve` whenever it
 /// changes, so that a token added or removed counts at the next request.
 public enum TokenFile {
-    public static func read(_ path: String) throws(WholeFile.Failure) -> [AccessToken] {
+    public static func read(_ path: String) throws(WholeFile.Failure) -> [AccessToken] { try parse(path).tokens }
+
+    /// The tokens, and the numbers of the lines that are neither a token, a comment nor blank
+    /// (a hand edit gone wrong): `intake token list` names them, and adding or removing a token
+    /// refuses to write the file over them.
+    public static func parse(_ path: String) throws(WholeFile.Failure) -> (tokens: [AccessToken], malformedLines: [Int]) {
         let bytes: [UInt8]
         do {
             bytes = try WholeFile.read(path)
         } catch where error.code == ENOENT {
-            return []
+            return ([], [])
         }
+        var tokens: [AccessToken] = [], malformed: [Int] = []
         // Any line break: a file saved with CRLF on another machine holds the same tokens.
-        return String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line -> AccessToken? in
-            guard !line.hasPrefix("#") else { return nil }
+        for (index, line) in String(decoding: bytes, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            guard !line.hasPrefix("#"), !line.allSatisfy(\.isWhitespace) else { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 4, fields[1].count == 64 else { return nil }
-            return AccessToken(
-                name: fields[0], hash: fields[1], environments: fields[2].split(separator: ",").map(String.init), mayRead: fields[3] == "read")
+            guard fields.count == 4, fields[1].count == 64, ["read", "upload"].contains(fields[3]) else {
+                malformed.append(index + 1)
+                continue
+            }
+            tokens.append(AccessToken(
+                name: fields[0], hash: fields[1], environments: fields[2].split(separator: ",").map(String.init), mayRead: fields[3] == "read"))
         }
+        return (tokens, malformed)
     }
 
     /// Adds a token named `name` (replacing one of that name) and returns it: shown once, kept nowhere.
@@ -47,7 +57,7 @@ public enum TokenFile {
         let secret = "intake_" + (0..<4).map { _ in hex64(generator.next()) }.joined()
         let token = AccessToken(name: name, hash: SHA256.hex(of: Array(secret.utf8)), environments: environments, mayRead: mayRead)
         try locked(path) {
-            let kept = try read(path).filter { $0.name != name }
+            let kept = try writable(path).filter { $0.name != name }
             try write(kept + [token], to: path)
         }
         return secret
@@ -56,11 +66,22 @@ public enum TokenFile {
     /// Removes the token named `name`; false when there is none.
     public static func remove(name: String, from path: String) throws -> Bool {
         try locked(path) {
-            let tokens = try read(path)
+            let tokens = try writable(path)
             guard tokens.contains(where: { $0.name == name }) else { return false }
             try write(tokens.filter { $0.name != name }, to: path)
             return true
         }
+    }
+
+    /// The tokens of a file about to be written over, which must hold nothing else that would be lost.
+    private static func writable(_ path: String) throws -> [AccessToken] {
+        let (tokens, malformed) = try parse(path)
+        guard malformed.isEmpty else {
+            throw TokenFileError(
+                "\(path): line \(malformed.map(String.init).joined(separator: ", ")) is not a token (name, SHA-256, environments, read or upload, "
+                    + "tab-separated), and writing the file would drop it: mend or remove it first")
+        }
+        return tokens
     }
 
     /// `change` with the file's lock held (`<path>.lock`, beside it): two `intake token add`s at

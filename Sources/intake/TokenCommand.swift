@@ -55,8 +55,13 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             do {
-                for token in try TokenFile.read(options.tokensFile) {
+                let (tokens, malformed) = try TokenFile.parse(options.tokensFile)
+                for token in tokens {
                     output("\(token.name)\tupload: \(token.environments.isEmpty ? "-" : token.environments.joined(separator: ","))\tread: \(token.mayRead ? "yes" : "no")\n")
+                }
+                // Said, not skipped in silence: such a line is a token no request can use.
+                if !malformed.isEmpty {
+                    warn("\(options.tokensFile): line \(malformed.map(String.init).joined(separator: ", ")) is not a token and counts for nothing")
                 }
             } catch {
                 fail("\(error)")

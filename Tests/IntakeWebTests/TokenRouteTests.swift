@@ -81,6 +81,21 @@ import Testing
         #expect(try TokenFile.read(path).map(\.mayRead) == [true, false])
     }
 
+    /// A line that is no token (a hand edit gone wrong) is named, and a token added or removed
+    /// does not write the file over it: it would be lost in silence.
+    @Test func aLineThatIsNoTokenIsNamedAndNotWrittenOver() throws {
+        let path = folder.path + "/tokens"
+        _ = try TokenFile.add(name: "one", environments: ["beta"], mayRead: true, to: path)
+        let text = String(decoding: try #require(Fixtures.readFile(path)), as: UTF8.self) + "\nci\tshort\tbeta\tupload\n# a note\n"
+        try DurableFile.write(Array(text.utf8), to: path)
+        let (tokens, malformed) = try TokenFile.parse(path)
+        #expect(tokens.map(\.name) == ["one"])
+        #expect(malformed == [4], "the line after a blank one")
+        #expect(throws: TokenFileError.self) { _ = try TokenFile.add(name: "two", environments: ["beta"], mayRead: false, to: path) }
+        #expect(throws: TokenFileError.self) { _ = try TokenFile.remove(name: "one", from: path) }
+        #expect(String(decoding: try #require(Fixtures.readFile(path)), as: UTF8.self) == text, "the file was written over")
+    }
+
     @Test func healthWithoutATokenNamesNoPath() async throws {
         let tokens = folder.path + "/tokens"
         _ = try TokenFile.add(name: "ci", environments: ["prod"], mayRead: false, to: tokens)
