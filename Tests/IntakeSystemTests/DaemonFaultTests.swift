@@ -385,4 +385,30 @@ import Glibc
         #expect(!log.contains("files cannot be claimed into the spool"), "said as the spool's outage")
         #expect(try daemon.statusCounts()["done", default: 0] == sources.count)
     }
+
+    /// A folder in the inbox intaked may not read (a producer's `chmod 000`) is said once, as
+    /// other files left in the inbox are: its files waited there with nothing said anywhere. Once
+    /// it may be read, its files are taken.
+    @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root and setpriv, to run intaked as another user"))
+    func aFolderTheDaemonMayNotReadIsSaidOnceAndItsFilesTakenOnceItMay() throws {
+        let nobody: uid_t = 65534
+        let daemon = try DaemonHarness(scanSeconds: 0.5)
+        #expect(chmod(daemon.folder.path, 0o755) == 0)
+        daemon.makeFolders(daemon.inbox + "/prod")
+        for folder in [daemon.root, daemon.inbox, daemon.inbox + "/prod"] { #expect(chown(folder, nobody, nobody) == 0) }
+        try daemon.start(through: ["/usr/bin/setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups"])
+        defer { daemon.stop() }
+
+        // A folder of intaked's user that no one may read, a photo dropped in it (by root).
+        daemon.makeFolders(daemon.inbox + "/prod/locked")
+        let photo = daemon.drop("prod/locked/shut.jpg", Photos.jpeg(width: 64, height: 48, seed: 81))
+        #expect(chown(daemon.inbox + "/prod/locked", nobody, nobody) == 0 && chmod(daemon.inbox + "/prod/locked", 0o000) == 0)
+        try daemon.waitUntil("the unreadable folder is said", timeout: 30) { daemon.log.contains("cannot read a folder in the inbox") }
+        usleep(1_500_000)  // several scans more
+        #expect(count("cannot read a folder in the inbox", in: daemon.log) == 1, "\(daemon.log.suffix(2000))")
+        #expect(access(photo, F_OK) == 0)
+
+        #expect(chmod(daemon.inbox + "/prod/locked", 0o755) == 0)
+        try daemon.waitUntil("its file is taken once it may be read", timeout: 30) { try daemon.statusCounts()["done", default: 0] == 1 }
+    }
 }

@@ -460,7 +460,15 @@ final class InboxWatcher: Sendable {
     private func scan(_ components: [[UInt8]]) {
         guard isShallowEnough(components) else { return }
         let folder = path(components)
-        let entries = folder.entries()
+        var failure: Int32 = 0
+        let entries = folder.entries(failure: &failure)
+        // A folder intaked may not read (a producer's `chmod 700`) holds files it cannot see: said
+        // once, as other files left in the inbox are, instead of nothing at all.
+        if failure != 0 && failure != ENOENT && failure != ENOTDIR && isFirstSaying(folder) {
+            logger.warning("cannot read a folder in the inbox; its files are left there until intaked may read it", metadata: [
+                "folder": "\(folder)", "error": "\(ErrnoText.describe(failure))",
+            ])
+        }
         let start = entries.isEmpty ? 0 : Int(scanStart % UInt64(entries.count))
         for name in entries[start...] + entries[..<start] {
             let child = components + [name]

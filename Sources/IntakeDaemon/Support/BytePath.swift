@@ -43,7 +43,16 @@ struct BytePath: Hashable, Sendable, CustomStringConvertible {
 
     /// Names in the folder at this path, without "." and "..".
     func entries() -> [[UInt8]] {
-        guard let dir = withCString({ opendir($0) }) else { return [] }
+        var failure: Int32 = 0
+        return entries(failure: &failure)
+    }
+
+    /// The same, and in `failure` the errno that kept the folder from being read (0 when read).
+    func entries(failure: inout Int32) -> [[UInt8]] {
+        guard let dir = withCString({ opendir($0) }) else {
+            failure = errno
+            return []
+        }
         defer { closedir(dir) }
         var names: [[UInt8]] = []
         while let entry = readdir(dir) {
