@@ -54,8 +54,7 @@ public final class Submitter: Sendable {
                 let chunks = try FileChunks(path: path)
                 return try await writer!.receive(chunks, declaredLength: chunks.length, into: target).job.rawValue
             } catch let error as APIError {
-                // The inbox failing (a full disk) stops the rest too; a refusal is this file's.
-                throw SubmitError("\(path): \(error.message)", stopsAll: error.status.code >= 500)
+                throw SubmitError("\(path): \(error.message)", stopsAll: !Self.isTheFilesOwn(Int(error.status.code)))
             } catch {
                 throw SubmitError("\(path): \(error)")
             }
@@ -72,11 +71,8 @@ public final class Submitter: Sendable {
                 throw SubmitError("\(path): \(error)")
             }
             let (status, body) = try await Self.execute(request, timeout: .seconds(60))
-            // What is wrong with this file (400, 409, 413, 415) is its own; anything else (a token
-            // refused, an unknown environment or meter, the server failing) would be the same for
-            // every file, and stops the rest.
             guard status == 202 else {
-                throw SubmitError("\(path): \(Self.errorMessage(body, status: status))", stopsAll: ![400, 409, 413, 415].contains(status))
+                throw SubmitError("\(path): \(Self.errorMessage(body, status: status))", stopsAll: !Self.isTheFilesOwn(status))
             }
             struct Accepted: Decodable { let jobId: String }
             guard let accepted = try? JSONDecoder().decode(Accepted.self, from: Data(body.utf8)) else {
@@ -86,7 +82,12 @@ public final class Submitter: Sendable {
         }
     }
 
-    /// How the job stands now, asked for at most `timeout`.
+    /// Whether a refusal of that status is about the file (its name, its size, its content), not
+    /// what would refuse every file (a token, an unknown environment or meter, a full disk, the
+    /// server failing), which stops the rest.
+    static func isTheFilesOwn(_ status: Int) -> Bool { [400, 409, 413, 415].contains(status) }
+
+    /// How the job stands now, asked for at most `timeoutSeconds`.
     public func state(of id: String, timeoutSeconds: Double = 60) async throws(SubmitError) -> JobState {
         switch destination {
         case .local(let root, let configuration):
