@@ -240,6 +240,62 @@ import Glibc
         #expect(daemon.stop() == 0)
     }
 
+    /// A server that takes the upload and then never answers: `--wait --timeout 3` gives up after
+    /// about 3 s, not after a minute's question (a silent server made a 10 s wait last 62 s).
+    @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0, "needs python3 to play a server that stops answering"))
+    func submitWaitsNoLongerThanItsTimeoutWhenTheServerFallsSilent() throws {
+        let folder = try TemporaryFolder()
+        let script = """
+            import socket, threading, time
+            server = socket.socket()
+            server.bind(("127.0.0.1", 0))
+            server.listen(8)
+            print(server.getsockname()[1], flush=True)
+            def serve(connection):
+                data = b""
+                while True:
+                    while b"\\r\\n\\r\\n" not in data:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            return
+                        data += chunk
+                    head, _, data = data.partition(b"\\r\\n\\r\\n")
+                    if not head.startswith(b"POST"):
+                        time.sleep(300)  # asked how the job stands: never answers
+                        return
+                    length = int([line.split(b":")[1] for line in head.split(b"\\r\\n") if line.lower().startswith(b"content-length")][0])
+                    while len(data) < length:
+                        data += connection.recv(65536)
+                    data = data[length:]
+                    body = b'{"jobId":"06h4xje04fh4px4z","status":"PENDING"}'
+                    connection.sendall(b"HTTP/1.1 202 Accepted\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body) + body)
+            while True:
+                connection, _ = server.accept()
+                threading.Thread(target=serve, args=(connection,), daemon=True).start()
+            """
+        let portFile = folder.path + "/port"
+        let server = try ChildProcess.spawn("/usr/bin/python3", ["-c", script], standardOutput: portFile, standardError: folder.path + "/server.err")
+        defer {
+            kill(server, SIGKILL)
+            _ = ChildProcess.waitFor(server)
+        }
+        var port = ""
+        let ready = Date().addingTimeInterval(20)
+        while port.isEmpty && Date() < ready {
+            port = String(decoding: Fixtures.readFile(portFile) ?? [], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            usleep(20_000)
+        }
+        try #require(!port.isEmpty, "the silent server did not start")
+        let photo = folder.write("p.jpg", Photos.jpeg(width: 32, height: 32, seed: 5))
+        let started = Date()
+        let result = try ChildProcess.run(
+            ChildProcess.built("intake"), ["submit", photo, "--env", "beta", "--url", "http://127.0.0.1:\(port)", "--wait", "--timeout", "3"])
+        let took = Date().timeIntervalSince(started)
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardOutput.contains("06h4xje04fh4px4z"), "the job taken is not named")
+        #expect(took < 30, "a 3 s wait took \(Int(took)) s")
+    }
+
     /// A Python script that connects to the server at `url` as `s` and begins an upload that
     /// promises 100 kB (its header and a JPEG's first bytes), then runs `rest`: the test's.
     static func slowUploadScript(to url: String, then rest: String) -> String {
