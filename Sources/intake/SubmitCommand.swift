@@ -63,7 +63,14 @@ struct SubmitCommand: AsyncParsableCommand {
             submitter = Submitter(.remote(url.hasSuffix("/") ? String(url.dropLast()) : url, token: token))
         } else {
             let configuration = loadConfiguration(config)
-            submitter = Submitter(.local(root: root ?? configuration.daemon.root, configuration: configuration))
+            let stateRoot = root ?? configuration.daemon.root
+            // A typo in --root would make a state root of its own, and drop the files where no
+            // daemon looks: the folder must be there (intaked, or its install, makes it).
+            var status = stat()
+            guard stat(stateRoot, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                fail("no state root at \(stateRoot): name intaked's with --root DIR (or --config), or start intaked there first")
+            }
+            submitter = Submitter(.local(root: stateRoot, configuration: configuration))
         }
         var ids: [String] = []
         // Every file is tried: one refused (a name waiting, not an image) says so and the others

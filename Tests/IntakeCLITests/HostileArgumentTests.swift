@@ -22,6 +22,16 @@ import Glibc
         #expect(access(folder.path + "/state/inbox/prod/a.jpg", F_OK) != 0, "submitted before the refusal")
     }
 
+    /// A typo in `--root` made a state root of its own and dropped the file where no daemon looks.
+    @Test func submitRefusesAStateRootThatIsNotThereInsteadOfMakingOne() throws {
+        let folder = try TemporaryFolder()
+        let photo = folder.write("a.jpg", Photos.jpeg(width: 32, height: 24, seed: 7))
+        let result = try ChildProcess.run(intake, ["submit", photo, "--env", "prod", "--root", folder.path + "/stat"])
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardError.contains("no state root at \(folder.path)/stat"), "\(result.standardError)")
+        #expect(access(folder.path + "/stat", F_OK) != 0, "a state root was made")
+    }
+
     /// `--env ../x` wrote the derivatives beside the output tree, and `--env ""` without an
     /// environment level.
     @Test(arguments: ["../esc", "", "Prod"])
