@@ -353,15 +353,11 @@ import Glibc
     /// spool's outage, called over by the next file's success, and said again at every scan.)
     @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root and setpriv, to run intaked as another user"))
     func aFileOfAnotherUserInAStickyInboxFolderIsSaidOnceAndTheOthersGoOn() throws {
-        let nobody: uid_t = 65534
         let daemon = try DaemonHarness(scanSeconds: 0.5)
-        #expect(chmod(daemon.folder.path, 0o755) == 0)
         daemon.makeFolders(daemon.inbox + "/beta")
-        #expect(chown(daemon.root, nobody, nobody) == 0 && chown(daemon.inbox, nobody, nobody) == 0)
-        #expect(chown(daemon.inbox + "/prod", nobody, nobody) == 0 || access(daemon.inbox + "/prod", F_OK) != 0)
         // beta is root's and sticky, as a shared drop folder would be.
         #expect(chmod(daemon.inbox + "/beta", 0o1777) == 0)
-        try daemon.start(through: ["/usr/bin/setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups"])
+        try startAsNobody(daemon, owning: [daemon.root, daemon.inbox, daemon.inbox + "/prod"])
         defer { daemon.stop() }
 
         let foreign = daemon.drop("beta/foreign.jpg", Photos.jpeg(width: 64, height: 48, seed: 71))
@@ -369,7 +365,7 @@ import Glibc
         for n in 0..<3 {
             let bytes = Photos.jpeg(width: 64, height: 48, seed: 72 + n)
             let path = daemon.drop("beta/own-\(n).jpg", bytes)
-            #expect(chown(path, nobody, nobody) == 0)
+            #expect(chown(path, Self.nobody, Self.nobody) == 0)
             sources["beta/own-\(n).jpg"] = bytes
         }
         // The foreign file stays in the inbox, so not `waitForAll`.
@@ -391,18 +387,15 @@ import Glibc
     /// it may be read, its files are taken.
     @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root and setpriv, to run intaked as another user"))
     func aFolderTheDaemonMayNotReadIsSaidOnceAndItsFilesTakenOnceItMay() throws {
-        let nobody: uid_t = 65534
         let daemon = try DaemonHarness(scanSeconds: 0.5)
-        #expect(chmod(daemon.folder.path, 0o755) == 0)
         daemon.makeFolders(daemon.inbox + "/prod")
-        for folder in [daemon.root, daemon.inbox, daemon.inbox + "/prod"] { #expect(chown(folder, nobody, nobody) == 0) }
-        try daemon.start(through: ["/usr/bin/setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups"])
+        try startAsNobody(daemon, owning: [daemon.root, daemon.inbox, daemon.inbox + "/prod"])
         defer { daemon.stop() }
 
         // A folder of intaked's user that no one may read, a photo dropped in it (by root).
         daemon.makeFolders(daemon.inbox + "/prod/locked")
         let photo = daemon.drop("prod/locked/shut.jpg", Photos.jpeg(width: 64, height: 48, seed: 81))
-        #expect(chown(daemon.inbox + "/prod/locked", nobody, nobody) == 0 && chmod(daemon.inbox + "/prod/locked", 0o000) == 0)
+        #expect(chown(daemon.inbox + "/prod/locked", Self.nobody, Self.nobody) == 0 && chmod(daemon.inbox + "/prod/locked", 0o000) == 0)
         try daemon.waitUntil("the unreadable folder is said", timeout: 30) { daemon.log.contains("cannot read a folder in the inbox") }
         usleep(1_500_000)  // several scans more
         #expect(count("cannot read a folder in the inbox", in: daemon.log) == 1, "\(daemon.log.suffix(2000))")
@@ -410,5 +403,15 @@ import Glibc
 
         #expect(chmod(daemon.inbox + "/prod/locked", 0o755) == 0)
         try daemon.waitUntil("its file is taken once it may be read", timeout: 30) { try daemon.statusCounts()["done", default: 0] == 1 }
+    }
+
+    static let nobody: uid_t = 65534
+
+    /// Starts `daemon` as user nobody through setpriv, `folders` handed to it (those that exist)
+    /// and the harness's folder open to it.
+    func startAsNobody(_ daemon: DaemonHarness, owning folders: [String]) throws {
+        #expect(chmod(daemon.folder.path, 0o755) == 0)
+        for folder in folders { #expect(chown(folder, Self.nobody, Self.nobody) == 0 || access(folder, F_OK) != 0, "\(folder)") }
+        try daemon.start(through: ["/usr/bin/setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups"])
     }
 }

@@ -16,18 +16,34 @@ import Glibc
 
     /// Starts `intake serve` on `host`, on a port the system chooses; returns its pid and base URL.
     func serve(_ daemon: DaemonHarness, host: String = "127.0.0.1") throws -> (pid: pid_t, url: String) {
-        let output = daemon.folder.path + "/serve.out"
+        try serve(["--config", daemon.configPath], host: host, in: daemon.folder.path)
+    }
+
+    /// Starts `intake serve` with `arguments` (its root), its output in `folder` (`serve.out`,
+    /// `serve.err`).
+    func serve(_ arguments: [String], host: String = "127.0.0.1", in folder: String) throws -> (pid: pid_t, url: String) {
+        let output = folder + "/serve.out"
         let pid = try ChildProcess.spawn(
-            ChildProcess.built("intake"), ["serve", "--config", daemon.configPath, "--listen", "\(host):0"],
-            standardOutput: output, standardError: daemon.folder.path + "/serve.err")
-        var url = ""
-        try daemon.waitUntil("intake serve says where it listens", timeout: 30) {
-            let text = String(decoding: Fixtures.readFile(output) ?? [], as: UTF8.self)
-            guard let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
-            url = String(line.split(separator: " ").last!)
-            return true
+            ChildProcess.built("intake"), ["serve"] + arguments + ["--listen", "\(host):0"],
+            standardOutput: output, standardError: folder + "/serve.err")
+        let url = try Self.awaitOutput(output, saying: "intake serve says where it listens") { text in
+            text.split(separator: "\n").first { $0.contains("listening on ") }.map { String($0.split(separator: " ").last!) }
         }
         return (pid, url)
+    }
+
+    /// What `found` reads in the file at `path` once it reads anything, within `timeout` seconds.
+    static func awaitOutput(_ path: String, saying what: String, timeout: Double = 30, _ found: (String) -> String?) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let value = found(String(decoding: Fixtures.readFile(path) ?? [], as: UTF8.self)) { return value }
+            usleep(20_000)
+        }
+        throw OutputTimeout(what: what)
+    }
+
+    struct OutputTimeout: Error {
+        let what: String
     }
 
     func curl(_ arguments: [String]) throws -> String {
@@ -279,13 +295,10 @@ import Glibc
             kill(server, SIGKILL)
             _ = ChildProcess.waitFor(server)
         }
-        var port = ""
-        let ready = Date().addingTimeInterval(20)
-        while port.isEmpty && Date() < ready {
-            port = String(decoding: Fixtures.readFile(portFile) ?? [], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            usleep(20_000)
+        let port = try Self.awaitOutput(portFile, saying: "the silent server says its port", timeout: 20) { text in
+            let port = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            return port.isEmpty ? nil : port
         }
-        try #require(!port.isEmpty, "the silent server did not start")
         let photo = folder.write("p.jpg", Photos.jpeg(width: 32, height: 32, seed: 5))
         let started = Date()
         let result = try ChildProcess.run(
@@ -348,22 +361,12 @@ import Glibc
     func aFailureOnTheServersSideIsLogged() throws {
         let folder = try TemporaryFolder()
         try DurableFile.makeFolders(folder.path + "/state/inbox/prod")
-        let output = folder.path + "/serve.out", errors = folder.path + "/serve.err"
-        let pid = try ChildProcess.spawn(
-            ChildProcess.built("intake"), ["serve", "--root", folder.path + "/state", "--listen", "127.0.0.1:0"],
-            standardOutput: output, standardError: errors)
+        let (pid, url) = try serve(["--root", folder.path + "/state"], in: folder.path)
         defer {
             kill(pid, SIGTERM)
             _ = ChildProcess.waitFor(pid)
         }
-        var url = ""
-        let deadline = Date().addingTimeInterval(30)
-        while url.isEmpty && Date() < deadline {
-            let text = String(decoding: Fixtures.readFile(output) ?? [], as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) { url = String(line.split(separator: " ").last!) }
-            usleep(20_000)
-        }
-        try #require(!url.isEmpty, "intake serve did not say where it listens")
+        let errors = folder.path + "/serve.err"
         #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(url)/v1/jobs"]) == "503")
         #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(url)/v1/nothing-here"]) == "404")
         let log = String(decoding: Fixtures.readFile(errors) ?? [], as: UTF8.self)
