@@ -21,47 +21,29 @@ struct InboxFolder: ~Copyable {
     /// `create`; nil when it does not exist and `create` is false. A component that is a link or
     /// not a folder is a 409 naming it.
     static func open(inbox: String, target: UploadTarget, create: Bool) throws(APIError) -> InboxFolder? {
-        // The inbox itself is the administrator's to place (a link to another disk is theirs to make).
-        var folder = Glibc.open(inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folder < 0 && errno == ENOENT && create {
+        let components = [target.environment] + (target.meter.map { [$0] } ?? [])
+        var walk = LinkFreeWalk.open(components, below: inbox, makingFolders: create)
+        if case .failure(let failure) = walk, failure.component < 0, failure.code == ENOENT, create {
+            // The inbox itself is the administrator's to place (a link to another disk is theirs
+            // to make); made here only when it is missing altogether.
             do { try DurableFile.makeFolders(inbox, stage: .claim) } catch { throw InboxWriter.refusal(error) }
-            folder = Glibc.open(inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            walk = LinkFreeWalk.open(components, below: inbox, makingFolders: create)
         }
-        guard folder >= 0 else {
-            if errno == ENOENT && !create { return nil }
-            throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot open the inbox \(inbox)"))
-        }
-        var shown = "inbox"
-        for component in [target.environment] + (target.meter.map { [$0] } ?? []) {
-            shown += "/" + component
-            var next = openat(folder, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if next < 0 && errno == ENOENT && create {
-                if mkdirat(folder, component, 0o755) == 0 {
-                    // The new folder's name made durable, as the upload's will be in it.
-                    guard fsync(folder) == 0 else {
-                        close(folder)
-                        throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot sync the folder holding \(shown)"))
-                    }
-                } else if errno != EEXIST {
-                    let failure = DurableFile.failure(.claim, "cannot create \(shown)")
-                    close(folder)
-                    throw InboxWriter.refusal(failure)
-                }
-                next = openat(folder, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        switch walk {
+        case .success(let fd):
+            return InboxFolder(fd: fd, shown: (["inbox"] + components).joined(separator: "/"))
+        case .failure(let failure):
+            let shown = (["inbox"] + components.prefix(failure.component + 1)).joined(separator: "/")
+            switch failure.code {
+            case ENOENT where !create: return nil
+            // O_NOFOLLOW on a link, with O_DIRECTORY: ELOOP, or ENOTDIR on some kernels; told apart here.
+            case ELOOP, ENOTDIR: throw refused(shown, isLink: isLink(inbox: inbox, shown: shown))
+            default:
+                errno = failure.code
+                let what = failure.component < 0 ? "cannot open the inbox \(inbox)" : failure.making ? "cannot create \(shown)" : "cannot open \(shown)"
+                throw InboxWriter.refusal(DurableFile.failure(.claim, what))
             }
-            let code = errno
-            close(folder)
-            guard next >= 0 else {
-                switch code {
-                case ENOENT where !create: return nil
-                // O_NOFOLLOW on a link, with O_DIRECTORY: ELOOP, or ENOTDIR on some kernels; told apart below.
-                case ELOOP, ENOTDIR: throw refused(shown, isLink: isLink(inbox: inbox, shown: shown))
-                default: throw InboxWriter.refusal(DurableFile.failure(.claim, "cannot open \(shown)"))
-                }
-            }
-            folder = next
         }
-        return InboxFolder(fd: folder, shown: shown)
     }
 
     deinit { close(fd) }

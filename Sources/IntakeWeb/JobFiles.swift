@@ -32,8 +32,14 @@ enum JobFiles {
         guard path.utf8.starts(with: (root.path + "/").utf8), !components.contains(".."), !components.contains(".") else {
             throw APIError(.internalServerError, "bad_record", "the database names a file outside the state root for job \(job)")
         }
-        let (fd, code) = openBeneath(root.path, components: PathText.components(String(decoding: path.utf8.dropFirst(root.path.utf8.count + 1), as: UTF8.self)))
-        guard fd >= 0 else {
+        let below = PathText.components(String(decoding: path.utf8.dropFirst(root.path.utf8.count + 1), as: UTF8.self))
+        let fd: Int32
+        switch LinkFreeWalk.open(below, below: root.path, lastIsFile: true) {
+        case .success(let opened):
+            fd = opened
+        case .failure(let failure):
+            // A link met as a folder on the way gives ENOTDIR on some kernels: the same refusal as ELOOP.
+            let code = failure.code == ENOTDIR && failure.component < below.count - 1 ? ELOOP : failure.code
             if code == ELOOP {
                 throw APIError(.forbidden, "symbolic_link", "the \(name) of job \(job), or a folder on its way, is a symbolic link, which is never followed")
             }
@@ -63,24 +69,6 @@ enum JobFiles {
         var headers: HTTPFields = [.contentType: contentType(kind: output.kind, fd: fd), .contentLength: "\(length)"]
         headers[.init("X-Content-Type-Options")!] = "nosniff"
         return Response(status: .ok, headers: headers, body: body)
-    }
-
-    /// The file at `components` below `root`, opened a folder at a time without following a link
-    /// anywhere on the way (the last component included): the descriptor, or -1 and the errno.
-    /// The state root itself may be a link, the administrator's to make.
-    private static func openBeneath(_ root: String, components: [String]) -> (fd: Int32, code: Int32) {
-        var folder = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard folder >= 0 else { return (-1, errno) }
-        for (index, component) in components.enumerated() {
-            let last = index == components.count - 1
-            let next = openat(folder, component, last ? O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let code = errno
-            close(folder)
-            // A link met as a folder gives ENOTDIR on some kernels: the same refusal as ELOOP.
-            guard next >= 0 else { return (-1, !last && code == ENOTDIR ? ELOOP : code) }
-            folder = next
-        }
-        return (folder, 0)
     }
 
     /// What the file is, by its first bytes for originals (whatever their name says), read from
